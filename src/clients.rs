@@ -1,0 +1,198 @@
+//! The registry of connected clients: what CLIENT LIST shows and CLIENT KILL
+//! acts on. Each connection registers a [`ClientInfo`] and keeps updating it;
+//! other connections only read it, or ask it to close.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+/// The parts of a client that change rarely, behind one lock.
+#[derive(Debug, Default, Clone)]
+pub struct ClientMeta {
+    pub name: String,
+    pub lib_name: String,
+    pub lib_ver: String,
+    /// 2 or 3.
+    pub resp: u8,
+    /// CLIENT NO-EVICT / NO-TOUCH, reported in `flags=`.
+    pub no_evict: bool,
+    pub no_touch: bool,
+}
+
+/// One connected client, as others see it.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    pub connected_at: Instant,
+    /// Milliseconds since `connected_at` at the last command.
+    last_active_ms: AtomicU64,
+    /// The selected database.
+    pub db: AtomicUsize,
+    /// The last command's name (`cmd=` in CLIENT LIST).
+    last_command: Mutex<&'static str>,
+    pub meta: Mutex<ClientMeta>,
+    /// Set by CLIENT KILL: the connection closes as soon as it can.
+    pub killed: AtomicBool,
+    /// Closes the socket, waking the connection's worker if it is blocked.
+    closer: Box<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for ClientInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientInfo")
+            .field("id", &self.id)
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl ClientInfo {
+    /// A new client's record; `closer` shuts its socket down.
+    pub fn new(
+        id: u64,
+        addr: String,
+        laddr: String,
+        fd: i64,
+        closer: Box<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        ClientInfo {
+            id,
+            addr,
+            laddr,
+            fd,
+            connected_at: Instant::now(),
+            last_active_ms: AtomicU64::new(0),
+            db: AtomicUsize::new(0),
+            last_command: Mutex::new("NULL"),
+            meta: Mutex::new(ClientMeta {
+                resp: 2,
+                ..ClientMeta::default()
+            }),
+            killed: AtomicBool::new(false),
+            closer,
+        }
+    }
+
+    /// The rarely changing fields, to read or change.
+    pub fn meta(&self) -> MutexGuard<'_, ClientMeta> {
+        self.meta.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that the client just ran `command`.
+    pub fn touch(&self, command: &'static str) {
+        self.last_active_ms.store(
+            self.connected_at.elapsed().as_millis() as u64,
+            Ordering::Relaxed,
+        );
+        *self
+            .last_command
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = command;
+    }
+
+    /// Seconds since the client last ran a command (or connected).
+    pub fn idle_secs(&self) -> u64 {
+        let now = self.connected_at.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
+    }
+
+    /// Asks the connection to close, now.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        (self.closer)();
+    }
+
+    /// One line of CLIENT LIST / CLIENT INFO, in Redis 7.0's field order.
+    pub fn list_line(&self) -> String {
+        let meta = self.meta();
+        let mut flags = String::new();
+        if meta.no_evict {
+            flags.push('e');
+        }
+        if meta.no_touch {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let command = *self
+            .last_command
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            meta.name,
+            self.connected_at.elapsed().as_secs(),
+            self.idle_secs(),
+            flags,
+            self.db.load(Ordering::Relaxed),
+            command,
+            meta.resp,
+            meta.lib_name,
+            meta.lib_ver,
+        )
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Debug, Default)]
+pub struct Clients {
+    by_id: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    next_id: AtomicU64,
+}
+
+impl Clients {
+    /// An empty registry; ids start at 1.
+    pub fn new() -> Self {
+        Clients {
+            by_id: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    fn map(&self) -> MutexGuard<'_, BTreeMap<u64, Arc<ClientInfo>>> {
+        self.by_id.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next client id (ids are never reused).
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a client.
+    pub fn register(&self, info: Arc<ClientInfo>) {
+        self.map().insert(info.id, info);
+    }
+
+    /// Removes a client that has disconnected.
+    pub fn unregister(&self, id: u64) {
+        self.map().remove(&id);
+    }
+
+    /// How many clients are connected.
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
+
+    /// True when nobody is connected.
+    pub fn is_empty(&self) -> bool {
+        self.map().is_empty()
+    }
+
+    /// A snapshot of every client, in id order.
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.map().values().cloned().collect()
+    }
+
+    /// The client with this id.
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.map().get(&id).cloned()
+    }
+}

@@ -1,0 +1,221 @@
+//! Connection commands: PING, ECHO, QUIT, RESET, SELECT, SWAPDB, HELLO, AUTH.
+
+use super::errors::{self, Error};
+use super::flags::*;
+use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
+
+pub static COMMANDS: &[Command] = &[
+    Command::new("ping", -1, FAST | STALE, NO_KEYS, "connection", ping),
+    Command::new("echo", 2, FAST, NO_KEYS, "connection", echo),
+    Command::new(
+        "quit",
+        -1,
+        NO_AUTH | STALE | LOADING | FAST | ALLOW_BUSY,
+        NO_KEYS,
+        "connection",
+        quit,
+    ),
+    Command::new(
+        "reset",
+        1,
+        NO_AUTH | STALE | LOADING | FAST | NOSCRIPT,
+        NO_KEYS,
+        "connection",
+        reset,
+    ),
+    Command::new(
+        "select",
+        2,
+        LOADING | STALE | FAST,
+        NO_KEYS,
+        "connection",
+        select,
+    ),
+    Command::new("swapdb", 3, WRITE | FAST, NO_KEYS, "keyspace", swapdb),
+    Command::new(
+        "hello",
+        -1,
+        NO_AUTH | NOSCRIPT | LOADING | STALE | FAST,
+        NO_KEYS,
+        "connection",
+        hello,
+    ),
+    Command::new(
+        "auth",
+        -2,
+        NO_AUTH | NOSCRIPT | LOADING | STALE | FAST,
+        NO_KEYS,
+        "connection",
+        auth,
+    ),
+];
+
+// PING [message]
+fn ping(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    match args.get(1) {
+        _ if args.len() > 2 => return Err(errors::wrong_arity("ping")),
+        Some(message) => cx.out.bulk(message),
+        None => cx.out.simple("PONG"),
+    }
+    Ok(())
+}
+
+// ECHO message
+fn echo(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    cx.out.bulk(&args[1]);
+    Ok(())
+}
+
+// QUIT
+fn quit(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    cx.out.ok();
+    cx.session.close_after_reply = true;
+    Ok(())
+}
+
+// RESET
+fn reset(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    cx.session.db = 0;
+    cx.session
+        .info
+        .db
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    cx.session.reply_mode = ReplyMode::On;
+    cx.out.resp3 = false;
+    {
+        let mut meta = cx.session.info.meta();
+        meta.resp = 2;
+        meta.name.clear();
+    }
+    let needs_password = cx.shared.config().requirepass().is_some();
+    cx.session.set_authenticated(!needs_password);
+    cx.out.simple("RESET");
+    Ok(())
+}
+
+/// Parses a database index argument against the number of databases.
+fn db_index(cx: &Context<'_>, arg: &[u8], not_integer: &'static str) -> Result<usize, Error> {
+    let index = crate::util::parse_i64(arg).ok_or(Error::from(not_integer))?;
+    if index < 0 || index as usize >= cx.shared.store.len() {
+        return Err(errors::DB_OUT_OF_RANGE.into());
+    }
+    Ok(index as usize)
+}
+
+// SELECT index
+fn select(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let index = db_index(cx, &args[1], errors::NOT_INTEGER)?;
+    cx.session.db = index;
+    cx.session
+        .info
+        .db
+        .store(index, std::sync::atomic::Ordering::Relaxed);
+    cx.out.ok();
+    Ok(())
+}
+
+// SWAPDB index1 index2
+fn swapdb(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let a = db_index(cx, &args[1], "ERR invalid first DB index")?;
+    let b = db_index(cx, &args[2], "ERR invalid second DB index")?;
+    if a != b {
+        let (mut first, mut second) = cx.shared.store.write_pair(a, b);
+        std::mem::swap(&mut *first, &mut *second);
+    }
+    cx.out.ok();
+    Ok(())
+}
+
+/// Checks a username and password against `requirepass`. Without a
+/// password the default user accepts anything (it is "nopass").
+fn check_password(cx: &Context<'_>, user: &[u8], password: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    match cx.shared.config().requirepass() {
+        None => true,
+        Some(expected) => expected.as_bytes() == password,
+    }
+}
+
+// AUTH [username] password
+fn auth(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let (user, password) = match args.len() {
+        2 => (&b"default"[..], &args[1]),
+        3 => (&args[1][..], &args[2]),
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    if args.len() == 2 && cx.shared.config().requirepass().is_none() {
+        return Err(errors::AUTH_NOT_CONFIGURED.into());
+    }
+    if !check_password(cx, user, password) {
+        return Err(errors::WRONGPASS.into());
+    }
+    cx.session.set_authenticated(true);
+    cx.out.ok();
+    Ok(())
+}
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]]
+fn hello(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let mut protocol = if cx.out.resp3 { 3 } else { 2 };
+    if let Some(version) = args.get(1) {
+        let version = int_arg(version)
+            .map_err(|_| Error::from("ERR Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&version) {
+            return Err(errors::NOPROTO.into());
+        }
+        protocol = version as u8;
+    }
+    let mut credentials = None;
+    let mut name = None;
+    let mut i = 2;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if is(&args[i], "auth") && more >= 2 {
+            credentials = Some((&args[i + 1], &args[i + 2]));
+            i += 3;
+        } else if is(&args[i], "setname") && more >= 1 {
+            name = Some(&args[i + 1]);
+            i += 2;
+        } else {
+            return Err(Error::new(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[i])
+            )));
+        }
+    }
+    if let Some((user, password)) = credentials {
+        if !check_password(cx, user, password) {
+            return Err(errors::WRONGPASS.into());
+        }
+        cx.session.set_authenticated(true);
+    }
+    if !cx.session.authenticated {
+        return Err(Error::from(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    if let Some(name) = name {
+        super::client::set_name(cx, name)?;
+    }
+    cx.out.resp3 = protocol == 3;
+    cx.session.info.meta().resp = protocol;
+    let out = &mut *cx.out;
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(crate::REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(i64::from(protocol));
+    out.bulk(b"id");
+    out.int(cx.session.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
+    Ok(())
+}

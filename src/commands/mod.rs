@@ -1,0 +1,384 @@
+//! Commands: the table that describes them and the dispatcher that runs
+//! them. Each family lives in its own file and exports its rows in a
+//! `COMMANDS` table; adding a command means one handler and one row there.
+//!
+//! The path of a command through [`execute`]: find its row by name (any
+//! case), find the subcommand row for container commands (CLIENT, CONFIG),
+//! check the arity, check authentication, then call the handler under
+//! `catch_unwind`, so a bug in one command costs one error reply, not the
+//! server.
+
+pub mod errors;
+
+mod client;
+mod connection;
+mod keys;
+mod server;
+mod strings;
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::clients::ClientInfo;
+use crate::resp::{Limits, Reply};
+use crate::shared::{Shared, Stats};
+use crate::store::Db;
+pub use errors::{CmdResult, Error};
+
+/// A command's arguments, the name first: binary-safe byte strings.
+pub type Args = Vec<Vec<u8>>;
+/// A command's implementation: it writes its reply into `cx.out`, or
+/// returns an error reply.
+pub type Handler = fn(&mut Context<'_>, Args) -> CmdResult;
+
+/// Command flags, as Redis names them (COMMAND shows them).
+pub mod flags {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const NO_AUTH: u32 = 1 << 9;
+    pub const FAST: u32 = 1 << 10;
+    pub const NO_MULTI: u32 = 1 << 11;
+    pub const ALLOW_BUSY: u32 = 1 << 12;
+
+    /// Every flag with the name COMMAND reports for it.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (NO_AUTH, "no_auth"),
+        (FAST, "fast"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// Where a command's key arguments are (COMMAND's first key, last key,
+/// step): 1-based positions, last negative counts from the end.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+/// No key arguments.
+pub const NO_KEYS: KeySpec = KeySpec {
+    first: 0,
+    last: 0,
+    step: 0,
+};
+/// One key, the first argument.
+pub const ONE_KEY: KeySpec = KeySpec {
+    first: 1,
+    last: 1,
+    step: 1,
+};
+/// Every argument is a key.
+pub const ALL_KEYS: KeySpec = KeySpec {
+    first: 1,
+    last: -1,
+    step: 1,
+};
+
+/// One row of the command table.
+#[derive(Debug)]
+pub struct Command {
+    /// Lower case, as COMMAND reports it.
+    pub name: &'static str,
+    /// Redis's convention: `n` means exactly n arguments (the name
+    /// included), `-n` means at least n.
+    pub arity: i32,
+    pub flags: u32,
+    pub keys: KeySpec,
+    /// The command family, as COMMAND DOCS's `group`.
+    pub group: &'static str,
+    pub handler: Handler,
+    /// For container commands (CLIENT, CONFIG...): their subcommands.
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    /// A row with no subcommands.
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: KeySpec,
+        group: &'static str,
+        handler: Handler,
+    ) -> Self {
+        Command {
+            name,
+            arity,
+            flags,
+            keys,
+            group,
+            handler,
+            subcommands: &[],
+        }
+    }
+
+    /// A container command whose second argument picks a row of `subcommands`.
+    pub const fn container(
+        name: &'static str,
+        group: &'static str,
+        subcommands: &'static [Command],
+    ) -> Self {
+        Command {
+            name,
+            arity: -2,
+            flags: 0,
+            keys: NO_KEYS,
+            group,
+            handler: container_handler,
+            subcommands,
+        }
+    }
+
+    fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+}
+
+fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
+    Err(Error::from(
+        "ERR container command called without a subcommand",
+    ))
+}
+
+/// Every family's rows.
+fn families() -> [&'static [Command]; 5] {
+    [
+        connection::COMMANDS,
+        strings::COMMANDS,
+        keys::COMMANDS,
+        server::COMMANDS,
+        client::COMMANDS,
+    ]
+}
+
+/// Every command, by lower-case name.
+pub fn table() -> &'static HashMap<&'static str, &'static Command> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        families()
+            .into_iter()
+            .flatten()
+            .map(|c| (c.name, c))
+            .collect()
+    })
+}
+
+/// Finds a command by name, in any case.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (dst, src) in lower.iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    let name = std::str::from_utf8(&lower[..name.len()]).ok()?;
+    table().get(name).copied()
+}
+
+/// What CLIENT REPLY asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+    /// The command after CLIENT REPLY SKIP: its reply is dropped.
+    Skipping,
+}
+
+/// One connection's state, owned by its worker thread.
+#[derive(Debug)]
+pub struct Session {
+    pub id: u64,
+    /// The selected database.
+    pub db: usize,
+    pub authenticated: bool,
+    /// The client's entry in the registry (CLIENT LIST sees it).
+    pub info: Arc<ClientInfo>,
+    /// Set by QUIT, protocol errors and kills: close once the reply is out.
+    pub close_after_reply: bool,
+    pub reply_mode: ReplyMode,
+    /// The parser's limits, refreshed when the configuration changes.
+    pub limits: Limits,
+    /// Seconds of idleness before the server closes the client (`timeout`).
+    pub idle_timeout: u64,
+    config_epoch: u64,
+}
+
+impl Session {
+    /// The state of a new connection.
+    pub fn new(info: Arc<ClientInfo>, shared: &Shared) -> Self {
+        let mut session = Session {
+            id: info.id,
+            db: 0,
+            authenticated: false,
+            info,
+            close_after_reply: false,
+            reply_mode: ReplyMode::On,
+            limits: Limits::default(),
+            idle_timeout: 0,
+            config_epoch: u64::MAX,
+        };
+        session.refresh_config(shared);
+        session
+    }
+
+    /// Re-reads the settings a connection caches, if CONFIG SET changed any.
+    pub fn refresh_config(&mut self, shared: &Shared) {
+        let epoch = shared
+            .config_epoch
+            .load(std::sync::atomic::Ordering::Acquire);
+        if epoch == self.config_epoch {
+            return;
+        }
+        self.config_epoch = epoch;
+        let config = shared.config();
+        if config.requirepass().is_none() {
+            self.authenticated = true;
+        }
+        self.limits = Limits {
+            max_bulk_len: config.proto_max_bulk_len(),
+            max_query_len: config.client_query_buffer_limit(),
+            authenticated: self.authenticated,
+        };
+        self.idle_timeout = config.timeout();
+    }
+
+    /// Marks the client authenticated (AUTH, HELLO AUTH).
+    pub fn set_authenticated(&mut self, yes: bool) {
+        self.authenticated = yes;
+        self.limits.authenticated = yes;
+    }
+}
+
+/// What a handler works with: the server's shared state, its own
+/// connection's state and its reply buffer.
+pub struct Context<'a> {
+    pub shared: &'a Shared,
+    pub session: &'a mut Session,
+    pub out: &'a mut Reply,
+}
+
+impl<'a> Context<'a> {
+    /// The selected database, to read. The guard borrows the server, not
+    /// the context, so a handler can write its reply while holding it.
+    pub fn db(&self) -> RwLockReadGuard<'a, Db> {
+        self.shared.store.read(self.session.db)
+    }
+
+    /// The selected database, to change.
+    pub fn db_mut(&self) -> RwLockWriteGuard<'a, Db> {
+        self.shared.store.write(self.session.db)
+    }
+
+    /// Counts a key lookup for INFO's keyspace_hits / keyspace_misses.
+    pub fn count_lookup(&self, hit: bool) {
+        let stats = &self.shared.stats;
+        Stats::bump(if hit {
+            &stats.keyspace_hits
+        } else {
+            &stats.keyspace_misses
+        });
+    }
+}
+
+/// Runs one command and writes its reply into `cx.out`.
+pub fn execute(cx: &mut Context<'_>, args: Args) {
+    cx.session.refresh_config(cx.shared);
+    let reply_start = cx.out.buf.len();
+    let result = dispatch(cx, args);
+    if let Err(error) = result {
+        cx.out.error(&error.0);
+    }
+    Stats::bump(&cx.shared.stats.commands_processed);
+    match cx.session.reply_mode {
+        ReplyMode::On => {}
+        ReplyMode::Off => cx.out.buf.truncate(reply_start),
+        ReplyMode::Skip => cx.session.reply_mode = ReplyMode::Skipping,
+        ReplyMode::Skipping => {
+            cx.out.buf.truncate(reply_start);
+            cx.session.reply_mode = ReplyMode::On;
+        }
+    }
+}
+
+fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let Some(mut command) = lookup(&args[0]) else {
+        return Err(errors::unknown_command(&args));
+    };
+    let mut full_name = std::borrow::Cow::Borrowed(command.name);
+    if !command.subcommands.is_empty() {
+        let Some(sub_name) = args.get(1) else {
+            return Err(errors::wrong_arity(command.name));
+        };
+        let Some(sub) = command
+            .subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub_name))
+        else {
+            return Err(errors::unknown_subcommand(command.name, sub_name));
+        };
+        command = sub;
+        full_name = std::borrow::Cow::Owned(format!("{}|{}", full_name, sub.name));
+    }
+    if !command.arity_ok(args.len()) {
+        return Err(errors::wrong_arity(&full_name));
+    }
+    if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
+        return Err(errors::NOAUTH.into());
+    }
+    cx.session.info.touch(command.name);
+    let reply_start = cx.out.buf.len();
+    match catch_unwind(AssertUnwindSafe(|| (command.handler)(cx, args))) {
+        Ok(result) => result,
+        Err(_) => {
+            // The handler panicked: drop whatever it half wrote and answer
+            // with an error. Locks it held are released (poison is ignored).
+            cx.out.buf.truncate(reply_start);
+            Err(Error::new(format!(
+                "ERR internal error while running '{full_name}'"
+            )))
+        }
+    }
+}
+
+/// Reads an integer argument (Redis's `getLongLongFromObjectOrReply`).
+pub fn int_arg(arg: &[u8]) -> Result<i64, Error> {
+    crate::util::parse_i64(arg).ok_or_else(|| errors::NOT_INTEGER.into())
+}
+
+/// Reads a float argument (Redis's `getLongDoubleFromObjectOrReply`).
+pub fn float_arg(arg: &[u8]) -> Result<f64, Error> {
+    crate::util::parse_f64(arg).ok_or_else(|| errors::NOT_FLOAT.into())
+}
+
+/// True when `arg` equals `word`, ignoring ASCII case (option names).
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}

@@ -1,0 +1,557 @@
+//! The configuration: redis.conf files, `--name value` flags and CONFIG
+//! GET/SET, all driven by one table of parameters.
+//!
+//! Every parameter of Redis 7.0 that a redis.conf may hold has a row, with
+//! what respd does with it:
+//! * [`Kind::Live`]: respd honours it (port, maxclients, requirepass, ...);
+//! * [`Kind::Tuning`]: it only tunes Redis internals (encodings, lazyfree,
+//!   jemalloc, hz...): accepted, stored and reported, with no effect here;
+//! * [`Kind::DefaultOnly`]: it would switch on a behaviour respd does not
+//!   have (daemonize, cluster, replication, TLS ports...): only its default
+//!   value is accepted, anything else is a clear error.
+
+use std::collections::BTreeMap;
+
+use crate::store::glob_match;
+use crate::util::{parse_i64, split_args};
+
+/// What respd does with a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Live,
+    Tuning,
+    DefaultOnly,
+}
+
+/// The values a parameter accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Bool,
+    Int(i64, i64),
+    /// A byte count with Redis's units (`1gb`, `512mb`, `100k`).
+    Memory,
+    OneOf(&'static [&'static str]),
+    Text,
+}
+
+/// One row of the parameter table.
+#[derive(Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub kind: Kind,
+    pub check: Check,
+    /// Only settable at startup (CONFIG SET refuses it).
+    pub immutable: bool,
+}
+
+const fn p(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
+    Param {
+        name,
+        default,
+        kind,
+        check,
+        immutable: false,
+    }
+}
+const fn fixed(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
+    Param {
+        name,
+        default,
+        kind,
+        check,
+        immutable: true,
+    }
+}
+
+use Check::{Bool, Int, Memory, OneOf, Text};
+use Kind::{DefaultOnly, Live, Tuning};
+
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
+const I32: i64 = i32::MAX as i64;
+const U32: i64 = u32::MAX as i64;
+
+/// Every parameter, in the order CONFIG GET * lists them.
+pub static PARAMS: &[Param] = &[
+    // What respd honours.
+    p("bind", "127.0.0.1 -::1", Live, Text),
+    p("port", "6379", Live, Int(0, 65535)),
+    p("maxclients", "10000", Live, Int(1, U32)),
+    p("timeout", "0", Live, Int(0, I32)),
+    fixed("databases", "16", Live, Int(1, I32)),
+    p("loglevel", "notice", Live, OneOf(LOGLEVELS)),
+    fixed("logfile", "", Live, Text),
+    p("requirepass", "", Live, Text),
+    p("protected-mode", "yes", Live, Bool),
+    p("proto-max-bulk-len", "536870912", Live, Memory),
+    p("client-query-buffer-limit", "1073741824", Live, Memory),
+    p("dir", "", Live, Text),
+    p("dbfilename", "dump.rdb", Live, Text),
+    fixed("pidfile", "", Live, Text),
+    p("save", "3600 1 300 100 60 10000", Live, Text),
+    p("hz", "10", Live, Int(1, 500)),
+    p(
+        "client-output-buffer-limit",
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        Live,
+        Text,
+    ),
+    // Behaviours respd does not have: only the default is accepted.
+    p("appendonly", "no", DefaultOnly, Bool),
+    fixed("daemonize", "no", DefaultOnly, Bool),
+    fixed(
+        "supervised",
+        "no",
+        DefaultOnly,
+        OneOf(&["no", "upstart", "systemd", "auto"]),
+    ),
+    fixed("cluster-enabled", "no", DefaultOnly, Bool),
+    p("replicaof", "", DefaultOnly, Text),
+    p("slaveof", "", DefaultOnly, Text),
+    p("masterauth", "", DefaultOnly, Text),
+    p("masteruser", "", DefaultOnly, Text),
+    p("maxmemory", "0", DefaultOnly, Memory),
+    p("maxmemory-clients", "0", DefaultOnly, Text),
+    p("notify-keyspace-events", "", DefaultOnly, Text),
+    fixed("unixsocket", "", DefaultOnly, Text),
+    fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
+    fixed("syslog-enabled", "no", DefaultOnly, Bool),
+    fixed("aclfile", "", DefaultOnly, Text),
+    p("min-replicas-to-write", "0", DefaultOnly, Int(0, I32)),
+    p("min-slaves-to-write", "0", DefaultOnly, Int(0, I32)),
+    p("io-threads", "1", DefaultOnly, Int(1, 128)),
+    // Tuning of Redis internals: stored and reported only.
+    p("tcp-backlog", "511", Tuning, Int(0, I32)),
+    p("tcp-keepalive", "300", Tuning, Int(0, I32)),
+    p("always-show-logo", "no", Tuning, Bool),
+    p("set-proc-title", "yes", Tuning, Bool),
+    p(
+        "proc-title-template",
+        "{title} {listen-addr} {server-mode}",
+        Tuning,
+        Text,
+    ),
+    p("stop-writes-on-bgsave-error", "yes", Tuning, Bool),
+    p("rdbcompression", "yes", Tuning, Bool),
+    p("rdbchecksum", "yes", Tuning, Bool),
+    p("rdb-del-sync-files", "no", Tuning, Bool),
+    p("rdb-save-incremental-fsync", "yes", Tuning, Bool),
+    p("replica-serve-stale-data", "yes", Tuning, Bool),
+    p("replica-read-only", "yes", Tuning, Bool),
+    p("repl-diskless-sync", "yes", Tuning, Bool),
+    p("repl-diskless-sync-delay", "5", Tuning, Int(0, I32)),
+    p("repl-diskless-sync-max-replicas", "0", Tuning, Int(0, I32)),
+    p(
+        "repl-diskless-load",
+        "disabled",
+        Tuning,
+        OneOf(&["disabled", "on-empty-db", "swapdb"]),
+    ),
+    p("repl-disable-tcp-nodelay", "no", Tuning, Bool),
+    p("repl-backlog-size", "1048576", Tuning, Memory),
+    p("repl-backlog-ttl", "3600", Tuning, Int(0, I32)),
+    p("repl-timeout", "60", Tuning, Int(1, I32)),
+    p("repl-ping-replica-period", "10", Tuning, Int(1, I32)),
+    p("replica-priority", "100", Tuning, Int(0, I32)),
+    p("replica-lazy-flush", "no", Tuning, Bool),
+    p("replica-announced", "yes", Tuning, Bool),
+    p("acllog-max-len", "128", Tuning, Int(0, I32)),
+    p("lazyfree-lazy-eviction", "no", Tuning, Bool),
+    p("lazyfree-lazy-expire", "no", Tuning, Bool),
+    p("lazyfree-lazy-server-del", "no", Tuning, Bool),
+    p("lazyfree-lazy-user-del", "no", Tuning, Bool),
+    p("lazyfree-lazy-user-flush", "no", Tuning, Bool),
+    p(
+        "oom-score-adj",
+        "no",
+        Tuning,
+        OneOf(&["no", "yes", "relative", "absolute"]),
+    ),
+    p("oom-score-adj-values", "0 200 800", Tuning, Text),
+    p("disable-thp", "yes", Tuning, Bool),
+    p("appendfilename", "appendonly.aof", Tuning, Text),
+    p("appenddirname", "appendonlydir", Tuning, Text),
+    p(
+        "appendfsync",
+        "everysec",
+        Tuning,
+        OneOf(&["always", "everysec", "no"]),
+    ),
+    p("no-appendfsync-on-rewrite", "no", Tuning, Bool),
+    p("auto-aof-rewrite-percentage", "100", Tuning, Int(0, I32)),
+    p("auto-aof-rewrite-min-size", "67108864", Tuning, Memory),
+    p("aof-load-truncated", "yes", Tuning, Bool),
+    p("aof-use-rdb-preamble", "yes", Tuning, Bool),
+    p("aof-timestamp-enabled", "no", Tuning, Bool),
+    p("aof-rewrite-incremental-fsync", "yes", Tuning, Bool),
+    p(
+        "slowlog-log-slower-than",
+        "10000",
+        Tuning,
+        Int(i64::MIN, i64::MAX),
+    ),
+    p("slowlog-max-len", "128", Tuning, Int(0, I32)),
+    p("latency-monitor-threshold", "0", Tuning, Int(0, i64::MAX)),
+    p("latency-tracking", "yes", Tuning, Bool),
+    p("hash-max-listpack-entries", "512", Tuning, Int(0, i64::MAX)),
+    p("hash-max-listpack-value", "64", Tuning, Int(0, i64::MAX)),
+    p("hash-max-ziplist-entries", "512", Tuning, Int(0, i64::MAX)),
+    p("hash-max-ziplist-value", "64", Tuning, Int(0, i64::MAX)),
+    p(
+        "list-max-listpack-size",
+        "-2",
+        Tuning,
+        Int(i32::MIN as i64, I32),
+    ),
+    p(
+        "list-max-ziplist-size",
+        "-2",
+        Tuning,
+        Int(i32::MIN as i64, I32),
+    ),
+    p("list-compress-depth", "0", Tuning, Int(0, I32)),
+    p("set-max-intset-entries", "512", Tuning, Int(0, i64::MAX)),
+    p("zset-max-listpack-entries", "128", Tuning, Int(0, i64::MAX)),
+    p("zset-max-listpack-value", "64", Tuning, Int(0, i64::MAX)),
+    p("zset-max-ziplist-entries", "128", Tuning, Int(0, i64::MAX)),
+    p("zset-max-ziplist-value", "64", Tuning, Int(0, i64::MAX)),
+    p("hll-sparse-max-bytes", "3000", Tuning, Memory),
+    p("stream-node-max-bytes", "4096", Tuning, Memory),
+    p("stream-node-max-entries", "100", Tuning, Int(0, i64::MAX)),
+    p("activerehashing", "yes", Tuning, Bool),
+    p("activedefrag", "no", Tuning, Bool),
+    p("dynamic-hz", "yes", Tuning, Bool),
+    p("jemalloc-bg-thread", "yes", Tuning, Bool),
+    p("maxmemory-policy", "noeviction", Tuning, Text),
+    p("maxmemory-samples", "5", Tuning, Int(1, I32)),
+    p("maxmemory-eviction-tenacity", "10", Tuning, Int(0, 100)),
+    p("active-expire-effort", "1", Tuning, Int(1, 10)),
+    p("lua-time-limit", "5000", Tuning, Int(0, i64::MAX)),
+    p("busy-reply-threshold", "5000", Tuning, Int(0, i64::MAX)),
+    p("io-threads-do-reads", "no", Tuning, Bool),
+    p("shutdown-timeout", "10", Tuning, Int(0, I32)),
+    p(
+        "tracking-table-max-keys",
+        "1000000",
+        Tuning,
+        Int(0, i64::MAX),
+    ),
+    p("crash-log-enabled", "yes", Tuning, Bool),
+    p("crash-memcheck-enabled", "yes", Tuning, Bool),
+    p(
+        "sanitize-dump-payload",
+        "no",
+        Tuning,
+        OneOf(&["no", "yes", "clients"]),
+    ),
+    p(
+        "acl-pubsub-default",
+        "resetchannels",
+        Tuning,
+        OneOf(&["resetchannels", "allchannels"]),
+    ),
+    p("enable-debug-command", "no", Tuning, Text),
+    p("enable-module-command", "no", Tuning, Text),
+    p("enable-protected-configs", "no", Tuning, Text),
+    p("syslog-ident", "redis", Tuning, Text),
+    p("syslog-facility", "local0", Tuning, Text),
+    p("cluster-config-file", "nodes.conf", Tuning, Text),
+    p("cluster-node-timeout", "15000", Tuning, Int(0, i64::MAX)),
+];
+
+/// Looks a parameter up by name, case-insensitively.
+pub fn param(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// The current value of every parameter.
+#[derive(Debug, Clone)]
+pub struct Config {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            values: PARAMS
+                .iter()
+                .map(|p| (p.name, p.default.to_string()))
+                .collect(),
+        }
+    }
+}
+
+impl Config {
+    /// The value of `name` as CONFIG GET shows it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(param(name)?.name).map(String::as_str)
+    }
+
+    /// Every (name, value) whose name matches the glob `pattern`, in table order.
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, &str)> {
+        PARAMS
+            .iter()
+            .filter(|p| glob_match(pattern, p.name.as_bytes(), true))
+            .map(|p| {
+                (
+                    p.name,
+                    self.values.get(p.name).map(String::as_str).unwrap_or(""),
+                )
+            })
+            .collect()
+    }
+
+    /// Checks and stores a value. `at_startup` allows immutable parameters.
+    /// The error is the reason Redis gives (after `- ` in its messages).
+    pub fn set(&mut self, name: &str, value: &str, at_startup: bool) -> Result<(), String> {
+        let param = param(name).ok_or_else(|| "unknown parameter".to_string())?;
+        if param.immutable && !at_startup {
+            return Err("can't set immutable config".into());
+        }
+        let value = normalize(param, value)?;
+        if param.kind == DefaultOnly && value != normalize(param, param.default)? {
+            return Err(format!(
+                "respd does not support '{} {}' (only '{}')",
+                param.name, value, param.default
+            ));
+        }
+        self.values.insert(param.name, value);
+        Ok(())
+    }
+
+    fn number(&self, name: &str) -> i64 {
+        self.get(name)
+            .and_then(|v| parse_i64(v.as_bytes()))
+            .unwrap_or(0)
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.get(name) == Some("yes")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.number("port") as u16
+    }
+    /// The addresses to listen on (`bind`), with Redis's `-` prefix
+    /// ("optional address") removed.
+    pub fn bind(&self) -> Vec<String> {
+        self.get("bind")
+            .unwrap_or("")
+            .split_whitespace()
+            .map(|a| a.trim_start_matches('-').to_string())
+            .collect()
+    }
+    pub fn maxclients(&self) -> usize {
+        self.number("maxclients") as usize
+    }
+    /// Seconds a client may stay idle; 0 for ever.
+    pub fn timeout(&self) -> u64 {
+        self.number("timeout") as u64
+    }
+    pub fn databases(&self) -> usize {
+        self.number("databases") as usize
+    }
+    /// The password, if one is required.
+    pub fn requirepass(&self) -> Option<&str> {
+        self.get("requirepass").filter(|p| !p.is_empty())
+    }
+    pub fn protected_mode(&self) -> bool {
+        self.flag("protected-mode")
+    }
+    pub fn proto_max_bulk_len(&self) -> i64 {
+        self.number("proto-max-bulk-len")
+    }
+    pub fn client_query_buffer_limit(&self) -> u64 {
+        self.number("client-query-buffer-limit") as u64
+    }
+    pub fn hz(&self) -> u64 {
+        self.number("hz").max(1) as u64
+    }
+
+    /// Reads redis.conf text, then `overrides` (the command line's
+    /// `--name value` flags, already turned into lines), as redis-server
+    /// does. The error names the line, in Redis's words.
+    pub fn load(&mut self, text: &str) -> Result<(), String> {
+        let mut seen_save = false;
+        for (number, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fail = |reason: &str| {
+                Err(format!(
+                    "\n*** FATAL CONFIG FILE ERROR (respd {}) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}",
+                    env!("CARGO_PKG_VERSION"),
+                    number + 1,
+                    line,
+                    reason
+                ))
+            };
+            let Ok(args) = split_args(line.as_bytes()) else {
+                return fail("Unbalanced quotes in configuration line");
+            };
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let name = args[0].to_ascii_lowercase();
+            if matches!(
+                name.as_str(),
+                "include" | "rename-command" | "user" | "loadmodule"
+            ) {
+                return fail(&format!("respd does not support the '{name}' directive"));
+            }
+            if param(&name).is_none() || args.len() < 2 {
+                return fail("Bad directive or wrong number of arguments");
+            }
+            let mut value = args[1..].join(" ");
+            // Several `save` lines add up; the first replaces the default.
+            if name == "save" && value != "\"\"" && !value.is_empty() {
+                if seen_save {
+                    value = format!("{} {}", self.get("save").unwrap_or(""), value);
+                }
+                seen_save = true;
+            }
+            if let Err(reason) = self.set(&name, &value, true) {
+                return fail(&reason);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks `value` against the parameter's rule and returns it as CONFIG
+/// GET will show it (memory sizes in bytes, booleans lower-case).
+fn normalize(param: &Param, value: &str) -> Result<String, String> {
+    match param.check {
+        Bool => match value.to_ascii_lowercase().as_str() {
+            v @ ("yes" | "no") => Ok(v.to_string()),
+            _ => Err("argument must be 'yes' or 'no'".into()),
+        },
+        Int(min, max) => {
+            let n =
+                parse_i64(value.as_bytes()).ok_or("argument couldn't be parsed into an integer")?;
+            if n < min || n > max {
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
+            }
+            Ok(n.to_string())
+        }
+        Memory => parse_memory(value)
+            .map(|n| n.to_string())
+            .ok_or_else(|| "argument must be a memory value".into()),
+        OneOf(options) => {
+            let lower = value.to_ascii_lowercase();
+            if options.contains(&lower.as_str()) {
+                Ok(lower)
+            } else {
+                Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    options.join(", ")
+                ))
+            }
+        }
+        Text => Ok(value.to_string()),
+    }
+}
+
+/// Redis's `memtoull`: `1k` = 1000, `1kb` = 1024, and so on for m and g.
+pub fn parse_memory(value: &str) -> Option<u64> {
+    let lower = value.to_ascii_lowercase();
+    let units: [(&str, u64); 6] = [
+        ("kb", 1 << 10),
+        ("mb", 1 << 20),
+        ("gb", 1 << 30),
+        ("k", 1000),
+        ("m", 1_000_000),
+        ("g", 1_000_000_000),
+    ];
+    let (digits, multiplier) = units
+        .iter()
+        .find_map(|(suffix, m)| lower.strip_suffix(suffix).map(|d| (d, *m)))
+        .unwrap_or((lower.as_str(), 1));
+    let digits = digits.strip_suffix('b').unwrap_or(digits);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(multiplier)
+}
+
+/// Turns redis-server style arguments (`[file] --port 7000 --save ""`) into
+/// config lines, appended after the file's own text.
+pub fn args_to_lines(args: &[String]) -> Result<String, String> {
+    let mut lines = String::new();
+    for arg in args {
+        if let Some(name) = arg.strip_prefix("--") {
+            if !lines.is_empty() {
+                lines.push('\n');
+            }
+            lines.push_str(name);
+        } else if lines.is_empty() {
+            return Err(format!(
+                "Unexpected argument '{arg}': options start with --"
+            ));
+        } else {
+            lines.push(' ');
+            lines.push_str(&quote(arg));
+        }
+    }
+    Ok(lines)
+}
+
+/// Quotes a value so that [`split_args`] reads it back as one argument.
+fn quote(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_redis_conf_lines_and_reports_bad_ones() {
+        let mut config = Config::default();
+        config
+            .load("# comment\nport 7000\nsave 900 1\nsave 300 10\nhash-max-listpack-entries 64\n")
+            .unwrap();
+        assert_eq!(config.port(), 7000);
+        assert_eq!(config.get("save"), Some("900 1 300 10"));
+        assert_eq!(config.get("hash-max-listpack-entries"), Some("64"));
+        let err = Config::default().load("port 1\nbogus yes\n").unwrap_err();
+        assert!(
+            err.contains("at line 2") && err.contains("'bogus yes'"),
+            "{err}"
+        );
+        let err = Config::default().load("daemonize yes\n").unwrap_err();
+        assert!(err.contains("does not support"), "{err}");
+        assert!(Config::default()
+            .load("daemonize no\nappendonly no\n")
+            .is_ok());
+    }
+
+    #[test]
+    fn memory_units_and_flags() {
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+        assert_eq!(parse_memory("512"), Some(512));
+        assert_eq!(parse_memory("1x"), None);
+        assert_eq!(
+            args_to_lines(&["--port".into(), "7000".into(), "--save".into(), "".into()]).unwrap(),
+            "port \"7000\"\nsave \"\""
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! # respd
+//!
+//! A Redis-compatible server that a person can read in an afternoon:
+//! blocking threads, the standard library and one dependency (`threadpool`).
+//!
+//! ## The rooms
+//!
+//! | module | holds | uses |
+//! |---|---|---|
+//! | [`resp`] | RESP2/RESP3 frames, the command parser, the reply writer | nothing of respd |
+//! | [`store`] | databases, values, expiry, the glob matcher | nothing of sockets or RESP |
+//! | [`commands`] | the command table and one file per family | `store`, `resp::Reply` |
+//! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
+//! | [`config`], [`clients`], [`shared`] | settings, the client registry, what connections share | `store` |
+//! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
+//!
+//! Doors point one way: `server → commands → store`, and
+//! `server`/`client → resp`.
+//!
+//! ## The path of one `SET k v`
+//!
+//! 1. A worker of the pool owns the connection ([`server`]'s connection
+//!    loop) and reads through a `BufReader`.
+//! 2. [`resp::read_command`] parses `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n`
+//!    into `[b"SET", b"k", b"v"]`.
+//! 3. [`commands::execute`] finds the `set` row of the table, checks its
+//!    arity and the client's authentication, and calls the handler.
+//! 4. The handler (in `commands/strings.rs`) takes the database's write lock
+//!    once, stores the value, and writes `+OK\r\n` with [`resp::Reply`].
+//! 5. The reply waits in the connection's buffer until no further command
+//!    is buffered, then goes out in one write.
+//!
+//! ## Embedding
+//!
+//! ```no_run
+//! let server = respd::Server::bind("127.0.0.1:0").unwrap().spawn();
+//! let mut client = respd::Client::connect(server.local_addr()).unwrap();
+//! client.set("greeting", "hello").unwrap();
+//! assert_eq!(client.get("greeting").unwrap(), Some(b"hello".to_vec()));
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod clients;
+pub mod commands;
+pub mod config;
+pub mod resp;
+pub mod server;
+pub mod shared;
+pub mod store;
+pub mod util;
+
+pub use client::Client;
+pub use config::Config;
+pub use server::{Server, ServerHandle};
+
+/// The Redis version respd answers as (HELLO, INFO): clients pick features
+/// by it, and respd behaves as this version does.
+pub const REDIS_VERSION: &str = "7.0.15";

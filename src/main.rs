@@ -1,0 +1,62 @@
+//! `respd [/path/to/redis.conf] [--name value ...]`: the server, started as
+//! redis-server is.
+
+use std::process::ExitCode;
+
+use respd::config::{args_to_lines, Config};
+use respd::Server;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!(
+            "respd v={} (Redis {} compatible)",
+            env!("CARGO_PKG_VERSION"),
+            respd::REDIS_VERSION
+        );
+        return ExitCode::SUCCESS;
+    }
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("Usage: respd [/path/to/redis.conf] [--port 6379] [--bind 127.0.0.1] [--maxclients 10000] [--option value ...]");
+        return ExitCode::SUCCESS;
+    }
+    let config = match load_config(&args) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match Server::from_config(config) {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("respd: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("respd: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The config file (if the first argument is not a flag), then the flags.
+fn load_config(args: &[String]) -> Result<Config, String> {
+    let mut config = Config::default();
+    let (file, flags) = match args.first() {
+        Some(first) if !first.starts_with("--") => (Some(first), &args[1..]),
+        _ => (None, args),
+    };
+    let mut text = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("Fatal error, can't open config file '{path}': {e}"))?,
+        None => String::new(),
+    };
+    text.push('\n');
+    text.push_str(&args_to_lines(flags)?);
+    config.load(&text)?;
+    Ok(config)
+}

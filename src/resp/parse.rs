@@ -1,0 +1,283 @@
+//! The command parser: the bytes a client sends → one command's arguments.
+//!
+//! It reads from any [`BufRead`], so it works the same on a socket, a file
+//! or a byte slice, and it is incremental: it never needs the whole command
+//! in memory before it starts, and it never allocates what a length header
+//! claims before the bytes have arrived. The rules and error texts are
+//! Redis 7.0's (`processMultibulkBuffer` and `processInlineBuffer`).
+
+use std::io::{self, BufRead, Read};
+
+use crate::util::{parse_i64, split_args};
+
+/// The longest inline command, or header line, without a newline (64 KB).
+pub const INLINE_MAX_SIZE: usize = 64 * 1024;
+/// Bulk strings up to this size are allocated in one go; larger ones grow as
+/// their bytes arrive, so a lying header costs nothing.
+const EAGER_ALLOC_MAX: usize = 64 * 1024;
+/// Before AUTH, Redis refuses commands with more arguments than this...
+const UNAUTHENTICATED_MAX_ARGS: i64 = 10;
+/// ...or with a bulk string longer than this.
+const UNAUTHENTICATED_MAX_BULK: i64 = 16 * 1024;
+
+/// The limits a parse obeys: they come from the server's configuration and
+/// the client's authentication state.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `proto-max-bulk-len` (512 MB by default).
+    pub max_bulk_len: i64,
+    /// `client-query-buffer-limit` (1 GB): the most one command may carry.
+    pub max_query_len: u64,
+    /// False while a password is required and the client has not given it.
+    pub authenticated: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_query_len: 1 << 30,
+            authenticated: true,
+        }
+    }
+}
+
+/// Why no command could be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The bytes break the protocol. The text follows `ERR Protocol error: `
+    /// and the server closes the connection after sending it.
+    Protocol(String),
+    /// One command carries more than `client-query-buffer-limit`: Redis
+    /// closes such a client without a reply.
+    QueryBufferLimit,
+    /// The socket failed or closed in the middle of a command.
+    Io(io::Error),
+}
+
+impl From<io::Error> for ReadError {
+    fn from(err: io::Error) -> Self {
+        ReadError::Io(err)
+    }
+}
+
+fn protocol(message: &str) -> ReadError {
+    ReadError::Protocol(message.to_string())
+}
+
+/// Reads the next command. `Ok(None)` means the client closed the connection
+/// cleanly between commands. Empty commands (`*0`, `*-1`, blank inline
+/// lines) are skipped, as Redis does.
+pub fn read_command<R: BufRead>(
+    reader: &mut R,
+    limits: &Limits,
+) -> Result<Option<Vec<Vec<u8>>>, ReadError> {
+    loop {
+        let first = match reader.fill_buf()?.first() {
+            None => return Ok(None),
+            Some(&byte) => byte,
+        };
+        let args = if first == b'*' {
+            read_multibulk(reader, limits)?
+        } else {
+            read_inline(reader)?
+        };
+        if !args.is_empty() {
+            return Ok(Some(args));
+        }
+    }
+}
+
+/// `*<count>\r\n` then `count` times `$<len>\r\n<bytes>\r\n`.
+fn read_multibulk<R: BufRead>(reader: &mut R, limits: &Limits) -> Result<Vec<Vec<u8>>, ReadError> {
+    let count = with_line(reader, b'\r', "too big mbulk count string", |line| {
+        parse_i64(&line[1..])
+    })?;
+    let count = match count {
+        Some(n) if n <= i64::from(i32::MAX) => n,
+        _ => return Err(protocol("invalid multibulk length")),
+    };
+    if !limits.authenticated && count > UNAUTHENTICATED_MAX_ARGS {
+        return Err(protocol("unauthenticated multibulk length"));
+    }
+    if count <= 0 {
+        return Ok(Vec::new());
+    }
+    // The count is a claim, not a fact: reserve a little and let it grow.
+    let mut args = Vec::with_capacity(count.min(16) as usize);
+    let mut total: u64 = 0;
+    for _ in 0..count {
+        let header = with_line(
+            reader,
+            b'\r',
+            "too big bulk count string",
+            |line| match line.first() {
+                Some(b'$') => Ok(parse_i64(&line[1..])),
+                Some(&other) if other != b'\n' => Err(other),
+                _ => Err(b' '),
+            },
+        )?;
+        let len = match header {
+            Err(got) => {
+                return Err(ReadError::Protocol(format!(
+                    "expected '$', got '{}'",
+                    got as char
+                )))
+            }
+            Ok(Some(len)) if len >= 0 && len <= limits.max_bulk_len => len,
+            Ok(_) => return Err(protocol("invalid bulk length")),
+        };
+        if !limits.authenticated && len > UNAUTHENTICATED_MAX_BULK {
+            return Err(protocol("unauthenticated bulk length"));
+        }
+        total += len as u64;
+        if total > limits.max_query_len {
+            return Err(ReadError::QueryBufferLimit);
+        }
+        args.push(read_bulk(reader, len as usize)?);
+    }
+    Ok(args)
+}
+
+/// Reads `len` bytes and the two bytes after them, which Redis skips without
+/// looking (they should be `\r\n`).
+fn read_bulk<R: BufRead>(reader: &mut R, len: usize) -> Result<Vec<u8>, ReadError> {
+    let buffered = reader.fill_buf()?;
+    if buffered.len() >= len + 2 {
+        let data = buffered[..len].to_vec();
+        reader.consume(len + 2);
+        return Ok(data);
+    }
+    let mut data = Vec::with_capacity(len.min(EAGER_ALLOC_MAX));
+    if reader.take(len as u64).read_to_end(&mut data)? < len {
+        return Err(eof());
+    }
+    let mut crlf = [0u8; 2];
+    reader.read_exact(&mut crlf)?;
+    Ok(data)
+}
+
+/// A line of text, as telnet or `redis-cli` in inline mode sends it.
+fn read_inline<R: BufRead>(reader: &mut R) -> Result<Vec<Vec<u8>>, ReadError> {
+    with_line(reader, b'\n', "too big inline request", |line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        split_args(line).map_err(|_| protocol("unbalanced quotes in request"))
+    })?
+}
+
+/// Finds the next `delim` and hands `f` the bytes before it, without copying
+/// when the whole line is already buffered (the common case). After a `\r`,
+/// one more byte (the `\n`) is skipped, as Redis does.
+fn with_line<R: BufRead, T>(
+    reader: &mut R,
+    delim: u8,
+    too_big: &str,
+    f: impl FnOnce(&[u8]) -> T,
+) -> Result<T, ReadError> {
+    let skip_after = usize::from(delim == b'\r');
+    let buffered = reader.fill_buf()?;
+    if let Some(end) = buffered.iter().position(|&b| b == delim) {
+        if buffered.len() > end + skip_after {
+            let value = f(&buffered[..end]);
+            reader.consume(end + 1 + skip_after);
+            return Ok(value);
+        }
+    }
+    // Slow path: the line spans several reads.
+    let mut line = Vec::new();
+    loop {
+        let buffered = reader.fill_buf()?;
+        if buffered.is_empty() {
+            return Err(eof());
+        }
+        match buffered.iter().position(|&b| b == delim) {
+            Some(end) => {
+                line.extend_from_slice(&buffered[..end]);
+                reader.consume(end + 1);
+                break;
+            }
+            None => {
+                line.extend_from_slice(buffered);
+                let n = buffered.len();
+                reader.consume(n);
+                if line.len() > INLINE_MAX_SIZE {
+                    return Err(protocol(too_big));
+                }
+            }
+        }
+    }
+    if skip_after == 1 {
+        let mut newline = [0u8; 1];
+        reader.read_exact(&mut newline)?;
+    }
+    Ok(f(&line))
+}
+
+fn eof() -> ReadError {
+    ReadError::Io(io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "connection closed in the middle of a command",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>, String> {
+        read_command(&mut &bytes[..], &Limits::default()).map_err(|e| match e {
+            ReadError::Protocol(m) => m,
+            other => format!("{other:?}"),
+        })
+    }
+
+    fn args(list: &[&str]) -> Option<Vec<Vec<u8>>> {
+        Some(list.iter().map(|s| s.as_bytes().to_vec()).collect())
+    }
+
+    #[test]
+    fn multibulk_and_inline() {
+        assert_eq!(
+            parse(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
+            Ok(args(&["GET", "k"]))
+        );
+        assert_eq!(
+            parse(b"*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n"),
+            Ok(args(&["PING"]))
+        );
+        assert_eq!(parse(b"SET a \"b c\"\n"), Ok(args(&["SET", "a", "b c"])));
+        assert_eq!(parse(b"\r\n\nPING\r\n"), Ok(args(&["PING"])));
+        assert_eq!(parse(b""), Ok(None));
+    }
+
+    #[test]
+    fn protocol_errors_read_as_redis() {
+        assert_eq!(parse(b"*x\r\n").unwrap_err(), "invalid multibulk length");
+        assert_eq!(
+            parse(b"*2147483648\r\n").unwrap_err(),
+            "invalid multibulk length"
+        );
+        assert_eq!(parse(b"*1\r\n:1\r\n").unwrap_err(), "expected '$', got ':'");
+        assert_eq!(parse(b"*1\r\n$-1\r\n").unwrap_err(), "invalid bulk length");
+        assert_eq!(
+            parse(b"*1\r\n$536870913\r\n").unwrap_err(),
+            "invalid bulk length"
+        );
+        assert_eq!(
+            parse(b"SET \"a\n").unwrap_err(),
+            "unbalanced quotes in request"
+        );
+        let long = vec![b'a'; INLINE_MAX_SIZE + 10];
+        assert_eq!(parse(&long).unwrap_err(), "too big inline request");
+    }
+
+    #[test]
+    fn lying_headers_allocate_nothing_up_front() {
+        let limits = Limits::default();
+        let mut reader = std::io::BufReader::new(&b"*1\r\n$536870912\r\nabc"[..]);
+        assert!(matches!(
+            read_command(&mut reader, &limits),
+            Err(ReadError::Io(_))
+        ));
+    }
+}

@@ -1,0 +1,298 @@
+//! The server: listeners, the pool of connection workers, and the
+//! background expiry thread.
+//!
+//! One thread serves one connection, for as long as it stays connected.
+//! The pool grows with the number of live connections, up to `maxclients`;
+//! past that a client is told `-ERR max number of clients reached` and
+//! closed, as Redis does, instead of waiting unseen in a queue.
+
+mod connection;
+mod log;
+
+pub use log::log;
+
+use std::io::{self, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use threadpool::ThreadPool;
+
+use crate::commands::errors;
+use crate::config::Config;
+use crate::shared::{Shared, Stats};
+use crate::util::now_ms;
+
+/// Stack size of a connection worker. Only the pages a worker touches cost
+/// memory, and handlers do not recurse, so a small stack keeps thousands of
+/// idle clients cheap.
+const WORKER_STACK_BYTES: usize = 256 * 1024;
+/// Workers started with the server, and added at a time when all are busy.
+const POOL_STEP: usize = 16;
+
+/// A bound, not yet running server.
+pub struct Server {
+    shared: Arc<Shared>,
+    listeners: Vec<TcpListener>,
+}
+
+impl Server {
+    /// Binds to `addr` with the default configuration: the way tests and
+    /// embedding programs start respd (`"127.0.0.1:0"` picks a free port).
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Server> {
+        Server::bind_with(addr, Config::default())
+    }
+
+    /// Binds to `addr` with the given configuration (its `bind` and `port`
+    /// are ignored).
+    pub fn bind_with(addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr)?;
+        let port = listener.local_addr()?.port();
+        Ok(Server::assemble(config, port, vec![listener]))
+    }
+
+    /// Binds to every address of the configuration's `bind` on its `port`.
+    /// Addresses written with a leading `-` in redis.conf are optional: if
+    /// they cannot be bound (no IPv6, say), they are skipped.
+    pub fn from_config(config: Config) -> io::Result<Server> {
+        let port = config.port();
+        let raw = config.get("bind").unwrap_or("").to_string();
+        let mut listeners = Vec::new();
+        let mut bound_port = port;
+        for entry in raw.split_whitespace() {
+            let optional = entry.starts_with('-');
+            let host = entry.trim_start_matches('-');
+            let host = if host == "*" {
+                "0.0.0.0"
+            } else if host == "::*" {
+                "::"
+            } else {
+                host
+            };
+            let addr = if host.contains(':') {
+                format!("[{host}]:{bound_port}")
+            } else {
+                format!("{host}:{bound_port}")
+            };
+            match TcpListener::bind(&addr) {
+                Ok(listener) => {
+                    bound_port = listener.local_addr()?.port();
+                    listeners.push(listener);
+                }
+                Err(_) if optional => {}
+                Err(err) => {
+                    return Err(io::Error::new(
+                        err.kind(),
+                        format!("could not bind {addr}: {err}"),
+                    ))
+                }
+            }
+        }
+        if listeners.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no address to listen on (bind)",
+            ));
+        }
+        Ok(Server::assemble(config, bound_port, listeners))
+    }
+
+    fn assemble(config: Config, port: u16, listeners: Vec<TcpListener>) -> Server {
+        let shared = Arc::new(Shared::new(config, port));
+        let addrs = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
+        *shared
+            .listen_addrs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = addrs;
+        Server { shared, listeners }
+    }
+
+    /// The address of the first listener.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listeners[0]
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], self.shared.port)))
+    }
+
+    /// The shared state (for embedding programs and tests).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Serves clients until SHUTDOWN.
+    pub fn run(self) -> io::Result<()> {
+        let Server { shared, listeners } = self;
+        let pool = threadpool::Builder::new()
+            .thread_name("respd-client".into())
+            .thread_stack_size(WORKER_STACK_BYTES)
+            .num_threads(POOL_STEP)
+            .build();
+        let live = Arc::new(AtomicUsize::new(0));
+        let addrs: Vec<SocketAddr> = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
+        for addr in &addrs {
+            log(
+                &shared,
+                log::NOTICE,
+                &format!(
+                    "respd {} ready to accept connections on {addr}",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            );
+        }
+        let expiry = spawn_expiry_thread(shared.clone())?;
+        let accept_threads: Vec<JoinHandle<()>> = listeners
+            .into_iter()
+            .map(|listener| {
+                let (shared, pool, live) = (shared.clone(), pool.clone(), live.clone());
+                thread::Builder::new()
+                    .name("respd-accept".into())
+                    .spawn(move || accept_loop(&listener, &shared, pool, &live))
+            })
+            .collect::<io::Result<_>>()?;
+        for handle in accept_threads {
+            let _ = handle.join();
+        }
+        // SHUTDOWN: close every client, wait for the workers, stop expiry.
+        for client in shared.clients.all() {
+            client.kill();
+        }
+        pool.join();
+        let _ = expiry.join();
+        log(
+            &shared,
+            log::NOTICE,
+            "respd is now ready to exit, bye bye...",
+        );
+        Ok(())
+    }
+
+    /// Runs the server on a background thread: the handle knows the address
+    /// and stops the server when asked (or when dropped).
+    pub fn spawn(self) -> ServerHandle {
+        let addr = self.local_addr();
+        let shared = self.shared.clone();
+        let thread = thread::spawn(move || {
+            let _ = self.run();
+        });
+        ServerHandle {
+            addr,
+            shared,
+            thread: Some(thread),
+        }
+    }
+}
+
+/// A server running on a background thread.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// Where clients connect.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The running server's shared state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stops the server and waits until every connection has closed.
+    pub fn shutdown(&mut self) {
+        self.shared.request_shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Counts a live connection for as long as it exists, even if its worker
+/// panics.
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn accept_loop(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    mut pool: ThreadPool,
+    live: &Arc<AtomicUsize>,
+) {
+    let local = listener.local_addr().ok();
+    for stream in listener.incoming() {
+        if shared.shutting_down.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(mut stream) = stream else {
+            // Out of file descriptors, usually: back off a little.
+            thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        Stats::bump(&shared.stats.connections_received);
+        let maxclients = shared.config().maxclients();
+        if live.load(Ordering::SeqCst) >= maxclients {
+            Stats::bump(&shared.stats.rejected_connections);
+            let _ = stream.write_all(format!("-{}\r\n", errors::MAX_CLIENTS).as_bytes());
+            let _ = stream.shutdown(Shutdown::Both);
+            continue;
+        }
+        let now_live = live.fetch_add(1, Ordering::SeqCst) + 1;
+        if now_live > pool.max_count() {
+            pool.set_num_threads((now_live + POOL_STEP).min(maxclients.max(now_live)));
+        }
+        let (shared, guard) = (shared.clone(), LiveGuard(live.clone()));
+        pool.execute(move || {
+            let _guard = guard;
+            connection::serve(&shared, stream, local);
+        });
+    }
+    // Make sure the other listeners notice, too.
+    shared.request_shutdown();
+}
+
+/// Active expiry: `hz` times a second, sample the volatile keys of every
+/// database and delete the expired ones; keep going on a database while
+/// more than a quarter of the sample had expired (as Redis does).
+fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
+    const SAMPLE: usize = 20;
+    const BUDGET: Duration = Duration::from_millis(25);
+    thread::Builder::new()
+        .name("respd-expiry".into())
+        .spawn(move || {
+            while !shared.shutting_down.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                for index in 0..shared.store.len() {
+                    loop {
+                        let (checked, deleted) =
+                            shared.store.write(index).expire_some(now_ms(), SAMPLE);
+                        if checked == 0 || deleted * 4 <= checked || started.elapsed() > BUDGET {
+                            break;
+                        }
+                    }
+                }
+                let period = Duration::from_millis(1000 / shared.config().hz());
+                thread::sleep(period.saturating_sub(started.elapsed()));
+            }
+        })
+}

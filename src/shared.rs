@@ -1,0 +1,113 @@
+//! What every connection shares: the store, the configuration, the client
+//! registry and the counters INFO reports. The server builds one `Shared`;
+//! commands read and change it through their [`Context`](crate::commands::Context).
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+use std::time::Instant;
+
+use crate::clients::Clients;
+use crate::config::Config;
+use crate::store::Store;
+
+/// Server-wide counters (INFO stats). Relaxed atomics: they are statistics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+}
+
+impl Stats {
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset(&self) {
+        for counter in [
+            &self.connections_received,
+            &self.commands_processed,
+            &self.rejected_connections,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The state of one running server.
+#[derive(Debug)]
+pub struct Shared {
+    pub store: Store,
+    config: RwLock<Config>,
+    /// Bumped on every CONFIG SET, so connections know to re-read the
+    /// settings they cache (limits, timeout, password).
+    pub config_epoch: AtomicU64,
+    pub clients: Clients,
+    pub stats: Stats,
+    pub started: Instant,
+    /// Set by SHUTDOWN: the accept loop stops and connections close.
+    pub shutting_down: AtomicBool,
+    /// The port the listeners are bound to (INFO tcp_port).
+    pub port: u16,
+    /// Every listener's address, so a shutdown can wake the accept loops.
+    pub listen_addrs: Mutex<Vec<SocketAddr>>,
+}
+
+impl Shared {
+    /// State for a server with this configuration.
+    pub fn new(config: Config, port: u16) -> Self {
+        Shared {
+            store: Store::new(config.databases()),
+            config: RwLock::new(config),
+            config_epoch: AtomicU64::new(0),
+            clients: Clients::new(),
+            stats: Stats::default(),
+            started: Instant::now(),
+            shutting_down: AtomicBool::new(false),
+            port,
+            listen_addrs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The configuration, to read.
+    pub fn config(&self) -> RwLockReadGuard<'_, Config> {
+        self.config.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The configuration, to change; connections see the change at their
+    /// next command.
+    pub fn config_mut(&self) -> RwLockWriteGuard<'_, Config> {
+        self.config_epoch.fetch_add(1, Ordering::Release);
+        self.config.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a shutdown (SHUTDOWN, or the embedding program): the accept
+    /// loops are woken by a connection of our own, see the flag and stop;
+    /// the server then closes every client.
+    pub fn request_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        let addrs = self
+            .listen_addrs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for mut addr in addrs {
+            if addr.ip().is_unspecified() {
+                addr.set_ip(if addr.is_ipv4() {
+                    [127, 0, 0, 1].into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! One logical database (SELECT 0..15): the keyspace and its expiry times.
+
+use super::dict::{Dict, Key};
+use super::value::Value;
+
+/// Keys, their values and, for volatile keys only, their expiry times.
+///
+/// Expiry is lazy and active, as in Redis: a read never returns a key whose
+/// time has passed, and [`Db::expire_some`] (called by a background thread)
+/// samples volatile keys so memory comes back even for keys nobody reads.
+#[derive(Debug, Default)]
+pub struct Db {
+    keys: Dict<Value>,
+    /// Unix time in milliseconds at which each volatile key expires.
+    expires: Dict<u64>,
+    /// Where the active expiry cycle resumes its walk of `expires`.
+    expire_cursor: u64,
+    /// Keys removed because their time had come (INFO's `expired_keys`).
+    pub expired_count: u64,
+}
+
+impl Db {
+    /// An empty database.
+    pub fn new() -> Self {
+        Db::default()
+    }
+
+    /// Number of keys, counting expired ones not yet reclaimed (as DBSIZE).
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when the database holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Number of keys with an expiry time.
+    pub fn volatile_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    fn is_expired(&self, key: &[u8], now: u64) -> bool {
+        !self.expires.is_empty() && self.expires.get(key).is_some_and(|&at| at <= now)
+    }
+
+    /// The live value under `key`. An expired key reads as missing; it is
+    /// reclaimed by the next write or by active expiry.
+    pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
+        if self.is_expired(key, now) {
+            return None;
+        }
+        self.keys.get(key)
+    }
+
+    /// The live value under `key`, to change in place; an expired key is
+    /// deleted first.
+    pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
+        self.purge_if_expired(key, now);
+        self.keys.get_mut(key)
+    }
+
+    /// True when `key` holds a live value.
+    pub fn contains(&self, key: &[u8], now: u64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    /// Deletes `key` when its time has passed; true if it did.
+    pub fn purge_if_expired(&mut self, key: &[u8], now: u64) -> bool {
+        if self.is_expired(key, now) {
+            self.keys.remove(key);
+            self.expires.remove(key);
+            self.expired_count += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Stores `value` under `key` and clears any expiry (what SET does).
+    pub fn set(&mut self, key: Key, value: Value) {
+        if !self.expires.is_empty() {
+            self.expires.remove(&key[..]);
+        }
+        self.keys.insert(key, value);
+    }
+
+    /// Stores `value` under `key`, keeping a live key's expiry (SET KEEPTTL,
+    /// and every command that modifies a value in place).
+    pub fn set_keep_ttl(&mut self, key: Key, value: Value, now: u64) {
+        self.purge_if_expired(&key, now);
+        self.keys.insert(key, value);
+    }
+
+    /// The value under `key`, created with `make()` when missing.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        make: impl FnOnce() -> Value,
+    ) -> &mut Value {
+        self.purge_if_expired(key, now);
+        self.keys.get_or_insert_with(key, make)
+    }
+
+    /// Removes `key` and returns its live value.
+    pub fn remove(&mut self, key: &[u8], now: u64) -> Option<Value> {
+        if self.purge_if_expired(key, now) {
+            return None;
+        }
+        if !self.expires.is_empty() {
+            self.expires.remove(key);
+        }
+        self.keys.remove(key)
+    }
+
+    /// Removes `key`, returning its value and expiry time (RENAME, MOVE).
+    pub fn take(&mut self, key: &[u8], now: u64) -> Option<(Value, Option<u64>)> {
+        if self.purge_if_expired(key, now) {
+            return None;
+        }
+        let expire = self.expires.remove(key);
+        self.keys.remove(key).map(|value| (value, expire))
+    }
+
+    /// Stores a value with an expiry time (or none), replacing the key.
+    pub fn put(&mut self, key: Key, value: Value, expire_at: Option<u64>) {
+        match expire_at {
+            Some(at) => {
+                self.expires.insert(key.clone(), at);
+            }
+            None => {
+                self.expires.remove(&key[..]);
+            }
+        }
+        self.keys.insert(key, value);
+    }
+
+    /// A live key's expiry time, if it has one.
+    pub fn expire_at(&self, key: &[u8]) -> Option<u64> {
+        self.expires.get(key).copied()
+    }
+
+    /// Sets the expiry time of an existing key.
+    pub fn set_expire(&mut self, key: &[u8], at: u64) {
+        if let Some(slot) = self.expires.get_mut(key) {
+            *slot = at;
+        } else {
+            self.expires.insert(key.into(), at);
+        }
+    }
+
+    /// Removes a key's expiry time; true when it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.expires.remove(key).is_some()
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.expires.clear();
+        self.expire_cursor = 0;
+    }
+
+    /// The keyspace, for walks (KEYS, SCAN). Callers skip expired keys with
+    /// [`Db::is_live`].
+    pub fn keys(&self) -> &Dict<Value> {
+        &self.keys
+    }
+
+    /// True when `key` (known to be present) has not expired.
+    pub fn is_live(&self, key: &[u8], now: u64) -> bool {
+        !self.is_expired(key, now)
+    }
+
+    /// A random live key, or None when there is none.
+    pub fn random_key(&self, now: u64, seed: u64) -> Option<&Key> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        // Start the walk at a random cursor and take the first live key; a
+        // few rounds cover databases where most keys have expired.
+        let mut cursor = seed;
+        for _ in 0..2 {
+            let start = cursor;
+            loop {
+                let mut found = None;
+                cursor = self.keys.scan_bucket(cursor, |k, _| {
+                    if found.is_none() && self.is_live(k, now) {
+                        found = Some(k);
+                    }
+                });
+                if found.is_some() {
+                    return found;
+                }
+                if cursor == 0 || cursor == start {
+                    break;
+                }
+            }
+        }
+        None
+    }
+
+    /// Active expiry: checks up to `budget` volatile keys, resuming where the
+    /// last call stopped, and deletes those whose time has passed. Returns
+    /// (checked, deleted) so the caller can repeat while many are expiring.
+    pub fn expire_some(&mut self, now: u64, budget: usize) -> (usize, usize) {
+        let mut due = Vec::new();
+        let mut checked = 0;
+        let mut cursor = self.expire_cursor;
+        while checked < budget && !self.expires.is_empty() {
+            cursor = self.expires.scan_bucket(cursor, |key, &at| {
+                checked += 1;
+                if at <= now {
+                    due.push(key.clone());
+                }
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.expire_cursor = cursor;
+        for key in &due {
+            self.keys.remove(&key[..]);
+            self.expires.remove(&key[..]);
+        }
+        self.expired_count += due.len() as u64;
+        (checked, due.len())
+    }
+}

@@ -1,0 +1,253 @@
+//! A hash map that can be scanned with a cursor, the way Redis scans its
+//! dictionaries: SCAN, HSCAN, SSCAN and ZSCAN (and active expiry) walk it a
+//! few entries at a time, and every entry present for the whole walk is seen
+//! at least once, however much the map grows or shrinks in between.
+//!
+//! It is a power-of-two number of small `HashMap`s ("buckets"); a key's
+//! bucket is the low bits of its hash. When the map doubles, bucket `i`
+//! splits into `i` and `i + old_len`, which is what lets Redis's
+//! reverse-binary cursor stay valid: the cursor advances the *high* bits
+//! first, so the buckets already visited stay visited after a resize.
+
+use std::borrow::Borrow;
+use std::collections::hash_map::{HashMap, RandomState};
+use std::hash::{BuildHasher, Hash};
+
+/// Average entries per bucket before the bucket count doubles.
+const GROW_AT: usize = 8;
+/// Below one entry per bucket on average, the bucket count halves.
+const SHRINK_AT: usize = 1;
+
+/// The key type of every map in the store: binary-safe bytes.
+pub type Key = Box<[u8]>;
+
+/// A scannable hash map from byte-string keys to `V`.
+#[derive(Debug, Clone)]
+pub struct Dict<V> {
+    hasher: RandomState,
+    buckets: Vec<HashMap<Key, V, RandomState>>,
+    len: usize,
+}
+
+impl<V> Default for Dict<V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<V> Dict<V> {
+    /// An empty map with one bucket.
+    pub fn new() -> Self {
+        let hasher = RandomState::new();
+        Dict {
+            buckets: vec![HashMap::with_hasher(hasher.clone())],
+            hasher,
+            len: 0,
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn bucket_of<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
+        (self.hasher.hash_one(key) as usize) & (self.buckets.len() - 1)
+    }
+
+    /// The value stored under `key`.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.buckets[self.bucket_of(key)].get(key)
+    }
+
+    /// The value stored under `key`, to change in place.
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let bucket = self.bucket_of(key);
+        self.buckets[bucket].get_mut(key)
+    }
+
+    /// True when `key` is present.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    /// Stores `value` under `key`, returning the value it replaces.
+    pub fn insert(&mut self, key: Key, value: V) -> Option<V> {
+        let bucket = self.bucket_of(&key[..]);
+        let old = self.buckets[bucket].insert(key, value);
+        if old.is_none() {
+            self.len += 1;
+            if self.len > self.buckets.len() * GROW_AT {
+                self.resize(self.buckets.len() * 2);
+            }
+        }
+        old
+    }
+
+    /// The value under `key`, inserting `make()` first if it is missing.
+    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
+        if !self.contains_key(key) {
+            self.insert(key.into(), make());
+        }
+        let bucket = self.bucket_of(key);
+        match self.buckets[bucket].get_mut(key) {
+            Some(value) => value,
+            None => unreachable!("the key was inserted above"),
+        }
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let bucket = self.bucket_of(key);
+        let old = self.buckets[bucket].remove(key);
+        if old.is_some() {
+            self.len -= 1;
+            if self.buckets.len() > 1 && self.len < self.buckets.len() * SHRINK_AT {
+                self.resize(self.buckets.len() / 2);
+            }
+        }
+        old
+    }
+
+    /// Removes `key`, returning the stored key and value.
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Key, V)> {
+        let bucket = self.bucket_of(key);
+        let old = self.buckets[bucket].remove_entry(key);
+        if old.is_some() {
+            self.len -= 1;
+            if self.buckets.len() > 1 && self.len < self.buckets.len() * SHRINK_AT {
+                self.resize(self.buckets.len() / 2);
+            }
+        }
+        old
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &V)> {
+        self.buckets.iter().flat_map(|bucket| bucket.iter())
+    }
+
+    /// Every key, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// Every value, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        *self = Dict::new();
+    }
+
+    /// Visits the bucket the cursor names and returns the next cursor, 0 when
+    /// the walk is complete (Redis's `dictScan` for one table).
+    pub fn scan_bucket<'a>(&'a self, cursor: u64, mut visit: impl FnMut(&'a Key, &'a V)) -> u64 {
+        let mask = (self.buckets.len() - 1) as u64;
+        for (key, value) in &self.buckets[(cursor & mask) as usize] {
+            visit(key, value);
+        }
+        // Increment the reversed cursor: the high bits advance first.
+        let mut next = cursor | !mask;
+        next = next.reverse_bits().wrapping_add(1).reverse_bits();
+        next
+    }
+
+    /// Visits buckets from `cursor` until `visit` has seen at least `count`
+    /// entries or the walk ends; returns the next cursor. Like Redis, it
+    /// gives up after `10 * count` empty buckets so one call stays short.
+    pub fn scan<'a>(
+        &'a self,
+        mut cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a Key, &'a V),
+    ) -> u64 {
+        let mut seen = 0;
+        let mut budget = count.saturating_mul(10).max(1);
+        loop {
+            cursor = self.scan_bucket(cursor, |k, v| {
+                seen += 1;
+                visit(k, v)
+            });
+            budget -= 1;
+            if cursor == 0 || seen >= count || budget == 0 {
+                return cursor;
+            }
+        }
+    }
+
+    fn resize(&mut self, bucket_count: usize) {
+        let old = std::mem::take(&mut self.buckets);
+        self.buckets = (0..bucket_count)
+            .map(|_| HashMap::with_hasher(self.hasher.clone()))
+            .collect();
+        for (key, value) in old.into_iter().flatten() {
+            let bucket = self.bucket_of(&key[..]);
+            self.buckets[bucket].insert(key, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn scan_sees_every_stable_key_across_growth_and_shrink() {
+        let mut dict = Dict::new();
+        for i in 0..1000u32 {
+            dict.insert(i.to_string().into_bytes().into(), i);
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0u32;
+        loop {
+            cursor = dict.scan(cursor, 10, |k, _| {
+                seen.insert(k.clone());
+            });
+            // Churn between calls: add many keys, then remove them again.
+            for j in 0..200u32 {
+                let key = format!("extra-{round}-{j}").into_bytes();
+                if round % 2 == 0 {
+                    dict.insert(key.into(), 0);
+                } else {
+                    dict.remove(&format!("extra-{}-{j}", round - 1).into_bytes()[..]);
+                }
+            }
+            round += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000u32 {
+            assert!(
+                seen.contains(i.to_string().as_bytes()),
+                "key {i} was never returned"
+            );
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The data: databases of keys, values and expiry times. Nothing here knows
+//! about sockets or RESP; commands reach it through [`Store`].
+
+mod db;
+mod dict;
+mod glob;
+mod value;
+
+pub use db::Db;
+pub use dict::{Dict, Key};
+pub use glob::glob_match;
+pub use value::Value;
+
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Every database, each behind its own lock. A command takes the lock of
+/// the database it works on once; a panic while holding it does not make
+/// the data unreachable (poisoning is ignored: the data is still there).
+#[derive(Debug)]
+pub struct Store {
+    dbs: Vec<RwLock<Db>>,
+}
+
+impl Store {
+    /// `count` empty databases.
+    pub fn new(count: usize) -> Self {
+        Store {
+            dbs: (0..count.max(1)).map(|_| RwLock::new(Db::new())).collect(),
+        }
+    }
+
+    /// How many databases there are.
+    pub fn len(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// True never: a store has at least one database.
+    pub fn is_empty(&self) -> bool {
+        self.dbs.is_empty()
+    }
+
+    /// Shared access to database `index`.
+    pub fn read(&self, index: usize) -> RwLockReadGuard<'_, Db> {
+        self.dbs[index]
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Exclusive access to database `index`.
+    pub fn write(&self, index: usize) -> RwLockWriteGuard<'_, Db> {
+        self.dbs[index]
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Exclusive access to two different databases, locked in index order
+    /// so that two clients doing the opposite never deadlock.
+    pub fn write_pair(
+        &self,
+        a: usize,
+        b: usize,
+    ) -> (RwLockWriteGuard<'_, Db>, RwLockWriteGuard<'_, Db>) {
+        if a < b {
+            let first = self.write(a);
+            (first, self.write(b))
+        } else {
+            let second = self.write(b);
+            (self.write(a), second)
+        }
+    }
+
+    /// Exclusive access to every database, in index order (FLUSHALL, SWAPDB).
+    pub fn write_all(&self) -> Vec<RwLockWriteGuard<'_, Db>> {
+        (0..self.dbs.len()).map(|i| self.write(i)).collect()
+    }
+}

@@ -1,0 +1,302 @@
+//! Small helpers shared by the protocol, the store and the commands: Redis's
+//! strict number parsing and printing, and its quoted-argument splitter.
+
+/// Parses a signed 64-bit integer exactly as Redis's `string2ll` does: an
+/// optional `-`, then digits with no leading zero (except `0` itself), no
+/// spaces, no `+`, and no overflow.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    let (negative, digits) = match s {
+        [] => return None,
+        [b'0'] => return Some(0),
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut value: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    if negative {
+        if value > i64::MAX as u64 + 1 {
+            return None;
+        }
+        Some((value as i64).wrapping_neg())
+    } else {
+        i64::try_from(value).ok()
+    }
+}
+
+/// Parses an unsigned 64-bit integer as a SCAN cursor (decimal digits only).
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(value)
+}
+
+/// Parses a double as Redis's `string2ld`/`strtold` callers do: no spaces,
+/// no empty string, `inf`/`-inf` accepted, NaN refused.
+pub fn parse_f64(s: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(s).ok()?;
+    if text.is_empty()
+        || text.starts_with(char::is_whitespace)
+        || text.ends_with(char::is_whitespace)
+    {
+        return None;
+    }
+    let value: f64 = match text.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        lower if lower.contains("nan") => return None,
+        _ => text.parse().ok()?,
+    };
+    Some(value)
+}
+
+/// Appends the decimal form of `value` (what Redis's `ll2string` writes).
+pub fn push_i64(out: &mut Vec<u8>, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut pos = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        pos -= 1;
+        digits[pos] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[pos..]);
+}
+
+/// Formats a double as Redis replies with it in RESP2 bulk strings and RESP3
+/// doubles (`%.17g`, with `inf`/`-inf`).
+pub fn format_double(value: f64) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    format_g17(value)
+}
+
+/// Formats like INCRBYFLOAT and HINCRBYFLOAT (`%.17Lf` with trailing zeros
+/// removed): never an exponent, shortest exact digits.
+pub fn format_incr_float(value: f64) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    // Rust's Display prints the shortest representation that round-trips,
+    // without an exponent, which is what the trimmed %.17Lf amounts to for
+    // the values a client sees back.
+    let text = format!("{value}");
+    if text == "-0" {
+        "0".into()
+    } else {
+        text
+    }
+}
+
+/// `%.17g`: 17 significant digits, trailing zeros removed, exponent form
+/// when the exponent is below -4 or at least 17.
+fn format_g17(value: f64) -> String {
+    if value == 0.0 {
+        return if value.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let sci = format!("{value:.16e}"); // d.dddddddddddddddde±x
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if !(-4..17).contains(&exponent) {
+        let mantissa = trim_fraction(mantissa);
+        let sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exponent.abs());
+    }
+    let decimals = (16 - exponent).max(0) as usize;
+    trim_fraction(&format!("{value:.decimals$}")).to_string()
+}
+
+fn trim_fraction(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
+/// Why [`split_args`] refused a line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnbalancedQuotes;
+
+/// Splits a line into arguments as Redis's `sdssplitargs` does (inline
+/// commands and redis.conf lines): spaces separate, `"..."` understands
+/// `\n \r \t \b \a \\ \" \xHH`, `'...'` understands `\'`, and a closing quote
+/// must be followed by a space or the end of the line.
+pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Ok(args);
+        }
+        let mut current = Vec::new();
+        let mut in_double = false;
+        let mut in_single = false;
+        loop {
+            let c = line.get(i).copied();
+            if in_double {
+                match c {
+                    None => return Err(UnbalancedQuotes),
+                    Some(b'\\')
+                        if line.get(i + 1) == Some(&b'x')
+                            && hex_pair(line.get(i + 2..i + 4)).is_some() =>
+                    {
+                        current.push(hex_pair(line.get(i + 2..i + 4)).unwrap_or(0));
+                        i += 3;
+                    }
+                    Some(b'\\') if i + 1 < line.len() => {
+                        i += 1;
+                        current.push(match line[i] {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'b' => 8,
+                            b'a' => 7,
+                            other => other,
+                        });
+                    }
+                    Some(b'"') => {
+                        if line.get(i + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
+                            return Err(UnbalancedQuotes);
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => current.push(other),
+                }
+            } else if in_single {
+                match c {
+                    None => return Err(UnbalancedQuotes),
+                    Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
+                        i += 1;
+                        current.push(b'\'');
+                    }
+                    Some(b'\'') => {
+                        if line.get(i + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
+                            return Err(UnbalancedQuotes);
+                        }
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => current.push(other),
+                }
+            } else {
+                match c {
+                    None => break,
+                    Some(b' ' | b'\n' | b'\r' | b'\t' | b'\0') => break,
+                    Some(b'"') => in_double = true,
+                    Some(b'\'') => in_single = true,
+                    Some(other) => current.push(other),
+                }
+            }
+            i += 1;
+        }
+        args.push(current);
+    }
+}
+
+fn hex_pair(pair: Option<&[u8]>) -> Option<u8> {
+    let pair = pair?;
+    let hi = (pair[0] as char).to_digit(16)?;
+    let lo = (pair[1] as char).to_digit(16)?;
+    Some((hi * 16 + lo) as u8)
+}
+
+/// Milliseconds since the Unix epoch: the clock that expiry times use.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string2ll_rules() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-12"), Some(-12));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"007",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1a",
+        ] {
+            assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn doubles_print_like_percent_17g() {
+        assert_eq!(format_double(1.5), "1.5");
+        assert_eq!(format_double(3.0), "3");
+        assert_eq!(format_double(0.1), "0.10000000000000001");
+        assert_eq!(format_double(1e20), "1e+20");
+        assert_eq!(format_double(1.0e-5), "1.0000000000000001e-05");
+        assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
+        assert_eq!(format_incr_float(10.5), "10.5");
+        assert_eq!(format_incr_float(5.0e3), "5000");
+    }
+
+    #[test]
+    fn splits_like_sdssplitargs() {
+        assert_eq!(
+            split_args(b"set a b").unwrap(),
+            vec![b"set".to_vec(), b"a".to_vec(), b"b".to_vec()]
+        );
+        assert_eq!(
+            split_args(b"  \"a b\" 'c\\'d' \"\\x41\\n\"").unwrap(),
+            vec![b"a b".to_vec(), b"c'd".to_vec(), b"A\n".to_vec()]
+        );
+        assert_eq!(split_args(b"\"abc"), Err(UnbalancedQuotes));
+        assert_eq!(split_args(b"\"abc\"def"), Err(UnbalancedQuotes));
+        assert_eq!(split_args(b"").unwrap(), Vec::<Vec<u8>>::new());
+    }
+}

@@ -1,0 +1,134 @@
+//! Helpers shared by the integration tests: an in-process respd on a free
+//! port, raw sockets for byte-exact checks, and a real redis-server (when
+//! installed) to compare against.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use respd::{Config, Server, ServerHandle};
+
+/// A respd with the default configuration on 127.0.0.1 and a free port.
+pub fn start() -> ServerHandle {
+    Server::bind("127.0.0.1:0").expect("bind").spawn()
+}
+
+/// A respd with configuration lines (redis.conf syntax) applied.
+pub fn start_with(conf: &str) -> ServerHandle {
+    let mut config = Config::default();
+    config.load(conf).expect("config");
+    Server::bind_with("127.0.0.1:0", config).expect("bind").spawn()
+}
+
+/// A redis-rs connection to `addr`.
+pub fn redis(addr: SocketAddr) -> redis::Connection {
+    redis::Client::open(format!("redis://{addr}/")).expect("client").get_connection().expect("connect")
+}
+
+/// A raw socket with a read timeout, for byte-exact exchanges.
+pub fn raw(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+}
+
+/// Sends `request` and reads until `expected.len()` bytes have arrived (or
+/// the connection closes or times out); returns what arrived.
+pub fn exchange(stream: &mut TcpStream, request: &[u8], expected_len: usize) -> Vec<u8> {
+    stream.write_all(request).expect("write");
+    read_n(stream, expected_len)
+}
+
+/// Reads up to `n` bytes, stopping early at end of stream or timeout.
+pub fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while got.len() < n {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => got.extend_from_slice(&buf[..k]),
+        }
+    }
+    got
+}
+
+/// Sends `request` and asserts the reply is exactly `expected`.
+pub fn assert_reply(stream: &mut TcpStream, request: &[u8], expected: &[u8]) {
+    let got = exchange(stream, request, expected.len());
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(expected),
+        "request {:?}",
+        String::from_utf8_lossy(request)
+    );
+}
+
+/// True when the server closed the connection (reads EOF within 5 s).
+pub fn is_closed(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(stream.read(&mut buf), Ok(0))
+        || matches!(stream.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+}
+
+/// Encodes a command as a RESP array of bulk strings.
+pub fn cmd(args: &[&str]) -> Vec<u8> {
+    respd::resp::Frame::command(args).to_bytes()
+}
+
+/// A real redis-server on a free loopback port, stopped on drop. `None`
+/// (with a message) when redis-server is not installed; CI installs it.
+pub struct RealRedis {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl RealRedis {
+    pub fn start() -> Option<RealRedis> {
+        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(child) = child else {
+            eprintln!("redis-server is not installed: skipping the comparison with a real Redis");
+            return None;
+        };
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if TcpStream::connect(addr).is_ok() {
+                return Some(RealRedis { child, addr });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on {addr}");
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends the same raw request to both servers and returns both replies,
+/// read until each has been quiet for `quiet` (for unknown-length replies).
+pub fn both(respd: SocketAddr, redis: SocketAddr, setup: &[&[u8]], request: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let run = |addr: SocketAddr| {
+        let mut s = raw(addr);
+        for step in setup {
+            s.write_all(step).expect("write");
+            s.set_read_timeout(Some(Duration::from_millis(200))).ok();
+            read_n(&mut s, usize::MAX);
+        }
+        s.write_all(request).expect("write");
+        s.set_read_timeout(Some(Duration::from_millis(300))).ok();
+        read_n(&mut s, usize::MAX)
+    };
+    (run(respd), run(redis))
+}
