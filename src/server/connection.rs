@@ -27,7 +27,9 @@ const KEEP_OUTPUT_BYTES: usize = 64 * 1024;
 /// The socket as the parser sees it: reading first sends whatever replies
 /// are pending, because a read may block.
 struct Socket {
-    stream: TcpStream,
+    /// Shared with the client registry, which may shut it down (CLIENT KILL)
+    /// from another thread. One file descriptor per client, as in Redis.
+    stream: Arc<TcpStream>,
     reply: Reply,
     /// The idle timeout currently set on the socket (`timeout`).
     idle_timeout: Option<Duration>,
@@ -36,7 +38,7 @@ struct Socket {
 impl Socket {
     fn send_pending(&mut self) -> io::Result<()> {
         if !self.reply.buf.is_empty() {
-            let result = self.stream.write_all(&self.reply.buf);
+            let result = (&*self.stream).write_all(&self.reply.buf);
             self.reply.buf.clear();
             if self.reply.buf.capacity() > KEEP_OUTPUT_BYTES {
                 self.reply.buf = Vec::new();
@@ -50,7 +52,7 @@ impl Socket {
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.send_pending()?;
-        self.stream.read(buf)
+        (&*self.stream).read(buf)
     }
 }
 
@@ -69,9 +71,8 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
         .or(local)
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let Ok(closer) = stream.try_clone() else {
-        return;
-    };
+    let stream = Arc::new(stream);
+    let closer = stream.clone();
     let id = shared.clients.next_id();
     let info = Arc::new(ClientInfo::new(
         id,
