@@ -10,6 +10,7 @@ use crate::util::now_ms;
 
 const BOTH_CONDITIONS: &str = "ERR NX and XX, GT or LT options at the same time are not compatible";
 const GT_AND_LT: &str = "ERR GT and LT options at the same time are not compatible";
+const NOT_INT32: &str = "ERR value is out of range, value must between -2147483648 and 2147483647";
 
 /// RENAME, COPY: source and destination.
 const TWO_KEYS: KeySpec = KeySpec {
@@ -37,8 +38,22 @@ pub static COMMANDS: &[Command] = &[
     Command::new("pexpireat", -3, WRITE | FAST, ONE_KEY, "generic", pexpireat),
     Command::new("ttl", 2, READONLY | FAST, ONE_KEY, "generic", ttl),
     Command::new("pttl", 2, READONLY | FAST, ONE_KEY, "generic", pttl),
-    Command::new("expiretime", 2, READONLY | FAST, ONE_KEY, "generic", expiretime),
-    Command::new("pexpiretime", 2, READONLY | FAST, ONE_KEY, "generic", pexpiretime),
+    Command::new(
+        "expiretime",
+        2,
+        READONLY | FAST,
+        ONE_KEY,
+        "generic",
+        expiretime,
+    ),
+    Command::new(
+        "pexpiretime",
+        2,
+        READONLY | FAST,
+        ONE_KEY,
+        "generic",
+        pexpiretime,
+    ),
     Command::new("persist", 2, WRITE | FAST, ONE_KEY, "generic", persist),
     Command::new("flushdb", -1, WRITE, NO_KEYS, "server", flushdb),
     Command::new("flushall", -1, WRITE, NO_KEYS, "server", flushall),
@@ -130,7 +145,11 @@ fn parse_cursor(arg: &[u8]) -> Result<u64, Error> {
             .and_then(|v| v.checked_add(u64::from(d - b'0')))
             .ok_or_else(invalid)?;
     }
-    Ok(if negative { value.wrapping_neg() } else { value })
+    Ok(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
@@ -194,16 +213,12 @@ fn rename_key(cx: &mut Context<'_>, args: Args, only_new: bool) -> CmdResult {
     if !db.contains(from, now) {
         return Err(errors::NO_SUCH_KEY.into());
     }
-    let renamed = if from == to {
-        false
-    } else if only_new && db.contains(to, now) {
-        false
-    } else {
+    let renamed = from != to && !(only_new && db.contains(to, now));
+    if renamed {
         if let Some((value, expire)) = db.take(from, now) {
             db.put(to.as_slice().into(), value, expire);
         }
-        true
-    };
+    }
     drop(db);
     if only_new {
         cx.out.int(i64::from(renamed));
@@ -227,7 +242,7 @@ fn renamenx(cx: &mut Context<'_>, args: Args) -> CmdResult {
 fn db_index(cx: &Context<'_>, arg: &[u8]) -> Result<usize, Error> {
     let index = int_arg(arg)?;
     if i32::try_from(index).is_err() {
-        return Err(errors::NOT_INTEGER.into());
+        return Err(NOT_INT32.into());
     }
     usize::try_from(index)
         .ok()

@@ -18,7 +18,14 @@ const PAIRS: KeySpec = KeySpec {
 pub static COMMANDS: &[Command] = &[
     Command::new("get", 2, READONLY | FAST, ONE_KEY, "string", get),
     Command::new("set", -3, WRITE | DENYOOM, ONE_KEY, "string", set),
-    Command::new("getset", 3, WRITE | DENYOOM | FAST, ONE_KEY, "string", getset),
+    Command::new(
+        "getset",
+        3,
+        WRITE | DENYOOM | FAST,
+        ONE_KEY,
+        "string",
+        getset,
+    ),
     Command::new("getdel", 2, WRITE | FAST, ONE_KEY, "string", getdel),
     Command::new("getex", -2, WRITE | FAST, ONE_KEY, "string", getex),
     Command::new("setnx", 3, WRITE | DENYOOM | FAST, ONE_KEY, "string", setnx),
@@ -27,12 +34,33 @@ pub static COMMANDS: &[Command] = &[
     Command::new("mset", -3, WRITE | DENYOOM, PAIRS, "string", mset),
     Command::new("msetnx", -3, WRITE | DENYOOM, PAIRS, "string", msetnx),
     Command::new("mget", -2, READONLY | FAST, super::ALL_KEYS, "string", mget),
-    Command::new("append", 3, WRITE | DENYOOM | FAST, ONE_KEY, "string", append),
+    Command::new(
+        "append",
+        3,
+        WRITE | DENYOOM | FAST,
+        ONE_KEY,
+        "string",
+        append,
+    ),
     Command::new("strlen", 2, READONLY | FAST, ONE_KEY, "string", strlen),
     Command::new("incr", 2, WRITE | DENYOOM | FAST, ONE_KEY, "string", incr),
     Command::new("decr", 2, WRITE | DENYOOM | FAST, ONE_KEY, "string", decr),
-    Command::new("incrby", 3, WRITE | DENYOOM | FAST, ONE_KEY, "string", incrby),
-    Command::new("decrby", 3, WRITE | DENYOOM | FAST, ONE_KEY, "string", decrby),
+    Command::new(
+        "incrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        ONE_KEY,
+        "string",
+        incrby,
+    ),
+    Command::new(
+        "decrby",
+        3,
+        WRITE | DENYOOM | FAST,
+        ONE_KEY,
+        "string",
+        decrby,
+    ),
     Command::new(
         "incrbyfloat",
         3,
@@ -343,7 +371,12 @@ fn setnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 /// SETEX and PSETEX: set with a relative expiry.
-fn set_expiring(cx: &mut Context<'_>, mut args: Args, command: &str, unit: ExpireUnit) -> CmdResult {
+fn set_expiring(
+    cx: &mut Context<'_>,
+    mut args: Args,
+    command: &str,
+    unit: ExpireUnit,
+) -> CmdResult {
     let now = now_ms();
     let at = expire_at(command, &args[2], unit, now)?;
     let value = std::mem::take(&mut args[3]);
@@ -367,7 +400,10 @@ fn psetex(cx: &mut Context<'_>, args: Args) -> CmdResult {
 fn set_pairs(db: &mut Db, args: &mut [Vec<u8>]) {
     for pair in args.chunks_exact_mut(2) {
         let value = std::mem::take(&mut pair[1]);
-        db.set(std::mem::take(&mut pair[0]).into_boxed_slice(), Value::Str(value));
+        db.set(
+            std::mem::take(&mut pair[0]).into_boxed_slice(),
+            Value::Str(value),
+        );
     }
 }
 
@@ -388,10 +424,7 @@ fn msetnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     }
     let now = now_ms();
     let mut db = cx.db_mut();
-    let any_exists = args[1..]
-        .iter()
-        .step_by(2)
-        .any(|key| db.contains(key, now));
+    let any_exists = args[1..].iter().step_by(2).any(|key| db.contains(key, now));
     if !any_exists {
         set_pairs(&mut db, &mut args[1..]);
     }
@@ -497,9 +530,7 @@ fn incrby(cx: &mut Context<'_>, args: Args) -> CmdResult {
 // DECRBY key decrement
 fn decrby(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let delta = int_arg(&args[2])?;
-    let delta = delta
-        .checked_neg()
-        .ok_or(Error::from(DECREMENT_OVERFLOW))?;
+    let delta = delta.checked_neg().ok_or(Error::from(DECREMENT_OVERFLOW))?;
     incr_by(cx, &args[1], delta)
 }
 
@@ -550,10 +581,7 @@ fn setrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let patch = &args[3];
     let now = now_ms();
     let mut db = cx.db_mut();
-    let existing_len = match string_at(&db, &args[1], now)? {
-        Some(bytes) => Some(bytes.len()),
-        None => None,
-    };
+    let existing_len = string_at(&db, &args[1], now)?.map(Vec::len);
     if patch.is_empty() {
         cx.out.int(existing_len.unwrap_or(0) as i64);
         return Ok(());

@@ -533,7 +533,10 @@ mod tests {
         assert_eq!(incr("1", "0x1p-3"), "1.125");
         assert_eq!(incr("0", "3.814697265625e-6"), "0.00000381469726562");
         assert_eq!(incr("0", "-1e-18"), "0");
-        assert_eq!(incr("99999999999999999999999", "1"), "100000000000000000000000");
+        assert_eq!(
+            incr("99999999999999999999999", "1"),
+            "100000000000000000000000"
+        );
         let huge = incr("1e4000", "1");
         assert_eq!(huge.len(), 4000);
         assert!(huge.starts_with("99999999999999999999654638730996237849324925835"));
@@ -542,14 +545,19 @@ mod tests {
 
     #[test]
     fn refuses_what_string2ld_refuses() {
-        for bad in ["", " 1", "1 ", "abc", "nan", "1e", "1e+", ".", "1e5000", "1e-5000", "0x", "1e-4951"] {
+        for bad in [
+            "", " 1", "1 ", "abc", "nan", "1e", "1e+", ".", "1e5000", "1e-5000", "0x", "1e-4951",
+        ] {
             assert_eq!(
                 incr_by_float(Some(bad.as_bytes()), b"1"),
                 Err(IncrFloatError::NotFloat),
                 "{bad:?}"
             );
         }
-        assert_eq!(incr_by_float(None, b"inf"), Err(IncrFloatError::NanOrInfinity));
+        assert_eq!(
+            incr_by_float(None, b"inf"),
+            Err(IncrFloatError::NanOrInfinity)
+        );
         assert_eq!(incr_by_float(Some(b"0e-9999"), b"1"), Ok(b"1".to_vec()));
     }
 }
