@@ -321,7 +321,8 @@ fn format(value: Extended) -> Vec<u8> {
     let sign = if value.negative { "-" } else { "" };
     let text = if value.exponent >= 0 {
         let integer = Big::from_u64(value.mantissa).shl(value.exponent as usize);
-        if integer.bits() / 3 > MAX_CHARS as u64 {
+        // log10(2) ≈ 0.30103: skip printing what cannot fit anyway.
+        if integer.bits() * 30103 / 100_000 > MAX_CHARS as u64 {
             return Vec::new();
         }
         format!("{sign}{}", integer.to_decimal())
@@ -541,6 +542,9 @@ mod tests {
         assert_eq!(huge.len(), 4000);
         assert!(huge.starts_with("99999999999999999999654638730996237849324925835"));
         assert!(huge.ends_with("206648276349901340672"));
+        let big = incr("1e4930", "0");
+        assert_eq!(big.len(), 4931);
+        assert!(big.starts_with("100000000000000000002617378488703793057208195075512250134639"));
     }
 
     #[test]
