@@ -4,11 +4,13 @@
 mod db;
 mod dict;
 mod glob;
+mod long_double;
 mod value;
 
 pub use db::Db;
 pub use dict::{Dict, Key};
 pub use glob::glob_match;
+pub use long_double::{incr_by_float, IncrFloatError};
 pub use value::Value;
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
