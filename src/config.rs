@@ -430,7 +430,11 @@ impl Config {
                 continue;
             }
             self.apply_line(line, &mut seen_save).map_err(|reason| {
-                fatal(&format!("Reading the configuration file, at line {}", number + 1), line, &reason)
+                fatal(
+                    &format!("Reading the configuration file, at line {}", number + 1),
+                    line,
+                    &reason,
+                )
             })?;
         }
         Ok(())
@@ -442,7 +446,11 @@ impl Config {
         let mut seen_save = false;
         for line in args_to_lines(args)?.lines() {
             self.apply_line(line, &mut seen_save).map_err(|reason| {
-                fatal("Reading the command line arguments", &format!("--{line}"), &reason)
+                fatal(
+                    "Reading the command line arguments",
+                    &format!("--{line}"),
+                    &reason,
+                )
             })?;
         }
         Ok(())
@@ -456,7 +464,10 @@ impl Config {
             .iter()
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        let name = args.first().map(|a| a.to_ascii_lowercase()).unwrap_or_default();
+        let name = args
+            .first()
+            .map(|a| a.to_ascii_lowercase())
+            .unwrap_or_default();
         if matches!(
             name.as_str(),
             "include" | "rename-command" | "user" | "loadmodule"
@@ -481,9 +492,10 @@ impl Config {
     /// set to its current value, and changed parameters the file lacks
     /// appended. Comments and unknown lines stay as they were.
     pub fn rewrite(&self) -> std::io::Result<()> {
-        let path = self.file.as_deref().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no config file")
-        })?;
+        let path = self
+            .file
+            .as_deref()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no config file"))?;
         let old = std::fs::read_to_string(path).unwrap_or_default();
         let mut written: Vec<&str> = Vec::new();
         let mut text = String::new();
@@ -586,7 +598,11 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
                 ));
             }
             // hz takes any value and keeps it within what Redis allows.
-            let n = if param.name == "hz" { n.clamp(1, 500) } else { n };
+            let n = if param.name == "hz" {
+                n.clamp(1, 500)
+            } else {
+                n
+            };
             Ok(n.to_string())
         }
         Memory(min) => {
@@ -601,7 +617,9 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
         }
         SavePoints => {
             let words: Vec<&str> = value.split_whitespace().collect();
-            let numbers = words.iter().all(|w| parse_i64(w.as_bytes()).is_some_and(|n| n >= 0));
+            let numbers = words
+                .iter()
+                .all(|w| parse_i64(w.as_bytes()).is_some_and(|n| n >= 0));
             if words.len() % 2 != 0 || !numbers {
                 return Err("Invalid save parameters".into());
             }

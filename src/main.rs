@@ -69,10 +69,8 @@ fn load_config(args: &[String]) -> Result<Config, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("Fatal error, can't open config file '{path}': {e}"))?;
         config.load(&text)?;
-        let absolute = std::fs::canonicalize(path).map_or_else(
-            |_| path.clone(),
-            |p| p.display().to_string(),
-        );
+        let absolute =
+            std::fs::canonicalize(path).map_or_else(|_| path.clone(), |p| p.display().to_string());
         config.file = Some(absolute);
     }
     config.load_args(flags)?;

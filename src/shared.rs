@@ -128,10 +128,12 @@ fn random_hex(len: usize) -> String {
     while out.len() < len {
         let mut hasher = state.build_hasher();
         hasher.write_u64(round);
-        hasher.write_u128(std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0));
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         out.push_str(&format!("{:016x}", hasher.finish()));
         round += 1;
     }

@@ -17,7 +17,9 @@ fn ask(addr: std::net::SocketAddr, setup: &[&[u8]], request: &[u8]) -> Vec<u8> {
 /// Asserts that respd and a real Redis answer `request` (after `setup`) with
 /// the same bytes. Skips when redis-server is not installed.
 fn same_as_redis(setup: &[&[u8]], request: &[u8]) {
-    let Some(real) = RealRedis::start() else { return };
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
     let server = start();
     let (mine, theirs) = both(server.local_addr(), real.addr, setup, request);
     assert_eq!(
@@ -49,8 +51,15 @@ fn info_is_a_bulk_string_in_resp2_and_verbatim_in_resp3() {
     let server = start();
     let two = text(&ask(server.local_addr(), &[], &cmd(&["INFO", "server"])));
     assert!(two.starts_with("$"), "{two}");
-    assert!(two.contains("\r\n# Server\r\nredis_version:7.0.15\r\n"), "{two}");
-    let three = text(&ask(server.local_addr(), &[HELLO3], &cmd(&["INFO", "server"])));
+    assert!(
+        two.contains("\r\n# Server\r\nredis_version:7.0.15\r\n"),
+        "{two}"
+    );
+    let three = text(&ask(
+        server.local_addr(),
+        &[HELLO3],
+        &cmd(&["INFO", "server"]),
+    ));
     assert!(three.starts_with("="), "{three}");
     assert!(three.contains("\r\ntxt:# Server\r\n"), "{three}");
 }
@@ -114,7 +123,10 @@ fn info_default_has_the_fields_tools_read() {
             "# Keyspace"
         ]
     );
-    let everything: String = redis::cmd("INFO").arg("everything").query(&mut con).unwrap();
+    let everything: String = redis::cmd("INFO")
+        .arg("everything")
+        .query(&mut con)
+        .unwrap();
     assert!(everything.contains("# Commandstats\r\n"));
     assert!(!info.contains("# Commandstats"));
 }
@@ -254,7 +266,9 @@ fn config_errors_match_redis() {
 
 #[test]
 fn config_set_changes_values_together_and_get_reads_them() {
-    let set = cmd(&["CONFIG", "SET", "timeout", "7", "hz", "1000", "loglevel", "WARNING"]);
+    let set = cmd(&[
+        "CONFIG", "SET", "timeout", "7", "hz", "1000", "loglevel", "WARNING",
+    ]);
     let get = cmd(&["CONFIG", "GET", "timeout", "hz", "loglevel"]);
     let server = start();
     let mut s = raw(server.local_addr());
@@ -277,7 +291,11 @@ fn config_set_changes_values_together_and_get_reads_them() {
         b"%3\r\n$7\r\ntimeout\r\n$1\r\n7\r\n$2\r\nhz\r\n$3\r\n500\r\n$8\r\nloglevel\r\n$7\r\nwarning\r\n",
     );
     let mut con = redis(server.local_addr());
-    let pairs: Vec<(String, String)> = redis::cmd("CONFIG").arg("GET").arg("max*").query(&mut con).unwrap();
+    let pairs: Vec<(String, String)> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("max*")
+        .query(&mut con)
+        .unwrap();
     assert!(pairs.contains(&("maxclients".into(), "10000".into())));
     assert!(pairs.contains(&("maxmemory-policy".into(), "noeviction".into())));
 }
@@ -286,15 +304,30 @@ fn config_set_changes_values_together_and_get_reads_them() {
 fn config_set_takes_effect_at_once() {
     let server = start();
     let mut admin = raw(server.local_addr());
-    assert_reply(&mut admin, &cmd(&["CONFIG", "SET", "requirepass", "pw"]), b"+OK\r\n");
+    assert_reply(
+        &mut admin,
+        &cmd(&["CONFIG", "SET", "requirepass", "pw"]),
+        b"+OK\r\n",
+    );
     // The admin connection stays authenticated, as in Redis; new ones are not.
     assert_reply(&mut admin, &cmd(&["PING"]), b"+PONG\r\n");
     let mut other = raw(server.local_addr());
-    assert_reply(&mut other, &cmd(&["PING"]), b"-NOAUTH Authentication required.\r\n");
+    assert_reply(
+        &mut other,
+        &cmd(&["PING"]),
+        b"-NOAUTH Authentication required.\r\n",
+    );
     assert_reply(&mut other, &cmd(&["AUTH", "pw"]), b"+OK\r\n");
-    assert_reply(&mut admin, &cmd(&["CONFIG", "SET", "maxclients", "2"]), b"+OK\r\n");
+    assert_reply(
+        &mut admin,
+        &cmd(&["CONFIG", "SET", "maxclients", "2"]),
+        b"+OK\r\n",
+    );
     let mut third = raw(server.local_addr());
-    assert_eq!(text(&read_n(&mut third, 36)), "-ERR max number of clients reached\r\n");
+    assert_eq!(
+        text(&read_n(&mut third, 36)),
+        "-ERR max number of clients reached\r\n"
+    );
 }
 
 #[test]
@@ -304,11 +337,20 @@ fn config_resetstat_zeroes_the_counters() {
     for _ in 0..5 {
         let _: String = redis::cmd("PING").query(&mut con).unwrap();
     }
-    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut con)
+        .unwrap();
     let info: String = redis::cmd("INFO").arg("stats").query(&mut con).unwrap();
     // RESETSTAT itself is counted after the reset, as in Redis.
-    assert!(info.contains("\r\ntotal_commands_processed:1\r\n"), "{info}");
-    assert!(info.contains("\r\ntotal_connections_received:0\r\n"), "{info}");
+    assert!(
+        info.contains("\r\ntotal_commands_processed:1\r\n"),
+        "{info}"
+    );
+    assert!(
+        info.contains("\r\ntotal_connections_received:0\r\n"),
+        "{info}"
+    );
 }
 
 #[test]

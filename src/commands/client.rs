@@ -114,7 +114,11 @@ fn list(cx: &mut Context<'_>, args: Args) -> CmdResult {
             let mut found = Vec::new();
             for arg in &args[3..] {
                 let id = int_arg(arg).map_err(|_| Error::from(INVALID_CLIENT_ID))?;
-                found.extend(u64::try_from(id).ok().and_then(|id| cx.shared.clients.get(id)));
+                found.extend(
+                    u64::try_from(id)
+                        .ok()
+                        .and_then(|id| cx.shared.clients.get(id)),
+                );
             }
             found
         }

@@ -6,7 +6,14 @@ use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
 
 pub static COMMANDS: &[Command] = &[
     Command::new("ping", -1, FAST, NO_KEYS, "connection", ping),
-    Command::new("echo", 2, LOADING | STALE | FAST, NO_KEYS, "connection", echo),
+    Command::new(
+        "echo",
+        2,
+        LOADING | STALE | FAST,
+        NO_KEYS,
+        "connection",
+        echo,
+    ),
     Command::new(
         "quit",
         -1,
@@ -180,7 +187,6 @@ fn hello(cx: &mut Context<'_>, args: Args) -> CmdResult {
             credentials = Some((&args[i + 1], &args[i + 2]));
             i += 3;
         } else if is(&args[i], "setname") && more >= 1 {
-            super::client::check_name(&args[i + 1])?;
             name = Some(&args[i + 1]);
             i += 2;
         } else {

@@ -54,7 +54,14 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 static COMMAND: &[Command] = &[
-    Command::new("count", 2, LOADING | STALE, NO_KEYS, "server", command_count),
+    Command::new(
+        "count",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        command_count,
+    ),
     Command::new("list", -2, LOADING | STALE, NO_KEYS, "server", command_list),
     Command::new("info", -2, LOADING | STALE, NO_KEYS, "server", command_info),
     Command::new("docs", -2, LOADING | STALE, NO_KEYS, "server", command_docs),
@@ -202,9 +209,9 @@ fn section_wanted(asked: &[String], name: &str) -> bool {
     if asked.is_empty() {
         return in_default;
     }
-    asked.iter().any(|a| {
-        a == name || a == "all" || a == "everything" || (a == "default" && in_default)
-    })
+    asked
+        .iter()
+        .any(|a| a == name || a == "all" || a == "everything" || (a == "default" && in_default))
 }
 
 /// The `field:value` lines of one INFO section.
@@ -234,7 +241,10 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             ("hz", config.hz().to_string()),
             ("configured_hz", config.hz().to_string()),
             // Redis's LRU clock: seconds, wrapping at 24 bits.
-            ("lru_clock", ((now_micros() / 1_000_000) & 0xFF_FFFF).to_string()),
+            (
+                "lru_clock",
+                ((now_micros() / 1_000_000) & 0xFF_FFFF).to_string(),
+            ),
             (
                 "executable",
                 std::env::current_exe()
@@ -556,12 +566,7 @@ fn command_getkeys(cx: &mut Context<'_>, args: Args) -> CmdResult {
     if !command.subcommands.is_empty() {
         command = call
             .get(1)
-            .and_then(|sub| {
-                command
-                    .subcommands
-                    .iter()
-                    .find(|s| is(sub, s.name))
-            })
+            .and_then(|sub| command.subcommands.iter().find(|s| is(sub, s.name)))
             .ok_or(Error::from(INVALID_COMMAND))?;
     }
     let argc = call.len() as i32;
@@ -577,7 +582,11 @@ fn command_getkeys(cx: &mut Context<'_>, args: Args) -> CmdResult {
     if spec.first <= 0 {
         return Err(NO_KEY_ARGUMENTS.into());
     }
-    let last = if spec.last < 0 { argc + spec.last } else { spec.last.min(argc - 1) };
+    let last = if spec.last < 0 {
+        argc + spec.last
+    } else {
+        spec.last.min(argc - 1)
+    };
     let positions = (spec.first..=last).step_by(spec.step.max(1) as usize);
     let keys: Vec<&[u8]> = positions.map(|i| call[i as usize].as_slice()).collect();
     cx.out.bulks(keys.into_iter());
@@ -737,7 +746,10 @@ const TIPS: &[(&[&str], &[&str])] = &[
         &["keys"],
     ),
     (
-        &["request_policy:multi_shard", "response_policy:all_succeeded"],
+        &[
+            "request_policy:multi_shard",
+            "response_policy:all_succeeded",
+        ],
         &["mset"],
     ),
     (&["request_policy:multi_shard"], &["mget"]),
