@@ -31,8 +31,8 @@ pub struct ClientInfo {
     last_active_ms: AtomicU64,
     /// The selected database.
     pub db: AtomicUsize,
-    /// The last command's name (`cmd=` in CLIENT LIST).
-    last_command: Mutex<&'static str>,
+    /// The last command's name and subcommand (`cmd=` in CLIENT LIST).
+    last_command: Mutex<(&'static str, Option<&'static str>)>,
     pub meta: Mutex<ClientMeta>,
     /// Set by CLIENT KILL: the connection closes as soon as it can.
     pub killed: AtomicBool,
@@ -66,7 +66,7 @@ impl ClientInfo {
             connected_at: Instant::now(),
             last_active_ms: AtomicU64::new(0),
             db: AtomicUsize::new(0),
-            last_command: Mutex::new("NULL"),
+            last_command: Mutex::new(("NULL", None)),
             meta: Mutex::new(ClientMeta {
                 resp: 2,
                 ..ClientMeta::default()
@@ -81,8 +81,8 @@ impl ClientInfo {
         self.meta.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records that the client just ran `command`.
-    pub fn touch(&self, command: &'static str) {
+    /// Records that the client just ran `command` (and `subcommand`).
+    pub fn touch(&self, command: &'static str, subcommand: Option<&'static str>) {
         self.last_active_ms.store(
             self.connected_at.elapsed().as_millis() as u64,
             Ordering::Relaxed,
@@ -90,7 +90,7 @@ impl ClientInfo {
         *self
             .last_command
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = command;
+            .unwrap_or_else(PoisonError::into_inner) = (command, subcommand);
     }
 
     /// Seconds since the client last ran a command (or connected).
@@ -105,7 +105,8 @@ impl ClientInfo {
         (self.closer)();
     }
 
-    /// One line of CLIENT LIST / CLIENT INFO, in Redis 7.0's field order.
+    /// One line of CLIENT LIST / CLIENT INFO, with Redis 7.0.15's fields
+    /// in its order (buffer sizes, which respd does not track, read 0).
     pub fn list_line(&self) -> String {
         let meta = self.meta();
         let mut flags = String::new();
@@ -118,12 +119,16 @@ impl ClientInfo {
         if flags.is_empty() {
             flags.push('N');
         }
-        let command = *self
+        let command = match *self
             .last_command
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            (name, None) => name.to_string(),
+            (name, Some(sub)) => format!("{name}|{sub}"),
+        };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -135,8 +140,6 @@ impl ClientInfo {
             self.db.load(Ordering::Relaxed),
             command,
             meta.resp,
-            meta.lib_name,
-            meta.lib_ver,
         )
     }
 }

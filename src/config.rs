@@ -28,8 +28,11 @@ pub enum Kind {
 pub enum Check {
     Bool,
     Int(i64, i64),
-    /// A byte count with Redis's units (`1gb`, `512mb`, `100k`).
-    Memory,
+    /// A byte count with Redis's units (`1gb`, `512mb`, `100k`), at least
+    /// this many bytes.
+    Memory(u64),
+    /// `save`: pairs of `<seconds> <changes>`, or nothing.
+    SavePoints,
     OneOf(&'static [&'static str]),
     Text,
 }
@@ -43,6 +46,9 @@ pub struct Param {
     pub check: Check,
     /// Only settable at startup (CONFIG SET refuses it).
     pub immutable: bool,
+    /// A path on disk: Redis refuses it to CONFIG SET unless
+    /// `enable-protected-configs` allows (respd never does).
+    pub protected: bool,
 }
 
 const fn p(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
@@ -52,6 +58,7 @@ const fn p(name: &'static str, default: &'static str, kind: Kind, check: Check) 
         kind,
         check,
         immutable: false,
+        protected: false,
     }
 }
 const fn fixed(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
@@ -61,14 +68,26 @@ const fn fixed(name: &'static str, default: &'static str, kind: Kind, check: Che
         kind,
         check,
         immutable: true,
+        protected: false,
+    }
+}
+const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
+    Param {
+        name,
+        default,
+        kind,
+        check,
+        immutable: false,
+        protected: true,
     }
 }
 
-use Check::{Bool, Int, Memory, OneOf, Text};
+use Check::{Bool, Int, Memory, OneOf, SavePoints, Text};
 use Kind::{DefaultOnly, Live, Tuning};
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
 const I32: i64 = i32::MAX as i64;
+const MB: u64 = 1024 * 1024;
 const U32: i64 = u32::MAX as i64;
 
 /// Every parameter, in the order CONFIG GET * lists them.
@@ -83,13 +102,14 @@ pub static PARAMS: &[Param] = &[
     fixed("logfile", "", Live, Text),
     p("requirepass", "", Live, Text),
     p("protected-mode", "yes", Live, Bool),
-    p("proto-max-bulk-len", "536870912", Live, Memory),
-    p("client-query-buffer-limit", "1073741824", Live, Memory),
-    p("dir", "", Live, Text),
-    p("dbfilename", "dump.rdb", Live, Text),
+    p("proto-max-bulk-len", "536870912", Live, Memory(MB)),
+    p("client-query-buffer-limit", "1073741824", Live, Memory(MB)),
+    guarded("dir", "", Live, Text),
+    guarded("dbfilename", "dump.rdb", Live, Text),
     fixed("pidfile", "", Live, Text),
-    p("save", "3600 1 300 100 60 10000", Live, Text),
-    p("hz", "10", Live, Int(1, 500)),
+    p("save", "3600 1 300 100 60 10000", Live, SavePoints),
+    // Any value is accepted and then clamped to 1..=500, as Redis does.
+    p("hz", "10", Live, Int(0, I32)),
     p(
         "client-output-buffer-limit",
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
@@ -110,7 +130,7 @@ pub static PARAMS: &[Param] = &[
     p("slaveof", "", DefaultOnly, Text),
     p("masterauth", "", DefaultOnly, Text),
     p("masteruser", "", DefaultOnly, Text),
-    p("maxmemory", "0", DefaultOnly, Memory),
+    p("maxmemory", "0", DefaultOnly, Memory(0)),
     p("maxmemory-clients", "0", DefaultOnly, Text),
     p("notify-keyspace-events", "", DefaultOnly, Text),
     fixed("unixsocket", "", DefaultOnly, Text),
@@ -148,7 +168,7 @@ pub static PARAMS: &[Param] = &[
         OneOf(&["disabled", "on-empty-db", "swapdb"]),
     ),
     p("repl-disable-tcp-nodelay", "no", Tuning, Bool),
-    p("repl-backlog-size", "1048576", Tuning, Memory),
+    p("repl-backlog-size", "1048576", Tuning, Memory(0)),
     p("repl-backlog-ttl", "3600", Tuning, Int(0, I32)),
     p("repl-timeout", "60", Tuning, Int(1, I32)),
     p("repl-ping-replica-period", "10", Tuning, Int(1, I32)),
@@ -179,7 +199,7 @@ pub static PARAMS: &[Param] = &[
     ),
     p("no-appendfsync-on-rewrite", "no", Tuning, Bool),
     p("auto-aof-rewrite-percentage", "100", Tuning, Int(0, I32)),
-    p("auto-aof-rewrite-min-size", "67108864", Tuning, Memory),
+    p("auto-aof-rewrite-min-size", "67108864", Tuning, Memory(0)),
     p("aof-load-truncated", "yes", Tuning, Bool),
     p("aof-use-rdb-preamble", "yes", Tuning, Bool),
     p("aof-timestamp-enabled", "no", Tuning, Bool),
@@ -215,8 +235,8 @@ pub static PARAMS: &[Param] = &[
     p("zset-max-listpack-value", "64", Tuning, Int(0, i64::MAX)),
     p("zset-max-ziplist-entries", "128", Tuning, Int(0, i64::MAX)),
     p("zset-max-ziplist-value", "64", Tuning, Int(0, i64::MAX)),
-    p("hll-sparse-max-bytes", "3000", Tuning, Memory),
-    p("stream-node-max-bytes", "4096", Tuning, Memory),
+    p("hll-sparse-max-bytes", "3000", Tuning, Memory(0)),
+    p("stream-node-max-bytes", "4096", Tuning, Memory(0)),
     p("stream-node-max-entries", "100", Tuning, Int(0, i64::MAX)),
     p("activerehashing", "yes", Tuning, Bool),
     p("activedefrag", "no", Tuning, Bool),
@@ -268,6 +288,9 @@ pub fn param(name: &str) -> Option<&'static Param> {
 #[derive(Debug, Clone)]
 pub struct Config {
     values: BTreeMap<&'static str, String>,
+    /// The config file the server started with (INFO config_file, CONFIG
+    /// REWRITE), as an absolute path.
+    pub file: Option<String>,
 }
 
 impl Default for Config {
@@ -277,6 +300,7 @@ impl Default for Config {
                 .iter()
                 .map(|p| (p.name, p.default.to_string()))
                 .collect(),
+            file: None,
         }
     }
 }
@@ -301,12 +325,13 @@ impl Config {
             .collect()
     }
 
-    /// Checks and stores a value. `at_startup` allows immutable parameters.
-    /// The error is the reason Redis gives (after `- ` in its messages).
+    /// Checks and stores a value. `at_startup` allows immutable and
+    /// protected parameters. The error is the reason Redis gives (after
+    /// `- ` in its messages).
     pub fn set(&mut self, name: &str, value: &str, at_startup: bool) -> Result<(), String> {
         let param = param(name).ok_or_else(|| "unknown parameter".to_string())?;
-        if param.immutable && !at_startup {
-            return Err("can't set immutable config".into());
+        if !at_startup {
+            refusal(param)?;
         }
         let value = normalize(param, value)?;
         if param.kind == DefaultOnly && value != normalize(param, param.default)? {
@@ -319,6 +344,34 @@ impl Config {
         Ok(())
     }
 
+    /// CONFIG SET's pairs, checked as Redis does: every name first (unknown,
+    /// immutable, protected, repeated), then every value. The error is the
+    /// whole reply text; on error some values may be set, so callers apply
+    /// this to a copy.
+    pub fn set_many(&mut self, pairs: &[(String, String)]) -> Result<(), String> {
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, _) in pairs {
+            let Some(param) = param(name) else {
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
+            };
+            let problem = refusal(param).err().or_else(|| {
+                seen.contains(&param.name)
+                    .then(|| "duplicate parameter".to_string())
+            });
+            if let Some(reason) = problem {
+                return Err(set_failed(name, &reason));
+            }
+            seen.push(param.name);
+        }
+        for (name, value) in pairs {
+            let canonical = param(name).map_or(name.as_str(), |p| p.name);
+            self.set(name, value, false)
+                .map_err(|reason| set_failed(canonical, &reason))?;
+        }
+        Ok(())
+    }
     fn number(&self, name: &str) -> i64 {
         self.get(name)
             .and_then(|v| parse_i64(v.as_bytes()))
@@ -368,9 +421,7 @@ impl Config {
         self.number("hz").max(1) as u64
     }
 
-    /// Reads redis.conf text, then `overrides` (the command line's
-    /// `--name value` flags, already turned into lines), as redis-server
-    /// does. The error names the line, in Redis's words.
+    /// Reads redis.conf text. The error names the line, in Redis's words.
     pub fn load(&mut self, text: &str) -> Result<(), String> {
         let mut seen_save = false;
         for (number, raw) in text.lines().enumerate() {
@@ -378,46 +429,156 @@ impl Config {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let fail = |reason: &str| {
-                Err(format!(
-                    "\n*** FATAL CONFIG FILE ERROR (respd {}) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}",
-                    env!("CARGO_PKG_VERSION"),
-                    number + 1,
+            self.apply_line(line, &mut seen_save).map_err(|reason| {
+                fatal(
+                    &format!("Reading the configuration file, at line {}", number + 1),
                     line,
-                    reason
-                ))
-            };
-            let Ok(args) = split_args(line.as_bytes()) else {
-                return fail("Unbalanced quotes in configuration line");
-            };
-            let args: Vec<String> = args
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            let name = args[0].to_ascii_lowercase();
-            if matches!(
-                name.as_str(),
-                "include" | "rename-command" | "user" | "loadmodule"
-            ) {
-                return fail(&format!("respd does not support the '{name}' directive"));
-            }
-            if param(&name).is_none() || args.len() < 2 {
-                return fail("Bad directive or wrong number of arguments");
-            }
-            let mut value = args[1..].join(" ");
-            // Several `save` lines add up; the first replaces the default.
-            if name == "save" && value != "\"\"" && !value.is_empty() {
-                if seen_save {
-                    value = format!("{} {}", self.get("save").unwrap_or(""), value);
-                }
-                seen_save = true;
-            }
-            if let Err(reason) = self.set(&name, &value, true) {
-                return fail(&reason);
-            }
+                    &reason,
+                )
+            })?;
         }
         Ok(())
     }
+
+    /// Applies redis-server style flags (`--port 7000 --save ""`) after the
+    /// file, as redis-server does. The error names the flag.
+    pub fn load_args(&mut self, args: &[String]) -> Result<(), String> {
+        let mut seen_save = false;
+        for line in args_to_lines(args)?.lines() {
+            self.apply_line(line, &mut seen_save).map_err(|reason| {
+                fatal(
+                    "Reading the command line arguments",
+                    &format!("--{line}"),
+                    &reason,
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// One `name value...` line of a config file or the command line.
+    fn apply_line(&mut self, line: &str, seen_save: &mut bool) -> Result<(), String> {
+        let args = split_args(line.as_bytes())
+            .map_err(|_| "Unbalanced quotes in configuration line".to_string())?;
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let name = args
+            .first()
+            .map(|a| a.to_ascii_lowercase())
+            .unwrap_or_default();
+        if matches!(
+            name.as_str(),
+            "include" | "rename-command" | "user" | "loadmodule"
+        ) {
+            return Err(format!("respd does not support the '{name}' directive"));
+        }
+        if param(&name).is_none() || args.len() < 2 {
+            return Err("Bad directive or wrong number of arguments".into());
+        }
+        let mut value = args[1..].join(" ");
+        // Several `save` lines add up; the first replaces the default.
+        if name == "save" && !value.is_empty() {
+            if *seen_save {
+                value = format!("{} {}", self.get("save").unwrap_or(""), value);
+            }
+            *seen_save = true;
+        }
+        self.set(&name, &value, true)
+    }
+
+    /// CONFIG REWRITE: the config file, with each directive respd knows
+    /// set to its current value, and changed parameters the file lacks
+    /// appended. Comments and unknown lines stay as they were.
+    pub fn rewrite(&self) -> std::io::Result<()> {
+        let path = self
+            .file
+            .as_deref()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no config file"))?;
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        let mut written: Vec<&str> = Vec::new();
+        let mut text = String::new();
+        for line in old.lines() {
+            let trimmed = line.trim();
+            let known = (!trimmed.starts_with('#'))
+                .then(|| trimmed.split_whitespace().next().and_then(param))
+                .flatten();
+            match known {
+                Some(param) if written.contains(&param.name) => {}
+                Some(param) => {
+                    written.push(param.name);
+                    text.push_str(&self.directive(param));
+                }
+                None => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+        }
+        let mut header = false;
+        for param in PARAMS {
+            let value = self.get(param.name).unwrap_or("");
+            let default = normalize(param, param.default).unwrap_or_default();
+            if written.contains(&param.name) || value == default {
+                continue;
+            }
+            if !header {
+                text.push_str("# Generated by CONFIG REWRITE\n");
+                header = true;
+            }
+            text.push_str(&self.directive(param));
+        }
+        let temporary = format!("{path}.respd-tmp");
+        std::fs::write(&temporary, text)?;
+        std::fs::rename(&temporary, path)
+    }
+
+    /// A parameter's current value as config file lines.
+    fn directive(&self, param: &Param) -> String {
+        let value = self.get(param.name).unwrap_or("");
+        let words: Vec<&str> = value.split_whitespace().collect();
+        if param.name == "save" && !words.is_empty() {
+            return words
+                .chunks(2)
+                .map(|pair| format!("save {}\n", pair.join(" ")))
+                .collect();
+        }
+        // Lists are written as words, anything else as one argument.
+        let is_list = matches!(
+            param.name,
+            "bind" | "client-output-buffer-limit" | "oom-score-adj-values"
+        );
+        if value.is_empty() || (!is_list && value.contains([' ', '"', '\'', '\\'])) {
+            format!("{} {}\n", param.name, quote(value))
+        } else {
+            format!("{} {value}\n", param.name)
+        }
+    }
+}
+
+/// Why CONFIG SET may not change a parameter at all, whatever the value.
+fn refusal(param: &Param) -> Result<(), String> {
+    if param.immutable {
+        Err("can't set immutable config".into())
+    } else if param.protected {
+        Err("can't set protected config".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// `ERR CONFIG SET failed (possibly related to argument 'x') - reason`
+fn set_failed(name: &str, reason: &str) -> String {
+    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
+}
+
+/// redis-server's message for a configuration it cannot start with.
+fn fatal(place: &str, line: &str, reason: &str) -> String {
+    format!(
+        "\n*** FATAL CONFIG FILE ERROR (respd {}) ***\n{place}\n>>> '{line}'\n{reason}",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// Checks `value` against the parameter's rule and returns it as CONFIG
@@ -436,11 +597,34 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
                     "argument must be between {min} and {max} inclusive"
                 ));
             }
+            // hz takes any value and keeps it within what Redis allows.
+            let n = if param.name == "hz" {
+                n.clamp(1, 500)
+            } else {
+                n
+            };
             Ok(n.to_string())
         }
-        Memory => parse_memory(value)
-            .map(|n| n.to_string())
-            .ok_or_else(|| "argument must be a memory value".into()),
+        Memory(min) => {
+            let n = parse_memory(value).ok_or("argument must be a memory value")?;
+            if n < min || n > i64::MAX as u64 {
+                return Err(format!(
+                    "argument must be between {min} and {} inclusive",
+                    i64::MAX
+                ));
+            }
+            Ok(n.to_string())
+        }
+        SavePoints => {
+            let words: Vec<&str> = value.split_whitespace().collect();
+            let numbers = words
+                .iter()
+                .all(|w| parse_i64(w.as_bytes()).is_some_and(|n| n >= 0));
+            if words.len() % 2 != 0 || !numbers {
+                return Err("Invalid save parameters".into());
+            }
+            Ok(words.join(" "))
+        }
         OneOf(options) => {
             let lower = value.to_ascii_lowercase();
             if options.contains(&lower.as_str()) {

@@ -3,8 +3,11 @@
 
 use std::process::ExitCode;
 
-use respd::config::{args_to_lines, Config};
+use respd::config::Config;
 use respd::Server;
+
+/// The log's notice level (the server's `log::NOTICE`).
+const LOG_NOTICE: u8 = 2;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,6 +37,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    respd::server::log(
+        server.shared(),
+        LOG_NOTICE,
+        &format!(
+            "respd {} (Redis {} compatible) started, pid={}, address={}",
+            env!("CARGO_PKG_VERSION"),
+            respd::REDIS_VERSION,
+            std::process::id(),
+            server.local_addr()
+        ),
+    );
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -43,20 +57,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// The config file (if the first argument is not a flag), then the flags.
+/// The config file (if the first argument is not a flag), then the flags,
+/// which override it.
 fn load_config(args: &[String]) -> Result<Config, String> {
     let mut config = Config::default();
     let (file, flags) = match args.first() {
         Some(first) if !first.starts_with("--") => (Some(first), &args[1..]),
         _ => (None, args),
     };
-    let mut text = match file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("Fatal error, can't open config file '{path}': {e}"))?,
-        None => String::new(),
-    };
-    text.push('\n');
-    text.push_str(&args_to_lines(flags)?);
-    config.load(&text)?;
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("Fatal error, can't open config file '{path}': {e}"))?;
+        config.load(&text)?;
+        let absolute =
+            std::fs::canonicalize(path).map_or_else(|_| path.clone(), |p| p.display().to_string());
+        config.file = Some(absolute);
+    }
+    config.load_args(flags)?;
     Ok(config)
 }

@@ -53,6 +53,10 @@ pub struct Shared {
     pub clients: Clients,
     pub stats: Stats,
     pub started: Instant,
+    /// Unix time of the start, in seconds (LASTSAVE: respd never saves).
+    pub started_unix: u64,
+    /// 40 random hex digits naming this run (INFO run_id, master_replid).
+    pub run_id: String,
     /// Set by SHUTDOWN: the accept loop stops and connections close.
     pub shutting_down: AtomicBool,
     /// The port the listeners are bound to (INFO tcp_port).
@@ -71,6 +75,8 @@ impl Shared {
             clients: Clients::new(),
             stats: Stats::default(),
             started: Instant::now(),
+            started_unix: crate::util::now_ms() / 1000,
+            run_id: random_hex(40),
             shutting_down: AtomicBool::new(false),
             port,
             listen_addrs: Mutex::new(Vec::new()),
@@ -110,4 +116,27 @@ impl Shared {
             let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
         }
     }
+}
+
+/// `len` random hex digits, from the standard library's per-process random
+/// hash keys (no dependency needed for an id nobody has to guess).
+fn random_hex(len: usize) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    let mut out = String::with_capacity(len + 16);
+    let mut round = 0u64;
+    while out.len() < len {
+        let mut hasher = state.build_hasher();
+        hasher.write_u64(round);
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        out.push_str(&format!("{:016x}", hasher.finish()));
+        round += 1;
+    }
+    out.truncate(len);
+    out
 }

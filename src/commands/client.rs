@@ -1,37 +1,39 @@
 //! CLIENT subcommands: what a connection says about itself, and what it can
 //! see of and do to the others.
 
+use std::sync::Arc;
+
 use super::errors::{self, Error};
 use super::flags::*;
-use super::{Args, CmdResult, Command, Context, NO_KEYS};
+use super::server::help_reply;
+use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
+use crate::clients::ClientInfo;
+
+const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
+const CLIENT_ID_RANGE: &str = "ERR client-id should be greater than 0";
+const NO_SUCH_CLIENT: &str = "ERR No such client";
+const UNBLOCK_REASON: &str = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+
+/// The flags Redis gives the subcommands that concern only the caller.
+const OWN: u32 = NOSCRIPT | LOADING | STALE;
+/// The flags of the subcommands that act on other clients.
+const OTHERS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[Command::container("client", "connection", SUBCOMMANDS)];
 
 static SUBCOMMANDS: &[Command] = &[
-    Command::new(
-        "id",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        NO_KEYS,
-        "connection",
-        id,
-    ),
-    Command::new(
-        "setname",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        NO_KEYS,
-        "connection",
-        setname,
-    ),
-    Command::new(
-        "getname",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        NO_KEYS,
-        "connection",
-        getname,
-    ),
+    Command::new("id", 2, OWN, NO_KEYS, "connection", id),
+    Command::new("setname", 3, OWN, NO_KEYS, "connection", setname),
+    Command::new("getname", 2, OWN, NO_KEYS, "connection", getname),
+    Command::new("list", -2, OTHERS, NO_KEYS, "connection", list),
+    Command::new("info", 2, OWN, NO_KEYS, "connection", info),
+    Command::new("kill", -3, OTHERS, NO_KEYS, "connection", kill),
+    Command::new("setinfo", 4, OWN, NO_KEYS, "connection", setinfo),
+    Command::new("reply", 3, OWN, NO_KEYS, "connection", reply),
+    Command::new("no-evict", 3, OTHERS, NO_KEYS, "connection", no_evict),
+    Command::new("no-touch", 3, OWN, NO_KEYS, "connection", no_touch),
+    Command::new("unblock", -3, OTHERS, NO_KEYS, "connection", unblock),
+    Command::new("help", 2, LOADING | STALE, NO_KEYS, "connection", help),
 ];
 
 // CLIENT ID
@@ -40,12 +42,23 @@ fn id(cx: &mut Context<'_>, _: Args) -> CmdResult {
     Ok(())
 }
 
-/// Validates and stores a client name (CLIENT SETNAME, HELLO SETNAME):
-/// printable ASCII without spaces; empty clears it.
-pub fn set_name(cx: &mut Context<'_>, name: &[u8]) -> CmdResult {
-    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-        return Err(Error::from(errors::BAD_CLIENT_NAME));
+/// Checks a client name or library attribute: printable ASCII, no spaces.
+fn printable(value: &[u8]) -> bool {
+    value.iter().all(|b| (b'!'..=b'~').contains(b))
+}
+
+/// Validates a client name (CLIENT SETNAME, HELLO SETNAME).
+pub fn check_name(name: &[u8]) -> CmdResult {
+    if printable(name) {
+        Ok(())
+    } else {
+        Err(Error::from(errors::BAD_CLIENT_NAME))
     }
+}
+
+/// Validates and stores a client name; empty clears it.
+pub fn set_name(cx: &mut Context<'_>, name: &[u8]) -> CmdResult {
+    check_name(name)?;
     cx.session.info.meta().name = String::from_utf8_lossy(name).into_owned();
     Ok(())
 }
@@ -65,5 +78,304 @@ fn getname(cx: &mut Context<'_>, _: Args) -> CmdResult {
     } else {
         cx.out.bulk(name.as_bytes());
     }
+    Ok(())
+}
+
+/// A client type as CLIENT LIST TYPE and CLIENT KILL TYPE name it. Every
+/// respd client is `normal` (no replication, no Pub/Sub yet).
+fn type_matches_normal(name: &[u8]) -> Result<bool, Error> {
+    if is(name, "normal") {
+        Ok(true)
+    } else if ["master", "replica", "slave", "pubsub"]
+        .iter()
+        .any(|t| is(name, t))
+    {
+        Ok(false)
+    } else {
+        Err(Error::new(format!(
+            "ERR Unknown client type '{}'",
+            String::from_utf8_lossy(name)
+        )))
+    }
+}
+
+// CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]
+fn list(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let clients: Vec<Arc<ClientInfo>> = match args.len() {
+        2 => cx.shared.clients.all(),
+        4 if is(&args[2], "type") => {
+            if type_matches_normal(&args[3])? {
+                cx.shared.clients.all()
+            } else {
+                Vec::new()
+            }
+        }
+        n if n > 3 && is(&args[2], "id") => {
+            let mut found = Vec::new();
+            for arg in &args[3..] {
+                let id = int_arg(arg).map_err(|_| Error::from(INVALID_CLIENT_ID))?;
+                found.extend(
+                    u64::try_from(id)
+                        .ok()
+                        .and_then(|id| cx.shared.clients.get(id)),
+                );
+            }
+            found
+        }
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    let mut text = String::new();
+    for client in clients {
+        text.push_str(&client.list_line());
+        text.push('\n');
+    }
+    cx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+// CLIENT INFO
+fn info(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    let mut line = cx.session.info.list_line();
+    line.push('\n');
+    cx.out.verbatim(line.as_bytes());
+    Ok(())
+}
+
+/// What CLIENT KILL's filters select.
+#[derive(Default)]
+struct KillFilter {
+    addr: Option<String>,
+    laddr: Option<String>,
+    id: Option<u64>,
+    /// TYPE given: does it select normal clients (all of respd's)?
+    normal: Option<bool>,
+    skip_me: bool,
+}
+
+impl KillFilter {
+    fn parse(args: &[Vec<u8>]) -> Result<Self, Error> {
+        let mut filter = KillFilter {
+            skip_me: true,
+            ..KillFilter::default()
+        };
+        for pair in args.chunks(2) {
+            let [option, value] = pair else {
+                return Err(errors::SYNTAX.into());
+            };
+            let text = || String::from_utf8_lossy(value).into_owned();
+            if is(option, "id") {
+                let id = int_arg(value)
+                    .ok()
+                    .filter(|&id| id > 0)
+                    .ok_or(Error::from(CLIENT_ID_RANGE))?;
+                filter.id = Some(id as u64);
+            } else if is(option, "type") {
+                filter.normal = Some(type_matches_normal(value)?);
+            } else if is(option, "addr") {
+                filter.addr = Some(text());
+            } else if is(option, "laddr") {
+                filter.laddr = Some(text());
+            } else if is(option, "user") {
+                // Only the default user exists.
+                if value != b"default" {
+                    return Err(Error::new(format!("ERR No such user '{}'", text())));
+                }
+            } else if is(option, "skipme") {
+                filter.skip_me = match () {
+                    _ if is(value, "yes") => true,
+                    _ if is(value, "no") => false,
+                    _ => return Err(errors::SYNTAX.into()),
+                };
+            } else {
+                return Err(errors::SYNTAX.into());
+            }
+        }
+        Ok(filter)
+    }
+
+    fn selects(&self, client: &ClientInfo, me: u64) -> bool {
+        self.addr.as_ref().map_or(true, |a| *a == client.addr)
+            && self.laddr.as_ref().map_or(true, |a| *a == client.laddr)
+            && self.id.map_or(true, |id| id == client.id)
+            && self.normal != Some(false)
+            && !(self.skip_me && client.id == me)
+    }
+}
+
+// CLIENT KILL <ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>]> [...]>
+fn kill(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    // The old form, CLIENT KILL addr, may kill the caller itself.
+    let old_form = args.len() == 3;
+    let filter = if old_form {
+        KillFilter {
+            addr: Some(String::from_utf8_lossy(&args[2]).into_owned()),
+            ..KillFilter::default()
+        }
+    } else {
+        KillFilter::parse(&args[2..])?
+    };
+    let me = cx.session.id;
+    let mut killed = 0;
+    for client in cx.shared.clients.all() {
+        if !filter.selects(&client, me) {
+            continue;
+        }
+        if client.id == me {
+            // Closed after this reply is out.
+            cx.session.close_after_reply = true;
+        } else {
+            client.kill();
+        }
+        killed += 1;
+    }
+    match (old_form, killed) {
+        (true, 0) => return Err(NO_SUCH_CLIENT.into()),
+        (true, _) => cx.out.ok(),
+        (false, n) => cx.out.int(n),
+    }
+    Ok(())
+}
+
+// CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
+fn setinfo(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let (attribute, value) = (&args[2], &args[3]);
+    let lib_name = is(attribute, "lib-name");
+    if !lib_name && !is(attribute, "lib-ver") {
+        return Err(Error::new(format!(
+            "ERR Unrecognized option '{}'",
+            String::from_utf8_lossy(attribute)
+        )));
+    }
+    if !printable(value) {
+        return Err(Error::new(format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            String::from_utf8_lossy(attribute)
+        )));
+    }
+    let value = String::from_utf8_lossy(value).into_owned();
+    let mut meta = cx.session.info.meta();
+    if lib_name {
+        meta.lib_name = value;
+    } else {
+        meta.lib_ver = value;
+    }
+    drop(meta);
+    cx.out.ok();
+    Ok(())
+}
+
+// CLIENT REPLY <ON | OFF | SKIP>
+fn reply(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let mode = &mut cx.session.reply_mode;
+    if is(&args[2], "on") {
+        *mode = ReplyMode::On;
+        cx.out.ok();
+    } else if is(&args[2], "off") {
+        *mode = ReplyMode::Off;
+    } else if is(&args[2], "skip") {
+        // SKIP means nothing while replies are off.
+        if *mode != ReplyMode::Off {
+            *mode = ReplyMode::Skip;
+        }
+    } else {
+        return Err(errors::SYNTAX.into());
+    }
+    Ok(())
+}
+
+/// Reads an `ON | OFF` argument.
+fn on_off(arg: &[u8]) -> Result<bool, Error> {
+    match () {
+        _ if is(arg, "on") => Ok(true),
+        _ if is(arg, "off") => Ok(false),
+        _ => Err(errors::SYNTAX.into()),
+    }
+}
+
+// CLIENT NO-EVICT <ON | OFF>
+fn no_evict(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    cx.session.info.meta().no_evict = on_off(&args[2])?;
+    cx.out.ok();
+    Ok(())
+}
+
+// CLIENT NO-TOUCH <ON | OFF>
+fn no_touch(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    cx.session.info.meta().no_touch = on_off(&args[2])?;
+    cx.out.ok();
+    Ok(())
+}
+
+// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
+fn unblock(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(Error::from(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    if let Some(reason) = args.get(3) {
+        if !is(reason, "timeout") && !is(reason, "error") {
+            return Err(UNBLOCK_REASON.into());
+        }
+    }
+    int_arg(&args[2])?;
+    // No command blocks in respd yet, so no client is ever unblocked.
+    cx.out.int(0);
+    Ok(())
+}
+
+// CLIENT HELP
+fn help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    help_reply(
+        cx.out,
+        "CLIENT",
+        &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+        ],
+    );
     Ok(())
 }

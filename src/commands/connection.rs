@@ -5,12 +5,19 @@ use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
 
 pub static COMMANDS: &[Command] = &[
-    Command::new("ping", -1, FAST | STALE, NO_KEYS, "connection", ping),
-    Command::new("echo", 2, FAST, NO_KEYS, "connection", echo),
+    Command::new("ping", -1, FAST, NO_KEYS, "connection", ping),
+    Command::new(
+        "echo",
+        2,
+        LOADING | STALE | FAST,
+        NO_KEYS,
+        "connection",
+        echo,
+    ),
     Command::new(
         "quit",
         -1,
-        NO_AUTH | STALE | LOADING | FAST | ALLOW_BUSY,
+        NO_AUTH | NOSCRIPT | STALE | LOADING | FAST | ALLOW_BUSY,
         NO_KEYS,
         "connection",
         quit,
@@ -18,7 +25,7 @@ pub static COMMANDS: &[Command] = &[
     Command::new(
         "reset",
         1,
-        NO_AUTH | STALE | LOADING | FAST | NOSCRIPT,
+        NO_AUTH | STALE | LOADING | FAST | NOSCRIPT | ALLOW_BUSY,
         NO_KEYS,
         "connection",
         reset,
@@ -31,11 +38,11 @@ pub static COMMANDS: &[Command] = &[
         "connection",
         select,
     ),
-    Command::new("swapdb", 3, WRITE | FAST, NO_KEYS, "keyspace", swapdb),
+    Command::new("swapdb", 3, WRITE | FAST, NO_KEYS, "server", swapdb),
     Command::new(
         "hello",
         -1,
-        NO_AUTH | NOSCRIPT | LOADING | STALE | FAST,
+        NO_AUTH | NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         NO_KEYS,
         "connection",
         hello,
@@ -43,7 +50,7 @@ pub static COMMANDS: &[Command] = &[
     Command::new(
         "auth",
         -2,
-        NO_AUTH | NOSCRIPT | LOADING | STALE | FAST,
+        NO_AUTH | NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         NO_KEYS,
         "connection",
         auth,
@@ -86,6 +93,10 @@ fn reset(cx: &mut Context<'_>, _: Args) -> CmdResult {
         let mut meta = cx.session.info.meta();
         meta.resp = 2;
         meta.name.clear();
+        // The library name and version stay: the same library is behind
+        // the connection.
+        meta.no_evict = false;
+        meta.no_touch = false;
     }
     let needs_password = cx.shared.config().requirepass().is_some();
     cx.session.set_authenticated(!needs_password);
@@ -193,7 +204,7 @@ fn hello(cx: &mut Context<'_>, args: Args) -> CmdResult {
     }
     if !cx.session.authenticated {
         return Err(Error::from(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         ));
     }
     if let Some(name) = name {

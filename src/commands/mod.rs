@@ -332,8 +332,11 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let Some(mut command) = lookup(&args[0]) else {
         return Err(errors::unknown_command(&args));
     };
+    let parent_name = command.name;
+    let mut subcommand = None;
     let mut full_name = std::borrow::Cow::Borrowed(command.name);
-    if !command.subcommands.is_empty() {
+    // A container needs a subcommand, unless it also runs alone (COMMAND).
+    if !command.subcommands.is_empty() && (args.len() > 1 || !command.arity_ok(1)) {
         let Some(sub_name) = args.get(1) else {
             return Err(errors::wrong_arity(command.name));
         };
@@ -345,6 +348,7 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
             return Err(errors::unknown_subcommand(command.name, sub_name));
         };
         command = sub;
+        subcommand = Some(sub.name);
         full_name = std::borrow::Cow::Owned(format!("{}|{}", full_name, sub.name));
     }
     if !command.arity_ok(args.len()) {
@@ -353,7 +357,7 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
     }
-    cx.session.info.touch(command.name);
+    cx.session.info.touch(parent_name, subcommand);
     let reply_start = cx.out.buf.len();
     match catch_unwind(AssertUnwindSafe(|| (command.handler)(cx, args))) {
         Ok(result) => result,

@@ -1,0 +1,396 @@
+//! INFO, COMMAND, CONFIG, TIME, LASTSAVE, DBSIZE and SHUTDOWN over real TCP,
+//! byte for byte, and against a real Redis where the replies are
+//! deterministic.
+
+mod common;
+
+use common::*;
+
+const HELLO3: &[u8] = b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
+
+/// Sends one command and reads everything until the server goes quiet.
+fn ask(addr: std::net::SocketAddr, setup: &[&[u8]], request: &[u8]) -> Vec<u8> {
+    let (mine, _) = both(addr, addr, setup, request);
+    mine
+}
+
+/// Asserts that respd and a real Redis answer `request` (after `setup`) with
+/// the same bytes. Skips when redis-server is not installed.
+fn same_as_redis(setup: &[&[u8]], request: &[u8]) {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let (mine, theirs) = both(server.local_addr(), real.addr, setup, request);
+    assert_eq!(
+        String::from_utf8_lossy(&mine),
+        String::from_utf8_lossy(&theirs),
+        "request {:?}",
+        String::from_utf8_lossy(request)
+    );
+}
+
+/// Sends HELLO 3 and reads its whole reply.
+fn switch_to_resp3(s: &mut std::net::TcpStream) {
+    use std::io::Write;
+    s.write_all(HELLO3).unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"$7\r\nmodules\r\n*0\r\n") {
+        let more = read_n(s, 1);
+        assert!(!more.is_empty(), "HELLO reply cut short: {}", text(&got));
+        got.extend(more);
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn info_is_a_bulk_string_in_resp2_and_verbatim_in_resp3() {
+    let server = start();
+    let two = text(&ask(server.local_addr(), &[], &cmd(&["INFO", "server"])));
+    assert!(two.starts_with("$"), "{two}");
+    assert!(
+        two.contains("\r\n# Server\r\nredis_version:7.0.15\r\n"),
+        "{two}"
+    );
+    let three = text(&ask(
+        server.local_addr(),
+        &[HELLO3],
+        &cmd(&["INFO", "server"]),
+    ));
+    assert!(three.starts_with("="), "{three}");
+    assert!(three.contains("\r\ntxt:# Server\r\n"), "{three}");
+}
+
+#[test]
+fn info_default_has_the_fields_tools_read() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let info: String = redis::cmd("INFO").query(&mut con).unwrap();
+    for field in [
+        "redis_version:7.0.15",
+        "respd_version:",
+        "redis_mode:standalone",
+        "os:",
+        "arch_bits:",
+        "process_id:",
+        &format!("tcp_port:{}", server.local_addr().port()),
+        "uptime_in_seconds:",
+        "uptime_in_days:0",
+        "executable:",
+        "config_file:",
+        "connected_clients:1",
+        "maxclients:10000",
+        "blocked_clients:0",
+        "used_memory:",
+        "used_memory_human:",
+        "used_memory_rss:",
+        "maxmemory:0",
+        "maxmemory_policy:noeviction",
+        "loading:0",
+        "rdb_changes_since_last_save:",
+        "rdb_bgsave_in_progress:0",
+        "aof_enabled:0",
+        "total_connections_received:",
+        "total_commands_processed:",
+        "rejected_connections:0",
+        "expired_keys:0",
+        "keyspace_hits:",
+        "keyspace_misses:",
+        "role:master",
+        "connected_slaves:0",
+        "used_cpu_sys:",
+        "cluster_enabled:0",
+    ] {
+        assert!(info.contains(&format!("\r\n{field}")), "missing {field}");
+    }
+    let sections: Vec<&str> = info.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        sections,
+        [
+            "# Server",
+            "# Clients",
+            "# Memory",
+            "# Persistence",
+            "# Stats",
+            "# Replication",
+            "# CPU",
+            "# Modules",
+            "# Errorstats",
+            "# Cluster",
+            "# Keyspace"
+        ]
+    );
+    let everything: String = redis::cmd("INFO")
+        .arg("everything")
+        .query(&mut con)
+        .unwrap();
+    assert!(everything.contains("# Commandstats\r\n"));
+    assert!(!info.contains("# Commandstats"));
+}
+
+#[test]
+fn info_keyspace_lists_non_empty_databases_only() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut con).unwrap();
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
+    let _: () = redis::cmd("SET").arg("b").arg("1").query(&mut con).unwrap();
+    let info: String = redis::cmd("INFO").arg("KEYSPACE").query(&mut con).unwrap();
+    assert_eq!(
+        info,
+        "# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\ndb3:keys=1,expires=0,avg_ttl=0\r\n"
+    );
+}
+
+#[test]
+fn info_matches_redis_for_section_selection() {
+    let set = cmd(&["SET", "k", "v"]);
+    same_as_redis(&[&set], &cmd(&["INFO", "keyspace"]));
+    same_as_redis(&[&set], &cmd(&["INFO", "cluster", "keyspace"]));
+    same_as_redis(&[], &cmd(&["INFO", "nosuchsection"]));
+    same_as_redis(&[], &cmd(&["INFO", "modules"]));
+    same_as_redis(&[HELLO3, &set], &cmd(&["INFO", "keyspace"]));
+}
+
+#[test]
+fn command_info_matches_redis() {
+    same_as_redis(&[], &cmd(&["COMMAND", "INFO", "get"]));
+    same_as_redis(&[], &cmd(&["COMMAND", "INFO", "ping", "nosuch", "dbsize"]));
+    same_as_redis(&[], &cmd(&["COMMAND", "INFO", "config|get"]));
+    same_as_redis(&[HELLO3], &cmd(&["COMMAND", "INFO", "get", "ping"]));
+    same_as_redis(&[HELLO3], &cmd(&["COMMAND", "INFO", "nosuch"]));
+}
+
+#[test]
+fn command_errors_match_redis() {
+    for request in [
+        cmd(&["COMMAND", "GETKEYS", "get", "a"]),
+        cmd(&["COMMAND", "GETKEYS", "nosuch", "a"]),
+        cmd(&["COMMAND", "GETKEYS", "get", "a", "b"]),
+        cmd(&["COMMAND", "GETKEYS", "ping", "a"]),
+        cmd(&["COMMAND", "GETKEYS", "get"]),
+        cmd(&["COMMAND", "COUNT", "x"]),
+        cmd(&["COMMAND", "LIST", "x"]),
+        cmd(&["COMMAND", "LIST", "FILTERBY", "nosuch", "x"]),
+        cmd(&["COMMAND", "LIST", "FILTERBY", "MODULE", "x"]),
+        cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "pin*"]),
+        cmd(&["COMMAND", "DOCS", "nosuch"]),
+        cmd(&["COMMAND", "NOSUCH"]),
+        cmd(&["COMMAND", "HELP"]),
+    ] {
+        same_as_redis(&[], &request);
+    }
+}
+
+#[test]
+fn command_lists_every_command_with_ten_fields() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let count: usize = redis::cmd("COMMAND").arg("COUNT").query(&mut con).unwrap();
+    assert_eq!(count, respd::commands::table().len());
+    let all: Vec<redis::Value> = redis::cmd("COMMAND").query(&mut con).unwrap();
+    assert_eq!(all.len(), count);
+    for entry in &all {
+        let redis::Value::Array(fields) = entry else {
+            panic!("{entry:?}")
+        };
+        assert_eq!(fields.len(), 10);
+    }
+    let names: Vec<String> = redis::cmd("COMMAND").arg("LIST").query(&mut con).unwrap();
+    assert!(names.contains(&"config|get".to_string()));
+    assert!(names.contains(&"client|kill".to_string()));
+    let keys: Vec<String> = redis::cmd("COMMAND")
+        .arg("GETKEYS")
+        .arg("set")
+        .arg("k")
+        .arg("v")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(keys, ["k"]);
+    let connection: Vec<String> = redis::cmd("COMMAND")
+        .arg("LIST")
+        .arg("FILTERBY")
+        .arg("ACLCAT")
+        .arg("connection")
+        .query(&mut con)
+        .unwrap();
+    assert!(connection.contains(&"ping".to_string()) && !connection.contains(&"get".to_string()));
+}
+
+#[test]
+fn command_docs_is_a_map() {
+    let server = start();
+    let mut s = raw(server.local_addr());
+    assert_reply(
+        &mut s,
+        &cmd(&["COMMAND", "DOCS", "get"]),
+        b"*2\r\n$3\r\nget\r\n*4\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
+    );
+    switch_to_resp3(&mut s);
+    assert_reply(
+        &mut s,
+        &cmd(&["COMMAND", "DOCS", "get"]),
+        b"%1\r\n$3\r\nget\r\n%2\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
+    );
+}
+
+#[test]
+fn config_errors_match_redis() {
+    for request in [
+        cmd(&["CONFIG", "SET", "foo", "bar"]),
+        cmd(&["CONFIG", "SET", "maxclients", "abc"]),
+        cmd(&["CONFIG", "SET", "MAXCLIENTS", "0"]),
+        cmd(&["CONFIG", "SET", "maxclients", "10", "timeout"]),
+        cmd(&["CONFIG", "SET", "timeout", "-1"]),
+        cmd(&["CONFIG", "SET", "databases", "3"]),
+        cmd(&["CONFIG", "SET", "timeout", "5", "TIMEOUT", "6"]),
+        cmd(&["CONFIG", "SET", "timeout", "5", "foo", "6"]),
+        cmd(&["CONFIG", "SET", "loglevel", "loud"]),
+        cmd(&["CONFIG", "SET", "appendonly", "maybe"]),
+        cmd(&["CONFIG", "SET", "proto-max-bulk-len", "10"]),
+        cmd(&["CONFIG", "SET", "hash-max-listpack-entries", "1x"]),
+        cmd(&["CONFIG", "SET", "save", "1 2 3"]),
+        cmd(&["CONFIG", "SET", "dir", "/tmp"]),
+        cmd(&["CONFIG", "SET", "timeout"]),
+        cmd(&["CONFIG", "GET"]),
+        cmd(&["CONFIG", "REWRITE"]),
+        cmd(&["CONFIG", "HELP"]),
+        cmd(&["CONFIG", "NOSUCH"]),
+    ] {
+        same_as_redis(&[], &request);
+    }
+}
+
+#[test]
+fn config_set_changes_values_together_and_get_reads_them() {
+    let set = cmd(&[
+        "CONFIG", "SET", "timeout", "7", "hz", "1000", "loglevel", "WARNING",
+    ]);
+    let get = cmd(&["CONFIG", "GET", "timeout", "hz", "loglevel"]);
+    let server = start();
+    let mut s = raw(server.local_addr());
+    assert_reply(&mut s, &set, b"+OK\r\n");
+    assert_reply(
+        &mut s,
+        &cmd(&["CONFIG", "GET", "timeout"]),
+        b"*2\r\n$7\r\ntimeout\r\n$1\r\n7\r\n",
+    );
+    // hz is clamped to 500, as Redis does; a failed SET changes nothing.
+    assert_reply(
+        &mut s,
+        &cmd(&["CONFIG", "SET", "timeout", "9", "maxclients", "x"]),
+        b"-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer\r\n",
+    );
+    switch_to_resp3(&mut s);
+    assert_reply(
+        &mut s,
+        &get,
+        b"%3\r\n$7\r\ntimeout\r\n$1\r\n7\r\n$2\r\nhz\r\n$3\r\n500\r\n$8\r\nloglevel\r\n$7\r\nwarning\r\n",
+    );
+    let mut con = redis(server.local_addr());
+    let pairs: Vec<(String, String)> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("max*")
+        .query(&mut con)
+        .unwrap();
+    assert!(pairs.contains(&("maxclients".into(), "10000".into())));
+    assert!(pairs.contains(&("maxmemory-policy".into(), "noeviction".into())));
+}
+
+#[test]
+fn config_set_takes_effect_at_once() {
+    let server = start();
+    let mut admin = raw(server.local_addr());
+    assert_reply(
+        &mut admin,
+        &cmd(&["CONFIG", "SET", "requirepass", "pw"]),
+        b"+OK\r\n",
+    );
+    // The admin connection stays authenticated, as in Redis; new ones are not.
+    assert_reply(&mut admin, &cmd(&["PING"]), b"+PONG\r\n");
+    let mut other = raw(server.local_addr());
+    assert_reply(
+        &mut other,
+        &cmd(&["PING"]),
+        b"-NOAUTH Authentication required.\r\n",
+    );
+    assert_reply(&mut other, &cmd(&["AUTH", "pw"]), b"+OK\r\n");
+    assert_reply(
+        &mut admin,
+        &cmd(&["CONFIG", "SET", "maxclients", "2"]),
+        b"+OK\r\n",
+    );
+    let mut third = raw(server.local_addr());
+    assert_eq!(
+        text(&read_n(&mut third, 36)),
+        "-ERR max number of clients reached\r\n"
+    );
+}
+
+#[test]
+fn config_resetstat_zeroes_the_counters() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    for _ in 0..5 {
+        let _: String = redis::cmd("PING").query(&mut con).unwrap();
+    }
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut con)
+        .unwrap();
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut con).unwrap();
+    // RESETSTAT itself is counted after the reset, as in Redis.
+    assert!(
+        info.contains("\r\ntotal_commands_processed:1\r\n"),
+        "{info}"
+    );
+    assert!(
+        info.contains("\r\ntotal_connections_received:0\r\n"),
+        "{info}"
+    );
+}
+
+#[test]
+fn time_lastsave_and_dbsize() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let (secs, micros): (u64, u64) = redis::cmd("TIME").query(&mut con).unwrap();
+    let now = respd::util::now_ms() / 1000;
+    assert!(secs.abs_diff(now) <= 5 && micros < 1_000_000);
+    let lastsave: u64 = redis::cmd("LASTSAVE").query(&mut con).unwrap();
+    assert!(lastsave <= secs && secs - lastsave < 600);
+    let _: () = redis::cmd("SET").arg("a").arg("1").query(&mut con).unwrap();
+    let size: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(size, 1);
+    same_as_redis(&[], &cmd(&["TIME", "x"]));
+    same_as_redis(&[], &cmd(&["DBSIZE"]));
+}
+
+#[test]
+fn shutdown_errors_match_redis() {
+    for request in [
+        cmd(&["SHUTDOWN", "ABORT"]),
+        cmd(&["SHUTDOWN", "NOSUCH"]),
+        cmd(&["SHUTDOWN", "SAVE", "NOSAVE"]),
+        cmd(&["SHUTDOWN", "ABORT", "NOW"]),
+    ] {
+        same_as_redis(&[], &request);
+    }
+}
+
+#[test]
+fn shutdown_closes_without_a_reply_and_stops_the_server() {
+    let mut server = start();
+    let addr = server.local_addr();
+    let mut bystander = raw(addr);
+    assert_reply(&mut bystander, &cmd(&["PING"]), b"+PONG\r\n");
+    let mut s = raw(addr);
+    let got = exchange(&mut s, &cmd(&["SHUTDOWN", "NOSAVE"]), 1);
+    assert_eq!(got, b"");
+    assert!(is_closed(&mut bystander));
+    server.shutdown();
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
