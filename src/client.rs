@@ -2,7 +2,7 @@
 //! server. It speaks through the same [`resp`](crate::resp) module as the
 //! server.
 
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 
 use crate::resp::{read_frame, Frame};
@@ -47,6 +47,19 @@ impl Client {
         })
     }
 
+    /// Reads the next reply together with the exact bytes it arrived as
+    /// (`respd-cli --resp` shows them).
+    pub fn read_reply_with_bytes(&mut self) -> io::Result<(Frame, Vec<u8>)> {
+        let mut recorder = Recorder {
+            inner: &mut self.reader,
+            seen: Vec::new(),
+        };
+        let frame = read_frame(&mut recorder)?.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection")
+        })?;
+        Ok((frame, recorder.seen))
+    }
+
     /// SET key value.
     pub fn set(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> io::Result<()> {
         match self.command(&[b"SET".as_ref(), key.as_ref(), value.as_ref()])? {
@@ -67,6 +80,36 @@ impl Client {
     /// The underlying socket (to set timeouts, or shut it down).
     pub fn stream(&self) -> &TcpStream {
         &self.writer
+    }
+}
+
+/// A reader that remembers every byte its user consumed.
+struct Recorder<'a, R> {
+    inner: &'a mut R,
+    seen: Vec<u8>,
+}
+
+impl<R: BufRead> Read for Recorder<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Recorder<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Ok(buffered) = self.inner.fill_buf() {
+            let n = amount.min(buffered.len());
+            self.seen.extend_from_slice(&buffered[..n]);
+        }
+        self.inner.consume(amount);
     }
 }
 
