@@ -10,11 +10,16 @@
 
 pub mod errors;
 
+mod bitmaps;
 mod client;
 mod connection;
+mod hashes;
 mod keys;
+mod lists;
 mod server;
+mod sets;
 mod strings;
+mod zsets;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -166,13 +171,18 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 5] {
+fn families() -> [&'static [Command]; 10] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
+        bitmaps::COMMANDS,
     ]
 }
 

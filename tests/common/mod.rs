@@ -19,18 +19,25 @@ pub fn start() -> ServerHandle {
 pub fn start_with(conf: &str) -> ServerHandle {
     let mut config = Config::default();
     config.load(conf).expect("config");
-    Server::bind_with("127.0.0.1:0", config).expect("bind").spawn()
+    Server::bind_with("127.0.0.1:0", config)
+        .expect("bind")
+        .spawn()
 }
 
 /// A redis-rs connection to `addr`.
 pub fn redis(addr: SocketAddr) -> redis::Connection {
-    redis::Client::open(format!("redis://{addr}/")).expect("client").get_connection().expect("connect")
+    redis::Client::open(format!("redis://{addr}/"))
+        .expect("client")
+        .get_connection()
+        .expect("connect")
 }
 
 /// A raw socket with a read timeout, for byte-exact exchanges.
 pub fn raw(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     stream.set_nodelay(true).expect("nodelay");
     stream
 }
@@ -87,9 +94,22 @@ pub struct RealRedis {
 
 impl RealRedis {
     pub fn start() -> Option<RealRedis> {
-        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -118,7 +138,12 @@ impl Drop for RealRedis {
 
 /// Sends the same raw request to both servers and returns both replies,
 /// read until each has been quiet for `quiet` (for unknown-length replies).
-pub fn both(respd: SocketAddr, redis: SocketAddr, setup: &[&[u8]], request: &[u8]) -> (Vec<u8>, Vec<u8>) {
+pub fn both(
+    respd: SocketAddr,
+    redis: SocketAddr,
+    setup: &[&[u8]],
+    request: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
     let run = |addr: SocketAddr| {
         let mut s = raw(addr);
         for step in setup {
