@@ -4,14 +4,20 @@
 mod db;
 mod dict;
 mod glob;
+mod hash;
 mod long_double;
+mod set;
 mod value;
+mod zset;
 
 pub use db::Db;
 pub use dict::{Dict, Key};
 pub use glob::glob_match;
+pub use hash::Hash;
 pub use long_double::{incr_by_float, IncrFloatError};
+pub use set::Set;
 pub use value::Value;
+pub use zset::ZSet;
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 

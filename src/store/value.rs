@@ -2,10 +2,12 @@
 
 use std::collections::VecDeque;
 
-use super::dict::Dict;
+use super::hash::Hash;
+use super::set::Set;
+use super::zset::ZSet;
 
-/// A stored value. Strings are the only type the core needs; the others are
-/// here so that every command can tell a wrong type apart (WRONGTYPE).
+/// A stored value. The aggregate types are boxed so that a string key, the
+/// common case, pays only for a string.
 #[derive(Debug, Clone)]
 pub enum Value {
     /// A binary-safe string (also integers and floats, as text).
@@ -13,9 +15,11 @@ pub enum Value {
     /// A list of strings, pushed and popped at both ends.
     List(Box<VecDeque<Vec<u8>>>),
     /// Field → value.
-    Hash(Box<Dict<Vec<u8>>>),
+    Hash(Box<Hash>),
     /// Unique members.
-    Set(Box<Dict<()>>),
+    Set(Box<Set>),
+    /// Members ordered by score.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -26,6 +30,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 }
