@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use crate::blocking::{Outcome, Waiter};
+
 /// The parts of a client that change rarely, behind one lock.
 #[derive(Debug, Default, Clone)]
 pub struct ClientMeta {
@@ -36,7 +38,9 @@ pub struct ClientInfo {
     pub meta: Mutex<ClientMeta>,
     /// Set by CLIENT KILL: the connection closes as soon as it can.
     pub killed: AtomicBool,
-    /// Closes the socket, waking the connection's worker if it is blocked.
+    /// While the client is blocked (BLPOP...), what it waits on.
+    pub blocked_on: Mutex<Option<Arc<Waiter>>>,
+    /// Closes the socket, waking the connection's worker if it is reading.
     closer: Box<dyn Fn() + Send + Sync>,
 }
 
@@ -72,6 +76,7 @@ impl ClientInfo {
                 ..ClientMeta::default()
             }),
             killed: AtomicBool::new(false),
+            blocked_on: Mutex::new(None),
             closer,
         }
     }
@@ -103,6 +108,18 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         (self.closer)();
+        self.unblock(Outcome::Closed);
+    }
+
+    /// Ends the client's blocking wait, if it is blocked; true if it was
+    /// (CLIENT UNBLOCK).
+    pub fn unblock(&self, outcome: Outcome) -> bool {
+        let waiter = self
+            .blocked_on
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        waiter.is_some_and(|w| w.finish(outcome))
     }
 
     /// One line of CLIENT LIST / CLIENT INFO, with Redis 7.0.15's fields

@@ -11,7 +11,7 @@
 //! | [`store`] | databases, values, expiry, the glob matcher | nothing of sockets or RESP |
 //! | [`commands`] | the command table and one file per family | `store`, `resp::Reply` |
 //! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
-//! | [`config`], [`clients`], [`shared`] | settings, the client registry, what connections share | `store` |
+//! | [`config`], [`clients`], [`shared`], [`blocking`] | settings, the client registry, what connections share, clients blocked on keys | `store` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //!
 //! Doors point one way: `server → commands → store`, and
@@ -41,6 +41,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod blocking;
 pub mod client;
 pub mod clients;
 pub mod commands;

@@ -8,6 +8,7 @@ use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 use std::time::Instant;
 
+use crate::blocking::Blocking;
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::store::Store;
@@ -51,6 +52,8 @@ pub struct Shared {
     /// settings they cache (limits, timeout, password).
     pub config_epoch: AtomicU64,
     pub clients: Clients,
+    /// Clients blocked on keys (BLPOP...).
+    pub blocking: Blocking,
     pub stats: Stats,
     pub started: Instant,
     /// Unix time of the start, in seconds (LASTSAVE: respd never saves).
@@ -73,6 +76,7 @@ impl Shared {
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),
             clients: Clients::new(),
+            blocking: Blocking::new(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,

@@ -7,6 +7,7 @@ use super::errors::{self, Error};
 use super::flags::*;
 use super::server::help_reply;
 use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
+use crate::blocking::Outcome;
 use crate::clients::ClientInfo;
 
 const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
@@ -313,14 +314,18 @@ fn unblock(cx: &mut Context<'_>, args: Args) -> CmdResult {
             "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
         ));
     }
-    if let Some(reason) = args.get(3) {
-        if !is(reason, "timeout") && !is(reason, "error") {
-            return Err(UNBLOCK_REASON.into());
-        }
-    }
-    int_arg(&args[2])?;
-    // No command blocks in respd yet, so no client is ever unblocked.
-    cx.out.int(0);
+    let outcome = match args.get(3) {
+        None => Outcome::TimedOut,
+        Some(reason) if is(reason, "timeout") => Outcome::TimedOut,
+        Some(reason) if is(reason, "error") => Outcome::Unblocked,
+        Some(_) => return Err(UNBLOCK_REASON.into()),
+    };
+    let id = int_arg(&args[2])?;
+    let unblocked = u64::try_from(id)
+        .ok()
+        .and_then(|id| cx.shared.clients.get(id))
+        .is_some_and(|client| client.unblock(outcome));
+    cx.out.int(i64::from(unblocked));
     Ok(())
 }
 

@@ -132,6 +132,13 @@ fn swapdb(cx: &mut Context<'_>, args: Args) -> CmdResult {
     if a != b {
         let (mut first, mut second) = cx.shared.store.write_pair(a, b);
         std::mem::swap(&mut *first, &mut *second);
+        drop((first, second));
+        // Clients blocked in either database may find their keys now.
+        for db in [a, b] {
+            for key in cx.shared.blocking.waited_keys(db) {
+                cx.key_ready(db, &key);
+            }
+        }
     }
     cx.out.ok();
     Ok(())

@@ -42,6 +42,10 @@ pub const AUTH_NOT_CONFIGURED: &str = "ERR AUTH <password> called without any pa
 pub const BAD_CLIENT_NAME: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
+pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
 pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 
 /// `ERR wrong number of arguments for 'get' command`

@@ -220,6 +220,9 @@ fn rename_key(cx: &mut Context<'_>, args: Args, only_new: bool) -> CmdResult {
         }
     }
     drop(db);
+    if renamed {
+        cx.key_ready(cx.session.db, to);
+    }
     if only_new {
         cx.out.int(i64::from(renamed));
     } else {
@@ -301,6 +304,9 @@ fn copy(cx: &mut Context<'_>, args: Args) -> CmdResult {
         dst.put(to.as_slice().into(), value, expire);
         true
     });
+    if copied {
+        cx.key_ready(target, to);
+    }
     cx.out.int(i64::from(copied));
     Ok(())
 }
@@ -326,6 +332,9 @@ fn move_(cx: &mut Context<'_>, args: Args) -> CmdResult {
             None => false,
         }
     });
+    if moved {
+        cx.key_ready(target, key);
+    }
     cx.out.int(i64::from(moved));
     Ok(())
 }

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::blocking::{Attempt, DbKey, Outcome};
 use crate::clients::ClientInfo;
 use crate::resp::{Limits, Reply};
 use crate::shared::{Shared, Stats};
@@ -239,6 +240,21 @@ pub struct Session {
     /// Seconds of idleness before the server closes the client (`timeout`).
     pub idle_timeout: u64,
     config_epoch: u64,
+    /// Keys this command may have made ready for blocked clients.
+    pub ready_keys: Vec<DbKey>,
+    /// Tells whether the client has hung up; asked while it is blocked,
+    /// since its worker is not reading then.
+    pub peer_closed: PeerProbe,
+}
+
+/// A check that the client is still there (set by the server; commands
+/// know nothing of sockets).
+pub struct PeerProbe(pub Box<dyn Fn() -> bool + Send>);
+
+impl std::fmt::Debug for PeerProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PeerProbe")
+    }
 }
 
 impl Session {
@@ -254,6 +270,8 @@ impl Session {
             limits: Limits::default(),
             idle_timeout: 0,
             config_epoch: u64::MAX,
+            ready_keys: Vec::new(),
+            peer_closed: PeerProbe(Box::new(|| false)),
         };
         session.refresh_config(shared);
         session
@@ -307,6 +325,58 @@ impl<'a> Context<'a> {
         self.shared.store.write(self.session.db)
     }
 
+    /// Reports that `key` of database `db` may now hold what blocked
+    /// clients wait for (a push, a ZADD, a key renamed into place). They are
+    /// served right after this command. Free when nobody is blocked.
+    pub fn key_ready(&mut self, db: usize, key: &[u8]) {
+        if self.shared.blocking.blocked_count() > 0 {
+            self.session.ready_keys.push((db, key.into()));
+        }
+    }
+
+    /// Blocks the client on `keys` until `attempt` can serve it, the timeout
+    /// passes (a null array reply), or it is unblocked. The caller passes
+    /// the database guard under which it just found nothing, so no push can
+    /// slip in between its check and the registration.
+    pub fn block(
+        &mut self,
+        db: RwLockWriteGuard<'a, Db>,
+        keys: Vec<Vec<u8>>,
+        timeout: Option<std::time::Duration>,
+        attempt: Attempt,
+    ) -> CmdResult {
+        let keys = keys.into_iter().map(Vec::into_boxed_slice).collect();
+        let waiter = self
+            .shared
+            .blocking
+            .register(self.session.db, keys, attempt);
+        drop(db);
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        *self
+            .session
+            .info
+            .blocked_on
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waiter.clone());
+        let outcome = self
+            .shared
+            .blocking
+            .wait(&waiter, deadline, &*self.session.peer_closed.0);
+        *self
+            .session
+            .info
+            .blocked_on
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        match outcome {
+            Outcome::Served(reply) => self.out.buf.extend_from_slice(&reply),
+            Outcome::TimedOut | Outcome::Waiting => self.out.null_array(),
+            Outcome::Unblocked => return Err(errors::UNBLOCKED.into()),
+            Outcome::Closed => self.session.close_after_reply = true,
+        }
+        Ok(())
+    }
+
     /// Counts a key lookup for INFO's keyspace_hits / keyspace_misses.
     pub fn count_lookup(&self, hit: bool) {
         let stats = &self.shared.stats;
@@ -327,6 +397,10 @@ pub fn execute(cx: &mut Context<'_>, args: Args) {
         cx.out.error(&error.0);
     }
     Stats::bump(&cx.shared.stats.commands_processed);
+    if !cx.session.ready_keys.is_empty() {
+        let ready = std::mem::take(&mut cx.session.ready_keys);
+        cx.shared.blocking.serve(&cx.shared.store, ready);
+    }
     match cx.session.reply_mode {
         ReplyMode::On => {}
         ReplyMode::Off => cx.out.buf.truncate(reply_start),
@@ -390,6 +464,22 @@ pub fn int_arg(arg: &[u8]) -> Result<i64, Error> {
 /// Reads a float argument (Redis's `getLongDoubleFromObjectOrReply`).
 pub fn float_arg(arg: &[u8]) -> Result<f64, Error> {
     crate::util::parse_f64(arg).ok_or_else(|| errors::NOT_FLOAT.into())
+}
+
+/// Reads a blocking timeout in seconds (a double; 0 waits for ever), as
+/// Redis's `getTimeoutFromObjectOrReply`.
+pub fn timeout_arg(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
+    let seconds = crate::util::parse_f64(arg)
+        .filter(|s| s.is_finite())
+        .ok_or(Error::from(errors::TIMEOUT_NOT_FLOAT))?;
+    if seconds < 0.0 {
+        return Err(errors::TIMEOUT_NEGATIVE.into());
+    }
+    let millis = (seconds * 1000.0).ceil();
+    if millis > i64::MAX as f64 / 2.0 {
+        return Err(errors::TIMEOUT_OUT_OF_RANGE.into());
+    }
+    Ok((millis > 0.0).then(|| std::time::Duration::from_millis(millis as u64)))
 }
 
 /// True when `arg` equals `word`, ignoring ASCII case (option names).

@@ -260,7 +260,10 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             ("maxclients", config.maxclients().to_string()),
             ("client_recent_max_input_buffer", "0".into()),
             ("client_recent_max_output_buffer", "0".into()),
-            ("blocked_clients", "0".into()),
+            (
+                "blocked_clients",
+                cx.shared.blocking.blocked_count().to_string(),
+            ),
             ("tracking_clients", "0".into()),
             ("clients_in_timeout_table", "0".into()),
         ],

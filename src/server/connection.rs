@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::log::{self, log};
 use crate::clients::ClientInfo;
-use crate::commands::{self, Context, Session};
+use crate::commands::{self, Context, PeerProbe, Session};
 use crate::resp::{read_command, ReadError, Reply};
 use crate::shared::Shared;
 
@@ -86,6 +86,8 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
     shared.clients.register(info.clone());
     let _registration = Registration { shared, id };
     let mut session = Session::new(info, shared);
+    let probe = stream.clone();
+    session.peer_closed = PeerProbe(Box::new(move || peer_closed(&probe)));
     let socket = Socket {
         stream,
         reply: Reply::new(),
@@ -140,6 +142,23 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
     let socket = reader.get_mut();
     let _ = socket.send_pending();
     let _ = socket.stream.shutdown(Shutdown::Both);
+}
+
+/// True when the client has closed its end: asked while its worker is busy
+/// with a blocking command and so not reading. Bytes the client sent in the
+/// meantime stay in the socket for later.
+fn peer_closed(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    let closed = match stream.peek(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != io::ErrorKind::WouldBlock && e.kind() != io::ErrorKind::Interrupted,
+    };
+    let _ = stream.set_nonblocking(false);
+    closed
 }
 
 /// Applies `timeout` (seconds of idleness before the server closes a

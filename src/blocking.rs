@@ -1,0 +1,233 @@
+//! Clients waiting for keys: BLPOP, BLMOVE, BZPOPMIN and friends.
+//!
+//! A command that finds nothing to pop registers a [`Waiter`] on its keys,
+//! releases the store lock and parks its worker on the waiter's `Condvar`.
+//! A command that makes a key ready (a push, a ZADD, a RENAME into place)
+//! reports it, and after that command the server calls [`Blocking::serve`]:
+//! under the database's lock it walks the waiters of each ready key in the
+//! order they blocked and runs each one's `attempt`, which pops on the
+//! waiter's behalf and encodes its reply. The served client only has to
+//! wake up and send the bytes. So blocked clients are served first come,
+//! first served, as in Redis, and none of them holds a lock while it waits.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::store::{Db, Key, Store};
+use crate::util::now_ms;
+
+/// A key in a database: what waiters wait on.
+pub type DbKey = (usize, Key);
+
+/// Tries to serve a waiter from the database: pops what it waits for and
+/// returns its encoded reply, or `None` when the key holds nothing for it.
+/// Keys it fills in turn (BLMOVE's destination) go into the vector.
+pub type Attempt = Box<dyn FnMut(&mut Db, u64, &mut Vec<DbKey>) -> Option<Vec<u8>> + Send>;
+
+/// How a wait ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Still waiting.
+    Waiting,
+    /// Served: the reply to send.
+    Served(Vec<u8>),
+    /// The timeout passed, or CLIENT UNBLOCK ... TIMEOUT.
+    TimedOut,
+    /// CLIENT UNBLOCK ... ERROR.
+    Unblocked,
+    /// The client was killed, disconnected, or the server is stopping.
+    Closed,
+}
+
+/// One blocked client.
+pub struct Waiter {
+    db: usize,
+    keys: Vec<Key>,
+    attempt: Mutex<Attempt>,
+    outcome: Mutex<Outcome>,
+    wake: Condvar,
+}
+
+impl std::fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiter")
+            .field("db", &self.db)
+            .field("keys", &self.keys)
+            .finish()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Waiter {
+    /// Ends the wait from outside (CLIENT UNBLOCK, CLIENT KILL), unless it
+    /// has already ended. True when this call ended it.
+    pub fn finish(&self, outcome: Outcome) -> bool {
+        let mut current = lock(&self.outcome);
+        if *current != Outcome::Waiting {
+            return false;
+        }
+        *current = outcome;
+        self.wake.notify_one();
+        true
+    }
+
+    /// Parks the calling worker until the waiter is served, the deadline
+    /// passes, or something ends the wait. `peer_closed` is asked now and
+    /// then, so a client that hangs up while blocked is noticed.
+    fn wait(&self, deadline: Option<Instant>, peer_closed: &dyn Fn() -> bool) -> Outcome {
+        const PROBE_EVERY: Duration = Duration::from_millis(100);
+        let mut outcome = lock(&self.outcome);
+        loop {
+            if *outcome != Outcome::Waiting {
+                return outcome.clone();
+            }
+            let mut slice = PROBE_EVERY;
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    *outcome = Outcome::TimedOut;
+                    continue;
+                }
+                slice = slice.min(left);
+            }
+            outcome = self
+                .wake
+                .wait_timeout(outcome, slice)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if *outcome == Outcome::Waiting && peer_closed() {
+                *outcome = Outcome::Closed;
+            }
+        }
+    }
+}
+
+/// Every blocked client, by the keys it waits on.
+#[derive(Debug, Default)]
+pub struct Blocking {
+    by_key: Mutex<HashMap<DbKey, VecDeque<Arc<Waiter>>>>,
+    /// How many clients are blocked (INFO's blocked_clients); also a cheap
+    /// test that lets writers skip all this when nobody waits.
+    blocked: AtomicUsize,
+}
+
+impl Blocking {
+    /// No one waiting.
+    pub fn new() -> Self {
+        Blocking::default()
+    }
+
+    /// Number of blocked clients.
+    pub fn blocked_count(&self) -> usize {
+        self.blocked.load(Ordering::Relaxed)
+    }
+
+    /// The keys of database `db` that someone waits on (SWAPDB serves them).
+    pub fn waited_keys(&self, db: usize) -> Vec<Key> {
+        lock(&self.by_key)
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    /// Registers a waiter. The caller must still hold the database's write
+    /// lock, having just found nothing: a push that follows will see it.
+    pub fn register(&self, db: usize, keys: Vec<Key>, attempt: Attempt) -> Arc<Waiter> {
+        let waiter = Arc::new(Waiter {
+            db,
+            keys,
+            attempt: Mutex::new(attempt),
+            outcome: Mutex::new(Outcome::Waiting),
+            wake: Condvar::new(),
+        });
+        let mut by_key = lock(&self.by_key);
+        for key in &waiter.keys {
+            let queue = by_key.entry((db, key.clone())).or_default();
+            if !queue.iter().any(|w| Arc::ptr_eq(w, &waiter)) {
+                queue.push_back(waiter.clone());
+            }
+        }
+        self.blocked.fetch_add(1, Ordering::Relaxed);
+        waiter
+    }
+
+    /// Waits (see [`Waiter::wait`]), then removes the waiter from every
+    /// queue. The outcome is final: a waiter served at the last moment
+    /// reports `Served`, never a timeout.
+    pub fn wait(
+        &self,
+        waiter: &Arc<Waiter>,
+        deadline: Option<Instant>,
+        peer_closed: &dyn Fn() -> bool,
+    ) -> Outcome {
+        let mut outcome = waiter.wait(deadline, peer_closed);
+        let mut by_key = lock(&self.by_key);
+        // Serving happens under `by_key`: look again now that we hold it.
+        let served = lock(&waiter.outcome).clone();
+        if let Outcome::Served(_) = served {
+            outcome = served;
+        }
+        self.forget(&mut by_key, waiter);
+        outcome
+    }
+
+    fn forget(&self, by_key: &mut HashMap<DbKey, VecDeque<Arc<Waiter>>>, waiter: &Arc<Waiter>) {
+        let mut removed = false;
+        for key in &waiter.keys {
+            let entry = (waiter.db, key.clone());
+            if let Some(queue) = by_key.get_mut(&entry) {
+                let before = queue.len();
+                queue.retain(|w| !Arc::ptr_eq(w, waiter));
+                removed |= queue.len() != before;
+                if queue.is_empty() {
+                    by_key.remove(&entry);
+                }
+            }
+        }
+        if removed {
+            self.blocked.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Serves the waiters of keys that may have become ready, oldest waiter
+    /// first, for as long as each key has something to give. Keys that
+    /// serving fills in turn (BLMOVE) are served too.
+    pub fn serve(&self, store: &Store, ready: Vec<DbKey>) {
+        let mut pending: VecDeque<DbKey> = ready.into();
+        while let Some((db_index, key)) = pending.pop_front() {
+            let mut db = store.write(db_index);
+            let mut by_key = lock(&self.by_key);
+            let Some(queue) = by_key.get(&(db_index, key.clone())) else {
+                continue;
+            };
+            let candidates: Vec<Arc<Waiter>> = queue.iter().cloned().collect();
+            let now = now_ms();
+            for waiter in candidates {
+                // Holding the outcome from the check to the hand-over means
+                // a waiter cannot time out with its element already popped.
+                let mut outcome = lock(&waiter.outcome);
+                if *outcome != Outcome::Waiting {
+                    continue;
+                }
+                let mut filled = Vec::new();
+                let reply = (lock(&waiter.attempt))(&mut db, now, &mut filled);
+                if let Some(reply) = reply {
+                    *outcome = Outcome::Served(reply);
+                    waiter.wake.notify_one();
+                    drop(outcome);
+                    self.forget(&mut by_key, &waiter);
+                    pending.extend(filled);
+                }
+                if !db.contains(&key, now) {
+                    break;
+                }
+            }
+        }
+    }
+}
