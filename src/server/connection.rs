@@ -18,8 +18,11 @@ use crate::commands::{self, Context, PeerProbe, Session};
 use crate::resp::{read_command, ReadError, Reply};
 use crate::shared::Shared;
 
-/// Room for incoming bytes: the size of Redis's query buffer chunks.
-const READ_BUFFER_BYTES: usize = 16 * 1024;
+/// Room for incoming bytes. std's BufReader zeroes its whole buffer on the
+/// first read (stable Rust cannot hand it uninitialised memory), so every
+/// connection pays for all of it: 4 KiB keeps idle clients cheap, and large
+/// bulk strings bypass the buffer anyway.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// After a reply larger than this, the output buffer is given back, so an
 /// idle client does not keep a large allocation.
 const KEEP_OUTPUT_BYTES: usize = 64 * 1024;
