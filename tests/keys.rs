@@ -4,26 +4,21 @@
 
 mod common;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::net::TcpStream;
 use std::thread::sleep;
 use std::time::Duration;
 
 use common::{assert_reply, cmd, raw, redis, start, RealRedis};
-use respd::store::Value;
 
 /// Sends one command (text arguments) and asserts the exact reply bytes.
 fn check(stream: &mut TcpStream, args: &[&str], expected: &str) {
     assert_reply(stream, &cmd(args), expected.as_bytes());
 }
 
-fn plant_list(server: &respd::ServerHandle, db: usize, key: &str) {
-    let list = VecDeque::from([b"a".to_vec(), b"b".to_vec()]);
-    server
-        .shared()
-        .store
-        .write(db)
-        .set(key.as_bytes().into(), Value::List(Box::new(list)));
+/// Creates the list [a, b] under `key` in the selected database.
+fn push_list(s: &mut TcpStream, key: &str) {
+    check(s, &["RPUSH", key, "a", "b"], ":2\r\n");
 }
 
 const SYNTAX: &str = "-ERR syntax error\r\n";
@@ -32,8 +27,8 @@ const NOT_INTEGER: &str = "-ERR value is not an integer or out of range\r\n";
 #[test]
 fn del_exists_touch_type() {
     let server = start();
-    plant_list(&server, 0, "l");
     let mut s = raw(server.local_addr());
+    push_list(&mut s, "l");
     check(&mut s, &["MSET", "a", "1", "b", "2", "c", "3"], "+OK\r\n");
     check(&mut s, &["EXISTS", "a", "a", "nope", "b"], ":3\r\n");
     check(&mut s, &["TOUCH", "a", "nope", "a"], ":2\r\n");
@@ -80,8 +75,8 @@ fn keys_globs_and_skips_expired() {
 #[test]
 fn scan_options_and_errors() {
     let server = start();
-    plant_list(&server, 0, "list");
     let mut s = raw(server.local_addr());
+    push_list(&mut s, "list");
     check(&mut s, &["SET", "key", "v"], "+OK\r\n");
     check(&mut s, &["SCAN", "0", "COUNT", "0"], SYNTAX);
     check(&mut s, &["SCAN", "0", "COUNT", "-1"], SYNTAX);
@@ -207,8 +202,8 @@ fn rename_keeps_the_ttl() {
 #[test]
 fn copy_deep_copies_across_databases() {
     let server = start();
-    plant_list(&server, 0, "l");
     let mut s = raw(server.local_addr());
+    push_list(&mut s, "l");
     check(
         &mut s,
         &["COPY", "l", "l"],
@@ -247,16 +242,13 @@ fn copy_deep_copies_across_databases() {
     check(&mut s, &["TYPE", "l"], "+list\r\n");
     check(&mut s, &["DBSIZE"], ":2\r\n");
     // The copy is independent of the original.
-    let shared = server.shared();
-    let now = respd::util::now_ms();
-    if let Some(Value::List(list)) = shared.store.write(1).get_mut(b"l", now) {
-        list.push_back(b"c".to_vec());
-    }
-    let db = shared.store.read(0);
-    let Some(Value::List(original)) = db.get(b"l", now) else {
-        panic!("the list is gone");
-    };
-    assert_eq!(original.len(), 2);
+    check(&mut s, &["RPUSH", "l", "c"], ":3\r\n");
+    check(&mut s, &["SELECT", "0"], "+OK\r\n");
+    check(
+        &mut s,
+        &["LRANGE", "l", "0", "-1"],
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+    );
 }
 
 #[test]

@@ -4,28 +4,15 @@
 
 mod common;
 
-use std::collections::VecDeque;
 use std::net::TcpStream;
 use std::thread::sleep;
 use std::time::Duration;
 
 use common::{assert_reply, cmd, raw, redis, start, start_with, RealRedis};
-use respd::store::Value;
 
 /// Sends one command (text arguments) and asserts the exact reply bytes.
 fn check(stream: &mut TcpStream, args: &[&str], expected: &str) {
     assert_reply(stream, &cmd(args), expected.as_bytes());
-}
-
-/// Plants a list under `key` in database 0, so WRONGTYPE paths can be
-/// exercised before the list commands exist.
-fn plant_list(server: &respd::ServerHandle, key: &str) {
-    let list = VecDeque::from([b"a".to_vec()]);
-    server
-        .shared()
-        .store
-        .write(0)
-        .set(key.as_bytes().into(), Value::List(Box::new(list)));
 }
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -109,8 +96,8 @@ fn set_options_and_their_conflicts() {
 #[test]
 fn wrong_types_are_refused() {
     let server = start();
-    plant_list(&server, "l");
     let mut s = raw(server.local_addr());
+    check(&mut s, &["RPUSH", "l", "a"], ":1\r\n");
     for command in [
         &["GET", "l"][..],
         &["SET", "l", "v", "GET"],
