@@ -45,7 +45,6 @@ pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const UNBLOCKED: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 pub const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
-pub const TIMEOUT_OUT_OF_RANGE: &str = "ERR timeout is out of range";
 pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 
 /// `ERR wrong number of arguments for 'get' command`

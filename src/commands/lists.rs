@@ -9,7 +9,10 @@ use std::collections::VecDeque;
 
 use super::errors::{self, Error};
 use super::flags::*;
-use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, NO_KEYS, ONE_KEY};
+use super::{
+    int_arg, is, timeout_arg, Args, CmdResult, Command, Context, KeySpec, NO_KEYS, ONE_KEY,
+};
+use crate::blocking::DbKey;
 use crate::resp::Reply;
 use crate::store::{Db, Value};
 use crate::util::now_ms;
@@ -63,7 +66,47 @@ pub static COMMANDS: &[Command] = &[
     // Redis marks LMPOP `movablekeys` (its keys follow numkeys); the table
     // has no way to say so, hence no fixed key positions.
     Command::new("lmpop", -4, WRITE, NO_KEYS, "list", lmpop),
+    Command::new(
+        "blpop",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING,
+        KEYS_BEFORE_TIMEOUT,
+        "list",
+        blpop,
+    ),
+    Command::new(
+        "brpop",
+        -3,
+        WRITE | NOSCRIPT | BLOCKING,
+        KEYS_BEFORE_TIMEOUT,
+        "list",
+        brpop,
+    ),
+    Command::new(
+        "blmove",
+        6,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        TWO_KEYS,
+        "list",
+        blmove,
+    ),
+    Command::new(
+        "brpoplpush",
+        4,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        TWO_KEYS,
+        "list",
+        brpoplpush,
+    ),
+    Command::new("blmpop", -5, WRITE | BLOCKING, NO_KEYS, "list", blmpop),
 ];
+
+/// BLPOP and BRPOP: every argument but the last (the timeout) is a key.
+const KEYS_BEFORE_TIMEOUT: KeySpec = KeySpec {
+    first: 1,
+    last: -2,
+    step: 1,
+};
 
 type List = VecDeque<Vec<u8>>;
 
@@ -327,6 +370,9 @@ fn push_command(cx: &mut Context<'_>, mut args: Args, end: End, only_existing: b
         only_existing,
         now_ms(),
     )?;
+    if len > 0 {
+        cx.key_ready(cx.session.db, &args[1]);
+    }
     cx.out.int(len as i64);
     Ok(())
 }
@@ -407,7 +453,10 @@ fn rpoplpush(cx: &mut Context<'_>, args: Args) -> CmdResult {
 fn move_command(cx: &mut Context<'_>, args: &[Vec<u8>], from: End, to: End) -> CmdResult {
     let moved = move_element(&mut cx.db_mut(), &args[1], &args[2], from, to, now_ms())?;
     match moved {
-        Some(element) => cx.out.bulk(&element),
+        Some(element) => {
+            cx.key_ready(cx.session.db, &args[2]);
+            cx.out.bulk(&element);
+        }
         None => cx.out.null(),
     }
     Ok(())
@@ -427,6 +476,122 @@ fn lmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
     drop(db);
     reply_mpop(cx.out, popped);
     Ok(())
+}
+
+// ---- blocking pops ----
+//
+// Each blocking command first tries what its non-blocking twin does, under
+// the database lock. If there is nothing to take, it blocks with an
+// `attempt` that runs the same operation again when a key becomes ready and
+// encodes the reply in the client's protocol.
+
+/// A reply encoded ahead of time for a blocked client.
+fn encoded(resp3: bool, write: impl FnOnce(&mut Reply)) -> Vec<u8> {
+    let mut reply = Reply {
+        buf: Vec::new(),
+        resp3,
+    };
+    write(&mut reply);
+    reply.buf
+}
+
+/// BLPOP and BRPOP: `[key, element]` from the first non-empty list.
+fn blocking_pop(cx: &mut Context<'_>, mut args: Args, end: End) -> CmdResult {
+    let timeout = timeout_arg(&args[args.len() - 1])?;
+    args.pop();
+    let keys = args.split_off(1);
+    let mut db = cx.db_mut();
+    let now = now_ms();
+    for key in &keys {
+        if let Some(element) = pop_from(&mut db, key, end, 1, now)?.and_then(|mut p| p.pop()) {
+            drop(db);
+            cx.out.array(2);
+            cx.out.bulk(key);
+            cx.out.bulk(&element);
+            return Ok(());
+        }
+    }
+    let (resp3, wait_on) = (cx.out.resp3, keys.clone());
+    let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
+        keys.iter().find_map(|key| {
+            let element = pop_from(db, key, end, 1, now).ok()??.pop()?;
+            Some(encoded(resp3, |r| {
+                r.array(2);
+                r.bulk(key);
+                r.bulk(&element);
+            }))
+        })
+    };
+    cx.block(db, wait_on, timeout, Box::new(attempt))
+}
+
+// BLPOP key [key ...] timeout
+fn blpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    blocking_pop(cx, args, End::Left)
+}
+
+// BRPOP key [key ...] timeout
+fn brpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    blocking_pop(cx, args, End::Right)
+}
+
+/// BLMOVE and BRPOPLPUSH: the moved element, once the source has one.
+fn blocking_move(
+    cx: &mut Context<'_>,
+    args: &[Vec<u8>],
+    from: End,
+    to: End,
+    timeout: &[u8],
+) -> CmdResult {
+    let timeout = timeout_arg(timeout)?;
+    let (src, dst) = (args[1].clone(), args[2].clone());
+    let db_index = cx.session.db;
+    let mut db = cx.db_mut();
+    if let Some(element) = move_element(&mut db, &src, &dst, from, to, now_ms())? {
+        drop(db);
+        cx.key_ready(db_index, &dst);
+        cx.out.bulk(&element);
+        return Ok(());
+    }
+    let resp3 = cx.out.resp3;
+    let attempt = move |db: &mut Db, now: u64, filled: &mut Vec<DbKey>| {
+        let element = move_element(db, &src, &dst, from, to, now).ok()??;
+        filled.push((db_index, dst.as_slice().into()));
+        Some(encoded(resp3, |r| r.bulk(&element)))
+    };
+    cx.block(db, vec![args[1].clone()], timeout, Box::new(attempt))
+}
+
+// BLMOVE source destination LEFT | RIGHT LEFT | RIGHT timeout
+fn blmove(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let from = End::parse(&args[3])?;
+    let to = End::parse(&args[4])?;
+    blocking_move(cx, &args, from, to, &args[5])
+}
+
+// BRPOPLPUSH source destination timeout
+fn brpoplpush(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    blocking_move(cx, &args, End::Right, End::Left, &args[3])
+}
+
+// BLMPOP timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]
+fn blmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let timeout = timeout_arg(&args[1])?;
+    let parsed = parse_mpop(&args, 2)?;
+    let keys = args[parsed.keys].to_vec();
+    let (end, count) = (parsed.end, parsed.count);
+    let mut db = cx.db_mut();
+    if let Some(popped) = mpop(&mut db, &keys, end, count, now_ms())? {
+        drop(db);
+        reply_mpop(cx.out, Some(popped));
+        return Ok(());
+    }
+    let (resp3, wait_on) = (cx.out.resp3, keys.clone());
+    let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
+        let popped = mpop(db, &keys, end, count, now).ok()??;
+        Some(encoded(resp3, |r| reply_mpop(r, Some(popped))))
+    };
+    cx.block(db, wait_on, timeout, Box::new(attempt))
 }
 
 // ---- reads ----

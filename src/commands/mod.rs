@@ -351,7 +351,8 @@ impl<'a> Context<'a> {
             .blocking
             .register(self.session.db, keys, attempt);
         drop(db);
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        // A deadline too far to represent means "for ever".
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         *self
             .session
             .info
@@ -469,15 +470,12 @@ pub fn float_arg(arg: &[u8]) -> Result<f64, Error> {
 /// Reads a blocking timeout in seconds (a double; 0 waits for ever), as
 /// Redis's `getTimeoutFromObjectOrReply`.
 pub fn timeout_arg(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
-    let seconds = crate::util::parse_f64(arg)
-        .filter(|s| s.is_finite())
-        .ok_or(Error::from(errors::TIMEOUT_NOT_FLOAT))?;
-    if seconds < 0.0 {
-        return Err(errors::TIMEOUT_NEGATIVE.into());
-    }
+    let seconds = crate::util::parse_f64(arg).ok_or(Error::from(errors::TIMEOUT_NOT_FLOAT))?;
     let millis = (seconds * 1000.0).ceil();
-    if millis > i64::MAX as f64 / 2.0 {
-        return Err(errors::TIMEOUT_OUT_OF_RANGE.into());
+    // Redis 7.0 converts to a 64-bit count of milliseconds without a range
+    // check, so an overflowing timeout (1e300, inf) comes out negative.
+    if millis.is_nan() || millis < 0.0 || millis >= i64::MAX as f64 {
+        return Err(errors::TIMEOUT_NEGATIVE.into());
     }
     Ok((millis > 0.0).then(|| std::time::Duration::from_millis(millis as u64)))
 }
