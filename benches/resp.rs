@@ -111,11 +111,7 @@ fn dispatcher(c: &mut Criterion) {
             || args(&["SET", "bench:key", "some-value-of-32-bytes-more-or-less"]),
             |command| {
                 out.buf.clear();
-                let mut cx = Context {
-                    shared: &shared,
-                    session: &mut session,
-                    out: &mut out,
-                };
+                let mut cx = Context::new(&shared, &mut session, &mut out);
                 execute(&mut cx, command);
             },
             BatchSize::SmallInput,
@@ -126,11 +122,7 @@ fn dispatcher(c: &mut Criterion) {
             || args(&["GET", "bench:key"]),
             |command| {
                 out.buf.clear();
-                let mut cx = Context {
-                    shared: &shared,
-                    session: &mut session,
-                    out: &mut out,
-                };
+                let mut cx = Context::new(&shared, &mut session, &mut out);
                 execute(&mut cx, command);
             },
             BatchSize::SmallInput,

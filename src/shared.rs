@@ -54,6 +54,9 @@ pub struct Shared {
     pub clients: Clients,
     /// Clients blocked on keys (BLPOP...).
     pub blocking: Blocking,
+    /// Every command holds the shared side while it runs; EXEC holds the
+    /// exclusive side, which makes a transaction atomic.
+    pub exec_gate: RwLock<()>,
     pub stats: Stats,
     pub started: Instant,
     /// Unix time of the start, in seconds (LASTSAVE: respd never saves).
@@ -77,6 +80,7 @@ impl Shared {
             config_epoch: AtomicU64::new(0),
             clients: Clients::new(),
             blocking: Blocking::new(),
+            exec_gate: RwLock::new(()),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,

@@ -82,6 +82,8 @@ fn quit(cx: &mut Context<'_>, _: Args) -> CmdResult {
 
 // RESET
 fn reset(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    cx.session.multi = None;
+    super::disconnect(cx.shared, cx.session);
     cx.session.db = 0;
     cx.session
         .info
@@ -131,7 +133,7 @@ fn swapdb(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let b = db_index(cx, &args[2], "ERR invalid second DB index")?;
     if a != b {
         let (mut first, mut second) = cx.shared.store.write_pair(a, b);
-        std::mem::swap(&mut *first, &mut *second);
+        first.swap_data(&mut second);
         drop((first, second));
         // Clients blocked in either database may find their keys now.
         for db in [a, b] {

@@ -19,6 +19,7 @@ mod lists;
 mod server;
 mod sets;
 mod strings;
+mod transactions;
 mod zsets;
 
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ use crate::blocking::{Attempt, DbKey, Outcome};
 use crate::clients::ClientInfo;
 use crate::resp::{Limits, Reply};
 use crate::shared::{Shared, Stats};
-use crate::store::Db;
+use crate::store::{Db, Key};
 pub use errors::{CmdResult, Error};
 
 /// A command's arguments, the name first: binary-safe byte strings.
@@ -172,7 +173,7 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 10] {
+fn families() -> [&'static [Command]; 11] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -184,6 +185,7 @@ fn families() -> [&'static [Command]; 10] {
         sets::COMMANDS,
         zsets::COMMANDS,
         bitmaps::COMMANDS,
+        transactions::COMMANDS,
     ]
 }
 
@@ -242,9 +244,28 @@ pub struct Session {
     config_epoch: u64,
     /// Keys this command may have made ready for blocked clients.
     pub ready_keys: Vec<DbKey>,
+    /// The transaction being queued, between MULTI and EXEC.
+    pub multi: Option<Transaction>,
+    /// True while EXEC runs the queued commands.
+    pub in_exec: bool,
+    /// Keys under WATCH: (database, key, version seen, alive then).
+    pub watched: Vec<(usize, Key, u64, bool)>,
     /// Tells whether the client has hung up; asked while it is blocked,
     /// since its worker is not reading then.
     pub peer_closed: PeerProbe,
+}
+
+/// Commands queued by MULTI, and whether one of them was refused.
+#[derive(Debug, Default)]
+pub struct Transaction {
+    pub queued: Vec<(Resolved, Args)>,
+    pub failed: bool,
+}
+
+/// Clears what a connection leaves behind in shared state when it closes
+/// (its WATCHes).
+pub fn disconnect(shared: &Shared, session: &mut Session) {
+    transactions::unwatch_all(shared, session);
 }
 
 /// A check that the client is still there (set by the server; commands
@@ -271,6 +292,9 @@ impl Session {
             idle_timeout: 0,
             config_epoch: u64::MAX,
             ready_keys: Vec::new(),
+            multi: None,
+            in_exec: false,
+            watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
         };
         session.refresh_config(shared);
@@ -311,9 +335,22 @@ pub struct Context<'a> {
     pub shared: &'a Shared,
     pub session: &'a mut Session,
     pub out: &'a mut Reply,
+    /// The shared side of the EXEC gate, held while a command runs (see
+    /// [`execute`]); a blocking command lets go of it while it waits.
+    gate: Option<RwLockReadGuard<'a, ()>>,
 }
 
 impl<'a> Context<'a> {
+    /// The context for running commands of one connection.
+    pub fn new(shared: &'a Shared, session: &'a mut Session, out: &'a mut Reply) -> Self {
+        Context {
+            shared,
+            session,
+            out,
+            gate: None,
+        }
+    }
+
     /// The selected database, to read. The guard borrows the server, not
     /// the context, so a handler can write its reply while holding it.
     pub fn db(&self) -> RwLockReadGuard<'a, Db> {
@@ -345,12 +382,19 @@ impl<'a> Context<'a> {
         timeout: Option<std::time::Duration>,
         attempt: Attempt,
     ) -> CmdResult {
+        if self.session.in_exec {
+            // Inside MULTI a blocking command acts as its non-blocking twin.
+            drop(db);
+            self.out.null_array();
+            return Ok(());
+        }
         let keys = keys.into_iter().map(Vec::into_boxed_slice).collect();
         let waiter = self
             .shared
             .blocking
             .register(self.session.db, keys, attempt);
         drop(db);
+        self.gate = None;
         // A deadline too far to represent means "for ever".
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         *self
@@ -402,6 +446,7 @@ pub fn execute(cx: &mut Context<'_>, args: Args) {
         let ready = std::mem::take(&mut cx.session.ready_keys);
         cx.shared.blocking.serve(&cx.shared.store, ready);
     }
+    cx.gate = None;
     match cx.session.reply_mode {
         ReplyMode::On => {}
         ReplyMode::Off => cx.out.buf.truncate(reply_start),
@@ -413,13 +458,70 @@ pub fn execute(cx: &mut Context<'_>, args: Args) {
     }
 }
 
+/// A command found in the table: the row to run and the names it goes by.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved {
+    pub command: &'static Command,
+    /// The top-level name (`client` for CLIENT LIST).
+    pub parent: &'static str,
+    /// The subcommand's name, for containers.
+    pub sub: Option<&'static str>,
+}
+
+impl Resolved {
+    /// Redis's full name: `get`, or `client|list`.
+    pub fn full_name(&self) -> std::borrow::Cow<'static, str> {
+        match self.sub {
+            Some(sub) => format!("{}|{sub}", self.parent).into(),
+            None => self.parent.into(),
+        }
+    }
+}
+
+/// Commands that run at once inside MULTI instead of being queued.
+const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
 fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let Some(mut command) = lookup(&args[0]) else {
-        return Err(errors::unknown_command(&args));
+    let resolved = match resolve(cx, &args) {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            // A command refused while queuing dooms the transaction.
+            if let Some(transaction) = cx.session.multi.as_mut() {
+                transaction.failed = true;
+            }
+            return Err(error);
+        }
     };
-    let parent_name = command.name;
-    let mut subcommand = None;
-    let mut full_name = std::borrow::Cow::Borrowed(command.name);
+    if let Some(transaction) = cx.session.multi.as_mut() {
+        if !NOT_QUEUED.contains(&resolved.parent) {
+            transaction.queued.push((resolved, args));
+            cx.out.simple("QUEUED");
+            return Ok(());
+        }
+    }
+    // Every command but EXEC runs on the shared side of the gate; EXEC
+    // takes the exclusive side, so no one sees its commands half done.
+    if resolved.parent != "exec" {
+        cx.gate = Some(
+            cx.shared
+                .exec_gate
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+    }
+    run(cx, resolved, args)
+}
+
+/// Finds the row for `args` and checks arity and authentication.
+fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
+    let Some(mut command) = lookup(&args[0]) else {
+        return Err(errors::unknown_command(args));
+    };
+    let mut resolved = Resolved {
+        command,
+        parent: command.name,
+        sub: None,
+    };
     // A container needs a subcommand, unless it also runs alone (COMMAND).
     if !command.subcommands.is_empty() && (args.len() > 1 || !command.arity_ok(1)) {
         let Some(sub_name) = args.get(1) else {
@@ -433,25 +535,34 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
             return Err(errors::unknown_subcommand(command.name, sub_name));
         };
         command = sub;
-        subcommand = Some(sub.name);
-        full_name = std::borrow::Cow::Owned(format!("{}|{}", full_name, sub.name));
+        resolved = Resolved {
+            command,
+            parent: resolved.parent,
+            sub: Some(sub.name),
+        };
     }
     if !command.arity_ok(args.len()) {
-        return Err(errors::wrong_arity(&full_name));
+        return Err(errors::wrong_arity(&resolved.full_name()));
     }
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
     }
-    cx.session.info.touch(parent_name, subcommand);
+    Ok(resolved)
+}
+
+/// Runs a resolved command's handler. A panic in it costs the client one
+/// error reply: whatever the handler half wrote is dropped, and the locks
+/// it held are released (their poison is ignored).
+pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: Args) -> CmdResult {
+    cx.session.info.touch(resolved.parent, resolved.sub);
     let reply_start = cx.out.buf.len();
-    match catch_unwind(AssertUnwindSafe(|| (command.handler)(cx, args))) {
+    match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {
-            // The handler panicked: drop whatever it half wrote and answer
-            // with an error. Locks it held are released (poison is ignored).
             cx.out.buf.truncate(reply_start);
             Err(Error::new(format!(
-                "ERR internal error while running '{full_name}'"
+                "ERR internal error while running '{}'",
+                resolved.full_name()
             )))
         }
     }

@@ -103,12 +103,10 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
         match read_command(&mut reader, &session.limits) {
             Ok(Some(args)) => {
                 let socket = reader.get_mut();
-                let mut cx = Context {
-                    shared,
-                    session: &mut session,
-                    out: &mut socket.reply,
-                };
-                commands::execute(&mut cx, args);
+                commands::execute(
+                    &mut Context::new(shared, &mut session, &mut socket.reply),
+                    args,
+                );
                 if session.close_after_reply
                     || session
                         .info
@@ -142,6 +140,7 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
             Err(ReadError::Io(_)) => break,
         }
     }
+    commands::disconnect(shared, &mut session);
     let socket = reader.get_mut();
     let _ = socket.send_pending();
     let _ = socket.stream.shutdown(Shutdown::Both);

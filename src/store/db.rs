@@ -1,5 +1,7 @@
 //! One logical database (SELECT 0..15): the keyspace and its expiry times.
 
+use std::collections::HashMap;
+
 use super::dict::{Dict, Key};
 use super::value::Value;
 
@@ -17,6 +19,17 @@ pub struct Db {
     expire_cursor: u64,
     /// Keys removed because their time had come (INFO's `expired_keys`).
     pub expired_count: u64,
+    /// Keys some client WATCHes, each with a version that every change to
+    /// the key bumps. Empty unless someone watches, so writes pay one
+    /// `is_empty` test for WATCH.
+    watched: HashMap<Key, Watched>,
+}
+
+/// A watched key's version and how many clients watch it.
+#[derive(Debug, Default)]
+struct Watched {
+    version: u64,
+    watchers: u32,
 }
 
 impl Db {
@@ -40,6 +53,53 @@ impl Db {
         self.expires.len()
     }
 
+    /// Records a change to `key` for WATCH.
+    fn touch(&mut self, key: &[u8]) {
+        if !self.watched.is_empty() {
+            if let Some(watched) = self.watched.get_mut(key) {
+                watched.version += 1;
+            }
+        }
+    }
+
+    /// Records a change to every watched key (FLUSHDB, SWAPDB).
+    pub fn touch_all(&mut self) {
+        self.watched.values_mut().for_each(|w| w.version += 1);
+    }
+
+    /// Starts watching `key`; returns its current version.
+    pub fn watch(&mut self, key: &[u8]) -> u64 {
+        let watched = self.watched.entry(key.into()).or_default();
+        watched.watchers += 1;
+        watched.version
+    }
+
+    /// Stops one watch of `key`.
+    pub fn unwatch(&mut self, key: &[u8]) {
+        if let Some(watched) = self.watched.get_mut(key) {
+            watched.watchers -= 1;
+            if watched.watchers == 0 {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// The version of a watched key.
+    pub fn watch_version(&self, key: &[u8]) -> Option<u64> {
+        self.watched.get(key).map(|w| w.version)
+    }
+
+    /// Swaps the data of two databases (SWAPDB). The watches stay where
+    /// they are (they are about names in a database number) and count as
+    /// changed.
+    pub fn swap_data(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.keys, &mut other.keys);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
+        self.touch_all();
+        other.touch_all();
+    }
+
     fn is_expired(&self, key: &[u8], now: u64) -> bool {
         !self.expires.is_empty() && self.expires.get(key).is_some_and(|&at| at <= now)
     }
@@ -57,6 +117,7 @@ impl Db {
     /// deleted first.
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.purge_if_expired(key, now);
+        self.touch(key);
         self.keys.get_mut(key)
     }
 
@@ -71,6 +132,7 @@ impl Db {
             self.keys.remove(key);
             self.expires.remove(key);
             self.expired_count += 1;
+            self.touch(key);
             return true;
         }
         false
@@ -78,6 +140,7 @@ impl Db {
 
     /// Stores `value` under `key` and clears any expiry (what SET does).
     pub fn set(&mut self, key: Key, value: Value) {
+        self.touch(&key);
         if !self.expires.is_empty() {
             self.expires.remove(&key[..]);
         }
@@ -88,6 +151,7 @@ impl Db {
     /// and every command that modifies a value in place).
     pub fn set_keep_ttl(&mut self, key: Key, value: Value, now: u64) {
         self.purge_if_expired(&key, now);
+        self.touch(&key);
         self.keys.insert(key, value);
     }
 
@@ -99,6 +163,7 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Value {
         self.purge_if_expired(key, now);
+        self.touch(key);
         self.keys.get_or_insert_with(key, make)
     }
 
@@ -110,6 +175,7 @@ impl Db {
         if !self.expires.is_empty() {
             self.expires.remove(key);
         }
+        self.touch(key);
         self.keys.remove(key)
     }
 
@@ -119,11 +185,13 @@ impl Db {
             return None;
         }
         let expire = self.expires.remove(key);
+        self.touch(key);
         self.keys.remove(key).map(|value| (value, expire))
     }
 
     /// Stores a value with an expiry time (or none), replacing the key.
     pub fn put(&mut self, key: Key, value: Value, expire_at: Option<u64>) {
+        self.touch(&key);
         match expire_at {
             Some(at) => {
                 self.expires.insert(key.clone(), at);
@@ -142,6 +210,7 @@ impl Db {
 
     /// Sets the expiry time of an existing key.
     pub fn set_expire(&mut self, key: &[u8], at: u64) {
+        self.touch(key);
         if let Some(slot) = self.expires.get_mut(key) {
             *slot = at;
         } else {
@@ -151,6 +220,7 @@ impl Db {
 
     /// Removes a key's expiry time; true when it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.touch(key);
         self.expires.remove(key).is_some()
     }
 
@@ -159,6 +229,7 @@ impl Db {
         self.keys.clear();
         self.expires.clear();
         self.expire_cursor = 0;
+        self.touch_all();
     }
 
     /// The keyspace, for walks (KEYS, SCAN). Callers skip expired keys with
@@ -222,6 +293,7 @@ impl Db {
         for key in &due {
             self.keys.remove(&key[..]);
             self.expires.remove(&key[..]);
+            self.touch(key);
         }
         self.expired_count += due.len() as u64;
         (checked, due.len())
