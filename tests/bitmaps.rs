@@ -1,10 +1,12 @@
-//! The bitmap family over TCP: SETBIT, GETBIT, BITCOUNT, BITPOS and BITOP,
+//! The bitmap family over TCP: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP,
+//! BITFIELD and BITFIELD_RO,
 //! their errors and limits, through redis-rs and raw bytes, and a
 //! comparison with a real Redis over a large generated script.
 
 mod common;
 
 use std::collections::VecDeque;
+use std::io::Write;
 use std::net::TcpStream;
 
 use common::{assert_reply, raw, redis, start, start_with, RealRedis};
@@ -316,6 +318,146 @@ fn bitop_operations_and_destination() {
 }
 
 #[test]
+fn bitfield_operations_and_overflow() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let mut bitfield = |args: &[&str]| -> Vec<Option<i64>> {
+        redis::cmd("BITFIELD")
+            .arg("f")
+            .arg(args)
+            .query(&mut con)
+            .unwrap()
+    };
+    assert_eq!(bitfield(&[]), vec![]);
+    assert_eq!(
+        bitfield(&["SET", "u8", "0", "200", "GET", "u8", "0", "GET", "i8", "0"]),
+        vec![Some(0), Some(200), Some(-56)]
+    );
+    assert_eq!(
+        bitfield(&["INCRBY", "u8", "0", "100", "INCRBY", "i8", "0", "-1"]),
+        vec![Some(44), Some(43)]
+    );
+    // `#n` is the n-th field of the type's width.
+    assert_eq!(
+        bitfield(&["SET", "i16", "#1", "-2", "GET", "u16", "16", "GET", "u4", "#7"]),
+        vec![Some(0), Some(65534), Some(14)]
+    );
+    assert_eq!(
+        bitfield(&[
+            "OVERFLOW", "SAT", "INCRBY", "u8", "0", "1000", "INCRBY", "i8", "8", "-1000",
+            "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1", "overflow", "wrap", "INCRBY", "u8", "0",
+            "2"
+        ]),
+        vec![Some(255), Some(-128), None, Some(1)]
+    );
+    assert_eq!(
+        bitfield(&["SET", "i64", "0", "-1", "GET", "i64", "0", "GET", "u63", "0"]),
+        vec![Some(0x0180_fffe_0000_0000), Some(-1), Some(i64::MAX)]
+    );
+}
+
+#[test]
+fn bitfield_raw_replies_and_errors() {
+    let server = start();
+    let mut s = raw(server.local_addr());
+    check(&mut s, &["BITFIELD", "nope"], "*0\r\n");
+    check(
+        &mut s,
+        &["BITFIELD", "nope", "GET", "u8", "0"],
+        "*1\r\n:0\r\n",
+    );
+    check(&mut s, &["EXISTS", "nope"], ":0\r\n");
+    // FAIL still creates the key, grown to the field, as Redis does.
+    check(
+        &mut s,
+        &[
+            "BITFIELD", "b", "OVERFLOW", "FAIL", "INCRBY", "u2", "100", "5",
+        ],
+        "*1\r\n$-1\r\n",
+    );
+    check(&mut s, &["STRLEN", "b"], ":13\r\n");
+    check(
+        &mut s,
+        &["BITFIELD_RO", "b", "GET", "u2", "100"],
+        "*1\r\n:0\r\n",
+    );
+    let bad_type = "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n";
+    for ty in ["u64", "i65", "i0", "x8", "", "u", "i-1", "I8", "U8"] {
+        check(&mut s, &["BITFIELD", "b", "GET", ty, "0"], bad_type);
+    }
+    for offset in [
+        "-1",
+        "#-1",
+        "#",
+        "x",
+        "4294967296",
+        "#536870912",
+        "#1152921504606846976",
+    ] {
+        check(&mut s, &["BITFIELD", "b", "GET", "i8", offset], BAD_OFFSET);
+    }
+    check(
+        &mut s,
+        &["BITFIELD", "b", "GET", "i8", "#536870911"],
+        "*1\r\n:0\r\n",
+    );
+    check(
+        &mut s,
+        &["BITFIELD", "b", "OVERFLOW", "foo"],
+        "-ERR Invalid OVERFLOW type specified\r\n",
+    );
+    for bad in [
+        &["BITFIELD", "b", "GET", "i8"][..],
+        &["BITFIELD", "b", "SET", "i8", "0"],
+        &["BITFIELD", "b", "OVERFLOW"],
+        &["BITFIELD", "b", "FOO", "i8", "0"],
+    ] {
+        check(&mut s, bad, SYNTAX);
+    }
+    check(
+        &mut s,
+        &["BITFIELD", "b", "SET", "i8", "0", "x"],
+        NOT_INTEGER,
+    );
+    let ro = "-ERR BITFIELD_RO only supports the GET subcommand\r\n";
+    check(&mut s, &["BITFIELD_RO", "b", "SET", "i8", "0", "1"], ro);
+    check(
+        &mut s,
+        &[
+            "BITFIELD_RO",
+            "b",
+            "GET",
+            "i8",
+            "0",
+            "INCRBY",
+            "i8",
+            "x",
+            "1",
+        ],
+        BAD_OFFSET,
+    );
+    plant_list(&server, "l");
+    check(&mut s, &["BITFIELD", "l", "GET", "i8", "0"], WRONGTYPE);
+    check(&mut s, &["BITFIELD", "l", "SET", "i8", "0", "1"], WRONGTYPE);
+    check(&mut s, &["BITFIELD", "l"], WRONGTYPE);
+    check(&mut s, &["BITFIELD_RO", "l", "SET", "i8", "0", "1"], ro);
+    check(&mut s, &["BITFIELD", "l", "GET", "i8", "x"], BAD_OFFSET);
+    // In RESP3 a failed operation is a null.
+    let mut s = raw(server.local_addr());
+    s.write_all(&resp(&[b"HELLO", b"3"])).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    assert!(common::read_n(&mut s, usize::MAX).starts_with(b"%"));
+    check(
+        &mut s,
+        &[
+            "BITFIELD", "b", "OVERFLOW", "FAIL", "SET", "u2", "0", "4", "GET", "u2", "0",
+        ],
+        "*2\r\n_\r\n:0\r\n",
+    );
+}
+
+#[test]
 fn command_info_rows_match_redis() {
     let server = start();
     let mut con = redis(server.local_addr());
@@ -325,6 +467,8 @@ fn command_info_rows_match_redis() {
         ("bitcount", -2, &["readonly"], [1, 1, 1]),
         ("bitpos", -3, &["readonly"], [1, 1, 1]),
         ("bitop", -4, &["write", "denyoom"], [2, -1, 1]),
+        ("bitfield", -2, &["write", "denyoom"], [1, 1, 1]),
+        ("bitfield_ro", -2, &["readonly", "fast"], [1, 1, 1]),
     ];
     for &(name, arity, flags, keys) in expected {
         let info: Vec<redis::Value> = redis::cmd("COMMAND")
@@ -386,6 +530,49 @@ fn generated_range_cases() -> Vec<Vec<Vec<u8>>> {
     cases
 }
 
+/// BITFIELD's arithmetic at the edges: every overflow mode, widths from 1
+/// to 64 bits, values around each limit, aligned and unaligned offsets.
+fn generated_bitfield_cases() -> Vec<Vec<Vec<u8>>> {
+    let types = [
+        "i1", "u1", "i5", "u5", "i8", "u8", "i16", "u32", "i63", "u63", "i64",
+    ];
+    let values = [
+        "0",
+        "1",
+        "-1",
+        "2",
+        "15",
+        "-16",
+        "16",
+        "127",
+        "128",
+        "-129",
+        "255",
+        "256",
+        "4294967295",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "-9223372036854775807",
+        "-9223372036854775680",
+    ];
+    let mut cases = Vec::new();
+    for ty in types {
+        for mode in ["WRAP", "SAT", "FAIL"] {
+            for offset in ["0", "3", "#1"] {
+                for value in values {
+                    let parts = [
+                        "BITFIELD", "g", "OVERFLOW", mode, "SET", ty, offset, value, "GET", ty,
+                        offset, "INCRBY", ty, offset, value, "INCRBY", ty, offset, "-1",
+                    ];
+                    cases.push(parts.iter().map(|p| p.as_bytes().to_vec()).collect());
+                }
+            }
+        }
+    }
+    cases.push(vec![b"GET".to_vec(), b"g".to_vec()]);
+    cases
+}
+
 /// Hand-written cases: every command, its errors and its writes.
 fn scripted_cases() -> Vec<Vec<Vec<u8>>> {
     let script: &[&[&str]] = &[
@@ -425,6 +612,14 @@ fn scripted_cases() -> Vec<Vec<Vec<u8>>> {
         &["BITPOS", "big", "0", "-1"],
         &["BITCOUNT", "big", "-1", "-1"],
         &["DEL", "big"],
+        &[
+            "BITFIELD", "f", "SET", "i8", "#1048575", "-3", "GET", "u8", "#1048575",
+        ],
+        &["STRLEN", "f"],
+        &["BITFIELD", "f", "SET", "i8", "#1048576", "1"],
+        &["BITFIELD", "f", "INCRBY", "i64", "8388607", "1"],
+        &["STRLEN", "f"],
+        &["DEL", "f"],
         &["CONFIG", "SET", "proto-max-bulk-len", "536870912"],
         &["BITCOUNT", "mixed", "0"],
         &["BITCOUNT", "mixed", "0", "1", "2"],
@@ -478,6 +673,79 @@ fn scripted_cases() -> Vec<Vec<Vec<u8>>> {
         &["BITOP", "XOR", "e", "e"],
         &["GET", "e"],
         &["BITOP", "AND", "d"],
+        &["BITFIELD", "nope"],
+        &["BITFIELD", "nope", "GET", "u8", "0", "GET", "i4", "#3"],
+        &[
+            "BITFIELD", "mixed", "GET", "u8", "0", "GET", "i4", "#3", "GET", "i64", "3",
+        ],
+        &[
+            "BITFIELD", "mixed", "GET", "u63", "#1", "get", "U7", "33", "GET", "I2", "#19",
+        ],
+        &["BITFIELD_RO", "mixed", "GET", "u8", "0", "GET", "i4", "#3"],
+        &["BITFIELD_RO", "nope", "GET", "u8", "0"],
+        &["BITFIELD_RO", "nope"],
+        &[
+            "BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u2", "100", "5",
+        ],
+        &["STRLEN", "f"],
+        &[
+            "BITFIELD",
+            "f",
+            "SET",
+            "i8",
+            "#536870911",
+            "-3",
+            "GET",
+            "u8",
+            "0",
+        ],
+        &["STRLEN", "f"],
+        &["DEL", "f"],
+        &["BITFIELD", "f", "SET", "i8", "#536870912", "1"],
+        &["BITFIELD", "f", "GET", "u64", "0"],
+        &["BITFIELD", "f", "GET", "i65", "0"],
+        &["BITFIELD", "f", "GET", "i0", "0"],
+        &["BITFIELD", "f", "GET", "x8", "0"],
+        &["BITFIELD", "f", "GET", "", "0"],
+        &["BITFIELD", "f", "GET", "i", "0"],
+        &["BITFIELD", "f", "GET", "i+8", "0"],
+        &["BITFIELD", "f", "GET", "i08", "0"],
+        &["BITFIELD", "f", "GET", "I8", "0"],
+        &["BITFIELD", "f", "GET", "U8", "0"],
+        &["BITFIELD", "f", "GET", "i8", "-1"],
+        &["BITFIELD", "f", "GET", "i8", "#-1"],
+        &["BITFIELD", "f", "GET", "i8", "#"],
+        &["BITFIELD", "f", "GET", "i8", "##1"],
+        &["BITFIELD", "f", "GET", "i8", "#1152921504606846976"],
+        &["BITFIELD", "f", "GET", "i8", "4294967296"],
+        &["BITFIELD", "f", "OVERFLOW", "foo", "GET", "i8", "0"],
+        &["BITFIELD", "f", "OVERFLOW"],
+        &["BITFIELD", "f", "GET", "i8"],
+        &["BITFIELD", "f", "SET", "i8", "0"],
+        &["BITFIELD", "f", "INCRBY", "i8", "0", "x"],
+        &["BITFIELD", "f", "GET", "i8", "0", "FOO"],
+        &["BITFIELD", "f", "SET", "i8", "0", "1", "GET", "u8", "x"],
+        &["EXISTS", "f"],
+        &["BITFIELD_RO", "f", "SET", "i8", "0", "1"],
+        &[
+            "BITFIELD_RO",
+            "f",
+            "GET",
+            "i8",
+            "0",
+            "INCRBY",
+            "i8",
+            "x",
+            "1",
+        ],
+        &["BITFIELD_RO", "f", "OVERFLOW", "SAT", "GET", "i8", "0"],
+        &["BITFIELD_RO", "l", "GET", "i8", "0"],
+        &["BITFIELD_RO", "l", "INCRBY", "i8", "0", "1"],
+        &["BITFIELD", "l", "SET", "i8", "0", "1"],
+        &["BITFIELD", "l", "GET", "i8", "0"],
+        &["BITFIELD", "l"],
+        &["BITFIELD"],
+        &["BITFIELD_RO"],
         &["BITOP", "AND", "l", "mixed"],
         &["TYPE", "l"],
         &["GET", "l"],
@@ -502,6 +770,44 @@ fn prepare(server: &respd::ServerHandle, real: std::net::SocketAddr) {
     assert_reply(&mut raw(real), &resp(&[b"RPUSH", b"l", b"a"]), b":1\r\n");
 }
 
+/// Sends `setup` (replies dropped) then `request` on a new connection and
+/// returns the replies to `request`. Each part ends with an ECHO of a
+/// marker, so reading stops at the marker, not after a quiet time.
+fn run_script(addr: std::net::SocketAddr, setup: &[&[u8]], request: &[u8]) -> Vec<u8> {
+    let mut stream = raw(addr);
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let marker = |name: &str| {
+        let echo = resp(&[b"ECHO", name.as_bytes()]);
+        let reply = format!("${}\r\n{name}\r\n", name.len()).into_bytes();
+        (echo, reply)
+    };
+    let (setup_echo, setup_end) = marker("end-of-setup");
+    let (echo, end) = marker("end-of-script");
+    let mut all: Vec<u8> = setup.concat();
+    all.extend(setup_echo);
+    all.extend_from_slice(request);
+    all.extend(echo);
+    // Write from another thread: the replies must be read meanwhile.
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || writer.write_all(&all).unwrap());
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    while !got.ends_with(&end) {
+        let n = std::io::Read::read(&mut stream, &mut buf).unwrap();
+        assert!(n > 0, "{addr} closed the connection");
+        got.extend_from_slice(&buf[..n]);
+    }
+    sender.join().unwrap();
+    let start = got
+        .windows(setup_end.len())
+        .position(|w| w == setup_end)
+        .unwrap()
+        + setup_end.len();
+    got[start..got.len() - end.len()].to_vec()
+}
+
 /// Runs the whole script on both servers, in RESP2 then in RESP3, and
 /// compares every reply line.
 #[test]
@@ -512,6 +818,7 @@ fn same_replies_as_real_redis() {
     let server = start();
     let mut cases = scripted_cases();
     cases.extend(generated_range_cases());
+    cases.extend(generated_bitfield_cases());
     let mut request = Vec::new();
     for case in &cases {
         let args: Vec<&[u8]> = case.iter().map(Vec::as_slice).collect();
@@ -520,8 +827,8 @@ fn same_replies_as_real_redis() {
     let hello3 = resp(&[b"HELLO", b"3"]);
     for protocol in [&[][..], &[hello3.as_slice()]] {
         prepare(&server, real.addr);
-        let (ours, theirs) = common::both(server.local_addr(), real.addr, protocol, &request);
-        assert!(!theirs.is_empty());
+        let ours = run_script(server.local_addr(), protocol, &request);
+        let theirs = run_script(real.addr, protocol, &request);
         let ours = String::from_utf8_lossy(&ours);
         let theirs = String::from_utf8_lossy(&theirs);
         let (ours, theirs): (Vec<&str>, Vec<&str>) =

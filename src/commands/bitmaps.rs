@@ -1,4 +1,5 @@
-//! Bitmap commands on string values: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP.
+//! Bitmap commands on string values: SETBIT, GETBIT, BITCOUNT, BITPOS,
+//! BITOP, BITFIELD and BITFIELD_RO.
 //!
 //! Bits are numbered from the most significant bit of the first byte: bit 0
 //! is `0x80` of byte 0, bit 8 is `0x80` of byte 1. A missing key reads as
@@ -14,6 +15,10 @@ const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";
 const BITPOS_BAD_BIT: &str = "ERR The bit argument must be 1 or 0.";
 const NOT_SINGLE_SOURCE: &str = "ERR BITOP NOT must be called with a single source key.";
+const BAD_FIELD_TYPE: &str =
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+const BAD_OVERFLOW: &str = "ERR Invalid OVERFLOW type specified";
+const RO_ONLY_GET: &str = "ERR BITFIELD_RO only supports the GET subcommand";
 
 /// BITOP: the destination, then every source, is a key.
 const DEST_AND_SOURCES: KeySpec = KeySpec {
@@ -35,13 +40,30 @@ pub static COMMANDS: &[Command] = &[
         "bitmap",
         bitop,
     ),
+    Command::new("bitfield", -2, WRITE | DENYOOM, ONE_KEY, "bitmap", bitfield),
+    Command::new(
+        "bitfield_ro",
+        -2,
+        READONLY | FAST,
+        ONE_KEY,
+        "bitmap",
+        bitfield_ro,
+    ),
 ];
 
 /// A bit offset argument (Redis's `getBitOffsetFromArgument`): not
 /// negative, and inside the longest string a client may build
 /// (proto-max-bulk-len bytes), so nothing is allocated for a refused one.
-fn bit_offset(cx: &Context<'_>, arg: &[u8]) -> Result<u64, Error> {
-    let offset = int_arg(arg).map_err(|_| Error::from(BAD_OFFSET))?;
+/// BITFIELD also takes `#n`, the n-th field of `field_bits` bits.
+fn bit_offset(cx: &Context<'_>, arg: &[u8], field_bits: Option<u32>) -> Result<u64, Error> {
+    let (digits, unit) = match (arg, field_bits) {
+        ([b'#', digits @ ..], Some(bits)) if !digits.is_empty() => (digits, i64::from(bits)),
+        _ => (arg, 1),
+    };
+    // Redis multiplies in C, wrapping: a huge #n comes out negative.
+    let offset = int_arg(digits)
+        .map_err(|_| Error::from(BAD_OFFSET))?
+        .wrapping_mul(unit);
     let max_bytes = cx.shared.config().proto_max_bulk_len();
     if offset < 0 || offset >> 3 >= max_bytes {
         return Err(BAD_OFFSET.into());
@@ -74,7 +96,7 @@ fn bit_at(bytes: &[u8], offset: u64) -> u8 {
 
 // SETBIT key offset value
 fn setbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let offset = bit_offset(cx, &args[2])?;
+    let offset = bit_offset(cx, &args[2], None)?;
     let on = match int_arg(&args[3]) {
         Ok(0) => false,
         Ok(1) => true,
@@ -104,7 +126,7 @@ fn setbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // GETBIT key offset
 fn getbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let offset = bit_offset(cx, &args[2])?;
+    let offset = bit_offset(cx, &args[2], None)?;
     let db = cx.db();
     let bytes = read_string(cx, &db, &args[1], now_ms())?.unwrap_or_default();
     let bit = bit_at(bytes, offset);
@@ -317,5 +339,247 @@ fn bitop(cx: &mut Context<'_>, args: Args) -> CmdResult {
     }
     drop(db);
     cx.out.int(len as i64);
+    Ok(())
+}
+
+/// What BITFIELD does when a SET or INCRBY leaves the field's range.
+#[derive(Debug, Clone, Copy)]
+enum Overflow {
+    Wrap,
+    Saturate,
+    /// Leave the field alone and reply nil.
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum FieldOp {
+    Get,
+    Set(i64),
+    IncrBy(i64),
+}
+
+/// One BITFIELD operation: an integer of `bits` bits at bit `offset`.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    op: FieldOp,
+    signed: bool,
+    bits: u32,
+    offset: u64,
+    overflow: Overflow,
+}
+
+/// Reads a field type: `i1`..`i64` or `u1`..`u63`, lower case only. Like Redis (a C
+/// string), it stops at a NUL byte.
+fn field_type(arg: &[u8]) -> Result<(bool, u32), Error> {
+    let arg = arg.split(|&b| b == 0).next().unwrap_or_default();
+    let (signed, max) = match arg.first() {
+        Some(b'i') => (true, 64),
+        Some(b'u') => (false, 63),
+        _ => return Err(BAD_FIELD_TYPE.into()),
+    };
+    match int_arg(&arg[1..]) {
+        Ok(bits) if (1..=max).contains(&bits) => Ok((signed, bits as u32)),
+        _ => Err(BAD_FIELD_TYPE.into()),
+    }
+}
+
+/// Parses BITFIELD's operations, in order; OVERFLOW applies to those after it.
+fn parse_fields(cx: &Context<'_>, args: &[Vec<u8>]) -> Result<Vec<Field>, Error> {
+    let mut fields = Vec::new();
+    let mut overflow = Overflow::Wrap;
+    let mut i = 0;
+    while i < args.len() {
+        let left = args.len() - i - 1;
+        let name = &args[i];
+        let takes_value = if is(name, "get") && left >= 2 {
+            false
+        } else if (is(name, "set") || is(name, "incrby")) && left >= 3 {
+            true
+        } else if is(name, "overflow") && left >= 1 {
+            overflow = match &args[i + 1] {
+                mode if is(mode, "wrap") => Overflow::Wrap,
+                mode if is(mode, "sat") => Overflow::Saturate,
+                mode if is(mode, "fail") => Overflow::Fail,
+                _ => return Err(BAD_OVERFLOW.into()),
+            };
+            i += 2;
+            continue;
+        } else {
+            return Err(errors::SYNTAX.into());
+        };
+        let (signed, bits) = field_type(&args[i + 1])?;
+        let offset = bit_offset(cx, &args[i + 2], Some(bits))?;
+        let op = match takes_value {
+            false => FieldOp::Get,
+            true if is(name, "set") => FieldOp::Set(int_arg(&args[i + 3])?),
+            true => FieldOp::IncrBy(int_arg(&args[i + 3])?),
+        };
+        fields.push(Field {
+            op,
+            signed,
+            bits,
+            offset,
+            overflow,
+        });
+        i += if takes_value { 4 } else { 3 };
+    }
+    Ok(fields)
+}
+
+/// The `bits` bits at `offset` as an unsigned integer; bits past the end
+/// of the string read as 0.
+fn get_bits(bytes: &[u8], offset: u64, bits: u32) -> u64 {
+    (offset..offset + u64::from(bits))
+        .fold(0, |value, at| value << 1 | u64::from(bit_at(bytes, at)))
+}
+
+/// Writes the low `bits` bits of `value` at `offset` (the string is long enough).
+fn set_bits(bytes: &mut [u8], offset: u64, bits: u32, value: u64) {
+    for i in 0..u64::from(bits) {
+        let at = offset + i;
+        let mask = 0x80u8 >> (at & 7);
+        let byte = &mut bytes[(at >> 3) as usize];
+        if value >> (u64::from(bits) - 1 - i) & 1 == 1 {
+            *byte |= mask;
+        } else {
+            *byte &= !mask;
+        }
+    }
+}
+
+/// Sign-extends a `bits`-bit two's complement integer.
+fn sign_extend(raw: u64, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    ((raw << shift) as i64) >> shift
+}
+
+/// Redis's `checkUnsignedBitfieldOverflow` applied: the value to store
+/// for `value + incr`, None when it overflows under FAIL.
+fn unsigned_result(value: u64, incr: i64, bits: u32, overflow: Overflow) -> Option<u64> {
+    let max = (1u64 << bits) - 1;
+    let max_incr = max.wrapping_sub(value) as i64;
+    let min_incr = value.wrapping_neg() as i64;
+    let sum = value.wrapping_add(incr as u64);
+    let limit = if value > max || (incr > 0 && incr > max_incr) {
+        max
+    } else if incr < 0 && incr < min_incr {
+        0
+    } else {
+        return Some(sum);
+    };
+    match overflow {
+        Overflow::Wrap => Some(sum & max),
+        Overflow::Saturate => Some(limit),
+        Overflow::Fail => None,
+    }
+}
+
+/// Redis's `checkSignedBitfieldOverflow` applied, down to its wrapping
+/// arithmetic (so SAT of a SET far below the minimum gives the maximum,
+/// as in Redis 7.0).
+fn signed_result(value: i64, incr: i64, bits: u32, overflow: Overflow) -> Option<i64> {
+    let max = if bits == 64 {
+        i64::MAX
+    } else {
+        (1i64 << (bits - 1)) - 1
+    };
+    let min = -max - 1;
+    let max_incr = (max as u64).wrapping_sub(value as u64) as i64;
+    let min_incr = min.wrapping_sub(value);
+    let narrow = bits != 64;
+    let limit = if value > max || (narrow && incr > max_incr) || (value >= 0 && incr > max_incr) {
+        max
+    } else if value < min || (narrow && incr < min_incr) || (value < 0 && incr < min_incr) {
+        min
+    } else {
+        return Some(value.wrapping_add(incr));
+    };
+    match overflow {
+        Overflow::Wrap => Some(sign_extend(value.wrapping_add(incr) as u64, bits)),
+        Overflow::Saturate => Some(limit),
+        Overflow::Fail => None,
+    }
+}
+
+impl Field {
+    fn read(&self, bytes: &[u8]) -> i64 {
+        let raw = get_bits(bytes, self.offset, self.bits);
+        if self.signed {
+            sign_extend(raw, self.bits)
+        } else {
+            raw as i64
+        }
+    }
+
+    /// Runs the operation: its reply, None (nil) when it failed on overflow.
+    fn apply(&self, bytes: &mut [u8]) -> Option<i64> {
+        let old = self.read(bytes);
+        let (value, incr) = match self.op {
+            FieldOp::Get => return Some(old),
+            FieldOp::Set(value) => (value, 0),
+            FieldOp::IncrBy(incr) => (old, incr),
+        };
+        let new = if self.signed {
+            signed_result(value, incr, self.bits, self.overflow)?
+        } else {
+            unsigned_result(value as u64, incr, self.bits, self.overflow)? as i64
+        };
+        set_bits(bytes, self.offset, self.bits, new as u64);
+        Some(match self.op {
+            FieldOp::Set(_) => old,
+            _ => new,
+        })
+    }
+}
+
+// BITFIELD key [GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>]
+//   <SET encoding offset value | INCRBY encoding offset increment>
+//   [GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>]
+//   <SET encoding offset value | INCRBY encoding offset increment> ...]]
+fn bitfield(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    run_bitfield(cx, args, false)
+}
+
+// BITFIELD_RO key [GET encoding offset [GET encoding offset ...]]
+fn bitfield_ro(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    run_bitfield(cx, args, true)
+}
+
+fn run_bitfield(cx: &mut Context<'_>, args: Args, read_only: bool) -> CmdResult {
+    let fields = parse_fields(cx, &args[2..])?;
+    let now = now_ms();
+    // The highest bit a SET or INCRBY touches: the string grows to it.
+    let highest_write = fields
+        .iter()
+        .filter(|f| !matches!(f.op, FieldOp::Get))
+        .map(|f| f.offset + u64::from(f.bits) - 1)
+        .max();
+    let replies: Vec<Option<i64>> = match highest_write {
+        None => {
+            let db = cx.db();
+            let bytes = read_string(cx, &db, &args[1], now)?.unwrap_or_default();
+            fields.iter().map(|f| Some(f.read(bytes))).collect()
+        }
+        Some(_) if read_only => return Err(RO_ONLY_GET.into()),
+        Some(highest) => {
+            let mut db = cx.db_mut();
+            let value = db.get_or_insert_with(&args[1], now, || Value::Str(Vec::new()));
+            let Value::Str(bytes) = value else {
+                return Err(errors::WRONGTYPE.into());
+            };
+            let len = (highest >> 3) as usize + 1;
+            if bytes.len() < len {
+                bytes.resize(len, 0);
+            }
+            fields.iter().map(|f| f.apply(bytes)).collect()
+        }
+    };
+    cx.out.array(replies.len());
+    for reply in replies {
+        match reply {
+            Some(n) => cx.out.int(n),
+            None => cx.out.null(),
+        }
+    }
     Ok(())
 }
