@@ -6,6 +6,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use respd::{Config, Server, ServerHandle};
@@ -94,38 +95,59 @@ pub struct RealRedis {
 
 impl RealRedis {
     pub fn start() -> Option<RealRedis> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let Ok(child) = child else {
-            eprintln!("redis-server is not installed: skipping the comparison with a real Redis");
-            return None;
-        };
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if TcpStream::connect(addr).is_ok() {
-                return Some(RealRedis { child, addr });
+        // Two tests may be handed the same free port at once; the loser's
+        // redis-server fails to bind, so each instance carries a unique
+        // dbfilename and we check that the server we reach is ours.
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        for _ in 0..10 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            let tag = format!(
+                "respd-oracle-{}-{}.rdb",
+                std::process::id(),
+                STARTED.fetch_add(1, Ordering::SeqCst)
+            );
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .args(["--dbfilename", &tag])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            let Ok(mut child) = child else {
+                eprintln!(
+                    "redis-server is not installed: skipping the comparison with a real Redis"
+                );
+                return None;
+            };
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().ok()?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && child.try_wait().ok().flatten().is_none() {
+                if let Ok(mut probe) = TcpStream::connect(addr) {
+                    probe.set_read_timeout(Some(Duration::from_millis(100))).ok();
+                    let reply = exchange(&mut probe, &cmd(&["CONFIG", "GET", "dbfilename"]), 64);
+                    if String::from_utf8_lossy(&reply).contains(&tag) {
+                        return Some(RealRedis { child, addr });
+                    }
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        panic!("redis-server did not start on {addr}");
+        panic!("could not start a redis-server of our own");
     }
 }
 
