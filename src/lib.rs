@@ -46,6 +46,7 @@ pub mod client;
 pub mod clients;
 pub mod commands;
 pub mod config;
+pub mod log;
 pub mod resp;
 pub mod server;
 pub mod shared;

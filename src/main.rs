@@ -6,9 +6,6 @@ use std::process::ExitCode;
 use respd::config::Config;
 use respd::Server;
 
-/// The log's notice level (the server's `log::NOTICE`).
-const LOG_NOTICE: u8 = 2;
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-v" || a == "--version") {
@@ -37,9 +34,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    respd::server::log(
+    respd::log::log(
         server.shared(),
-        LOG_NOTICE,
+        respd::log::NOTICE,
         &format!(
             "respd {} (Redis {} compatible) started, pid={}, address={}",
             env!("CARGO_PKG_VERSION"),

@@ -559,6 +559,14 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: Args) -> CmdResult {
     match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {
+            crate::log::log(
+                cx.shared,
+                crate::log::WARNING,
+                &format!(
+                    "Command '{}' panicked; the client gets an error and the server goes on",
+                    resolved.full_name()
+                ),
+            );
             cx.out.buf.truncate(reply_start);
             Err(Error::new(format!(
                 "ERR internal error while running '{}'",

@@ -14,8 +14,6 @@ const INVALID_COMMAND: &str = "ERR Invalid command specified";
 const INVALID_ARGUMENT_COUNT: &str = "ERR Invalid number of arguments specified for command";
 const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
-/// The log's notice level (the server's `log::NOTICE`).
-const LOG_NOTICE: u8 = 2;
 
 /// The flags Redis gives most administrative subcommands.
 const ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
@@ -150,7 +148,7 @@ fn shutdown(cx: &mut Context<'_>, args: Args) -> CmdResult {
         return Err(NO_SHUTDOWN.into());
     }
     // respd keeps no data on disk, so SAVE has nothing to write.
-    crate::server::log(cx.shared, LOG_NOTICE, "User requested shutdown...");
+    crate::log::log(cx.shared, crate::log::NOTICE, "User requested shutdown...");
     cx.shared.request_shutdown();
     // Redis exits without replying; the client sees the connection close.
     cx.session.close_after_reply = true;

@@ -12,9 +12,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::log::{self, log};
 use crate::clients::ClientInfo;
 use crate::commands::{self, Context, PeerProbe, Session};
+use crate::log::{self, log};
 use crate::resp::{read_command, ReadError, Reply};
 use crate::shared::Shared;
 

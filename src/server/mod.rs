@@ -7,9 +7,6 @@
 //! closed, as Redis does, instead of waiting unseen in a queue.
 
 mod connection;
-mod log;
-
-pub use log::log;
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
@@ -22,6 +19,7 @@ use threadpool::ThreadPool;
 
 use crate::commands::errors;
 use crate::config::Config;
+use crate::log::{self, log};
 use crate::shared::{Shared, Stats};
 use crate::util::now_ms;
 

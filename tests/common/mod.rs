@@ -135,7 +135,9 @@ impl RealRedis {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline && child.try_wait().ok().flatten().is_none() {
                 if let Ok(mut probe) = TcpStream::connect(addr) {
-                    probe.set_read_timeout(Some(Duration::from_millis(100))).ok();
+                    probe
+                        .set_read_timeout(Some(Duration::from_millis(100)))
+                        .ok();
                     let reply = exchange(&mut probe, &cmd(&["CONFIG", "GET", "dbfilename"]), 64);
                     if String::from_utf8_lossy(&reply).contains(&tag) {
                         return Some(RealRedis { child, addr });
