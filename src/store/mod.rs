@@ -6,6 +6,7 @@ mod dict;
 mod glob;
 mod hash;
 mod long_double;
+mod ranked_tree;
 mod set;
 mod value;
 mod zset;
@@ -17,7 +18,7 @@ pub use hash::Hash;
 pub use long_double::{incr_by_float, IncrFloatError};
 pub use set::Set;
 pub use value::Value;
-pub use zset::ZSet;
+pub use zset::{LexBound, ScoreBound, ZSet};
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 

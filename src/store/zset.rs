@@ -1,9 +1,35 @@
 //! The sorted set type: members ordered by score, then by member.
+//!
+//! Two structures hold the same entries, as Redis's skiplist encoding does:
+//! a [`Dict`] from member to score (ZSCORE in O(1), ZSCAN's cursor) and a
+//! [`RankedTree`] in (score, member) order (ranks and ranges in O(log n)).
+
+use std::ops::Range;
+
+use super::dict::{Dict, Key};
+use super::ranked_tree::{Iter, RankedTree};
+
+/// One end of a score range: `1.5` includes it, `(1.5` excludes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreBound {
+    pub value: f64,
+    pub exclusive: bool,
+}
+
+/// One end of a lexicographic range: `-`, `+`, `[member` or `(member`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LexBound {
+    NegInf,
+    PosInf,
+    Inclusive(Vec<u8>),
+    Exclusive(Vec<u8>),
+}
 
 /// A sorted set. Commands use only these methods.
 #[derive(Debug, Clone, Default)]
 pub struct ZSet {
-    len: usize,
+    scores: Dict<f64>,
+    order: RankedTree,
 }
 
 impl ZSet {
@@ -14,11 +40,165 @@ impl ZSet {
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.len
+        self.scores.len()
     }
 
     /// True when there are no members (the key is then deleted).
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.scores.is_empty()
+    }
+
+    /// The score of `member`.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Sets the score of `member`, adding it if needed; returns the score
+    /// it had. `score` must not be NaN.
+    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        // -0 is stored as 0: Redis's compact encoding keeps scores as text
+        // and reads "-0" back as 0, so clients never see a negative zero.
+        let score = score + 0.0;
+        match self.scores.get_mut(member) {
+            // Same score, same place: nothing changes (as Redis, -0 == 0
+            // keeps the old one).
+            Some(slot) if *slot == score => Some(score),
+            Some(slot) => {
+                let old = std::mem::replace(slot, score);
+                self.order.remove(old, member);
+                self.order.insert(score, member.into());
+                Some(old)
+            }
+            None => {
+                self.scores.insert(member.into(), score);
+                self.order.insert(score, member.into());
+                debug_assert_eq!(self.scores.len(), self.order.len());
+                None
+            }
+        }
+    }
+
+    /// Removes `member`; returns its score.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let score = self.scores.remove(member)?;
+        self.order.remove(score, member);
+        Some(score)
+    }
+
+    /// The 0-based rank of `member`, lowest score first.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        Some(self.order.rank(score, member))
+    }
+
+    /// The member and score at `rank` (0 is the lowest).
+    pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
+        self.order.get(rank)
+    }
+
+    /// Members and scores in ascending order from `rank`.
+    pub fn iter_from(&self, rank: usize) -> Iter<'_> {
+        self.order.iter_from(rank)
+    }
+
+    /// Members and scores in descending order from `rank` (counted from the
+    /// lowest) downwards.
+    pub fn iter_rev_from(&self, rank: usize) -> Iter<'_> {
+        self.order.iter_rev_from(rank)
+    }
+
+    /// Every member and score, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
+        self.scores.iter().map(|(m, &s)| (&m[..], s))
+    }
+
+    /// The ranks of the members whose scores lie between `min` and `max`.
+    pub fn score_ranks(&self, min: ScoreBound, max: ScoreBound) -> Range<usize> {
+        let start = self
+            .order
+            .count_before(|s, _| s < min.value || (min.exclusive && s == min.value));
+        let end = self
+            .order
+            .count_before(|s, _| s < max.value || (!max.exclusive && s == max.value));
+        start..end.max(start)
+    }
+
+    /// The ranks of the members between `min` and `max` in byte order
+    /// (meaningful when all scores are equal, as Redis documents).
+    pub fn lex_ranks(&self, min: &LexBound, max: &LexBound) -> Range<usize> {
+        let start = self.order.count_before(|_, m| match min {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Inclusive(b) => m < &b[..],
+            LexBound::Exclusive(b) => m <= &b[..],
+        });
+        let end = self.order.count_before(|_, m| match max {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Inclusive(b) => m <= &b[..],
+            LexBound::Exclusive(b) => m < &b[..],
+        });
+        start..end.max(start)
+    }
+
+    /// Removes the members whose ranks are in `ranks`; returns them.
+    pub fn remove_ranks(&mut self, ranks: Range<usize>) -> Vec<(Key, f64)> {
+        let doomed: Vec<(Key, f64)> = self
+            .order
+            .iter_from(ranks.start)
+            .take(ranks.len())
+            .map(|(m, s)| (m.into(), s))
+            .collect();
+        for (member, _) in &doomed {
+            self.remove(member);
+        }
+        doomed
+    }
+
+    /// ZSCAN's walk: visits members from `cursor`, returns the next cursor.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], f64),
+    ) -> u64 {
+        self.scores.scan(cursor, count, |m, &s| visit(m, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(value: f64, exclusive: bool) -> ScoreBound {
+        ScoreBound { value, exclusive }
+    }
+
+    #[test]
+    fn scores_ranks_and_ranges() {
+        let mut z = ZSet::new();
+        for (m, s) in [("a", 1.0), ("b", 2.0), ("c", 2.0), ("d", 3.0)] {
+            assert_eq!(z.insert(m.as_bytes(), s), None);
+        }
+        assert_eq!(z.insert(b"a", 5.0), Some(1.0));
+        assert_eq!(z.rank(b"a"), Some(3));
+        assert_eq!(z.rank(b"b"), Some(0));
+        assert_eq!(z.score_ranks(bound(2.0, false), bound(3.0, false)), 0..3);
+        assert_eq!(z.score_ranks(bound(2.0, true), bound(3.0, false)), 2..3);
+        assert_eq!(z.score_ranks(bound(4.0, false), bound(1.0, false)), 3..3);
+        let mut same = ZSet::new();
+        for m in ["a", "b", "c", "d"] {
+            same.insert(m.as_bytes(), 0.0);
+        }
+        let lex = same.lex_ranks(&LexBound::Exclusive(b"b".to_vec()), &LexBound::PosInf);
+        assert_eq!(lex, 2..4);
+        let lex = same.lex_ranks(&LexBound::NegInf, &LexBound::Inclusive(b"b".to_vec()));
+        assert_eq!(lex, 0..2);
+        let gone = z.remove_ranks(1..3);
+        assert_eq!(gone.len(), 2);
+        assert_eq!(z.len(), 2);
+        assert_eq!(z.remove(b"b"), Some(2.0));
+        assert_eq!(z.get(0), Some((&b"a"[..], 5.0)));
+        assert_eq!(z.remove(b"zz"), None);
     }
 }
