@@ -12,7 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::errors::{self, Error};
 use super::flags::*;
-use super::{float_arg, int_arg, is, Args, CmdResult, Command, Context, KeySpec, NO_KEYS, ONE_KEY};
+use super::{
+    float_arg, int_arg, is, timeout_arg, Args, CmdResult, Command, Context, KeySpec, NO_KEYS,
+    ONE_KEY,
+};
+use crate::blocking::DbKey;
 use crate::resp::Reply;
 use crate::store::{glob_match, Db, Key, LexBound, ScoreBound, Set, Value, ZSet};
 use crate::util::{now_ms, parse_f64};
@@ -45,6 +49,13 @@ const TWO_KEYS: KeySpec = KeySpec {
 
 /// Redis answers ZSCAN on a set this small (a listpack there) in one reply.
 const SMALL_SCAN: usize = 128;
+
+/// BZPOPMIN and BZPOPMAX: every argument but the last (the timeout) is a key.
+const KEYS_BEFORE_TIMEOUT: KeySpec = KeySpec {
+    first: 1,
+    last: -2,
+    step: 1,
+};
 
 pub static COMMANDS: &[Command] = &[
     Command::new(
@@ -161,6 +172,30 @@ pub static COMMANDS: &[Command] = &[
     Command::new("zpopmin", -2, WRITE | FAST, ONE_KEY, "sorted_set", zpopmin),
     Command::new("zpopmax", -2, WRITE | FAST, ONE_KEY, "sorted_set", zpopmax),
     Command::new("zmpop", -4, WRITE, NO_KEYS, "sorted_set", zmpop),
+    Command::new(
+        "bzpopmin",
+        -3,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
+        KEYS_BEFORE_TIMEOUT,
+        "sorted_set",
+        bzpopmin,
+    ),
+    Command::new(
+        "bzpopmax",
+        -3,
+        WRITE | NOSCRIPT | FAST | BLOCKING,
+        KEYS_BEFORE_TIMEOUT,
+        "sorted_set",
+        bzpopmax,
+    ),
+    Command::new(
+        "bzmpop",
+        -5,
+        WRITE | BLOCKING,
+        NO_KEYS,
+        "sorted_set",
+        bzmpop,
+    ),
     Command::new(
         "zrandmember",
         -2,
@@ -419,6 +454,9 @@ fn add_generic(
         drop_if_empty(&mut db, key, now);
     }
     drop(db);
+    if added > 0 {
+        cx.key_ready(cx.session.db, key);
+    }
     if flags.incr {
         reply_score(cx.out, last_score);
     } else {
@@ -702,6 +740,9 @@ fn zrangestore(cx: &mut Context<'_>, args: Args) -> CmdResult {
     }
     let len = store_result(&mut db, &args[1], result, now);
     drop(db);
+    if len > 0 {
+        cx.key_ready(cx.session.db, &args[1]);
+    }
     cx.out.int(len as i64);
     Ok(())
 }
@@ -891,17 +932,18 @@ fn numkeys_and_keys(
     Ok((first..first + numkeys, first + numkeys))
 }
 
-// ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]
-fn zmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let numkeys = int_arg(&args[1]).map_err(|_| NUMKEYS_POSITIVE)?;
+/// Parses `numkeys key [key ...] MIN | MAX [COUNT count]` with numkeys at
+/// `args[at]` (1 for ZMPOP, 2 for BZMPOP): the keys, MAX or not, the count.
+fn parse_zmpop(args: &[Vec<u8>], at: usize) -> Result<(Range<usize>, bool, usize), Error> {
+    let numkeys = int_arg(&args[at]).map_err(|_| NUMKEYS_POSITIVE)?;
     let keys = usize::try_from(numkeys)
         .ok()
         .filter(|&n| n > 0)
         .ok_or(Error::from(NUMKEYS_POSITIVE))?;
-    if keys > args.len() - 2 {
+    if keys > args.len() - at - 1 {
         return Err(errors::SYNTAX.into());
     }
-    let keys = 2..2 + keys;
+    let keys = at + 1..at + 1 + keys;
     let mut rest = args[keys.end..].iter();
     let max = match rest.next() {
         Some(arg) if is(arg, "min") => false,
@@ -921,12 +963,94 @@ fn zmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
             _ => return Err(errors::SYNTAX.into()),
         }
     }
+    Ok((keys, max, count.unwrap_or(1)))
+}
+
+// ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]
+fn zmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let (keys, max, count) = parse_zmpop(&args, 1)?;
     let now = now_ms();
     let mut db = cx.db_mut();
-    let result = mpop(&mut db, &args[keys], count.unwrap_or(1), max, now)?;
+    let result = mpop(&mut db, &args[keys], count, max, now)?;
     drop(db);
     reply_mpop(cx.out, result);
     Ok(())
+}
+
+// ---- blocking pops ----
+
+/// A reply encoded ahead of time for a blocked client.
+fn encoded(resp3: bool, write: impl FnOnce(&mut Reply)) -> Vec<u8> {
+    let mut reply = Reply {
+        buf: Vec::new(),
+        resp3,
+    };
+    write(&mut reply);
+    reply.buf
+}
+
+/// BZPOPMIN and BZPOPMAX's reply: `[key, member, score]`.
+fn reply_key_member_score(out: &mut Reply, key: &[u8], member: &[u8], score: f64) {
+    out.array(3);
+    out.bulk(key);
+    out.bulk(member);
+    out.double(score);
+}
+
+/// BZPOPMIN and BZPOPMAX: the lowest (highest) member of the first
+/// non-empty sorted set, waiting for one if there is none.
+fn blocking_pop(cx: &mut Context<'_>, mut args: Args, max: bool) -> CmdResult {
+    let timeout = timeout_arg(&args[args.len() - 1])?;
+    args.pop();
+    let keys = args.split_off(1);
+    let mut db = cx.db_mut();
+    let now = now_ms();
+    for key in &keys {
+        if let Some((member, score)) = pop(&mut db, key, 1, max, now)?.and_then(|mut p| p.pop()) {
+            drop(db);
+            reply_key_member_score(cx.out, key, &member, score);
+            return Ok(());
+        }
+    }
+    let (resp3, wait_on) = (cx.out.resp3, keys.clone());
+    let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
+        keys.iter().find_map(|key| {
+            let (member, score) = pop(db, key, 1, max, now).ok()??.pop()?;
+            Some(encoded(resp3, |r| {
+                reply_key_member_score(r, key, &member, score)
+            }))
+        })
+    };
+    cx.block(db, wait_on, timeout, Box::new(attempt))
+}
+
+// BZPOPMIN key [key ...] timeout
+fn bzpopmin(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    blocking_pop(cx, args, false)
+}
+
+// BZPOPMAX key [key ...] timeout
+fn bzpopmax(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    blocking_pop(cx, args, true)
+}
+
+// BZMPOP timeout numkeys key [key ...] MIN | MAX [COUNT count]
+fn bzmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let timeout = timeout_arg(&args[1])?;
+    let (keys, max, count) = parse_zmpop(&args, 2)?;
+    let keys = args[keys].to_vec();
+    let mut db = cx.db_mut();
+    if let Some(popped) = mpop(&mut db, &keys, count, max, now_ms())? {
+        drop(db);
+        reply_mpop(cx.out, Some(popped));
+        return Ok(());
+    }
+    let (resp3, wait_on) = (cx.out.resp3, keys.clone());
+    let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
+        let popped = mpop(db, &keys, count, max, now).ok()??;
+        Some(encoded(resp3, |r| reply_mpop(r, Some(popped))))
+    };
+    cx.block(db, wait_on, timeout, Box::new(attempt))
 }
 
 // ---- ZRANDMEMBER ----
@@ -1077,18 +1201,13 @@ impl<'d> Input<'d> {
     }
 }
 
-// Plain sets as inputs. On this branch `Set` has no way to read its
-// members yet (the sets family adds `Set::iter` and `Set::contains`); these
-// two adapters are the only place that reads a Set. After the merge their
-// bodies become `set.iter().collect()` and `set.contains(member)`.
+// Plain sets as inputs: each member counts with a score of 1.
 fn set_members(set: &Set) -> Vec<&[u8]> {
-    let _ = set;
-    Vec::new()
+    set.iter().collect()
 }
 
 fn set_contains(set: &Set, member: &[u8]) -> bool {
-    let _ = (set, member);
-    false
+    set.contains(member)
 }
 
 fn lookup_inputs<'d>(db: &'d Db, keys: &[Vec<u8>], now: u64) -> Result<Vec<Input<'d>>, Error> {
@@ -1244,6 +1363,9 @@ fn setop_generic(
         let (result, _) = compute(&db)?;
         let len = store_result(&mut db, &args[1], result, now);
         drop(db);
+        if len > 0 {
+            cx.key_ready(cx.session.db, &args[1]);
+        }
         cx.out.int(len as i64);
         return Ok(());
     }
