@@ -30,7 +30,8 @@ pub fn log(shared: &Shared, level: u8, message: &str) {
     let file = config.get("logfile").unwrap_or("").to_string();
     drop(config);
     if file.is_empty() {
-        let _ = std::io::stderr().write_all(line.as_bytes());
+        // eprint! rather than a raw write: tests capture it.
+        eprint!("{line}");
     } else if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -285,29 +285,64 @@ fn sorted_set_pops_block_until_a_zadd() {
     let server = start();
     let mut c = raw(server.local_addr());
     assert_reply(&mut c, &cmd(&["ZADD", "z", "1", "a", "2", "b"]), b":2\r\n");
-    assert_reply(&mut c, &cmd(&["BZPOPMIN", "z", "0"]), b"*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n");
-    assert_reply(&mut c, &cmd(&["BZPOPMAX", "z", "0"]), b"*3\r\n$1\r\nz\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    assert_reply(
+        &mut c,
+        &cmd(&["BZPOPMIN", "z", "0"]),
+        b"*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n",
+    );
+    assert_reply(
+        &mut c,
+        &cmd(&["BZPOPMAX", "z", "0"]),
+        b"*3\r\n$1\r\nz\r\n$1\r\nb\r\n$1\r\n2\r\n",
+    );
     assert_reply(&mut c, &cmd(&["BZPOPMIN", "z", "0.05"]), b"*-1\r\n");
-    assert_reply(&mut c, &cmd(&["BZMPOP", "0.05", "1", "z", "MIN"]), b"*-1\r\n");
-    assert_reply(&mut c, &cmd(&["BZMPOP", "0", "0", "z", "MIN"]), b"-ERR numkeys should be greater than 0\r\n");
+    assert_reply(
+        &mut c,
+        &cmd(&["BZMPOP", "0.05", "1", "z", "MIN"]),
+        b"*-1\r\n",
+    );
+    assert_reply(
+        &mut c,
+        &cmd(&["BZMPOP", "0", "0", "z", "MIN"]),
+        b"-ERR numkeys should be greater than 0\r\n",
+    );
 
     let expected = b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n$3\r\n1.5\r\n";
-    let (waiter, _) = blocked(&server, cmd(&["BZPOPMIN", "other", "z", "0"]), expected.len());
+    let (waiter, _) = blocked(
+        &server,
+        cmd(&["BZPOPMIN", "other", "z", "0"]),
+        expected.len(),
+    );
     wait_blocked(&server, 1);
     let nested = b"*2\r\n$1\r\ny\r\n*2\r\n*2\r\n$1\r\nq\r\n$1\r\n9\r\n*2\r\n$1\r\np\r\n$1\r\n8\r\n";
-    let (multi, _) = blocked(&server, cmd(&["BZMPOP", "0", "1", "y", "MAX", "COUNT", "2"]), nested.len());
+    let (multi, _) = blocked(
+        &server,
+        cmd(&["BZMPOP", "0", "1", "y", "MAX", "COUNT", "2"]),
+        nested.len(),
+    );
     wait_blocked(&server, 2);
     assert_reply(&mut c, &cmd(&["ZADD", "z", "1.5", "m"]), b":1\r\n");
     assert_eq!(text(waiter.join().unwrap()), text(expected.to_vec()));
-    assert_reply(&mut c, &cmd(&["ZADD", "src", "8", "p", "9", "q", "1", "r"]), b":3\r\n");
+    assert_reply(
+        &mut c,
+        &cmd(&["ZADD", "src", "8", "p", "9", "q", "1", "r"]),
+        b":3\r\n",
+    );
     assert_reply(&mut c, &cmd(&["ZUNIONSTORE", "y", "1", "src"]), b":3\r\n");
     assert_eq!(text(multi.join().unwrap()), text(nested.to_vec()));
-    assert_reply(&mut c, &cmd(&["ZRANGE", "y", "0", "-1"]), b"*1\r\n$1\r\nr\r\n");
+    assert_reply(
+        &mut c,
+        &cmd(&["ZRANGE", "y", "0", "-1"]),
+        b"*1\r\n$1\r\nr\r\n",
+    );
 
     // In RESP3 the score is a double.
     let mut three = respd::Client::connect(server.local_addr()).unwrap();
     three.command(&["HELLO", "3"]).unwrap();
     three.command(&["ZADD", "d", "2", "x"]).unwrap();
     three.send(&["BZPOPMIN", "d", "0"]).unwrap();
-    assert_eq!(three.read_reply_with_bytes().unwrap().1, b"*3\r\n$1\r\nd\r\n$1\r\nx\r\n,2\r\n");
+    assert_eq!(
+        three.read_reply_with_bytes().unwrap().1,
+        b"*3\r\n$1\r\nd\r\n$1\r\nx\r\n,2\r\n"
+    );
 }
