@@ -122,6 +122,9 @@ impl RealRedis {
                     "no",
                 ])
                 .args(["--dbfilename", &tag])
+                // SHUTDOWN SAVE in a test must not leave a dump in the checkout.
+                .arg("--dir")
+                .arg(std::env::temp_dir())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn();
