@@ -8,7 +8,7 @@
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ONE_KEY};
-use crate::store::{Db, Value};
+use crate::store::{Bytes, Db, Value};
 use crate::util::now_ms;
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
@@ -104,21 +104,25 @@ fn setbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
     };
     let now = now_ms();
     let mut db = cx.db_mut();
-    let Value::Str(bytes) = db.get_or_insert_with(&args[1], now, || Value::Str(Vec::new())) else {
+    let Value::Str(bytes) = db.get_or_insert_with(&args[1], now, || Value::Str(Bytes::new()))
+    else {
         return Err(errors::WRONGTYPE.into());
     };
     // Setting a bit to 0 grows the string too, as in Redis.
     let byte = (offset >> 3) as usize;
-    if bytes.len() <= byte {
-        bytes.resize(byte + 1, 0);
-    }
-    let old = bit_at(bytes, offset);
-    let mask = 0x80u8 >> (offset & 7);
-    if on {
-        bytes[byte] |= mask;
-    } else {
-        bytes[byte] &= !mask;
-    }
+    let old = bytes.edit(|bytes| {
+        if bytes.len() <= byte {
+            bytes.resize(byte + 1, 0);
+        }
+        let old = bit_at(bytes, offset);
+        let mask = 0x80u8 >> (offset & 7);
+        if on {
+            bytes[byte] |= mask;
+        } else {
+            bytes[byte] &= !mask;
+        }
+        old
+    });
     drop(db);
     cx.out.int(i64::from(old));
     Ok(())
@@ -335,7 +339,7 @@ fn bitop(cx: &mut Context<'_>, args: Args) -> CmdResult {
     if result.is_empty() {
         db.remove(dest, now);
     } else {
-        db.set(dest[..].into(), Value::Str(result));
+        db.set(dest[..].into(), Value::Str(result.into()));
     }
     drop(db);
     cx.out.int(len as i64);
@@ -563,15 +567,17 @@ fn run_bitfield(cx: &mut Context<'_>, args: Args, read_only: bool) -> CmdResult 
         Some(_) if read_only => return Err(RO_ONLY_GET.into()),
         Some(highest) => {
             let mut db = cx.db_mut();
-            let value = db.get_or_insert_with(&args[1], now, || Value::Str(Vec::new()));
+            let value = db.get_or_insert_with(&args[1], now, || Value::Str(Bytes::new()));
             let Value::Str(bytes) = value else {
                 return Err(errors::WRONGTYPE.into());
             };
             let len = (highest >> 3) as usize + 1;
-            if bytes.len() < len {
-                bytes.resize(len, 0);
-            }
-            fields.iter().map(|f| f.apply(bytes)).collect()
+            bytes.edit(|bytes| {
+                if bytes.len() < len {
+                    bytes.resize(len, 0);
+                }
+                fields.iter().map(|f| f.apply(bytes)).collect()
+            })
         }
     };
     cx.out.array(replies.len());

@@ -388,7 +388,7 @@ impl<'a> Context<'a> {
             self.out.null_array();
             return Ok(());
         }
-        let keys = keys.into_iter().map(Vec::into_boxed_slice).collect();
+        let keys = keys.into_iter().map(Key::from).collect();
         let waiter = self
             .shared
             .blocking

@@ -6,7 +6,7 @@ use super::errors::{self, Error};
 use super::flags::*;
 use super::hashes::{empty_scan, random_count, scan_cursor, scan_options};
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ALL_KEYS, NO_KEYS, ONE_KEY};
-use crate::store::{glob_match, Db, Set, Value};
+use crate::store::{glob_match, Db, Key, Set, Value};
 use crate::util::now_ms;
 
 const MUST_BE_POSITIVE: &str = "ERR value is out of range, must be positive";
@@ -206,8 +206,8 @@ fn spop(cx: &mut Context<'_>, args: Args) -> CmdResult {
         }
         return Ok(());
     };
-    let popped: Vec<Box<[u8]>> = if count >= set.len() {
-        let all = set.iter().map(Box::from).collect();
+    let popped: Vec<Key> = if count >= set.len() {
+        let all = set.iter().map(Key::from).collect();
         db.remove(key, now);
         all
     } else {

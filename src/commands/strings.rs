@@ -3,7 +3,7 @@
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ONE_KEY};
-use crate::store::{incr_by_float, Db, IncrFloatError, Value};
+use crate::store::{incr_by_float, Bytes, Db, IncrFloatError, Value};
 use crate::util::{now_ms, parse_i64};
 
 const DECREMENT_OVERFLOW: &str = "ERR decrement would overflow";
@@ -75,10 +75,10 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 /// The string under `key`: None when missing, WRONGTYPE for other types.
-fn string_at<'d>(db: &'d Db, key: &[u8], now: u64) -> Result<Option<&'d Vec<u8>>, Error> {
+fn string_at<'d>(db: &'d Db, key: &[u8], now: u64) -> Result<Option<&'d [u8]>, Error> {
     match db.get(key, now) {
         None => Ok(None),
-        Some(Value::Str(bytes)) => Ok(Some(bytes)),
+        Some(Value::Str(bytes)) => Ok(Some(bytes.as_slice())),
         Some(_) => Err(errors::WRONGTYPE.into()),
     }
 }
@@ -89,13 +89,13 @@ fn read_string<'d>(
     db: &'d Db,
     key: &[u8],
     now: u64,
-) -> Result<Option<&'d Vec<u8>>, Error> {
+) -> Result<Option<&'d [u8]>, Error> {
     cx.count_lookup(db.contains(key, now));
     string_at(db, key, now)
 }
 
 /// Writes a string or a null reply.
-fn reply_string(cx: &mut Context<'_>, value: Option<&Vec<u8>>) {
+fn reply_string(cx: &mut Context<'_>, value: Option<&[u8]>) {
     match value {
         Some(bytes) => cx.out.bulk(bytes),
         None => cx.out.null(),
@@ -295,9 +295,9 @@ fn set(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     }
     let key = key.as_slice().into();
     if options.has(OPT_KEEPTTL) {
-        db.set_keep_ttl(key, Value::Str(value), now);
+        db.set_keep_ttl(key, Value::Str(value.into()), now);
     } else {
-        db.put(key, Value::Str(value), expire);
+        db.put(key, Value::Str(value.into()), expire);
     }
     if !options.has(OPT_GET) {
         cx.out.ok();
@@ -312,7 +312,7 @@ fn getset(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let mut db = cx.db_mut();
     let old = read_string(cx, &db, &key, now_ms())?;
     reply_string(cx, old);
-    db.set(key.into_boxed_slice(), Value::Str(value));
+    db.set(key.into(), Value::Str(value.into()));
     Ok(())
 }
 
@@ -363,7 +363,7 @@ fn setnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let created = !db.contains(&args[1], now);
     if created {
         let value = std::mem::take(&mut args[2]);
-        db.set(args[1].as_slice().into(), Value::Str(value));
+        db.set(args[1].as_slice().into(), Value::Str(value.into()));
     }
     drop(db);
     cx.out.int(i64::from(created));
@@ -380,8 +380,11 @@ fn set_expiring(
     let now = now_ms();
     let at = expire_at(command, &args[2], unit, now)?;
     let value = std::mem::take(&mut args[3]);
-    cx.db_mut()
-        .put(args[1].as_slice().into(), Value::Str(value), Some(at));
+    cx.db_mut().put(
+        args[1].as_slice().into(),
+        Value::Str(value.into()),
+        Some(at),
+    );
     cx.out.ok();
     Ok(())
 }
@@ -401,8 +404,8 @@ fn set_pairs(db: &mut Db, args: &mut [Vec<u8>]) {
     for pair in args.chunks_exact_mut(2) {
         let value = std::mem::take(&mut pair[1]);
         db.set(
-            std::mem::take(&mut pair[0]).into_boxed_slice(),
-            Value::Str(value),
+            std::mem::take(&mut pair[0]).into(),
+            Value::Str(value.into()),
         );
     }
 }
@@ -466,14 +469,14 @@ fn append(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let len = match db.get_mut(&args[1], now) {
         Some(Value::Str(bytes)) => {
             check_length(cx, bytes.len() as u64, args[2].len() as u64)?;
-            bytes.extend_from_slice(&args[2]);
+            bytes.edit(|b| b.extend_from_slice(&args[2]));
             bytes.len()
         }
         Some(_) => return Err(errors::WRONGTYPE.into()),
         None => {
             let value = std::mem::take(&mut args[2]);
             let len = value.len();
-            db.set(args[1].as_slice().into(), Value::Str(value));
+            db.set(args[1].as_slice().into(), Value::Str(value.into()));
             len
         }
     };
@@ -485,7 +488,7 @@ fn append(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 // STRLEN key
 fn strlen(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let db = cx.db();
-    let len = read_string(cx, &db, &args[1], now_ms())?.map_or(0, Vec::len);
+    let len = read_string(cx, &db, &args[1], now_ms())?.map_or(0, <[u8]>::len);
     drop(db);
     cx.out.int(len as i64);
     Ok(())
@@ -505,7 +508,7 @@ fn incr_by(cx: &mut Context<'_>, key: &[u8], delta: i64) -> CmdResult {
         .ok_or(Error::from(errors::OVERFLOW))?;
     let mut digits = Vec::with_capacity(20);
     crate::util::push_i64(&mut digits, new);
-    *db.get_or_insert_with(key, now, || Value::Str(Vec::new())) = Value::Str(digits);
+    *db.get_or_insert_with(key, now, || Value::Str(Bytes::new())) = Value::Str(digits.into());
     drop(db);
     cx.out.int(new);
     Ok(())
@@ -539,11 +542,12 @@ fn incrbyfloat(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let current = string_at(&db, &args[1], now)?;
-    let sum = incr_by_float(current.map(Vec::as_slice), &args[2]).map_err(|e| match e {
+    let sum = incr_by_float(current, &args[2]).map_err(|e| match e {
         IncrFloatError::NotFloat => Error::from(errors::NOT_FLOAT),
         IncrFloatError::NanOrInfinity => Error::from(errors::INCR_NAN_OR_INF),
     })?;
-    *db.get_or_insert_with(&args[1], now, || Value::Str(Vec::new())) = Value::Str(sum.clone());
+    *db.get_or_insert_with(&args[1], now, || Value::Str(Bytes::new())) =
+        Value::Str(sum.as_slice().into());
     drop(db);
     cx.out.bulk(&sum);
     Ok(())
@@ -554,7 +558,7 @@ fn getrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let start = int_arg(&args[2])?;
     let end = int_arg(&args[3])?;
     let db = cx.db();
-    let bytes = read_string(cx, &db, &args[1], now_ms())?.map_or(&[][..], Vec::as_slice);
+    let bytes = read_string(cx, &db, &args[1], now_ms())?.unwrap_or_default();
     let len = bytes.len() as i64;
     // Redis's index arithmetic, corner cases included.
     if start < 0 && end < 0 && start > end {
@@ -581,22 +585,25 @@ fn setrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let patch = &args[3];
     let now = now_ms();
     let mut db = cx.db_mut();
-    let existing_len = string_at(&db, &args[1], now)?.map(Vec::len);
+    let existing_len = string_at(&db, &args[1], now)?.map(<[u8]>::len);
     if patch.is_empty() {
         cx.out.int(existing_len.unwrap_or(0) as i64);
         return Ok(());
     }
     check_length(cx, offset, patch.len() as u64)?;
-    let Value::Str(bytes) = db.get_or_insert_with(&args[1], now, || Value::Str(Vec::new())) else {
+    let Value::Str(bytes) = db.get_or_insert_with(&args[1], now, || Value::Str(Bytes::new()))
+    else {
         return Err(errors::WRONGTYPE.into());
     };
     let offset = offset as usize;
     let end = offset + patch.len();
-    if bytes.len() < end {
-        bytes.resize(end, 0);
-    }
-    bytes[offset..end].copy_from_slice(patch);
-    let len = bytes.len();
+    let len = bytes.edit(|bytes| {
+        if bytes.len() < end {
+            bytes.resize(end, 0);
+        }
+        bytes[offset..end].copy_from_slice(patch);
+        bytes.len()
+    });
     drop(db);
     cx.out.int(len as i64);
     Ok(())

@@ -18,8 +18,9 @@ const GROW_AT: usize = 8;
 /// Below one entry per bucket on average, the bucket count halves.
 const SHRINK_AT: usize = 1;
 
-/// The key type of every map in the store: binary-safe bytes.
-pub type Key = Box<[u8]>;
+/// The key type of every map in the store: binary-safe bytes, inline when
+/// short.
+pub type Key = super::bytes::Bytes;
 
 /// A scannable hash map from byte-string keys to `V`.
 #[derive(Debug, Clone)]

@@ -1,17 +1,17 @@
 //! The hash type: field → value.
 
+use super::bytes::Bytes;
 use super::dict::Dict;
 use super::set::sample;
 
 /// A hash. Commands use only these methods, so the representation can
 /// change (a compact encoding for small hashes, say) without touching them.
 ///
-/// Values are `Box<[u8]>`, not `Vec<u8>`: a value is replaced whole, never
-/// grown in place, so the capacity word of a `Vec` (8 bytes a field) would
-/// buy nothing.
+/// Fields and values are [`Bytes`]: short ones (most) live inline, with no
+/// heap block of their own.
 #[derive(Debug, Clone, Default)]
 pub struct Hash {
-    fields: Dict<Box<[u8]>>,
+    fields: Dict<Bytes>,
 }
 
 impl Hash {
@@ -42,7 +42,7 @@ impl Hash {
 
     /// Sets `field` to `value`; true when the field is new.
     pub fn insert(&mut self, field: &[u8], value: Vec<u8>) -> bool {
-        let value = value.into_boxed_slice();
+        let value = Bytes::from(value);
         match self.fields.get_mut(field) {
             Some(slot) => {
                 *slot = value;

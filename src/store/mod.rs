@@ -1,6 +1,7 @@
 //! The data: databases of keys, values and expiry times. Nothing here knows
 //! about sockets or RESP; commands reach it through [`Store`].
 
+mod bytes;
 mod db;
 mod dict;
 mod glob;
@@ -11,6 +12,7 @@ mod set;
 mod value;
 mod zset;
 
+pub use bytes::Bytes;
 pub use db::Db;
 pub use dict::{Dict, Key};
 pub use glob::glob_match;

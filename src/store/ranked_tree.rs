@@ -12,6 +12,7 @@
 //! `Rc`). A removed node's slot is filled by the last node of the `Vec`, so
 //! the arena never has holes.
 
+use super::dict::Key;
 use std::cmp::Ordering;
 
 /// "No node": the link of an empty subtree.
@@ -20,7 +21,7 @@ const NIL: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 struct Node {
     score: f64,
-    member: Box<[u8]>,
+    member: Key,
     left: u32,
     right: u32,
     /// Number of nodes in the subtree rooted here, this one included.
@@ -143,7 +144,7 @@ impl RankedTree {
     }
 
     /// Adds an entry; the caller guarantees the member is not present.
-    pub fn insert(&mut self, score: f64, member: Box<[u8]>) {
+    pub fn insert(&mut self, score: f64, member: Key) {
         let priority = self.next_priority();
         let (left, right) = {
             let member = &member;

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+use super::bytes::Bytes;
 use super::hash::Hash;
 use super::set::Set;
 use super::zset::ZSet;
@@ -11,7 +12,7 @@ use super::zset::ZSet;
 #[derive(Debug, Clone)]
 pub enum Value {
     /// A binary-safe string (also integers and floats, as text).
-    Str(Vec<u8>),
+    Str(Bytes),
     /// A list of strings, pushed and popped at both ends.
     List(Box<VecDeque<Vec<u8>>>),
     /// Field → value.
