@@ -11,7 +11,7 @@
 //! | [`store`] | databases, values, expiry, the glob matcher | nothing of sockets or RESP |
 //! | [`commands`] | the command table and one file per family | `store`, `resp::Reply` |
 //! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
-//! | [`config`], [`clients`], [`shared`], [`blocking`] | settings, the client registry, what connections share, clients blocked on keys | `store` |
+//! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes | `store` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //!
 //! Doors point one way: `server → commands → store`, and
@@ -46,6 +46,7 @@ pub mod client;
 pub mod clients;
 pub mod commands;
 pub mod config;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod shared;

@@ -11,6 +11,7 @@ use std::time::Instant;
 use crate::blocking::Blocking;
 use crate::clients::Clients;
 use crate::config::Config;
+use crate::pubsub::Hub;
 use crate::store::Store;
 
 /// Server-wide counters (INFO stats). Relaxed atomics: they are statistics.
@@ -54,6 +55,8 @@ pub struct Shared {
     pub clients: Clients,
     /// Clients blocked on keys (BLPOP...).
     pub blocking: Blocking,
+    /// Pub/Sub subscribers and MONITOR clients.
+    pub pubsub: Hub,
     pub stats: Stats,
     pub started: Instant,
     /// Unix time of the start, in seconds (LASTSAVE: respd never saves).
@@ -77,6 +80,7 @@ impl Shared {
             config_epoch: AtomicU64::new(0),
             clients: Clients::new(),
             blocking: Blocking::new(),
+            pubsub: Hub::new(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,

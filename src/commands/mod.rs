@@ -16,6 +16,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+mod pubsub;
 mod server;
 mod sets;
 mod strings;
@@ -172,7 +173,7 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 10] {
+fn families() -> [&'static [Command]; 11] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -184,6 +185,7 @@ fn families() -> [&'static [Command]; 10] {
         sets::COMMANDS,
         zsets::COMMANDS,
         bitmaps::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -245,6 +247,8 @@ pub struct Session {
     /// Tells whether the client has hung up; asked while it is blocked,
     /// since its worker is not reading then.
     pub peer_closed: PeerProbe,
+    /// Subscriptions, MONITOR mode and the outbox that serves them.
+    pub pubsub: crate::pubsub::ClientPubsub,
 }
 
 /// A check that the client is still there (set by the server; commands
@@ -272,6 +276,7 @@ impl Session {
             config_epoch: u64::MAX,
             ready_keys: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
+            pubsub: Default::default(),
         };
         session.refresh_config(shared);
         session
@@ -443,8 +448,10 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
         return Err(errors::NOAUTH.into());
     }
     cx.session.info.touch(parent_name, subcommand);
+    pubsub::check_context(cx, command, &full_name)?;
+    let monitored = pubsub::monitor_before(cx, command, &args);
     let reply_start = cx.out.buf.len();
-    match catch_unwind(AssertUnwindSafe(|| (command.handler)(cx, args))) {
+    let result = match catch_unwind(AssertUnwindSafe(|| (command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {
             // The handler panicked: drop whatever it half wrote and answer
@@ -454,7 +461,9 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
                 "ERR internal error while running '{full_name}'"
             )))
         }
-    }
+    };
+    pubsub::monitor_after(cx, monitored);
+    result
 }
 
 /// Reads an integer argument (Redis's `getLongLongFromObjectOrReply`).
