@@ -40,6 +40,11 @@ pub struct ClientInfo {
     pub killed: AtomicBool,
     /// While the client is blocked (BLPOP...), what it waits on.
     pub blocked_on: Mutex<Option<Arc<Waiter>>>,
+    /// Pub/Sub subscriptions: channels, patterns, shard channels (CLIENT
+    /// LIST's sub=, psub=, ssub=).
+    pub pubsub: [AtomicUsize; 3],
+    /// In MONITOR mode (flag O).
+    pub monitor: AtomicBool,
     /// Closes the socket, waking the connection's worker if it is reading.
     closer: Box<dyn Fn() + Send + Sync>,
 }
@@ -77,6 +82,8 @@ impl ClientInfo {
             }),
             killed: AtomicBool::new(false),
             blocked_on: Mutex::new(None),
+            pubsub: Default::default(),
+            monitor: AtomicBool::new(false),
             closer,
         }
     }
@@ -127,6 +134,13 @@ impl ClientInfo {
     pub fn list_line(&self) -> String {
         let meta = self.meta();
         let mut flags = String::new();
+        let [sub, psub, ssub] = self.pubsub.each_ref().map(|n| n.load(Ordering::Relaxed));
+        if self.monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
+        if sub + psub + ssub > 0 {
+            flags.push('P');
+        }
         if meta.no_evict {
             flags.push('e');
         }
@@ -145,7 +159,7 @@ impl ClientInfo {
             (name, Some(sub)) => format!("{name}|{sub}"),
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,

@@ -11,6 +11,7 @@ use std::time::Instant;
 use crate::blocking::Blocking;
 use crate::clients::Clients;
 use crate::config::Config;
+use crate::pubsub::Hub;
 use crate::store::Store;
 
 /// Server-wide counters (INFO stats). Relaxed atomics: they are statistics.
@@ -57,6 +58,8 @@ pub struct Shared {
     /// Every command holds the shared side while it runs; EXEC holds the
     /// exclusive side, which makes a transaction atomic.
     pub exec_gate: RwLock<()>,
+    /// Pub/Sub subscribers and MONITOR clients.
+    pub pubsub: Hub,
     pub stats: Stats,
     pub started: Instant,
     /// Unix time of the start, in seconds (LASTSAVE: respd never saves).
@@ -81,6 +84,7 @@ impl Shared {
             clients: Clients::new(),
             blocking: Blocking::new(),
             exec_gate: RwLock::new(()),
+            pubsub: Hub::new(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,

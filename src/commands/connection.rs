@@ -61,6 +61,12 @@ pub static COMMANDS: &[Command] = &[
 fn ping(cx: &mut Context<'_>, args: Args) -> CmdResult {
     match args.get(1) {
         _ if args.len() > 2 => return Err(errors::wrong_arity("ping")),
+        // A subscribed RESP2 client gets a frame like the messages it reads.
+        message if super::pubsub::resp2_subscribed(cx) => {
+            cx.out.array(2);
+            cx.out.bulk(b"pong");
+            cx.out.bulk(message.map_or(&b""[..], Vec::as_slice));
+        }
         Some(message) => cx.out.bulk(message),
         None => cx.out.simple("PONG"),
     }
@@ -90,6 +96,7 @@ fn reset(cx: &mut Context<'_>, _: Args) -> CmdResult {
         .db
         .store(0, std::sync::atomic::Ordering::Relaxed);
     cx.session.reply_mode = ReplyMode::On;
+    super::pubsub::reset(cx);
     cx.out.resp3 = false;
     {
         let mut meta = cx.session.info.meta();

@@ -16,6 +16,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+mod pubsub;
 mod server;
 mod sets;
 mod strings;
@@ -173,7 +174,7 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 11] {
+fn families() -> [&'static [Command]; 12] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -186,6 +187,7 @@ fn families() -> [&'static [Command]; 11] {
         zsets::COMMANDS,
         bitmaps::COMMANDS,
         transactions::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -253,6 +255,8 @@ pub struct Session {
     /// Tells whether the client has hung up; asked while it is blocked,
     /// since its worker is not reading then.
     pub peer_closed: PeerProbe,
+    /// Subscriptions, MONITOR mode and the outbox that serves them.
+    pub pubsub: crate::pubsub::ClientPubsub,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -296,6 +300,7 @@ impl Session {
             in_exec: false,
             watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
+            pubsub: Default::default(),
         };
         session.refresh_config(shared);
         session
@@ -547,16 +552,21 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
     }
+    // In RESP2 a subscribed client may only (un)subscribe, ping, quit or
+    // reset; a monitor keeps off the keyspace.
+    pubsub::check_context(cx, command, &resolved.full_name())?;
     Ok(resolved)
 }
 
 /// Runs a resolved command's handler. A panic in it costs the client one
 /// error reply: whatever the handler half wrote is dropped, and the locks
-/// it held are released (their poison is ignored).
+/// it held are released (their poison is ignored). MONITOR clients see the
+/// command once it has run.
 pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: Args) -> CmdResult {
     cx.session.info.touch(resolved.parent, resolved.sub);
+    let monitored = pubsub::monitor_before(cx, resolved.command, &args);
     let reply_start = cx.out.buf.len();
-    match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
+    let result = match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {
             crate::log::log(
@@ -573,7 +583,9 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: Args) -> CmdResult {
                 resolved.full_name()
             )))
         }
-    }
+    };
+    pubsub::monitor_after(cx, monitored);
+    result
 }
 
 /// Reads an integer argument (Redis's `getLongLongFromObjectOrReply`).

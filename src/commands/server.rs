@@ -315,6 +315,8 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
         ],
         "stats" => {
             let stats = &shared.stats;
+            use crate::pubsub::Space;
+            let pubsub_count = |space| shared.pubsub.registry().len(space).to_string();
             let expired: u64 = (0..shared.store.len())
                 .map(|i| shared.store.read(i).expired_count)
                 .sum();
@@ -334,8 +336,9 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("evicted_clients", "0".into()),
                 ("keyspace_hits", stat(&stats.keyspace_hits)),
                 ("keyspace_misses", stat(&stats.keyspace_misses)),
-                ("pubsub_channels", "0".into()),
-                ("pubsub_patterns", "0".into()),
+                ("pubsub_channels", pubsub_count(Space::Channels)),
+                ("pubsub_patterns", pubsub_count(Space::Patterns)),
+                ("pubsubshard_channels", pubsub_count(Space::ShardChannels)),
                 ("latest_fork_usec", "0".into()),
                 ("total_forks", "0".into()),
             ]

@@ -6,15 +6,22 @@
 //! more input, that is, when no further command is already buffered: a
 //! pipeline of 10,000 commands is answered in a few large writes, and a
 //! lone command is answered at once.
+//!
+//! A client that subscribes (or runs MONITOR) also receives bytes its worker
+//! did not write: messages from publishers. From then on its bytes go
+//! through an [`Outbox`], and a writer thread of its own sends them (see
+//! `crate::pubsub`).
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::clients::ClientInfo;
 use crate::commands::{self, Context, PeerProbe, Session};
 use crate::log::{self, log};
+use crate::pubsub::{Delivery, Limit, Outbox};
 use crate::resp::{read_command, ReadError, Reply};
 use crate::shared::Shared;
 
@@ -26,6 +33,8 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// After a reply larger than this, the output buffer is given back, so an
 /// idle client does not keep a large allocation.
 const KEEP_OUTPUT_BYTES: usize = 64 * 1024;
+/// Stack size of a subscriber's writer thread: it only moves bytes.
+const WRITER_STACK_BYTES: usize = 64 * 1024;
 
 /// The socket as the parser sees it: reading first sends whatever replies
 /// are pending, because a read may block.
@@ -36,10 +45,43 @@ struct Socket {
     reply: Reply,
     /// The idle timeout currently set on the socket (`timeout`).
     idle_timeout: Option<Duration>,
+    /// Set once the client subscribes or monitors: replies go there.
+    outbox: Option<OutboxRoute>,
+}
+
+/// A connection's outbox and the thread that drains it into the socket.
+struct OutboxRoute {
+    outbox: Arc<Outbox>,
+    writer: Option<JoinHandle<()>>,
+    /// The output limit of the client's class (normal or pubsub).
+    limit: Limit,
+    shared: Arc<Shared>,
+}
+
+impl Drop for OutboxRoute {
+    /// The writer sends what is queued, then ends; waiting for it keeps the
+    /// socket open until then.
+    fn drop(&mut self) {
+        self.outbox.finish();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl Socket {
     fn send_pending(&mut self) -> io::Result<()> {
+        if let (Some(route), false) = (&self.outbox, self.reply.buf.is_empty()) {
+            let delivery =
+                route
+                    .outbox
+                    .push_replies(&self.reply.buf, self.reply.resp3, route.limit);
+            route.shared.pubsub.note(delivery);
+            self.reply.buf.clear();
+            if delivery != Delivery::Queued {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+        }
         if !self.reply.buf.is_empty() {
             let result = (&*self.stream).write_all(&self.reply.buf);
             self.reply.buf.clear();
@@ -95,11 +137,15 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
         stream,
         reply: Reply::new(),
         idle_timeout: None,
+        outbox: None,
     };
     let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, socket);
     loop {
         session.refresh_config(shared);
-        apply_idle_timeout(reader.get_mut(), session.idle_timeout);
+        // Subscribers and monitors are never timed out, as in Redis.
+        let listening = session.pubsub.subscribed() || session.pubsub.monitor;
+        let idle_timeout = if listening { 0 } else { session.idle_timeout };
+        apply_idle_timeout(reader.get_mut(), idle_timeout);
         match read_command(&mut reader, &session.limits) {
             Ok(Some(args)) => {
                 let socket = reader.get_mut();
@@ -107,6 +153,9 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
                     &mut Context::new(shared, &mut session, &mut socket.reply),
                     args,
                 );
+                if session.pubsub.outbox.is_some() {
+                    route_through_outbox(shared, &session, socket);
+                }
                 if session.close_after_reply
                     || session
                         .info
@@ -143,7 +192,80 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
     commands::disconnect(shared, &mut session);
     let socket = reader.get_mut();
     let _ = socket.send_pending();
+    shared.pubsub.forget(&mut session.pubsub);
+    // Ends the writer thread, once it has sent what is queued.
+    socket.outbox = None;
     let _ = socket.stream.shutdown(Shutdown::Both);
+}
+
+/// After a command of a client that has an outbox: starts its writer thread
+/// the first time, and keeps its output limit in step with its class.
+fn route_through_outbox(shared: &Arc<Shared>, session: &Session, socket: &mut Socket) {
+    let limits = shared.pubsub.output_limits(shared);
+    let limit = if session.pubsub.subscribed() {
+        limits.pubsub
+    } else {
+        limits.normal
+    };
+    if let Some(route) = &mut socket.outbox {
+        route.limit = limit;
+        return;
+    }
+    let Some(outbox) = session.pubsub.outbox.clone() else {
+        return;
+    };
+    let writer = spawn_writer(socket.stream.clone(), outbox.clone());
+    if writer.is_none() {
+        // Without a writer the client cannot be served.
+        session.info.kill();
+    }
+    socket.outbox = Some(OutboxRoute {
+        outbox,
+        writer,
+        limit,
+        shared: shared.clone(),
+    });
+}
+
+/// The writer thread: sends the outbox's bytes as they come, until the
+/// outbox is closed and drained, or the client is gone.
+fn spawn_writer(stream: Arc<TcpStream>, outbox: Arc<Outbox>) -> Option<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("respd-writer".into())
+        .stack_size(WRITER_STACK_BYTES)
+        .spawn(move || {
+            let mut chunk = Vec::new();
+            while outbox.next_chunk(&mut chunk) {
+                let written = write_chunk(&stream, &chunk);
+                outbox.chunk_written(&mut chunk);
+                if written.is_err() {
+                    // The client is gone: drop what is queued and wake its
+                    // worker, which may be waiting for input.
+                    outbox.abort();
+                    let _ = stream.shutdown(Shutdown::Both);
+                    break;
+                }
+            }
+        })
+        .ok()
+}
+
+/// `write_all` that rides out the moments when the socket is non-blocking
+/// (the worker's [`peer_closed`] probe sets that briefly).
+fn write_chunk(stream: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    let mut stream = stream;
+    while !bytes.is_empty() {
+        match stream.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// True when the client has closed its end: asked while its worker is busy
