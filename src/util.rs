@@ -158,10 +158,12 @@ pub struct UnbalancedQuotes;
 /// `\n \r \t \b \a \\ \" \xHH`, `'...'` understands `\'`, and a closing quote
 /// must be followed by a space or the end of the line.
 pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
+    // Redis works on C strings: a NUL ends the line.
+    let line = line.split(|&b| b == 0).next().unwrap_or_default();
     let mut args = Vec::new();
     let mut i = 0;
     loop {
-        while i < line.len() && line[i].is_ascii_whitespace() {
+        while i < line.len() && is_space(line[i]) {
             i += 1;
         }
         if i >= line.len() {
@@ -194,7 +196,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
                         });
                     }
                     Some(b'"') => {
-                        if line.get(i + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
+                        if line.get(i + 1).is_some_and(|&n| !is_space(n)) {
                             return Err(UnbalancedQuotes);
                         }
                         i += 1;
@@ -210,7 +212,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
                         current.push(b'\'');
                     }
                     Some(b'\'') => {
-                        if line.get(i + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
+                        if line.get(i + 1).is_some_and(|&n| !is_space(n)) {
                             return Err(UnbalancedQuotes);
                         }
                         i += 1;
@@ -231,6 +233,11 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
         }
         args.push(current);
     }
+}
+
+/// C's `isspace`: std's `is_ascii_whitespace` leaves out the vertical tab.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn hex_pair(pair: Option<&[u8]>) -> Option<u8> {
@@ -298,5 +305,8 @@ mod tests {
         assert_eq!(split_args(b"\"abc"), Err(UnbalancedQuotes));
         assert_eq!(split_args(b"\"abc\"def"), Err(UnbalancedQuotes));
         assert_eq!(split_args(b"").unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(split_args(b"\x0bPING").unwrap(), vec![b"PING".to_vec()]);
+        assert_eq!(split_args(b"a\0 b").unwrap(), vec![b"a".to_vec()]);
+        assert_eq!(split_args(b"\0").unwrap(), Vec::<Vec<u8>>::new());
     }
 }
