@@ -161,8 +161,21 @@ fn check_password(cx: &Context<'_>, user: &[u8], password: &[u8]) -> bool {
     }
     match cx.shared.config().requirepass() {
         None => true,
-        Some(expected) => expected.as_bytes() == password,
+        Some(expected) => constant_time_eq(expected.as_bytes(), password),
     }
+}
+
+/// Compares two byte strings in a time that depends on their lengths only,
+/// never on where they first differ, so response times leak nothing about
+/// the password.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut difference = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        difference |= x ^ y;
+    }
+    std::hint::black_box(difference) == 0
 }
 
 // AUTH [username] password

@@ -1,4 +1,5 @@
-//! Server commands: INFO, COMMAND, CONFIG, DBSIZE, TIME, LASTSAVE, SHUTDOWN.
+//! Server commands: INFO, COMMAND, CONFIG, DBSIZE, TIME, LASTSAVE, SHUTDOWN,
+//! and the little of DEBUG that tests need.
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -14,6 +15,7 @@ const INVALID_COMMAND: &str = "ERR Invalid command specified";
 const INVALID_ARGUMENT_COUNT: &str = "ERR Invalid number of arguments specified for command";
 const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
+const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
 /// The flags Redis gives most administrative subcommands.
 const ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
@@ -49,6 +51,7 @@ pub static COMMANDS: &[Command] = &[
         subcommands: COMMAND,
     },
     Command::container("config", "server", CONFIG),
+    Command::new("debug", -2, ADMIN_FLAGS, NO_KEYS, "server", debug),
 ];
 
 static COMMAND: &[Command] = &[
@@ -100,6 +103,69 @@ pub(super) fn help_reply(out: &mut Reply, command: &str, lines: &[&str]) {
     }
     out.simple("HELP");
     out.simple("    Prints this help.");
+}
+
+// DEBUG subcommand [argument [argument ...]]
+fn debug(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let allowed = match cx.shared.config().get("enable-debug-command") {
+        Some("yes") => true,
+        Some("local") => cx
+            .session
+            .info
+            .addr
+            .parse()
+            .is_ok_and(|peer| crate::server::is_local_peer(&peer)),
+        _ => false,
+    };
+    if !allowed {
+        return Err(DEBUG_NOT_ALLOWED.into());
+    }
+    let sub = &args[1];
+    match args.len() {
+        2 if is(sub, "help") => help_reply(
+            cx.out,
+            "DEBUG",
+            &[
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+                "PANIC",
+                "    respd only: panic while holding the selected database's write lock.",
+            ],
+        ),
+        3 if is(sub, "sleep") => {
+            // This client's worker sleeps; Redis's whole event loop would.
+            let seconds = strtod(&args[2]);
+            if seconds > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(seconds.min(1e9)));
+            }
+            cx.out.ok();
+        }
+        2 if is(sub, "panic") => {
+            // Panic containment under test: the dispatcher must turn this
+            // into an error reply and the lock must stay usable.
+            let _db = cx.db_mut();
+            panic!("DEBUG PANIC");
+        }
+        _ => {
+            return Err(Error::new(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                String::from_utf8_lossy(sub)
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// C's `strtod` as Redis uses it: the longest numeric prefix, 0 if none.
+fn strtod(arg: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(&arg[..arg.len().min(64)]);
+    let text = text.trim_start();
+    (1..=text.len())
+        .rev()
+        .filter(|&end| text.is_char_boundary(end))
+        .find_map(|end| text[..end].parse::<f64>().ok())
+        .filter(|value| value.is_finite())
+        .unwrap_or(0.0)
 }
 
 // DBSIZE

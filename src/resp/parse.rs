@@ -168,6 +168,10 @@ fn read_inline<R: BufRead>(reader: &mut R) -> Result<Vec<Vec<u8>>, ReadError> {
 /// Finds the next `delim` and hands `f` the bytes before it, without copying
 /// when the whole line is already buffered (the common case). After a `\r`,
 /// one more byte (the `\n`) is skipped, as Redis does.
+///
+/// Redis looks for the delimiter with `strchr`, which stops at a NUL byte:
+/// a NUL before the delimiter hides it, and Redis waits for more bytes
+/// until the line is too big. So does this.
 fn with_line<R: BufRead, T>(
     reader: &mut R,
     delim: u8,
@@ -175,9 +179,10 @@ fn with_line<R: BufRead, T>(
     f: impl FnOnce(&[u8]) -> T,
 ) -> Result<T, ReadError> {
     let skip_after = usize::from(delim == b'\r');
+    let is_end = |b: &u8| *b == delim || *b == 0;
     let buffered = reader.fill_buf()?;
-    if let Some(end) = buffered.iter().position(|&b| b == delim) {
-        if buffered.len() > end + skip_after {
+    if let Some(end) = buffered.iter().position(is_end) {
+        if buffered[end] == delim && buffered.len() > end + skip_after {
             let value = f(&buffered[..end]);
             reader.consume(end + 1 + skip_after);
             return Ok(value);
@@ -185,25 +190,33 @@ fn with_line<R: BufRead, T>(
     }
     // Slow path: the line spans several reads.
     let mut line = Vec::new();
+    let mut seen = 0;
+    // Once a NUL has hidden the delimiter, only the size counts.
+    let mut hidden = false;
     loop {
         let buffered = reader.fill_buf()?;
         if buffered.is_empty() {
             return Err(eof());
         }
-        match buffered.iter().position(|&b| b == delim) {
-            Some(end) => {
-                line.extend_from_slice(&buffered[..end]);
-                reader.consume(end + 1);
-                break;
-            }
-            None => {
-                line.extend_from_slice(buffered);
-                let n = buffered.len();
-                reader.consume(n);
-                if line.len() > INLINE_MAX_SIZE {
-                    return Err(protocol(too_big));
-                }
-            }
+        let end = if hidden {
+            None
+        } else {
+            buffered.iter().position(is_end)
+        };
+        if let Some(end) = end.filter(|&end| buffered[end] == delim) {
+            line.extend_from_slice(&buffered[..end]);
+            reader.consume(end + 1);
+            break;
+        }
+        hidden |= end.is_some();
+        if !hidden {
+            line.extend_from_slice(buffered);
+        }
+        let n = buffered.len();
+        seen += n;
+        reader.consume(n);
+        if seen > INLINE_MAX_SIZE {
+            return Err(protocol(too_big));
         }
     }
     if skip_after == 1 {
@@ -269,6 +282,18 @@ mod tests {
         );
         let long = vec![b'a'; INLINE_MAX_SIZE + 10];
         assert_eq!(parse(&long).unwrap_err(), "too big inline request");
+    }
+
+    #[test]
+    fn a_nul_hides_the_end_of_a_line_as_in_redis() {
+        // Redis finds line ends with strchr, which stops at a NUL.
+        assert!(parse(b"SET a\0b\r\nPING\r\n")
+            .unwrap_err()
+            .contains("UnexpectedEof"));
+        assert!(parse(b"*1\0\r\n").unwrap_err().contains("UnexpectedEof"));
+        let mut hidden = b"PING\0\r\n".to_vec();
+        hidden.resize(INLINE_MAX_SIZE + 1, b'a');
+        assert_eq!(parse(&hidden).unwrap_err(), "too big inline request");
     }
 
     #[test]

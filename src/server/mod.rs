@@ -5,11 +5,15 @@
 //! The pool grows with the number of live connections, up to `maxclients`;
 //! past that a client is told `-ERR max number of clients reached` and
 //! closed, as Redis does, instead of waiting unseen in a queue.
+//!
+//! Protected mode is checked here too: while no password is set, a client
+//! that does not come from the loopback interface is told why and closed
+//! before a worker is spent on it.
 
 mod connection;
 
 use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -29,6 +33,17 @@ use crate::util::now_ms;
 const WORKER_STACK_BYTES: usize = 256 * 1024;
 /// Workers started with the server, and added at a time when all are busy.
 const POOL_STEP: usize = 16;
+/// Redis 7.0's answer to a remote client in protected mode (networking.c).
+const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// True for a client Redis calls local: exactly 127.0.0.1 or ::1 (not the
+/// rest of 127/8), also when an IPv6 listener shows it IPv4-mapped.
+pub fn is_local_peer(peer: &SocketAddr) -> bool {
+    match peer.ip().to_canonical() {
+        IpAddr::V4(ip) => ip == Ipv4Addr::LOCALHOST,
+        IpAddr::V6(ip) => ip == Ipv6Addr::LOCALHOST,
+    }
+}
 
 /// A bound, not yet running server.
 pub struct Server {
@@ -248,10 +263,21 @@ fn accept_loop(
             continue;
         };
         Stats::bump(&shared.stats.connections_received);
-        let maxclients = shared.config().maxclients();
-        if live.load(Ordering::SeqCst) >= maxclients {
+        let (maxclients, protected) = {
+            let config = shared.config();
+            let protected = config.protected_mode() && config.requirepass().is_none();
+            (config.maxclients(), protected)
+        };
+        let refusal = if live.load(Ordering::SeqCst) >= maxclients {
+            Some(format!("-{}\r\n", errors::MAX_CLIENTS))
+        } else if protected && !stream.peer_addr().is_ok_and(|peer| is_local_peer(&peer)) {
+            Some(PROTECTED_MODE_DENIED.to_string())
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
             Stats::bump(&shared.stats.rejected_connections);
-            let _ = stream.write_all(format!("-{}\r\n", errors::MAX_CLIENTS).as_bytes());
+            let _ = stream.write_all(refusal.as_bytes());
             let _ = stream.shutdown(Shutdown::Both);
             continue;
         }
