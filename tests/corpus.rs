@@ -47,6 +47,10 @@ fn corpus() -> Vec<(Vec<u8>, &'static [u8], bool)> {
         (b"PING".to_vec(), b"", STAYS),
         (b"PING\r".to_vec(), b"", STAYS),
         (b"*1\r\n$4\r\nPING\r\n*1".to_vec(), b"+PONG\r\n", STAYS),
+        // C strings: an unknown command's name and arguments stop at a NUL;
+        // a vertical tab is a space to inline commands.
+        (b"*2\r\n$4\r\nPI\0G\r\n$3\r\na\0b\r\n".to_vec(), b"-ERR unknown command 'PI', with args beginning with: 'a' \r\n", STAYS),
+        (b"\x0bPING\r\n".to_vec(), b"+PONG\r\n", STAYS),
         (b"PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi".to_vec(), b"+PONG\r\n", STAYS),
         // length
         (b"*-1\r\nPING\r\n".to_vec(), b"+PONG\r\n", STAYS),

@@ -56,21 +56,22 @@ pub fn wrong_arity(full_name: &str) -> Error {
 
 /// `ERR unknown command 'x', with args beginning with: 'a' 'b' `
 pub fn unknown_command(args: &[Vec<u8>]) -> Error {
+    // Redis prints C strings: each argument stops at its first NUL.
+    let c_str = |arg: &[u8]| {
+        String::from_utf8_lossy(arg.split(|&b| b == 0).next().unwrap_or_default()).into_owned()
+    };
     let mut listed = String::new();
     for arg in &args[1..] {
         if listed.len() >= 128 {
             break;
         }
         let room = 128 - listed.len();
-        let text = String::from_utf8_lossy(arg);
+        let text = c_str(arg);
         listed.push('\'');
         listed.extend(text.chars().take(room));
         listed.push_str("' ");
     }
-    let name: String = String::from_utf8_lossy(&args[0])
-        .chars()
-        .take(128)
-        .collect();
+    let name: String = c_str(&args[0]).chars().take(128).collect();
     Error::new(format!(
         "ERR unknown command '{name}', with args beginning with: {listed}"
     ))
