@@ -86,7 +86,8 @@ pub fn ziplist(data: &[u8]) -> Entries {
                 blob.take(len)?.to_vec()
             }
             2 => {
-                let len = u32::from_be_bytes([blob.byte()?, blob.byte()?, blob.byte()?, blob.byte()?]);
+                let len =
+                    u32::from_be_bytes([blob.byte()?, blob.byte()?, blob.byte()?, blob.byte()?]);
                 blob.take(len as usize)?.to_vec()
             }
             _ => match encoding {

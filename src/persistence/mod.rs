@@ -209,16 +209,21 @@ fn record_success(shared: &Shared, changes: u64) {
     let mut state = shared.persistence.state();
     state.last_save_unix = now_ms() / 1000;
     state.last_bgsave_ok = true;
-    state.saves += 1;
     state.changes_at_last_save = state.changes_at_last_save.max(changes);
-    shared.persistence.bgsave_failed.store(false, Ordering::Relaxed);
+    shared
+        .persistence
+        .bgsave_failed
+        .store(false, Ordering::Relaxed);
 }
 
 /// SAVE: writes the dump on the calling thread, from the databases
 /// themselves under their read locks (writers wait, readers do not).
 pub fn save(shared: &Shared) -> Result<(), String> {
     let path = dump_path(&shared.config());
-    let snapshot = shared.persistence.next_snapshot.fetch_add(1, Ordering::Relaxed);
+    let snapshot = shared
+        .persistence
+        .next_snapshot
+        .fetch_add(1, Ordering::Relaxed);
     let guards: Vec<_> = (0..shared.store.len())
         .map(|i| shared.store.read(i))
         .collect();
@@ -230,6 +235,7 @@ pub fn save(shared: &Shared) -> Result<(), String> {
     match result {
         Ok(_) => {
             log(shared, log::NOTICE, "DB saved on disk");
+            shared.persistence.state().saves += 1;
             record_success(shared, changes);
             Ok(())
         }
@@ -266,12 +272,17 @@ pub fn bgsave(shared: &Shared, schedule: bool) -> io::Result<Bgsave> {
         }
         state.running_since = Some(Instant::now());
         state.last_attempt_unix = now_ms() / 1000;
+        // Redis counts a save when it starts.
+        state.saves += 1;
     }
     let Some(owner) = shared.arc() else {
         shared.persistence.state().running_since = None;
         return Err(io::Error::other("the server is not running"));
     };
-    let snapshot = shared.persistence.next_snapshot.fetch_add(1, Ordering::Relaxed);
+    let snapshot = shared
+        .persistence
+        .next_snapshot
+        .fetch_add(1, Ordering::Relaxed);
     let (copies, changes) = {
         let guards: Vec<_> = (0..shared.store.len())
             .map(|i| shared.store.read(i))
@@ -311,10 +322,17 @@ fn finish_bgsave(shared: &Arc<Shared>, result: io::Result<u64>, changes: u64, pa
     match result {
         Ok(_) => {
             record_success(shared, changes);
-            log(shared, log::NOTICE, "Background saving terminated with success");
+            log(
+                shared,
+                log::NOTICE,
+                "Background saving terminated with success",
+            );
         }
         Err(err) => {
-            shared.persistence.bgsave_failed.store(true, Ordering::Relaxed);
+            shared
+                .persistence
+                .bgsave_failed
+                .store(true, Ordering::Relaxed);
             log(
                 shared,
                 log::WARNING,
@@ -349,34 +367,39 @@ pub fn check_save_points(shared: &Shared) {
         if state.running_since.is_some() {
             return;
         }
-        let may_try = state.last_bgsave_ok
-            || now.saturating_sub(state.last_attempt_unix) > RETRY_DELAY_SECS;
+        let may_try =
+            state.last_bgsave_ok || now.saturating_sub(state.last_attempt_unix) > RETRY_DELAY_SECS;
         (now.saturating_sub(state.last_save_unix), may_try)
     };
     let due = points
         .iter()
         .find(|&&(seconds, needed)| changes >= needed && since_save > seconds);
-    if let (Some(&(seconds, needed)), true) = (due, may_try) {
-        let _ = (seconds, needed);
+    let Some(&(seconds, _)) = due.filter(|_| may_try) else {
+        return;
+    };
+    log(
+        shared,
+        log::NOTICE,
+        &format!("{changes} changes in {seconds} seconds. Saving..."),
+    );
+    let _gate = shared
+        .exec_gate
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Err(err) = bgsave(shared, false) {
         log(
             shared,
-            log::NOTICE,
-            &format!("{changes} changes in {seconds} seconds. Saving..."),
+            log::WARNING,
+            &format!("Can't save in background: {err}"),
         );
-        let _gate = shared
-            .exec_gate
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Err(err) = bgsave(shared, false) {
-            log(shared, log::WARNING, &format!("Can't save in background: {err}"));
-        }
     }
 }
 
 /// Save on SHUTDOWN unless told otherwise: when save points are set (and
 /// the server is a redis-server, not an embedded one), as Redis.
 pub fn saves_on_shutdown(shared: &Shared) -> bool {
-    shared.persistence.automatic.load(Ordering::Relaxed) && !save_points(&shared.config()).is_empty()
+    shared.persistence.automatic.load(Ordering::Relaxed)
+        && !save_points(&shared.config()).is_empty()
 }
 
 /// Loads the dump into the store, replacing its contents; `Ok(false)` when
@@ -448,11 +471,17 @@ pub fn info(shared: &Shared) -> Vec<(&'static str, String)> {
             "rdb_last_bgsave_status",
             if state.last_bgsave_ok { "ok" } else { "err" }.into(),
         ),
-        ("rdb_last_bgsave_time_sec", state.last_bgsave_secs.to_string()),
+        (
+            "rdb_last_bgsave_time_sec",
+            state.last_bgsave_secs.to_string(),
+        ),
         ("rdb_current_bgsave_time_sec", current.to_string()),
         ("rdb_saves", state.saves.to_string()),
         ("rdb_last_cow_size", "0".into()),
-        ("rdb_last_load_keys_expired", state.keys_expired_at_load.to_string()),
+        (
+            "rdb_last_load_keys_expired",
+            state.keys_expired_at_load.to_string(),
+        ),
         ("rdb_last_load_keys_loaded", state.keys_loaded.to_string()),
     ]
 }

@@ -114,7 +114,8 @@ fn small_integer(bytes: &[u8]) -> Option<i32> {
     }
     let n: i32 = std::str::from_utf8(bytes).ok()?.parse().ok()?;
     // "+1", "01" and "-0" parse but would not read back the same.
-    let canonical = bytes[0] != b'+' && (bytes == b"0" || (bytes[0] != b'0' && !bytes.starts_with(b"-0")));
+    let canonical =
+        bytes[0] != b'+' && (bytes == b"0" || (bytes[0] != b'0' && !bytes.starts_with(b"-0")));
     canonical.then_some(n)
 }
 
@@ -367,7 +368,9 @@ impl<'a> Reader<'a> {
 /// time is at or before `now` are left out, as a Redis master does.
 pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
     let mut r = Reader { data, at: 0 };
-    let header = r.take(9).or_else(|_| r.fail("file too short for an RDB header"))?;
+    let header = r
+        .take(9)
+        .or_else(|_| r.fail("file too short for an RDB header"))?;
     if &header[..5] != b"REDIS" {
         return Err(LoadError {
             offset: 0,
@@ -436,7 +439,8 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
             }
             OP_MODULE_AUX => return r.fail("module data is not supported"),
             OP_FUNCTION2 | OP_FUNCTION => {
-                return r.fail("the file holds functions (FUNCTION LOAD), which respd does not support")
+                return r
+                    .fail("the file holds functions (FUNCTION LOAD), which respd does not support")
             }
             kind => {
                 let key = r.string()?;
@@ -469,7 +473,9 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
         if stored != 0 && stored != actual {
             return Err(LoadError {
                 offset: content_end,
-                message: format!("wrong RDB checksum: expected {stored:016x}, computed {actual:016x}"),
+                message: format!(
+                    "wrong RDB checksum: expected {stored:016x}, computed {actual:016x}"
+                ),
             });
         }
     }
@@ -634,7 +640,11 @@ mod tests {
     fn sample() -> Db {
         let mut db = Db::new();
         db.put(b"s".into(), Value::Str(b"hello".into()), None);
-        db.put(b"n".into(), Value::Str(b"-1234567".into()), Some(u64::MAX / 2));
+        db.put(
+            b"n".into(),
+            Value::Str(b"-1234567".into()),
+            Some(u64::MAX / 2),
+        );
         db.put(b"z".into(), Value::Str(b"007".into()), None);
         let mut zset = ZSet::new();
         zset.insert(b"a", 1.5);
@@ -661,7 +671,9 @@ mod tests {
         assert!(matches!(get(b"n"), Some(Value::Str(s)) if &s[..] == b"-1234567"));
         assert!(matches!(get(b"z"), Some(Value::Str(s)) if &s[..] == b"007"));
         assert_eq!(back.expire_at(b"n"), Some(u64::MAX / 2));
-        let Some(Value::ZSet(z)) = get(b"zs") else { panic!() };
+        let Some(Value::ZSet(z)) = get(b"zs") else {
+            panic!()
+        };
         assert_eq!(z.score(b"b"), Some(f64::NEG_INFINITY));
         // Any damage is found: every truncation and a flipped byte.
         let near_end = file.len().saturating_sub(12)..file.len();
@@ -672,10 +684,16 @@ mod tests {
         flipped[40] ^= 1;
         assert!(read(&flipped, 16, 1000).is_err());
         // Too few databases, too new a version.
-        assert!(read(&file, 2, 1000).unwrap_err().message.contains("database 3"));
+        assert!(read(&file, 2, 1000)
+            .unwrap_err()
+            .message
+            .contains("database 3"));
         let mut newer = file.clone();
         newer[5..9].copy_from_slice(b"0011");
-        assert!(read(&newer, 16, 1000).unwrap_err().message.contains("version 11"));
+        assert!(read(&newer, 16, 1000)
+            .unwrap_err()
+            .message
+            .contains("version 11"));
     }
 
     #[test]
