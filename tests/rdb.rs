@@ -565,3 +565,14 @@ fn save_points_start_a_background_save() {
     assert!(dir.join("dump.rdb").exists());
     assert_eq!(info_field(&mut conn, "rdb_changes_since_last_save"), "0");
 }
+
+#[test]
+fn debug_reload_round_trips_through_the_format() {
+    let dir = temp_dir("reload");
+    let server = respd(&dir, &["--save", "", "--enable-debug-command", "yes"]);
+    let mut conn = server.conn();
+    fill(&mut conn);
+    let expected = contents(&mut conn);
+    assert_eq!(run(&mut conn, &["DEBUG", "RELOAD"]), Value::Okay);
+    assert_eq!(contents(&mut conn), expected);
+}

@@ -140,6 +140,8 @@ fn debug(cx: &mut Context<'_>, args: Args) -> CmdResult {
             &[
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
+                "RELOAD",
+                "    Save the RDB on disk and reload it back to memory.",
                 "PANIC",
                 "    respd only: panic while holding the selected database's write lock.",
             ],
@@ -150,6 +152,13 @@ fn debug(cx: &mut Context<'_>, args: Args) -> CmdResult {
             if seconds > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(seconds.min(1e9)));
             }
+            cx.out.ok();
+        }
+        2 if is(sub, "reload") => {
+            // Save the dump, empty the store and load it back (a round
+            // trip through the RDB format).
+            persistence::save(cx.shared).map_err(|e| Error::new(format!("ERR {e}")))?;
+            persistence::load(cx.shared).map_err(|e| Error::new(format!("ERR {e}")))?;
             cx.out.ok();
         }
         2 if is(sub, "panic") => {
