@@ -108,6 +108,7 @@ pub static PARAMS: &[Param] = &[
     guarded("dbfilename", "dump.rdb", Live, Text),
     fixed("pidfile", "", Live, Text),
     p("save", "3600 1 300 100 60 10000", Live, SavePoints),
+    p("stop-writes-on-bgsave-error", "yes", Live, Bool),
     // Any value is accepted and then clamped to 1..=500, as Redis does.
     p("hz", "10", Live, Int(0, I32)),
     p(
@@ -151,7 +152,6 @@ pub static PARAMS: &[Param] = &[
         Tuning,
         Text,
     ),
-    p("stop-writes-on-bgsave-error", "yes", Tuning, Bool),
     p("rdbcompression", "yes", Tuning, Bool),
     p("rdbchecksum", "yes", Tuning, Bool),
     p("rdb-del-sync-files", "no", Tuning, Bool),

@@ -12,6 +12,7 @@
 //! | [`commands`] | the command table and one file per family | `store`, `resp::Reply` |
 //! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |
+//! | [`persistence`] | RDB snapshots: the file format, SAVE/BGSAVE, save points, loading | `store` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //!
 //! Doors point one way: `server → commands → store`, and
@@ -47,6 +48,7 @@ pub mod clients;
 pub mod commands;
 pub mod config;
 pub mod log;
+pub mod persistence;
 pub mod pubsub;
 pub mod resp;
 pub mod server;

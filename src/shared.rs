@@ -4,13 +4,16 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+};
 use std::time::Duration;
 use std::time::Instant;
 
 use crate::blocking::Blocking;
 use crate::clients::Clients;
 use crate::config::Config;
+use crate::persistence::Persistence;
 use crate::pubsub::Hub;
 use crate::store::Store;
 
@@ -62,8 +65,13 @@ pub struct Shared {
     pub pubsub: Hub,
     pub stats: Stats,
     pub started: Instant,
-    /// Unix time of the start, in seconds (LASTSAVE: respd never saves).
+    /// Unix time of the start, in seconds.
     pub started_unix: u64,
+    /// Saves, their status and the save points' bookkeeping.
+    pub persistence: Persistence,
+    /// The `Arc` this state lives in, for threads that outlive a command
+    /// (a background save). Set by the server; empty for a bare `Shared`.
+    this: OnceLock<Weak<Shared>>,
     /// 40 random hex digits naming this run (INFO run_id, master_replid).
     pub run_id: String,
     /// Set by SHUTDOWN: the accept loop stops and connections close.
@@ -88,11 +96,25 @@ impl Shared {
             stats: Stats::default(),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,
+            persistence: Persistence::new(crate::util::now_ms() / 1000),
+            this: OnceLock::new(),
             run_id: random_hex(40),
             shutting_down: AtomicBool::new(false),
             port,
             listen_addrs: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Wraps the state in an `Arc` that it knows (see [`Shared::arc`]).
+    pub fn into_arc(self) -> Arc<Shared> {
+        let shared = Arc::new(self);
+        let _ = shared.this.set(Arc::downgrade(&shared));
+        shared
+    }
+
+    /// The `Arc` this state lives in, when built by [`Shared::into_arc`].
+    pub fn arc(&self) -> Option<Arc<Shared>> {
+        self.this.get().and_then(Weak::upgrade)
     }
 
     /// The configuration, to read.

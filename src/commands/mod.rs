@@ -555,6 +555,12 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
     // In RESP2 a subscribed client may only (un)subscribe, ping, quit or
     // reset; a monitor keeps off the keyspace.
     pubsub::check_context(cx, command, &resolved.full_name())?;
+    // After a failed background save, writes (and PING) are refused.
+    if (command.flags & flags::WRITE != 0 || resolved.parent == "ping")
+        && crate::persistence::writes_refused(cx.shared)
+    {
+        return Err(crate::persistence::MISCONF.into());
+    }
     Ok(resolved)
 }
 

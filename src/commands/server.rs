@@ -1,5 +1,5 @@
-//! Server commands: INFO, COMMAND, CONFIG, DBSIZE, TIME, LASTSAVE, SHUTDOWN,
-//! and the little of DEBUG that tests need.
+//! Server commands: INFO, COMMAND, CONFIG, DBSIZE, TIME, SAVE, BGSAVE,
+//! LASTSAVE, SHUTDOWN, and the little of DEBUG that tests need.
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{is, lookup, table, Args, CmdResult, Command, Context, NO_KEYS};
+use crate::persistence::{self, Bgsave};
 use crate::resp::Reply;
 use crate::store::glob_match;
 
@@ -15,6 +16,8 @@ const INVALID_COMMAND: &str = "ERR Invalid command specified";
 const INVALID_ARGUMENT_COUNT: &str = "ERR Invalid number of arguments specified for command";
 const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
+const BGSAVE_RUNNING: &str = "ERR Background save already in progress";
+const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
 const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
 /// The flags Redis gives most administrative subcommands.
@@ -32,6 +35,15 @@ pub static COMMANDS: &[Command] = &[
         "server",
         lastsave,
     ),
+    Command::new(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        NO_KEYS,
+        "server",
+        save,
+    ),
+    Command::new("bgsave", -1, ADMIN | NOSCRIPT, NO_KEYS, "server", bgsave),
     Command::new(
         "shutdown",
         -1,
@@ -128,6 +140,8 @@ fn debug(cx: &mut Context<'_>, args: Args) -> CmdResult {
             &[
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
+                "RELOAD",
+                "    Save the RDB on disk and reload it back to memory.",
                 "PANIC",
                 "    respd only: panic while holding the selected database's write lock.",
             ],
@@ -138,6 +152,13 @@ fn debug(cx: &mut Context<'_>, args: Args) -> CmdResult {
             if seconds > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(seconds.min(1e9)));
             }
+            cx.out.ok();
+        }
+        2 if is(sub, "reload") => {
+            // Save the dump, empty the store and load it back (a round
+            // trip through the RDB format).
+            persistence::save(cx.shared).map_err(|e| Error::new(format!("ERR {e}")))?;
+            persistence::load(cx.shared).map_err(|e| Error::new(format!("ERR {e}")))?;
             cx.out.ok();
         }
         2 if is(sub, "panic") => {
@@ -188,9 +209,35 @@ fn time(cx: &mut Context<'_>, _: Args) -> CmdResult {
 
 // LASTSAVE
 fn lastsave(cx: &mut Context<'_>, _: Args) -> CmdResult {
-    // respd never saves: the last "save" is the start, as for a Redis
-    // that has not saved since it started.
-    cx.out.int(cx.shared.started_unix as i64);
+    // Before the first save, the start of the server (as Redis).
+    cx.out.int(cx.shared.persistence.last_save_unix() as i64);
+    Ok(())
+}
+
+// SAVE
+fn save(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    if cx.shared.persistence.bgsave_running() {
+        return Err(BGSAVE_RUNNING.into());
+    }
+    // The reason is in the log; Redis replies a bare -ERR.
+    persistence::save(cx.shared).map_err(|_| Error::from("ERR"))?;
+    cx.out.ok();
+    Ok(())
+}
+
+// BGSAVE [SCHEDULE]
+fn bgsave(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    let schedule = match &args[1..] {
+        [] => false,
+        [word] if is(word, "schedule") => true,
+        _ => return Err(errors::SYNTAX.into()),
+    };
+    match persistence::bgsave(cx.shared, schedule) {
+        Ok(Bgsave::Started) => cx.out.simple("Background saving started"),
+        Ok(Bgsave::Scheduled) => cx.out.simple("Background saving scheduled"),
+        Ok(Bgsave::AlreadyRunning) => return Err(BGSAVE_RUNNING.into()),
+        Err(err) => return Err(Error::new(format!("ERR Can't save in background: {err}"))),
+    }
     Ok(())
 }
 
@@ -213,8 +260,15 @@ fn shutdown(cx: &mut Context<'_>, args: Args) -> CmdResult {
         // A shutdown here is immediate: there is never one to abort.
         return Err(NO_SHUTDOWN.into());
     }
-    // respd keeps no data on disk, so SAVE has nothing to write.
     crate::log::log(cx.shared, crate::log::NOTICE, "User requested shutdown...");
+    // SAVE forces a save, NOSAVE forbids it; otherwise save when save
+    // points are set. A failed save cancels the shutdown (unless FORCE).
+    if save || (!nosave && persistence::saves_on_shutdown(cx.shared)) {
+        let force = args[1..].iter().any(|a| is(a, "force"));
+        if persistence::save(cx.shared).is_err() && !force {
+            return Err(SHUTDOWN_FAILED.into());
+        }
+    }
     cx.shared.request_shutdown();
     // Redis exits without replying; the client sees the connection close.
     cx.session.close_after_reply = true;
@@ -358,27 +412,25 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("lazyfree_pending_objects", "0".into()),
             ]
         }
-        "persistence" => vec![
-            ("loading", "0".into()),
-            ("async_loading", "0".into()),
-            // respd does not count writes since a save it never makes.
-            ("rdb_changes_since_last_save", "0".into()),
-            ("rdb_bgsave_in_progress", "0".into()),
-            ("rdb_last_save_time", shared.started_unix.to_string()),
-            ("rdb_last_bgsave_status", "ok".into()),
-            ("rdb_last_bgsave_time_sec", "-1".into()),
-            ("rdb_current_bgsave_time_sec", "-1".into()),
-            ("rdb_saves", "0".into()),
-            ("aof_enabled", "0".into()),
-            ("aof_rewrite_in_progress", "0".into()),
-            ("aof_rewrite_scheduled", "0".into()),
-            ("aof_last_rewrite_time_sec", "-1".into()),
-            ("aof_current_rewrite_time_sec", "-1".into()),
-            ("aof_last_bgrewrite_status", "ok".into()),
-            ("aof_rewrites", "0".into()),
-            ("aof_last_write_status", "ok".into()),
-            ("module_fork_in_progress", "0".into()),
-        ],
+        "persistence" => {
+            drop(config);
+            let mut lines = persistence::info(shared);
+            lines.extend([
+                ("aof_enabled", "0".into()),
+                ("aof_rewrite_in_progress", "0".into()),
+                ("aof_rewrite_scheduled", "0".into()),
+                ("aof_last_rewrite_time_sec", "-1".into()),
+                ("aof_current_rewrite_time_sec", "-1".into()),
+                ("aof_last_bgrewrite_status", "ok".into()),
+                ("aof_rewrites", "0".into()),
+                ("aof_rewrites_consecutive_failures", "0".into()),
+                ("aof_last_write_status", "ok".into()),
+                ("aof_last_cow_size", "0".into()),
+                ("module_fork_in_progress", "0".into()),
+                ("module_fork_last_cow_size", "0".into()),
+            ]);
+            lines
+        }
         "stats" => {
             let stats = &shared.stats;
             use crate::pubsub::Space;

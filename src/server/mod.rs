@@ -109,11 +109,33 @@ impl Server {
                 "no address to listen on (bind)",
             ));
         }
-        Ok(Server::assemble(config, bound_port, listeners))
+        Server::assemble(config, bound_port, listeners).persistent()
+    }
+
+    /// What redis-server does with its dump (`dir`/`dbfilename`): load it
+    /// now, before any client is accepted, then save at the save points
+    /// and on SHUTDOWN. [`Server::from_config`] does this; a server made
+    /// with [`Server::bind`] or [`Server::bind_with`] stays off disk
+    /// unless this is called. A dump that cannot be read is an error (the
+    /// message names the file and the offset); nothing is served then.
+    pub fn persistent(self) -> io::Result<Server> {
+        let dir = self.shared.config().get("dir").unwrap_or("").to_string();
+        if !dir.is_empty() && !std::path::Path::new(&dir).is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("Can't chdir to '{dir}': No such file or directory"),
+            ));
+        }
+        crate::persistence::load(&self.shared).map_err(io::Error::other)?;
+        self.shared
+            .persistence
+            .automatic
+            .store(true, Ordering::Relaxed);
+        Ok(self)
     }
 
     fn assemble(config: Config, port: u16, listeners: Vec<TcpListener>) -> Server {
-        let shared = Arc::new(Shared::new(config, port));
+        let shared = Shared::new(config, port).into_arc();
         let addrs = listeners
             .iter()
             .filter_map(|l| l.local_addr().ok())
@@ -161,6 +183,7 @@ impl Server {
             );
         }
         let expiry = spawn_expiry_thread(shared.clone())?;
+        let saver = spawn_save_points_thread(shared.clone())?;
         let accept_threads: Vec<JoinHandle<()>> = listeners
             .into_iter()
             .map(|listener| {
@@ -179,6 +202,7 @@ impl Server {
         }
         pool.join();
         let _ = expiry.join();
+        let _ = saver.join();
         log(
             &shared,
             log::NOTICE,
@@ -317,6 +341,25 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                 }
                 let period = Duration::from_millis(1000 / shared.config().hz());
                 thread::sleep(period.saturating_sub(started.elapsed()));
+            }
+        })
+}
+
+/// Save points: once a second (their unit), start a background save when
+/// one is due.
+fn spawn_save_points_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
+    const PERIOD: Duration = Duration::from_millis(100);
+    thread::Builder::new()
+        .name("respd-savepoints".into())
+        .spawn(move || {
+            let mut last_check = Instant::now();
+            while !shared.shutting_down.load(Ordering::SeqCst) {
+                // Sleep in short steps so a shutdown is not held up.
+                thread::sleep(PERIOD);
+                if last_check.elapsed() >= Duration::from_secs(1) {
+                    last_check = Instant::now();
+                    crate::persistence::check_save_points(&shared);
+                }
             }
         })
 }

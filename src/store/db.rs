@@ -23,6 +23,10 @@ pub struct Db {
     /// the key bumps. Empty unless someone watches, so writes pay one
     /// `is_empty` test for WATCH.
     watched: HashMap<Key, Watched>,
+    /// Changes so far (never decreases): the save points and INFO's
+    /// `rdb_changes_since_last_save` count from it. Bumped where WATCH
+    /// versions are, so every write through these methods counts.
+    changes: u64,
 }
 
 /// A watched key's version and how many clients watch it.
@@ -55,6 +59,7 @@ impl Db {
 
     /// Records a change to `key` for WATCH.
     fn touch(&mut self, key: &[u8]) {
+        self.changes += 1;
         if !self.watched.is_empty() {
             if let Some(watched) = self.watched.get_mut(key) {
                 watched.version += 1;
@@ -64,7 +69,23 @@ impl Db {
 
     /// Records a change to every watched key (FLUSHDB, SWAPDB).
     pub fn touch_all(&mut self) {
+        self.changes += 1;
         self.watched.values_mut().for_each(|w| w.version += 1);
+    }
+
+    /// How many changes this database has seen (see `changes`).
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// A copy of the keys, values and expiry times (no watches), for a
+    /// background save.
+    pub fn snapshot(&self) -> Db {
+        Db {
+            keys: self.keys.clone(),
+            expires: self.expires.clone(),
+            ..Db::default()
+        }
     }
 
     /// Starts watching `key`; returns its current version.

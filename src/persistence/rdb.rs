@@ -1,0 +1,708 @@
+//! The RDB file format of Redis: what respd writes and reads.
+//!
+//! A file is `REDIS` and a four-digit version, then opcodes: auxiliary
+//! fields (`0xfa`), a database number (`0xfe`), size hints (`0xfb`), an
+//! expiry time for the next key (`0xfc` milliseconds, `0xfd` seconds), and
+//! keys, each a type byte, the key and the value; `0xff` ends it, followed
+//! by a CRC-64 of everything before.
+//!
+//! respd writes version 9 with only the plain encodings (string, list,
+//! set, zset2, hash), which every Redis from 5.0 to 7.4 loads. It reads
+//! versions up to 10 (Redis 7.0) with their compact encodings too.
+
+use std::io::{self, Write};
+
+use super::{compact, crc64, lzf};
+use crate::store::{Db, Hash, Set, Value, ZSet};
+
+/// The version respd writes.
+pub const WRITE_VERSION: u32 = 9;
+/// The newest version respd reads (Redis 7.0).
+pub const MAX_READ_VERSION: u32 = 10;
+
+// Opcodes.
+const OP_FUNCTION2: u8 = 0xf5;
+const OP_FUNCTION: u8 = 0xf6;
+const OP_MODULE_AUX: u8 = 0xf7;
+const OP_IDLE: u8 = 0xf8;
+const OP_FREQ: u8 = 0xf9;
+const OP_AUX: u8 = 0xfa;
+const OP_RESIZEDB: u8 = 0xfb;
+const OP_EXPIRETIME_MS: u8 = 0xfc;
+const OP_EXPIRETIME: u8 = 0xfd;
+const OP_SELECTDB: u8 = 0xfe;
+const OP_EOF: u8 = 0xff;
+
+// Value types.
+const TYPE_STRING: u8 = 0;
+const TYPE_LIST: u8 = 1;
+const TYPE_SET: u8 = 2;
+const TYPE_ZSET: u8 = 3;
+const TYPE_HASH: u8 = 4;
+const TYPE_ZSET_2: u8 = 5;
+const TYPE_HASH_ZIPMAP: u8 = 9;
+const TYPE_LIST_ZIPLIST: u8 = 10;
+const TYPE_SET_INTSET: u8 = 11;
+const TYPE_ZSET_ZIPLIST: u8 = 12;
+const TYPE_HASH_ZIPLIST: u8 = 13;
+const TYPE_LIST_QUICKLIST: u8 = 14;
+const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_ZSET_LISTPACK: u8 = 17;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
+const TYPE_SET_LISTPACK: u8 = 20;
+
+// Special string encodings (a length whose top two bits are 11).
+const ENC_INT8: u8 = 0;
+const ENC_INT16: u8 = 1;
+const ENC_INT32: u8 = 2;
+const ENC_LZF: u8 = 3;
+
+/// A quicklist 2 node holding one element as it is (not a listpack).
+const QUICKLIST_NODE_PLAIN: u64 = 1;
+
+// ---------------------------------------------------------------- writing
+
+/// A writer that keeps the CRC-64 of everything written through it.
+struct Checksummed<W> {
+    inner: W,
+    crc: u64,
+}
+
+impl<W: Write> Checksummed<W> {
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.crc = crc64::update(self.crc, bytes);
+        self.inner.write_all(bytes)
+    }
+
+    fn length(&mut self, len: u64) -> io::Result<()> {
+        if len < 1 << 6 {
+            self.put(&[len as u8])
+        } else if len < 1 << 14 {
+            self.put(&[0x40 | (len >> 8) as u8, len as u8])
+        } else if len <= u64::from(u32::MAX) {
+            self.put(&[0x80])?;
+            self.put(&(len as u32).to_be_bytes())
+        } else {
+            self.put(&[0x81])?;
+            self.put(&len.to_be_bytes())
+        }
+    }
+
+    /// A string, as an integer when it is the canonical text of one that
+    /// fits 32 bits (as Redis does: "123" takes 2 bytes instead of 4).
+    fn string(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Some(n) = small_integer(bytes) {
+            return if let Ok(n) = i8::try_from(n) {
+                self.put(&[0xc0 | ENC_INT8, n as u8])
+            } else if let Ok(n) = i16::try_from(n) {
+                self.put(&[0xc0 | ENC_INT16])?;
+                self.put(&n.to_le_bytes())
+            } else {
+                self.put(&[0xc0 | ENC_INT32])?;
+                self.put(&n.to_le_bytes())
+            };
+        }
+        self.length(bytes.len() as u64)?;
+        self.put(bytes)
+    }
+}
+
+/// The value of `bytes` if it is exactly how Redis prints an i32.
+fn small_integer(bytes: &[u8]) -> Option<i32> {
+    if bytes.is_empty() || bytes.len() > 11 {
+        return None;
+    }
+    let n: i32 = std::str::from_utf8(bytes).ok()?.parse().ok()?;
+    // "+1", "01" and "-0" parse but would not read back the same.
+    let canonical =
+        bytes[0] != b'+' && (bytes == b"0" || (bytes[0] != b'0' && !bytes.starts_with(b"-0")));
+    canonical.then_some(n)
+}
+
+/// Writes `dbs` (database number, data) as an RDB file; keys whose time
+/// has passed at `now` are left out. Returns the number of keys written.
+pub fn write(out: impl Write, dbs: &[(usize, &Db)], now: u64) -> io::Result<u64> {
+    let mut w = Checksummed { inner: out, crc: 0 };
+    w.put(format!("REDIS{WRITE_VERSION:04}").as_bytes())?;
+    let ctime = (now / 1000).to_string();
+    for (name, value) in [
+        ("redis-ver", crate::REDIS_VERSION),
+        ("redis-bits", if usize::BITS == 64 { "64" } else { "32" }),
+        ("ctime", ctime.as_str()),
+        ("used-mem", "0"),
+        ("aof-base", "0"),
+    ] {
+        w.put(&[OP_AUX])?;
+        w.string(name.as_bytes())?;
+        w.string(value.as_bytes())?;
+    }
+    let mut written = 0;
+    for &(index, db) in dbs {
+        if db.is_empty() {
+            continue;
+        }
+        w.put(&[OP_SELECTDB])?;
+        w.length(index as u64)?;
+        w.put(&[OP_RESIZEDB])?;
+        w.length(db.len() as u64)?;
+        w.length(db.volatile_len() as u64)?;
+        for (key, value) in db.keys().iter() {
+            let expire = db.expire_at(key);
+            if expire.is_some_and(|at| at <= now) {
+                continue;
+            }
+            if let Some(at) = expire {
+                w.put(&[OP_EXPIRETIME_MS])?;
+                w.put(&at.to_le_bytes())?;
+            }
+            write_value(&mut w, key, value)?;
+            written += 1;
+        }
+    }
+    w.put(&[OP_EOF])?;
+    let crc = w.crc;
+    w.inner.write_all(&crc.to_le_bytes())?;
+    Ok(written)
+}
+
+fn write_value<W: Write>(w: &mut Checksummed<W>, key: &[u8], value: &Value) -> io::Result<()> {
+    match value {
+        Value::Str(bytes) => {
+            w.put(&[TYPE_STRING])?;
+            w.string(key)?;
+            w.string(bytes)
+        }
+        Value::List(list) => {
+            w.put(&[TYPE_LIST])?;
+            w.string(key)?;
+            w.length(list.len() as u64)?;
+            list.iter().try_for_each(|item| w.string(item))
+        }
+        Value::Set(set) => {
+            w.put(&[TYPE_SET])?;
+            w.string(key)?;
+            w.length(set.len() as u64)?;
+            set.iter().try_for_each(|member| w.string(member))
+        }
+        Value::ZSet(zset) => {
+            w.put(&[TYPE_ZSET_2])?;
+            w.string(key)?;
+            w.length(zset.len() as u64)?;
+            zset.iter().try_for_each(|(member, score)| {
+                w.string(member)?;
+                w.put(&score.to_le_bytes())
+            })
+        }
+        Value::Hash(hash) => {
+            w.put(&[TYPE_HASH])?;
+            w.string(key)?;
+            w.length(hash.len() as u64)?;
+            hash.iter().try_for_each(|(field, value)| {
+                w.string(field)?;
+                w.string(value)
+            })
+        }
+    }
+}
+
+// ---------------------------------------------------------------- reading
+
+/// Why a file could not be loaded, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// Byte offset in the file where the problem was found.
+    pub offset: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at offset {}: {}", self.offset, self.message)
+    }
+}
+
+/// What a load produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// One database per index, as many as the caller asked for.
+    pub dbs: Vec<Db>,
+    pub keys_loaded: u64,
+    /// Keys left out because their time had passed.
+    pub keys_expired: u64,
+    pub version: u32,
+}
+
+type Result<T> = std::result::Result<T, LoadError>;
+
+/// A cursor over the file's bytes; every read is bounds-checked.
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+/// A length, or the marker of a specially encoded string.
+enum Length {
+    Plain(u64),
+    Special(u8),
+}
+
+impl<'a> Reader<'a> {
+    fn fail<T>(&self, message: impl Into<String>) -> Result<T> {
+        Err(LoadError {
+            offset: self.at,
+            message: message.into(),
+        })
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        match self.at.checked_add(n).filter(|&end| end <= self.data.len()) {
+            Some(end) => {
+                let bytes = &self.data[self.at..end];
+                self.at = end;
+                Ok(bytes)
+            }
+            None => self.fail("unexpected end of file (truncated?)"),
+        }
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn length_or_special(&mut self) -> Result<Length> {
+        let first = self.byte()?;
+        Ok(match first >> 6 {
+            0 => Length::Plain(u64::from(first & 0x3f)),
+            1 => Length::Plain((u64::from(first & 0x3f) << 8) | u64::from(self.byte()?)),
+            2 => match first {
+                0x80 => Length::Plain(u64::from(u32::from_be_bytes(self.array()?))),
+                0x81 => Length::Plain(u64::from_be_bytes(self.array()?)),
+                _ => return self.fail(format!("unknown length encoding 0x{first:02x}")),
+            },
+            _ => Length::Special(first & 0x3f),
+        })
+    }
+
+    fn length(&mut self) -> Result<u64> {
+        match self.length_or_special()? {
+            Length::Plain(len) => Ok(len),
+            Length::Special(_) => self.fail("expected a length, found an encoded string"),
+        }
+    }
+
+    /// A count of elements to come; each takes at least one byte, so a
+    /// count beyond the bytes left is corrupt (and must not be used to
+    /// reserve memory).
+    fn count(&mut self) -> Result<usize> {
+        let count = self.length()?;
+        if count > (self.data.len() - self.at) as u64 {
+            return self.fail(format!("element count {count} exceeds the file's size"));
+        }
+        Ok(count as usize)
+    }
+
+    fn string(&mut self) -> Result<Vec<u8>> {
+        match self.length_or_special()? {
+            Length::Plain(len) => {
+                let len = usize::try_from(len).or_else(|_| self.fail("string too long"))?;
+                Ok(self.take(len)?.to_vec())
+            }
+            Length::Special(ENC_INT8) => Ok((self.byte()? as i8).to_string().into_bytes()),
+            Length::Special(ENC_INT16) => {
+                Ok(i16::from_le_bytes(self.array()?).to_string().into_bytes())
+            }
+            Length::Special(ENC_INT32) => {
+                Ok(i32::from_le_bytes(self.array()?).to_string().into_bytes())
+            }
+            Length::Special(ENC_LZF) => {
+                let compressed = self.length()? as usize;
+                let len = self.length()? as usize;
+                let start = self.at;
+                let data = self.take(compressed)?;
+                match lzf::decompress(data, len) {
+                    Some(bytes) => Ok(bytes),
+                    None => Err(LoadError {
+                        offset: start,
+                        message: "invalid LZF-compressed string".into(),
+                    }),
+                }
+            }
+            Length::Special(other) => self.fail(format!("unknown string encoding {other}")),
+        }
+    }
+
+    /// A blob holding a compact encoding, decoded to its entries.
+    fn compact(&mut self, decode: fn(&[u8]) -> compact::Entries) -> Result<Vec<Vec<u8>>> {
+        let start = self.at;
+        let blob = self.string()?;
+        decode(&blob).map_err(|message| LoadError {
+            offset: start,
+            message,
+        })
+    }
+
+    fn score_text(&mut self) -> Result<f64> {
+        let len = self.byte()?;
+        match len {
+            253 => Ok(f64::NAN),
+            254 => Ok(f64::INFINITY),
+            255 => Ok(f64::NEG_INFINITY),
+            _ => {
+                let text = self.take(usize::from(len))?;
+                match crate::util::parse_f64(text) {
+                    Some(score) => Ok(score),
+                    None => self.fail("invalid sorted set score"),
+                }
+            }
+        }
+    }
+}
+
+/// Reads a whole RDB file into `databases` databases. Keys whose expiry
+/// time is at or before `now` are left out, as a Redis master does.
+pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
+    let mut r = Reader { data, at: 0 };
+    let header = r
+        .take(9)
+        .or_else(|_| r.fail("file too short for an RDB header"))?;
+    if &header[..5] != b"REDIS" {
+        return Err(LoadError {
+            offset: 0,
+            message: "not an RDB file (no REDIS signature)".into(),
+        });
+    }
+    let version = std::str::from_utf8(&header[5..])
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|&v| v >= 1);
+    let Some(version) = version else {
+        return Err(LoadError {
+            offset: 5,
+            message: "invalid RDB version number".into(),
+        });
+    };
+    if version > MAX_READ_VERSION {
+        return Err(LoadError {
+            offset: 5,
+            message: format!(
+                "can't handle RDB format version {version} (respd reads versions up to {MAX_READ_VERSION}, Redis 7.0)"
+            ),
+        });
+    }
+    let mut loaded = Loaded {
+        dbs: (0..databases).map(|_| Db::new()).collect(),
+        version,
+        ..Loaded::default()
+    };
+    let mut db = 0;
+    let mut expire: Option<u64> = None;
+    loop {
+        let opcode_at = r.at;
+        let opcode = r.byte()?;
+        match opcode {
+            OP_EOF => break,
+            OP_AUX => {
+                r.string()?;
+                r.string()?;
+            }
+            OP_SELECTDB => {
+                let index = r.length()?;
+                if index >= databases as u64 {
+                    return Err(LoadError {
+                        offset: opcode_at,
+                        message: format!(
+                            "the file uses database {index}, but this server has {databases} databases (raise `databases`)"
+                        ),
+                    });
+                }
+                db = index as usize;
+            }
+            OP_RESIZEDB => {
+                r.length()?;
+                r.length()?;
+            }
+            OP_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(r.array()?).max(0) as u64),
+            OP_EXPIRETIME => {
+                expire = Some(i64::from(i32::from_le_bytes(r.array()?)).max(0) as u64 * 1000)
+            }
+            OP_IDLE => {
+                r.length()?;
+            }
+            OP_FREQ => {
+                r.byte()?;
+            }
+            OP_MODULE_AUX => return r.fail("module data is not supported"),
+            OP_FUNCTION2 | OP_FUNCTION => {
+                return r
+                    .fail("the file holds functions (FUNCTION LOAD), which respd does not support")
+            }
+            kind => {
+                let key = r.string()?;
+                let value = read_value(&mut r, kind, opcode_at)?;
+                let target = &mut loaded.dbs[db];
+                if target.keys().contains_key(&key[..]) {
+                    return Err(LoadError {
+                        offset: opcode_at,
+                        message: format!("duplicate key '{}'", key.escape_ascii()),
+                    });
+                }
+                match value {
+                    // An empty aggregate (old files) is skipped, as Redis does.
+                    None => {}
+                    Some(_) if expire.is_some_and(|at| at <= now) => loaded.keys_expired += 1,
+                    Some(value) => {
+                        target.put(key.into(), value, expire);
+                        loaded.keys_loaded += 1;
+                    }
+                }
+                expire = None;
+            }
+        }
+    }
+    if version >= 5 {
+        let content_end = r.at;
+        let stored = u64::from_le_bytes(r.array()?);
+        // A checksum of 0 means the writer had `rdbchecksum no`.
+        let actual = crc64::update(0, &data[..content_end]);
+        if stored != 0 && stored != actual {
+            return Err(LoadError {
+                offset: content_end,
+                message: format!(
+                    "wrong RDB checksum: expected {stored:016x}, computed {actual:016x}"
+                ),
+            });
+        }
+    }
+    if r.at != data.len() {
+        return r.fail("bytes after the end of the file");
+    }
+    Ok(loaded)
+}
+
+/// One value of type `kind`; `None` for an empty aggregate.
+fn read_value(r: &mut Reader<'_>, kind: u8, at: usize) -> Result<Option<Value>> {
+    let value = match kind {
+        TYPE_STRING => Value::Str(r.string()?.into()),
+        TYPE_LIST => {
+            let count = r.count()?;
+            list((0..count).map(|_| r.string()).collect::<Result<_>>()?)
+        }
+        TYPE_SET => {
+            let count = r.count()?;
+            let mut set = Set::new();
+            for _ in 0..count {
+                set.insert(&r.string()?);
+            }
+            Value::Set(Box::new(set))
+        }
+        TYPE_ZSET | TYPE_ZSET_2 => {
+            let count = r.count()?;
+            let mut zset = ZSet::new();
+            for _ in 0..count {
+                let member = r.string()?;
+                let score = if kind == TYPE_ZSET_2 {
+                    f64::from_le_bytes(r.array()?)
+                } else {
+                    r.score_text()?
+                };
+                if score.is_nan() {
+                    return r.fail("sorted set score is NaN");
+                }
+                zset.insert(&member, score);
+            }
+            Value::ZSet(Box::new(zset))
+        }
+        TYPE_HASH => {
+            let count = r.count()?;
+            let mut hash = Hash::new();
+            for _ in 0..count {
+                let field = r.string()?;
+                hash.insert(&field, r.string()?);
+            }
+            Value::Hash(Box::new(hash))
+        }
+        TYPE_LIST_ZIPLIST => list(r.compact(compact::ziplist)?),
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
+            let nodes = r.count()?;
+            let mut items = Vec::new();
+            for _ in 0..nodes {
+                if kind == TYPE_LIST_QUICKLIST {
+                    items.extend(r.compact(compact::ziplist)?);
+                } else if r.length()? == QUICKLIST_NODE_PLAIN {
+                    items.push(r.string()?);
+                } else {
+                    items.extend(r.compact(compact::listpack)?);
+                }
+            }
+            list(items)
+        }
+        TYPE_SET_INTSET | TYPE_SET_LISTPACK => {
+            let decode = if kind == TYPE_SET_INTSET {
+                compact::intset
+            } else {
+                compact::listpack
+            };
+            let members = r.compact(decode)?;
+            Value::Set(Box::new(members.iter().map(|m| &m[..]).collect()))
+        }
+        TYPE_HASH_ZIPMAP | TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK => {
+            let decode = match kind {
+                TYPE_HASH_ZIPMAP => compact::zipmap,
+                TYPE_HASH_ZIPLIST => compact::ziplist,
+                _ => compact::listpack,
+            };
+            let start = r.at;
+            let entries = r.compact(decode)?;
+            if entries.len() % 2 != 0 {
+                return Err(odd_entries(start));
+            }
+            let mut hash = Hash::new();
+            for pair in entries.chunks_exact(2) {
+                hash.insert(&pair[0], pair[1].clone());
+            }
+            Value::Hash(Box::new(hash))
+        }
+        TYPE_ZSET_ZIPLIST | TYPE_ZSET_LISTPACK => {
+            let decode = if kind == TYPE_ZSET_ZIPLIST {
+                compact::ziplist
+            } else {
+                compact::listpack
+            };
+            let start = r.at;
+            let entries = r.compact(decode)?;
+            if entries.len() % 2 != 0 {
+                return Err(odd_entries(start));
+            }
+            let mut zset = ZSet::new();
+            for pair in entries.chunks_exact(2) {
+                match crate::util::parse_f64(&pair[1]).filter(|s| !s.is_nan()) {
+                    Some(score) => zset.insert(&pair[0], score),
+                    None => {
+                        return Err(LoadError {
+                            offset: start,
+                            message: "invalid sorted set score".into(),
+                        })
+                    }
+                };
+            }
+            Value::ZSet(Box::new(zset))
+        }
+        15 | 19 | 21 => {
+            return Err(LoadError {
+                offset: at,
+                message: "the file holds a stream, which respd does not support yet".into(),
+            })
+        }
+        6 | 7 => {
+            return Err(LoadError {
+                offset: at,
+                message: "the file holds a module value, which respd does not support".into(),
+            })
+        }
+        other => {
+            return Err(LoadError {
+                offset: at,
+                message: format!("unknown value type {other}"),
+            })
+        }
+    };
+    let empty = match &value {
+        Value::Str(_) => false,
+        Value::List(list) => list.is_empty(),
+        Value::Set(set) => set.is_empty(),
+        Value::ZSet(zset) => zset.is_empty(),
+        Value::Hash(hash) => hash.is_empty(),
+    };
+    Ok((!empty).then_some(value))
+}
+
+fn list(items: Vec<Vec<u8>>) -> Value {
+    Value::List(Box::new(items.into()))
+}
+
+fn odd_entries(offset: usize) -> LoadError {
+    LoadError {
+        offset,
+        message: "a hash or sorted set blob has an odd number of entries".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Db {
+        let mut db = Db::new();
+        db.put(b"s".into(), Value::Str(b"hello".into()), None);
+        db.put(
+            b"n".into(),
+            Value::Str(b"-1234567".into()),
+            Some(u64::MAX / 2),
+        );
+        db.put(b"z".into(), Value::Str(b"007".into()), None);
+        let mut zset = ZSet::new();
+        zset.insert(b"a", 1.5);
+        zset.insert(b"b", f64::NEG_INFINITY);
+        db.put(b"zs".into(), Value::ZSet(Box::new(zset)), None);
+        db.put(
+            b"l".into(),
+            Value::List(Box::new(vec![b"x".to_vec(), vec![b'y'; 20000]].into())),
+            None,
+        );
+        db
+    }
+
+    #[test]
+    fn what_is_written_reads_back() {
+        let db = sample();
+        let mut file = Vec::new();
+        assert_eq!(write(&mut file, &[(3, &db)], 1000).unwrap(), 5);
+        assert!(file.starts_with(b"REDIS0009"));
+        let loaded = read(&file, 16, 1000).unwrap();
+        let back = &loaded.dbs[3];
+        assert_eq!(back.len(), 5);
+        let get = |k: &[u8]| back.get(k, 1000).cloned();
+        assert!(matches!(get(b"n"), Some(Value::Str(s)) if &s[..] == b"-1234567"));
+        assert!(matches!(get(b"z"), Some(Value::Str(s)) if &s[..] == b"007"));
+        assert_eq!(back.expire_at(b"n"), Some(u64::MAX / 2));
+        let Some(Value::ZSet(z)) = get(b"zs") else {
+            panic!()
+        };
+        assert_eq!(z.score(b"b"), Some(f64::NEG_INFINITY));
+        // Any damage is found: every truncation and a flipped byte.
+        let near_end = file.len().saturating_sub(12)..file.len();
+        for cut in (0..file.len()).step_by(97).chain(near_end) {
+            assert!(read(&file[..cut], 16, 1000).is_err(), "cut at {cut}");
+        }
+        let mut flipped = file.clone();
+        flipped[40] ^= 1;
+        assert!(read(&flipped, 16, 1000).is_err());
+        // Too few databases, too new a version.
+        assert!(read(&file, 2, 1000)
+            .unwrap_err()
+            .message
+            .contains("database 3"));
+        let mut newer = file.clone();
+        newer[5..9].copy_from_slice(b"0011");
+        assert!(read(&newer, 16, 1000)
+            .unwrap_err()
+            .message
+            .contains("version 11"));
+    }
+
+    #[test]
+    fn integer_strings_only_when_canonical() {
+        assert_eq!(small_integer(b"123"), Some(123));
+        assert_eq!(small_integer(b"-2147483648"), Some(i32::MIN));
+        for text in [&b"0123"[..], b"+1", b"-0", b"", b"2147483648", b" 1", b"1 "] {
+            assert_eq!(small_integer(text), None, "{text:?}");
+        }
+        assert_eq!(small_integer(b"0"), Some(0));
+    }
+}
