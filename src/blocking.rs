@@ -157,7 +157,7 @@ impl Blocking {
         waiter
     }
 
-    /// Waits (see [`Waiter::wait`]), then removes the waiter from every
+    /// Waits (see `Waiter::wait`), then removes the waiter from every
     /// queue. The outcome is final: a waiter served at the last moment
     /// reports `Served`, never a timeout.
     pub fn wait(

@@ -117,6 +117,8 @@ pub static PARAMS: &[Param] = &[
         Live,
         Text,
     ),
+    // respd's own: log every frame each connection sends and receives.
+    p("trace", "no", Live, Bool),
     // Behaviours respd does not have: only the default is accepted.
     p("appendonly", "no", DefaultOnly, Bool),
     fixed("daemonize", "no", DefaultOnly, Bool),
@@ -431,6 +433,10 @@ impl Config {
     }
     pub fn client_query_buffer_limit(&self) -> u64 {
         self.number("client-query-buffer-limit") as u64
+    }
+    /// `trace`: the wire trace of every connection is on.
+    pub fn trace(&self) -> bool {
+        self.flag("trace")
     }
     pub fn hz(&self) -> u64 {
         self.number("hz").max(1) as u64

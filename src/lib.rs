@@ -3,11 +3,16 @@
 //! A Redis-compatible server that a person can read in an afternoon:
 //! blocking threads, the standard library and one dependency (`threadpool`).
 //!
+//! Two guides come with the source: `docs/PROTOCOL.md` (RESP2 and RESP3
+//! byte by byte, every example checked by `tests/protocol_guide.rs`) and
+//! `docs/TOUR.md` (the path of a command through the code, and how to add
+//! one).
+//!
 //! ## The rooms
 //!
 //! | module | holds | uses |
 //! |---|---|---|
-//! | [`resp`] | RESP2/RESP3 frames, the command parser, the reply writer | nothing of respd |
+//! | [`resp`] | RESP2/RESP3 frames, the command parser, the reply writer, the wire-trace notation | nothing of respd |
 //! | [`store`] | databases, values, expiry, the glob matcher | nothing of sockets or RESP |
 //! | [`commands`] | the command table and one file per family | `store`, `resp::Reply` |
 //! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
@@ -20,16 +25,21 @@
 //!
 //! ## The path of one `SET k v`
 //!
-//! 1. A worker of the pool owns the connection ([`server`]'s connection
-//!    loop) and reads through a `BufReader`.
+//! 1. A worker of the pool owns the connection
+//!    (`serve` in `server/connection.rs`) and reads through a `BufReader`.
 //! 2. [`resp::read_command`] parses `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n`
 //!    into `[b"SET", b"k", b"v"]`.
-//! 3. [`commands::execute`] finds the `set` row of the table, checks its
-//!    arity and the client's authentication, and calls the handler.
+//! 3. [`commands::execute`] finds the `set` row of the table
+//!    ([`commands::lookup`]), checks its arity and the client's
+//!    authentication, and calls the handler.
 //! 4. The handler (in `commands/strings.rs`) takes the database's write lock
-//!    once, stores the value, and writes `+OK\r\n` with [`resp::Reply`].
+//!    once ([`commands::Context::db_mut`]), stores the value
+//!    ([`store::Db::put`]), and writes `+OK\r\n` with [`resp::Reply`].
 //! 5. The reply waits in the connection's buffer until no further command
 //!    is buffered, then goes out in one write.
+//!
+//! `respd --trace` (or `CONFIG SET trace yes`) logs every frame of every
+//! connection as it crosses the socket, in the notation of [`resp::trace`].
 //!
 //! ## Embedding
 //!

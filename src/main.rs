@@ -7,7 +7,13 @@ use respd::config::Config;
 use respd::Server;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `--trace` alone means `--trace yes` (the wire trace).
+    if let Some(at) = args.iter().position(|a| a == "--trace") {
+        if args.get(at + 1).map_or(true, |next| next.starts_with("--")) {
+            args.insert(at + 1, "yes".into());
+        }
+    }
     if args.iter().any(|a| a == "-v" || a == "--version") {
         println!(
             "respd v={} (Redis {} compatible)",
@@ -17,7 +23,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("Usage: respd [/path/to/redis.conf] [--port 6379] [--bind 127.0.0.1] [--maxclients 10000] [--option value ...]");
+        println!("Usage: respd [/path/to/redis.conf] [--port 6379] [--bind 127.0.0.1] [--maxclients 10000] [--trace] [--option value ...]");
         return ExitCode::SUCCESS;
     }
     let config = match load_config(&args) {

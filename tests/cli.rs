@@ -87,8 +87,9 @@ fn resp_shows_the_bytes_on_the_wire() {
     let port = server.local_addr().port();
     assert_eq!(
         respd_cli(port, &["--resp", "echo", "a b"], ""),
-        "-> *2\\r\\n\n-> $4\\r\\n\n-> echo\\r\\n\n-> $3\\r\\n\n-> a b\\r\\n\n\
-         <- $3\\r\\n\n<- a b\\r\\n\n\"a b\"\n"
+        "-> *2\\r\\n$4\\r\\necho\\r\\n$3\\r\\na b\\r\\n   array(2): bulk \"echo\", bulk \"a b\"\n\
+         <- $3\\r\\na b\\r\\n   bulk \"a b\"\n\
+         \"a b\"\n"
     );
 }
 

@@ -3,12 +3,15 @@
 //! A small redis-cli: it prints replies as redis-cli does in a terminal
 //! (`"v"`, `(nil)`, `(integer) 1`, `1) ...`), whether or not stdout is one.
 //! Without a command it reads commands line by line from a prompt.
-//! `--resp` also shows the bytes that went over the wire, `\r\n` and all.
+//! `--resp` also shows the bytes that went over the wire, `\r\n` and all,
+//! one frame per line with its reading, in the notation of the server's
+//! wire trace (`respd::resp::trace`): `->` what was sent, `<-` what came
+//! back.
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
-use respd::resp::Frame;
+use respd::resp::{trace_replies, trace_requests, Frame};
 use respd::util::{format_double, split_args};
 use respd::Client;
 
@@ -132,12 +135,12 @@ impl Session {
     fn run(&mut self, args: &[Vec<u8>]) -> io::Result<()> {
         let request = Frame::command(args).to_bytes();
         if self.show_wire {
-            print!("{}", wire("->", &request));
+            print!("{}", wire("->", trace_requests(&request)));
         }
         self.client.send_raw(&request)?;
         let (reply, bytes) = self.client.read_reply_with_bytes()?;
         if self.show_wire {
-            print!("{}", wire("<-", &bytes));
+            print!("{}", wire("<-", trace_replies(&bytes)));
         }
         print!("{}", render(&reply, ""));
         let selected = args[0].eq_ignore_ascii_case(b"select") && matches!(reply, Frame::Simple(_));
@@ -276,22 +279,10 @@ fn quote(bytes: &[u8]) -> String {
     out
 }
 
-/// Wire bytes, one protocol line per output line, with `\r` and `\n`
-/// written out so they can be seen.
-fn wire(direction: &str, bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
-        out += direction;
-        out.push(' ');
-        for &b in line {
-            match b {
-                b'\r' => out += "\\r",
-                b'\n' => out += "\\n",
-                b' '..=b'~' => out.push(b as char),
-                _ => out += &format!("\\x{b:02x}"),
-            }
-        }
-        out.push('\n');
-    }
-    out
+/// Traced frames, each on its own line after the direction arrow.
+fn wire(direction: &str, frames: Vec<String>) -> String {
+    frames
+        .iter()
+        .map(|frame| format!("{direction} {frame}\n"))
+        .collect()
 }

@@ -6,11 +6,16 @@
 //! * [`read_command`] turns the bytes a client sends (multibulk or inline)
 //!   into one command's arguments, or a protocol error worded as Redis's.
 //! * [`Reply`] writes a server's replies, choosing RESP2 or RESP3 shapes.
+//! * [`trace`] makes bytes visible for people (`\r\n` written out) and
+//!   reads each frame in one line: the server's wire trace and
+//!   `respd-cli --resp` print it.
 
 mod frame;
 mod parse;
 mod reply;
+pub mod trace;
 
 pub use frame::{read_frame, Frame};
 pub use parse::{read_command, Limits, ReadError, INLINE_MAX_SIZE};
 pub use reply::Reply;
+pub use trace::{describe, trace_replies, trace_requests, visible};

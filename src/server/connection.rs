@@ -11,6 +11,12 @@
 //! did not write: messages from publishers. From then on its bytes go
 //! through an [`Outbox`], and a writer thread of its own sends them (see
 //! `crate::pubsub`).
+//!
+//! With `trace` on (`respd --trace yes`, `CONFIG SET trace yes`), every
+//! frame is logged at the moment it crosses the socket: requests as the
+//! parser consumes them, replies (and Pub/Sub messages) as they are
+//! written, in the notation of [`crate::resp::trace`]. A pipeline therefore
+//! shows all its requests, then all its replies, as they really travel.
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -22,7 +28,7 @@ use crate::clients::ClientInfo;
 use crate::commands::{self, Context, PeerProbe, Session};
 use crate::log::{self, log};
 use crate::pubsub::{Delivery, Limit, Outbox};
-use crate::resp::{read_command, ReadError, Reply};
+use crate::resp::{read_command, trace_replies, trace_requests, ReadError, Reply};
 use crate::shared::Shared;
 
 /// Room for incoming bytes. std's BufReader zeroes its whole buffer on the
@@ -47,6 +53,61 @@ struct Socket {
     idle_timeout: Option<Duration>,
     /// Set once the client subscribes or monitors: replies go there.
     outbox: Option<OutboxRoute>,
+    tracer: Tracer,
+    /// While tracing: the bytes read from the socket whose command has not
+    /// been traced yet (the last command's tail, and what is buffered).
+    received: Vec<u8>,
+}
+
+/// Whether `trace` is on, as of the last configuration change seen, and
+/// the connection's name in the log: `[id=3 127.0.0.1:50412]`.
+#[derive(Clone)]
+struct Tracer {
+    shared: Arc<Shared>,
+    label: String,
+    config_epoch: u64,
+    on: bool,
+}
+
+impl Tracer {
+    fn new(shared: &Arc<Shared>, label: String) -> Tracer {
+        let config_epoch = shared
+            .config_epoch
+            .load(std::sync::atomic::Ordering::Acquire);
+        Tracer {
+            on: shared.config().trace(),
+            shared: shared.clone(),
+            label,
+            config_epoch,
+        }
+    }
+
+    /// True when tracing is on. Costs one atomic load unless CONFIG SET
+    /// changed something since the last call.
+    fn refresh(&mut self) -> bool {
+        let epoch = self
+            .shared
+            .config_epoch
+            .load(std::sync::atomic::Ordering::Acquire);
+        if epoch != self.config_epoch {
+            self.config_epoch = epoch;
+            self.on = self.shared.config().trace();
+        }
+        self.on
+    }
+
+    /// Logs each line after the connection's name and `arrow`: `<-` for
+    /// what the server received, `->` for what it sent. WARNING is the
+    /// level every `loglevel` prints.
+    fn log(&self, arrow: &str, lines: Vec<String>) {
+        for line in lines {
+            log(
+                &self.shared,
+                log::WARNING,
+                &format!("[{}] {arrow} {line}", self.label),
+            );
+        }
+    }
 }
 
 /// A connection's outbox and the thread that drains it into the socket.
@@ -71,6 +132,10 @@ impl Drop for OutboxRoute {
 
 impl Socket {
     fn send_pending(&mut self) -> io::Result<()> {
+        if self.tracer.on && self.outbox.is_none() && !self.reply.buf.is_empty() {
+            // With an outbox, the writer thread traces what it sends.
+            self.tracer.log("->", trace_replies(&self.reply.buf));
+        }
         if let (Some(route), false) = (&self.outbox, self.reply.buf.is_empty()) {
             let delivery =
                 route
@@ -96,8 +161,32 @@ impl Socket {
 
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tracer.refresh();
         self.send_pending()?;
-        (&*self.stream).read(buf)
+        let n = (&*self.stream).read(buf)?;
+        // The trace may have been switched on while this read was waiting.
+        if self.tracer.refresh() {
+            self.received.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Traces the bytes the parser consumed since the last call: what the
+/// socket read, minus what still waits in the reader's buffer.
+fn trace_received(reader: &mut BufReader<Socket>) {
+    let buffered = reader.buffer().len();
+    let socket = reader.get_mut();
+    if !socket.tracer.on {
+        socket.received.clear();
+        return;
+    }
+    let consumed = socket.received.len().saturating_sub(buffered);
+    if consumed > 0 {
+        socket
+            .tracer
+            .log("<-", trace_requests(&socket.received[..consumed]));
+        socket.received.drain(..consumed);
     }
 }
 
@@ -110,6 +199,8 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let id = shared.clients.next_id();
+    let tracer = Tracer::new(shared, format!("id={id} {peer}"));
     let laddr = stream
         .local_addr()
         .ok()
@@ -118,7 +209,6 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
         .unwrap_or_default();
     let stream = Arc::new(stream);
     let closer = stream.clone();
-    let id = shared.clients.next_id();
     let info = Arc::new(ClientInfo::new(
         id,
         peer,
@@ -138,6 +228,8 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
         reply: Reply::new(),
         idle_timeout: None,
         outbox: None,
+        tracer,
+        received: Vec::new(),
     };
     let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, socket);
     loop {
@@ -146,7 +238,9 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
         let listening = session.pubsub.subscribed() || session.pubsub.monitor;
         let idle_timeout = if listening { 0 } else { session.idle_timeout };
         apply_idle_timeout(reader.get_mut(), idle_timeout);
-        match read_command(&mut reader, &session.limits) {
+        let command = read_command(&mut reader, &session.limits);
+        trace_received(&mut reader);
+        match command {
             Ok(Some(args)) => {
                 let socket = reader.get_mut();
                 commands::execute(
@@ -214,7 +308,7 @@ fn route_through_outbox(shared: &Arc<Shared>, session: &Session, socket: &mut So
     let Some(outbox) = session.pubsub.outbox.clone() else {
         return;
     };
-    let writer = spawn_writer(socket.stream.clone(), outbox.clone());
+    let writer = spawn_writer(socket.stream.clone(), outbox.clone(), socket.tracer.clone());
     if writer.is_none() {
         // Without a writer the client cannot be served.
         session.info.kill();
@@ -228,14 +322,22 @@ fn route_through_outbox(shared: &Arc<Shared>, session: &Session, socket: &mut So
 }
 
 /// The writer thread: sends the outbox's bytes as they come, until the
-/// outbox is closed and drained, or the client is gone.
-fn spawn_writer(stream: Arc<TcpStream>, outbox: Arc<Outbox>) -> Option<JoinHandle<()>> {
+/// outbox is closed and drained, or the client is gone. A chunk holds whole
+/// frames (replies, messages, MONITOR lines), so it traces frame by frame.
+fn spawn_writer(
+    stream: Arc<TcpStream>,
+    outbox: Arc<Outbox>,
+    mut tracer: Tracer,
+) -> Option<JoinHandle<()>> {
     thread::Builder::new()
         .name("respd-writer".into())
         .stack_size(WRITER_STACK_BYTES)
         .spawn(move || {
             let mut chunk = Vec::new();
             while outbox.next_chunk(&mut chunk) {
+                if tracer.refresh() {
+                    tracer.log("->", trace_replies(&chunk));
+                }
                 let written = write_chunk(&stream, &chunk);
                 outbox.chunk_written(&mut chunk);
                 if written.is_err() {
