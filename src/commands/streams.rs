@@ -37,6 +37,7 @@ const GROUP_ONLY_XREADGROUP: &str =
     "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
 const NOACK_ONLY_XREADGROUP: &str =
     "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+const UNBALANCED: &str = "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
 const MISSING_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
 const DOLLAR_IN_XREADGROUP: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
 const GT_IN_XREAD: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
@@ -514,16 +515,16 @@ fn xrevrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // XDEL key id [id ...]
 fn xdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let ids = args[2..]
-        .iter()
-        .map(|a| strict_id(a))
-        .collect::<Result<Vec<_>, _>>()?;
     let mut db = cx.db_mut();
     let Some(stream) = stream_at_mut(&mut db, &args[1], now_ms())? else {
         drop(db);
         cx.out.int(0);
         return Ok(());
     };
+    let ids = args[2..]
+        .iter()
+        .map(|a| strict_id(a))
+        .collect::<Result<Vec<_>, _>>()?;
     let deleted = ids.into_iter().filter(|&id| stream.delete(id)).count();
     drop(db);
     cx.out.int(deleted as i64);
@@ -725,12 +726,8 @@ fn parse_read_args(mut args: Args, xreadgroup: bool) -> Result<ReadArgs, Error> 
             i += 1;
         } else if is(opt, "streams") && more > 0 {
             if more % 2 != 0 {
-                let (name, symbol) = if xreadgroup {
-                    ("xreadgroup", '>')
-                } else {
-                    ("xread", '$')
-                };
-                return Err(Error::new(format!("ERR Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified.")));
+                // Redis 7.0 names XREAD and `$` for both commands.
+                return Err(UNBALANCED.into());
             }
             streams_at = Some(i + 1);
             break;
