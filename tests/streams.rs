@@ -553,9 +553,7 @@ fn approximate_trimming_matches_redis_nodes() {
         for i in 1..=700u64 {
             let id = format!("{}-{}", i, round);
             let maxlen = if i % 7 == 0 { "=" } else { "~" };
-            let add = [
-                "XADD", "k", "MAXLEN", maxlen, "150", &id, "field", value,
-            ];
+            let add = ["XADD", "k", "MAXLEN", maxlen, "150", &id, "field", value];
             let (a, b) = (send(&mut ours, &add), send(&mut theirs, &add));
             assert_eq!(a, b, "{add:?}");
             if i % 50 == 0 {
@@ -622,7 +620,10 @@ fn xread_block_is_woken_by_xadd_on_any_of_its_streams() {
     let mut c = Client::connect(server.local_addr()).unwrap();
     send(&mut c, &["XADD", "a", "1-1", "old", "x"]);
     // `$` means entries after the last one at the time of blocking.
-    let reader = in_background(&server, &["XREAD", "BLOCK", "0", "STREAMS", "a", "b", "$", "$"]);
+    let reader = in_background(
+        &server,
+        &["XREAD", "BLOCK", "0", "STREAMS", "a", "b", "$", "$"],
+    );
     wait_blocked(&server, 1);
     send(&mut c, &["XADD", "b", "5-1", "f", "v"]);
     assert_eq!(reader.join().unwrap(), one_entry("b", "5-1", "f", "v"));
@@ -647,26 +648,47 @@ fn several_readers_are_all_woken_and_a_timeout_gives_a_null_array() {
     // Inside MULTI a blocking read does not wait.
     send(&mut c, &["MULTI"]);
     send(&mut c, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
-    assert_eq!(send(&mut c, &["EXEC"]), Frame::Array(vec![Frame::NullArray]));
+    assert_eq!(
+        send(&mut c, &["EXEC"]),
+        Frame::Array(vec![Frame::NullArray])
+    );
 }
 
 #[test]
 fn xreadgroup_block_delivers_each_entry_to_exactly_one_consumer() {
     let server = start();
     let mut c = Client::connect(server.local_addr()).unwrap();
-    send(&mut c, &["XGROUP", "CREATE", "jobs", "workers", "$", "MKSTREAM"]);
+    send(
+        &mut c,
+        &["XGROUP", "CREATE", "jobs", "workers", "$", "MKSTREAM"],
+    );
     let consumers: Vec<_> = ["w1", "w2", "w3"]
         .iter()
         .map(|name| {
             in_background(
                 &server,
-                &["XREADGROUP", "GROUP", "workers", name, "COUNT", "1", "BLOCK", "0", "STREAMS", "jobs", ">"],
+                &[
+                    "XREADGROUP",
+                    "GROUP",
+                    "workers",
+                    name,
+                    "COUNT",
+                    "1",
+                    "BLOCK",
+                    "0",
+                    "STREAMS",
+                    "jobs",
+                    ">",
+                ],
             )
         })
         .collect();
     wait_blocked(&server, 3);
     for i in 1..=3 {
-        send(&mut c, &["XADD", "jobs", &format!("{i}-1"), "job", &i.to_string()]);
+        send(
+            &mut c,
+            &["XADD", "jobs", &format!("{i}-1"), "job", &i.to_string()],
+        );
     }
     let mut delivered: Vec<String> = consumers
         .into_iter()
@@ -677,7 +699,11 @@ fn xreadgroup_block_delivers_each_entry_to_exactly_one_consumer() {
         .collect();
     delivered.sort();
     delivered.dedup();
-    assert_eq!(delivered.len(), 3, "each job went to one worker: {delivered:?}");
+    assert_eq!(
+        delivered.len(),
+        3,
+        "each job went to one worker: {delivered:?}"
+    );
     let pending = send(&mut c, &["XPENDING", "jobs", "workers"]);
     let Frame::Array(summary) = pending else {
         panic!("{pending:?}")
@@ -694,6 +720,36 @@ fn xreadgroup_block_delivers_each_entry_to_exactly_one_consumer() {
     );
 }
 
+/// As in Redis, a reader woken by an entry that is trimmed away at once
+/// still gets a reply: its stream with no entries.
+#[test]
+fn an_entry_trimmed_at_once_still_wakes_readers() {
+    let server = start();
+    let mut c = Client::connect(server.local_addr()).unwrap();
+    send(&mut c, &["XGROUP", "CREATE", "g", "grp", "$", "MKSTREAM"]);
+    let reader = in_background(&server, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+    let consumer = in_background(
+        &server,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "grp",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "g",
+            ">",
+        ],
+    );
+    wait_blocked(&server, 2);
+    send(&mut c, &["XADD", "s", "MAXLEN", "0", "1-1", "f", "v"]);
+    send(&mut c, &["XADD", "g", "MAXLEN", "0", "1-1", "f", "v"]);
+    let empty = |key: &str| Frame::Array(vec![Frame::Array(vec![bulk(key), Frame::Array(vec![])])]);
+    assert_eq!(reader.join().unwrap(), empty("s"));
+    assert_eq!(consumer.join().unwrap(), empty("g"));
+}
+
 #[test]
 fn a_destroyed_group_ends_the_wait_with_nogroup() {
     let server = start();
@@ -701,7 +757,17 @@ fn a_destroyed_group_ends_the_wait_with_nogroup() {
     send(&mut c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
     let reader = in_background(
         &server,
-        &["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ],
     );
     wait_blocked(&server, 1);
     send(&mut c, &["XGROUP", "DESTROY", "s", "g"]);
@@ -738,6 +804,9 @@ fn resp3_xread_reply_is_a_map_when_woken() {
     );
 }
 
+/// An entry as redis-rs reads it: its ID and its fields and values.
+type Entry = (String, Vec<String>);
+
 #[test]
 fn typed_replies_through_redis_rs() {
     let server = start();
@@ -762,7 +831,7 @@ fn typed_replies_through_redis_rs() {
         .unwrap();
     let len: i64 = redis::cmd("XLEN").arg("s").query(&mut con).unwrap();
     assert_eq!(len, 2);
-    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+    let entries: Vec<Entry> = redis::cmd("XRANGE")
         .arg("s")
         .arg("-")
         .arg("+")
@@ -780,7 +849,7 @@ fn typed_replies_through_redis_rs() {
         .query(&mut con)
         .unwrap();
     assert_eq!(ok, "OK");
-    let read: Vec<(String, Vec<(String, Vec<String>)>)> = redis::cmd("XREADGROUP")
+    let read: Vec<(String, Vec<Entry>)> = redis::cmd("XREADGROUP")
         .arg("GROUP")
         .arg("g")
         .arg("c")
@@ -806,7 +875,11 @@ fn typed_replies_through_redis_rs() {
         .unwrap_err();
     assert_eq!(wrong.code(), Some("WRONGTYPE"));
     // Expiry applies to streams like any key.
-    let set: i64 = redis::cmd("PEXPIRE").arg("s").arg(1).query(&mut con).unwrap();
+    let set: i64 = redis::cmd("PEXPIRE")
+        .arg("s")
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
     assert_eq!(set, 1);
     thread::sleep(Duration::from_millis(20));
     let len: i64 = redis::cmd("XLEN").arg("s").query(&mut con).unwrap();

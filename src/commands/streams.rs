@@ -37,7 +37,8 @@ const GROUP_ONLY_XREADGROUP: &str =
     "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
 const NOACK_ONLY_XREADGROUP: &str =
     "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
-const UNBALANCED: &str = "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
+const UNBALANCED: &str =
+    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
 const MISSING_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
 const DOLLAR_IN_XREADGROUP: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
 const GT_IN_XREAD: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
@@ -73,31 +74,80 @@ pub static COMMANDS: &[Command] = &[
     Command::new("xrevrange", -4, READONLY, ONE_KEY, "stream", xrevrange),
     Command::new("xdel", -3, WRITE | FAST, ONE_KEY, "stream", xdel),
     Command::new("xtrim", -4, WRITE, ONE_KEY, "stream", xtrim),
-    Command::new("xsetid", -3, WRITE | DENYOOM | FAST, ONE_KEY, "stream", xsetid),
+    Command::new(
+        "xsetid",
+        -3,
+        WRITE | DENYOOM | FAST,
+        ONE_KEY,
+        "stream",
+        xsetid,
+    ),
     // XREAD and XREADGROUP are `movablekeys` in Redis (keys follow STREAMS).
     Command::new("xread", -4, READONLY | BLOCKING, NO_KEYS, "stream", xread),
-    Command::new("xreadgroup", -7, WRITE | BLOCKING, NO_KEYS, "stream", xreadgroup),
+    Command::new(
+        "xreadgroup",
+        -7,
+        WRITE | BLOCKING,
+        NO_KEYS,
+        "stream",
+        xreadgroup,
+    ),
     Command::new("xack", -4, WRITE | FAST, ONE_KEY, "stream", xack),
     Command::new("xpending", -3, READONLY, ONE_KEY, "stream", xpending),
     Command::new("xclaim", -6, WRITE | FAST, ONE_KEY, "stream", xclaim),
-    Command::new("xautoclaim", -6, WRITE | FAST, ONE_KEY, "stream", xautoclaim),
+    Command::new(
+        "xautoclaim",
+        -6,
+        WRITE | FAST,
+        ONE_KEY,
+        "stream",
+        xautoclaim,
+    ),
     Command::container("xgroup", "stream", XGROUP),
     Command::container("xinfo", "stream", XINFO),
 ];
 
 static XGROUP: &[Command] = &[
-    Command::new("create", -5, WRITE | DENYOOM, KEY_AFTER_SUB, "stream", xgroup),
+    Command::new(
+        "create",
+        -5,
+        WRITE | DENYOOM,
+        KEY_AFTER_SUB,
+        "stream",
+        xgroup,
+    ),
     Command::new("setid", -5, WRITE, KEY_AFTER_SUB, "stream", xgroup),
     Command::new("destroy", 4, WRITE, KEY_AFTER_SUB, "stream", xgroup),
-    Command::new("createconsumer", 5, WRITE | DENYOOM, KEY_AFTER_SUB, "stream", xgroup),
+    Command::new(
+        "createconsumer",
+        5,
+        WRITE | DENYOOM,
+        KEY_AFTER_SUB,
+        "stream",
+        xgroup,
+    ),
     Command::new("delconsumer", 5, WRITE, KEY_AFTER_SUB, "stream", xgroup),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "stream", xgroup_help),
 ];
 
 static XINFO: &[Command] = &[
-    Command::new("stream", -3, READONLY, KEY_AFTER_SUB, "stream", xinfo_stream),
+    Command::new(
+        "stream",
+        -3,
+        READONLY,
+        KEY_AFTER_SUB,
+        "stream",
+        xinfo_stream,
+    ),
     Command::new("groups", 3, READONLY, KEY_AFTER_SUB, "stream", xinfo_groups),
-    Command::new("consumers", 4, READONLY, KEY_AFTER_SUB, "stream", xinfo_consumers),
+    Command::new(
+        "consumers",
+        4,
+        READONLY,
+        KEY_AFTER_SUB,
+        "stream",
+        xinfo_consumers,
+    ),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "stream", xinfo_help),
 ];
 
@@ -122,9 +172,15 @@ fn parse_ull(text: &[u8]) -> Option<u64> {
     }
     let mut value: u64 = 0;
     for digit in rest {
-        value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+        value = value
+            .checked_mul(10)?
+            .checked_add(u64::from(digit - b'0'))?;
     }
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// An ID as typed: `ms-seq`, `ms` (the sequence missing) or `ms-*`.
@@ -179,9 +235,7 @@ fn strict_id(arg: &[u8]) -> Result<StreamId, Error> {
 /// One end of a range: an ID, `-`, `+`, or `(id` (exclusive).
 fn range_start(arg: &[u8]) -> Result<StreamId, Error> {
     match arg.strip_prefix(b"(") {
-        Some(id) if arg.len() > 1 => parse_id(id, 0, true)?
-            .next()
-            .ok_or(Error::from(BAD_START)),
+        Some(id) if arg.len() > 1 => parse_id(id, 0, true)?.next().ok_or(Error::from(BAD_START)),
         _ => parse_id(arg, 0, false),
     }
 }
@@ -441,8 +495,7 @@ fn xadd(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
         Some(stream) => stream.next_id(parsed.id, now),
     };
     let id = id.ok_or(Error::from(ID_TOO_SMALL))?;
-    let Value::Stream(stream) =
-        db.get_or_insert_with(key, now, || Value::Stream(Box::default()))
+    let Value::Stream(stream) = db.get_or_insert_with(key, now, || Value::Stream(Box::default()))
     else {
         return Err(errors::WRONGTYPE.into());
     };
@@ -468,7 +521,11 @@ fn xlen(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 /// XRANGE and XREVRANGE.
 fn range(cx: &mut Context<'_>, args: &Args, rev: bool) -> CmdResult {
-    let (low, high) = if rev { (&args[3], &args[2]) } else { (&args[2], &args[3]) };
+    let (low, high) = if rev {
+        (&args[3], &args[2])
+    } else {
+        (&args[2], &args[3])
+    };
     let start = range_start(low)?;
     let end = range_end(high)?;
     let mut count = None;
@@ -576,8 +633,8 @@ fn xsetid(cx: &mut Context<'_>, args: Args) -> CmdResult {
         i += 2;
     }
     let mut db = cx.db_mut();
-    let stream = stream_at_mut(&mut db, &args[1], now_ms())?
-        .ok_or(Error::from(errors::NO_SUCH_KEY))?;
+    let stream =
+        stream_at_mut(&mut db, &args[1], now_ms())?.ok_or(Error::from(errors::NO_SUCH_KEY))?;
     if id < stream.max_deleted_id {
         return Err(SETID_BELOW_MAX_DELETED.into());
     }
@@ -769,7 +826,11 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
         let stream = stream_at(&db, key, now)?;
         if let Some((group, _)) = &parsed.group {
             if !stream.is_some_and(|s| s.groups.contains_key(group)) {
-                return Err(no_key_or_group(key, group, " in XREADGROUP with GROUP option"));
+                return Err(no_key_or_group(
+                    key,
+                    group,
+                    " in XREADGROUP with GROUP option",
+                ));
             }
         }
         positions.push(match &id[..] {
@@ -823,11 +884,14 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
             if stream.last_id <= after {
                 continue;
             }
-            let position = match position {
-                Position::After(_) => Position::After(after),
-                other => *other,
+            // Redis answers even if the new entries are already trimmed away.
+            let read = match &parsed.group {
+                Some((group, consumer)) => match stream_at_mut(db, key, now) {
+                    Ok(Some(stream)) => read_new(stream, group, consumer, count, parsed.noack, now),
+                    _ => continue,
+                },
+                None => entries_after(stream, after, count),
             };
-            let read = read_one(db, key, position, &parsed, count, now)?;
             return Some(encoded(resp3, |r| write_streams(r, &[(key.clone(), read)])));
         }
         None
@@ -835,7 +899,20 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
     cx.block(db, wait_on, timeout, Box::new(attempt))
 }
 
-/// What one reader gets from one stream now, if anything.
+/// Up to `count` entries (0 = all) after `after`.
+fn entries_after(stream: &Stream, after: StreamId, count: usize) -> Read {
+    let limit = if count == 0 { usize::MAX } else { count };
+    let Some(start) = after.next() else {
+        return Vec::new();
+    };
+    stream
+        .range(start, StreamId::MAX, false)
+        .take(limit)
+        .map(|(id, fields)| (id, Some(fields.clone())))
+        .collect()
+}
+
+/// What a reader is served at once from one stream, if anything.
 fn read_one(
     db: &mut Db,
     key: &[u8],
@@ -844,7 +921,6 @@ fn read_one(
     count: usize,
     now: u64,
 ) -> Option<Read> {
-    let limit = if count == 0 { usize::MAX } else { count };
     match position {
         Position::After(after) => {
             let stream = stream_at(db, key, now).ok()??;
@@ -852,14 +928,7 @@ fn read_one(
             if top <= after {
                 return None;
             }
-            let start = after.next()?;
-            Some(
-                stream
-                    .range(start, StreamId::MAX, false)
-                    .take(limit)
-                    .map(|(id, fields)| (id, Some(fields.clone())))
-                    .collect(),
-            )
+            Some(entries_after(stream, after, count))
         }
         Position::New => {
             let (group, consumer) = parsed.group.as_ref()?;
@@ -984,7 +1053,9 @@ fn xpending(cx: &mut Context<'_>, args: Args) -> CmdResult {
     };
     let ids: Box<dyn Iterator<Item = StreamId>> = match &consumer {
         Some(name) => match group.consumers.get(name) {
-            Some(consumer) if start <= end => Box::new(consumer.pending.range(start..=end).copied()),
+            Some(consumer) if start <= end => {
+                Box::new(consumer.pending.range(start..=end).copied())
+            }
             Some(_) => Box::new(std::iter::empty()),
             None => {
                 cx.out.array(0);
@@ -1057,7 +1128,10 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
             delivery = Some(now as i64 - idle);
         } else if is(opt, "time") && more {
             i += 1;
-            delivery = Some(int_or(&args[i], "ERR Invalid TIME option argument for XCLAIM")?);
+            delivery = Some(int_or(
+                &args[i],
+                "ERR Invalid TIME option argument for XCLAIM",
+            )?);
         } else if is(opt, "retrycount") && more {
             i += 1;
             retry_count = Some(int_or(
@@ -1129,8 +1203,11 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
 fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let min_idle =
-        int_or(&args[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
+    let min_idle = int_or(
+        &args[4],
+        "ERR Invalid min-idle-time argument for XAUTOCLAIM",
+    )?
+    .max(0);
     let start = range_start(&args[5])?;
     let (mut count, mut justid) = (100usize, false);
     let mut i = 6;
@@ -1158,8 +1235,7 @@ fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         .map(|(id, _)| *id)
         .take(count.saturating_mul(10))
         .collect();
-    let existing: Vec<Option<Fields>> =
-        pending.iter().map(|id| stream.get(*id).cloned()).collect();
+    let existing: Vec<Option<Fields>> = pending.iter().map(|id| stream.get(*id).cloned()).collect();
     let Some(group) = stream.groups.get_mut(&args[2]) else {
         return Err(no_key_or_group(&args[1], &args[2], ""));
     };
@@ -1177,7 +1253,10 @@ fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
             count -= 1;
             continue;
         }
-        let idle = group.pel.get(&id).map_or(0, |n| now as i64 - n.delivery_time as i64);
+        let idle = group
+            .pel
+            .get(&id)
+            .map_or(0, |n| now as i64 - n.delivery_time as i64);
         if min_idle > 0 && idle < min_idle {
             continue;
         }
@@ -1286,7 +1365,9 @@ fn xgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
         }
         b"setid" if args.len() == 5 || args.len() == 7 => {
             let id = id_arg(&args[4], false)?;
-            if let Some(group) = stream_at_mut(&mut db, key, now)?.and_then(|s| s.groups.get_mut(name)) {
+            if let Some(group) =
+                stream_at_mut(&mut db, key, now)?.and_then(|s| s.groups.get_mut(name))
+            {
                 group.last_id = id;
                 group.entries_read = entries_read;
             }
@@ -1307,7 +1388,9 @@ fn xgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
         b"createconsumer" => {
             let created = stream_at_mut(&mut db, key, now)?
                 .and_then(|s| s.groups.get_mut(name))
-                .is_some_and(|g| !g.consumers.contains_key(&args[4]) && g.consumer(&args[4], now).1);
+                .is_some_and(|g| {
+                    !g.consumers.contains_key(&args[4]) && g.consumer(&args[4], now).1
+                });
             drop(db);
             cx.out.int(i64::from(created));
         }
@@ -1408,7 +1491,10 @@ fn xinfo_stream(cx: &mut Context<'_>, args: Args) -> CmdResult {
         write_stream_header(out, stream);
         out.bulk(b"groups");
         out.int(stream.groups.len() as i64);
-        for (name, entry) in [("first-entry", stream.first()), ("last-entry", stream.last())] {
+        for (name, entry) in [
+            ("first-entry", stream.first()),
+            ("last-entry", stream.last()),
+        ] {
             out.bulk(name.as_bytes());
             match entry {
                 Some((id, fields)) => write_entry(out, id, fields),
@@ -1417,11 +1503,18 @@ fn xinfo_stream(cx: &mut Context<'_>, args: Args) -> CmdResult {
         }
         return Ok(());
     }
-    let limit = if count == 0 { usize::MAX } else { count as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     out.map(9);
     write_stream_header(out, stream);
     out.bulk(b"entries");
-    let entries: Vec<_> = stream.range(StreamId::ZERO, StreamId::MAX, false).take(limit).collect();
+    let entries: Vec<_> = stream
+        .range(StreamId::ZERO, StreamId::MAX, false)
+        .take(limit)
+        .collect();
     out.array(entries.len());
     for (id, fields) in entries {
         write_entry(out, id, fields);

@@ -257,8 +257,7 @@ impl Stream {
         let need_node = match self.nodes.back() {
             Some(node) => {
                 node.bytes + raw_len >= max_bytes
-                    || (limits.max_entries > 0
-                        && node.live + node.deleted >= limits.max_entries)
+                    || (limits.max_entries > 0 && node.live + node.deleted >= limits.max_entries)
             }
             None => true,
         };
@@ -336,7 +335,11 @@ impl Stream {
             if whole {
                 let last = node.last;
                 removed += node.live;
-                while self.entries.first_key_value().is_some_and(|(id, _)| *id <= last) {
+                while self
+                    .entries
+                    .first_key_value()
+                    .is_some_and(|(id, _)| *id <= last)
+                {
                     self.entries.pop_first();
                 }
                 self.nodes.pop_front();
@@ -550,7 +553,11 @@ mod tests {
     fn filled(n: u64) -> Stream {
         let mut s = Stream::new();
         for i in 1..=n {
-            s.append(StreamId::new(i, 0), vec![b"f".to_vec(), b"v".to_vec()], LIMITS);
+            s.append(
+                StreamId::new(i, 0),
+                vec![b"f".to_vec(), b"v".to_vec()],
+                LIMITS,
+            );
         }
         s
     }
