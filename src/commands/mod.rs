@@ -19,6 +19,7 @@ mod lists;
 mod pubsub;
 mod server;
 mod sets;
+mod streams;
 mod strings;
 mod transactions;
 mod zsets;
@@ -174,7 +175,7 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 12] {
+fn families() -> [&'static [Command]; 13] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -188,6 +189,7 @@ fn families() -> [&'static [Command]; 12] {
         bitmaps::COMMANDS,
         transactions::COMMANDS,
         pubsub::COMMANDS,
+        streams::COMMANDS,
     ]
 }
 

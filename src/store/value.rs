@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use super::bytes::Bytes;
 use super::hash::Hash;
 use super::set::Set;
+use super::stream::Stream;
 use super::zset::ZSet;
 
 /// A stored value. The aggregate types are boxed so that a string key, the
@@ -21,6 +22,8 @@ pub enum Value {
     Set(Box<Set>),
     /// Members ordered by score.
     ZSet(Box<ZSet>),
+    /// Entries by ID, with consumer groups.
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -32,6 +35,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 }
