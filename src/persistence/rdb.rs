@@ -148,7 +148,9 @@ pub fn write(out: impl Write, dbs: &[(usize, &Db)], now: u64) -> io::Result<u64>
         w.length(db.volatile_len() as u64)?;
         for (key, value) in db.keys().iter() {
             let expire = db.expire_at(key);
-            if expire.is_some_and(|at| at <= now) {
+            // Streams have no RDB encoding in respd yet (the streams issue's
+            // persistence part): they are left out, and the README says so.
+            if expire.is_some_and(|at| at <= now) || matches!(value, Value::Stream(_)) {
                 continue;
             }
             if let Some(at) = expire {
@@ -202,6 +204,8 @@ fn write_value<W: Write>(w: &mut Checksummed<W>, key: &[u8], value: &Value) -> i
                 w.string(value)
             })
         }
+        // Skipped by the caller: no RDB encoding for streams yet.
+        Value::Stream(_) => Ok(()),
     }
 }
 
@@ -618,6 +622,7 @@ fn read_value(r: &mut Reader<'_>, kind: u8, at: usize) -> Result<Option<Value>> 
         Value::Set(set) => set.is_empty(),
         Value::ZSet(zset) => zset.is_empty(),
         Value::Hash(hash) => hash.is_empty(),
+        Value::Stream(_) => false,
     };
     Ok((!empty).then_some(value))
 }
