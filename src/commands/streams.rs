@@ -456,15 +456,6 @@ fn write_streams(out: &mut Reply, streams: &[(Vec<u8>, Read)]) {
     }
 }
 
-fn encoded(resp3: bool, write: impl FnOnce(&mut Reply)) -> Vec<u8> {
-    let mut reply = Reply {
-        buf: Vec::new(),
-        resp3,
-    };
-    write(&mut reply);
-    reply.buf
-}
-
 // ---- XADD, XLEN, XRANGE, XDEL, XTRIM, XSETID ----
 
 // XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
@@ -876,7 +867,7 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
             let after = match (&parsed.group, position) {
                 (Some((group, _)), _) => match stream.groups.get(group) {
                     Some(group) => group.last_id,
-                    None => return Some(encoded(resp3, |r| r.error(GROUP_GONE))),
+                    None => return Some(Reply::encoded(resp3, |r| r.error(GROUP_GONE))),
                 },
                 (None, Position::After(id)) => *id,
                 (None, _) => continue,
@@ -892,7 +883,9 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
                 },
                 None => entries_after(stream, after, count),
             };
-            return Some(encoded(resp3, |r| write_streams(r, &[(key.clone(), read)])));
+            return Some(Reply::encoded(resp3, |r| {
+                write_streams(r, &[(key.clone(), read)])
+            }));
         }
         None
     };

@@ -19,6 +19,17 @@ impl Reply {
         Reply::default()
     }
 
+    /// Encodes a reply ahead of time, for a client that is not the one
+    /// running the current command (a blocked client served by a push).
+    pub fn encoded(resp3: bool, write: impl FnOnce(&mut Reply)) -> Vec<u8> {
+        let mut reply = Reply {
+            buf: Vec::new(),
+            resp3,
+        };
+        write(&mut reply);
+        reply.buf
+    }
+
     /// `+OK`
     pub fn ok(&mut self) {
         self.buf.extend_from_slice(b"+OK\r\n");
