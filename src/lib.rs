@@ -47,6 +47,7 @@ pub mod clients;
 pub mod commands;
 pub mod config;
 pub mod log;
+pub mod notify;
 pub mod pubsub;
 pub mod resp;
 pub mod server;
