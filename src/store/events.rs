@@ -32,7 +32,8 @@ pub mod class {
     pub const EVICTED: u32 = 1 << 9;
     /// `t`
     pub const STREAM: u32 = 1 << 10;
-    /// `m`: a lookup that missed (respd emits none, as Redis core).
+    /// `m`: a read that missed (`keymiss`): accepted and shown, not yet
+    /// emitted by respd (Redis 7.0 does).
     pub const KEY_MISS: u32 = 1 << 11;
     /// `d`: module events (respd has no modules).
     pub const MODULE: u32 = 1 << 12;
