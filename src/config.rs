@@ -34,6 +34,8 @@ pub enum Check {
     /// `save`: pairs of `<seconds> <changes>`, or nothing.
     SavePoints,
     OneOf(&'static [&'static str]),
+    /// `notify-keyspace-events`: class letters (see `crate::notify`).
+    EventClasses,
     Text,
 }
 
@@ -82,7 +84,7 @@ const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: C
     }
 }
 
-use Check::{Bool, Int, Memory, OneOf, SavePoints, Text};
+use Check::{Bool, EventClasses, Int, Memory, OneOf, SavePoints, Text};
 use Kind::{DefaultOnly, Live, Tuning};
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
@@ -111,6 +113,7 @@ pub static PARAMS: &[Param] = &[
     p("stop-writes-on-bgsave-error", "yes", Live, Bool),
     // Any value is accepted and then clamped to 1..=500, as Redis does.
     p("hz", "10", Live, Int(0, I32)),
+    p("notify-keyspace-events", "", Live, EventClasses),
     p(
         "client-output-buffer-limit",
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
@@ -135,7 +138,6 @@ pub static PARAMS: &[Param] = &[
     p("masteruser", "", DefaultOnly, Text),
     p("maxmemory", "0", DefaultOnly, Memory(0)),
     p("maxmemory-clients", "0", DefaultOnly, Text),
-    p("notify-keyspace-events", "", DefaultOnly, Text),
     fixed("unixsocket", "", DefaultOnly, Text),
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
     fixed("syslog-enabled", "no", DefaultOnly, Bool),
@@ -308,6 +310,9 @@ pub struct Config {
     /// The config file the server started with (INFO config_file, CONFIG
     /// REWRITE), as an absolute path.
     pub file: Option<String>,
+    /// `notify-keyspace-events` as set: its shown value hides `n` behind
+    /// `A`, as Redis's does, but the class stays on.
+    keyspace_events: u32,
 }
 
 impl Default for Config {
@@ -318,6 +323,7 @@ impl Default for Config {
                 .map(|p| (p.name, p.default.to_string()))
                 .collect(),
             file: None,
+            keyspace_events: 0,
         }
     }
 }
@@ -350,7 +356,13 @@ impl Config {
         if !at_startup {
             refusal(param)?;
         }
-        let value = normalize(param, value)?;
+        let value = if param.check == EventClasses {
+            let classes = crate::notify::parse_classes(value).ok_or(crate::notify::BAD_CLASS)?;
+            self.keyspace_events = classes;
+            crate::notify::show_classes(classes)
+        } else {
+            normalize(param, value)?
+        };
         if param.kind == DefaultOnly && value != normalize(param, param.default)? {
             return Err(format!(
                 "respd does not support '{} {}' (only '{}')",
@@ -437,6 +449,11 @@ impl Config {
     /// `trace`: the wire trace of every connection is on.
     pub fn trace(&self) -> bool {
         self.flag("trace")
+    }
+
+    /// The keyspace event classes to publish (`notify-keyspace-events`).
+    pub fn keyspace_events(&self) -> u32 {
+        self.keyspace_events
     }
     pub fn hz(&self) -> u64 {
         self.number("hz").max(1) as u64
@@ -636,6 +653,9 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
             }
             Ok(n.to_string())
         }
+        EventClasses => crate::notify::parse_classes(value)
+            .map(crate::notify::show_classes)
+            .ok_or_else(|| crate::notify::BAD_CLASS.to_string()),
         SavePoints => {
             let words: Vec<&str> = value.split_whitespace().collect();
             let numbers = words

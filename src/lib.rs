@@ -58,6 +58,7 @@ pub mod clients;
 pub mod commands;
 pub mod config;
 pub mod log;
+pub mod notify;
 pub mod persistence;
 pub mod pubsub;
 pub mod resp;

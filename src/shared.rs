@@ -76,6 +76,8 @@ pub struct Shared {
     pub run_id: String,
     /// Set by SHUTDOWN: the accept loop stops and connections close.
     pub shutting_down: AtomicBool,
+    /// False after DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when found.
+    pub active_expire: AtomicBool,
     /// The port the listeners are bound to (INFO tcp_port).
     pub port: u16,
     /// Every listener's address, so a shutdown can wake the accept loops.
@@ -85,8 +87,10 @@ pub struct Shared {
 impl Shared {
     /// State for a server with this configuration.
     pub fn new(config: Config, port: u16) -> Self {
+        let store = Store::new(config.databases());
+        store.events().set_classes(config.keyspace_events());
         Shared {
-            store: Store::new(config.databases()),
+            store,
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),
             clients: Clients::new(),
@@ -100,6 +104,7 @@ impl Shared {
             this: OnceLock::new(),
             run_id: random_hex(40),
             shutting_down: AtomicBool::new(false),
+            active_expire: AtomicBool::new(true),
             port,
             listen_addrs: Mutex::new(Vec::new()),
         }

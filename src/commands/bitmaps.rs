@@ -8,6 +8,7 @@
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ONE_KEY};
+use crate::notify::class::{GENERIC, STRING};
 use crate::store::{Bytes, Db, Value};
 use crate::util::now_ms;
 
@@ -110,9 +111,11 @@ fn setbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
     };
     // Setting a bit to 0 grows the string too, as in Redis.
     let byte = (offset >> 3) as usize;
+    let mut grown = false;
     let old = bytes.edit(|bytes| {
         if bytes.len() <= byte {
             bytes.resize(byte + 1, 0);
+            grown = true;
         }
         let old = bit_at(bytes, offset);
         let mask = 0x80u8 >> (offset & 7);
@@ -123,6 +126,10 @@ fn setbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
         }
         old
     });
+    // An event only for a real change, as Redis.
+    if grown || old != u8::from(on) {
+        cx.notify(STRING, "setbit", &args[1]);
+    }
     drop(db);
     cx.out.int(i64::from(old));
     Ok(())
@@ -337,9 +344,12 @@ fn bitop(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let len = result.len();
     let dest = &args[2];
     if result.is_empty() {
-        db.remove(dest, now);
+        if db.remove(dest, now).is_some() {
+            cx.notify(GENERIC, "del", dest);
+        }
     } else {
         db.set(dest[..].into(), Value::Str(result.into()));
+        cx.notify(STRING, "set", dest);
     }
     drop(db);
     cx.out.int(len as i64);
@@ -516,7 +526,9 @@ impl Field {
     }
 
     /// Runs the operation: its reply, None (nil) when it failed on overflow.
-    fn apply(&self, bytes: &mut [u8]) -> Option<i64> {
+    /// Counts the writes that change the field (or, when `grown`, any write)
+    /// in `changes`.
+    fn apply(&self, bytes: &mut [u8], grown: bool, changes: &mut usize) -> Option<i64> {
         let old = self.read(bytes);
         let (value, incr) = match self.op {
             FieldOp::Get => return Some(old),
@@ -529,6 +541,9 @@ impl Field {
             unsigned_result(value as u64, incr, self.bits, self.overflow)? as i64
         };
         set_bits(bytes, self.offset, self.bits, new as u64);
+        if grown || new != old {
+            *changes += 1;
+        }
         Some(match self.op {
             FieldOp::Set(_) => old,
             _ => new,
@@ -572,12 +587,21 @@ fn run_bitfield(cx: &mut Context<'_>, args: Args, read_only: bool) -> CmdResult 
                 return Err(errors::WRONGTYPE.into());
             };
             let len = (highest >> 3) as usize + 1;
-            bytes.edit(|bytes| {
-                if bytes.len() < len {
+            let mut changes = 0;
+            let replies = bytes.edit(|bytes| {
+                let grown = bytes.len() < len;
+                if grown {
                     bytes.resize(len, 0);
                 }
-                fields.iter().map(|f| f.apply(bytes)).collect()
-            })
+                fields
+                    .iter()
+                    .map(|f| f.apply(bytes, grown, &mut changes))
+                    .collect()
+            });
+            if changes > 0 {
+                cx.notify(STRING, "setbit", &args[1]);
+            }
+            replies
         }
     };
     cx.out.array(replies.len());

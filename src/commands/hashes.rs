@@ -4,6 +4,7 @@
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, ONE_KEY};
+use crate::notify::class::{GENERIC, HASH};
 use crate::store::{glob_match, incr_by_float, Db, Hash, IncrFloatError, Value};
 use crate::util::{now_ms, parse_i64};
 
@@ -92,6 +93,7 @@ fn set_pairs(cx: &mut Context<'_>, mut args: Args, name: &str) -> Result<i64, Er
     while let (Some(field), Some(value)) = (pairs.next(), pairs.next()) {
         added += i64::from(hash.insert(&field, value));
     }
+    db.notify(HASH, "hset", &key);
     Ok(added)
 }
 
@@ -115,6 +117,9 @@ fn hsetnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let mut db = cx.db_mut();
     let hash = hash_or_create(&mut db, &args[1], now_ms())?;
     let added = !hash.contains(&args[2]) && hash.insert(&args[2], value);
+    if added {
+        db.notify(HASH, "hset", &args[1]);
+    }
     drop(db);
     cx.out.int(i64::from(added));
     Ok(())
@@ -152,8 +157,15 @@ fn hdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let mut removed = 0;
     if let Some(hash) = hash_mut(&mut db, &args[1], now)? {
         removed = args[2..].iter().filter(|f| hash.remove(f)).count();
-        if hash.is_empty() {
+        let emptied = hash.is_empty();
+        if emptied {
             db.remove(&args[1], now);
+        }
+        if removed > 0 {
+            db.notify(HASH, "hdel", &args[1]);
+        }
+        if emptied {
+            db.notify(GENERIC, "del", &args[1]);
         }
     }
     drop(db);
@@ -233,6 +245,7 @@ fn hincrby(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
         .checked_add(increment)
         .ok_or(Error::from(errors::OVERFLOW))?;
     hash.insert(&field, sum.to_string().into_bytes());
+    db.notify(HASH, "hincrby", &args[1]);
     drop(db);
     cx.out.int(sum);
     Ok(())
@@ -253,6 +266,7 @@ fn hincrbyfloat(cx: &mut Context<'_>, args: Args) -> CmdResult {
         IncrFloatError::NanOrInfinity => Error::from(errors::INCR_NAN_OR_INF),
     })?;
     hash.insert(&args[2], sum.clone());
+    db.notify(HASH, "hincrbyfloat", &args[1]);
     drop(db);
     cx.out.bulk(&sum);
     Ok(())

@@ -5,6 +5,7 @@ use std::hash::BuildHasher;
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ALL_KEYS, NO_KEYS, ONE_KEY};
+use crate::notify::class::GENERIC;
 use crate::store::{glob_match, Db, Value};
 use crate::util::now_ms;
 
@@ -64,10 +65,13 @@ pub static COMMANDS: &[Command] = &[
 fn del(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
-    let removed = args[1..]
-        .iter()
-        .filter(|key| db.remove(key, now).is_some())
-        .count();
+    let mut removed = 0;
+    for key in &args[1..] {
+        if db.remove(key, now).is_some() {
+            db.notify(GENERIC, "del", key);
+            removed += 1;
+        }
+    }
     drop(db);
     cx.out.int(removed as i64);
     Ok(())
@@ -216,7 +220,12 @@ fn rename_key(cx: &mut Context<'_>, args: Args, only_new: bool) -> CmdResult {
     let renamed = from != to && !(only_new && db.contains(to, now));
     if renamed {
         if let Some((value, expire)) = db.take(from, now) {
+            // The old value under the new name goes first (Redis then
+            // adds the key anew: a `new` event).
+            db.remove(to, now);
             db.put(to.as_slice().into(), value, expire);
+            db.notify(GENERIC, "rename_from", from);
+            db.notify(GENERIC, "rename_to", to);
         }
     }
     drop(db);
@@ -301,7 +310,9 @@ fn copy(cx: &mut Context<'_>, args: Args) -> CmdResult {
         if dst.contains(to, now) && !replace {
             return false;
         }
+        dst.remove(to, now);
         dst.put(to.as_slice().into(), value, expire);
+        dst.notify(GENERIC, "copy_to", to);
         true
     });
     if copied {
@@ -327,6 +338,8 @@ fn move_(cx: &mut Context<'_>, args: Args) -> CmdResult {
         match src.take(key, now) {
             Some((value, expire)) => {
                 dst.put(key.as_slice().into(), value, expire);
+                src.notify(GENERIC, "move_from", key);
+                dst.notify(GENERIC, "move_to", key);
                 true
             }
             None => false,
@@ -397,8 +410,10 @@ fn expire_generic(cx: &mut Context<'_>, args: Args, command: ExpireCommand) -> C
     if !refused {
         if when <= now as i64 {
             db.remove(key, now);
+            db.notify(GENERIC, "del", key);
         } else {
             db.set_expire(key, when as u64);
+            db.notify(GENERIC, "expire", key);
         }
     }
     drop(db);
@@ -490,6 +505,9 @@ fn persist(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let removed = db.contains(&args[1], now) && db.persist(&args[1]);
+    if removed {
+        db.notify(GENERIC, "persist", &args[1]);
+    }
     drop(db);
     cx.out.int(i64::from(removed));
     Ok(())

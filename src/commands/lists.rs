@@ -13,6 +13,7 @@ use super::{
     int_arg, is, timeout_arg, Args, CmdResult, Command, Context, KeySpec, NO_KEYS, ONE_KEY,
 };
 use crate::blocking::DbKey;
+use crate::notify::class::{GENERIC, LIST};
 use crate::resp::Reply;
 use crate::store::{Db, Value};
 use crate::util::now_ms;
@@ -121,6 +122,21 @@ pub(super) enum End {
 }
 
 impl End {
+    /// The keyspace events of a push and a pop at this end.
+    fn push_event(self) -> &'static str {
+        match self {
+            End::Left => "lpush",
+            End::Right => "rpush",
+        }
+    }
+
+    fn pop_event(self) -> &'static str {
+        match self {
+            End::Left => "lpop",
+            End::Right => "rpop",
+        }
+    }
+
     /// `LEFT` or `RIGHT` in any case; anything else is a syntax error.
     pub(super) fn parse(arg: &[u8]) -> Result<End, Error> {
         if is(arg, "left") {
@@ -177,10 +193,21 @@ fn read_list<'d>(
     list_at(db, key, now)
 }
 
-/// Deletes `key` if its list has become empty.
-fn delete_if_empty(db: &mut Db, key: &[u8], now: u64) {
-    if matches!(db.get(key, now), Some(Value::List(list)) if list.is_empty()) {
+/// Deletes `key` if its list has become empty; true if it did (the `del`
+/// event is the caller's, after its own).
+fn delete_if_empty(db: &mut Db, key: &[u8], now: u64) -> bool {
+    let empty = matches!(db.get(key, now), Some(Value::List(list)) if list.is_empty());
+    if empty {
         db.remove(key, now);
+    }
+    empty
+}
+
+/// Logs `event` about a list, then `del` if that emptied it.
+fn notify_change(db: &Db, key: &[u8], event: &'static str, deleted: bool) {
+    db.notify(LIST, event, key);
+    if deleted {
+        db.notify(GENERIC, "del", key);
     }
 }
 
@@ -197,7 +224,9 @@ pub(super) fn push(
 ) -> Result<usize, Error> {
     if let Some(list) = list_at_mut(db, key, now)? {
         elements.into_iter().for_each(|e| push_at(list, end, e));
-        return Ok(list.len());
+        let len = list.len();
+        db.notify(LIST, end.push_event(), key);
+        return Ok(len);
     }
     if only_existing || elements.is_empty() {
         return Ok(0);
@@ -208,6 +237,7 @@ pub(super) fn push(
         .for_each(|e| push_at(&mut list, end, e));
     let len = list.len();
     db.set(key.into(), Value::List(Box::new(list)));
+    db.notify(LIST, end.push_event(), key);
     Ok(len)
 }
 
@@ -221,14 +251,34 @@ pub(super) fn pop_from(
     count: usize,
     now: u64,
 ) -> Result<Option<Vec<Vec<u8>>>, Error> {
+    let popped = pop_quietly(db, key, end, count, now)?;
+    if let Some((elements, deleted)) = &popped {
+        if !elements.is_empty() {
+            notify_change(db, key, end.pop_event(), *deleted);
+        }
+    }
+    Ok(popped.map(|(elements, _)| elements))
+}
+
+/// Popped elements, and whether the list went with them.
+type PoppedAndDeleted = (Vec<Vec<u8>>, bool);
+
+/// [`pop_from`] without its events; also tells whether the list went.
+fn pop_quietly(
+    db: &mut Db,
+    key: &[u8],
+    end: End,
+    count: usize,
+    now: u64,
+) -> Result<Option<PoppedAndDeleted>, Error> {
     let Some(list) = list_at_mut(db, key, now)? else {
         return Ok(None);
     };
     let popped: Vec<Vec<u8>> = (0..count.min(list.len()))
         .filter_map(|_| pop_at(list, end))
         .collect();
-    delete_if_empty(db, key, now);
-    Ok(Some(popped))
+    let deleted = delete_if_empty(db, key, now);
+    Ok(Some((popped, deleted)))
 }
 
 /// Moves one element from `from` of `src` to `to` of `dst` (LMOVE) and
@@ -249,16 +299,25 @@ pub(super) fn move_element(
             push_at(list, to, element.clone());
             Some(element)
         });
+        if element.is_some() {
+            db.notify(LIST, to.push_event(), dst);
+            db.notify(LIST, from.pop_event(), src);
+        }
         return Ok(element);
     }
     if list_at(db, src, now)?.is_none() {
         return Ok(None);
     }
     list_at(db, dst, now)?;
-    let Some(element) = pop_from(db, src, from, 1, now)?.and_then(|mut popped| popped.pop()) else {
+    // Redis reports the push before the pop.
+    let Some((mut popped, deleted)) = pop_quietly(db, src, from, 1, now)? else {
+        return Ok(None);
+    };
+    let Some(element) = popped.pop() else {
         return Ok(None);
     };
     push(db, dst, to, vec![element.clone()], false, now)?;
+    notify_change(db, src, from.pop_event(), deleted);
     Ok(Some(element))
 }
 
@@ -720,6 +779,7 @@ fn lset(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
         return Err(INDEX_OUT_OF_RANGE.into());
     };
     *slot = std::mem::take(&mut args[3]);
+    cx.notify(LIST, "lset", &args[1]);
     drop(db);
     cx.out.ok();
     Ok(())
@@ -741,6 +801,7 @@ fn linsert(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
         Some(list) => match list.iter().position(|e| *e == args[3]) {
             Some(pivot) => {
                 list.insert(pivot + usize::from(after), element);
+                cx.notify(LIST, "linsert", &args[1]);
                 list.len() as i64
             }
             None => -1,
@@ -780,7 +841,10 @@ fn lrem(cx: &mut Context<'_>, args: Args) -> CmdResult {
     if from_tail {
         list.make_contiguous().reverse();
     }
-    delete_if_empty(&mut db, &args[1], now);
+    let deleted = delete_if_empty(&mut db, &args[1], now);
+    if removed > 0 {
+        notify_change(&db, &args[1], "lrem", deleted);
+    }
     drop(db);
     cx.out.int(removed as i64);
     Ok(())
@@ -800,7 +864,8 @@ fn ltrim(cx: &mut Context<'_>, args: Args) -> CmdResult {
             }
             None => list.clear(),
         }
-        delete_if_empty(&mut db, &args[1], now);
+        let deleted = delete_if_empty(&mut db, &args[1], now);
+        notify_change(&db, &args[1], "ltrim", deleted);
     }
     drop(db);
     cx.out.ok();

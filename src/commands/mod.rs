@@ -429,6 +429,18 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
+    /// Logs keyspace event `name` (`set`, `lpush`...) of `class` about `key`
+    /// of the selected database; it is published after the command. One
+    /// atomic load when nobody listens to `class`.
+    pub fn notify(&self, class: u32, name: &'static str, key: &[u8]) {
+        self.notify_db(self.session.db, class, name, key);
+    }
+
+    /// [`Context::notify`] for a key of database `db` (MOVE, COPY ... DB).
+    pub fn notify_db(&self, db: usize, class: u32, name: &'static str, key: &[u8]) {
+        self.shared.store.events().record(db, class, name, key);
+    }
+
     /// Counts a key lookup for INFO's keyspace_hits / keyspace_misses.
     pub fn count_lookup(&self, hit: bool) {
         let stats = &self.shared.stats;
@@ -452,6 +464,7 @@ pub fn execute(cx: &mut Context<'_>, args: Args) {
     if !cx.session.ready_keys.is_empty() {
         let ready = std::mem::take(&mut cx.session.ready_keys);
         cx.shared.blocking.serve(&cx.shared.store, ready);
+        crate::notify::publish_pending(cx.shared);
     }
     cx.gate = None;
     match cx.session.reply_mode {
@@ -593,6 +606,8 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: Args) -> CmdResult {
         }
     };
     pubsub::monitor_after(cx, monitored);
+    // Its keyspace events (inside EXEC too, command by command).
+    crate::notify::publish_pending(cx.shared);
     result
 }
 

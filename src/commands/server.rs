@@ -144,8 +144,19 @@ fn debug(cx: &mut Context<'_>, args: Args) -> CmdResult {
                 "    Save the RDB on disk and reload it back to memory.",
                 "PANIC",
                 "    respd only: panic while holding the selected database's write lock.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not",
+                "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+                "    default.",
             ],
         ),
+        3 if is(sub, "set-active-expire") => {
+            let on = strtod(&args[2]) != 0.0;
+            cx.shared
+                .active_expire
+                .store(on, std::sync::atomic::Ordering::Relaxed);
+            cx.out.ok();
+        }
         3 if is(sub, "sleep") => {
             // This client's worker sleeps; Redis's whole event loop would.
             let seconds = strtod(&args[2]);
@@ -1115,6 +1126,7 @@ fn config_set(cx: &mut Context<'_>, args: Args) -> CmdResult {
         .set_many(&pairs)
         .map_err(|failure| Error::new(failure.to_string()))?;
     *cx.shared.config_mut() = updated;
+    crate::notify::configure(cx.shared);
     cx.out.ok();
     Ok(())
 }

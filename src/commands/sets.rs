@@ -6,6 +6,7 @@ use super::errors::{self, Error};
 use super::flags::*;
 use super::hashes::{empty_scan, random_count, scan_cursor, scan_options};
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ALL_KEYS, NO_KEYS, ONE_KEY};
+use crate::notify::class::{GENERIC, SET};
 use crate::store::{glob_match, Db, Key, Set, Value};
 use crate::util::now_ms;
 
@@ -109,11 +110,22 @@ fn reply_set<'a>(cx: &mut Context<'_>, members: impl ExactSizeIterator<Item = &'
     members.for_each(|member| cx.out.bulk(member));
 }
 
+/// Logs `event` (`srem`, `spop`), then `del` when the set went with it.
+fn notify_removal(db: &Db, key: &[u8], event: &'static str, deleted: bool) {
+    db.notify(SET, event, key);
+    if deleted {
+        db.notify(GENERIC, "del", key);
+    }
+}
+
 // SADD key member [member ...]
 fn sadd(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let mut db = cx.db_mut();
     let set = set_or_create(&mut db, &args[1], now_ms())?;
     let added = args[2..].iter().filter(|m| set.insert(m)).count();
+    if added > 0 {
+        db.notify(SET, "sadd", &args[1]);
+    }
     drop(db);
     cx.out.int(added as i64);
     Ok(())
@@ -126,8 +138,12 @@ fn srem(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let mut removed = 0;
     if let Some(set) = set_mut(&mut db, &args[1], now)? {
         removed = args[2..].iter().filter(|m| set.remove(m)).count();
-        if set.is_empty() {
+        let emptied = set.is_empty();
+        if emptied {
             db.remove(&args[1], now);
+        }
+        if removed > 0 {
+            notify_removal(&db, &args[1], "srem", emptied);
         }
     }
     drop(db);
@@ -196,8 +212,12 @@ fn spop(cx: &mut Context<'_>, args: Args) -> CmdResult {
     };
     let Some(count) = count else {
         let member = set.pop_random();
-        if set.is_empty() {
+        let emptied = set.is_empty();
+        if emptied {
             db.remove(key, now);
+        }
+        if member.is_some() {
+            notify_removal(&db, key, "spop", emptied);
         }
         drop(db);
         match member {
@@ -206,13 +226,17 @@ fn spop(cx: &mut Context<'_>, args: Args) -> CmdResult {
         }
         return Ok(());
     };
-    let popped: Vec<Key> = if count >= set.len() {
+    let emptied = count >= set.len();
+    let popped: Vec<Key> = if emptied {
         let all = set.iter().map(Key::from).collect();
         db.remove(key, now);
         all
     } else {
         (0..count).filter_map(|_| set.pop_random()).collect()
     };
+    if count > 0 {
+        notify_removal(&db, key, "spop", emptied);
+    }
     drop(db);
     reply_set(cx, popped.iter().map(|member| &member[..]));
     Ok(())
@@ -259,11 +283,15 @@ fn smove(cx: &mut Context<'_>, args: Args) -> CmdResult {
     } else if in_source {
         if let Some(from) = set_mut(&mut db, source, now)? {
             from.remove(member);
-            if from.is_empty() {
+            let emptied = from.is_empty();
+            if emptied {
                 db.remove(source, now);
             }
+            notify_removal(&db, source, "srem", emptied);
         }
-        set_or_create(&mut db, destination, now)?.insert(member);
+        if set_or_create(&mut db, destination, now)?.insert(member) {
+            db.notify(SET, "sadd", destination);
+        }
         true
     } else {
         false
@@ -364,7 +392,12 @@ fn combine(cx: &mut Context<'_>, keys: &[Vec<u8>], operation: Operation) -> CmdR
 
 /// SINTERSTORE, SUNIONSTORE, SDIFFSTORE: the result replaces `args[1]`
 /// (whatever it held); an empty result deletes it.
-fn combine_store(cx: &mut Context<'_>, args: &[Vec<u8>], operation: Operation) -> CmdResult {
+fn combine_store(
+    cx: &mut Context<'_>,
+    args: &[Vec<u8>],
+    operation: Operation,
+    event: &'static str,
+) -> CmdResult {
     let now = now_ms();
     let destination = &args[1];
     let mut db = cx.db_mut();
@@ -372,9 +405,12 @@ fn combine_store(cx: &mut Context<'_>, args: &[Vec<u8>], operation: Operation) -
     let result: Set = operation.apply(&sets).into_iter().collect();
     let len = result.len();
     if result.is_empty() {
-        db.remove(destination, now);
+        if db.remove(destination, now).is_some() {
+            db.notify(GENERIC, "del", destination);
+        }
     } else {
         db.set(destination.as_slice().into(), Value::Set(Box::new(result)));
+        db.notify(SET, event, destination);
     }
     drop(db);
     cx.out.int(len as i64);
@@ -398,17 +434,17 @@ fn sdiff(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // SINTERSTORE destination key [key ...]
 fn sinterstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    combine_store(cx, &args, Operation::Inter)
+    combine_store(cx, &args, Operation::Inter, "sinterstore")
 }
 
 // SUNIONSTORE destination key [key ...]
 fn sunionstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    combine_store(cx, &args, Operation::Union)
+    combine_store(cx, &args, Operation::Union, "sunionstore")
 }
 
 // SDIFFSTORE destination key [key ...]
 fn sdiffstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    combine_store(cx, &args, Operation::Diff)
+    combine_store(cx, &args, Operation::Diff, "sdiffstore")
 }
 
 // SINTERCARD numkeys key [key ...] [LIMIT limit]

@@ -12,7 +12,7 @@ use super::server::help_reply;
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, NO_KEYS, ONE_KEY};
 use crate::blocking::DbKey;
 use crate::resp::Reply;
-use crate::store::{Db, Fields, Group, Nack, NodeLimits, Stream, StreamId, Trim, Value};
+use crate::store::{class, Db, Fields, Group, Nack, NodeLimits, Stream, StreamId, Trim, Value};
 use crate::util::now_ms;
 
 const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
@@ -491,10 +491,14 @@ fn xadd(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
         return Err(errors::WRONGTYPE.into());
     };
     stream.append(id, fields, limits);
-    if let Some(trim) = parsed.trim {
-        stream.trim(trim, parsed.approx, parsed.limit);
-    }
+    let trimmed = parsed
+        .trim
+        .map_or(0, |trim| stream.trim(trim, parsed.approx, parsed.limit));
     drop(db);
+    cx.notify(class::STREAM, "xadd", key);
+    if trimmed > 0 {
+        cx.notify(class::STREAM, "xtrim", key);
+    }
     cx.key_ready(db_index, key);
     write_id(cx.out, id);
     Ok(())
@@ -575,6 +579,9 @@ fn xdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
         .collect::<Result<Vec<_>, _>>()?;
     let deleted = ids.into_iter().filter(|&id| stream.delete(id)).count();
     drop(db);
+    if deleted > 0 {
+        cx.notify(class::STREAM, "xdel", &args[1]);
+    }
     cx.out.int(deleted as i64);
     Ok(())
 }
@@ -595,6 +602,9 @@ fn xtrim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         _ => 0,
     };
     drop(db);
+    if removed > 0 {
+        cx.notify(class::STREAM, "xtrim", &args[1]);
+    }
     cx.out.int(removed as i64);
     Ok(())
 }
@@ -645,6 +655,7 @@ fn xsetid(cx: &mut Context<'_>, args: Args) -> CmdResult {
         stream.max_deleted_id = max_deleted;
     }
     drop(db);
+    cx.notify(class::STREAM, "xsetid", &args[1]);
     cx.out.ok();
     Ok(())
 }
@@ -1354,6 +1365,7 @@ fn xgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
             };
             stream.groups.insert(name.clone(), group);
             drop(db);
+            cx.notify(class::STREAM, "xgroup-create", key);
             cx.out.ok();
         }
         b"setid" if args.len() == 5 || args.len() == 7 => {
@@ -1363,8 +1375,9 @@ fn xgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
             {
                 group.last_id = id;
                 group.entries_read = entries_read;
+                drop(db);
+                cx.notify(class::STREAM, "xgroup-setid", key);
             }
-            drop(db);
             cx.out.ok();
         }
         b"destroy" => {
@@ -1373,6 +1386,7 @@ fn xgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
                 .is_some();
             drop(db);
             if removed {
+                cx.notify(class::STREAM, "xgroup-destroy", key);
                 // Readers blocked on the group get their NOGROUP error.
                 cx.key_ready(db_index, key);
             }
@@ -1385,15 +1399,20 @@ fn xgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
                     !g.consumers.contains_key(&args[4]) && g.consumer(&args[4], now).1
                 });
             drop(db);
+            if created {
+                cx.notify(class::STREAM, "xgroup-createconsumer", key);
+            }
             cx.out.int(i64::from(created));
         }
         b"delconsumer" => {
             let pending = stream_at_mut(&mut db, key, now)?
                 .and_then(|s| s.groups.get_mut(name))
-                .and_then(|g| g.remove_consumer(&args[4]))
-                .unwrap_or(0);
+                .and_then(|g| g.remove_consumer(&args[4]));
             drop(db);
-            cx.out.int(pending as i64);
+            if pending.is_some() {
+                cx.notify(class::STREAM, "xgroup-delconsumer", key);
+            }
+            cx.out.int(pending.unwrap_or(0) as i64);
         }
         _ => return Err(subcommand_syntax(&args[1], "XGROUP")),
     }

@@ -3,6 +3,7 @@
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ONE_KEY};
+use crate::notify::class::{GENERIC, STRING};
 use crate::store::{incr_by_float, Bytes, Db, IncrFloatError, Value};
 use crate::util::{now_ms, parse_i64};
 
@@ -293,11 +294,14 @@ fn set(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
         }
         return Ok(());
     }
-    let key = key.as_slice().into();
     if options.has(OPT_KEEPTTL) {
-        db.set_keep_ttl(key, Value::Str(value.into()), now);
+        db.set_keep_ttl(key.as_slice().into(), Value::Str(value.into()), now);
     } else {
-        db.put(key, Value::Str(value.into()), expire);
+        db.put(key.as_slice().into(), Value::Str(value.into()), expire);
+    }
+    cx.notify(STRING, "set", key);
+    if expire.is_some() {
+        cx.notify(GENERIC, "expire", key);
     }
     if !options.has(OPT_GET) {
         cx.out.ok();
@@ -312,7 +316,8 @@ fn getset(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let mut db = cx.db_mut();
     let old = read_string(cx, &db, &key, now_ms())?;
     reply_string(cx, old);
-    db.set(key.into(), Value::Str(value.into()));
+    db.set(key.as_slice().into(), Value::Str(value.into()));
+    cx.notify(STRING, "set", &key);
     Ok(())
 }
 
@@ -324,6 +329,7 @@ fn getdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
     reply_string(cx, old);
     if old.is_some() {
         db.remove(&args[1], now);
+        cx.notify(GENERIC, "del", &args[1]);
     }
     Ok(())
 }
@@ -346,10 +352,14 @@ fn getex(cx: &mut Context<'_>, args: Args) -> CmdResult {
     match expire {
         Some((at, unit)) if !unit.relative && at <= now => {
             db.remove(key, now);
+            cx.notify(GENERIC, "del", key);
         }
-        Some((at, _)) => db.set_expire(key, at),
-        None if options.has(OPT_PERSIST) => {
-            db.persist(key);
+        Some((at, _)) => {
+            db.set_expire(key, at);
+            cx.notify(GENERIC, "expire", key);
+        }
+        None if options.has(OPT_PERSIST) && db.persist(key) => {
+            cx.notify(GENERIC, "persist", key);
         }
         None => {}
     }
@@ -364,6 +374,7 @@ fn setnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     if created {
         let value = std::mem::take(&mut args[2]);
         db.set(args[1].as_slice().into(), Value::Str(value.into()));
+        cx.notify(STRING, "set", &args[1]);
     }
     drop(db);
     cx.out.int(i64::from(created));
@@ -385,6 +396,8 @@ fn set_expiring(
         Value::Str(value.into()),
         Some(at),
     );
+    cx.notify(STRING, "set", &args[1]);
+    cx.notify(GENERIC, "expire", &args[1]);
     cx.out.ok();
     Ok(())
 }
@@ -403,10 +416,8 @@ fn psetex(cx: &mut Context<'_>, args: Args) -> CmdResult {
 fn set_pairs(db: &mut Db, args: &mut [Vec<u8>]) {
     for pair in args.chunks_exact_mut(2) {
         let value = std::mem::take(&mut pair[1]);
-        db.set(
-            std::mem::take(&mut pair[0]).into(),
-            Value::Str(value.into()),
-        );
+        db.set(pair[0].as_slice().into(), Value::Str(value.into()));
+        db.notify(STRING, "set", &pair[0]);
     }
 }
 
@@ -480,6 +491,7 @@ fn append(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
             len
         }
     };
+    cx.notify(STRING, "append", &args[1]);
     drop(db);
     cx.out.int(len as i64);
     Ok(())
@@ -509,6 +521,7 @@ fn incr_by(cx: &mut Context<'_>, key: &[u8], delta: i64) -> CmdResult {
     let mut digits = Vec::with_capacity(20);
     crate::util::push_i64(&mut digits, new);
     *db.get_or_insert_with(key, now, || Value::Str(Bytes::new())) = Value::Str(digits.into());
+    cx.notify(STRING, "incrby", key);
     drop(db);
     cx.out.int(new);
     Ok(())
@@ -548,6 +561,7 @@ fn incrbyfloat(cx: &mut Context<'_>, args: Args) -> CmdResult {
     })?;
     *db.get_or_insert_with(&args[1], now, || Value::Str(Bytes::new())) =
         Value::Str(sum.as_slice().into());
+    cx.notify(STRING, "incrbyfloat", &args[1]);
     drop(db);
     cx.out.bulk(&sum);
     Ok(())
@@ -604,6 +618,7 @@ fn setrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
         bytes[offset..end].copy_from_slice(patch);
         bytes.len()
     });
+    cx.notify(STRING, "setrange", &args[1]);
     drop(db);
     cx.out.int(len as i64);
     Ok(())

@@ -17,6 +17,7 @@ use super::{
     ONE_KEY,
 };
 use crate::blocking::DbKey;
+use crate::notify::class::{GENERIC, ZSET};
 use crate::resp::Reply;
 use crate::store::{glob_match, Db, Key, LexBound, ScoreBound, Set, Value, ZSet};
 use crate::util::{now_ms, parse_f64};
@@ -273,21 +274,35 @@ fn zset_mut<'d>(db: &'d mut Db, key: &[u8], now: u64) -> Result<Option<&'d mut Z
     }
 }
 
-/// Deletes `key` if its sorted set has become empty.
-fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) {
-    if matches!(db.get(key, now), Some(Value::ZSet(z)) if z.is_empty()) {
+/// Deletes `key` if its sorted set has become empty; true if it did.
+fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) -> bool {
+    let empty = matches!(db.get(key, now), Some(Value::ZSet(z)) if z.is_empty());
+    if empty {
         db.remove(key, now);
+    }
+    empty
+}
+
+/// Logs `event` about a sorted set, then `del` when that emptied it.
+fn notify_change(db: &Db, key: &[u8], event: &'static str, deleted: bool) {
+    db.notify(ZSET, event, key);
+    if deleted {
+        db.notify(GENERIC, "del", key);
     }
 }
 
 /// Stores `z` under `dst` (clearing any expiry), or deletes `dst` when `z` is
-/// empty, as the *STORE commands do; returns the size.
-fn store_result(db: &mut Db, dst: &[u8], z: ZSet, now: u64) -> usize {
+/// empty, as the *STORE commands do (logging `event` or `del`); returns the
+/// size.
+fn store_result(db: &mut Db, dst: &[u8], z: ZSet, now: u64, event: &'static str) -> usize {
     let len = z.len();
     if z.is_empty() {
-        db.remove(dst, now);
+        if db.remove(dst, now).is_some() {
+            db.notify(GENERIC, "del", dst);
+        }
     } else {
         db.set(dst.into(), Value::ZSet(Box::new(z)));
+        db.notify(ZSET, event, dst);
     }
     len
 }
@@ -452,6 +467,9 @@ fn add_generic(
             }
         }
         drop_if_empty(&mut db, key, now);
+        if added + changed > 0 {
+            db.notify(ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
+        }
     }
     drop(db);
     if added > 0 {
@@ -738,7 +756,7 @@ fn zrangestore(cx: &mut Context<'_>, args: Args) -> CmdResult {
             result.insert(member, score);
         }
     }
-    let len = store_result(&mut db, &args[1], result, now);
+    let len = store_result(&mut db, &args[1], result, now, "zrangestore");
     drop(db);
     if len > 0 {
         cx.key_ready(cx.session.db, &args[1]);
@@ -775,21 +793,27 @@ fn zrem(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let mut removed = 0;
     if let Some(z) = zset_mut(&mut db, &args[1], now)? {
         removed = args[2..].iter().filter(|m| z.remove(m).is_some()).count();
-        drop_if_empty(&mut db, &args[1], now);
+        let deleted = drop_if_empty(&mut db, &args[1], now);
+        if removed > 0 {
+            notify_change(&db, &args[1], "zrem", deleted);
+        }
     }
     drop(db);
     cx.out.int(removed as i64);
     Ok(())
 }
 
-fn remrange_generic(cx: &mut Context<'_>, args: Args, by: By) -> CmdResult {
+fn remrange_generic(cx: &mut Context<'_>, args: Args, by: By, event: &'static str) -> CmdResult {
     let range = RangeBy::parse(by, &args[2], &args[3])?;
     let now = now_ms();
     let mut db = cx.db_mut();
     let mut removed = 0;
     if let Some(z) = zset_mut(&mut db, &args[1], now)? {
         removed = z.remove_ranks(range.ranks(z, false)).len();
-        drop_if_empty(&mut db, &args[1], now);
+        let deleted = drop_if_empty(&mut db, &args[1], now);
+        if removed > 0 {
+            notify_change(&db, &args[1], event, deleted);
+        }
     }
     drop(db);
     cx.out.int(removed as i64);
@@ -798,17 +822,17 @@ fn remrange_generic(cx: &mut Context<'_>, args: Args, by: By) -> CmdResult {
 
 // ZREMRANGEBYRANK key start stop
 fn zremrangebyrank(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    remrange_generic(cx, args, By::Rank)
+    remrange_generic(cx, args, By::Rank, "zremrangebyrank")
 }
 
 // ZREMRANGEBYSCORE key min max
 fn zremrangebyscore(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    remrange_generic(cx, args, By::Score)
+    remrange_generic(cx, args, By::Score, "zremrangebyscore")
 }
 
 // ZREMRANGEBYLEX key min max
 fn zremrangebylex(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    remrange_generic(cx, args, By::Lex)
+    remrange_generic(cx, args, By::Lex, "zremrangebylex")
 }
 
 // ---- popping (the blocking variants reuse these) ----
@@ -838,7 +862,10 @@ pub(super) fn pop(
     if max {
         popped.reverse();
     }
-    drop_if_empty(db, key, now);
+    let deleted = drop_if_empty(db, key, now);
+    if !popped.is_empty() {
+        notify_change(db, key, if max { "zpopmax" } else { "zpopmin" }, deleted);
+    }
     Ok(Some(popped))
 }
 
@@ -1345,6 +1372,11 @@ fn setop_generic(
     store: bool,
     card_only: bool,
 ) -> CmdResult {
+    let event = match op {
+        SetOp::Union => "zunionstore",
+        SetOp::Inter => "zinterstore",
+        SetOp::Diff => "zdiffstore",
+    };
     let numkeys_at = if store { 2 } else { 1 };
     let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
     let (keys, after) = numkeys_and_keys(&args, numkeys_at, || {
@@ -1361,7 +1393,7 @@ fn setop_generic(
     if store {
         let mut db = cx.db_mut();
         let (result, _) = compute(&db)?;
-        let len = store_result(&mut db, &args[1], result, now);
+        let len = store_result(&mut db, &args[1], result, now, event);
         drop(db);
         if len > 0 {
             cx.key_ready(cx.session.db, &args[1]);

@@ -400,7 +400,7 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
         });
     }
     let mut loaded = Loaded {
-        dbs: (0..databases).map(|_| Db::new()).collect(),
+        dbs: (0..databases).map(|_| Db::default()).collect(),
         version,
         ..Loaded::default()
     };
@@ -643,7 +643,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Db {
-        let mut db = Db::new();
+        let mut db = Db::default();
         db.put(b"s".into(), Value::Str(b"hello".into()), None);
         db.put(
             b"n".into(),

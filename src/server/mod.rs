@@ -330,10 +330,13 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .spawn(move || {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
-                for index in 0..shared.store.len() {
+                let active = shared.active_expire.load(Ordering::Relaxed);
+                for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
                         let (checked, deleted) =
                             shared.store.write(index).expire_some(now_ms(), SAMPLE);
+                        // Their `expired` events, once the lock is let go.
+                        crate::notify::publish_pending(&shared);
                         if checked == 0 || deleted * 4 <= checked || started.elapsed() > BUDGET {
                             break;
                         }

@@ -1,8 +1,10 @@
 //! One logical database (SELECT 0..15): the keyspace and its expiry times.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::dict::{Dict, Key};
+use super::events::{class, EventLog};
 use super::value::Value;
 
 /// Keys, their values and, for volatile keys only, their expiry times.
@@ -27,6 +29,10 @@ pub struct Db {
     /// `rdb_changes_since_last_save` count from it. Bumped where WATCH
     /// versions are, so every write through these methods counts.
     changes: u64,
+    /// This database's number, for the events it logs.
+    index: usize,
+    /// Where keys created and expired are logged, while someone listens.
+    events: Arc<EventLog>,
 }
 
 /// A watched key's version and how many clients watch it.
@@ -37,9 +43,30 @@ struct Watched {
 }
 
 impl Db {
-    /// An empty database.
-    pub fn new() -> Self {
-        Db::default()
+    /// An empty database, number `index`, logging its events to `events`.
+    pub fn new(index: usize, events: Arc<EventLog>) -> Self {
+        Db {
+            index,
+            events,
+            ..Db::default()
+        }
+    }
+
+    /// Logs a keyspace event about `key` of this database (see
+    /// [`EventLog::record`]): for code that has the database, not a command
+    /// context (blocked clients being served).
+    pub fn notify(&self, class: u32, name: &'static str, key: &[u8]) {
+        self.events.record(self.index, class, name, key);
+    }
+
+    /// Inserts or replaces `key`, logging `new` when it did not exist (the
+    /// clone of the key is paid only while someone listens).
+    fn insert(&mut self, key: Key, value: Value) {
+        if !self.events.wants(class::NEW) {
+            self.keys.insert(key, value);
+        } else if self.keys.insert(key.clone(), value).is_none() {
+            self.events.record(self.index, class::NEW, "new", &key);
+        }
     }
 
     /// Number of keys, counting expired ones not yet reclaimed (as DBSIZE).
@@ -129,6 +156,7 @@ impl Db {
     /// reclaimed by the next write or by active expiry.
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
         if self.is_expired(key, now) {
+            self.events.expired_seen(self.index, key);
             return None;
         }
         self.keys.get(key)
@@ -154,18 +182,29 @@ impl Db {
             self.expires.remove(key);
             self.expired_count += 1;
             self.touch(key);
+            self.events.expired_purged(self.index, key);
             return true;
         }
         false
+    }
+
+    /// Deletes `key` if it has expired, before it is overwritten: its
+    /// `expired` event comes first, then `new` (the clock is read only for
+    /// a key with a time to live).
+    fn purge_before_overwrite(&mut self, key: &[u8]) {
+        if !self.expires.is_empty() && self.expires.get(key).is_some() {
+            self.purge_if_expired(key, crate::util::now_ms());
+        }
     }
 
     /// Stores `value` under `key` and clears any expiry (what SET does).
     pub fn set(&mut self, key: Key, value: Value) {
         self.touch(&key);
         if !self.expires.is_empty() {
+            self.purge_before_overwrite(&key);
             self.expires.remove(&key[..]);
         }
-        self.keys.insert(key, value);
+        self.insert(key, value);
     }
 
     /// Stores `value` under `key`, keeping a live key's expiry (SET KEEPTTL,
@@ -173,7 +212,7 @@ impl Db {
     pub fn set_keep_ttl(&mut self, key: Key, value: Value, now: u64) {
         self.purge_if_expired(&key, now);
         self.touch(&key);
-        self.keys.insert(key, value);
+        self.insert(key, value);
     }
 
     /// The value under `key`, created with `make()` when missing.
@@ -185,7 +224,15 @@ impl Db {
     ) -> &mut Value {
         self.purge_if_expired(key, now);
         self.touch(key);
-        self.keys.get_or_insert_with(key, make)
+        let mut made = false;
+        let value = self.keys.get_or_insert_with(key, || {
+            made = true;
+            make()
+        });
+        if made {
+            self.events.record(self.index, class::NEW, "new", key);
+        }
+        value
     }
 
     /// Removes `key` and returns its live value.
@@ -212,6 +259,7 @@ impl Db {
 
     /// Stores a value with an expiry time (or none), replacing the key.
     pub fn put(&mut self, key: Key, value: Value, expire_at: Option<u64>) {
+        self.purge_before_overwrite(&key);
         self.touch(&key);
         match expire_at {
             Some(at) => {
@@ -221,7 +269,7 @@ impl Db {
                 self.expires.remove(&key[..]);
             }
         }
-        self.keys.insert(key, value);
+        self.insert(key, value);
     }
 
     /// A live key's expiry time, if it has one.
@@ -315,6 +363,7 @@ impl Db {
             self.keys.remove(&key[..]);
             self.expires.remove(&key[..]);
             self.touch(key);
+            self.events.expired_purged(self.index, key);
         }
         self.expired_count += due.len() as u64;
         (checked, due.len())

@@ -4,6 +4,7 @@
 mod bytes;
 mod db;
 mod dict;
+pub mod events;
 mod glob;
 mod hash;
 mod long_double;
@@ -16,6 +17,7 @@ mod zset;
 pub use bytes::Bytes;
 pub use db::Db;
 pub use dict::{Dict, Key};
+pub use events::{class, Event, EventLog};
 pub use glob::glob_match;
 pub use hash::Hash;
 pub use long_double::{incr_by_float, IncrFloatError};
@@ -24,7 +26,7 @@ pub use stream::{Consumer, Fields, Group, Nack, NodeLimits, Stream, StreamId, Tr
 pub use value::Value;
 pub use zset::{LexBound, ScoreBound, ZSet};
 
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Every database, each behind its own lock. A command takes the lock of
 /// the database it works on once; a panic while holding it does not make
@@ -32,14 +34,25 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[derive(Debug)]
 pub struct Store {
     dbs: Vec<RwLock<Db>>,
+    /// Keyspace events of every database, in the order they happened.
+    events: Arc<EventLog>,
 }
 
 impl Store {
     /// `count` empty databases.
     pub fn new(count: usize) -> Self {
+        let events = Arc::new(EventLog::default());
         Store {
-            dbs: (0..count.max(1)).map(|_| RwLock::new(Db::new())).collect(),
+            dbs: (0..count.max(1))
+                .map(|index| RwLock::new(Db::new(index, events.clone())))
+                .collect(),
+            events,
         }
+    }
+
+    /// The keyspace event log.
+    pub fn events(&self) -> &EventLog {
+        &self.events
     }
 
     /// How many databases there are.
