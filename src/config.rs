@@ -111,6 +111,15 @@ pub static PARAMS: &[Param] = &[
     fixed("pidfile", "", Live, Text),
     p("save", "3600 1 300 100 60 10000", Live, SavePoints),
     p("stop-writes-on-bgsave-error", "yes", Live, Bool),
+    p("appendonly", "no", Live, Bool),
+    fixed("appendfilename", "appendonly.aof", Live, Text),
+    fixed("appenddirname", "appendonlydir", Live, Text),
+    p(
+        "appendfsync",
+        "everysec",
+        Live,
+        OneOf(&["always", "everysec", "no"]),
+    ),
     // Any value is accepted and then clamped to 1..=500, as Redis does.
     p("hz", "10", Live, Int(0, I32)),
     p("notify-keyspace-events", "", Live, EventClasses),
@@ -123,7 +132,6 @@ pub static PARAMS: &[Param] = &[
     // respd's own: log every frame each connection sends and receives.
     p("trace", "no", Live, Bool),
     // Behaviours respd does not have: only the default is accepted.
-    p("appendonly", "no", DefaultOnly, Bool),
     fixed("daemonize", "no", DefaultOnly, Bool),
     fixed(
         "supervised",
@@ -193,14 +201,6 @@ pub static PARAMS: &[Param] = &[
     ),
     p("oom-score-adj-values", "0 200 800", Tuning, Text),
     p("disable-thp", "yes", Tuning, Bool),
-    p("appendfilename", "appendonly.aof", Tuning, Text),
-    p("appenddirname", "appendonlydir", Tuning, Text),
-    p(
-        "appendfsync",
-        "everysec",
-        Tuning,
-        OneOf(&["always", "everysec", "no"]),
-    ),
     p("no-appendfsync-on-rewrite", "no", Tuning, Bool),
     p("auto-aof-rewrite-percentage", "100", Tuning, Int(0, I32)),
     p("auto-aof-rewrite-min-size", "67108864", Tuning, Memory(0)),

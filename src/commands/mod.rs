@@ -345,6 +345,8 @@ pub struct Context<'a> {
     /// The shared side of the EXEC gate, held while a command runs (see
     /// [`execute`]); a blocking command lets go of it while it waits.
     gate: Option<RwLockReadGuard<'a, ()>>,
+    /// The append-only file's hold on this command (see `persistence::aof`).
+    pub(crate) aof: crate::persistence::aof::Slot<'a>,
 }
 
 impl<'a> Context<'a> {
@@ -355,6 +357,7 @@ impl<'a> Context<'a> {
             session,
             out,
             gate: None,
+            aof: Default::default(),
         }
     }
 
@@ -395,6 +398,7 @@ impl<'a> Context<'a> {
             self.out.null_array();
             return Ok(());
         }
+        let attempt = crate::persistence::aof::blocking(self, attempt);
         let keys = keys.into_iter().map(Key::from).collect();
         let waiter = self
             .shared
@@ -467,6 +471,8 @@ pub fn execute(cx: &mut Context<'_>, args: Args) {
         crate::notify::publish_pending(cx.shared);
     }
     cx.gate = None;
+    // With appendfsync always, the reply waits here for the fsync.
+    crate::persistence::aof::finish(cx.shared, &mut cx.aof);
     match cx.session.reply_mode {
         ReplyMode::On => {}
         ReplyMode::Off => cx.out.buf.truncate(reply_start),
@@ -587,6 +593,7 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: Args) -> CmdResult {
     cx.session.info.touch(resolved.parent, resolved.sub);
     let monitored = pubsub::monitor_before(cx, resolved.command, &args);
     let reply_start = cx.out.buf.len();
+    crate::persistence::aof::before(cx, resolved, &args);
     let result = match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {
@@ -605,6 +612,7 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: Args) -> CmdResult {
             )))
         }
     };
+    crate::persistence::aof::after(cx, resolved, reply_start);
     pubsub::monitor_after(cx, monitored);
     // Its keyspace events (inside EXEC too, command by command).
     crate::notify::publish_pending(cx.shared);

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{is, lookup, table, Args, CmdResult, Command, Context, NO_KEYS};
+use crate::persistence::aof::Rewrite;
 use crate::persistence::{self, Bgsave};
 use crate::resp::Reply;
 use crate::store::glob_match;
@@ -16,6 +17,8 @@ const INVALID_COMMAND: &str = "ERR Invalid command specified";
 const INVALID_ARGUMENT_COUNT: &str = "ERR Invalid number of arguments specified for command";
 const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
+/// respd writes an AOF only while it is on (Redis writes one anyway).
+const AOF_OFF: &str = "ERR BGREWRITEAOF needs appendonly yes in respd";
 const BGSAVE_RUNNING: &str = "ERR Background save already in progress";
 const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
 const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
@@ -44,6 +47,14 @@ pub static COMMANDS: &[Command] = &[
         save,
     ),
     Command::new("bgsave", -1, ADMIN | NOSCRIPT, NO_KEYS, "server", bgsave),
+    Command::new(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        NO_KEYS,
+        "server",
+        bgrewriteaof,
+    ),
     Command::new(
         "shutdown",
         -1,
@@ -252,6 +263,24 @@ fn bgsave(cx: &mut Context<'_>, args: Args) -> CmdResult {
     Ok(())
 }
 
+// BGREWRITEAOF
+fn bgrewriteaof(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    if !cx.shared.persistence.aof.enabled() {
+        return Err(AOF_OFF.into());
+    }
+    match persistence::aof::rewrite(cx.shared, false) {
+        Ok(Rewrite::Started) => {
+            cx.out
+                .simple("Background append only file rewriting started");
+            Ok(())
+        }
+        Ok(Rewrite::AlreadyRunning) => Err(persistence::aof::REWRITE_RUNNING.into()),
+        Err(err) => Err(Error::new(format!(
+            "ERR Can't execute an AOF background rewriting: {err}"
+        ))),
+    }
+}
+
 // SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
 fn shutdown(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let (mut save, mut nosave, mut other, mut abort) = (false, false, false, false);
@@ -280,6 +309,7 @@ fn shutdown(cx: &mut Context<'_>, args: Args) -> CmdResult {
             return Err(SHUTDOWN_FAILED.into());
         }
     }
+    persistence::aof::sync(cx.shared);
     cx.shared.request_shutdown();
     // Redis exits without replying; the client sees the connection close.
     cx.session.close_after_reply = true;
@@ -426,20 +456,7 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
         "persistence" => {
             drop(config);
             let mut lines = persistence::info(shared);
-            lines.extend([
-                ("aof_enabled", "0".into()),
-                ("aof_rewrite_in_progress", "0".into()),
-                ("aof_rewrite_scheduled", "0".into()),
-                ("aof_last_rewrite_time_sec", "-1".into()),
-                ("aof_current_rewrite_time_sec", "-1".into()),
-                ("aof_last_bgrewrite_status", "ok".into()),
-                ("aof_rewrites", "0".into()),
-                ("aof_rewrites_consecutive_failures", "0".into()),
-                ("aof_last_write_status", "ok".into()),
-                ("aof_last_cow_size", "0".into()),
-                ("module_fork_in_progress", "0".into()),
-                ("module_fork_last_cow_size", "0".into()),
-            ]);
+            lines.extend(persistence::aof::info(shared));
             lines
         }
         "stats" => {
@@ -1127,6 +1144,9 @@ fn config_set(cx: &mut Context<'_>, args: Args) -> CmdResult {
         .map_err(|failure| Error::new(failure.to_string()))?;
     *cx.shared.config_mut() = updated;
     crate::notify::configure(cx.shared);
+    // appendonly yes starts the AOF with a rewrite; no stops it.
+    persistence::aof::apply_config(cx.shared)
+        .map_err(|err| Error::new(format!("ERR Can't turn the AOF on: {err}")))?;
     cx.out.ok();
     Ok(())
 }

@@ -20,6 +20,7 @@
 //! fsyncs it, renames it over the dump and fsyncs the directory, so a
 //! crash at any point leaves either the old dump or the new one whole.
 
+pub mod aof;
 mod compact;
 mod crc64;
 mod lzf;
@@ -57,6 +58,8 @@ pub struct Persistence {
     /// newer one on disk.
     next_snapshot: AtomicU64,
     state: Mutex<State>,
+    /// The append-only file.
+    pub aof: aof::Aof,
 }
 
 #[derive(Debug)]
@@ -99,6 +102,7 @@ impl Persistence {
                 keys_loaded: 0,
                 keys_expired_at_load: 0,
             }),
+            aof: aof::Aof::default(),
         }
     }
 
@@ -407,8 +411,13 @@ pub fn saves_on_shutdown(shared: &Shared) -> bool {
 /// file and the offset.
 pub fn load(shared: &Shared) -> Result<bool, String> {
     let path = dump_path(&shared.config());
+    load_rdb_file(shared, &path)
+}
+
+/// Loads the RDB file at `path` (a dump, or an AOF base) as [`load`] does.
+fn load_rdb_file(shared: &Shared, path: &Path) -> Result<bool, String> {
     let started = Instant::now();
-    let data = match std::fs::read(&path) {
+    let data = match std::fs::read(path) {
         Ok(data) => data,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(err) => return Err(format!("can't read {}: {err}", path.display())),

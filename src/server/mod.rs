@@ -126,7 +126,13 @@ impl Server {
                 format!("Can't chdir to '{dir}': No such file or directory"),
             ));
         }
-        crate::persistence::load(&self.shared).map_err(io::Error::other)?;
+        // With appendonly yes the AOF is the data, as in Redis: the dump is
+        // not read.
+        if self.shared.config().get("appendonly") == Some("yes") {
+            crate::persistence::aof::load_at_start(&self.shared).map_err(io::Error::other)?;
+        } else {
+            crate::persistence::load(&self.shared).map_err(io::Error::other)?;
+        }
         self.shared
             .persistence
             .automatic
@@ -203,6 +209,7 @@ impl Server {
         pool.join();
         let _ = expiry.join();
         let _ = saver.join();
+        crate::persistence::aof::sync(&shared);
         log(
             &shared,
             log::NOTICE,
@@ -349,7 +356,8 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
 }
 
 /// Save points: once a second (their unit), start a background save when
-/// one is due.
+/// one is due. Ten times a second, the AOF's buffer goes to the file (and
+/// once a second to the disk, with `appendfsync everysec`).
 fn spawn_save_points_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
     const PERIOD: Duration = Duration::from_millis(100);
     thread::Builder::new()
@@ -359,6 +367,7 @@ fn spawn_save_points_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 // Sleep in short steps so a shutdown is not held up.
                 thread::sleep(PERIOD);
+                crate::persistence::aof::cron(&shared);
                 if last_check.elapsed() >= Duration::from_secs(1) {
                     last_check = Instant::now();
                     crate::persistence::check_save_points(&shared);
