@@ -164,10 +164,22 @@ fn config_get(con: &mut redis::Connection, name: &str) -> String {
 
 /// Runs respd to completion (it is expected to refuse to start).
 fn run_to_exit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_respd"))
+    // A respd that unexpectedly starts serving must fail the test, not hang it.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_respd"))
         .args(args)
-        .output()
-        .unwrap()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("respd {args:?} kept running instead of exiting");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -268,7 +280,10 @@ fn unsupported_behaviours_and_bad_values_are_refused() {
     let dir = TempDir::new("unsupported");
     for (line, reason) in [
         ("daemonize yes", "does not support 'daemonize yes'"),
-        ("appendonly yes", "does not support 'appendonly yes'"),
+        (
+            "cluster-enabled yes",
+            "does not support 'cluster-enabled yes'",
+        ),
         (
             "include /etc/other.conf",
             "does not support the 'include' directive",
