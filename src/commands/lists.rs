@@ -544,16 +544,6 @@ fn lmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
 // `attempt` that runs the same operation again when a key becomes ready and
 // encodes the reply in the client's protocol.
 
-/// A reply encoded ahead of time for a blocked client.
-fn encoded(resp3: bool, write: impl FnOnce(&mut Reply)) -> Vec<u8> {
-    let mut reply = Reply {
-        buf: Vec::new(),
-        resp3,
-    };
-    write(&mut reply);
-    reply.buf
-}
-
 /// BLPOP and BRPOP: `[key, element]` from the first non-empty list.
 fn blocking_pop(cx: &mut Context<'_>, mut args: Args, end: End) -> CmdResult {
     let timeout = timeout_arg(&args[args.len() - 1])?;
@@ -574,7 +564,7 @@ fn blocking_pop(cx: &mut Context<'_>, mut args: Args, end: End) -> CmdResult {
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         keys.iter().find_map(|key| {
             let element = pop_from(db, key, end, 1, now).ok()??.pop()?;
-            Some(encoded(resp3, |r| {
+            Some(Reply::encoded(resp3, |r| {
                 r.array(2);
                 r.bulk(key);
                 r.bulk(&element);
@@ -616,7 +606,7 @@ fn blocking_move(
     let attempt = move |db: &mut Db, now: u64, filled: &mut Vec<DbKey>| {
         let element = move_element(db, &src, &dst, from, to, now).ok()??;
         filled.push((db_index, dst.as_slice().into()));
-        Some(encoded(resp3, |r| r.bulk(&element)))
+        Some(Reply::encoded(resp3, |r| r.bulk(&element)))
     };
     cx.block(db, vec![args[1].clone()], timeout, Box::new(attempt))
 }
@@ -648,7 +638,7 @@ fn blmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let (resp3, wait_on) = (cx.out.resp3, keys.clone());
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         let popped = mpop(db, &keys, end, count, now).ok()??;
-        Some(encoded(resp3, |r| reply_mpop(r, Some(popped))))
+        Some(Reply::encoded(resp3, |r| reply_mpop(r, Some(popped))))
     };
     cx.block(db, wait_on, timeout, Box::new(attempt))
 }

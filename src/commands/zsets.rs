@@ -1006,16 +1006,6 @@ fn zmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // ---- blocking pops ----
 
-/// A reply encoded ahead of time for a blocked client.
-fn encoded(resp3: bool, write: impl FnOnce(&mut Reply)) -> Vec<u8> {
-    let mut reply = Reply {
-        buf: Vec::new(),
-        resp3,
-    };
-    write(&mut reply);
-    reply.buf
-}
-
 /// BZPOPMIN and BZPOPMAX's reply: `[key, member, score]`.
 fn reply_key_member_score(out: &mut Reply, key: &[u8], member: &[u8], score: f64) {
     out.array(3);
@@ -1043,7 +1033,7 @@ fn blocking_pop(cx: &mut Context<'_>, mut args: Args, max: bool) -> CmdResult {
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         keys.iter().find_map(|key| {
             let (member, score) = pop(db, key, 1, max, now).ok()??.pop()?;
-            Some(encoded(resp3, |r| {
+            Some(Reply::encoded(resp3, |r| {
                 reply_key_member_score(r, key, &member, score)
             }))
         })
@@ -1075,7 +1065,7 @@ fn bzmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let (resp3, wait_on) = (cx.out.resp3, keys.clone());
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         let popped = mpop(db, &keys, count, max, now).ok()??;
-        Some(encoded(resp3, |r| reply_mpop(r, Some(popped))))
+        Some(Reply::encoded(resp3, |r| reply_mpop(r, Some(popped))))
     };
     cx.block(db, wait_on, timeout, Box::new(attempt))
 }
