@@ -3,90 +3,15 @@
 //! translations, a truncated tail is cut off and a damaged middle stops the
 //! start, BGREWRITEAOF loses no write made while it runs.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod common;
+
+use common::process::{free_port, respd, Process};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A server process (respd or redis-server), killed when dropped.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://{}/", self.addr))
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-
-    /// Waits for the process to exit by itself (after SHUTDOWN).
-    fn wait_exit(mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("the server did not exit");
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts `program` with `args` plus a free port, and waits until it
-/// accepts connections.
-fn spawn(program: &str, args: &[&str]) -> Process {
-    let port = free_port();
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.extend([
-        "--port".into(),
-        port.to_string(),
-        "--bind".into(),
-        "127.0.0.1".into(),
-    ]);
-    let child = Command::new(program)
-        .args(&all)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "{program} did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Process { child, addr }
-}
-
-fn respd(dir: &Path, extra: &[&str]) -> Process {
-    let mut args = vec!["--dir", dir.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    spawn(env!("CARGO_BIN_EXE_respd"), &args)
-}
-
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("respd-aof-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::process::temp_dir("aof", name)
 }
 
 fn aof(dir: &Path, fsync: &str) -> Process {
