@@ -8,7 +8,7 @@
 //!
 //! **Order.** Write commands run in parallel on different databases, but
 //! the log must list changes in the order they were made. While the AOF is
-//! on, a write command holds [`Aof::order`] from before its handler until
+//! on, a write command holds `Aof::order` from before its handler until
 //! its reply has been decided (and blocked clients it woke were served), and
 //! adds its entry to an in-memory buffer under it. The buffer reaches the
 //! file after the lock is released, so with `appendfsync always` one fsync

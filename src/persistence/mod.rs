@@ -355,7 +355,7 @@ fn finish_bgsave(shared: &Arc<Shared>, result: io::Result<u64>, changes: u64, pa
 
 /// The save points, checked about once a second by the server: starts a
 /// background save when one is due (after a failure, retries wait
-/// [`RETRY_DELAY_SECS`]), as Redis's serverCron.
+/// `RETRY_DELAY_SECS`), as Redis's serverCron.
 pub fn check_save_points(shared: &Shared) {
     if !shared.persistence.automatic.load(Ordering::Relaxed) {
         return;
