@@ -284,11 +284,20 @@ pub fn blocking(cx: &mut Context<'_>, attempt: Attempt) -> Attempt {
 /// order lock, then brings the log to disk as the policy asks, before the
 /// reply can be sent.
 pub fn finish(shared: &Shared, slot: &mut Slot<'_>) {
+    let aof = &shared.persistence.aof;
+    // Only a command holding the order lock logged anything, and all it
+    // logged lies below the end of the log as it is now. A command that
+    // logged nothing (a read) waits for no one's disk.
+    let logged_up_to = slot
+        .order
+        .as_ref()
+        .map(|_| aof.appended.load(Ordering::Acquire));
     slot.order = None;
     slot.args = None;
-    let aof = &shared.persistence.aof;
-    if aof.appended.load(Ordering::Acquire) > aof.flushed.load(Ordering::Acquire) {
-        flush(shared, fsync_always(shared));
+    if let Some(upto) = logged_up_to {
+        if upto > aof.flushed.load(Ordering::Acquire) {
+            flush_to(shared, fsync_always(shared), upto);
+        }
     }
 }
 
@@ -340,8 +349,19 @@ fn encode(out: &mut Vec<u8>, args: &[Vec<u8>]) {
 /// Writes the buffer to the increment, and fsyncs it if asked. Whoever
 /// holds the sink writes what every client buffered meanwhile.
 fn flush(shared: &Shared, fsync: bool) {
+    flush_to(shared, fsync, u64::MAX);
+}
+
+/// Brings the log to disk at least up to byte `upto`. Writers queue on the
+/// sink lock; whoever gets it writes (and fsyncs) everything buffered so
+/// far, so the others usually find their entries already covered: one fsync
+/// serves every client that wrote meanwhile (group commit).
+fn flush_to(shared: &Shared, fsync: bool, upto: u64) {
     let aof = &shared.persistence.aof;
     let mut sink = lock(&aof.sink);
+    if aof.flushed.load(Ordering::Acquire) >= upto {
+        return;
+    }
     let Some(sink) = sink.as_mut() else {
         return;
     };
