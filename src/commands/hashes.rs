@@ -3,7 +3,7 @@
 
 use super::errors::{self, Error};
 use super::flags::*;
-use super::{int_arg, is, Args, CmdResult, Command, Context, ONE_KEY};
+use super::{int_arg, is, scan, Args, CmdResult, Command, Context, ONE_KEY};
 use crate::notify::class::{GENERIC, HASH};
 use crate::store::{glob_match, incr_by_float, Db, Hash, IncrFloatError, Value};
 use crate::util::{now_ms, parse_i64};
@@ -323,12 +323,12 @@ fn hrandfield(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // HSCAN key cursor [MATCH pattern] [COUNT count]
 fn hscan(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let cursor = scan_cursor(&args[2])?;
+    let cursor = scan::cursor(&args[2])?;
     let db = cx.db();
     let Some(hash) = read_hash(cx, &db, &args[1])? else {
         return empty_scan(cx);
     };
-    let (pattern, count) = scan_options(&args[3..])?;
+    let scan::Options { pattern, count, .. } = scan::options(&args[3..], false)?;
     let mut found = Vec::new();
     let next = hash.scan(cursor, count, |field, value| {
         if pattern.map_or(true, |p| glob_match(p, field, false)) {
@@ -360,58 +360,4 @@ pub(super) fn empty_scan(cx: &mut Context<'_>) -> CmdResult {
     cx.out.bulk(b"0");
     cx.out.array(0);
     Ok(())
-}
-
-/// Reads an HSCAN/SSCAN cursor as Redis's `strtoul` does: digits with an
-/// optional sign (`-1` wraps around), nothing else, and no overflow.
-pub(super) fn scan_cursor(arg: &[u8]) -> Result<u64, Error> {
-    let invalid = || Error::from(errors::INVALID_CURSOR);
-    let (negative, digits) = match arg {
-        [] => return Ok(0),
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        return Err(invalid());
-    }
-    let mut value: u64 = 0;
-    for &digit in digits {
-        if !digit.is_ascii_digit() {
-            return Err(invalid());
-        }
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(digit - b'0')))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
-/// HSCAN/SSCAN's `[MATCH pattern] [COUNT count]`: the pattern (None for
-/// everything) and the count (10 unless given).
-pub(super) fn scan_options(options: &[Vec<u8>]) -> Result<(Option<&[u8]>, usize), Error> {
-    let mut pattern = None;
-    let mut count = 10;
-    for option in options.chunks(2) {
-        let [name, value] = option else {
-            return Err(errors::SYNTAX.into());
-        };
-        if is(name, "count") {
-            let n = int_arg(value)?;
-            if n < 1 {
-                return Err(errors::SYNTAX.into());
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(name, "match") {
-            pattern = (value.as_slice() != b"*").then_some(value.as_slice());
-        } else {
-            return Err(errors::SYNTAX.into());
-        }
-    }
-    Ok((pattern, count))
 }

@@ -4,7 +4,9 @@ use std::hash::BuildHasher;
 
 use super::errors::{self, Error};
 use super::flags::*;
-use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ALL_KEYS, NO_KEYS, ONE_KEY};
+use super::{
+    int_arg, is, scan, Args, CmdResult, Command, Context, KeySpec, ALL_KEYS, NO_KEYS, ONE_KEY,
+};
 use crate::notify::class::GENERIC;
 use crate::store::{glob_match, Db, Value};
 use crate::util::now_ms;
@@ -127,60 +129,14 @@ fn keys(cx: &mut Context<'_>, args: Args) -> CmdResult {
     Ok(())
 }
 
-/// Reads a SCAN cursor as Redis's `strtoul` does: digits with an optional
-/// sign (`-1` wraps around), nothing else, and no overflow.
-fn parse_cursor(arg: &[u8]) -> Result<u64, Error> {
-    let invalid = || Error::from(errors::INVALID_CURSOR);
-    let (negative, digits) = match arg {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, arg),
-    };
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d - b'0')))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 fn scan(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let cursor = parse_cursor(&args[1])?;
-    let mut pattern: Option<&[u8]> = None;
-    let mut count = 10usize;
-    let mut type_name: Option<&[u8]> = None;
-    let mut options = args[2..].chunks(2);
-    for option in options.by_ref() {
-        let [name, value] = option else {
-            return Err(errors::SYNTAX.into());
-        };
-        if is(name, "count") {
-            let n = int_arg(value)?;
-            if n < 1 {
-                return Err(errors::SYNTAX.into());
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(name, "match") {
-            pattern = (value.as_slice() != b"*").then_some(value.as_slice());
-        } else if is(name, "type") {
-            type_name = Some(value);
-        } else {
-            return Err(errors::SYNTAX.into());
-        }
-    }
+    let cursor = scan::cursor(&args[1])?;
+    let scan::Options {
+        pattern,
+        count,
+        type_name,
+    } = scan::options(&args[2..], true)?;
     let now = now_ms();
     let db = cx.db();
     let mut found: Vec<&[u8]> = Vec::new();

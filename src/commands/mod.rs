@@ -17,6 +17,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod pubsub;
+mod scan;
 mod server;
 mod sets;
 mod streams;

@@ -4,8 +4,10 @@ use std::collections::HashSet;
 
 use super::errors::{self, Error};
 use super::flags::*;
-use super::hashes::{empty_scan, random_count, scan_cursor, scan_options};
-use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ALL_KEYS, NO_KEYS, ONE_KEY};
+use super::hashes::{empty_scan, random_count};
+use super::{
+    int_arg, is, scan, Args, CmdResult, Command, Context, KeySpec, ALL_KEYS, NO_KEYS, ONE_KEY,
+};
 use crate::notify::class::{GENERIC, SET};
 use crate::store::{glob_match, Db, Key, Set, Value};
 use crate::util::now_ms;
@@ -480,12 +482,12 @@ fn sintercard(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]
 fn sscan(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let cursor = scan_cursor(&args[2])?;
+    let cursor = scan::cursor(&args[2])?;
     let db = cx.db();
     let Some(set) = read_set(cx, &db, &args[1])? else {
         return empty_scan(cx);
     };
-    let (pattern, count) = scan_options(&args[3..])?;
+    let scan::Options { pattern, count, .. } = scan::options(&args[3..], false)?;
     let mut found = Vec::new();
     let next = set.scan(cursor, count, |member| {
         if pattern.map_or(true, |p| glob_match(p, member, false)) {

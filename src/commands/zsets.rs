@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{
-    float_arg, int_arg, is, timeout_arg, Args, CmdResult, Command, Context, KeySpec, NO_KEYS,
+    float_arg, int_arg, is, scan, timeout_arg, Args, CmdResult, Command, Context, KeySpec, NO_KEYS,
     ONE_KEY,
 };
 use crate::blocking::DbKey;
@@ -1442,27 +1442,9 @@ fn zintercard(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // ---- ZSCAN ----
 
-/// Reads a SCAN cursor as Redis's `strtoul` does (`-1` wraps around).
-fn parse_cursor(arg: &[u8]) -> Result<u64, Error> {
-    let (negative, digits) = match arg {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, arg),
-    };
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    let value = crate::util::parse_u64(digits).ok_or(Error::from(errors::INVALID_CURSOR))?;
-    Ok(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 // ZSCAN key cursor [MATCH pattern] [COUNT count]
 fn zscan(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let cursor = parse_cursor(&args[2])?;
+    let cursor = scan::cursor(&args[2])?;
     let db = cx.db();
     let Some(z) = read_zset(cx, &db, &args[1], now_ms())? else {
         drop(db);
@@ -1471,23 +1453,7 @@ fn zscan(cx: &mut Context<'_>, args: Args) -> CmdResult {
         cx.out.array(0);
         return Ok(());
     };
-    let mut pattern: Option<&[u8]> = None;
-    let mut count = 10usize;
-    for option in args[3..].chunks(2) {
-        match option {
-            [name, value] if is(name, "count") => {
-                let n = int_arg(value)?;
-                if n < 1 {
-                    return Err(errors::SYNTAX.into());
-                }
-                count = usize::try_from(n).unwrap_or(usize::MAX);
-            }
-            [name, value] if is(name, "match") => {
-                pattern = (value.as_slice() != b"*").then_some(value.as_slice());
-            }
-            _ => return Err(errors::SYNTAX.into()),
-        }
-    }
+    let scan::Options { pattern, count, .. } = scan::options(&args[3..], false)?;
     let wanted = |member: &[u8]| pattern.map_or(true, |p| glob_match(p, member, false));
     let mut found: Vec<(&[u8], f64)> = Vec::new();
     let next = if z.len() <= SMALL_SCAN {
