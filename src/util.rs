@@ -247,6 +247,44 @@ fn hex_pair(pair: Option<&[u8]>) -> Option<u8> {
     Some((hi * 16 + lo) as u8)
 }
 
+/// A small, fast, non-cryptographic generator (xorshift64*) for random
+/// picks (RANDOMKEY, SPOP, HRANDFIELD, ZRANDMEMBER...). std has no random
+/// numbers, so it is seeded by hashing a counter with std's per-process
+/// random keys: two generators made in the same instant still differ.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A freshly seeded generator.
+    pub fn new() -> Self {
+        use std::hash::BuildHasher;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static CALLS: AtomicU64 = AtomicU64::new(0);
+        let seed = std::collections::hash_map::RandomState::new()
+            .hash_one(CALLS.fetch_add(1, Ordering::Relaxed));
+        Rng(seed | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..bound` (bound > 0).
+    pub fn below(&mut self, bound: usize) -> usize {
+        (self.next_u64() % bound as u64) as usize
+    }
+}
+
+impl Default for Rng {
+    fn default() -> Self {
+        Rng::new()
+    }
+}
+
 /// Milliseconds since the Unix epoch: the clock that expiry times use.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

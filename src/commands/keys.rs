@@ -1,7 +1,5 @@
 //! Keyspace commands: DEL, EXISTS, EXPIRE, SCAN and the rest of the family.
 
-use std::hash::BuildHasher;
-
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{
@@ -156,7 +154,7 @@ fn scan(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // RANDOMKEY
 fn randomkey(cx: &mut Context<'_>, _: Args) -> CmdResult {
-    let seed = std::collections::hash_map::RandomState::new().hash_one(now_ms());
+    let seed = crate::util::Rng::new().next_u64();
     let db = cx.db();
     match db.random_key(now_ms(), seed) {
         Some(key) => cx.out.bulk(key),

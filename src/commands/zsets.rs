@@ -4,11 +4,9 @@
 //! ZREMRANGEBY*) turns its arguments into a [`RangeBy`], which the sorted set
 //! answers as a span of ranks; LIMIT and REV then pick from that span.
 
-use std::collections::hash_map::{HashMap, RandomState};
+use std::collections::hash_map::HashMap;
 use std::collections::HashSet;
-use std::hash::BuildHasher;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::errors::{self, Error};
 use super::flags::*;
@@ -20,7 +18,7 @@ use crate::blocking::DbKey;
 use crate::notify::class::{GENERIC, ZSET};
 use crate::resp::Reply;
 use crate::store::{glob_match, Db, Key, LexBound, ScoreBound, Set, Value, ZSet};
-use crate::util::{now_ms, parse_f64};
+use crate::util::{now_ms, parse_f64, Rng};
 
 const XX_AND_NX: &str = "ERR XX and NX options at the same time are not compatible";
 const GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
@@ -1071,29 +1069,6 @@ fn bzmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // ---- ZRANDMEMBER ----
-
-/// A random u64, fresh for each call (std has no random generator: hash a
-/// counter with a randomly keyed hasher).
-fn random_seed() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
-/// xorshift64*: plenty for picking random members.
-struct Rng(u64);
-
-impl Rng {
-    fn new() -> Rng {
-        Rng(random_seed() | 1)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
 
 // ZRANDMEMBER key [count [WITHSCORES]]
 fn zrandmember(cx: &mut Context<'_>, args: Args) -> CmdResult {

@@ -1,10 +1,8 @@
 //! The set type: unique members. Also home of the random picks that sets
 //! and hashes share (SPOP, SRANDMEMBER, HRANDFIELD).
 
-use std::collections::hash_map::RandomState;
+use crate::util::Rng;
 use std::collections::HashSet;
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::dict::{Dict, Key};
 
@@ -92,31 +90,6 @@ impl<'a> FromIterator<&'a [u8]> for Set {
     }
 }
 
-/// A small, fast, non-cryptographic generator (xorshift64*), seeded from
-/// the standard library's per-process random keys and a counter, so two
-/// calls in the same millisecond still differ.
-pub(super) struct Rng(u64);
-
-impl Rng {
-    pub(super) fn new() -> Self {
-        static CALLS: AtomicU64 = AtomicU64::new(0);
-        let seed = RandomState::new().hash_one(CALLS.fetch_add(1, Ordering::Relaxed));
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..bound` (bound > 0).
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
-
 /// A random entry: a random bucket, then a random entry in it (buckets hold
 /// a handful of entries, and the map shrinks before most are empty).
 pub(super) fn random_entry<'a, V>(dict: &'a Dict<V>, rng: &mut Rng) -> Option<(&'a Key, &'a V)> {
@@ -124,7 +97,7 @@ pub(super) fn random_entry<'a, V>(dict: &'a Dict<V>, rng: &mut Rng) -> Option<(&
         return None;
     }
     loop {
-        let cursor = rng.next();
+        let cursor = rng.next_u64();
         let mut in_bucket = 0;
         dict.scan_bucket(cursor, |_, _| in_bucket += 1);
         if in_bucket == 0 {
