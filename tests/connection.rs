@@ -102,9 +102,25 @@ fn hello_matches_redis() {
         cmd(&["HELLO", "3", "AUTH", "nobody", "x", "SETNAME", "a b"]),
         cmd(&["HELLO", "2", "SETNAME", "me"]),
         cmd(&["HELLO", "3", "BOGUS"]),
+        // Options take effect as they are read.
+        cmd(&["HELLO", "3", "AUTH", "x", "y", "bogus"]),
+        cmd(&["HELLO", "3", "AUTH", "default", "y", "SETNAME", "a b"]),
     ] {
         same_as_redis(&[], &request);
     }
+    // A SETNAME before a bad option still names the client, as in Redis.
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let script = [
+        cmd(&["HELLO", "3", "SETNAME", "early", "bogus"]),
+        cmd(&["CLIENT", "GETNAME"]),
+    ]
+    .concat();
+    let (ours, theirs) = both(server.local_addr(), real.addr, &[], &script);
+    assert_eq!(text(&ours), text(&theirs));
+    assert!(text(&ours).ends_with("$5\r\nearly\r\n"), "{}", text(&ours));
 }
 
 #[test]

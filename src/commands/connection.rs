@@ -207,16 +207,19 @@ fn hello(cx: &mut Context<'_>, args: Args) -> CmdResult {
         }
         protocol = version as u8;
     }
-    let mut credentials = None;
-    let mut name = None;
+    // Options take effect as they are read, as in Redis 7.0: a good AUTH
+    // or SETNAME before a bad option still counts.
     let mut i = 2;
     while i < args.len() {
         let more = args.len() - i - 1;
         if is(&args[i], "auth") && more >= 2 {
-            credentials = Some((&args[i + 1], &args[i + 2]));
+            if !check_password(cx, &args[i + 1], &args[i + 2]) {
+                return Err(errors::WRONGPASS.into());
+            }
+            cx.session.set_authenticated(true);
             i += 3;
         } else if is(&args[i], "setname") && more >= 1 {
-            name = Some(&args[i + 1]);
+            super::client::set_name(cx, &args[i + 1])?;
             i += 2;
         } else {
             return Err(Error::new(format!(
@@ -225,19 +228,10 @@ fn hello(cx: &mut Context<'_>, args: Args) -> CmdResult {
             )));
         }
     }
-    if let Some((user, password)) = credentials {
-        if !check_password(cx, user, password) {
-            return Err(errors::WRONGPASS.into());
-        }
-        cx.session.set_authenticated(true);
-    }
     if !cx.session.authenticated {
         return Err(Error::from(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         ));
-    }
-    if let Some(name) = name {
-        super::client::set_name(cx, name)?;
     }
     cx.out.resp3 = protocol == 3;
     cx.session.info.meta().resp = protocol;
