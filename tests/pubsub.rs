@@ -821,3 +821,49 @@ fn publish_throughput() {
         );
     }
 }
+
+#[test]
+fn client_list_and_kill_know_pubsub_clients() {
+    use std::io::Write;
+    let server = common::start();
+    let mut subscriber = common::raw(server.local_addr());
+    common::assert_reply(
+        &mut subscriber,
+        &common::cmd(&["SUBSCRIBE", "news"]),
+        b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+    );
+    let mut admin = common::raw(server.local_addr());
+    // Bulk replies of unknown length: read until the server goes quiet.
+    admin
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    admin
+        .write_all(&common::cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]))
+        .unwrap();
+    let listed = String::from_utf8_lossy(&common::read_n(&mut admin, 1 << 16)).into_owned();
+    assert_eq!(listed.matches("id=").count(), 1, "{listed}");
+    assert!(
+        listed.contains("sub=1") && listed.contains("cmd=subscribe"),
+        "{listed}"
+    );
+    admin
+        .write_all(&common::cmd(&["CLIENT", "LIST", "TYPE", "normal"]))
+        .unwrap();
+    let normal = String::from_utf8_lossy(&common::read_n(&mut admin, 1 << 16)).into_owned();
+    assert_eq!(normal.matches("id=").count(), 1, "{normal}");
+    assert!(normal.contains("cmd=client|list"), "{normal}");
+    admin
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    common::assert_reply(
+        &mut admin,
+        &common::cmd(&["CLIENT", "KILL", "TYPE", "pubsub"]),
+        b":1\r\n",
+    );
+    assert!(common::is_closed(&mut subscriber));
+    common::assert_reply(
+        &mut admin,
+        &common::cmd(&["CLIENT", "KILL", "TYPE", "master"]),
+        b":0\r\n",
+    );
+}

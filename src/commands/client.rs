@@ -82,16 +82,23 @@ fn getname(cx: &mut Context<'_>, _: Args) -> CmdResult {
     Ok(())
 }
 
-/// A client type as CLIENT LIST TYPE and CLIENT KILL TYPE name it. Every
-/// respd client is `normal` (no replication, no Pub/Sub yet).
-fn type_matches_normal(name: &[u8]) -> Result<bool, Error> {
+/// A client type as CLIENT LIST TYPE and CLIENT KILL TYPE name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    /// Subscribed to at least one channel, pattern or shard channel.
+    Pubsub,
+    /// `master`, `replica`/`slave`: respd has no replication, so nobody.
+    Replication,
+}
+
+fn parse_client_type(name: &[u8]) -> Result<ClientType, Error> {
     if is(name, "normal") {
-        Ok(true)
-    } else if ["master", "replica", "slave", "pubsub"]
-        .iter()
-        .any(|t| is(name, t))
-    {
-        Ok(false)
+        Ok(ClientType::Normal)
+    } else if is(name, "pubsub") {
+        Ok(ClientType::Pubsub)
+    } else if ["master", "replica", "slave"].iter().any(|t| is(name, t)) {
+        Ok(ClientType::Replication)
     } else {
         Err(Error::new(format!(
             "ERR Unknown client type '{}'",
@@ -100,16 +107,28 @@ fn type_matches_normal(name: &[u8]) -> Result<bool, Error> {
     }
 }
 
+/// A client's type, as Redis's `getClientType` tells it.
+fn client_type(client: &ClientInfo) -> ClientType {
+    let subscribed = client
+        .pubsub
+        .iter()
+        .any(|count| count.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    if subscribed {
+        ClientType::Pubsub
+    } else {
+        ClientType::Normal
+    }
+}
+
 // CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]
 fn list(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let clients: Vec<Arc<ClientInfo>> = match args.len() {
         2 => cx.shared.clients.all(),
         4 if is(&args[2], "type") => {
-            if type_matches_normal(&args[3])? {
-                cx.shared.clients.all()
-            } else {
-                Vec::new()
-            }
+            let wanted = parse_client_type(&args[3])?;
+            let mut all = cx.shared.clients.all();
+            all.retain(|client| client_type(client) == wanted);
+            all
         }
         n if n > 3 && is(&args[2], "id") => {
             let mut found = Vec::new();
@@ -148,8 +167,8 @@ struct KillFilter {
     addr: Option<String>,
     laddr: Option<String>,
     id: Option<u64>,
-    /// TYPE given: does it select normal clients (all of respd's)?
-    normal: Option<bool>,
+    /// TYPE given: the type it selects.
+    client_type: Option<ClientType>,
     skip_me: bool,
 }
 
@@ -171,7 +190,7 @@ impl KillFilter {
                     .ok_or(Error::from(CLIENT_ID_RANGE))?;
                 filter.id = Some(id as u64);
             } else if is(option, "type") {
-                filter.normal = Some(type_matches_normal(value)?);
+                filter.client_type = Some(parse_client_type(value)?);
             } else if is(option, "addr") {
                 filter.addr = Some(text());
             } else if is(option, "laddr") {
@@ -198,7 +217,7 @@ impl KillFilter {
         self.addr.as_ref().map_or(true, |a| *a == client.addr)
             && self.laddr.as_ref().map_or(true, |a| *a == client.laddr)
             && self.id.map_or(true, |id| id == client.id)
-            && self.normal != Some(false)
+            && self.client_type.map_or(true, |t| t == client_type(client))
             && !(self.skip_me && client.id == me)
     }
 }
