@@ -1,35 +1,74 @@
 #!/usr/bin/env bash
-# Compares respd with a real redis-server using redis-benchmark.
+# Compares respd with a real redis-server.
 #
-#   scripts/bench-vs-redis.sh           3 rounds of 100,000 requests per test
-#   scripts/bench-vs-redis.sh --quick   1 round of 10,000 (a smoke run)
+#   scripts/bench-vs-redis.sh [--quick] [--json FILE]
 #
-# Both servers run on free loopback ports; the runs alternate (redis, respd,
-# redis, respd...) so that a noisy machine hurts both alike, and the table
-# shows the median of the rounds. Everything started here is stopped on exit.
+# Cells (ratio = respd/redis; for rps higher is better, for ms and bytes lower):
+#   throughput  -t set,get,incr,lpush,lpop,sadd,hset,zadd,mset with redis-benchmark
+#               at 50 clients, at 50 clients with -P 16, at 1 client (also its
+#               p50/p99 latency), and SET/GET at 1,000 clients
+#   memory      RSS growth per item after a `redis-cli --pipe` mass insert of
+#               1,000,000 strings (10-byte values), 1,000,000 hash fields
+#               (10,000 hashes x 100) and 1,000,000 zset members (1,000 x 1,000),
+#               each in a fresh server process (FLUSHALL gives no RSS back)
+#   connections RSS per idle client with 10,000 idle clients held open, and
+#               GET throughput at 50 clients while they are held
+#
+# Full run: 3 rounds, about 7 minutes on 2 cores. --quick: 1 round, fewer
+# requests, memory cells with 100,000 items and 1,000 idle clients instead of
+# 10,000 (under 90 seconds). --json FILE also writes every cell as JSON.
+#
+# The runs alternate between the servers (redis, respd, redis, respd...) so
+# that a noisy machine hurts both alike; the table shows the median of the
+# rounds (memory and idle-RSS cells are measured once per server).
+# Everything started here is stopped on exit.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-requests=100000
-rounds=3
-clients=50
-tests="set,get,incr,mset"
-if [[ "${1:-}" == "--quick" ]]; then
-    requests=10000
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+quick=0
+json_out=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) quick=1 ;;
+        --json) json_out=$(realpath -m "${2:?--json needs a file}"); shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "unknown argument $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+tests="set,get,incr,lpush,lpop,sadd,hset,zadd,mset"
+if ((quick)); then
     rounds=1
+    n_c50=10000 n_pipe=20000 n_c1=2000 n_c1000=10000
+    mem_items=100000 hash_fields=100 zset_members=1000
+    idle_clients=1000
+else
+    rounds=3
+    n_c50=100000 n_pipe=300000 n_c1=10000 n_c1000=100000
+    mem_items=1000000 hash_fields=100 zset_members=1000
+    idle_clients=10000
 fi
 
-for tool in redis-server redis-benchmark redis-cli; do
+for tool in redis-server redis-benchmark redis-cli python3; do
     command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
 done
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# 1,000 benchmark clients and 10,000 idle ones need more descriptors than the
+# usual soft limit of 1024; the servers and clients started below inherit this.
+ulimit -n "$(ulimit -Hn)"
+if (( $(ulimit -n) < idle_clients + 100 )); then
+    echo "ulimit -n is $(ulimit -n) (hard limit); $idle_clients idle clients need more" >&2
+    exit 1
+fi
 
 pids=()
 workdir=$(mktemp -d)
+results="$workdir/results.txt"   # lines: cell|unit|server|value
+: >"$results"
 cleanup() {
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
@@ -37,7 +76,12 @@ cleanup() {
     done
     rm -rf "$workdir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # runs the EXIT trap
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
 
 wait_for() {
     for _ in $(seq 100); do
@@ -48,63 +92,178 @@ wait_for() {
     exit 1
 }
 
+# start_server redis|respd: starts a fresh server, sets srv_port and srv_pid.
+start_server() {
+    srv_port=$(free_port)
+    if [[ $1 == redis ]]; then
+        redis-server --port "$srv_port" --bind 127.0.0.1 --save '' --appendonly no \
+            --maxclients 20000 --dir "$workdir" >>"$workdir/redis.log" 2>&1 &
+    else
+        "$target_dir/release/respd" --port "$srv_port" --bind 127.0.0.1 \
+            --maxclients 20000 >>"$workdir/respd.log" 2>&1 &
+    fi
+    srv_pid=$!
+    pids+=("$srv_pid")
+    wait_for "$srv_port"
+}
+
+# stop_pid PID: stops one process we started and forgets it (no PID reuse later).
+stop_pid() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local kept=() p
+    for p in "${pids[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
+    pids=("${kept[@]}")
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+record() { echo "$1|$2|$3|$4" >>"$results"; }
+
+# bench SERVER PORT LABEL LATENCY(0/1) redis-benchmark-args...
+# Runs one redis-benchmark per test (so that an error in one test does not
+# lose the others) and records "<TEST> <LABEL>" cells.
+bench() {
+    local server=$1 port=$2 label=$3 latency=$4 test out
+    shift 4
+    for test in ${tests//,/ }; do
+        echo "  $test $label on $server" >&2
+        # timeout: redis-benchmark waits forever if the server stops answering
+        if out=$(timeout 120 redis-benchmark -p "$port" -t "$test" --csv "$@" 2>&1); then
+            # "test","rps","avg","min","p50","p95","p99","max"
+            while IFS=, read -r name rps _avg _min p50 _p95 p99 _max; do
+                name=${name%% *}
+                record "$name $label" rps "$server" "$rps"
+                if ((latency)); then
+                    record "$name $label p50" ms "$server" "$p50"
+                    record "$name $label p99" ms "$server" "$p99"
+                fi
+            done < <(echo "$out" | tail -n +2 | tr -d '"')
+        else
+            echo "$out" | grep -m1 -i error >&2 || true
+            record "${test^^} $label" rps "$server" failed
+        fi
+    done
+}
+
 echo "Building respd (release)..."
 cargo build --release --quiet --bin respd
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$workdir" >"$workdir/redis.log" 2>&1 &
-pids+=($!)
-respd_port=$(free_port)
-"$target_dir/release/respd" --port "$respd_port" --bind 127.0.0.1 \
-    >"$workdir/respd.log" 2>&1 &
-pids+=($!)
-wait_for "$redis_port"
-wait_for "$respd_port"
-
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //' || uname -m)"
-echo "redis-server $(redis-server --version | grep -o 'v=[^ ]*' | cut -d= -f2), redis-benchmark -t $tests -n $requests -c $clients, $rounds round(s)"
+echo "redis-server $(redis-server --version | grep -o 'v=[^ ]*' | cut -d= -f2), $rounds round(s), ulimit -n $(ulimit -n)"
 echo
 
-# One CSV line per test and round: server,test,rps (rps "failed" when the
-# server answered with an error: redis-benchmark stops at the first one).
+# --- throughput and latency: one long-lived server of each kind -------------
+start_server redis; redis_port=$srv_port; redis_pid=$srv_pid
+start_server respd; respd_port=$srv_port; respd_pid=$srv_pid
+port_of() { if [[ $1 == redis ]]; then echo "$redis_port"; else echo "$respd_port"; fi; }
+
 for round in $(seq "$rounds"); do
-    for test in ${tests//,/ }; do
-        for server in redis respd; do
-            port=$redis_port
-            [[ $server == respd ]] && port=$respd_port
-            echo "round $round: $test on $server" >&2
-            if out=$(redis-benchmark -p "$port" -t "$test" -n "$requests" -c "$clients" -q --csv 2>&1); then
-                echo "$out" | tail -n +2 | tr -d '"' |
-                    awk -F, -v s="$server" '{print s "," $1 "," $2}' >>"$workdir/results.csv"
-            else
-                echo "$out" | grep -m1 -i error >&2 || true
-                echo "$server,${test^^},failed" >>"$workdir/results.csv"
-            fi
-        done
+    echo "round $round/$rounds: throughput" >&2
+    for server in redis respd; do bench "$server" "$(port_of $server)" c50 0 -c 50 -n "$n_c50"; done
+    for server in redis respd; do bench "$server" "$(port_of $server)" c50-P16 0 -c 50 -P 16 -n "$n_pipe"; done
+    for server in redis respd; do bench "$server" "$(port_of $server)" c1 1 -c 1 -n "$n_c1"; done
+    for server in redis respd; do tests=set,get bench "$server" "$(port_of $server)" c1000 0 -c 1000 -n "$n_c1000"; done
+done
+stop_pid "$redis_pid"
+stop_pid "$respd_pid"
+
+# --- memory: a fresh server per cell, RSS before and after a mass insert -----
+# mem_cell KIND LABEL PER_KEY: the file is generated once and fed to both.
+mem_cell() {
+    local kind=$1 label=$2 per_key=$3 file="$workdir/$1.resp" server before after out
+    python3 scripts/mass-insert.py "$kind" "$mem_items" "$per_key" >"$file"
+    for server in redis respd; do
+        echo "memory: $label on $server" >&2
+        start_server "$server"
+        before=$(rss_kb "$srv_pid")
+        out=$(redis-cli -p "$srv_port" --pipe <"$file" 2>&1)
+        if ! grep -q 'errors: 0,' <<<"$out"; then
+            echo "$out" | tail -n 3 >&2
+            record "mem $label" B/item "$server" failed
+        else
+            sleep 0.5   # let the last replies drain before reading RSS
+            after=$(rss_kb "$srv_pid")
+            record "mem $label" B/item "$server" $(( (after - before) * 1024 / mem_items ))
+        fi
+        stop_pid "$srv_pid"
+    done
+    rm -f "$file"
+}
+mem_cell string "string x$mem_items" 1
+mem_cell hash "hash field x$mem_items" "$hash_fields"
+mem_cell zset "zset member x$mem_items" "$zset_members"
+
+# --- connections: idle clients held open on both servers while GET runs ------
+declare -A idle_port idle_holder
+for server in redis respd; do
+    echo "connections: $idle_clients idle clients on $server" >&2
+    start_server "$server"
+    idle_port[$server]=$srv_port
+    python3 scripts/idle-clients.py "$srv_port" "$srv_pid" "$idle_clients" --hold \
+        >"$workdir/idle-$server.txt" 2>&1 &
+    idle_holder[$server]=$!
+    pids+=("$!")
+    # The holder prints its line once every client got its PONG.
+    for _ in $(seq 600); do
+        grep -q per_client_bytes "$workdir/idle-$server.txt" && break
+        kill -0 "${idle_holder[$server]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    if per=$(grep -o 'per_client_bytes=[-0-9]*' "$workdir/idle-$server.txt"); then
+        record "idle conn x$idle_clients" B/conn "$server" "${per#*=}"
+    else
+        cat "$workdir/idle-$server.txt" >&2
+        record "idle conn x$idle_clients" B/conn "$server" failed
+    fi
+done
+for round in $(seq "$rounds"); do
+    for server in redis respd; do
+        tests=get bench "$server" "${idle_port[$server]}" "c50 +${idle_clients}idle" 0 -c 50 -n "$n_c50"
     done
 done
+# (the servers and holders are stopped by the EXIT trap)
 
-python3 - "$workdir/results.csv" <<'PY'
-import csv, statistics, sys
-rps = {}
-order = []
-for server, test, value in csv.reader(open(sys.argv[1])):
-    test = test.split(" ")[0]
-    if test not in order:
-        order.append(test)
+# --- the table (median of the rounds) and the optional JSON ------------------
+echo
+python3 - "$results" "$json_out" "$rounds" <<'PY'
+import json, statistics, sys
+path, json_out, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+order, units, values = [], {}, {}
+for line in open(path):
+    cell, unit, server, value = line.rstrip("\n").split("|")
+    if cell not in order:
+        order.append(cell)
+    units[cell] = unit
+    values.setdefault((cell, server), [])
     if value != "failed":
-        rps.setdefault((server, test), []).append(float(value))
-print(f"{'command':<16}{'redis rps':>14}{'respd rps':>14}{'respd/redis':>14}")
-for test in order:
-    redis = rps.get(("redis", test))
-    respd = rps.get(("respd", test))
-    if not redis or not respd:
-        shown = lambda r: f"{statistics.median(r):,.0f}" if r else "failed"
-        print(f"{test:<16}{shown(redis):>14}{shown(respd):>14}{'-':>14}")
-        continue
-    redis, respd = statistics.median(redis), statistics.median(respd)
-    print(f"{test:<16}{redis:>14,.0f}{respd:>14,.0f}{respd / redis:>14.2f}")
+        values[(cell, server)].append(float(value))
+
+def med(cell, server):
+    v = values.get((cell, server))
+    return statistics.median(v) if v else None
+
+def fmt(x, unit):
+    if x is None:
+        return "failed"
+    return f"{x:,.3f}" if unit == "ms" else f"{x:,.0f}"
+
+cells = []
+print(f"{'cell':<34}{'redis':>14}{'respd':>14}{'ratio':>8}")
+for cell in order:
+    unit = units[cell]
+    r, p = med(cell, "redis"), med(cell, "respd")
+    ratio = p / r if r and p is not None else None
+    name = f"{cell} {unit}"
+    print(f"{name:<34}{fmt(r, unit):>14}{fmt(p, unit):>14}{(f'{ratio:.2f}' if ratio is not None else '-'):>8}")
+    cells.append({"cell": cell, "unit": unit, "redis": r, "respd": p, "ratio": ratio,
+                  "samples": {"redis": values.get((cell, "redis"), []),
+                              "respd": values.get((cell, "respd"), [])}})
+print("\nratio = respd/redis: for rps higher is better, for ms and B/item, B/conn lower is better")
+if json_out:
+    with open(json_out, "w") as f:
+        json.dump({"rounds": rounds, "cells": cells}, f, indent=1)
+    print(f"wrote {json_out}")
 PY
