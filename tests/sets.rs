@@ -6,10 +6,10 @@
 mod common;
 
 use std::collections::HashSet;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 
+use common::script::{run_script, Compare};
 use common::{assert_reply, cmd, raw, redis, start, RealRedis};
-use respd::resp::Frame;
 use respd::Client;
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -404,53 +404,6 @@ fn sscan_sees_every_member_and_filters() {
     check(&mut s, &["SSCAN", "s", "0", "COUNT", "0"], SYNTAX);
     check(&mut s, &["SSCAN", "s", "0", "FOO", "1"], SYNTAX);
     check(&mut s, &["SSCAN", "s", "0", "COUNT", "x"], NOT_INTEGER);
-}
-
-/// How a reply is compared with Redis's.
-#[derive(Clone, Copy, Debug)]
-enum Compare {
-    /// Byte for byte.
-    Exact,
-    /// Same members in any order.
-    Unordered,
-    /// An SSCAN reply: the cursor exactly, the members in any order.
-    Scan,
-    /// Not compared (HELLO's reply names the server).
-    Skip,
-}
-
-fn sort_frames(items: &mut [Frame]) {
-    items.sort_by_key(Frame::to_bytes);
-}
-
-/// The reply in a form where an unspecified order no longer matters.
-fn normalize(compare: Compare, frame: Frame) -> Frame {
-    match (compare, frame) {
-        (Compare::Unordered, Frame::Array(mut items)) => {
-            sort_frames(&mut items);
-            Frame::Array(items)
-        }
-        (Compare::Unordered, Frame::Set(mut items)) => {
-            sort_frames(&mut items);
-            Frame::Set(items)
-        }
-        (Compare::Scan, Frame::Array(mut items)) if items.len() == 2 => {
-            let inner = items.pop().map(|f| normalize(Compare::Unordered, f));
-            items.extend(inner);
-            Frame::Array(items)
-        }
-        (Compare::Skip, _) => Frame::Null,
-        (_, frame) => frame,
-    }
-}
-
-/// Runs the script on one server, returning the normalized replies.
-fn run_script(addr: SocketAddr, script: &[(Compare, &[&str])]) -> Vec<Frame> {
-    let mut client = Client::connect(addr).expect("connect");
-    script
-        .iter()
-        .map(|(compare, args)| normalize(*compare, client.command(args).expect("reply")))
-        .collect()
 }
 
 /// Every set command, its errors and its RESP3 shapes, against a real
