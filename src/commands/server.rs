@@ -1109,7 +1109,13 @@ fn config_get(cx: &mut Context<'_>, args: Args) -> CmdResult {
     for pattern in &args[2..] {
         for (name, value) in config.matching(pattern) {
             if !pairs.iter().any(|(n, _)| *n == name) {
-                pairs.push((name, value.to_string()));
+                let value = match name {
+                    // Redis chdirs to `dir` and reports getcwd(): the
+                    // absolute path, never "".
+                    "dir" => absolute_dir(value),
+                    _ => value.to_string(),
+                };
+                pairs.push((name, value));
             }
         }
     }
@@ -1120,6 +1126,15 @@ fn config_get(cx: &mut Context<'_>, args: Args) -> CmdResult {
         cx.out.bulk(value.as_bytes());
     }
     Ok(())
+}
+
+/// `dir` as an absolute path (respd does not chdir, because servers
+/// started inside one test process share the working directory).
+fn absolute_dir(dir: &str) -> String {
+    let path = std::path::Path::new(if dir.is_empty() { "." } else { dir });
+    std::fs::canonicalize(path)
+        .map(|path| path.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| dir.to_string())
 }
 
 // CONFIG SET parameter value [parameter value ...]
