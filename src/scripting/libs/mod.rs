@@ -85,12 +85,10 @@ pub(crate) struct Libs {
 const WRAPPER: &str = r#"
 local FAIL, error, rawequal = ...
 return function(raw)
-  local function finish(first, ...)
-    if rawequal(first, FAIL) then
-      local msg, level = ...
-      error(msg, level)
-    end
-    return first, ...
+  local function finish(...)
+    local first, msg, level = ...
+    if rawequal(first, FAIL) then error(msg, level) end
+    return ...
   end
   return function(...) return finish(raw(...)) end
 end

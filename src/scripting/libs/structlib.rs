@@ -109,6 +109,8 @@ fn padding(len: usize, header: &Header, opt: u8, size: usize) -> usize {
 
 fn pack(lua: &Lua, args: &Args) -> Outcome {
     let fmt = args.bytes(lua, 1)?;
+    // Then the C code pushes a nil after the arguments: a missing one reads as nil.
+    let args = &Args(args.0.iter().cloned().chain([Value::Nil]).collect());
     let mut fmt = Format { bytes: &fmt, pos: 0 };
     let mut header = Header::new();
     let mut arg = 2;
