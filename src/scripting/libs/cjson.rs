@@ -8,7 +8,7 @@
 //! messages are those of the C library.
 
 use super::{as_number, format_g, type_error, type_name, Args, Fail, Libs, Outcome, MAX_C_STACK};
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{Function, Lua, MultiValue, Table, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -178,18 +178,22 @@ fn c_double_to_i32(x: f64) -> i32 {
 
 /// `lua_array_length`: `Some(max index)` when every key is a positive whole
 /// number (`None`: encode as an object), with the sparse-array rule.
-fn array_length(config: &Config, pairs: &[(Value, Value)]) -> Result<Option<i32>, Fail> {
-    let (mut max, mut items) = (0i32, 0i32);
-    for (key, _) in pairs {
-        match as_number(key) {
-            Some(k) if k != 0.0 && k.floor() == k && k >= 1.0 => {
+fn array_length(config: &Config, table: &Table) -> Result<Option<i32>, Fail> {
+    let (mut max, mut items, mut array) = (0i32, 0i32, true);
+    table.for_each(|key: Value, _: Value| {
+        match as_number(&key) {
+            Some(k) if array && k != 0.0 && k.floor() == k && k >= 1.0 => {
                 if k > max as f64 {
                     max = c_double_to_i32(k);
                 }
                 items += 1;
             }
-            _ => return Ok(None),
+            _ => array = false,
         }
+        Ok(())
+    })?;
+    if !array {
+        return Ok(None);
     }
     if config.sparse_ratio > 0 && max > items.wrapping_mul(config.sparse_ratio) && max > config.sparse_safe {
         if config.sparse_convert == 0 {
@@ -200,9 +204,12 @@ fn array_length(config: &Config, pairs: &[(Value, Value)]) -> Result<Option<i32>
     Ok(Some(max))
 }
 
+/// Where an open array or object stands. Its table, and an object's
+/// current key, wait in a Lua table (`open[2d-1]`, `open[2d]` at depth d):
+/// deep or wide data then holds only a few mlua references at a time.
 enum Frame {
-    Array { table: Table, next: i32, len: i32 },
-    Object { pairs: Vec<(Value, Value)>, next: usize },
+    Array { next: i32, len: i32 },
+    Object { started: bool },
 }
 
 impl Frame {
@@ -215,11 +222,32 @@ impl Frame {
     }
 }
 
+fn append_key(out: &mut Vec<u8>, config: &Config, key: &Value) -> Result<(), Fail> {
+    match key {
+        Value::String(s) => {
+            escape_into(out, &s.as_bytes());
+            out.push(b':');
+        }
+        Value::Integer(_) | Value::Number(_) => {
+            out.push(b'"');
+            append_number(out, config, as_number(key).unwrap_or(0.0))?;
+            out.extend_from_slice(b"\":");
+        }
+        other => {
+            let kind = type_name(other);
+            return Err(Fail::Error(format!("Cannot serialise {kind}: table key must be a number or string")));
+        }
+    }
+    Ok(())
+}
+
 /// `json_append_data` without recursion: nesting can go thousands deep when
-/// `encode_max_depth` is raised.
-fn encode_value(config: &Config, value: Value) -> Result<Vec<u8>, Fail> {
+/// `encode_max_depth` is raised. `next` is Lua's, for objects in `next`
+/// order.
+fn encode_value(lua: &Lua, config: &Config, next: &Function, value: Value) -> Result<Vec<u8>, Fail> {
     let mut out = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    let open = lua.create_table()?;
     let mut used = 1;
     let mut pending = Some(value);
     loop {
@@ -231,86 +259,72 @@ fn encode_value(config: &Config, value: Value) -> Result<Vec<u8>, Fail> {
                 Value::Nil => out.extend_from_slice(b"null"),
                 Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
                 Value::Table(table) => {
-                    let depth = stack.len() + 1;
+                    let depth = frames.len() + 1;
                     if depth > config.encode_max_depth as usize || used + 3 > MAX_C_STACK {
                         return Err(Fail::Error(format!("Cannot serialise, excessive nesting ({depth})")));
                     }
-                    let mut pairs = Vec::new();
-                    table.for_each(|k: Value, v: Value| {
-                        pairs.push((k, v));
-                        Ok(())
-                    })?;
-                    let frame = match array_length(config, &pairs)? {
+                    let frame = match array_length(config, &table)? {
                         Some(len) if len > 0 => {
                             out.push(b'[');
-                            Frame::Array { table, next: 1, len }
+                            Frame::Array { next: 1, len }
                         }
                         _ => {
                             out.push(b'{');
-                            Frame::Object { pairs, next: 0 }
+                            Frame::Object { started: false }
                         }
                     };
                     used += frame.slots();
-                    stack.push(frame);
+                    open.raw_set(2 * depth - 1, table)?;
+                    frames.push(frame);
                 }
                 other => {
                     return Err(Fail::Error(format!("Cannot serialise {}: type not supported", type_name(&other))));
                 }
             }
         }
-        let Some(frame) = stack.last_mut() else { break };
+        let depth = frames.len();
+        let Some(frame) = frames.last_mut() else { break };
+        let table: Table = open.raw_get(2 * depth - 1)?;
         match frame {
-            Frame::Array { table, next, len } => {
-                if *next > *len {
-                    out.push(b']');
-                } else {
-                    if *next > 1 {
-                        out.push(b',');
-                    }
-                    pending = Some(table.raw_get(*next)?);
-                    *next += 1;
-                    continue;
+            Frame::Array { next, len } if *next <= *len => {
+                if *next > 1 {
+                    out.push(b',');
                 }
+                pending = Some(table.raw_get(*next)?);
+                *next += 1;
+                continue;
             }
-            Frame::Object { pairs, next } => {
-                if let Some((key, value)) = pairs.get(*next) {
-                    if *next > 0 {
+            Frame::Array { .. } => out.push(b']'),
+            Frame::Object { started } => {
+                let key: Value = open.raw_get(2 * depth)?;
+                let (key, value): (Value, Value) = next.call((table, key))?;
+                if !key.is_nil() {
+                    if *started {
                         out.push(b',');
                     }
-                    match key {
-                        Value::String(s) => {
-                            escape_into(&mut out, &s.as_bytes());
-                            out.push(b':');
-                        }
-                        Value::Integer(_) | Value::Number(_) => {
-                            out.push(b'"');
-                            append_number(&mut out, config, as_number(key).unwrap_or(0.0))?;
-                            out.extend_from_slice(b"\":");
-                        }
-                        other => {
-                            let kind = type_name(other);
-                            return Err(Fail::Error(format!("Cannot serialise {kind}: table key must be a number or string")));
-                        }
-                    }
-                    pending = Some(value.clone());
-                    *next += 1;
+                    *started = true;
+                    append_key(&mut out, config, &key)?;
+                    open.raw_set(2 * depth, key)?;
+                    pending = Some(value);
                     continue;
                 }
                 out.push(b'}');
             }
         }
-        if let Some(done) = stack.pop() {
+        open.raw_set(2 * depth - 1, Value::Nil)?;
+        open.raw_set(2 * depth, Value::Nil)?;
+        if let Some(done) = frames.pop() {
             used -= done.slots();
         }
     }
     Ok(out)
 }
 
-fn encode(lua: &Lua, args: &Args, config: &Shared) -> Outcome {
+fn encode(lua: &Lua, args: &Args, config: &Shared, next: &Function) -> Outcome {
     if args.count() != 1 {
         return Err(Fail::Arg(1, "expected 1 argument".into()));
     }
-    let json = encode_value(&config.borrow(), args.0[0].clone())?;
+    let json = encode_value(lua, &config.borrow(), next, args.0[0].clone())?;
     one(Value::String(lua.create_string(json)?))
 }
 
@@ -548,13 +562,14 @@ fn strtod(p: &Parser<'_>, start: usize) -> Option<(f64, usize)> {
     if matches!(p.at(i), b'+' | b'-') {
         i += 1;
     }
-    let sign = if negative { -1.0 } else { 1.0 };
+    // Negation, not multiplication: it sets the sign of a NaN too.
+    let sign = |v: f64| if negative { -v } else { v };
     if p.starts_with_nocase(i, b"inf") {
         i += 3;
         if p.starts_with_nocase(i, b"inity") {
             i += 5;
         }
-        return Some((sign * f64::INFINITY, i));
+        return Some((sign(f64::INFINITY), i));
     }
     if p.starts_with_nocase(i, b"nan") {
         i += 3;
@@ -567,11 +582,11 @@ fn strtod(p: &Parser<'_>, start: usize) -> Option<(f64, usize)> {
                 i = j + 1;
             }
         }
-        return Some((sign * f64::NAN, i));
+        return Some((sign(f64::NAN), i));
     }
     if p.at(i) == b'0' && p.at(i + 1) | 0x20 == b'x' {
         if let Some((value, end)) = hex_float(p, i + 2) {
-            return Some((sign * value, end));
+            return Some((sign(value), end));
         }
     }
     let digits_start = i;
@@ -604,7 +619,7 @@ fn strtod(p: &Parser<'_>, start: usize) -> Option<(f64, usize)> {
     }
     let text = std::str::from_utf8(&p.data[digits_start..i]).ok()?;
     let value: f64 = text.parse().ok()?;
-    Some((sign * value, i))
+    Some((sign(value), i))
 }
 
 /// The digits of a hexadecimal float after `0x` (none: `None`, and strtod
@@ -659,17 +674,18 @@ fn hex_float(p: &Parser<'_>, mut i: usize) -> Option<(f64, usize)> {
     Some((mantissa as f64 * 2f64.powi(exponent), i))
 }
 
-/// A container being filled while decoding.
+/// A container being filled while decoding; its table (and an object's
+/// pending key) wait in a Lua table, as for encoding.
 enum Open {
-    Array(Table, i64),
-    Object(Table, Value),
+    Array(i64),
+    Object,
 }
 
 impl Open {
     fn slots(&self) -> usize {
         match self {
             Open::Array(..) => 1,
-            Open::Object(..) => 2,
+            Open::Object => 2,
         }
     }
 }
@@ -681,7 +697,8 @@ fn parse_error(expected: &str, token: &Token, index: usize) -> Fail {
 /// `json_decode` without recursion (the depth limit can be raised).
 fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
     let mut parser = Parser { data, pos: 0, invalid_numbers: config.decode_invalid_numbers != 0 };
-    let mut stack: Vec<Open> = Vec::new();
+    let mut kinds: Vec<Open> = Vec::new();
+    let open = lua.create_table()?;
     let mut used = 1;
     let (mut token, mut index) = parser.next_token();
     loop {
@@ -693,7 +710,7 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
             Token::Null => Value::NULL,
             Token::ObjBegin | Token::ArrBegin => {
                 let object = token == Token::ObjBegin;
-                let depth = stack.len() + 1;
+                let depth = kinds.len() + 1;
                 let slots = if object { 3 } else { 2 };
                 if depth > config.decode_max_depth as usize || used + slots > MAX_C_STACK {
                     return Err(Fail::Error(format!(
@@ -707,16 +724,17 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
                 if next == empty {
                     Value::Table(table)
                 } else {
-                    let open = if object {
-                        let key = object_key(lua, &mut parser, next, at)?;
+                    open.raw_set(2 * depth - 1, table)?;
+                    let kind = if object {
+                        open.raw_set(2 * depth, object_key(lua, &mut parser, next, at)?)?;
                         (token, index) = parser.next_token();
-                        Open::Object(table, key)
+                        Open::Object
                     } else {
                         (token, index) = (next, at);
-                        Open::Array(table, 1)
+                        Open::Array(1)
                     };
-                    used += open.slots();
-                    stack.push(open);
+                    used += kind.slots();
+                    kinds.push(kind);
                     continue;
                 }
             }
@@ -724,27 +742,31 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
         };
         // Store the finished value and move to the next one.
         loop {
-            let Some(open) = stack.last_mut() else {
+            let depth = kinds.len();
+            let Some(kind) = kinds.last_mut() else {
                 let (end, at) = parser.next_token();
                 if end != Token::End {
                     return Err(parse_error("the end", &end, at));
                 }
                 return Ok(value);
             };
-            let (next, at) = parser.next_token();
-            let (table, close, what) = match open {
-                Open::Array(table, i) => {
+            let table: Table = open.raw_get(2 * depth - 1)?;
+            let (close, what) = match kind {
+                Open::Array(i) => {
                     table.raw_set(*i, value)?;
                     *i += 1;
-                    (table.clone(), Token::ArrEnd, "comma or array end")
+                    (Token::ArrEnd, "comma or array end")
                 }
-                Open::Object(table, key) => {
-                    table.raw_set(key.clone(), value)?;
-                    (table.clone(), Token::ObjEnd, "comma or object end")
+                Open::Object => {
+                    table.raw_set(open.raw_get::<Value>(2 * depth)?, value)?;
+                    (Token::ObjEnd, "comma or object end")
                 }
             };
+            let (next, at) = parser.next_token();
             if next == close {
-                if let Some(done) = stack.pop() {
+                open.raw_set(2 * depth - 1, Value::Nil)?;
+                open.raw_set(2 * depth, Value::Nil)?;
+                if let Some(done) = kinds.pop() {
                     used -= done.slots();
                 }
                 value = Value::Table(table);
@@ -754,8 +776,9 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
                 return Err(parse_error(what, &next, at));
             }
             (token, index) = parser.next_token();
-            if let Some(Open::Object(_, key)) = stack.last_mut() {
-                *key = object_key(lua, &mut parser, std::mem::replace(&mut token, Token::End), index)?;
+            if let Some(Open::Object) = kinds.last() {
+                let key = object_key(lua, &mut parser, std::mem::replace(&mut token, Token::End), index)?;
+                open.raw_set(2 * depth, key)?;
                 (token, index) = parser.next_token();
             }
             break;
@@ -794,7 +817,8 @@ pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
     let table = lua.create_table()?;
     let config: Shared = Rc::new(RefCell::new(Config::default()));
     let c = config.clone();
-    libs.add(lua, &table, "encode", move |lua, args| encode(lua, args, &c))?;
+    let next: Function = lua.globals().raw_get("next")?;
+    libs.add(lua, &table, "encode", move |lua, args| encode(lua, args, &c, &next))?;
     let c = config.clone();
     libs.add(lua, &table, "decode", move |lua, args| decode(lua, args, &c))?;
     configuration(lua, libs, &table, &config)?;

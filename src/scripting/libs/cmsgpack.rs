@@ -116,16 +116,16 @@ fn encode(out: &mut Vec<u8>, value: &Value, level: usize) -> mlua::Result<()> {
                     encode(out, &table.get::<Value>(i)?, level + 1)?;
                 }
             } else {
-                let mut pairs = Vec::new();
-                table.for_each(|k: Value, v: Value| {
-                    pairs.push((k, v));
+                let mut count = 0;
+                table.for_each(|_: Value, _: Value| {
+                    count += 1;
                     Ok(())
                 })?;
-                header(out, 0x80, 0xde, pairs.len());
-                for (k, v) in &pairs {
-                    encode(out, k, level + 1)?;
-                    encode(out, v, level + 1)?;
-                }
+                header(out, 0x80, 0xde, count);
+                table.for_each(|k: Value, v: Value| {
+                    encode(out, &k, level + 1)?;
+                    encode(out, &v, level + 1)
+                })?;
             }
         }
         _ => out.push(0xc0),
@@ -148,6 +148,7 @@ fn pack(lua: &Lua, args: &Args) -> Outcome {
     Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(out)?)]))
 }
 
+const ARRAY_STACK_FULL: &str = "stack overflow (in function mp_decode_to_lua_array)";
 const STACK_FULL: &str =
     "stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)";
 
@@ -161,6 +162,20 @@ impl From<mlua::Error> for DecodeError {
     fn from(e: mlua::Error) -> Self {
         DecodeError::Fail(Fail::Lua(e))
     }
+}
+
+enum Item {
+    Value(Value),
+    Array(usize),
+    Map(usize),
+}
+
+/// A container being filled while decoding. Its table (and a map's
+/// pending key) wait in a Lua table, `open[2d-1]` and `open[2d]` at depth
+/// d, so that deep data holds only a few mlua references at a time.
+enum Open {
+    Array { index: usize, left: usize },
+    Map { left: usize, has_key: bool },
 }
 
 /// A cursor over the input, tracking the Lua stack slots the C decoder
@@ -195,12 +210,97 @@ impl Decoder<'_> {
         Ok(Value::String(lua.create_string(bytes)?))
     }
 
+    /// One top-level value, containers included; iterative, since
+    /// nesting can go thousands deep.
     fn value(&mut self) -> Result<Value, DecodeError> {
+        let mut stack: Vec<Open> = Vec::new();
+        let open = self.lua.create_table()?;
+        loop {
+            let mut value = match self.item()? {
+                Item::Value(value) => value,
+                Item::Array(len) => {
+                    let table = self.lua.create_table()?;
+                    // The table sits on the C stack, which is checked for one more slot.
+                    if self.slots + 2 > MAX_C_STACK {
+                        return Err(DecodeError::Fail(Fail::Error(ARRAY_STACK_FULL.into())));
+                    }
+                    if len == 0 {
+                        Value::Table(table)
+                    } else {
+                        // The table and the pending index.
+                        self.slots += 2;
+                        open.raw_set(2 * stack.len() + 1, table)?;
+                        stack.push(Open::Array { index: 1, left: len });
+                        continue;
+                    }
+                }
+                Item::Map(len) => {
+                    let table = self.lua.create_table()?;
+                    if len == 0 {
+                        Value::Table(table)
+                    } else {
+                        self.slots += 1;
+                        open.raw_set(2 * stack.len() + 1, table)?;
+                        stack.push(Open::Map { left: len, has_key: false });
+                        continue;
+                    }
+                }
+            };
+            // Store the value in its container; close the full ones.
+            loop {
+                let depth = stack.len();
+                let Some(top) = stack.last_mut() else { return Ok(value) };
+                let table: Table = open.raw_get(2 * depth - 1)?;
+                match top {
+                    Open::Array { index, left } => {
+                        table.raw_set(*index, value)?;
+                        *index += 1;
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        self.slots -= 2;
+                    }
+                    Open::Map { left, has_key } => {
+                        if !*has_key {
+                            open.raw_set(2 * depth, value)?;
+                            *has_key = true;
+                            self.slots += 1;
+                            break;
+                        }
+                        *has_key = false;
+                        self.slots -= 1;
+                        let key: Value = open.raw_get(2 * depth)?;
+                        open.raw_set(2 * depth, Value::Nil)?;
+                        match &key {
+                            Value::Nil => return Err(DecodeError::Fail(Fail::Bare("table index is nil".into()))),
+                            Value::Number(n) if n.is_nan() => {
+                                return Err(DecodeError::Fail(Fail::Bare("table index is NaN".into())))
+                            }
+                            _ => table.raw_set(key, value)?,
+                        }
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        self.slots -= 1;
+                    }
+                }
+                open.raw_set(2 * depth - 1, Value::Nil)?;
+                stack.pop();
+                value = Value::Table(table);
+            }
+        }
+    }
+
+    /// `mp_decode_to_lua_type` for one item: a value, or the header of a
+    /// container.
+    fn item(&mut self) -> Result<Item, DecodeError> {
         let first = *self.need(1)?.first().ok_or(DecodeError::Eof)?;
         if self.slots + 1 > MAX_C_STACK {
             return Err(DecodeError::Fail(Fail::Error(STACK_FULL.into())));
         }
-        let number = |n: f64| Ok(Value::Number(n));
+        let number = |n: f64| Ok(Item::Value(Value::Number(n)));
         match first {
             0xcc => number(self.uint(1, 1).map(|n| (self.pos += 2, n).1)? as f64),
             0xd0 => number(self.take(2)?[1] as i8 as f64),
@@ -210,9 +310,9 @@ impl Decoder<'_> {
             0xd2 => number(self.uint(1, 4).map(|n| (self.pos += 5, n).1)? as u32 as i32 as f64),
             // lua_pushinteger of a uint64: the C cast makes it signed.
             0xcf | 0xd3 => number(self.uint(1, 8).map(|n| (self.pos += 9, n).1)? as i64 as f64),
-            0xc0 => Ok((self.pos += 1, Value::Nil).1),
-            0xc3 => Ok((self.pos += 1, Value::Boolean(true)).1),
-            0xc2 => Ok((self.pos += 1, Value::Boolean(false)).1),
+            0xc0 => Ok(Item::Value((self.pos += 1, Value::Nil).1)),
+            0xc3 => Ok(Item::Value((self.pos += 1, Value::Boolean(true)).1)),
+            0xc2 => Ok(Item::Value((self.pos += 1, Value::Boolean(false)).1)),
             0xca => {
                 let raw = self.uint(1, 4)? as u32;
                 self.pos += 5;
@@ -225,77 +325,42 @@ impl Decoder<'_> {
             }
             0xd9 => {
                 let len = self.uint(1, 1)? as usize;
-                self.string(2, len)
+                self.string(2, len).map(Item::Value)
             }
             0xda => {
                 let len = self.uint(1, 2)? as usize;
-                self.string(3, len)
+                self.string(3, len).map(Item::Value)
             }
             0xdb => {
                 let len = self.uint(1, 4)? as usize;
                 self.pos += 5;
-                self.string(0, len)
+                self.string(0, len).map(Item::Value)
             }
             0xdc | 0xdd | 0xde | 0xdf => {
                 let width = if first & 1 == 0 { 2 } else { 4 };
                 let len = self.uint(1, width)? as usize;
                 self.pos += 1 + width;
-                if first < 0xde {
-                    self.array(len)
-                } else {
-                    self.map(len)
-                }
+                Ok(if first < 0xde { Item::Array(len) } else { Item::Map(len) })
             }
             _ if first & 0x80 == 0 => number((self.pos += 1, first).1 as f64),
             _ if first & 0xe0 == 0xe0 => number((self.pos += 1, first).1 as i8 as f64),
-            _ if first & 0xe0 == 0xa0 => self.string(1, (first & 0x1f) as usize),
+            _ if first & 0xe0 == 0xa0 => self.string(1, (first & 0x1f) as usize).map(Item::Value),
             _ if first & 0xf0 == 0x90 => {
                 self.pos += 1;
-                self.array((first & 0xf) as usize)
+                Ok(Item::Array((first & 0xf) as usize))
             }
             _ if first & 0xf0 == 0x80 => {
                 self.pos += 1;
-                self.map((first & 0xf) as usize)
+                Ok(Item::Map((first & 0xf) as usize))
             }
             _ => Err(DecodeError::BadFormat),
         }
-    }
-
-    fn array(&mut self, len: usize) -> Result<Value, DecodeError> {
-        let table = self.lua.create_table()?;
-        // The table and the pending index sit on the C stack meanwhile.
-        self.slots += 2;
-        for i in 1..=len {
-            let value = self.value()?;
-            table.raw_set(i, value)?;
-        }
-        self.slots -= 2;
-        Ok(Value::Table(table))
-    }
-
-    fn map(&mut self, len: usize) -> Result<Value, DecodeError> {
-        let table = self.lua.create_table()?;
-        for _ in 0..len {
-            self.slots += 1;
-            let key = self.value()?;
-            self.slots += 1;
-            let value = self.value()?;
-            self.slots -= 2;
-            match &key {
-                Value::Nil => return Err(DecodeError::Fail(Fail::Bare("table index is nil".into()))),
-                Value::Number(n) if n.is_nan() => {
-                    return Err(DecodeError::Fail(Fail::Bare("table index is NaN".into())))
-                }
-                _ => table.raw_set(key, value)?,
-            }
-        }
-        Ok(Value::Table(table))
     }
 }
 
 /// `mp_unpack_full`: `limit` values from `offset` (both 0: all of them,
 /// without the next-offset result).
-fn unpack_full(lua: &Lua, args: &Args, limit: i64, offset: i64) -> Outcome {
+fn unpack_full(lua: &Lua, libs: &Libs, args: &Args, limit: i64, offset: i64) -> Outcome {
     let data = args.bytes(lua, 1)?;
     let len = data.len();
     if offset < 0 || limit < 0 {
@@ -310,10 +375,17 @@ fn unpack_full(lua: &Lua, args: &Args, limit: i64, offset: i64) -> Outcome {
     let decode_all = limit == 0 && offset == 0;
     let limit = if decode_all { i32::MAX as i64 } else { limit };
     let mut decoder = Decoder { lua, data: &data, pos: offset as usize, slots: 1 };
-    let mut results = Vec::new();
-    while decoder.pos < len && (results.len() as i64) < limit {
+    let results = lua.create_table()?;
+    let mut count = 0;
+    if !decode_all {
+        count += 1;
+    }
+    while decoder.pos < len && ((count - usize::from(!decode_all)) as i64) < limit {
         match decoder.value() {
-            Ok(value) => results.push(value),
+            Ok(value) => {
+                count += 1;
+                results.raw_set(count, value)?;
+            }
             Err(DecodeError::Eof) => return Err(Fail::Error("Missing bytes in input.".into())),
             Err(DecodeError::BadFormat) => return Err(Fail::Error("Bad data format in input.".into())),
             Err(DecodeError::Fail(fail)) => return Err(fail),
@@ -322,23 +394,26 @@ fn unpack_full(lua: &Lua, args: &Args, limit: i64, offset: i64) -> Outcome {
     }
     if !decode_all {
         let next = if decoder.pos == len { -1.0 } else { decoder.pos as f64 };
-        results.insert(0, Value::Number(next));
+        results.raw_set(1, next)?;
     }
-    Ok(MultiValue::from_vec(results))
+    libs.packed(results, count)
 }
 
 pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
     let table = lua.create_table()?;
     libs.add(lua, &table, "pack", pack)?;
-    libs.add(lua, &table, "unpack", |lua, args| unpack_full(lua, args, 0, 0))?;
-    libs.add(lua, &table, "unpack_one", |lua, args| {
+    let l = libs.clone();
+    libs.add(lua, &table, "unpack", move |lua, args| unpack_full(lua, &l, args, 0, 0))?;
+    let l = libs.clone();
+    libs.add(lua, &table, "unpack_one", move |lua, args| {
         let offset = args.opt_integer(lua, 2, 0)?;
-        unpack_full(lua, args, 1, offset)
+        unpack_full(lua, &l, args, 1, offset)
     })?;
-    libs.add(lua, &table, "unpack_limit", |lua, args| {
+    let l = libs.clone();
+    libs.add(lua, &table, "unpack_limit", move |lua, args| {
         let limit = args.integer(lua, 2)?;
         let offset = args.opt_integer(lua, 3, 0)?;
-        unpack_full(lua, args, limit, offset)
+        unpack_full(lua, &l, args, limit, offset)
     })?;
     table.raw_set("_NAME", "cmsgpack")?;
     table.raw_set("_VERSION", "lua-cmsgpack 0.4.0")?;

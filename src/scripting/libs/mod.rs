@@ -79,15 +79,21 @@ pub(crate) fn type_error(args: &Args, n: usize, expected: &str) -> Fail {
 #[derive(Clone)]
 pub(crate) struct Libs {
     fail: Table,
+    packed: Table,
     wrap: Function,
 }
 
 const WRAPPER: &str = r#"
-local FAIL, error, rawequal = ...
+local FAIL, PACKED, error, rawequal, unpack = ...
 return function(raw)
   local function finish(...)
-    local first, msg, level = ...
-    if rawequal(first, FAIL) then error(msg, level) end
+    local first, second, third = ...
+    if rawequal(first, FAIL) then error(second, third) end
+    if rawequal(first, PACKED) then
+      -- unpack(t) leaves one more stack slot for results than unpack(t, 1, n)
+      if #second == third then return unpack(second) end
+      return unpack(second, 1, third)
+    end
     return ...
   end
   return function(...) return finish(raw(...)) end
@@ -97,13 +103,26 @@ end
 impl Libs {
     fn new(lua: &Lua) -> mlua::Result<Libs> {
         let fail = lua.create_table()?;
-        let error: Function = lua.globals().raw_get("error")?;
-        let rawequal: Function = lua.globals().raw_get("rawequal")?;
+        let packed = lua.create_table()?;
+        let globals = lua.globals();
+        let error: Function = globals.raw_get("error")?;
+        let rawequal: Function = globals.raw_get("rawequal")?;
+        let unpack: Function = globals.raw_get("unpack")?;
         let wrap = lua
             .load(WRAPPER)
             .set_name("=[respd lualibs]")
-            .call::<Function>((fail.clone(), error, rawequal))?;
-        Ok(Libs { fail, wrap })
+            .call::<Function>((fail.clone(), packed.clone(), error, rawequal, unpack))?;
+        Ok(Libs { fail, packed, wrap })
+    }
+
+    /// Results gathered in a Lua table `values[1..=n]`, returned as `n`
+    /// values by the wrapper: many results then need no mlua reference each.
+    pub(crate) fn packed(&self, values: Table, n: usize) -> Outcome {
+        Ok(MultiValue::from_vec(vec![
+            Value::Table(self.packed.clone()),
+            Value::Table(values),
+            Value::Integer(n as i64),
+        ]))
     }
 
     /// A Lua function named `name` (the name used when a tail call hides the

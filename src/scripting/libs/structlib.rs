@@ -186,7 +186,7 @@ fn read_integer(bytes: &[u8], little: bool, signed: bool) -> f64 {
     l as i64 as f64
 }
 
-fn unpack(lua: &Lua, args: &Args) -> Outcome {
+fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
     let fmt = args.bytes(lua, 1)?;
     let data = args.bytes(lua, 2)?;
     let start = args.opt_integer(lua, 3, 1)?;
@@ -197,8 +197,9 @@ fn unpack(lua: &Lua, args: &Args) -> Outcome {
     let mut pos = (start as u64 as usize).wrapping_sub(1);
     let mut fmt = Format { bytes: &fmt, pos: 0 };
     let mut header = Header::new();
-    // The C stack: format, data, then the results.
-    let mut stack: Vec<Value> = vec![args.0[0].clone(), args.0[1].clone()];
+    // The C stack: format, data, then the results (kept in a Lua table).
+    let results = lua.create_table()?;
+    let mut top = 2;
     let too_short = || Fail::Arg(2, "data string too short".into());
     while let Some(opt) = fmt.next() {
         let mut size = fmt.size(opt)?;
@@ -206,56 +207,76 @@ fn unpack(lua: &Lua, args: &Args) -> Outcome {
         if size > data.len() || pos > data.len() - size {
             return Err(too_short());
         }
-        if stack.len() + 1 > MAX_C_STACK {
+        if top + 1 > MAX_C_STACK {
             return Err(Fail::Error("stack overflow (too many results)".into()));
         }
-        match opt {
-            b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
-                let n = read_integer(&data[pos..pos + size], header.little, opt.is_ascii_lowercase());
-                stack.push(Value::Number(n));
-            }
-            b'x' => {}
+        let value = match opt {
+            b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => Some(Value::Number(read_integer(
+                &data[pos..pos + size],
+                header.little,
+                opt.is_ascii_lowercase(),
+            ))),
+            b'x' => None,
             b'f' => {
                 let raw: [u8; 4] = data[pos..pos + 4].try_into().unwrap_or_default();
                 let f = if header.little { f32::from_le_bytes(raw) } else { f32::from_be_bytes(raw) };
-                stack.push(Value::Number(f as f64));
+                Some(Value::Number(f as f64))
             }
             b'd' => {
                 let raw: [u8; 8] = data[pos..pos + 8].try_into().unwrap_or_default();
-                let d = if header.little { f64::from_le_bytes(raw) } else { f64::from_be_bytes(raw) };
-                stack.push(Value::Number(d));
+                Some(Value::Number(if header.little { f64::from_le_bytes(raw) } else { f64::from_be_bytes(raw) }))
             }
             b'c' => {
                 if size == 0 {
-                    let top = stack.last().cloned().unwrap_or(Value::Nil);
-                    let previous = match &top {
-                        Value::String(_) => lua.coerce_number(top.clone())?,
+                    // The size is the value on top of the stack, which is popped.
+                    let previous = match top {
+                        0 => Value::Nil,
+                        1 | 2 => args.0[top - 1].clone(),
+                        _ => results.raw_get(top - 2)?,
+                    };
+                    let previous = match &previous {
+                        Value::String(_) => lua.coerce_number(previous.clone())?,
                         v => as_number(v),
                     };
                     let Some(previous) = previous else {
                         return Err(Fail::Error("format 'c0' needs a previous size".into()));
                     };
                     size = c_double_to_u64(previous) as usize;
-                    stack.pop();
+                    if top > 2 {
+                        results.raw_set(top - 2, Value::Nil)?;
+                    }
+                    top = top.saturating_sub(1);
                     if size > data.len() || pos > data.len() - size {
                         return Err(too_short());
                     }
                 }
-                stack.push(Value::String(lua.create_string(&data[pos..pos + size])?));
+                Some(Value::String(lua.create_string(&data[pos..pos + size])?))
             }
             b's' => {
                 let Some(end) = data[pos..].iter().position(|&b| b == 0) else {
                     return Err(Fail::Error("unfinished string in data".into()));
                 };
-                stack.push(Value::String(lua.create_string(&data[pos..pos + end])?));
                 size = end + 1;
+                Some(Value::String(lua.create_string(&data[pos..pos + end])?))
             }
-            _ => fmt.control(opt, &mut header)?,
+            _ => {
+                fmt.control(opt, &mut header)?;
+                None
+            }
+        };
+        if let Some(value) = value {
+            top += 1;
+            if top > 2 {
+                results.raw_set(top - 2, value)?;
+            }
         }
         pos = pos.wrapping_add(size);
     }
-    stack.push(Value::Number(pos.wrapping_add(1) as i64 as f64));
-    Ok(MultiValue::from_vec(stack.split_off(2.min(stack.len()))))
+    top += 1;
+    if top > 2 {
+        results.raw_set(top - 2, Value::Number(pos.wrapping_add(1) as i64 as f64))?;
+    }
+    libs.packed(results, top.saturating_sub(2))
 }
 
 fn size(lua: &Lua, args: &Args) -> Outcome {
@@ -282,7 +303,8 @@ fn size(lua: &Lua, args: &Args) -> Outcome {
 pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
     let table = lua.create_table()?;
     libs.add(lua, &table, "pack", pack)?;
-    libs.add(lua, &table, "unpack", unpack)?;
+    let l = libs.clone();
+    libs.add(lua, &table, "unpack", move |lua, args| unpack(lua, &l, args))?;
     libs.add(lua, &table, "size", size)?;
     Ok(table)
 }
