@@ -334,7 +334,16 @@ impl Oracle {
         for port in 7522..=7529 {
             let tag = format!("respd-lualibs-{}-{port}.rdb", std::process::id());
             let spawned = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
                 .args(["--dbfilename", &tag])
                 .arg("--dir")
                 .arg(std::env::temp_dir())
@@ -342,15 +351,20 @@ impl Oracle {
                 .stderr(Stdio::null())
                 .spawn();
             let Ok(mut child) = spawned else {
-                eprintln!("redis-server is not installed: skipping the comparison with a real Redis");
+                eprintln!(
+                    "redis-server is not installed: skipping the comparison with a real Redis"
+                );
                 return None;
             };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline && child.try_wait().ok().flatten().is_none() {
                 let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).ok()?;
                 if let Ok(mut connection) = client.get_connection() {
-                    let config: Vec<String> =
-                        redis::cmd("CONFIG").arg("GET").arg("dbfilename").query(&mut connection).unwrap_or_default();
+                    let config: Vec<String> = redis::cmd("CONFIG")
+                        .arg("GET")
+                        .arg("dbfilename")
+                        .query(&mut connection)
+                        .unwrap_or_default();
                     if config.iter().any(|v| v == &tag) {
                         return Some(Oracle { child, connection });
                     }
@@ -365,7 +379,10 @@ impl Oracle {
     }
 
     fn eval(&mut self, snippet: &str) -> Result<Vec<u8>, String> {
-        redis::cmd("SCRIPT").arg("FLUSH").exec(&mut self.connection).map_err(|e| e.to_string())?;
+        redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .exec(&mut self.connection)
+            .map_err(|e| e.to_string())?;
         redis::cmd("EVAL")
             .arg(format!("{PRELUDE}{snippet}"))
             .arg(0)
@@ -387,7 +404,9 @@ fn strip_position(reply: &[u8]) -> String {
 
 #[test]
 fn libraries_match_redis() {
-    let Some(mut redis) = Oracle::start() else { return };
+    let Some(mut redis) = Oracle::start() else {
+        return;
+    };
     let mut differences = Vec::new();
     for snippet in SNIPPETS {
         let ours = respd_eval(snippet);
@@ -407,8 +426,16 @@ fn libraries_match_redis() {
             differences.push(format!("{snippet}\n  respd: {ours:?}\n  redis: {theirs:?}"));
         }
     }
-    println!("{} differential snippets compared with redis-server", SNIPPETS.len() + TAIL_CALLS.len());
-    assert!(differences.is_empty(), "{} differences:\n{}", differences.len(), differences.join("\n"));
+    println!(
+        "{} differential snippets compared with redis-server",
+        SNIPPETS.len() + TAIL_CALLS.len()
+    );
+    assert!(
+        differences.is_empty(),
+        "{} differences:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
 }
 
 /// The Lua-side behaviour that needs no oracle: values are real strings,
@@ -416,11 +443,20 @@ fn libraries_match_redis() {
 #[test]
 fn errors_and_null_behave_as_in_c() {
     let run = |s: &str| String::from_utf8(respd_eval(s).expect("snippet")).expect("utf8");
-    assert_eq!(run("local ok, e = pcall(cjson.encode, print) return type(e)"), "string");
+    assert_eq!(
+        run("local ok, e = pcall(cjson.encode, print) return type(e)"),
+        "string"
+    );
     assert_eq!(
         run("local ok, e = pcall(function() local v = cjson.decode('[') return v end) return e"),
         "user_script:1: Expected value but found T_END at character 2"
     );
-    assert_eq!(run("return tostring(cjson.null == cjson.decode('null'))"), "true");
-    assert_eq!(run("return tostring(cjson.decode('[null]')[1] == cjson.null)"), "true");
+    assert_eq!(
+        run("return tostring(cjson.null == cjson.decode('null'))"),
+        "true"
+    );
+    assert_eq!(
+        run("return tostring(cjson.decode('[null]')[1] == cjson.null)"),
+        "true"
+    );
 }

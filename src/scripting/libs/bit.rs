@@ -39,7 +39,11 @@ fn shift(lua: &Lua, args: &Args, op: fn(u32, u32) -> u32) -> Outcome {
 
 fn tohex(lua: &Lua, args: &Args) -> Outcome {
     let mut b = bits(lua, args, 1)?;
-    let mut n = if args.get(2).is_none() { 8 } else { bits(lua, args, 2)? as i32 };
+    let mut n = if args.get(2).is_none() {
+        8
+    } else {
+        bits(lua, args, 2)? as i32
+    };
     let digits: &[u8; 16] = if n < 0 {
         n = n.wrapping_neg();
         b"0123456789ABCDEF"
@@ -53,7 +57,9 @@ fn tohex(lua: &Lua, args: &Args) -> Outcome {
         *slot = digits[(b & 15) as usize];
         b >>= 4;
     }
-    Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(hex)?)]))
+    Ok(MultiValue::from_vec(vec![Value::String(
+        lua.create_string(hex)?,
+    )]))
 }
 
 pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
@@ -63,12 +69,24 @@ pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
     libs.add(lua, &bit, "band", |lua, args| fold(lua, args, |a, b| a & b))?;
     libs.add(lua, &bit, "bor", |lua, args| fold(lua, args, |a, b| a | b))?;
     libs.add(lua, &bit, "bxor", |lua, args| fold(lua, args, |a, b| a ^ b))?;
-    libs.add(lua, &bit, "lshift", |lua, args| shift(lua, args, |b, n| b << n))?;
-    libs.add(lua, &bit, "rshift", |lua, args| shift(lua, args, |b, n| b >> n))?;
-    libs.add(lua, &bit, "arshift", |lua, args| shift(lua, args, |b, n| ((b as i32) >> n) as u32))?;
-    libs.add(lua, &bit, "rol", |lua, args| shift(lua, args, |b, n| b.rotate_left(n)))?;
-    libs.add(lua, &bit, "ror", |lua, args| shift(lua, args, |b, n| b.rotate_right(n)))?;
-    libs.add(lua, &bit, "bswap", |lua, args| result(bits(lua, args, 1)?.swap_bytes()))?;
+    libs.add(lua, &bit, "lshift", |lua, args| {
+        shift(lua, args, |b, n| b << n)
+    })?;
+    libs.add(lua, &bit, "rshift", |lua, args| {
+        shift(lua, args, |b, n| b >> n)
+    })?;
+    libs.add(lua, &bit, "arshift", |lua, args| {
+        shift(lua, args, |b, n| ((b as i32) >> n) as u32)
+    })?;
+    libs.add(lua, &bit, "rol", |lua, args| {
+        shift(lua, args, |b, n| b.rotate_left(n))
+    })?;
+    libs.add(lua, &bit, "ror", |lua, args| {
+        shift(lua, args, |b, n| b.rotate_right(n))
+    })?;
+    libs.add(lua, &bit, "bswap", |lua, args| {
+        result(bits(lua, args, 1)?.swap_bytes())
+    })?;
     libs.add(lua, &bit, "tohex", tohex)?;
     Ok(bit)
 }
@@ -102,8 +120,17 @@ mod tests {
 
     #[test]
     fn argument_errors() {
-        assert_eq!(eval("local ok, e = pcall(bit.band, 1, 'x', {}) return e"), "bad argument #3 to '?' (number expected, got table)");
-        assert_eq!(eval("local ok, e = pcall(bit.lshift, 1) return e"), "bad argument #2 to '?' (number expected, got no value)");
-        assert_eq!(eval("local ok, e = pcall(bit.tohex, 1, nil) return e"), "bad argument #2 to '?' (number expected, got nil)");
+        assert_eq!(
+            eval("local ok, e = pcall(bit.band, 1, 'x', {}) return e"),
+            "bad argument #3 to '?' (number expected, got table)"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(bit.lshift, 1) return e"),
+            "bad argument #2 to '?' (number expected, got no value)"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(bit.tohex, 1, nil) return e"),
+            "bad argument #2 to '?' (number expected, got nil)"
+        );
     }
 }

@@ -9,11 +9,11 @@
 
 use super::{as_number, format_g, type_error, type_name, Args, Fail, Libs, Outcome, MAX_C_STACK};
 use mlua::{Function, Lua, MultiValue, Table, Value};
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The settings one cjson module instance keeps (`cjson.new()` makes
 /// another).
+#[derive(Clone, Copy)]
 struct Config {
     sparse_convert: i32,
     sparse_ratio: i32,
@@ -43,7 +43,11 @@ impl Default for Config {
     }
 }
 
-type Shared = Rc<RefCell<Config>>;
+type Shared = Arc<Mutex<Config>>;
+
+fn lock(config: &Shared) -> MutexGuard<'_, Config> {
+    config.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn one(value: Value) -> Outcome {
     Ok(MultiValue::from_vec(vec![value]))
@@ -61,11 +65,21 @@ fn check_arg_count(args: &Args, max: usize) -> Result<(), Fail> {
 
 /// `json_integer_option`. The range error names argument 1 whatever the
 /// option's position, as the C code does.
-fn integer_option(lua: &Lua, args: &Args, n: usize, setting: &mut i32, min: i32, max: i32) -> Result<Value, Fail> {
+fn integer_option(
+    lua: &Lua,
+    args: &Args,
+    n: usize,
+    setting: &mut i32,
+    min: i32,
+    max: i32,
+) -> Result<Value, Fail> {
     if !args.is_none_or_nil(n) {
         let value = args.integer(lua, n)? as i32;
         if !(min..=max).contains(&value) {
-            return Err(Fail::Arg(1, format!("expected integer between {min} and {max}")));
+            return Err(Fail::Arg(
+                1,
+                format!("expected integer between {min} and {max}"),
+            ));
         }
         *setting = value;
     }
@@ -73,7 +87,13 @@ fn integer_option(lua: &Lua, args: &Args, n: usize, setting: &mut i32, min: i32,
 }
 
 /// `json_enum_option` with `true` meaning option 1.
-fn enum_option(lua: &Lua, args: &Args, n: usize, setting: &mut i32, options: &[&str]) -> Result<Value, Fail> {
+fn enum_option(
+    lua: &Lua,
+    args: &Args,
+    n: usize,
+    setting: &mut i32,
+    options: &[&str],
+) -> Result<Value, Fail> {
     match args.get(n) {
         None | Some(Value::Nil) => {}
         Some(Value::Boolean(b)) => *setting = *b as i32,
@@ -100,7 +120,7 @@ fn configuration(lua: &Lua, libs: &Libs, table: &Table, config: &Shared) -> mlua
     let c = config.clone();
     libs.add(lua, table, "encode_sparse_array", move |lua, args| {
         check_arg_count(args, 3)?;
-        let mut c = c.borrow_mut();
+        let mut c = lock(&c);
         let convert = enum_option(lua, args, 1, &mut c.sparse_convert, ON_OFF)?;
         let ratio = integer_option(lua, args, 2, &mut c.sparse_ratio, 0, i32::MAX)?;
         let safe = integer_option(lua, args, 3, &mut c.sparse_safe, 0, i32::MAX)?;
@@ -116,19 +136,34 @@ fn configuration(lua: &Lua, libs: &Libs, table: &Table, config: &Shared) -> mlua
         let c = config.clone();
         libs.add(lua, table, name, move |lua, args| {
             check_arg_count(args, 1)?;
-            one(integer_option(lua, args, 1, field(&mut c.borrow_mut()), min, max)?)
+            one(integer_option(
+                lua,
+                args,
+                1,
+                field(&mut lock(&c)),
+                min,
+                max,
+            )?)
         })?;
     }
     let enums: [(&'static str, Field, &'static [&'static str]); 3] = [
         ("encode_keep_buffer", |c| &mut c.encode_keep_buffer, ON_OFF),
-        ("encode_invalid_numbers", |c| &mut c.encode_invalid_numbers, &["off", "on", "null"]),
-        ("decode_invalid_numbers", |c| &mut c.decode_invalid_numbers, ON_OFF),
+        (
+            "encode_invalid_numbers",
+            |c| &mut c.encode_invalid_numbers,
+            &["off", "on", "null"],
+        ),
+        (
+            "decode_invalid_numbers",
+            |c| &mut c.decode_invalid_numbers,
+            ON_OFF,
+        ),
     ];
     for (name, field, options) in enums {
         let c = config.clone();
         libs.add(lua, table, name, move |lua, args| {
             check_arg_count(args, 1)?;
-            one(enum_option(lua, args, 1, field(&mut c.borrow_mut()), options)?)
+            one(enum_option(lua, args, 1, field(&mut lock(&c)), options)?)
         })?;
     }
     Ok(())
@@ -157,13 +192,17 @@ fn escape_into(out: &mut Vec<u8>, s: &[u8]) {
 
 fn append_number(out: &mut Vec<u8>, config: &Config, x: f64) -> Result<(), Fail> {
     let invalid = x.is_nan() || x.is_infinite();
-    match config.encode_invalid_numbers {
-        0 if invalid => return Err(Fail::Error("Cannot serialise number: must not be NaN or Inf".into())),
-        1 if x.is_nan() => return Ok(out.extend_from_slice(b"nan")),
-        2 if invalid => return Ok(out.extend_from_slice(b"null")),
-        _ => {}
-    }
-    out.extend_from_slice(format_g(x, config.precision as usize).as_bytes());
+    let text = match config.encode_invalid_numbers {
+        0 if invalid => {
+            return Err(Fail::Error(
+                "Cannot serialise number: must not be NaN or Inf".into(),
+            ))
+        }
+        1 if x.is_nan() => "nan".to_string(),
+        2 if invalid => "null".to_string(),
+        _ => format_g(x, config.precision as usize),
+    };
+    out.extend_from_slice(text.as_bytes());
     Ok(())
 }
 
@@ -195,9 +234,14 @@ fn array_length(config: &Config, table: &Table) -> Result<Option<i32>, Fail> {
     if !array {
         return Ok(None);
     }
-    if config.sparse_ratio > 0 && max > items.wrapping_mul(config.sparse_ratio) && max > config.sparse_safe {
+    if config.sparse_ratio > 0
+        && max > items.wrapping_mul(config.sparse_ratio)
+        && max > config.sparse_safe
+    {
         if config.sparse_convert == 0 {
-            return Err(Fail::Error("Cannot serialise table: excessively sparse array".into()));
+            return Err(Fail::Error(
+                "Cannot serialise table: excessively sparse array".into(),
+            ));
         }
         return Ok(None);
     }
@@ -235,7 +279,9 @@ fn append_key(out: &mut Vec<u8>, config: &Config, key: &Value) -> Result<(), Fai
         }
         other => {
             let kind = type_name(other);
-            return Err(Fail::Error(format!("Cannot serialise {kind}: table key must be a number or string")));
+            return Err(Fail::Error(format!(
+                "Cannot serialise {kind}: table key must be a number or string"
+            )));
         }
     }
     Ok(())
@@ -244,7 +290,12 @@ fn append_key(out: &mut Vec<u8>, config: &Config, key: &Value) -> Result<(), Fai
 /// `json_append_data` without recursion: nesting can go thousands deep when
 /// `encode_max_depth` is raised. `next` is Lua's, for objects in `next`
 /// order.
-fn encode_value(lua: &Lua, config: &Config, next: &Function, value: Value) -> Result<Vec<u8>, Fail> {
+fn encode_value(
+    lua: &Lua,
+    config: &Config,
+    next: &Function,
+    value: Value,
+) -> Result<Vec<u8>, Fail> {
     let mut out = Vec::new();
     let mut frames: Vec<Frame> = Vec::new();
     let open = lua.create_table()?;
@@ -254,14 +305,18 @@ fn encode_value(lua: &Lua, config: &Config, next: &Function, value: Value) -> Re
         if let Some(value) = pending.take() {
             match value {
                 Value::String(s) => escape_into(&mut out, &s.as_bytes()),
-                Value::Integer(_) | Value::Number(_) => append_number(&mut out, config, as_number(&value).unwrap_or(0.0))?,
+                Value::Integer(_) | Value::Number(_) => {
+                    append_number(&mut out, config, as_number(&value).unwrap_or(0.0))?
+                }
                 Value::Boolean(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
                 Value::Nil => out.extend_from_slice(b"null"),
                 Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
                 Value::Table(table) => {
                     let depth = frames.len() + 1;
                     if depth > config.encode_max_depth as usize || used + 3 > MAX_C_STACK {
-                        return Err(Fail::Error(format!("Cannot serialise, excessive nesting ({depth})")));
+                        return Err(Fail::Error(format!(
+                            "Cannot serialise, excessive nesting ({depth})"
+                        )));
                     }
                     let frame = match array_length(config, &table)? {
                         Some(len) if len > 0 => {
@@ -278,12 +333,17 @@ fn encode_value(lua: &Lua, config: &Config, next: &Function, value: Value) -> Re
                     frames.push(frame);
                 }
                 other => {
-                    return Err(Fail::Error(format!("Cannot serialise {}: type not supported", type_name(&other))));
+                    return Err(Fail::Error(format!(
+                        "Cannot serialise {}: type not supported",
+                        type_name(&other)
+                    )));
                 }
             }
         }
         let depth = frames.len();
-        let Some(frame) = frames.last_mut() else { break };
+        let Some(frame) = frames.last_mut() else {
+            break;
+        };
         let table: Table = open.raw_get(2 * depth - 1)?;
         match frame {
             Frame::Array { next, len } if *next <= *len => {
@@ -324,7 +384,9 @@ fn encode(lua: &Lua, args: &Args, config: &Shared, next: &Function) -> Outcome {
     if args.count() != 1 {
         return Err(Fail::Arg(1, "expected 1 argument".into()));
     }
-    let json = encode_value(lua, &config.borrow(), next, args.0[0].clone())?;
+    // A copy: the lock is not held while Lua code (a finaliser) might run.
+    let settings = *lock(config);
+    let json = encode_value(lua, &settings, next, args.0[0].clone())?;
     one(Value::String(lua.create_string(json)?))
 }
 
@@ -387,7 +449,9 @@ impl Parser<'_> {
     }
 
     fn starts_with_nocase(&self, i: usize, word: &[u8]) -> bool {
-        word.iter().enumerate().all(|(k, &c)| self.at(i + k).to_ascii_lowercase() == c)
+        word.iter()
+            .enumerate()
+            .all(|(k, &c)| self.at(i + k).to_ascii_lowercase() == c)
     }
 
     /// Returns the token and the index where it starts.
@@ -438,7 +502,11 @@ impl Parser<'_> {
             _ => Token::Error("invalid token"),
         };
         // An error token reports where the parser stopped.
-        let index = if matches!(token, Token::Error(_)) { self.pos } else { start };
+        let index = if matches!(token, Token::Error(_)) {
+            self.pos
+        } else {
+            start
+        };
         (token, index)
     }
 
@@ -517,13 +585,18 @@ impl Parser<'_> {
 
     /// `\uXXXX` (and a following low surrogate) appended as UTF-8.
     fn unicode_escape(&mut self, out: &mut Vec<u8>) -> bool {
-        let Some(mut code) = self.hex4(self.pos + 2) else { return false };
+        let Some(mut code) = self.hex4(self.pos + 2) else {
+            return false;
+        };
         let mut len = 6;
         if code & 0xF800 == 0xD800 {
-            if code & 0x400 != 0 || self.at(self.pos + 6) != b'\\' || self.at(self.pos + 7) != b'u' {
+            if code & 0x400 != 0 || self.at(self.pos + 6) != b'\\' || self.at(self.pos + 7) != b'u'
+            {
                 return false;
             }
-            let Some(low) = self.hex4(self.pos + 8) else { return false };
+            let Some(low) = self.hex4(self.pos + 8) else {
+                return false;
+            };
             if low & 0xFC00 != 0xDC00 {
                 return false;
             }
@@ -532,7 +605,9 @@ impl Parser<'_> {
         }
         match code {
             0..=0x7F => out.push(code as u8),
-            0x80..=0x7FF => out.extend_from_slice(&[(code >> 6) as u8 | 0xC0, (code & 0x3F) as u8 | 0x80]),
+            0x80..=0x7FF => {
+                out.extend_from_slice(&[(code >> 6) as u8 | 0xC0, (code & 0x3F) as u8 | 0x80])
+            }
             0x800..=0xFFFF => out.extend_from_slice(&[
                 (code >> 12) as u8 | 0xE0,
                 ((code >> 6) & 0x3F) as u8 | 0x80,
@@ -691,12 +766,20 @@ impl Open {
 }
 
 fn parse_error(expected: &str, token: &Token, index: usize) -> Fail {
-    Fail::Error(format!("Expected {expected} but found {} at character {}", token.name(), index + 1))
+    Fail::Error(format!(
+        "Expected {expected} but found {} at character {}",
+        token.name(),
+        index + 1
+    ))
 }
 
 /// `json_decode` without recursion (the depth limit can be raised).
 fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
-    let mut parser = Parser { data, pos: 0, invalid_numbers: config.decode_invalid_numbers != 0 };
+    let mut parser = Parser {
+        data,
+        pos: 0,
+        invalid_numbers: config.decode_invalid_numbers != 0,
+    };
     let mut kinds: Vec<Open> = Vec::new();
     let open = lua.create_table()?;
     let mut used = 1;
@@ -777,7 +860,12 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
             }
             (token, index) = parser.next_token();
             if let Some(Open::Object) = kinds.last() {
-                let key = object_key(lua, &mut parser, std::mem::replace(&mut token, Token::End), index)?;
+                let key = object_key(
+                    lua,
+                    &mut parser,
+                    std::mem::replace(&mut token, Token::End),
+                    index,
+                )?;
                 open.raw_set(2 * depth, key)?;
                 (token, index) = parser.next_token();
             }
@@ -787,7 +875,12 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
 }
 
 /// An object key and the colon after it.
-fn object_key(lua: &Lua, parser: &mut Parser<'_>, token: Token, index: usize) -> Result<Value, Fail> {
+fn object_key(
+    lua: &Lua,
+    parser: &mut Parser<'_>,
+    token: Token,
+    index: usize,
+) -> Result<Value, Fail> {
     let Token::Str(key) = token else {
         return Err(parse_error("object key string", &token, index));
     };
@@ -807,23 +900,32 @@ fn decode(lua: &Lua, args: &Args, config: &Shared) -> Outcome {
         _ => return Err(type_error(args, 1, "string")),
     };
     if text.len() >= 2 && (text[0] == 0 || text[1] == 0) {
-        return Err(Fail::Error("JSON parser does not support UTF-16 or UTF-32".into()));
+        return Err(Fail::Error(
+            "JSON parser does not support UTF-16 or UTF-32".into(),
+        ));
     }
-    one(decode_text(lua, &config.borrow(), &text)?)
+    let settings = *lock(config);
+    one(decode_text(lua, &settings, &text)?)
 }
 
 /// A cjson module table with its own configuration.
 pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
     let table = lua.create_table()?;
-    let config: Shared = Rc::new(RefCell::new(Config::default()));
+    let config: Shared = Arc::new(Mutex::new(Config::default()));
     let c = config.clone();
     let next: Function = lua.globals().raw_get("next")?;
-    libs.add(lua, &table, "encode", move |lua, args| encode(lua, args, &c, &next))?;
+    libs.add(lua, &table, "encode", move |lua, args| {
+        encode(lua, args, &c, &next)
+    })?;
     let c = config.clone();
-    libs.add(lua, &table, "decode", move |lua, args| decode(lua, args, &c))?;
+    libs.add(lua, &table, "decode", move |lua, args| {
+        decode(lua, args, &c)
+    })?;
     configuration(lua, libs, &table, &config)?;
     let factory = libs.clone();
-    libs.add(lua, &table, "new", move |lua, _| one(Value::Table(module(lua, &factory)?)))?;
+    libs.add(lua, &table, "new", move |lua, _| {
+        one(Value::Table(module(lua, &factory)?))
+    })?;
     table.raw_set("null", Value::NULL)?;
     table.raw_set("_NAME", "cjson")?;
     table.raw_set("_VERSION", "2.1.0")?;
@@ -836,14 +938,35 @@ mod tests {
 
     #[test]
     fn encode_values() {
-        assert_eq!(eval("return cjson.encode({1, 2, 'a/b', true, cjson.null})"), r#"[1,2,"a\/b",true,null]"#);
-        assert_eq!(eval("return cjson.encode({a = {b = 0.1}})"), r#"{"a":{"b":0.1}}"#);
-        assert_eq!(eval("return cjson.encode({[1] = 1, [3] = 3})"), "[1,null,3]");
+        assert_eq!(
+            eval("return cjson.encode({1, 2, 'a/b', true, cjson.null})"),
+            r#"[1,2,"a\/b",true,null]"#
+        );
+        assert_eq!(
+            eval("return cjson.encode({a = {b = 0.1}})"),
+            r#"{"a":{"b":0.1}}"#
+        );
+        assert_eq!(
+            eval("return cjson.encode({[1] = 1, [3] = 3})"),
+            "[1,null,3]"
+        );
         assert_eq!(eval("return cjson.encode({})"), "{}");
-        assert_eq!(eval("return cjson.encode('\\1\\127\"')"), r#""\u0001\u007f\"""#);
-        assert_eq!(eval("local ok, e = pcall(cjson.encode, {[20] = 1}) return e"), "Cannot serialise table: excessively sparse array");
-        assert_eq!(eval("local ok, e = pcall(cjson.encode, print) return e"), "Cannot serialise function: type not supported");
-        assert_eq!(eval("local ok, e = pcall(cjson.encode, 1/0) return e"), "Cannot serialise number: must not be NaN or Inf");
+        assert_eq!(
+            eval("return cjson.encode('\\1\\127\"')"),
+            r#""\u0001\u007f\"""#
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cjson.encode, {[20] = 1}) return e"),
+            "Cannot serialise table: excessively sparse array"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cjson.encode, print) return e"),
+            "Cannot serialise function: type not supported"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cjson.encode, 1/0) return e"),
+            "Cannot serialise number: must not be NaN or Inf"
+        );
         assert_eq!(
             eval("local t = {} t[1] = t local ok, e = pcall(cjson.encode, t) return e"),
             "Cannot serialise, excessive nesting (1001)"
@@ -853,13 +976,34 @@ mod tests {
     #[test]
     fn decode_values() {
         assert_eq!(eval("return cjson.decode('[1, 2.5, \"x\"]')[2]"), "2.5");
-        assert_eq!(eval("return tostring(cjson.decode('{\"a\": {\"b\": [true]}}').a.b[1])"), "true");
-        assert_eq!(eval("return tostring(cjson.decode('null') == cjson.null)"), "true");
-        assert_eq!(eval("return cjson.decode('\"\\\\u00e9\\\\ud83d\\\\ude00\"')"), "é😀");
-        assert_eq!(eval("local ok, e = pcall(cjson.decode, '[1,]') return e"), "Expected value but found T_ARR_END at character 4");
-        assert_eq!(eval("local ok, e = pcall(cjson.decode, '{\"a\":1,}') return e"), "Expected object key string but found T_OBJ_END at character 8");
-        assert_eq!(eval("local ok, e = pcall(cjson.decode, '') return e"), "Expected value but found T_END at character 1");
-        assert_eq!(eval("local ok, e = pcall(cjson.decode, '[1] x') return e"), "Expected the end but found invalid token at character 5");
+        assert_eq!(
+            eval("return tostring(cjson.decode('{\"a\": {\"b\": [true]}}').a.b[1])"),
+            "true"
+        );
+        assert_eq!(
+            eval("return tostring(cjson.decode('null') == cjson.null)"),
+            "true"
+        );
+        assert_eq!(
+            eval("return cjson.decode('\"\\\\u00e9\\\\ud83d\\\\ude00\"')"),
+            "é😀"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cjson.decode, '[1,]') return e"),
+            "Expected value but found T_ARR_END at character 4"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cjson.decode, '{\"a\":1,}') return e"),
+            "Expected object key string but found T_OBJ_END at character 8"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cjson.decode, '') return e"),
+            "Expected value but found T_END at character 1"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cjson.decode, '[1] x') return e"),
+            "Expected the end but found invalid token at character 5"
+        );
         assert_eq!(
             eval("local ok, e = pcall(cjson.decode, string.rep('[', 1001)) return e"),
             "Found too many nested data structures (1001) at character 1001"
@@ -869,16 +1013,28 @@ mod tests {
 
     #[test]
     fn configuration() {
-        assert_eq!(eval("return table.concat({tostring(cjson.encode_sparse_array())}, ',')"), "false");
+        assert_eq!(
+            eval("return table.concat({tostring(cjson.encode_sparse_array())}, ',')"),
+            "false"
+        );
         assert_eq!(eval("local a, b, c = cjson.encode_sparse_array(true, 3, 5) return tostring(a) .. b .. c"), "true35");
-        assert_eq!(eval("cjson.encode_number_precision(3) return cjson.encode(1/3)"), "0.333");
+        assert_eq!(
+            eval("cjson.encode_number_precision(3) return cjson.encode(1/3)"),
+            "0.333"
+        );
         assert_eq!(eval("return cjson.encode_invalid_numbers('null')"), "null");
-        assert_eq!(eval("cjson.encode_invalid_numbers(true) return cjson.encode({1/0, 0/0})"), "[inf,nan]");
+        assert_eq!(
+            eval("cjson.encode_invalid_numbers(true) return cjson.encode({1/0, 0/0})"),
+            "[inf,nan]"
+        );
         assert_eq!(
             eval("local ok, e = pcall(cjson.encode_number_precision, 15) return e"),
             "bad argument #1 to '?' (expected integer between 1 and 14)"
         );
-        assert_eq!(eval("local ok, e = pcall(cjson.encode_keep_buffer, 'x') return e"), "bad argument #1 to '?' (invalid option 'x')");
+        assert_eq!(
+            eval("local ok, e = pcall(cjson.encode_keep_buffer, 'x') return e"),
+            "bad argument #1 to '?' (invalid option 'x')"
+        );
         assert_eq!(eval("return cjson.new().encode({1})"), "[1]");
     }
 }

@@ -139,13 +139,18 @@ fn pack(lua: &Lua, args: &Args) -> Outcome {
     }
     // lua_checkstack(L, nargs) with the nargs arguments already there.
     if 2 * args.count() > MAX_C_STACK {
-        return Err(Fail::Arg(0, "Too many arguments for MessagePack pack.".into()));
+        return Err(Fail::Arg(
+            0,
+            "Too many arguments for MessagePack pack.".into(),
+        ));
     }
     let mut out = Vec::new();
     for value in &args.0 {
         encode(&mut out, value, 0)?;
     }
-    Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(out)?)]))
+    Ok(MultiValue::from_vec(vec![Value::String(
+        lua.create_string(out)?,
+    )]))
 }
 
 const ARRAY_STACK_FULL: &str = "stack overflow (in function mp_decode_to_lua_array)";
@@ -189,7 +194,9 @@ struct Decoder<'a> {
 
 impl Decoder<'_> {
     fn need(&self, n: usize) -> Result<&[u8], DecodeError> {
-        self.data.get(self.pos..self.pos.saturating_add(n)).ok_or(DecodeError::Eof)
+        self.data
+            .get(self.pos..self.pos.saturating_add(n))
+            .ok_or(DecodeError::Eof)
     }
 
     fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
@@ -201,7 +208,9 @@ impl Decoder<'_> {
 
     fn uint(&mut self, at: usize, n: usize) -> Result<u64, DecodeError> {
         let bytes = self.need(at + n)?;
-        Ok(bytes[at..].iter().fold(0u64, |acc, b| (acc << 8) | *b as u64))
+        Ok(bytes[at..]
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | *b as u64))
     }
 
     fn string(&mut self, skip: usize, len: usize) -> Result<Value, DecodeError> {
@@ -230,7 +239,10 @@ impl Decoder<'_> {
                         // The table and the pending index.
                         self.slots += 2;
                         open.raw_set(2 * stack.len() + 1, table)?;
-                        stack.push(Open::Array { index: 1, left: len });
+                        stack.push(Open::Array {
+                            index: 1,
+                            left: len,
+                        });
                         continue;
                     }
                 }
@@ -241,7 +253,10 @@ impl Decoder<'_> {
                     } else {
                         self.slots += 1;
                         open.raw_set(2 * stack.len() + 1, table)?;
-                        stack.push(Open::Map { left: len, has_key: false });
+                        stack.push(Open::Map {
+                            left: len,
+                            has_key: false,
+                        });
                         continue;
                     }
                 }
@@ -249,7 +264,9 @@ impl Decoder<'_> {
             // Store the value in its container; close the full ones.
             loop {
                 let depth = stack.len();
-                let Some(top) = stack.last_mut() else { return Ok(value) };
+                let Some(top) = stack.last_mut() else {
+                    return Ok(value);
+                };
                 let table: Table = open.raw_get(2 * depth - 1)?;
                 match top {
                     Open::Array { index, left } => {
@@ -273,9 +290,15 @@ impl Decoder<'_> {
                         let key: Value = open.raw_get(2 * depth)?;
                         open.raw_set(2 * depth, Value::Nil)?;
                         match &key {
-                            Value::Nil => return Err(DecodeError::Fail(Fail::Bare("table index is nil".into()))),
+                            Value::Nil => {
+                                return Err(DecodeError::Fail(Fail::Bare(
+                                    "table index is nil".into(),
+                                )))
+                            }
                             Value::Number(n) if n.is_nan() => {
-                                return Err(DecodeError::Fail(Fail::Bare("table index is NaN".into())))
+                                return Err(DecodeError::Fail(Fail::Bare(
+                                    "table index is NaN".into(),
+                                )))
                             }
                             _ => table.raw_set(key, value)?,
                         }
@@ -336,11 +359,15 @@ impl Decoder<'_> {
                 self.pos += 5;
                 self.string(0, len).map(Item::Value)
             }
-            0xdc | 0xdd | 0xde | 0xdf => {
+            0xdc..=0xdf => {
                 let width = if first & 1 == 0 { 2 } else { 4 };
                 let len = self.uint(1, width)? as usize;
                 self.pos += 1 + width;
-                Ok(if first < 0xde { Item::Array(len) } else { Item::Map(len) })
+                Ok(if first < 0xde {
+                    Item::Array(len)
+                } else {
+                    Item::Map(len)
+                })
             }
             _ if first & 0x80 == 0 => number((self.pos += 1, first).1 as f64),
             _ if first & 0xe0 == 0xe0 => number((self.pos += 1, first).1 as i8 as f64),
@@ -370,11 +397,19 @@ fn unpack_full(lua: &Lua, libs: &Libs, args: &Args, limit: i64, offset: i64) -> 
         )));
     }
     if offset as u64 > len as u64 {
-        return Err(Fail::Error(format!("Start offset {} greater than input length {}.", offset as i32, len as i32)));
+        return Err(Fail::Error(format!(
+            "Start offset {} greater than input length {}.",
+            offset as i32, len as i32
+        )));
     }
     let decode_all = limit == 0 && offset == 0;
     let limit = if decode_all { i32::MAX as i64 } else { limit };
-    let mut decoder = Decoder { lua, data: &data, pos: offset as usize, slots: 1 };
+    let mut decoder = Decoder {
+        lua,
+        data: &data,
+        pos: offset as usize,
+        slots: 1,
+    };
     let results = lua.create_table()?;
     let mut count = 0;
     if !decode_all {
@@ -387,13 +422,19 @@ fn unpack_full(lua: &Lua, libs: &Libs, args: &Args, limit: i64, offset: i64) -> 
                 results.raw_set(count, value)?;
             }
             Err(DecodeError::Eof) => return Err(Fail::Error("Missing bytes in input.".into())),
-            Err(DecodeError::BadFormat) => return Err(Fail::Error("Bad data format in input.".into())),
+            Err(DecodeError::BadFormat) => {
+                return Err(Fail::Error("Bad data format in input.".into()))
+            }
             Err(DecodeError::Fail(fail)) => return Err(fail),
         }
         decoder.slots += 1;
     }
     if !decode_all {
-        let next = if decoder.pos == len { -1.0 } else { decoder.pos as f64 };
+        let next = if decoder.pos == len {
+            -1.0
+        } else {
+            decoder.pos as f64
+        };
         results.raw_set(1, next)?;
     }
     libs.packed(results, count)
@@ -403,7 +444,9 @@ pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
     let table = lua.create_table()?;
     libs.add(lua, &table, "pack", pack)?;
     let l = libs.clone();
-    libs.add(lua, &table, "unpack", move |lua, args| unpack_full(lua, &l, args, 0, 0))?;
+    libs.add(lua, &table, "unpack", move |lua, args| {
+        unpack_full(lua, &l, args, 0, 0)
+    })?;
     let l = libs.clone();
     libs.add(lua, &table, "unpack_one", move |lua, args| {
         let offset = args.opt_integer(lua, 2, 0)?;
@@ -434,21 +477,57 @@ mod tests {
 
     #[test]
     fn pack_bytes() {
-        assert_eq!(hex("return hex(cmsgpack.pack(1, -1, 200, -200, 70000, 2^40))"), "01ffccc8d1ff38ce00011170cf0000010000000000");
-        assert_eq!(hex("return hex(cmsgpack.pack(0.5, 0.1))"), "ca3f000000cb3fb999999999999a");
-        assert_eq!(hex("return hex(cmsgpack.pack({1, 2}, {a = true}, {}))"), "92010281a161c390");
-        assert_eq!(hex("return hex(cmsgpack.pack(nil, print, cjson.null))"), "c0c0c0");
-        assert_eq!(hex("return hex(cmsgpack.pack(string.rep('x', 40)))"), format!("d928{}", "78".repeat(40)));
+        assert_eq!(
+            hex("return hex(cmsgpack.pack(1, -1, 200, -200, 70000, 2^40))"),
+            "01ffccc8d1ff38ce00011170cf0000010000000000"
+        );
+        assert_eq!(
+            hex("return hex(cmsgpack.pack(0.5, 0.1))"),
+            "ca3f000000cb3fb999999999999a"
+        );
+        assert_eq!(
+            hex("return hex(cmsgpack.pack({1, 2}, {a = true}, {}))"),
+            "92010281a161c390"
+        );
+        assert_eq!(
+            hex("return hex(cmsgpack.pack(nil, print, cjson.null))"),
+            "c0c0c0"
+        );
+        assert_eq!(
+            hex("return hex(cmsgpack.pack(string.rep('x', 40)))"),
+            format!("d928{}", "78".repeat(40))
+        );
     }
 
     #[test]
     fn unpack_values() {
-        assert_eq!(eval("return table.concat({cmsgpack.unpack(cmsgpack.pack(1, 'a', 2.5))}, ',')"), "1,a,2.5");
-        assert_eq!(eval("return table.concat({cmsgpack.unpack_one(cmsgpack.pack(1, 2))}, ',')"), "1,1");
-        assert_eq!(eval("return table.concat({cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 1)}, ',')"), "-1,2,3");
-        assert_eq!(eval("return cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')"), "-1");
-        assert_eq!(eval("local ok, e = pcall(cmsgpack.unpack, '\\146\\1') return e"), "Missing bytes in input.");
-        assert_eq!(eval("local ok, e = pcall(cmsgpack.unpack, '\\193') return e"), "Bad data format in input.");
-        assert_eq!(eval("local ok, e = pcall(cmsgpack.pack) return e"), "bad argument #0 to '?' (MessagePack pack needs input.)");
+        assert_eq!(
+            eval("return table.concat({cmsgpack.unpack(cmsgpack.pack(1, 'a', 2.5))}, ',')"),
+            "1,a,2.5"
+        );
+        assert_eq!(
+            eval("return table.concat({cmsgpack.unpack_one(cmsgpack.pack(1, 2))}, ',')"),
+            "1,1"
+        );
+        assert_eq!(
+            eval("return table.concat({cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 1)}, ',')"),
+            "-1,2,3"
+        );
+        assert_eq!(
+            eval("return cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')"),
+            "-1"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cmsgpack.unpack, '\\146\\1') return e"),
+            "Missing bytes in input."
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cmsgpack.unpack, '\\193') return e"),
+            "Bad data format in input."
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(cmsgpack.pack) return e"),
+            "bad argument #0 to '?' (MessagePack pack needs input.)"
+        );
     }
 }

@@ -22,7 +22,7 @@ pub mod cjson;
 pub mod cmsgpack;
 pub mod structlib;
 
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Function, Lua, MaybeSend, MultiValue, Table, Value};
 
 /// The `LUAI_MAXCSTACK` of Lua 5.1: how many slots one C function may use.
 /// The C libraries fail (`lua_checkstack`) when they would go past it.
@@ -127,9 +127,14 @@ impl Libs {
 
     /// A Lua function named `name` (the name used when a tail call hides the
     /// caller's) that runs `body` on its arguments.
-    pub(crate) fn function<F>(&self, lua: &Lua, name: &'static str, body: F) -> mlua::Result<Function>
+    pub(crate) fn function<F>(
+        &self,
+        lua: &Lua,
+        name: &'static str,
+        body: F,
+    ) -> mlua::Result<Function>
     where
-        F: Fn(&Lua, &Args) -> Outcome + 'static,
+        F: Fn(&Lua, &Args) -> Outcome + MaybeSend + 'static,
     {
         let fail = self.fail.clone();
         let raw = lua.create_function(move |lua, values: MultiValue| {
@@ -151,9 +156,15 @@ impl Libs {
     }
 
     /// Sets `table[name]` to a library function.
-    pub(crate) fn add<F>(&self, lua: &Lua, table: &Table, name: &'static str, body: F) -> mlua::Result<()>
+    pub(crate) fn add<F>(
+        &self,
+        lua: &Lua,
+        table: &Table,
+        name: &'static str,
+        body: F,
+    ) -> mlua::Result<()>
     where
-        F: Fn(&Lua, &Args) -> Outcome + 'static,
+        F: Fn(&Lua, &Args) -> Outcome + MaybeSend + 'static,
     {
         table.raw_set(name, self.function(lua, name, body)?)
     }
@@ -173,7 +184,9 @@ fn arg_error_text(lua: &Lua, field: &str, n: usize, msg: &str) -> String {
     let name = match name {
         Some(name) => name,
         // A tail call (not pcall) lost the caller: Redis would know the name.
-        None if lua.inspect_stack(2, |f| f.source().what == "tail") == Some(true) => field.to_string(),
+        None if lua.inspect_stack(2, |f| f.source().what == "tail") == Some(true) => {
+            field.to_string()
+        }
         None => "?".to_string(),
     };
     if what == Some("method") {
@@ -220,7 +233,8 @@ impl Args {
 
     /// `luaL_checknumber`.
     pub(crate) fn number(&self, lua: &Lua, n: usize) -> Result<f64, Fail> {
-        self.to_number(lua, n)?.ok_or_else(|| type_error(self, n, "number"))
+        self.to_number(lua, n)?
+            .ok_or_else(|| type_error(self, n, "number"))
     }
 
     /// `luaL_checkinteger`: the number cast to `lua_Integer` as C casts it.
@@ -240,10 +254,12 @@ impl Args {
     pub(crate) fn bytes(&self, lua: &Lua, n: usize) -> Result<Vec<u8>, Fail> {
         match self.get(n) {
             Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
-            Some(v @ (Value::Integer(_) | Value::Number(_))) => match lua.coerce_string(v.clone())? {
-                Some(s) => Ok(s.as_bytes().to_vec()),
-                None => Err(type_error(self, n, "string")),
-            },
+            Some(v @ (Value::Integer(_) | Value::Number(_))) => {
+                match lua.coerce_string(v.clone())? {
+                    Some(s) => Ok(s.as_bytes().to_vec()),
+                    None => Err(type_error(self, n, "string")),
+                }
+            }
             _ => Err(type_error(self, n, "string")),
         }
     }
@@ -340,7 +356,13 @@ pub(crate) mod testing {
         lua.load(code)
             .set_name("@user_script")
             .call::<mlua::Value>(())
-            .map(|v| lua.coerce_string(v).ok().flatten().map(|s| s.to_string_lossy()).unwrap_or_default())
+            .map(|v| {
+                lua.coerce_string(v)
+                    .ok()
+                    .flatten()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default()
+            })
             .unwrap_or_else(|e| format!("ERR {e}"))
     }
 
@@ -366,13 +388,18 @@ pub(crate) mod testing {
             "string Expected value but found invalid token at character 1"
         );
         assert_eq!(
-            eval("local ok, e = pcall(function() local v = cjson.decode('x') return v end) return e"),
+            eval(
+                "local ok, e = pcall(function() local v = cjson.decode('x') return v end) return e"
+            ),
             "user_script:1: Expected value but found invalid token at character 1"
         );
         assert_eq!(
             eval("local ok, e = pcall(function() local v = bit.band('x') return v end) return e"),
             "user_script:1: bad argument #1 to 'band' (number expected, got string)"
         );
-        assert_eq!(eval("local ok, e = pcall(bit.band, 'x') return e"), "bad argument #1 to '?' (number expected, got string)");
+        assert_eq!(
+            eval("local ok, e = pcall(bit.band, 'x') return e"),
+            "bad argument #1 to '?' (number expected, got string)"
+        );
     }
 }

@@ -21,7 +21,10 @@ struct Header {
 
 impl Header {
     fn new() -> Header {
-        Header { little: true, align: 1 }
+        Header {
+            little: true,
+            align: 1,
+        }
     }
 }
 
@@ -44,7 +47,12 @@ impl Format<'_> {
 
     /// `getnum`: an optional decimal count, with Redis's overflow check.
     fn number(&mut self, default: usize) -> Result<usize, Fail> {
-        let digit = |f: &Self| f.bytes.get(f.pos).filter(|c| c.is_ascii_digit()).map(|c| (c - b'0') as i32);
+        let digit = |f: &Self| {
+            f.bytes
+                .get(f.pos)
+                .filter(|c| c.is_ascii_digit())
+                .map(|c| (c - b'0') as i32)
+        };
         if digit(self).is_none() {
             return Ok(default);
         }
@@ -70,7 +78,9 @@ impl Format<'_> {
             b'i' | b'I' => {
                 let size = self.number(4)?;
                 if size > MAX_INT_SIZE {
-                    return Err(Fail::Error(format!("integral size {size} is larger than limit of {MAX_INT_SIZE}")));
+                    return Err(Fail::Error(format!(
+                        "integral size {size} is larger than limit of {MAX_INT_SIZE}"
+                    )));
                 }
                 size
             }
@@ -88,11 +98,18 @@ impl Format<'_> {
             b'!' => {
                 let align = self.number(MAX_ALIGN)?;
                 if !align.is_power_of_two() {
-                    return Err(Fail::Error(format!("alignment {align} is not a power of 2")));
+                    return Err(Fail::Error(format!(
+                        "alignment {align} is not a power of 2"
+                    )));
                 }
                 header.align = align;
             }
-            _ => return Err(Fail::Arg(1, format!("invalid format option '{}'", opt as char))),
+            _ => {
+                return Err(Fail::Arg(
+                    1,
+                    format!("invalid format option '{}'", opt as char),
+                ))
+            }
         }
         Ok(())
     }
@@ -111,7 +128,10 @@ fn pack(lua: &Lua, args: &Args) -> Outcome {
     let fmt = args.bytes(lua, 1)?;
     // Then the C code pushes a nil after the arguments: a missing one reads as nil.
     let args = &Args(args.0.iter().cloned().chain([Value::Nil]).collect());
-    let mut fmt = Format { bytes: &fmt, pos: 0 };
+    let mut fmt = Format {
+        bytes: &fmt,
+        pos: 0,
+    };
     let mut header = Header::new();
     let mut arg = 2;
     let mut out: Vec<u8> = Vec::new();
@@ -123,11 +143,15 @@ fn pack(lua: &Lua, args: &Args) -> Outcome {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
                 let n = args.number(lua, arg)?;
                 arg += 1;
-                let mut value = if n < 0.0 { c_double_to_i64(n) as u64 } else { c_double_to_u64(n) };
+                let mut value = if n < 0.0 {
+                    c_double_to_i64(n) as u64
+                } else {
+                    c_double_to_u64(n)
+                };
                 let mut bytes = vec![0u8; size];
-                for i in 0..size {
-                    bytes[i] = (value & 0xff) as u8;
-                    value = value.checked_shr(8).unwrap_or(0);
+                for byte in bytes.iter_mut() {
+                    *byte = (value & 0xff) as u8;
+                    value >>= 8;
                 }
                 if !header.little {
                     bytes.reverse();
@@ -138,12 +162,20 @@ fn pack(lua: &Lua, args: &Args) -> Outcome {
             b'f' => {
                 let f = args.number(lua, arg)? as f32;
                 arg += 1;
-                out.extend_from_slice(&if header.little { f.to_le_bytes() } else { f.to_be_bytes() });
+                out.extend_from_slice(&if header.little {
+                    f.to_le_bytes()
+                } else {
+                    f.to_be_bytes()
+                });
             }
             b'd' => {
                 let d = args.number(lua, arg)?;
                 arg += 1;
-                out.extend_from_slice(&if header.little { d.to_le_bytes() } else { d.to_be_bytes() });
+                out.extend_from_slice(&if header.little {
+                    d.to_le_bytes()
+                } else {
+                    d.to_be_bytes()
+                });
             }
             b'c' | b's' => {
                 let s = args.bytes(lua, arg)?;
@@ -163,7 +195,9 @@ fn pack(lua: &Lua, args: &Args) -> Outcome {
             _ => fmt.control(opt, &mut header)?,
         }
     }
-    Ok(MultiValue::from_vec(vec![Value::String(lua.create_string(out)?)]))
+    Ok(MultiValue::from_vec(vec![Value::String(
+        lua.create_string(out)?,
+    )]))
 }
 
 /// `getinteger`: the low 64 bits of the number, sign-extended from
@@ -195,7 +229,10 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
     }
     // size_t arithmetic: a negative offset wraps to a huge position.
     let mut pos = (start as u64 as usize).wrapping_sub(1);
-    let mut fmt = Format { bytes: &fmt, pos: 0 };
+    let mut fmt = Format {
+        bytes: &fmt,
+        pos: 0,
+    };
     let mut header = Header::new();
     // The C stack: format, data, then the results (kept in a Lua table).
     let results = lua.create_table()?;
@@ -211,20 +248,30 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
             return Err(Fail::Error("stack overflow (too many results)".into()));
         }
         let value = match opt {
-            b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => Some(Value::Number(read_integer(
-                &data[pos..pos + size],
-                header.little,
-                opt.is_ascii_lowercase(),
-            ))),
+            b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
+                Some(Value::Number(read_integer(
+                    &data[pos..pos + size],
+                    header.little,
+                    opt.is_ascii_lowercase(),
+                )))
+            }
             b'x' => None,
             b'f' => {
                 let raw: [u8; 4] = data[pos..pos + 4].try_into().unwrap_or_default();
-                let f = if header.little { f32::from_le_bytes(raw) } else { f32::from_be_bytes(raw) };
+                let f = if header.little {
+                    f32::from_le_bytes(raw)
+                } else {
+                    f32::from_be_bytes(raw)
+                };
                 Some(Value::Number(f as f64))
             }
             b'd' => {
                 let raw: [u8; 8] = data[pos..pos + 8].try_into().unwrap_or_default();
-                Some(Value::Number(if header.little { f64::from_le_bytes(raw) } else { f64::from_be_bytes(raw) }))
+                Some(Value::Number(if header.little {
+                    f64::from_le_bytes(raw)
+                } else {
+                    f64::from_be_bytes(raw)
+                }))
             }
             b'c' => {
                 if size == 0 {
@@ -281,7 +328,10 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
 
 fn size(lua: &Lua, args: &Args) -> Outcome {
     let fmt = args.bytes(lua, 1)?;
-    let mut fmt = Format { bytes: &fmt, pos: 0 };
+    let mut fmt = Format {
+        bytes: &fmt,
+        pos: 0,
+    };
     let mut header = Header::new();
     let mut pos: usize = 0;
     while let Some(opt) = fmt.next() {
@@ -304,7 +354,9 @@ pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
     let table = lua.create_table()?;
     libs.add(lua, &table, "pack", pack)?;
     let l = libs.clone();
-    libs.add(lua, &table, "unpack", move |lua, args| unpack(lua, &l, args))?;
+    libs.add(lua, &table, "unpack", move |lua, args| {
+        unpack(lua, &l, args)
+    })?;
     libs.add(lua, &table, "size", size)?;
     Ok(table)
 }
@@ -323,23 +375,50 @@ mod tests {
     fn pack_layouts() {
         assert_eq!(hex("return hex(struct.pack('>i', 1))"), "00000001");
         assert_eq!(hex("return hex(struct.pack('<h', -2))"), "feff");
-        assert_eq!(hex("return hex(struct.pack('!4bi', 1, 2))"), "0100000002000000");
-        assert_eq!(hex("return hex(struct.pack('>d', 1.5))"), "3ff8000000000000");
+        assert_eq!(
+            hex("return hex(struct.pack('!4bi', 1, 2))"),
+            "0100000002000000"
+        );
+        assert_eq!(
+            hex("return hex(struct.pack('>d', 1.5))"),
+            "3ff8000000000000"
+        );
         assert_eq!(hex("return hex(struct.pack('s', 'ab'))"), "616200");
         assert_eq!(hex("return hex(struct.pack('c0', 'abc'))"), "616263");
         assert_eq!(hex("return hex(struct.pack('>i3', 0x010203))"), "010203");
-        assert_eq!(hex("return hex(struct.pack('<i10', -1))"), "ffffffffffffffff0000");
+        assert_eq!(
+            hex("return hex(struct.pack('<i10', -1))"),
+            "ffffffffffffffff0000"
+        );
     }
 
     #[test]
     fn unpack_and_size() {
         assert_eq!(eval("return table.concat({struct.unpack('>ihc0', struct.pack('>ihc0', 7, 3, 'abc'))}, ',')"), "7,abc,10");
-        assert_eq!(eval("return table.concat({struct.unpack('b', 'xyz', 2)}, ',')"), "121,3");
-        assert_eq!(eval("return table.concat({struct.unpack('<i10', struct.pack('<i10', -1))}, ',')"), "-1,11");
+        assert_eq!(
+            eval("return table.concat({struct.unpack('b', 'xyz', 2)}, ',')"),
+            "121,3"
+        );
+        assert_eq!(
+            eval("return table.concat({struct.unpack('<i10', struct.pack('<i10', -1))}, ',')"),
+            "-1,11"
+        );
         assert_eq!(eval("return struct.size('!8bd')"), "16");
-        assert_eq!(eval("local ok, e = pcall(struct.size, 's') return e"), "bad argument #1 to '?' (option 's' has no fixed size)");
-        assert_eq!(eval("local ok, e = pcall(struct.unpack, 'b', 'x', 0) return e"), "bad argument #3 to '?' (offset must be 1 or greater)");
-        assert_eq!(eval("local ok, e = pcall(struct.pack, 'c5', 'ab') return e"), "bad argument #3 to '?' (string too short)");
-        assert_eq!(eval("local ok, e = pcall(struct.pack, 'i99999999999', 1) return e"), "integral size overflow");
+        assert_eq!(
+            eval("local ok, e = pcall(struct.size, 's') return e"),
+            "bad argument #1 to '?' (option 's' has no fixed size)"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(struct.unpack, 'b', 'x', 0) return e"),
+            "bad argument #3 to '?' (offset must be 1 or greater)"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(struct.pack, 'c5', 'ab') return e"),
+            "bad argument #3 to '?' (string too short)"
+        );
+        assert_eq!(
+            eval("local ok, e = pcall(struct.pack, 'i99999999999', 1) return e"),
+            "integral size overflow"
+        );
     }
 }
