@@ -9,13 +9,18 @@
 //! script's `pcall(cjson.decode, s)` must see a string, exactly as the C
 //! library's `luaL_error` produces. So each library function is a Rust
 //! callback (`raw`) that *returns* a failure marker with the message, and a
-//! two-line Lua wrapper turns the marker into a real `error(msg, level)`:
+//! small Lua wrapper turns the marker into a real `error(msg, level)`:
 //! level 3 points at the wrapper's caller, which is where `luaL_error` in the
-//! C function would have pointed (`user_script:1: ...`).
+//! C function would have pointed (`user_script:1: ...`). Functions with many
+//! results (`cmsgpack.unpack`, `struct.unpack`) hand them over in a Lua
+//! table that the wrapper unpacks, so that they need no mlua reference each.
 //!
-//! The one visible difference: when a script tail-calls a library function
-//! (`return cjson.decode(s)`), Lua 5.1 drops the caller's frame for a Lua
-//! callee, so the `user_script:N: ` prefix is missing from the message.
+//! What a script can still tell apart from Redis:
+//! - when it tail-calls a library function (`return cjson.decode(s)`), Lua
+//!   5.1 drops the caller's frame for a Lua callee, so the `user_script:N: `
+//!   prefix is missing from the error message;
+//! - `debug.getinfo(cjson.encode).what` is `"Lua"`, and tracebacks show the
+//!   wrapper (chunk [`LIBS_CHUNK`]) where Redis shows `[C]`.
 
 pub mod bit;
 pub mod cjson;
@@ -23,6 +28,13 @@ pub mod cmsgpack;
 pub mod structlib;
 
 use mlua::{Function, Lua, MaybeSend, MultiValue, Table, Value};
+
+/// The chunk name of the Lua wrappers around the library functions. An
+/// error handler that looks up the script's line with `debug.getinfo` (as
+/// Redis's `__redis__err__handler` does, skipping one C level) must also
+/// skip the frames whose `source` is this: they stand where Redis has the
+/// C function.
+pub const LIBS_CHUNK: &str = "=[respd lualibs]";
 
 /// The `LUAI_MAXCSTACK` of Lua 5.1: how many slots one C function may use.
 /// The C libraries fail (`lua_checkstack`) when they would go past it.
@@ -108,10 +120,13 @@ impl Libs {
         let error: Function = globals.raw_get("error")?;
         let rawequal: Function = globals.raw_get("rawequal")?;
         let unpack: Function = globals.raw_get("unpack")?;
-        let wrap = lua
-            .load(WRAPPER)
-            .set_name("=[respd lualibs]")
-            .call::<Function>((fail.clone(), packed.clone(), error, rawequal, unpack))?;
+        let wrap = lua.load(WRAPPER).set_name(LIBS_CHUNK).call::<Function>((
+            fail.clone(),
+            packed.clone(),
+            error,
+            rawequal,
+            unpack,
+        ))?;
         Ok(Libs { fail, packed, wrap })
     }
 
