@@ -39,19 +39,18 @@ fn shift(lua: &Lua, args: &Args, op: fn(u32, u32) -> u32) -> Outcome {
 
 fn tohex(lua: &Lua, args: &Args) -> Outcome {
     let mut b = bits(lua, args, 1)?;
-    let mut n = if args.get(2).is_none() {
-        8
-    } else {
-        bits(lua, args, 2)? as i32
-    };
+    let mut n = if args.get(2).is_none() { 8 } else { bits(lua, args, 2)? as i32 };
+    // Redis's copy turns -2^31 (whose negation overflows) into -(2^31 - 1).
+    if n == i32::MIN {
+        n += 1;
+    }
     let digits: &[u8; 16] = if n < 0 {
-        n = n.wrapping_neg();
+        n = -n;
         b"0123456789ABCDEF"
     } else {
         b"0123456789abcdef"
     };
-    // -(-2^31) stays negative in C; it prints nothing useful either way.
-    let n = n.clamp(0, 8) as usize;
+    let n = n.min(8) as usize;
     let mut hex = vec![0u8; n];
     for slot in hex.iter_mut().rev() {
         *slot = digits[(b & 15) as usize];
@@ -115,6 +114,7 @@ mod tests {
         assert_eq!(eval("return bit.tohex(255)"), "000000ff");
         assert_eq!(eval("return bit.tohex(255, -4)"), "00FF");
         assert_eq!(eval("return bit.tohex(-1, 12)"), "ffffffff");
+        assert_eq!(eval("return bit.tohex(255, 2^31)"), "000000FF");
         assert_eq!(eval("return bit.band('0x10', 16)"), "16");
     }
 

@@ -314,11 +314,12 @@ pub(crate) fn c_double_to_i64(x: f64) -> i64 {
     }
 }
 
-/// `(uint64_t)x` as gcc compiles it on x86-64 (values from 2^63 on go
-/// through a subtraction; out of range and NaN end up as 0 or 2^63).
+/// `(uint64_t)x` as gcc compiles it on x86-64: values from 2^63 on go
+/// through a subtraction (2^64 and more give 0), NaN gives 2^63.
 pub(crate) fn c_double_to_u64(x: f64) -> u64 {
     const TWO_63: f64 = 9.223_372_036_854_776e18;
-    if x < TWO_63 {
+    // NaN fails the comparison and takes the signed conversion, as in gcc's code.
+    if x.is_nan() || x < TWO_63 {
         c_double_to_i64(x) as u64
     } else {
         (c_double_to_i64(x - TWO_63) as u64) ^ (1 << 63)

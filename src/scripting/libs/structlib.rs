@@ -234,9 +234,10 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
         pos: 0,
     };
     let mut header = Header::new();
-    // The C stack: format, data, then the results (kept in a Lua table).
+    // The results, `n` of them (kept in a Lua table); on the C stack they
+    // sit above the arguments.
     let results = lua.create_table()?;
-    let mut top = 2;
+    let mut n = 0;
     let too_short = || Fail::Arg(2, "data string too short".into());
     while let Some(opt) = fmt.next() {
         let mut size = fmt.size(opt)?;
@@ -244,7 +245,7 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
         if size > data.len() || pos > data.len() - size {
             return Err(too_short());
         }
-        if top + 1 > MAX_C_STACK {
+        if args.count() + n + 2 > MAX_C_STACK {
             return Err(Fail::Error("stack overflow (too many results)".into()));
         }
         let value = match opt {
@@ -275,12 +276,8 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
             }
             b'c' => {
                 if size == 0 {
-                    // The size is the value on top of the stack, which is popped.
-                    let previous = match top {
-                        0 => Value::Nil,
-                        1 | 2 => args.0[top - 1].clone(),
-                        _ => results.raw_get(top - 2)?,
-                    };
+                    // The size is the previous result, which is popped.
+                    let previous = if n == 0 { Value::Nil } else { results.raw_get(n)? };
                     let previous = match &previous {
                         Value::String(_) => lua.coerce_number(previous.clone())?,
                         v => as_number(v),
@@ -289,10 +286,8 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
                         return Err(Fail::Error("format 'c0' needs a previous size".into()));
                     };
                     size = c_double_to_u64(previous) as usize;
-                    if top > 2 {
-                        results.raw_set(top - 2, Value::Nil)?;
-                    }
-                    top = top.saturating_sub(1);
+                    results.raw_set(n, Value::Nil)?;
+                    n -= 1;
                     if size > data.len() || pos > data.len() - size {
                         return Err(too_short());
                     }
@@ -312,18 +307,13 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
             }
         };
         if let Some(value) = value {
-            top += 1;
-            if top > 2 {
-                results.raw_set(top - 2, value)?;
-            }
+            n += 1;
+            results.raw_set(n, value)?;
         }
         pos = pos.wrapping_add(size);
     }
-    top += 1;
-    if top > 2 {
-        results.raw_set(top - 2, Value::Number(pos.wrapping_add(1) as i64 as f64))?;
-    }
-    libs.packed(results, top.saturating_sub(2))
+    results.raw_set(n + 1, Value::Number(pos.wrapping_add(1) as i64 as f64))?;
+    libs.packed(results, n + 1)
 }
 
 fn size(lua: &Lua, args: &Args) -> Outcome {
