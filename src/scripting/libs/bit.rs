@@ -39,7 +39,11 @@ fn shift(lua: &Lua, args: &Args, op: fn(u32, u32) -> u32) -> Outcome {
 
 fn tohex(lua: &Lua, args: &Args) -> Outcome {
     let mut b = bits(lua, args, 1)?;
-    let mut n = if args.get(2).is_none() { 8 } else { bits(lua, args, 2)? as i32 };
+    let mut n = if args.get(2).is_none() {
+        8
+    } else {
+        bits(lua, args, 2)? as i32
+    };
     // Redis's copy turns -2^31 (whose negation overflows) into -(2^31 - 1).
     if n == i32::MIN {
         n += 1;

@@ -277,7 +277,11 @@ fn unpack(lua: &Lua, libs: &Libs, args: &Args) -> Outcome {
             b'c' => {
                 if size == 0 {
                     // The size is the previous result, which is popped.
-                    let previous = if n == 0 { Value::Nil } else { results.raw_get(n)? };
+                    let previous = if n == 0 {
+                        Value::Nil
+                    } else {
+                        results.raw_get(n)?
+                    };
                     let previous = match &previous {
                         Value::String(_) => lua.coerce_number(previous.clone())?,
                         v => as_number(v),
