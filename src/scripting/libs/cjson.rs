@@ -1012,6 +1012,24 @@ mod tests {
     }
 
     #[test]
+    fn deep_and_wide_data() {
+        // Redis's limits come from Lua's C stack (8000 slots), not from Rust's.
+        assert_eq!(
+            eval("cjson.decode_max_depth(100000) local ok, e = pcall(cjson.decode, string.rep('[', 10000)) return e"),
+            "Found too many nested data structures (7999) at character 7999"
+        );
+        assert_eq!(
+            eval("cjson.encode_max_depth(100000) local t = {} t.a = t local ok, e = pcall(cjson.encode, t) return e"),
+            "Cannot serialise, excessive nesting (4000)"
+        );
+        // More values than mlua has reference slots.
+        assert_eq!(
+            eval("local t = {} for i = 1, 20000 do t['k' .. i] = {i} end local d = cjson.decode(cjson.encode(t)) return d.k19999[1]"),
+            "19999"
+        );
+    }
+
+    #[test]
     fn configuration() {
         assert_eq!(
             eval("return table.concat({tostring(cjson.encode_sparse_array())}, ',')"),

@@ -500,6 +500,24 @@ mod tests {
     }
 
     #[test]
+    fn deep_and_wide_data() {
+        assert_eq!(
+            eval(
+                "local ok, e = pcall(cmsgpack.unpack, string.rep('\\145', 5000) .. '\\1') return e"
+            ),
+            "stack overflow (in function mp_decode_to_lua_array)"
+        );
+        assert_eq!(
+            eval("local t = {} for i = 1, 20000 do t['k' .. i] = 's' .. i end return cmsgpack.unpack(cmsgpack.pack(t)).k20000"),
+            "s20000"
+        );
+        assert_eq!(
+            eval("local t = {} for i = 1, 7000 do t[i] = cmsgpack.pack('s' .. i) end return select('#', cmsgpack.unpack(table.concat(t)))"),
+            "7000"
+        );
+    }
+
+    #[test]
     fn unpack_values() {
         assert_eq!(
             eval("return table.concat({cmsgpack.unpack(cmsgpack.pack(1, 'a', 2.5))}, ',')"),
