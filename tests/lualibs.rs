@@ -304,6 +304,8 @@ const SNIPPETS: &[&str] = &[
     "return all(cjson.encode({[2^31] = 1}), cjson.encode({[1] = 1, [2^31] = 2}), cjson.encode({[2^40] = 1}))",
     "local t = {} for i = 1, 30 do t['key' .. i] = i end t[1.5] = 'x' t[7] = 'y' return cjson.encode(t)",
     "local t = {} for i = 1, 30 do t['key' .. i] = i end return hex(cmsgpack.pack(t))",
+    "local t = {} for i = 1, 40 do t['key' .. i] = i end t[1.5] = 'x' t[2] = true return cjson.encode(t)",
+    "local t = {a = 1, b = {1, 2}} local c = t for i = 1, 20 do c.n = {x = i, y = 'y', z = {i}} c = c.n end return cjson.encode(t)",
     "return cjson.encode({1e21, 5e-324, 0.1 + 0.2, 1e-7, 123.456, -1.5e-10, 2^63, 2^64, 1e14, 1e-4, 99999999999999.9})",
     "return all(cjson.decode('0.30000000000000004'), cjson.decode('-2.2250738585072014e-308'), cjson.decode('9007199254740993'))",
     "return all(tostring(cjson.decode('nan')), tostring(cjson.decode('-nan')), tostring(cjson.decode('-NaN(abc)')))",

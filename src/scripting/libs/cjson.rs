@@ -7,7 +7,9 @@
 //! light userdata, as in C). The configuration functions and the error
 //! messages are those of the C library.
 
-use super::{as_number, format_g, type_error, type_name, Args, Fail, Libs, Outcome, MAX_C_STACK};
+use super::{
+    as_number, format_g, type_error, type_name, Args, Fail, Libs, Outcome, Parked, MAX_C_STACK,
+};
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -215,11 +217,26 @@ fn c_double_to_i32(x: f64) -> i32 {
     }
 }
 
+/// Objects up to this size, up to this depth, are read in one pass; others
+/// key by key with Lua's `next`, which keeps the number of live mlua
+/// references small however wide or deep the data is.
+const SMALL_OBJECT: usize = 32;
+const SMALL_DEPTH: usize = 16;
+
+type Pairs = Vec<(Value, Value)>;
+
 /// `lua_array_length`: `Some(max index)` when every key is a positive whole
-/// number (`None`: encode as an object), with the sparse-array rule.
-fn array_length(config: &Config, table: &Table) -> Result<Option<i32>, Fail> {
+/// number (`None`: encode as an object), with the sparse-array rule; and,
+/// when `collect` is set and the table is small, its pairs in `next` order.
+fn shape(
+    config: &Config,
+    table: &Table,
+    collect: bool,
+) -> Result<(Option<i32>, Option<Pairs>), Fail> {
     let (mut max, mut items, mut array) = (0i32, 0i32, true);
-    table.for_each(|key: Value, _: Value| {
+    let mut pairs = Vec::new();
+    let mut small = collect;
+    table.for_each(|key: Value, value: Value| {
         match as_number(&key) {
             Some(k) if array && k != 0.0 && k.floor() == k && k >= 1.0 => {
                 if k > max as f64 {
@@ -229,10 +246,17 @@ fn array_length(config: &Config, table: &Table) -> Result<Option<i32>, Fail> {
             }
             _ => array = false,
         }
+        if small && pairs.len() < SMALL_OBJECT {
+            pairs.push((key, value));
+        } else {
+            small = false;
+            pairs.clear();
+        }
         Ok(())
     })?;
+    let pairs = small.then_some(pairs);
     if !array {
-        return Ok(None);
+        return Ok((None, pairs));
     }
     if config.sparse_ratio > 0
         && max > items.wrapping_mul(config.sparse_ratio)
@@ -243,17 +267,26 @@ fn array_length(config: &Config, table: &Table) -> Result<Option<i32>, Fail> {
                 "Cannot serialise table: excessively sparse array".into(),
             ));
         }
-        return Ok(None);
+        return Ok((None, pairs));
     }
-    Ok(Some(max))
+    Ok((Some(max), pairs))
 }
 
-/// Where an open array or object stands. Its table, and an object's
-/// current key, wait in a Lua table (`open[2d-1]`, `open[2d]` at depth d):
-/// deep or wide data then holds only a few mlua references at a time.
+/// Where an open array or object stands.
 enum Frame {
-    Array { next: i32, len: i32 },
-    Object { started: bool },
+    Array {
+        next: i32,
+        len: i32,
+    },
+    /// A small object, read in one pass.
+    Pairs {
+        pairs: Pairs,
+        next: usize,
+    },
+    /// A large or deep object, read with `next` (its key is parked).
+    Object {
+        started: bool,
+    },
 }
 
 impl Frame {
@@ -261,7 +294,7 @@ impl Frame {
     fn slots(&self) -> usize {
         match self {
             Frame::Array { .. } => 1,
-            Frame::Object { .. } => 2,
+            _ => 2,
         }
     }
 }
@@ -288,8 +321,7 @@ fn append_key(out: &mut Vec<u8>, config: &Config, key: &Value) -> Result<(), Fai
 }
 
 /// `json_append_data` without recursion: nesting can go thousands deep when
-/// `encode_max_depth` is raised. `next` is Lua's, for objects in `next`
-/// order.
+/// `encode_max_depth` is raised. `next` is Lua's, for large objects.
 fn encode_value(
     lua: &Lua,
     config: &Config,
@@ -298,7 +330,8 @@ fn encode_value(
 ) -> Result<Vec<u8>, Fail> {
     let mut out = Vec::new();
     let mut frames: Vec<Frame> = Vec::new();
-    let open = lua.create_table()?;
+    let mut parked = Parked { lua, table: None };
+    let mut current: Option<Table> = None;
     let mut used = 1;
     let mut pending = Some(value);
     loop {
@@ -318,10 +351,14 @@ fn encode_value(
                             "Cannot serialise, excessive nesting ({depth})"
                         )));
                     }
-                    let frame = match array_length(config, &table)? {
-                        Some(len) if len > 0 => {
+                    let frame = match shape(config, &table, depth <= SMALL_DEPTH)? {
+                        (Some(len), _) if len > 0 => {
                             out.push(b'[');
                             Frame::Array { next: 1, len }
+                        }
+                        (_, Some(pairs)) => {
+                            out.push(b'{');
+                            Frame::Pairs { pairs, next: 0 }
                         }
                         _ => {
                             out.push(b'{');
@@ -329,7 +366,9 @@ fn encode_value(
                         }
                     };
                     used += frame.slots();
-                    open.raw_set(2 * depth - 1, table)?;
+                    if let Some(outer) = current.replace(table) {
+                        parked.put(2 * depth - 3, Value::Table(outer))?;
+                    }
                     frames.push(frame);
                 }
                 other => {
@@ -341,10 +380,9 @@ fn encode_value(
             }
         }
         let depth = frames.len();
-        let Some(frame) = frames.last_mut() else {
+        let (Some(frame), Some(table)) = (frames.last_mut(), current.as_ref()) else {
             break;
         };
-        let table: Table = open.raw_get(2 * depth - 1)?;
         match frame {
             Frame::Array { next, len } if *next <= *len => {
                 if *next > 1 {
@@ -355,8 +393,20 @@ fn encode_value(
                 continue;
             }
             Frame::Array { .. } => out.push(b']'),
+            Frame::Pairs { pairs, next } => {
+                if let Some((key, value)) = pairs.get(*next) {
+                    if *next > 0 {
+                        out.push(b',');
+                    }
+                    append_key(&mut out, config, key)?;
+                    pending = Some(value.clone());
+                    *next += 1;
+                    continue;
+                }
+                out.push(b'}');
+            }
             Frame::Object { started } => {
-                let key: Value = open.raw_get(2 * depth)?;
+                let key = parked.take(2 * depth)?;
                 let (key, value): (Value, Value) = next.call((table, key))?;
                 if !key.is_nil() {
                     if *started {
@@ -364,18 +414,20 @@ fn encode_value(
                     }
                     *started = true;
                     append_key(&mut out, config, &key)?;
-                    open.raw_set(2 * depth, key)?;
+                    parked.put(2 * depth, key)?;
                     pending = Some(value);
                     continue;
                 }
                 out.push(b'}');
             }
         }
-        open.raw_set(2 * depth - 1, Value::Nil)?;
-        open.raw_set(2 * depth, Value::Nil)?;
         if let Some(done) = frames.pop() {
             used -= done.slots();
         }
+        current = match frames.len() {
+            0 => None,
+            outer => parked.take_table(2 * outer - 1)?,
+        };
     }
     Ok(out)
 }
@@ -749,8 +801,8 @@ fn hex_float(p: &Parser<'_>, mut i: usize) -> Option<(f64, usize)> {
     Some((mantissa as f64 * 2f64.powi(exponent), i))
 }
 
-/// A container being filled while decoding; its table (and an object's
-/// pending key) wait in a Lua table, as for encoding.
+/// A container being filled while decoding. The innermost one and its
+/// pending key are held in Rust, the enclosing ones are parked.
 enum Open {
     Array(i64),
     Object,
@@ -781,7 +833,9 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
         invalid_numbers: config.decode_invalid_numbers != 0,
     };
     let mut kinds: Vec<Open> = Vec::new();
-    let open = lua.create_table()?;
+    let mut parked = Parked { lua, table: None };
+    let mut current: Option<Table> = None;
+    let mut key = Value::Nil;
     let mut used = 1;
     let (mut token, mut index) = parser.next_token();
     loop {
@@ -807,9 +861,12 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
                 if next == empty {
                     Value::Table(table)
                 } else {
-                    open.raw_set(2 * depth - 1, table)?;
+                    if let Some(outer) = current.replace(table) {
+                        parked.put(2 * depth - 3, Value::Table(outer))?;
+                        parked.put(2 * depth - 2, std::mem::replace(&mut key, Value::Nil))?;
+                    }
                     let kind = if object {
-                        open.raw_set(2 * depth, object_key(lua, &mut parser, next, at)?)?;
+                        key = object_key(lua, &mut parser, next, at)?;
                         (token, index) = parser.next_token();
                         Open::Object
                     } else {
@@ -825,15 +882,13 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
         };
         // Store the finished value and move to the next one.
         loop {
-            let depth = kinds.len();
-            let Some(kind) = kinds.last_mut() else {
+            let (Some(kind), Some(table)) = (kinds.last_mut(), current.as_ref()) else {
                 let (end, at) = parser.next_token();
                 if end != Token::End {
                     return Err(parse_error("the end", &end, at));
                 }
                 return Ok(value);
             };
-            let table: Table = open.raw_get(2 * depth - 1)?;
             let (close, what) = match kind {
                 Open::Array(i) => {
                     table.raw_set(*i, value)?;
@@ -841,18 +896,23 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
                     (Token::ArrEnd, "comma or array end")
                 }
                 Open::Object => {
-                    table.raw_set(open.raw_get::<Value>(2 * depth)?, value)?;
+                    table.raw_set(std::mem::replace(&mut key, Value::Nil), value)?;
                     (Token::ObjEnd, "comma or object end")
                 }
             };
             let (next, at) = parser.next_token();
             if next == close {
-                open.raw_set(2 * depth - 1, Value::Nil)?;
-                open.raw_set(2 * depth, Value::Nil)?;
                 if let Some(done) = kinds.pop() {
                     used -= done.slots();
                 }
-                value = Value::Table(table);
+                let outer = kinds.len();
+                let finished = if outer == 0 {
+                    current.take()
+                } else {
+                    key = parked.take(2 * outer)?;
+                    std::mem::replace(&mut current, parked.take_table(2 * outer - 1)?)
+                };
+                value = finished.map_or(Value::Nil, Value::Table);
                 continue;
             }
             if next != Token::Comma {
@@ -860,13 +920,12 @@ fn decode_text(lua: &Lua, config: &Config, data: &[u8]) -> Result<Value, Fail> {
             }
             (token, index) = parser.next_token();
             if let Some(Open::Object) = kinds.last() {
-                let key = object_key(
+                key = object_key(
                     lua,
                     &mut parser,
                     std::mem::replace(&mut token, Token::End),
                     index,
                 )?;
-                open.raw_set(2 * depth, key)?;
                 (token, index) = parser.next_token();
             }
             break;

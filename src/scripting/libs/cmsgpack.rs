@@ -7,7 +7,7 @@
 //! (functions, `cjson.null`...), pack as nil. Unpacking knows the formats
 //! lua-cmsgpack 0.4.0 knows (no bin/ext) and returns every value.
 
-use super::{as_number, c_double_to_i64, Args, Fail, Libs, Outcome, MAX_C_STACK};
+use super::{as_number, c_double_to_i64, Args, Fail, Libs, Outcome, Parked, MAX_C_STACK};
 use mlua::{Lua, MultiValue, Table, Value};
 
 const MAX_NESTING: usize = 16;
@@ -175,9 +175,9 @@ enum Item {
     Map(usize),
 }
 
-/// A container being filled while decoding. Its table (and a map's
-/// pending key) wait in a Lua table, `open[2d-1]` and `open[2d]` at depth
-/// d, so that deep data holds only a few mlua references at a time.
+/// A container being filled while decoding. The innermost one (and a map's
+/// pending key) are held in Rust, the enclosing ones are parked, so that
+/// deep data holds only a few mlua references at a time.
 enum Open {
     Array { index: usize, left: usize },
     Map { left: usize, has_key: bool },
@@ -223,51 +223,59 @@ impl Decoder<'_> {
     /// nesting can go thousands deep.
     fn value(&mut self) -> Result<Value, DecodeError> {
         let mut stack: Vec<Open> = Vec::new();
-        let open = self.lua.create_table()?;
+        let mut parked = Parked {
+            lua: self.lua,
+            table: None,
+        };
+        let mut current: Option<Table> = None;
+        let mut key = Value::Nil;
         loop {
-            let mut value = match self.item()? {
-                Item::Value(value) => value,
+            let (table, open) = match self.item()? {
+                Item::Value(value) => (value, None),
                 Item::Array(len) => {
                     let table = self.lua.create_table()?;
                     // The table sits on the C stack, which is checked for one more slot.
                     if self.slots + 2 > MAX_C_STACK {
                         return Err(DecodeError::Fail(Fail::Error(ARRAY_STACK_FULL.into())));
                     }
-                    if len == 0 {
-                        Value::Table(table)
-                    } else {
-                        // The table and the pending index.
-                        self.slots += 2;
-                        open.raw_set(2 * stack.len() + 1, table)?;
-                        stack.push(Open::Array {
+                    // The table and the pending index.
+                    let open = (len > 0).then_some((
+                        Open::Array {
                             index: 1,
                             left: len,
-                        });
-                        continue;
-                    }
+                        },
+                        2,
+                    ));
+                    (Value::Table(table), open)
                 }
                 Item::Map(len) => {
                     let table = self.lua.create_table()?;
-                    if len == 0 {
-                        Value::Table(table)
-                    } else {
-                        self.slots += 1;
-                        open.raw_set(2 * stack.len() + 1, table)?;
-                        stack.push(Open::Map {
+                    let open = (len > 0).then_some((
+                        Open::Map {
                             left: len,
                             has_key: false,
-                        });
-                        continue;
-                    }
+                        },
+                        1,
+                    ));
+                    (Value::Table(table), open)
                 }
             };
+            let mut value = table;
+            if let (Some((open, slots)), Value::Table(table)) = (open, &value) {
+                self.slots += slots;
+                let depth = stack.len() + 1;
+                if let Some(outer) = current.replace(table.clone()) {
+                    parked.put(2 * depth - 3, Value::Table(outer))?;
+                    parked.put(2 * depth - 2, std::mem::replace(&mut key, Value::Nil))?;
+                }
+                stack.push(open);
+                continue;
+            }
             // Store the value in its container; close the full ones.
             loop {
-                let depth = stack.len();
-                let Some(top) = stack.last_mut() else {
+                let (Some(top), Some(table)) = (stack.last_mut(), current.as_ref()) else {
                     return Ok(value);
                 };
-                let table: Table = open.raw_get(2 * depth - 1)?;
                 match top {
                     Open::Array { index, left } => {
                         table.raw_set(*index, value)?;
@@ -280,16 +288,14 @@ impl Decoder<'_> {
                     }
                     Open::Map { left, has_key } => {
                         if !*has_key {
-                            open.raw_set(2 * depth, value)?;
+                            key = value;
                             *has_key = true;
                             self.slots += 1;
                             break;
                         }
                         *has_key = false;
                         self.slots -= 1;
-                        let key: Value = open.raw_get(2 * depth)?;
-                        open.raw_set(2 * depth, Value::Nil)?;
-                        match &key {
+                        match std::mem::replace(&mut key, Value::Nil) {
                             Value::Nil => {
                                 return Err(DecodeError::Fail(Fail::Bare(
                                     "table index is nil".into(),
@@ -300,7 +306,7 @@ impl Decoder<'_> {
                                     "table index is NaN".into(),
                                 )))
                             }
-                            _ => table.raw_set(key, value)?,
+                            k => table.raw_set(k, value)?,
                         }
                         *left -= 1;
                         if *left > 0 {
@@ -309,9 +315,15 @@ impl Decoder<'_> {
                         self.slots -= 1;
                     }
                 }
-                open.raw_set(2 * depth - 1, Value::Nil)?;
                 stack.pop();
-                value = Value::Table(table);
+                let outer = stack.len();
+                let finished = if outer == 0 {
+                    current.take()
+                } else {
+                    key = parked.take(2 * outer)?;
+                    std::mem::replace(&mut current, parked.take_table(2 * outer - 1)?)
+                };
+                value = finished.map_or(Value::Nil, Value::Table);
             }
         }
     }

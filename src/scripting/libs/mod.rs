@@ -81,6 +81,42 @@ impl From<mlua::Error> for Fail {
 
 pub(crate) type Outcome = Result<MultiValue, Fail>;
 
+/// Containers waiting for their inner ones: only the innermost is held in
+/// Rust; at depth d the enclosing ones wait in a Lua table (created on
+/// first use) at `2d - 1`, with their pending key at `2d`.
+pub(crate) struct Parked<'a> {
+    pub(crate) lua: &'a Lua,
+    pub(crate) table: Option<Table>,
+}
+
+impl Parked<'_> {
+    pub(crate) fn put(&mut self, slot: usize, value: Value) -> mlua::Result<()> {
+        if self.table.is_none() && !value.is_nil() {
+            self.table = Some(self.lua.create_table()?);
+        }
+        match &self.table {
+            Some(table) => table.raw_set(slot, value),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn take(&mut self, slot: usize) -> mlua::Result<Value> {
+        let Some(table) = &self.table else {
+            return Ok(Value::Nil);
+        };
+        let value: Value = table.raw_get(slot)?;
+        table.raw_set(slot, Value::Nil)?;
+        Ok(value)
+    }
+
+    pub(crate) fn take_table(&mut self, slot: usize) -> mlua::Result<Option<Table>> {
+        Ok(match self.take(slot)? {
+            Value::Table(table) => Some(table),
+            _ => None,
+        })
+    }
+}
+
 /// `luaL_typerror`: `bad argument #n to 'f' (number expected, got nil)`.
 pub(crate) fn type_error(args: &Args, n: usize, expected: &str) -> Fail {
     Fail::Arg(n, format!("{expected} expected, got {}", args.type_name(n)))
