@@ -572,7 +572,7 @@ fn lua_value(rng: &mut Rng, depth: u32) -> String {
     table
 }
 
-/// One generated snippet of the given kind (0-5).
+/// One generated snippet of the given kind (0-7).
 fn generated(rng: &mut Rng, kind: usize) -> String {
     match kind {
         0 => {
@@ -638,6 +638,42 @@ fn generated(rng: &mut Rng, kind: usize) -> String {
             let args: Vec<&str> = (0..=rng.below(3)).map(|_| rng.pick(NUMBERS)).collect();
             format!("return all(pcall(bit.{op}, {}))", args.join(", "))
         }
+        5 => {
+            const SETTINGS: &[&str] = &[
+                "encode_sparse_array",
+                "encode_max_depth",
+                "decode_max_depth",
+                "encode_number_precision",
+                "encode_keep_buffer",
+                "encode_invalid_numbers",
+                "decode_invalid_numbers",
+            ];
+            const ARGS: &[&str] = &[
+                "true", "false", "'on'", "'off'", "'null'", "'x'", "0", "1", "3", "14", "15", "-1",
+                "2^31", "1.5", "'5'", "nil", "{}",
+            ];
+            let setting = rng.pick(SETTINGS);
+            let args: String = (0..rng.below(5))
+                .map(|_| format!(", {}", rng.pick(ARGS)))
+                .collect();
+            format!(
+                "local r = all(pcall(cjson.{setting}{args})) \
+                 return r .. ' ' .. all(pcall(cjson.encode, {{1/0, 0.1, 1/3, {{[20] = 1}}, {{{{{{1}}}}}}}})) \
+                 .. ' ' .. all(pcall(cjson.decode, '[[[1]]]')) .. all(pcall(cjson.decode, 'nan')) \
+                 .. all(pcall(cjson.decode, '0x10'))"
+            )
+        }
+        6 => {
+            const NUMBERS: &[&str] = &[
+                "0", "1", "2", "3", "5", "-1", "1.5", "100", "'2'", "nil", "{}",
+            ];
+            let (a, b) = (rng.pick(NUMBERS), rng.pick(NUMBERS));
+            match rng.below(3) {
+                0 => format!("return all(pcall(cmsgpack.unpack_one, cmsgpack.pack(1, 'ab', {{3}}), {a}))"),
+                1 => format!("return all(pcall(cmsgpack.unpack_limit, cmsgpack.pack(1, 'ab', {{3}}), {a}, {b}))"),
+                _ => format!("return all(pcall(struct.size, '{}'))", (0..=rng.below(4)).map(|_| rng.pick(&["b", "i", "!", "!4", "d", "c3", "c0", "s", "x", "<", "q", "i7", "?", " "])).collect::<String>()),
+            }
+        }
         _ => {
             const OPTIONS: &[&str] = &[
                 "b", "B", "h", "H", "l", "L", "T", "i", "I", "i3", "I5", "i12", "f", "d", "x",
@@ -673,11 +709,13 @@ fn generated_snippets_match_redis() {
     let Some(mut redis) = Oracle::start() else {
         return;
     };
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    // LUALIBS_SEED / LUALIBS_COUNT explore further than the fixed default.
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let mut rng = Rng(env("LUALIBS_SEED").unwrap_or(0x9E37_79B9_7F4A_7C15) | 1);
+    let count = env("LUALIBS_COUNT").unwrap_or(3000) as usize;
     let mut differences = Vec::new();
-    const COUNT: usize = 3000;
-    for i in 0..COUNT {
-        let snippet = generated(&mut rng, i % 6);
+    for i in 0..count {
+        let snippet = generated(&mut rng, i % 8);
         let (ours, theirs) = (respd_eval(&snippet), redis.eval(&snippet));
         if ours != theirs {
             differences.push(format!(
@@ -687,7 +725,7 @@ fn generated_snippets_match_redis() {
             ));
         }
     }
-    println!("{COUNT} generated snippets compared with redis-server");
+    println!("{count} generated snippets compared with redis-server");
     assert!(
         differences.is_empty(),
         "{} differences:\n{}",
