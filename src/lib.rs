@@ -63,6 +63,8 @@ pub mod notify;
 pub mod persistence;
 pub mod pubsub;
 pub mod resp;
+#[cfg(feature = "scripting")]
+pub mod scripting;
 pub mod server;
 pub mod shared;
 pub mod store;
