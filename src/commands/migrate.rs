@@ -341,11 +341,21 @@ fn send_restores(
     let mut may_retry = true;
     loop {
         let mut link = match take_link(target) {
-            Some(link) => link,
-            None => connect(target, timeout).map_err(|_| Error::from(CANNOT_CONNECT))?,
+            Some(link) => Ok(link),
+            None => connect(target, timeout),
         };
-        match exchange(&mut link, db, timeout, options, keys) {
-            Ok(outcome) => {
+        let result = match &mut link {
+            Ok(link) => exchange(link, db, timeout, options, keys),
+            // Redis's connect only waits for the socket to be writable, so
+            // it fails (to connect) on a timeout or a bad address only; a
+            // refused connection shows when it writes.
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => Err(
+                SocketError::Writing(io::ErrorKind::ConnectionRefused.into()),
+            ),
+            Err(_) => return Err(CANNOT_CONNECT.into()),
+        };
+        match result.and_then(|outcome| Ok((outcome, link.map_err(SocketError::Writing)?))) {
+            Ok((outcome, mut link)) => {
                 if outcome.error.is_some() {
                     // Whatever the target replied, it may not have our db selected.
                     link.selected = None;

@@ -46,9 +46,10 @@ pub fn deserialize(payload: &[u8]) -> Result<Value, &'static str> {
     if u32::from(version) > rdb::MAX_READ_VERSION || crc.to_le_bytes() != footer[2..] {
         return Err(BAD_VERSION_OR_CHECKSUM);
     }
-    // Bytes left between the value and the footer are ignored, as Redis
-    // does; an empty aggregate is refused, as Redis 7.0 does.
-    let mut reader = rdb::Reader::new(&payload[..body_len]);
+    // As Redis, the value is read from the whole payload, footer included
+    // (a value cut short may read into it) and what follows it is ignored;
+    // an empty aggregate is refused, as Redis 7.0 does.
+    let mut reader = rdb::Reader::new(payload);
     let kind = reader.byte().map_err(|_| BAD_FORMAT)?;
     match rdb::read_value(&mut reader, kind, 0) {
         Ok(Some(value)) => Ok(value),
