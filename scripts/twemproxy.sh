@@ -23,17 +23,22 @@ usage() {
     exit 2
 }
 
-# Kills the process whose pid is in $1 if it is still running.
+# True while process $1 runs (an exited one waiting to be reaped does not).
+alive() {
+    kill -0 "$1" 2>/dev/null && [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]
+}
+
+# Stops the process whose pid is in $1 if it is still running.
 stop_one() {
     local pidfile=$1 pid
     pid=$(cat "$pidfile" 2>/dev/null) || return 0
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
         kill "$pid" 2>/dev/null || true
         for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
+            alive "$pid" || break
             sleep 0.1
         done
-        kill -9 "$pid" 2>/dev/null || true
+        alive "$pid" && kill -9 "$pid" 2>/dev/null
     fi
     rm -f "$pidfile"
 }
@@ -52,7 +57,7 @@ stop() {
 # Waits until the process in pid file $2 accepts connections on 127.0.0.1:$1.
 wait_port() {
     for _ in $(seq 100); do
-        if ! kill -0 "$(cat "$2")" 2>/dev/null; then
+        if ! alive "$(cat "$2")"; then
             echo "the server for port $1 exited (see the logs in $STATE)" >&2
             return 1
         fi

@@ -225,13 +225,19 @@ fn a_dead_shard_is_ejected_and_the_others_keep_serving() {
             Ok(c) => c,
             Err(_) => continue,
         };
-        let all_ok = keys
-            .iter()
-            .all(|k| matches!(run(&mut c, &["SET", &format!("new:{k}"), "v"]), Ok(Value::Okay)));
+        let all_ok = keys.iter().all(|k| {
+            matches!(
+                run(&mut c, &["SET", &format!("new:{k}"), "v"]),
+                Ok(Value::Okay)
+            )
+        });
         if all_ok {
             break;
         }
-        assert!(Instant::now() < deadline, "the dead shard was never ejected");
+        assert!(
+            Instant::now() < deadline,
+            "the dead shard was never ejected"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let mut c = connect(proxy.addr, None).unwrap();
@@ -267,7 +273,16 @@ fn redis_benchmark_through_the_proxy_has_no_errors() {
     let proxy = Proxy::start("benchmark", 3, &[]);
     let port = proxy.addr.port().to_string();
     let out = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &port, "-t", "set,get", "-n", "10000"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-t",
+            "set,get",
+            "-n",
+            "10000",
+        ])
         .args(["-c", "20", "-r", "100000", "-q"])
         .output()
         .unwrap();
@@ -280,10 +295,7 @@ fn redis_benchmark_through_the_proxy_has_no_errors() {
         .filter(|l| l.contains("requests per second"))
         .collect();
     assert_eq!(summaries.len(), 2, "{stdout}");
-    assert!(
-        !stdout.to_lowercase().contains("error"),
-        "{stdout}{stderr}"
-    );
+    assert!(!stdout.to_lowercase().contains("error"), "{stdout}{stderr}");
     // The random keys of the SETs landed on every shard.
     for shard in &proxy.shards {
         let mut direct = connect(*shard, None).unwrap();
