@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::RealRedis;
 use respd::resp::Frame;
 use respd::Client;
-use values::{bulk, call, contents, fixtures, load, ok};
+use values::{bulk, call, contents, error, fixtures, load, ok};
 
 fn client(addr: SocketAddr) -> Client {
     Client::connect(addr).expect("connect")
