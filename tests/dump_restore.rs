@@ -2,7 +2,8 @@
 //! travel both ways for every type, small (compact encodings on Redis's
 //! side) and large; RESTORE's options and errors match Redis's to the
 //! byte; MIGRATE moves keys respd → redis, redis → respd and respd →
-//! respd, with COPY, REPLACE, KEYS, AUTH, AUTH2 and Redis's error replies.
+//! respd, with COPY, REPLACE, KEYS, AUTH, AUTH2 and Redis's error replies;
+//! the append-only file logs RESTORE and MIGRATE as their effects.
 
 mod common;
 mod values;
@@ -417,4 +418,54 @@ fn migrate_authenticates_with_auth_and_auth2() {
         redis.addr,
         &["AUTH2", "default", "sesame"],
     );
+}
+
+#[test]
+fn the_append_only_file_logs_restore_and_migrate_as_their_effects() {
+    let dir = common::process::temp_dir("dump", "aof");
+    let target = common::start();
+    let conf = ["--appendonly", "yes", "--appendfsync", "always"];
+    let first = common::process::respd(&dir, &conf);
+    let mut c = client(first.addr);
+    ok(&mut c, &["RPUSH", "src", "a", "b"]);
+    ok(&mut c, &["SET", "gone", "x"]);
+    ok(&mut c, &["SET", "moved", "x"]);
+    let payload = bulk(call(&mut c, &["DUMP", "src"]));
+    // A relative TTL is logged as a deadline, not restarted at load.
+    ok(&mut c, &[&b"RESTORE"[..], b"ttl", b"100000", &payload]);
+    let Frame::Integer(deadline) = call(&mut c, &["PEXPIRETIME", "ttl"]) else {
+        panic!()
+    };
+    // A deadline already past deletes the key it replaces.
+    ok(
+        &mut c,
+        &[
+            &b"RESTORE"[..],
+            b"gone",
+            b"1",
+            &payload,
+            b"ABSTTL",
+            b"REPLACE",
+        ],
+    );
+    // MIGRATE is logged as the DEL of what it moved.
+    let port = target.local_addr().port().to_string();
+    ok(
+        &mut c,
+        &["MIGRATE", "127.0.0.1", &port, "moved", "0", "5000"],
+    );
+    drop(c);
+    drop(first);
+    let second = common::process::respd(&dir, &conf);
+    let mut c = client(second.addr);
+    assert_eq!(
+        call(&mut c, &["PEXPIRETIME", "ttl"]),
+        Frame::Integer(deadline)
+    );
+    assert_eq!(
+        call(&mut c, &["EXISTS", "gone", "moved"]),
+        Frame::Integer(0)
+    );
+    assert_eq!(call(&mut c, &["LLEN", "src"]), Frame::Integer(2));
+    let _ = std::fs::remove_dir_all(&dir);
 }
