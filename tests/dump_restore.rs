@@ -469,3 +469,47 @@ fn the_append_only_file_logs_restore_and_migrate_as_their_effects() {
     assert_eq!(call(&mut c, &["LLEN", "src"]), Frame::Integer(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn migrate_keeps_its_connection_and_reconnects_when_it_is_closed() {
+    let (source, target) = (common::start(), common::start());
+    let mut s = client(source.local_addr());
+    let mut t = client(target.local_addr());
+    let port = target.local_addr().port().to_string();
+    ok(&mut s, &["SET", "k", "v"]);
+    let migrate = [
+        "MIGRATE",
+        "127.0.0.1",
+        &port,
+        "k",
+        "0",
+        "5000",
+        "COPY",
+        "REPLACE",
+    ];
+    let links = |t: &mut Client| {
+        let list = bulk(call(t, &["CLIENT", "LIST"]));
+        let list = String::from_utf8(list).unwrap();
+        list.lines()
+            .filter(|l| l.contains("cmd=restore"))
+            .map(|l| {
+                l.split(' ')
+                    .next()
+                    .unwrap()
+                    .trim_start_matches("id=")
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..5 {
+        assert_eq!(call(&mut s, &migrate), Frame::Simple("OK".into()));
+    }
+    let ids = links(&mut t);
+    assert_eq!(ids.len(), 1, "one cached connection for five MIGRATEs");
+    // The target drops it: the next MIGRATE notices and reconnects once.
+    ok(&mut t, &["CLIENT", "KILL", "ID", &ids[0]]);
+    assert_eq!(call(&mut s, &migrate), Frame::Simple("OK".into()));
+    let again = links(&mut t);
+    assert_eq!(again.len(), 1);
+    assert_ne!(again, ids);
+}

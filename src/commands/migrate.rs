@@ -213,11 +213,10 @@ fn migrate(cx: &mut Context<'_>, args: Args) -> CmdResult {
         cx.out.simple("NOKEY");
         return Ok(());
     }
-    let target = format!(
-        "{}:{}",
-        String::from_utf8_lossy(&args[1]),
-        String::from_utf8_lossy(&args[2])
-    );
+    let target = Target {
+        host: String::from_utf8_lossy(&args[1]).into_owned(),
+        port: String::from_utf8_lossy(&args[2]).into_owned(),
+    };
     let outcome = send_restores(&target, target_db, timeout, &options, &moving)?;
     if !options.copy && !outcome.stored.is_empty() {
         let now = now_ms();
@@ -243,6 +242,19 @@ struct Outcome {
     error: Option<Error>,
 }
 
+/// Where MIGRATE sends the keys.
+struct Target {
+    host: String,
+    port: String,
+}
+
+impl Target {
+    /// The name of its cached link.
+    fn name(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
 /// An open connection to a MIGRATE target, and the database it has selected.
 struct Link {
     reader: BufReader<TcpStream>,
@@ -259,25 +271,33 @@ static LINKS: Mutex<Option<HashMap<String, Link>>> = Mutex::new(None);
 const MAX_LINKS: usize = 64;
 const LINK_IDLE_LIMIT: Duration = Duration::from_secs(10);
 
-fn take_link(target: &str) -> Option<Link> {
+/// A cached link to `target`, or a new connection.
+fn open_link(target: &Target, timeout: Duration) -> io::Result<Link> {
     let mut links = LINKS.lock().unwrap_or_else(PoisonError::into_inner);
     let links = links.get_or_insert_with(HashMap::new);
     links.retain(|_, link| link.last_used.elapsed() < LINK_IDLE_LIMIT);
-    links.remove(target)
+    match links.remove(&target.name()) {
+        Some(link) => Ok(link),
+        None => connect(target, timeout),
+    }
 }
 
-fn keep_link(target: &str, mut link: Link) {
+fn keep_link(target: &Target, mut link: Link) {
     let mut links = LINKS.lock().unwrap_or_else(PoisonError::into_inner);
     let links = links.get_or_insert_with(HashMap::new);
     if links.len() < MAX_LINKS {
         link.last_used = Instant::now();
-        links.insert(target.to_string(), link);
+        links.insert(target.name(), link);
     }
 }
 
-fn connect(target: &str, timeout: Duration) -> io::Result<Link> {
+fn connect(target: &Target, timeout: Duration) -> io::Result<Link> {
+    let port: u16 = target
+        .port
+        .parse()
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut last_error = io::Error::from(io::ErrorKind::AddrNotAvailable);
-    for addr in target.to_socket_addrs()? {
+    for addr in (target.host.as_str(), port).to_socket_addrs()? {
         match TcpStream::connect_timeout(&addr, timeout) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
@@ -332,7 +352,7 @@ enum SocketError {
 /// is not timing out is retried once on a fresh connection (the cached one
 /// may have been closed by the target).
 fn send_restores(
-    target: &str,
+    target: &Target,
     db: i64,
     timeout: Duration,
     options: &MigrateOptions,
@@ -340,21 +360,17 @@ fn send_restores(
 ) -> Result<Outcome, Error> {
     let mut may_retry = true;
     loop {
-        let mut link = match take_link(target) {
-            Some(link) => Ok(link),
-            None => connect(target, timeout),
-        };
-        let result = match &mut link {
-            Ok(link) => exchange(link, db, timeout, options, keys),
+        let attempt = match open_link(target, timeout) {
+            Ok(mut link) => exchange(&mut link, db, timeout, options, keys).map(|o| (o, link)),
             // Redis's connect only waits for the socket to be writable, so
             // it fails (to connect) on a timeout or a bad address only; a
             // refused connection shows when it writes.
-            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => Err(
-                SocketError::Writing(io::ErrorKind::ConnectionRefused.into()),
-            ),
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
+                Err(SocketError::Writing(error))
+            }
             Err(_) => return Err(CANNOT_CONNECT.into()),
         };
-        match result.and_then(|outcome| Ok((outcome, link.map_err(SocketError::Writing)?))) {
+        match attempt {
             Ok((outcome, mut link)) => {
                 if outcome.error.is_some() {
                     // Whatever the target replied, it may not have our db selected.
