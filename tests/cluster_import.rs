@@ -1,5 +1,6 @@
 //! The move into a real Redis Cluster with Redis's own tool: three
-//! `redis-server --cluster-enabled yes` nodes on ports 30001-30003,
+//! `redis-server --cluster-enabled yes` nodes on ports 30001-30003 (or
+//! 30004-30006, 30007-30009 when those are taken),
 //! `redis-cli --cluster create`, then `redis-cli --cluster import ...
 //! --cluster-from <respd> --cluster-copy`; every key, type and TTL is read
 //! back from the cluster. Skipped when redis-server is not installed.
@@ -16,11 +17,15 @@ use respd::resp::Frame;
 use respd::Client;
 use values::{bulk, call, contents, fixtures, load, ok};
 
-const PORTS: [u16; 3] = [30001, 30002, 30003];
+/// Three nodes on three consecutive ports from one of these; each node's
+/// cluster bus is on its port + 10000, which any client socket may hold
+/// for a while (it lies in the ephemeral range), so there are spares.
+const BASES: [u16; 3] = [30001, 30004, 30007];
 
 /// The cluster's nodes, killed (and their directories removed) on drop,
 /// whatever the test's outcome.
 struct Cluster {
+    ports: [u16; 3],
     nodes: Vec<Child>,
     dir: PathBuf,
 }
@@ -48,17 +53,20 @@ fn addr(port: u16) -> SocketAddr {
 }
 
 fn start_cluster() -> Cluster {
-    for port in PORTS.iter().flat_map(|&p| [p, p + 10000]) {
-        assert!(
-            TcpListener::bind(addr(port)).is_ok(),
-            "port {port} is taken: the cluster test needs 30001-30003 and 40001-40003"
-        );
-    }
+    let free = |base: u16| {
+        (base..base + 3)
+            .flat_map(|p| [p, p + 10000])
+            .all(|p| TcpListener::bind(addr(p)).is_ok())
+    };
+    let Some(base) = BASES.into_iter().find(|&b| free(b)) else {
+        panic!("no free ports for the cluster: it needs 3 of 30001-30009 and the same + 10000");
+    };
     let mut cluster = Cluster {
+        ports: [base, base + 1, base + 2],
         nodes: Vec::new(),
         dir: common::process::temp_dir("cluster", "import"),
     };
-    for port in PORTS {
+    for port in cluster.ports {
         let dir = cluster.dir.join(port.to_string());
         std::fs::create_dir_all(&dir).unwrap();
         let child = Command::new("redis-server")
@@ -79,13 +87,17 @@ fn start_cluster() -> Cluster {
         cluster.nodes.push(child);
     }
     let deadline = Instant::now() + Duration::from_secs(20);
-    for port in PORTS {
+    for port in cluster.ports {
         while Client::connect(addr(port)).is_err() {
             assert!(Instant::now() < deadline, "node {port} did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    let nodes: Vec<String> = PORTS.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let nodes: Vec<String> = cluster
+        .ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
     let out = Command::new("redis-cli")
         .args(["--cluster", "create"])
         .args(&nodes)
@@ -98,7 +110,7 @@ fn start_cluster() -> Cluster {
         String::from_utf8_lossy(&out.stdout)
     );
     // Every node must agree the cluster is up before the import starts.
-    for port in PORTS {
+    for port in cluster.ports {
         let mut node = Client::connect(addr(port)).unwrap();
         loop {
             let info = bulk(call(&mut node, &["CLUSTER", "INFO"]));
@@ -113,8 +125,8 @@ fn start_cluster() -> Cluster {
 }
 
 /// The node holding `key` (the others answer MOVED).
-fn owner(key: &[u8]) -> Client {
-    for port in PORTS {
+fn owner(cluster: &Cluster, key: &[u8]) -> Client {
+    for port in cluster.ports {
         let mut node = Client::connect(addr(port)).unwrap();
         if call(&mut node, &[&b"EXISTS"[..], key]) == Frame::Integer(1) {
             return node;
@@ -149,7 +161,11 @@ fn redis_cli_imports_a_respd_into_a_cluster() {
 
     let started = Instant::now();
     let out = Command::new("redis-cli")
-        .args(["--cluster", "import", "127.0.0.1:30001"])
+        .args([
+            "--cluster",
+            "import",
+            &format!("127.0.0.1:{}", cluster.ports[0]),
+        ])
         .args(["--cluster-from", &server.local_addr().to_string()])
         .arg("--cluster-copy")
         .output()
@@ -165,7 +181,7 @@ fn redis_cli_imports_a_respd_into_a_cluster() {
     // All of it is in the cluster, spread over the nodes, and still in
     // respd (--cluster-copy).
     let mut total = 0;
-    for port in PORTS {
+    for port in cluster.ports {
         let Frame::Integer(n) = call(&mut Client::connect(addr(port)).unwrap(), &["DBSIZE"]) else {
             panic!()
         };
@@ -178,7 +194,7 @@ fn redis_cli_imports_a_respd_into_a_cluster() {
     names.extend((0..2000).step_by(7).map(|i| format!("plain:{i}")));
     for name in &names {
         let key = name.as_bytes();
-        let mut node = owner(key);
+        let mut node = owner(&cluster, key);
         assert_eq!(
             contents(&mut node, key),
             contents(&mut respd, key),
