@@ -16,6 +16,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+pub(crate) mod migrate;
 mod pubsub;
 mod scan;
 mod server;
@@ -176,7 +177,7 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 13] {
+fn families() -> [&'static [Command]; 14] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -191,6 +192,7 @@ fn families() -> [&'static [Command]; 13] {
         transactions::COMMANDS,
         pubsub::COMMANDS,
         streams::COMMANDS,
+        migrate::COMMANDS,
     ]
 }
 

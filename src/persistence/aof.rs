@@ -484,6 +484,27 @@ fn translate(
             Some(value) => vec![vec![word("HSET"), key, std::mem::take(&mut args[2]), value]],
             None => vec![args],
         },
+        // A relative TTL would restart at every load: log the deadline.
+        "restore" => match expire() {
+            Some(at) => {
+                args[2] = at.to_string().into_bytes();
+                if !args[4..].iter().any(|a| a.eq_ignore_ascii_case(b"absttl")) {
+                    args.push(word("ABSTTL"));
+                }
+                vec![args]
+            }
+            None if alive() => vec![args],
+            None => vec![vec![word("DEL"), key]],
+        },
+        // What a MIGRATE changed here: the keys it moved away are gone.
+        "migrate" => {
+            let now = now_ms();
+            let db = shared.store.read(db_index);
+            let mut del = vec![word("DEL")];
+            let keys = commands::migrate::migrate_keys(&args);
+            del.extend(keys.iter().filter(|k| !db.contains(k, now)).cloned());
+            vec![del]
+        }
         "spop" => {
             let mut srem = vec![word("SREM"), key];
             srem.extend(bulks(reply));

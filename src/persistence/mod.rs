@@ -23,6 +23,7 @@
 pub mod aof;
 mod compact;
 mod crc64;
+pub mod dump;
 mod lzf;
 pub mod rdb;
 

@@ -63,12 +63,21 @@ const QUICKLIST_NODE_PLAIN: u64 = 1;
 // ---------------------------------------------------------------- writing
 
 /// A writer that keeps the CRC-64 of everything written through it.
-struct Checksummed<W> {
+pub(crate) struct Checksummed<W> {
     inner: W,
     crc: u64,
 }
 
 impl<W: Write> Checksummed<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Checksummed { inner, crc: 0 }
+    }
+
+    /// The key of a keyspace entry; DUMP payloads (`None`) carry none.
+    fn key(&mut self, key: Option<&[u8]>) -> io::Result<()> {
+        key.map_or(Ok(()), |key| self.string(key))
+    }
+
     fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.crc = crc64::update(self.crc, bytes);
         self.inner.write_all(bytes)
@@ -157,7 +166,7 @@ pub fn write(out: impl Write, dbs: &[(usize, &Db)], now: u64) -> io::Result<u64>
                 w.put(&[OP_EXPIRETIME_MS])?;
                 w.put(&at.to_le_bytes())?;
             }
-            write_value(&mut w, key, value)?;
+            write_value(&mut w, Some(key), value)?;
             written += 1;
         }
     }
@@ -167,28 +176,33 @@ pub fn write(out: impl Write, dbs: &[(usize, &Db)], now: u64) -> io::Result<u64>
     Ok(written)
 }
 
-fn write_value<W: Write>(w: &mut Checksummed<W>, key: &[u8], value: &Value) -> io::Result<()> {
+/// One entry: the value's type byte, its key (if any), then the value.
+pub(crate) fn write_value<W: Write>(
+    w: &mut Checksummed<W>,
+    key: Option<&[u8]>,
+    value: &Value,
+) -> io::Result<()> {
     match value {
         Value::Str(bytes) => {
             w.put(&[TYPE_STRING])?;
-            w.string(key)?;
+            w.key(key)?;
             w.string(bytes)
         }
         Value::List(list) => {
             w.put(&[TYPE_LIST])?;
-            w.string(key)?;
+            w.key(key)?;
             w.length(list.len() as u64)?;
             list.iter().try_for_each(|item| w.string(item))
         }
         Value::Set(set) => {
             w.put(&[TYPE_SET])?;
-            w.string(key)?;
+            w.key(key)?;
             w.length(set.len() as u64)?;
             set.iter().try_for_each(|member| w.string(member))
         }
         Value::ZSet(zset) => {
             w.put(&[TYPE_ZSET_2])?;
-            w.string(key)?;
+            w.key(key)?;
             w.length(zset.len() as u64)?;
             zset.iter().try_for_each(|(member, score)| {
                 w.string(member)?;
@@ -197,7 +211,7 @@ fn write_value<W: Write>(w: &mut Checksummed<W>, key: &[u8], value: &Value) -> i
         }
         Value::Hash(hash) => {
             w.put(&[TYPE_HASH])?;
-            w.string(key)?;
+            w.key(key)?;
             w.length(hash.len() as u64)?;
             hash.iter().try_for_each(|(field, value)| {
                 w.string(field)?;
@@ -239,7 +253,7 @@ pub struct Loaded {
 type Result<T> = std::result::Result<T, LoadError>;
 
 /// A cursor over the file's bytes; every read is bounds-checked.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     data: &'a [u8],
     at: usize,
 }
@@ -251,6 +265,10 @@ enum Length {
 }
 
 impl<'a> Reader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Reader { data, at: 0 }
+    }
+
     fn fail<T>(&self, message: impl Into<String>) -> Result<T> {
         Err(LoadError {
             offset: self.at,
@@ -269,7 +287,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn byte(&mut self) -> Result<u8> {
+    pub(crate) fn byte(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
 
@@ -490,7 +508,7 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
 }
 
 /// One value of type `kind`; `None` for an empty aggregate.
-fn read_value(r: &mut Reader<'_>, kind: u8, at: usize) -> Result<Option<Value>> {
+pub(crate) fn read_value(r: &mut Reader<'_>, kind: u8, at: usize) -> Result<Option<Value>> {
     let value = match kind {
         TYPE_STRING => Value::Str(r.string()?.into()),
         TYPE_LIST => {
