@@ -1,0 +1,365 @@
+//! Streams in RDB files, over real processes: a redis-server 7.0 dump with
+//! streams (several nodes, deleted entries, consumer groups with pending
+//! entries, a stream emptied by XDEL, one with only groups) loads in respd
+//! with the same XINFO STREAM FULL / XRANGE / XPENDING / XINFO GROUPS /
+//! XINFO CONSUMERS; respd's dump passes redis-check-rdb and loads in
+//! redis-server the same way; a respd restart and an AOF rewrite keep them.
+
+mod common;
+
+use common::process::{respd, spawn, Process};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use redis::Value;
+
+fn installed(program: &str) -> bool {
+    let found = Command::new(program).arg("--version").output().is_ok();
+    if !found {
+        eprintln!("{program} not installed: skipping");
+    }
+    found
+}
+
+fn redis_server(dir: &Path) -> Process {
+    let dir = dir.to_str().unwrap();
+    spawn("redis-server", &["--dir", dir, "--save", ""])
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    common::process::temp_dir("rdbstreams", name)
+}
+
+fn run(conn: &mut redis::Connection, args: &[&str]) -> Value {
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command
+        .query(conn)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// Streams of every shape: small and several-node ones, entries with
+/// other fields than their node's first, integer and long values, deleted
+/// entries (XDEL and exact XTRIM), groups with pending entries spread over
+/// consumers, an unknown entries-read, a stream emptied by XDEL and one
+/// holding only a group.
+fn fill(conn: &mut redis::Connection) {
+    let script: &[&[&str]] = &[
+        &["XADD", "small", "1-1", "a", "1", "b", "2"],
+        &["XADD", "small", "1-2", "a", "-0", "b", "007"],
+        &["XADD", "small", "2-0", "c", "x"],
+        &["XADD", "small", "3-0", "a", "", "b", "-5000"],
+        &[
+            "XADD",
+            "small",
+            "3-5",
+            "a",
+            "12345678901234567890",
+            "b",
+            "9223372036854775807",
+        ],
+        &["XDEL", "small", "1-2"],
+        &["XADD", "emptied", "5-0", "f", "v"],
+        &["XDEL", "emptied", "5-0"],
+        &["XGROUP", "CREATE", "onlygroups", "g", "$", "MKSTREAM"],
+        &["XGROUP", "CREATECONSUMER", "onlygroups", "g", "dave"],
+        &["XGROUP", "CREATE", "small", "readers", "0"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "readers",
+            "ann",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "small",
+            ">",
+        ],
+    ];
+    for args in script {
+        run(conn, args);
+    }
+    // 700 entries: nodes close by the 100-entry limit, and by the
+    // 4096-byte one where values are long.
+    let long = "v".repeat(300);
+    let mut pipe = redis::pipe();
+    for i in 1..=700u64 {
+        let id = format!("{}-{}", 1_700_000_000_000 + i / 3, i % 3);
+        let value = if i % 50 < 10 {
+            long.clone()
+        } else {
+            i.to_string()
+        };
+        if i % 7 == 0 {
+            pipe.cmd("XADD").arg("big").arg(id).arg("other").arg(value);
+        } else {
+            pipe.cmd("XADD")
+                .arg("big")
+                .arg(id)
+                .arg("name")
+                .arg(format!("n{i}"))
+                .arg("value")
+                .arg(value);
+        }
+    }
+    pipe.query::<()>(conn).unwrap();
+    let script: &[&[&str]] = &[
+        &[
+            "XDEL",
+            "big",
+            "1700000000010-0",
+            "1700000000010-1",
+            "1700000000100-2",
+        ],
+        &["XTRIM", "big", "MAXLEN", "680"],
+        &["XGROUP", "CREATE", "big", "g1", "0"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "10",
+            "STREAMS",
+            "big",
+            ">",
+        ],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "bob",
+            "COUNT",
+            "5",
+            "STREAMS",
+            "big",
+            ">",
+        ],
+        &["XACK", "big", "g1", "1700000000010-2"],
+        &["XCLAIM", "big", "g1", "bob", "0", "1700000000011-0"],
+        &["XGROUP", "CREATE", "big", "g2", "$"],
+        &["XGROUP", "CREATECONSUMER", "big", "g2", "carol"],
+        &["XGROUP", "CREATE", "big", "g3", "1700000000050-0"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g3",
+            "erin",
+            "COUNT",
+            "3",
+            "STREAMS",
+            "big",
+            ">",
+        ],
+    ];
+    for args in script {
+        run(conn, args);
+    }
+}
+
+/// Replaces the integer after every "idle" key (XINFO CONSUMERS), which
+/// depends on the clock.
+fn mask_idle(value: Value) -> Value {
+    match value {
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut after_idle = false;
+            for item in items {
+                out.push(if after_idle {
+                    Value::Nil
+                } else {
+                    mask_idle(item)
+                });
+                after_idle = matches!(&out[out.len() - 1], Value::BulkString(b) if b == b"idle");
+            }
+            Value::Array(out)
+        }
+        other => other,
+    }
+}
+
+/// What the stream commands report about every stream, clock-dependent
+/// fields masked: XPENDING's idle times are dropped.
+fn report(conn: &mut redis::Connection) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for key in ["small", "big", "emptied", "onlygroups"] {
+        let mut ask = |args: &[&str]| {
+            let value = mask_idle(run(conn, args));
+            out.push((args.join(" "), value));
+        };
+        ask(&["TYPE", key]);
+        ask(&["XINFO", "STREAM", key, "FULL", "COUNT", "0"]);
+        ask(&["XRANGE", key, "-", "+"]);
+        ask(&["XREVRANGE", key, "+", "-", "COUNT", "5"]);
+        ask(&["XINFO", "GROUPS", key]);
+    }
+    for (key, group) in [
+        ("small", "readers"),
+        ("big", "g1"),
+        ("big", "g2"),
+        ("big", "g3"),
+        ("onlygroups", "g"),
+    ] {
+        out.push((
+            format!("XPENDING {key} {group}"),
+            run(conn, &["XPENDING", key, group]),
+        ));
+        let Value::Array(entries) = run(conn, &["XPENDING", key, group, "-", "+", "1000"]) else {
+            panic!("XPENDING extended is not an array");
+        };
+        let entries = entries
+            .into_iter()
+            .map(|entry| match entry {
+                Value::Array(mut fields) if fields.len() == 4 => {
+                    fields[2] = Value::Nil;
+                    Value::Array(fields)
+                }
+                other => panic!("XPENDING entry {other:?}"),
+            })
+            .collect();
+        out.push((format!("XPENDING {key} {group} - +"), Value::Array(entries)));
+        out.push((
+            format!("XINFO CONSUMERS {key} {group}"),
+            mask_idle(run(conn, &["XINFO", "CONSUMERS", key, group])),
+        ));
+    }
+    out
+}
+
+/// Appends to the loaded streams: the node layout decides where the new
+/// entries go and what approximate trimming removes.
+fn grow(conn: &mut redis::Connection) {
+    for i in 0..150 {
+        run(
+            conn,
+            &[
+                "XADD",
+                "big",
+                &format!("1800000000000-{i}"),
+                "name",
+                "x",
+                "value",
+                "1",
+            ],
+        );
+    }
+    run(conn, &["XTRIM", "big", "MAXLEN", "~", "500"]);
+    run(conn, &["XADD", "small", "9-0", "a", "1", "b", "2"]);
+}
+
+fn assert_same(got: &[(String, Value)], expected: &[(String, Value)]) {
+    assert_eq!(got.len(), expected.len());
+    for ((command, got), (_, expected)) in got.iter().zip(expected) {
+        assert_eq!(got, expected, "{command}");
+    }
+}
+
+fn redis_check_rdb(path: &Path) {
+    if !installed("redis-check-rdb") {
+        return;
+    }
+    let check = Command::new("redis-check-rdb").arg(path).output().unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && report.contains("RDB looks OK"),
+        "{report}"
+    );
+}
+
+#[test]
+fn redis_dump_with_streams_loads_in_respd_identically() {
+    if !installed("redis-server") {
+        return;
+    }
+    let dir = temp_dir("from-redis");
+    let redis = redis_server(&dir);
+    let mut conn = redis.conn();
+    fill(&mut conn);
+    let expected = report(&mut conn);
+    run(&mut conn, &["SAVE"]);
+    grow(&mut conn);
+    let grown = report(&mut conn);
+    drop(redis);
+
+    let server = respd(&dir, &["--save", ""]);
+    let mut conn = server.conn();
+    assert_same(&report(&mut conn), &expected);
+    grow(&mut conn);
+    assert_same(&report(&mut conn), &grown);
+}
+
+#[test]
+fn respd_dump_with_streams_loads_in_redis_identically() {
+    let dir = temp_dir("to-redis");
+    let server = respd(&dir, &["--save", ""]);
+    let mut conn = server.conn();
+    fill(&mut conn);
+    let expected = report(&mut conn);
+    run(&mut conn, &["SAVE"]);
+    grow(&mut conn);
+    let grown = report(&mut conn);
+    drop(server);
+    redis_check_rdb(&dir.join("dump.rdb"));
+
+    // respd reads back what it wrote.
+    let server = respd(&dir, &["--save", ""]);
+    let mut conn = server.conn();
+    assert_same(&report(&mut conn), &expected);
+    grow(&mut conn);
+    assert_same(&report(&mut conn), &grown);
+    drop(server);
+
+    if installed("redis-server") {
+        let redis = redis_server(&dir);
+        let mut conn = redis.conn();
+        assert_same(&report(&mut conn), &expected);
+        grow(&mut conn);
+        assert_same(&report(&mut conn), &grown);
+    }
+}
+
+#[test]
+fn an_aof_rewrite_keeps_streams_across_a_restart() {
+    let dir = temp_dir("aof");
+    let server = respd(&dir, &["--save", "", "--appendonly", "yes"]);
+    let mut conn = server.conn();
+    fill(&mut conn);
+    let rewrites = |conn: &mut redis::Connection| {
+        let info: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|line| line.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in INFO"))
+                .trim()
+                .to_string()
+        };
+        (field("aof_rewrites:"), field("aof_rewrite_in_progress:"))
+    };
+    let (before, _) = rewrites(&mut conn);
+    run(&mut conn, &["BGREWRITEAOF"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while rewrites(&mut conn) == (before.clone(), "0".into()) || rewrites(&mut conn).1 != "0" {
+        assert!(std::time::Instant::now() < deadline, "no rewrite");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Written after the rewrite: in the incremental file.
+    run(&mut conn, &["XADD", "small", "4-0", "a", "after"]);
+    run(
+        &mut conn,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "readers",
+            "zed",
+            "STREAMS",
+            "small",
+            ">",
+        ],
+    );
+    let expected = report(&mut conn);
+    drop(server);
+    let server = respd(&dir, &["--save", "", "--appendonly", "yes"]);
+    assert_same(&report(&mut server.conn()), &expected);
+}
