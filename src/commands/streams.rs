@@ -272,7 +272,15 @@ struct AddArgs {
 }
 
 /// Redis's `streamParseAddOrTrimArgsOrReply`.
-fn parse_add_args(args: &Args, xadd: bool, node_max_entries: u64) -> Result<AddArgs, Error> {
+/// `obey`: the command comes from the AOF, whose trims Redis already made
+/// exact; its LIMIT is ignored rather than refused (Redis's
+/// `mustObeyClient`).
+fn parse_add_args(
+    args: &Args,
+    xadd: bool,
+    node_max_entries: u64,
+    obey: bool,
+) -> Result<AddArgs, Error> {
     let mut parsed = AddArgs::default();
     let mut limit_given = false;
     let mut i = 2;
@@ -330,10 +338,11 @@ fn parse_add_args(args: &Args, xadd: bool, node_max_entries: u64) -> Result<AddA
     if !xadd && parsed.trim.is_none() {
         return Err(XTRIM_WITHOUT_TRIM.into());
     }
-    if limit_given && !parsed.approx {
+    if obey {
+        parsed.limit = 0;
+    } else if limit_given && !parsed.approx {
         return Err(LIMIT_WITHOUT_TILDE.into());
-    }
-    if !limit_given {
+    } else if !limit_given {
         parsed.limit = if parsed.approx {
             match 100u64.saturating_mul(node_max_entries) {
                 0 => 10_000,
@@ -458,11 +467,16 @@ fn write_streams(out: &mut Reply, streams: &[(Vec<u8>, Read)]) {
 
 // ---- XADD, XLEN, XRANGE, XDEL, XTRIM, XSETID ----
 
+/// True while the AOF is replayed.
+fn from_aof(cx: &Context<'_>) -> bool {
+    cx.session.id == crate::persistence::aof::CLIENT_ID
+}
+
 // XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
 //   <* | id> field value [field value ...]
 fn xadd(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let limits = node_limits(cx);
-    let parsed = parse_add_args(&args, true, limits.max_entries)?;
+    let parsed = parse_add_args(&args, true, limits.max_entries, from_aof(cx))?;
     let fields_at = parsed.end + 1;
     if args.len() < fields_at + 2 || (args.len() - fields_at) % 2 == 1 {
         return Err(errors::wrong_arity("xadd"));
@@ -596,7 +610,7 @@ fn xtrim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     }
-    let parsed = parse_add_args(&args, false, limits.max_entries)?;
+    let parsed = parse_add_args(&args, false, limits.max_entries, from_aof(cx))?;
     let removed = match (stream_at_mut(&mut db, &args[1], now)?, parsed.trim) {
         (Some(stream), Some(trim)) => stream.trim(trim, parsed.approx, parsed.limit),
         _ => 0,

@@ -50,6 +50,10 @@ use crate::util::{now_ms, parse_i64};
 /// Redis's reply when a rewrite runs already.
 pub const REWRITE_RUNNING: &str = "ERR Background append only file rewriting already in progress";
 
+/// The client ID of the replay of the log (Redis's `CLIENT_ID_AOF`):
+/// commands that must obey the log, as Redis's do, check it.
+pub const CLIENT_ID: u64 = u64::MAX;
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -273,7 +277,9 @@ pub fn blocking(cx: &mut Context<'_>, attempt: Attempt) -> Attempt {
     Box::new(move |db: &mut Db, now, filled| {
         let reply = attempt(db, now, filled)?;
         if shared.persistence.aof.enabled() {
-            let entries = translate_pop(&name, &args, &reply).unwrap_or_default();
+            let entries = translate_pop(&name, &args, &reply)
+                .or_else(|| super::aof_stream::translate(&name, &args, &reply, db, now))
+                .unwrap_or_default();
             append(&shared, db_index, false, &entries);
         }
         Some(reply)
@@ -320,8 +326,17 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
         push_entry(shared, &mut buffer, &[b"MULTI".to_vec()]);
         buffer.in_multi = true;
     }
+    // A command logged as several (a stream read as XCLAIMs) is a
+    // transaction, as Redis writes it: a torn log never holds half of it.
+    let wrap = !in_exec && entries.len() > 1;
+    if wrap {
+        push_entry(shared, &mut buffer, &[b"MULTI".to_vec()]);
+    }
     for entry in entries {
         push_entry(shared, &mut buffer, entry);
+    }
+    if wrap {
+        push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
     }
 }
 
@@ -458,6 +473,11 @@ fn translate(
     if let Some(pops) = translate_pop(name, &args, reply) {
         return pops;
     }
+    let db = shared.store.read(db_index);
+    if let Some(entries) = super::aof_stream::translate(name, &args, reply, &db, now_ms()) {
+        return entries;
+    }
+    drop(db);
     let key = args.get(1).cloned().unwrap_or_default();
     let expire = || shared.store.read(db_index).expire_at(&key);
     let alive = || shared.store.read(db_index).contains(&key, now_ms());
@@ -876,8 +896,13 @@ fn replay(shared: &Shared, path: &Path, last: bool) -> Result<(), String> {
         Err(err) if err.kind() == io::ErrorKind::NotFound && last => return Ok(()),
         Err(err) => return Err(format!("Can't read the AOF {}: {err}", path.display())),
     };
-    let info =
-        crate::clients::ClientInfo::new(0, String::new(), String::new(), -1, Box::new(|| {}));
+    let info = crate::clients::ClientInfo::new(
+        CLIENT_ID,
+        String::new(),
+        String::new(),
+        -1,
+        Box::new(|| {}),
+    );
     let mut session = Session::new(Arc::new(info), shared);
     session.set_authenticated(true);
     let mut out = Reply::new();

@@ -21,6 +21,7 @@
 //! crash at any point leaves either the old dump or the new one whole.
 
 pub mod aof;
+mod aof_stream;
 mod compact;
 mod crc64;
 mod lzf;
