@@ -864,9 +864,11 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
     }
     let mut served = Vec::new();
     for (key, position) in parsed.keys.iter().zip(&positions) {
+        let had = has_reader(&db, key, &parsed, now);
         if let Some(read) = read_one(&mut db, key, *position, &parsed, parsed.count, now) {
             served.push((key.clone(), read));
         }
+        announce_reader(&db, key, &parsed, had, now);
     }
     if !served.is_empty() {
         drop(db);
@@ -901,6 +903,7 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
                 continue;
             }
             // Redis answers even if the new entries are already trimmed away.
+            let had = has_reader(db, key, &parsed, now);
             let read = match &parsed.group {
                 Some((group, consumer)) => match stream_at_mut(db, key, now) {
                     Ok(Some(stream)) => read_new(stream, group, consumer, count, parsed.noack, now),
@@ -908,6 +911,7 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
                 },
                 None => entries_after(stream, after, count),
             };
+            announce_reader(db, key, &parsed, had, now);
             return Some(Reply::encoded(resp3, |r| {
                 write_streams(r, &[(key.clone(), read)])
             }));
@@ -915,6 +919,22 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
         None
     };
     cx.block(db, wait_on, timeout, Box::new(attempt))
+}
+
+/// False when XREADGROUP's consumer is not (yet) in its group at `key`.
+fn has_reader(db: &Db, key: &[u8], parsed: &ReadArgs, now: u64) -> bool {
+    let Some((group, consumer)) = &parsed.group else {
+        return true;
+    };
+    matches!(stream_at(db, key, now), Ok(Some(stream))
+        if stream.groups.get(group).is_some_and(|g| g.consumers.contains_key(consumer)))
+}
+
+/// Redis's `xgroup-createconsumer` event when a read created its consumer.
+fn announce_reader(db: &Db, key: &[u8], parsed: &ReadArgs, had: bool, now: u64) {
+    if !had && has_reader(db, key, parsed, now) {
+        db.notify(class::STREAM, "xgroup-createconsumer", key);
+    }
 }
 
 /// Up to `count` entries (0 = all) after `after`.
@@ -1180,6 +1200,7 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         group.last_id = last_id;
     }
     let consumer = &args[3];
+    let mut created = false;
     let mut claimed = Vec::new();
     for (id, fields) in ids.into_iter().zip(existing) {
         if fields.is_none() {
@@ -1202,7 +1223,7 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         if !forced && min_idle > 0 && (now as i64 - nack.delivery_time as i64) < min_idle {
             continue;
         }
-        group.consumer(consumer, now);
+        created |= group.consumer(consumer, now).1;
         group.reassign(id, consumer);
         if let Some(nack) = group.pel.get_mut(&id) {
             nack.delivery_time = delivery;
@@ -1215,6 +1236,9 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         claimed.push((id, fields));
     }
     drop(db);
+    if created {
+        cx.notify(class::STREAM, "xgroup-createconsumer", &args[1]);
+    }
     write_claimed(cx.out, &claimed, justid);
     Ok(())
 }
@@ -1258,6 +1282,7 @@ fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         return Err(no_key_or_group(&args[1], &args[2], ""));
     };
     let consumer = &args[3];
+    let mut created = false;
     let (mut claimed, mut deleted) = (Vec::new(), Vec::new());
     let mut last_seen = None;
     for (id, fields) in pending.into_iter().zip(existing) {
@@ -1278,7 +1303,7 @@ fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         if min_idle > 0 && idle < min_idle {
             continue;
         }
-        group.consumer(consumer, now);
+        created |= group.consumer(consumer, now).1;
         group.reassign(id, consumer);
         if let Some(nack) = group.pel.get_mut(&id) {
             nack.delivery_time = now;
@@ -1298,6 +1323,9 @@ fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
     }
     .unwrap_or(StreamId::ZERO);
     drop(db);
+    if created {
+        cx.notify(class::STREAM, "xgroup-createconsumer", &args[1]);
+    }
     cx.out.array(3);
     write_id(cx.out, cursor);
     write_claimed(cx.out, &claimed, justid);
