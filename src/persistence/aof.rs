@@ -104,6 +104,28 @@ struct Status {
     last_rewrite_secs: i64,
     last_write_ok: bool,
     rewrites: u64,
+    /// When a rewrite last failed: automatic rewrites wait a minute.
+    failed_at: Option<Instant>,
+    /// The files' size at log offset `size_mark` ([`Aof::appended`]): the
+    /// current size is that plus what was appended since.
+    size_base: u64,
+    size_mark: u64,
+    /// The size right after the last rewrite (or load), which
+    /// `auto-aof-rewrite-percentage` measures growth against.
+    rewrite_base_size: u64,
+}
+
+impl Status {
+    fn current_size(&self, aof: &Aof) -> u64 {
+        self.size_base + aof.appended.load(Ordering::Acquire).saturating_sub(self.size_mark)
+    }
+
+    /// The files measure `size` at log offset `mark`, as after a rewrite.
+    fn measured(&mut self, aof: &Aof, size: u64, mark: u64) {
+        self.size_base = size;
+        self.size_mark = mark;
+        self.rewrite_base_size = self.current_size(aof);
+    }
 }
 
 impl Default for Status {
@@ -114,6 +136,10 @@ impl Default for Status {
             last_rewrite_secs: -1,
             last_write_ok: true,
             rewrites: 0,
+            failed_at: None,
+            size_base: 0,
+            size_mark: 0,
+            rewrite_base_size: 0,
         }
     }
 }
@@ -439,6 +465,7 @@ pub fn cron(shared: &Shared) {
         return;
     }
     flush(shared, false);
+    auto_rewrite(shared);
     if shared.config().get("appendfsync") != Some("everysec") {
         return;
     }
@@ -459,6 +486,51 @@ pub fn cron(shared: &Shared) {
             }
         }
     }
+}
+
+/// `auto-aof-rewrite-percentage` and `-min-size`: a rewrite once the files
+/// are over the minimum size and have grown by the percentage since the
+/// last rewrite (Redis's `serverCron`). Not while a save or rewrite runs,
+/// nor within a minute of a failed rewrite.
+fn auto_rewrite(shared: &Shared) {
+    let config = shared.config();
+    let percent: u64 = config
+        .get("auto-aof-rewrite-percentage")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let min_size = config
+        .get("auto-aof-rewrite-min-size")
+        .and_then(crate::config::parse_memory)
+        .unwrap_or(0);
+    drop(config);
+    if percent == 0 || shared.persistence.bgsave_running() {
+        return;
+    }
+    let aof = &shared.persistence.aof;
+    let (current, base) = {
+        let status = lock(&aof.status);
+        let failed_lately = status
+            .failed_at
+            .is_some_and(|at| at.elapsed().as_secs() < 60);
+        if status.rewrite_since.is_some() || failed_lately {
+            return;
+        }
+        (status.current_size(aof), status.rewrite_base_size.max(1))
+    };
+    let growth = (current.saturating_mul(100) / base).saturating_sub(100);
+    if current <= min_size || growth < percent {
+        return;
+    }
+    log(
+        shared,
+        log::NOTICE,
+        &format!("Starting automatic rewriting of AOF on {growth}% growth"),
+    );
+    let _gate = shared
+        .exec_gate
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    let _ = rewrite(shared, false);
 }
 
 /// The commands to log for a command that changed something.
@@ -625,11 +697,18 @@ pub fn rewrite(shared: &Shared, enable: bool) -> io::Result<Rewrite> {
         }
         status.rewrite_since = Some(Instant::now());
     }
-    let result = start_rewrite(shared, enable);
+    // With the AOF off, Redis 7.0 still writes a base (and a manifest that
+    // names only it).
+    let result = if enable || aof.enabled() {
+        start_rewrite(shared, enable)
+    } else {
+        start_offline_rewrite(shared)
+    };
     if result.is_err() {
         let mut status = lock(&aof.status);
         status.rewrite_since = None;
         status.last_rewrite_ok = false;
+        status.failed_at = Some(Instant::now());
     }
     result.map(|()| Rewrite::Started)
 }
@@ -688,14 +767,54 @@ fn start_rewrite(shared: &Shared, enable: bool) -> io::Result<()> {
     drop(sink_guard);
     drop(_order);
     let base_seq = manifest.base.as_ref().map_or(1, |(_, s, _)| s + 1);
+    let opened = Opened {
+        incr: seq,
+        enable,
+        mark: appended,
+    };
     let spawned = std::thread::Builder::new()
         .name("respd-aofrw".into())
         .spawn(move || {
             let result = write_base(&owner, &dir, &name, base_seq, &copies);
             drop(copies);
-            finish_rewrite(&owner, result, &dir, &name, base_seq, seq, &manifest);
+            finish_rewrite(&owner, result, &dir, &name, base_seq, Some(opened), &manifest);
         });
     spawned.map(|_| ())
+}
+
+/// BGREWRITEAOF with the AOF off: a base of the data as it is, and a
+/// manifest naming only it (the files of before are deleted).
+fn start_offline_rewrite(shared: &Shared) -> io::Result<()> {
+    let Some(owner) = shared.arc() else {
+        return Err(io::Error::other("the server is not running"));
+    };
+    let (dir, name) = names(shared);
+    std::fs::create_dir_all(&dir)?;
+    let old = read_manifest(&dir, &name)?.unwrap_or_default();
+    let copies: Vec<Db> = {
+        let guards: Vec<_> = (0..shared.store.len())
+            .map(|i| shared.store.read(i))
+            .collect();
+        guards.iter().map(|db| db.snapshot()).collect()
+    };
+    let base_seq = old.base.as_ref().map_or(1, |(_, s, _)| s + 1);
+    let spawned = std::thread::Builder::new()
+        .name("respd-aofrw".into())
+        .spawn(move || {
+            let result = write_base(&owner, &dir, &name, base_seq, &copies);
+            drop(copies);
+            finish_rewrite(&owner, result, &dir, &name, base_seq, None, &old);
+        });
+    spawned.map(|_| ())
+}
+
+/// The increment a rewrite of a logging AOF opened, and whether the
+/// rewrite turned logging on.
+struct Opened {
+    incr: u64,
+    enable: bool,
+    /// The log offset ([`Aof::appended`]) where the new increment starts.
+    mark: u64,
 }
 
 /// Writes the clone as `<name>.<seq>.base.rdb`, fsynced.
@@ -717,18 +836,30 @@ fn write_base(shared: &Shared, dir: &Path, name: &str, seq: u64, dbs: &[Db]) -> 
 }
 
 /// Puts the new base in the manifest, with the increments from the one
-/// the rewrite opened on, and deletes what it replaces.
+/// the rewrite opened on (none with the AOF off), and deletes what it
+/// replaces.
 fn finish_rewrite(
     shared: &Arc<Shared>,
     result: io::Result<()>,
     dir: &Path,
     name: &str,
     base_seq: u64,
-    first_incr: u64,
+    opened: Option<Opened>,
     old: &Manifest,
 ) {
     let aof = &shared.persistence.aof;
+    let base = (format!("{name}.{base_seq}.base.rdb"), base_seq, true);
     let result = result.and_then(|()| {
+        let Some(Opened {
+            incr: first_incr, ..
+        }) = opened
+        else {
+            let manifest = Manifest {
+                base: Some(base.clone()),
+                incrs: Vec::new(),
+            };
+            return write_atomically(dir, &manifest_path(dir, name), manifest.text().as_bytes());
+        };
         let mut sink = lock(&aof.sink);
         let Some(sink) = sink.as_mut() else {
             return Err(io::Error::other(
@@ -736,7 +867,7 @@ fn finish_rewrite(
             ));
         };
         let mut manifest = sink.manifest.clone();
-        manifest.base = Some((format!("{name}.{base_seq}.base.rdb"), base_seq, true));
+        manifest.base = Some(base.clone());
         manifest.incrs.retain(|(_, seq)| *seq >= first_incr);
         write_atomically(dir, &manifest_path(dir, name), manifest.text().as_bytes())?;
         sink.manifest = manifest;
@@ -746,6 +877,13 @@ fn finish_rewrite(
     let started = status.rewrite_since.take();
     status.last_rewrite_secs = started.map_or(0, |s| s.elapsed().as_secs() as i64);
     status.last_rewrite_ok = result.is_ok();
+    if result.is_err() {
+        status.failed_at = Some(Instant::now());
+    }
+    if let (Ok(()), Some(opened)) = (&result, &opened) {
+        let base_size = std::fs::metadata(dir.join(&base.0)).map_or(0, |m| m.len());
+        status.measured(aof, base_size, opened.mark);
+    }
     drop(status);
     match result {
         Ok(()) => {
@@ -764,12 +902,43 @@ fn finish_rewrite(
                 "Background AOF rewrite finished successfully",
             );
         }
-        Err(err) => log(
-            shared,
-            log::WARNING,
-            &format!("Background AOF rewrite failed: {err}"),
-        ),
+        Err(err) => {
+            log(
+                shared,
+                log::WARNING,
+                &format!("Background AOF rewrite failed: {err}"),
+            );
+            if let Some(Opened {
+                incr, enable: true, ..
+            }) = opened
+            {
+                abandon(shared, &dir.join(format!("{name}.{incr}.incr.aof")));
+            }
+        }
     }
+}
+
+/// A rewrite that was turning the AOF on failed: logging started into an
+/// increment no manifest names, so it stops, the increment goes and
+/// `appendonly` reads `no` again.
+fn abandon(shared: &Shared, incr: &Path) {
+    let aof = &shared.persistence.aof;
+    let _order = lock(&aof.order);
+    aof.enabled.store(false, Ordering::Release);
+    *lock(&aof.sink) = None;
+    let mut buffer = lock(&aof.buffer);
+    buffer.bytes.clear();
+    buffer.selected = None;
+    drop(buffer);
+    let _ = std::fs::remove_file(incr);
+    let _ = shared
+        .config_mut()
+        .set_many(&[("appendonly".into(), "no".into())]);
+    log(
+        shared,
+        log::WARNING,
+        "The AOF could not be turned on: appendonly is no again",
+    );
 }
 
 /// CONFIG SET appendonly no (and SHUTDOWN): writes and fsyncs what is
@@ -797,7 +966,11 @@ pub fn apply_config(shared: &Shared) -> io::Result<()> {
     let wanted = shared.config().get("appendonly") == Some("yes");
     let aof = &shared.persistence.aof;
     if wanted && !aof.enabled() {
-        rewrite(shared, true)?;
+        if rewrite(shared, true)? == Rewrite::AlreadyRunning {
+            return Err(io::Error::other(
+                "a rewrite of the AOF (made while it was off) is running",
+            ));
+        }
     } else if !wanted && aof.enabled() {
         disable(shared);
     }
@@ -869,11 +1042,21 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         .map_err(|e| format!("Can't write the AOF manifest: {e}"))?;
     }
     let aof = &shared.persistence.aof;
+    let size: u64 = manifest
+        .base
+        .iter()
+        .map(|(f, _, _)| f)
+        .chain(manifest.incrs.iter().map(|(f, _)| f))
+        .filter_map(|file| std::fs::metadata(dir.join(file)).ok())
+        .map(|m| m.len())
+        .sum();
+    let mark = aof.appended.load(Ordering::Acquire);
+    lock(&aof.status).measured(aof, size, mark);
     *lock(&aof.sink) = Some(Sink {
         file,
         manifest,
-        written: 0,
-        synced: 0,
+        written: mark,
+        synced: mark,
         last_fsync: Instant::now(),
     });
     aof.enabled.store(true, Ordering::Release);
@@ -1018,12 +1201,13 @@ fn parse_command(data: &[u8]) -> Parsed {
 /// INFO persistence's AOF lines.
 pub fn info(shared: &Shared) -> Vec<(&'static str, String)> {
     let aof = &shared.persistence.aof;
+    let buffered = lock(&aof.buffer).bytes.len();
     let status = lock(&aof.status);
     let current = status
         .rewrite_since
         .map_or(-1, |s| s.elapsed().as_secs() as i64);
     let ok = |yes: bool| if yes { "ok" } else { "err" }.to_string();
-    vec![
+    let mut fields = vec![
         ("aof_enabled", u8::from(aof.enabled()).to_string()),
         (
             "aof_rewrite_in_progress",
@@ -1042,5 +1226,17 @@ pub fn info(shared: &Shared) -> Vec<(&'static str, String)> {
         ("aof_last_cow_size", "0".into()),
         ("module_fork_in_progress", "0".into()),
         ("module_fork_last_cow_size", "0".into()),
-    ]
+    ];
+    if aof.enabled() {
+        let current = status.current_size(aof);
+        fields.extend([
+            ("aof_current_size", current.to_string()),
+            ("aof_base_size", status.rewrite_base_size.to_string()),
+            ("aof_pending_rewrite", "0".into()),
+            ("aof_buffer_length", buffered.to_string()),
+            ("aof_pending_bio_fsync", "0".into()),
+            ("aof_delayed_fsync", "0".into()),
+        ]);
+    }
+    fields
 }
