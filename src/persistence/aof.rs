@@ -117,7 +117,11 @@ struct Status {
 
 impl Status {
     fn current_size(&self, aof: &Aof) -> u64 {
-        self.size_base + aof.appended.load(Ordering::Acquire).saturating_sub(self.size_mark)
+        self.size_base
+            + aof
+                .appended
+                .load(Ordering::Acquire)
+                .saturating_sub(self.size_mark)
     }
 
     /// The files measure `size` at log offset `mark`, as after a rewrite.
@@ -282,9 +286,50 @@ pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
         return;
     }
     let reply = cx.out.buf.get(reply_start..).unwrap_or_default();
+    if changed_nothing(resolved.parent, reply) {
+        return;
+    }
     let db = cx.session.db;
     let entries = translate(shared, db, resolved.parent, args, reply);
     append(shared, db, cx.session.in_exec, &entries);
+}
+
+/// Commands whose reply `:0` says they changed nothing (DEL of a missing
+/// key, HDEL of a missing field...). The change counter moves for every
+/// key a write looks up, but Redis logs only what changed.
+const NOTHING_ON_ZERO: &[&str] = &[
+    "del",
+    "unlink",
+    "hdel",
+    "srem",
+    "zrem",
+    "lrem",
+    "xdel",
+    "xack",
+    "xtrim",
+    "setnx",
+    "hsetnx",
+    "msetnx",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+    "renamenx",
+    "move",
+    "smove",
+    "lpushx",
+    "rpushx",
+    "linsert",
+    "zremrangebyscore",
+    "zremrangebyrank",
+    "zremrangebylex",
+    "copy",
+];
+
+fn changed_nothing(name: &str, reply: &[u8]) -> bool {
+    NOTHING_ON_ZERO.contains(&name)
+        && (reply == b":0\r\n" || (name == "linsert" && reply == b":-1\r\n"))
 }
 
 /// A command about to block lets go of the order lock; if it is served
@@ -777,7 +822,15 @@ fn start_rewrite(shared: &Shared, enable: bool) -> io::Result<()> {
         .spawn(move || {
             let result = write_base(&owner, &dir, &name, base_seq, &copies);
             drop(copies);
-            finish_rewrite(&owner, result, &dir, &name, base_seq, Some(opened), &manifest);
+            finish_rewrite(
+                &owner,
+                result,
+                &dir,
+                &name,
+                base_seq,
+                Some(opened),
+                &manifest,
+            );
         });
     spawned.map(|_| ())
 }
@@ -994,19 +1047,13 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
     let (dir, name) = names(shared);
     let manifest = read_manifest(&dir, &name)
         .map_err(|e| format!("Bad AOF manifest in {}: {e}", dir.display()))?;
-    let Some(manifest) = manifest else {
-        log(
-            shared,
-            log::NOTICE,
-            "No AOF found: creating a base for the empty dataset",
-        );
-        let _gate = shared
-            .exec_gate
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        rewrite(shared, true)
-            .map_err(|e| format!("Can't create the AOF in {}: {e}", dir.display()))?;
-        return Ok(());
+    // No AOF yet: a base (of the empty data set) and its manifest now, as
+    // Redis 7.0 creates them on server start, so that the increment opened
+    // below is named by a manifest before any write is logged to it.
+    let manifest = match manifest {
+        Some(manifest) => manifest,
+        None => create_base_at_start(shared, &dir, &name)
+            .map_err(|e| format!("Can't create the AOF in {}: {e}", dir.display()))?,
     };
     let started = Instant::now();
     if let Some((file, _, is_rdb)) = &manifest.base {
@@ -1069,6 +1116,26 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         ),
     );
     Ok(())
+}
+
+fn create_base_at_start(shared: &Shared, dir: &Path, name: &str) -> io::Result<Manifest> {
+    let base = format!("{name}.1.base.rdb");
+    log(
+        shared,
+        log::NOTICE,
+        &format!("Creating AOF base file {base} on server start"),
+    );
+    std::fs::create_dir_all(dir)?;
+    let data: Vec<Db> = (0..shared.store.len())
+        .map(|i| shared.store.read(i).snapshot())
+        .collect();
+    write_base(shared, dir, name, 1, &data)?;
+    let manifest = Manifest {
+        base: Some((base, 1, true)),
+        incrs: Vec::new(),
+    };
+    write_atomically(dir, &manifest_path(dir, name), manifest.text().as_bytes())?;
+    Ok(manifest)
 }
 
 /// Runs the commands of one AOF file. `last`: a truncated tail is cut off
