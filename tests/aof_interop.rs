@@ -482,3 +482,73 @@ fn the_aof_is_rewritten_when_it_has_grown() {
     let base: u64 = info_field(&mut conn, "aof_base_size").parse().unwrap();
     assert!((30_000..40_000).contains(&base), "{base}");
 }
+
+/// The increment's commands, one `A B C` line each.
+fn incr_commands(dir: &Path) -> Vec<String> {
+    let text = manifest(dir);
+    let incr = text
+        .lines()
+        .rfind(|l| l.ends_with("type i"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_string();
+    let bytes = std::fs::read(dir.join("appendonlydir").join(incr)).unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut commands = Vec::new();
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    while let Some(header) = lines.next() {
+        let count: usize = header.trim_start_matches('*').parse().unwrap();
+        let words: Vec<&str> = (0..count)
+            .map(|_| {
+                lines.next();
+                lines.next().unwrap()
+            })
+            .collect();
+        commands.push(words.join(" "));
+    }
+    commands
+}
+
+#[test]
+fn keys_deleted_by_expiry_are_logged_as_del() {
+    let script = |conn: &mut redis::Connection| {
+        run(conn, &["SET", "lazy", "v", "PX", "30"]);
+        run(conn, &["SET", "active", "v", "PX", "30"]);
+        std::thread::sleep(Duration::from_millis(100));
+        // A write finds "lazy" expired: its DEL comes first.
+        run(conn, &["SET", "lazy", "new"]);
+        // Active expiry deletes "active" by itself.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while run(conn, &["DBSIZE"]) != Value::Int(1) {
+            assert!(Instant::now() < deadline, "active expiry never ran");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+    };
+    let dir = temp_dir("expiry");
+    let server = respd(&dir, &["--save", "", "--appendonly", "yes"]);
+    script(&mut server.conn());
+    let ours = incr_commands(&dir);
+    let at = |commands: &[String], wanted: &str| {
+        commands
+            .iter()
+            .position(|c| c == wanted)
+            .unwrap_or_else(|| panic!("{wanted} not in {commands:?}"))
+    };
+    assert!(
+        at(&ours, "DEL lazy") < at(&ours, "SET lazy new"),
+        "{ours:?}"
+    );
+    at(&ours, "DEL active");
+    if installed("redis-server") {
+        let redis_dir = temp_dir("expiry-redis");
+        let redis = redis_aof(&redis_dir, &[]);
+        script(&mut redis.conn());
+        let theirs = incr_commands(&redis_dir);
+        assert!(
+            at(&theirs, "DEL lazy") < at(&theirs, "SET lazy new"),
+            "{theirs:?}"
+        );
+        at(&theirs, "DEL active");
+    }
+}

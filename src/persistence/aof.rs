@@ -385,6 +385,7 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
         return;
     }
     let mut buffer = lock(&shared.persistence.aof.buffer);
+    log_expired(shared, &mut buffer);
     if buffer.selected != Some(db) {
         push_entry(
             shared,
@@ -408,6 +409,19 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
     }
     if wrap {
         push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+    }
+}
+
+/// Keys deleted by expiry since the last entry, as DEL (what Redis logs),
+/// ahead of whatever comes next. The caller holds the order lock.
+fn log_expired(shared: &Shared, buffer: &mut Buffer) {
+    for (db, key) in shared.store.events().take_deleted_by_expiry() {
+        if buffer.selected != Some(db) {
+            let select = [b"SELECT".to_vec(), db.to_string().into_bytes()];
+            push_entry(shared, buffer, &select);
+            buffer.selected = Some(db);
+        }
+        push_entry(shared, buffer, &[b"DEL".to_vec(), key.to_vec()]);
     }
 }
 
@@ -508,6 +522,11 @@ pub fn cron(shared: &Shared) {
     let aof = &shared.persistence.aof;
     if !aof.enabled() {
         return;
+    }
+    // Keys active expiry deleted (no command logs them otherwise).
+    {
+        let _order = lock(&aof.order);
+        log_expired(shared, &mut lock(&aof.buffer));
     }
     flush(shared, false);
     auto_rewrite(shared);
@@ -808,6 +827,7 @@ fn start_rewrite(shared: &Shared, enable: bool) -> io::Result<()> {
     });
     lock(&aof.buffer).selected = None;
     aof.flushed.fetch_max(appended, Ordering::AcqRel);
+    shared.store.events().keep_expired_for_log(true);
     aof.enabled.store(true, Ordering::Release);
     drop(sink_guard);
     drop(_order);
@@ -978,6 +998,7 @@ fn abandon(shared: &Shared, incr: &Path) {
     let aof = &shared.persistence.aof;
     let _order = lock(&aof.order);
     aof.enabled.store(false, Ordering::Release);
+    shared.store.events().keep_expired_for_log(false);
     *lock(&aof.sink) = None;
     let mut buffer = lock(&aof.buffer);
     buffer.bytes.clear();
@@ -1001,6 +1022,7 @@ pub fn disable(shared: &Shared) {
     let _order = lock(&aof.order);
     flush(shared, true);
     aof.enabled.store(false, Ordering::Release);
+    shared.store.events().keep_expired_for_log(false);
     *lock(&aof.sink) = None;
     let mut buffer = lock(&aof.buffer);
     buffer.bytes.clear();
@@ -1106,6 +1128,7 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         synced: mark,
         last_fsync: Instant::now(),
     });
+    shared.store.events().keep_expired_for_log(true);
     aof.enabled.store(true, Ordering::Release);
     log(
         shared,
