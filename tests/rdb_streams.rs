@@ -10,6 +10,7 @@ mod common;
 use common::process::{respd, spawn, Process};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use redis::Value;
 
@@ -188,6 +189,7 @@ fn report(conn: &mut redis::Connection) -> Vec<(String, Value)> {
 }
 
 fn report_masking(conn: &mut redis::Connection, masked: &[&str]) -> Vec<(String, Value)> {
+    wait_loaded(conn);
     let mut out = Vec::new();
     for key in ["small", "big", "emptied", "onlygroups"] {
         let mut ask = |args: &[&str]| {
@@ -454,4 +456,18 @@ fn an_aof_rewrite_keeps_streams_across_a_restart() {
 
 fn info_clients(conn: &mut redis::Connection) -> Vec<u8> {
     redis::cmd("INFO").arg("clients").query(conn).unwrap()
+}
+
+/// Waits until the server has loaded its data (redis-server accepts
+/// connections while it loads, and answers -LOADING meanwhile).
+fn wait_loaded(conn: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
+        if info.lines().any(|line| line.trim() == "loading:0") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

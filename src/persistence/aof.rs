@@ -892,12 +892,12 @@ struct Opened {
 
 /// Writes the clone as `<name>.<seq>.base.rdb`, fsynced.
 fn write_base(shared: &Shared, dir: &Path, name: &str, seq: u64, dbs: &[Db]) -> io::Result<()> {
-    let _ = shared;
     let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
     let result = (|| {
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&temp)?);
         let dbs: Vec<(usize, &Db)> = dbs.iter().enumerate().collect();
-        rdb::write(&mut out, &dbs, now_ms())?;
+        let compress = shared.config().get("rdbcompression") == Some("yes");
+        rdb::write_with(&mut out, &dbs, now_ms(), compress)?;
         out.flush()?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&temp, dir.join(format!("{name}.{seq}.base.rdb")))
