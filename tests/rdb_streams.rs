@@ -105,6 +105,16 @@ fn fill(conn: &mut redis::Connection) {
                 .arg(value);
         }
     }
+    // Entries whose size is at a listpack back-length boundary (127/128
+    // and 16382/16383 bytes with their header).
+    for (i, len) in [125usize, 126, 16377, 16378].into_iter().enumerate() {
+        let id = format!("1-{i}");
+        pipe.cmd("XADD")
+            .arg("edges")
+            .arg(id)
+            .arg("f")
+            .arg("x".repeat(len));
+    }
     pipe.query::<()>(conn).unwrap();
     let script: &[&[&str]] = &[
         &[
@@ -191,7 +201,7 @@ fn report(conn: &mut redis::Connection) -> Vec<(String, Value)> {
 fn report_masking(conn: &mut redis::Connection, masked: &[&str]) -> Vec<(String, Value)> {
     wait_loaded(conn);
     let mut out = Vec::new();
-    for key in ["small", "big", "emptied", "onlygroups"] {
+    for key in ["small", "big", "emptied", "onlygroups", "edges"] {
         let mut ask = |args: &[&str]| {
             let value = mask(run(conn, args), masked);
             out.push((args.join(" "), value));
