@@ -189,3 +189,53 @@ fn stream_commands_publish_the_same_messages_as_redis() {
         );
     }
 }
+
+/// The events of a blocked XREADGROUP served by an XADD: the consumer is
+/// created when the read is served.
+fn blocked_read_events(addr: SocketAddr) -> Vec<String> {
+    let mut listener = Listener::new(addr, Some("KEA"), false);
+    listener.run(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    let mut reader = Client::connect(addr).expect("connect");
+    let blocked = thread::spawn(move || {
+        reader
+            .command(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "late",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ])
+            .expect("xreadgroup")
+    });
+    // Until the reader is parked.
+    loop {
+        let (reply, _) = listener.run(&["INFO", "clients"]);
+        if text(&reply).contains("blocked_clients:1") {
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let (_, mut events) = listener.run(&["XADD", "s", "1-1", "f", "v"]);
+    blocked.join().expect("reader");
+    events.extend(listener.sync());
+    events
+}
+
+#[test]
+fn a_served_blocked_read_creates_its_consumer_as_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let ours = blocked_read_events(server.local_addr());
+    let theirs = blocked_read_events(real.addr);
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.iter().any(|e| e.ends_with("=xgroup-createconsumer")),
+        "{ours:?}"
+    );
+}
