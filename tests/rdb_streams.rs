@@ -481,3 +481,108 @@ fn wait_loaded(conn: &mut redis::Connection) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A listpack of small integers and short strings (what a tiny stream
+/// node needs), as Redis lays one out.
+fn small_listpack(items: &[Result<u8, &str>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for item in items {
+        match item {
+            Ok(n) => body.extend([*n, 1]),
+            Err(s) => {
+                body.push(0x80 | s.len() as u8);
+                body.extend_from_slice(s.as_bytes());
+                body.push(1 + s.len() as u8);
+            }
+        }
+    }
+    body.push(0xff);
+    let mut lp = ((body.len() + 6) as u32).to_le_bytes().to_vec();
+    lp.extend_from_slice(&(items.len() as u16).to_le_bytes());
+    lp.extend_from_slice(&body);
+    lp
+}
+
+/// An RDB string: a one-byte length (under 64) and the bytes.
+fn rdb_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(bytes.len() as u8);
+    out.extend_from_slice(bytes);
+}
+
+#[test]
+fn streams_of_redis_5_and_6_load_as_in_redis_7() {
+    // Type 15 (no first ID, deleted-entry ID, entries-added or
+    // entries-read): a stream with one live and one deleted entry and a
+    // group, and an empty stream with a group. No checksum (0).
+    let mut file = b"REDIS0009\xfe\x00".to_vec();
+    file.push(15);
+    rdb_string(&mut file, b"old");
+    file.push(1); // one node
+    let mut key = 5u64.to_be_bytes().to_vec();
+    key.extend(0u64.to_be_bytes());
+    rdb_string(&mut file, &key);
+    // Master: 1 live, 1 deleted, fields [f]; then 5-0 deleted, 5-1 live.
+    let lp = small_listpack(&[
+        Ok(1),
+        Ok(1),
+        Ok(1),
+        Err("f"),
+        Ok(0),
+        Ok(3),
+        Ok(0),
+        Ok(0),
+        Err("a"),
+        Ok(4),
+        Ok(2),
+        Ok(0),
+        Ok(1),
+        Err("b"),
+        Ok(4),
+    ]);
+    rdb_string(&mut file, &lp);
+    file.extend([1, 5, 1]); // length 1, last ID 5-1
+    file.push(1); // one group
+    rdb_string(&mut file, b"g");
+    file.extend([5, 0, 0, 0]); // last ID 5-0, empty PEL, no consumers
+    file.push(15);
+    rdb_string(&mut file, b"oldempty");
+    file.extend([0, 0, 7, 0]); // no nodes, length 0, last ID 7-0
+    file.push(1);
+    rdb_string(&mut file, b"g");
+    file.extend([7, 0, 0, 0]);
+    file.push(0xff);
+    file.extend([0; 8]);
+
+    let dir = temp_dir("type15");
+    std::fs::write(dir.join("dump.rdb"), &file).unwrap();
+    let describe = |conn: &mut redis::Connection| {
+        wait_loaded(conn);
+        ["old", "oldempty"]
+            .iter()
+            .flat_map(|key| {
+                [
+                    run(conn, &["XINFO", "STREAM", key, "FULL"]),
+                    run(conn, &["XINFO", "GROUPS", key]),
+                    run(conn, &["XRANGE", key, "-", "+"]),
+                ]
+            })
+            .collect::<Vec<_>>()
+    };
+    let server = respd(&dir, &["--save", ""]);
+    let ours = describe(&mut server.conn());
+    drop(server);
+    assert_eq!(
+        ours[2],
+        Value::Array(vec![Value::Array(vec![
+            Value::BulkString(b"5-1".to_vec()),
+            Value::Array(vec![
+                Value::BulkString(b"f".to_vec()),
+                Value::BulkString(b"b".to_vec())
+            ]),
+        ])])
+    );
+    if installed("redis-server") {
+        let redis = redis_server(&dir);
+        assert_eq!(ours, describe(&mut redis.conn()));
+    }
+}
