@@ -996,7 +996,7 @@ fn finish_rewrite(
 /// `appendonly` reads `no` again.
 fn abandon(shared: &Shared, incr: &Path) {
     let aof = &shared.persistence.aof;
-    let _order = lock(&aof.order);
+    let order = lock(&aof.order);
     aof.enabled.store(false, Ordering::Release);
     shared.store.events().keep_expired_for_log(false);
     *lock(&aof.sink) = None;
@@ -1004,6 +1004,7 @@ fn abandon(shared: &Shared, incr: &Path) {
     buffer.bytes.clear();
     buffer.selected = None;
     drop(buffer);
+    drop(order);
     let _ = std::fs::remove_file(incr);
     let _ = shared
         .config_mut()
