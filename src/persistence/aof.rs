@@ -20,16 +20,22 @@
 //! where replaying the original would not give the same result: relative
 //! expiry times become absolute (`PEXPIREAT`, `SET .. PXAT`), INCRBYFLOAT
 //! becomes a SET of the result, SPOP an SREM of what was popped, a blocking
-//! pop its non-blocking form on the key it popped from. SELECT comes
-//! before an entry for another database; commands run by EXEC are wrapped
-//! in MULTI/EXEC.
+//! pop its non-blocking form on the key it popped from, stream commands as
+//! [`super::aof_stream`] says. A command whose reply says it changed nothing
+//! (`:0` from DEL, HDEL, ...) is not logged, even if the counter moved. Keys
+//! deleted by expiry are logged as DEL ahead of the next entry. SELECT
+//! comes before an entry for another database; commands run by EXEC, and
+//! a command logged as several, are wrapped in MULTI/EXEC.
 //!
 //! **Rewrite** (BGREWRITEAOF, and turning the AOF on): under the order lock
 //! the databases are cloned and appending moves to a new increment; a
 //! background thread writes the clone as the new base, then a new manifest
 //! replaces the old one in one rename and the old files are deleted. What
 //! is written during the rewrite is in the new increment: nothing is lost,
-//! and a crash at any point leaves a manifest naming a complete set.
+//! and a crash at any point leaves a manifest naming a complete set. With
+//! the AOF off, BGREWRITEAOF only writes a base and a manifest naming it
+//! (as Redis 7.0); `auto-aof-rewrite-percentage` starts rewrites from the
+//! cron.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
