@@ -21,7 +21,7 @@
 //! expiry times become absolute (`PEXPIREAT`, `SET .. PXAT`), INCRBYFLOAT
 //! becomes a SET of the result, SPOP an SREM of what was popped, a blocking
 //! pop its non-blocking form on the key it popped from, stream commands as
-//! [`super::aof_stream`] says. A command whose reply says it changed nothing
+//! `aof_stream.rs` says. A command whose reply says it changed nothing
 //! (`:0` from DEL, HDEL, ...) is not logged, even if the counter moved. Keys
 //! deleted by expiry are logged as DEL ahead of the next entry. SELECT
 //! comes before an entry for another database; commands run by EXEC, and
