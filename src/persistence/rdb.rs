@@ -152,7 +152,7 @@ pub fn write(out: impl Write, dbs: &[(usize, &Db)], now: u64) -> io::Result<u64>
     write_with(out, dbs, now, false)
 }
 
-/// [`write`], with strings over 20 bytes LZF-compressed when `compress`
+/// [`write()`], with strings over 20 bytes LZF-compressed when `compress`
 /// (`rdbcompression yes`, Redis's default).
 pub fn write_with(
     out: impl Write,
