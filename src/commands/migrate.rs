@@ -32,7 +32,6 @@ const INVALID_FREQ: &str = "ERR Invalid FREQ value, must be >= 0 and <= 255";
 const KEYS_NEED_EMPTY_KEY: &str =
     "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
 const CANNOT_CONNECT: &str = "IOERR error or timeout connecting to the client";
-const NOT_SERIALIZABLE: &str = "ERR this respd cannot serialize streams yet";
 
 /// MIGRATE's key: the third argument, or none (the KEYS form).
 const MIGRATE_KEY: KeySpec = KeySpec {
@@ -55,7 +54,7 @@ fn dump_(cx: &mut Context<'_>, args: Args) -> CmdResult {
     match value {
         None => cx.out.null(),
         Some(value) => {
-            let payload = dump::serialize(value).ok_or(Error::from(NOT_SERIALIZABLE))?;
+            let payload = dump::serialize(value);
             drop(db);
             cx.out.bulk(&payload);
         }
@@ -201,7 +200,7 @@ fn migrate(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let mut moving: Vec<(&[u8], u64, Vec<u8>)> = Vec::new();
     for key in keys {
         if let Some(value) = db.get(key, now) {
-            let payload = dump::serialize(value).ok_or(Error::from(NOT_SERIALIZABLE))?;
+            let payload = dump::serialize(value);
             let ttl = db
                 .expire_at(key)
                 .map_or(0, |at| at.saturating_sub(now).max(1));

@@ -4,7 +4,8 @@
 //! A payload is the value's RDB type byte and its RDB encoding (the same
 //! bytes as in a dump file, without the key), then the RDB version as two
 //! little-endian bytes, then the CRC-64 of everything before it, also
-//! little-endian. respd writes version 9 with plain encodings, as in its
+//! little-endian. respd writes version 9 with plain encodings (streams as
+//! Redis 7.0's listpacks, type 19), as in its
 //! files; it reads every encoding and any version up to 10 (Redis 7.0), so
 //! a payload from redis-server 7.0 restores here and the other way round.
 
@@ -19,18 +20,15 @@ pub const BAD_FORMAT: &str = "ERR Bad data format";
 /// The version and checksum after the value.
 const FOOTER_LEN: usize = 10;
 
-/// `value` as a DUMP payload; `None` for a type with no encoding in this
-/// build (streams, until rdb.rs writes them).
-pub fn serialize(value: &Value) -> Option<Vec<u8>> {
+/// `value` as a DUMP payload.
+pub fn serialize(value: &Value) -> Vec<u8> {
     let mut payload = Vec::new();
-    rdb::write_value(&mut rdb::Checksummed::new(&mut payload), None, value).ok()?;
-    if payload.is_empty() {
-        return None;
-    }
+    // Writing to a Vec cannot fail.
+    let _ = rdb::write_value(&mut rdb::Checksummed::new(&mut payload), None, value);
     payload.extend_from_slice(&(rdb::WRITE_VERSION as u16).to_le_bytes());
     let crc = crc64::update(0, &payload);
     payload.extend_from_slice(&crc.to_le_bytes());
-    Some(payload)
+    payload
 }
 
 /// The value in a DUMP payload, or the error RESTORE replies with.
@@ -64,7 +62,7 @@ mod tests {
     #[test]
     fn a_payload_reads_back_and_damage_is_caught() {
         let value = Value::List(Box::new(vec![b"a".to_vec(), b"12".to_vec()].into()));
-        let payload = serialize(&value).unwrap();
+        let payload = serialize(&value);
         // Type 1 (list), 2 items: "a", then 12 as an 8-bit integer; version 9.
         assert_eq!(&payload[..7], b"\x01\x02\x01a\xc0\x0c\x09");
         assert!(matches!(deserialize(&payload), Ok(Value::List(l)) if l.len() == 2));

@@ -83,7 +83,11 @@ pub(crate) struct Checksummed<W> {
 
 impl<W: Write> Checksummed<W> {
     pub(crate) fn new(inner: W) -> Self {
-        Checksummed { inner, crc: 0 }
+        Checksummed {
+            inner,
+            crc: 0,
+            compress: false,
+        }
     }
 
     /// The key of a keyspace entry; DUMP payloads (`None`) carry none.
@@ -260,7 +264,7 @@ pub(crate) fn write_value<W: Write>(
         }
         Value::Stream(stream) => {
             w.put(&[TYPE_STREAM_LISTPACKS_2])?;
-            w.string(key)?;
+            w.key(key)?;
             write_stream(w, stream)
         }
     }

@@ -13,7 +13,7 @@ pub fn call<A: AsRef<[u8]>>(c: &mut Client, args: &[A]) -> Frame {
 pub fn ok<A: AsRef<[u8]>>(c: &mut Client, args: &[A]) {
     let reply = call(c, args);
     assert!(
-        matches!(reply, Frame::Simple(_) | Frame::Integer(_)),
+        matches!(reply, Frame::Simple(_) | Frame::Integer(_) | Frame::Bulk(_)),
         "{reply:?}"
     );
 }
@@ -57,6 +57,20 @@ pub fn contents(c: &mut Client, key: &[u8]) -> Vec<Vec<u8>> {
             let mut pairs: Vec<Vec<u8>> = flat.chunks(2).map(|p| p.concat()).collect();
             pairs.sort();
             pairs
+        }
+        "stream" => {
+            // Entries as id + fields, then the groups and their pending
+            // summaries (no clock-dependent fields in either).
+            let mut out = Vec::new();
+            if let Frame::Array(entries) = call(c, &[&b"XRANGE"[..], key, b"-", b"+"]) {
+                for entry in entries {
+                    out.push(format!("{entry:?}").into_bytes());
+                }
+            }
+            out.push(format!("{:?}", call(c, &[&b"XINFO"[..], b"GROUPS", key])).into_bytes());
+            out.push(format!("{:?}", call(c, &[&b"XPENDING"[..], key, b"g"])).into_bytes());
+            out.push(format!("{:?}", call(c, &[&b"XLEN"[..], key])).into_bytes());
+            out
         }
         other => panic!("unexpected type {other}"),
     };
@@ -144,6 +158,17 @@ pub fn fixtures() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         ("zset:small", with(&["ZADD", "zset:small"], scored(5))),
         ("zset:large", with(&["ZADD", "zset:large"], scored(500))),
         (
+            "stream:small",
+            with(
+                &["XADD", "stream:small", "1-1", "name", "ann", "age", "30"],
+                vec![],
+            ),
+        ),
+        (
+            "stream:large",
+            with(&["XADD", "stream:large", "1-1", "field", "first"], vec![]),
+        ),
+        (
             "zset:special",
             with(
                 &[
@@ -164,8 +189,70 @@ pub fn fixtures() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     ]
 }
 
+/// Commands run after [`fixtures`] that give the streams more entries,
+/// a deleted entry, a consumer group and pending entries.
+pub fn stream_history() -> Vec<Vec<String>> {
+    let mut commands: Vec<Vec<String>> = Vec::new();
+    let mut command = |args: &[&str]| commands.push(args.iter().map(|a| a.to_string()).collect());
+    command(&["XADD", "stream:small", "2-0", "name", "bob"]);
+    command(&["XADD", "stream:small", "3-5", "name", "cy", "age", "4"]);
+    command(&["XDEL", "stream:small", "2-0"]);
+    command(&["XGROUP", "CREATE", "stream:small", "g", "0"]);
+    command(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "1",
+        "STREAMS",
+        "stream:small",
+        ">",
+    ]);
+    for i in 2..=350 {
+        let value = "v".repeat(i % 40);
+        command(&[
+            "XADD",
+            "stream:large",
+            &format!("{i}-1"),
+            "field",
+            &value,
+            "n",
+            &i.to_string(),
+        ]);
+    }
+    command(&["XGROUP", "CREATE", "stream:large", "g", "$"]);
+    command(&["XGROUP", "CREATE", "stream:large", "h", "0"]);
+    command(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "bob",
+        "STREAMS",
+        "stream:large",
+        "0",
+    ]);
+    command(&[
+        "XREADGROUP",
+        "GROUP",
+        "h",
+        "bob",
+        "COUNT",
+        "120",
+        "STREAMS",
+        "stream:large",
+        ">",
+    ]);
+    command(&["XACK", "stream:large", "h", "5-1", "6-1"]);
+    commands
+}
+
 pub fn load(c: &mut Client) {
     for (_, args) in fixtures() {
         ok(c, &args);
+    }
+    for args in stream_history() {
+        let reply = call(c, &args);
+        assert!(!matches!(reply, Frame::Error(_)), "{args:?}: {reply:?}");
     }
 }
