@@ -83,16 +83,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM   # runs the EXIT trap
 
-# free_port: the next port of --ports (round robin), else one the kernel picks.
+# pick_port: sets srv_port to the next port of --ports (round robin), else
+# to one the kernel picks. (Not $(...): the counter must outlive the call.)
 next_port_index=0
-free_port() {
+pick_port() {
     if [[ -n $ports ]]; then
         local first=${ports%-*} last=${ports#*-}
-        echo $((first + next_port_index % (last - first + 1)))
+        srv_port=$((first + next_port_index % (last - first + 1)))
         next_port_index=$((next_port_index + 1))
-        return
+    else
+        srv_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     fi
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 wait_for() {
@@ -106,7 +107,7 @@ wait_for() {
 
 # start_server redis|respd: starts a fresh server, sets srv_port and srv_pid.
 start_server() {
-    srv_port=$(free_port)
+    pick_port
     if [[ $1 == redis ]]; then
         redis-server --port "$srv_port" --bind 127.0.0.1 --save '' --appendonly no \
             --maxclients 20000 --dir "$workdir" >>"$workdir/redis.log" 2>&1 &
@@ -117,6 +118,11 @@ start_server() {
     srv_pid=$!
     pids+=("$srv_pid")
     wait_for "$srv_port"
+    # A busy port would have us measure whoever holds it.
+    if ! redis-cli -p "$srv_port" info server | grep -q "^process_id:$srv_pid"; then
+        echo "port $srv_port answers, but not the $1 just started there" >&2
+        exit 1
+    fi
 }
 
 # stop_pid PID: stops one process we started and forgets it (no PID reuse later).
