@@ -12,8 +12,7 @@
 
 use super::bytes::Bytes;
 use super::dict::Dict;
-use super::set::sample;
-use crate::util::Rng;
+use super::set::{sample, sample_in_order};
 
 /// Redis 7.0's defaults for `hash-max-listpack-entries` and
 /// `hash-max-listpack-value`: above them a hash is a table. (The hash does
@@ -70,12 +69,21 @@ fn pairs(bytes: &[u8]) -> impl Iterator<Item = (Found, &[u8], &[u8])> {
         let value_len = usize::from(bytes[at]);
         let value = at + 1..at + 1 + value_len;
         at = value.end;
-        Some((Found { start, value: value.clone() }, field, &bytes[value]))
+        Some((
+            Found {
+                start,
+                value: value.clone(),
+            },
+            field,
+            &bytes[value],
+        ))
     })
 }
 
 fn find(bytes: &[u8], field: &[u8]) -> Option<Found> {
-    pairs(bytes).find(|(_, f, _)| *f == field).map(|(at, _, _)| at)
+    pairs(bytes)
+        .find(|(_, f, _)| *f == field)
+        .map(|(at, _, _)| at)
 }
 
 /// Makes room for `more` bytes, growing by at least an eighth: few
@@ -192,11 +200,9 @@ impl Hash {
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
         match &self.repr {
             Repr::Compact { bytes, .. } => Box::new(pairs(bytes).map(|(_, f, v)| (f, v))),
-            Repr::Table(table) => Box::new(
-                table
-                    .iter()
-                    .map(|(field, value)| (&field[..], &value[..])),
-            ),
+            Repr::Table(table) => {
+                Box::new(table.iter().map(|(field, value)| (&field[..], &value[..])))
+            }
         }
     }
 
@@ -232,25 +238,7 @@ impl Hash {
             Repr::Compact { bytes, .. } => bytes,
         };
         let all: Vec<(&[u8], &[u8])> = pairs(bytes).map(|(_, f, v)| (f, v)).collect();
-        let mut rng = Rng::new();
-        if all.is_empty() {
-            return all;
-        }
-        if !distinct {
-            return (0..count).map(|_| all[rng.below(all.len())]).collect();
-        }
-        // Selection sampling: each pair is kept with probability
-        // wanted/left, so the picks come in listpack order, as Redis's
-        // lpRandomPairsUnique gives them.
-        let mut wanted = count.min(all.len());
-        let mut picked = Vec::with_capacity(wanted);
-        for (i, pair) in all.iter().enumerate() {
-            if rng.below(all.len() - i) < wanted {
-                picked.push(*pair);
-                wanted -= 1;
-            }
-        }
-        picked
+        sample_in_order(&all, count, distinct)
     }
 }
 
@@ -274,7 +262,10 @@ mod tests {
         assert!(!hash.insert(&field(4), Vec::new()));
         assert!(hash.remove(&field(0)));
         assert!(!hash.remove(&field(0)));
-        assert_eq!(hash.get(&field(3)), Some(&b"a longer value than before"[..]));
+        assert_eq!(
+            hash.get(&field(3)),
+            Some(&b"a longer value than before"[..])
+        );
         assert_eq!(hash.get(&field(4)), Some(&b""[..]));
         assert_eq!(hash.iter().next().map(|(f, _)| f.to_vec()), Some(field(1)));
         assert_eq!(hash.len(), COMPACT_MAX_FIELDS - 1);

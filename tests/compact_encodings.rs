@@ -1,9 +1,11 @@
-//! Small hashes are kept compact, as Redis keeps them in a listpack, and
-//! that shows: their fields come back in insertion order, HSCAN returns them
-//! all at once with cursor 0, and HRANDFIELD with a count of at least the
-//! size returns the hash in order. Compared with a real Redis (skipped when
+//! Small hashes and sets of integers are kept compact, as Redis keeps them
+//! in a listpack or an intset, and that shows: hash fields come back in
+//! insertion order, integer members in numeric order, HSCAN and SSCAN
+//! return them all at once with cursor 0, and a random pick of at least the
+//! size returns them in that order. Compared with a real Redis (skipped when
 //! redis-server is not installed), including where each side switches to a
-//! hash table: above 512 fields or a field or value over 64 bytes.
+//! hash table: above 512 fields or members, a field or value over 64 bytes,
+//! a member that is not an integer.
 
 mod common;
 
@@ -119,5 +121,78 @@ fn the_compact_form_ends_where_redis_listpack_does() {
     );
     if let Some(real) = RealRedis::start() {
         assert_eq!(mine, boundaries(real.addr));
+    }
+}
+
+#[test]
+fn sets_of_integers_keep_numeric_order_like_an_intset() {
+    use Compare::{Exact, Unordered};
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let script: &[(Compare, &[&str])] = &[
+        (Exact, &["SADD", "s", "10", "-3", "7", "0", "10", "9223372036854775807"]),
+        (Exact, &["SADD", "s", "-9223372036854775808", "42"]),
+        (Exact, &["SREM", "s", "7", "8"]),
+        (Exact, &["SMEMBERS", "s"]),
+        (Exact, &["SSCAN", "s", "5", "COUNT", "1"]),
+        (Exact, &["SRANDMEMBER", "s", "50"]),
+        (Exact, &["SISMEMBER", "s", "42"]),
+        // Not integers as Redis reads them: they make the set a table.
+        (Exact, &["SADD", "t", "1", "2", "03"]),
+        (Unordered, &["SMEMBERS", "t"]),
+        (Exact, &["SADD", "u", "5", "+6", "-0", " 7"]),
+        (Unordered, &["SMEMBERS", "u"]),
+        (Exact, &["SINTERSTORE", "d", "s", "s"]),
+        (Exact, &["SMEMBERS", "d"]),
+        (Exact, &["SPOP", "d", "100"]),
+        (Exact, &["EXISTS", "d"]),
+    ];
+    assert_eq!(
+        run_script(server.local_addr(), script),
+        run_script(real.addr, script)
+    );
+    println!("{} commands compared", script.len());
+}
+
+/// Whether SSCAN's first step, COUNT 10, returns cursor 0 (the whole set).
+fn set_scanned_whole(client: &mut Client, key: &str) -> bool {
+    match client.command(&["SSCAN", key, "0", "COUNT", "10"]).unwrap() {
+        Frame::Array(items) => items[0] == Frame::Bulk(b"0".to_vec()),
+        other => panic!("SSCAN replied {other:?}"),
+    }
+}
+
+/// (set, whole after one SSCAN step) for sets around the intset limits.
+fn set_boundaries(addr: SocketAddr) -> Vec<(&'static str, bool)> {
+    let mut client = Client::connect(addr).unwrap();
+    let add = |client: &mut Client, key: &str, members: Vec<String>| {
+        let mut args = vec!["SADD".to_string(), key.to_string()];
+        args.extend(members);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        client.command(&args).unwrap();
+    };
+    add(&mut client, "at-limit", (0..512).map(|i| i.to_string()).collect());
+    add(&mut client, "over-limit", (0..513).map(|i| i.to_string()).collect());
+    let mut mixed: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    mixed.push("x".into());
+    add(&mut client, "mixed", mixed);
+    ["at-limit", "over-limit", "mixed"]
+        .into_iter()
+        .map(|key| (key, set_scanned_whole(&mut client, key)))
+        .collect()
+}
+
+#[test]
+fn the_intset_form_ends_where_redis_does() {
+    let server = start();
+    let mine = set_boundaries(server.local_addr());
+    assert_eq!(
+        mine,
+        [("at-limit", true), ("over-limit", false), ("mixed", false)]
+    );
+    if let Some(real) = RealRedis::start() {
+        assert_eq!(mine, set_boundaries(real.addr));
     }
 }
