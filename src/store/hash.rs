@@ -89,7 +89,7 @@ fn find(bytes: &[u8], field: &[u8]) -> Option<Found> {
 /// Makes room for `more` bytes, growing by at least an eighth: few
 /// reallocations, and at most an eighth of the vector unused (doubling
 /// would leave up to half).
-fn reserve(bytes: &mut Vec<u8>, more: usize) {
+pub(super) fn reserve(bytes: &mut Vec<u8>, more: usize) {
     if bytes.capacity() - bytes.len() < more {
         bytes.reserve_exact(more.max(bytes.len() / 8));
     }

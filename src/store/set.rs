@@ -5,6 +5,7 @@ use crate::util::{parse_i64, Rng};
 use std::collections::HashSet;
 
 use super::dict::{Dict, Key};
+use super::hash::reserve;
 
 /// Redis 7.0's default `set-max-intset-entries`: a set of integers up to
 /// this size is compact. (The set does not see the server's configuration;
@@ -99,6 +100,7 @@ impl Set {
                     .find(|(_, m)| parse_i64(m).is_some_and(|m| m > value))
                     .map_or(text.len(), |(at, _)| at);
                 let entry = std::iter::once(member.len() as u8).chain(member.iter().copied());
+                reserve(text, 1 + member.len());
                 text.splice(at..at, entry);
                 *len += 1;
                 return true;
