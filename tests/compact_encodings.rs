@@ -24,7 +24,10 @@ fn small_hashes_keep_insertion_order_like_a_listpack() {
     };
     let server = start();
     let script: &[(Compare, &[&str])] = &[
-        (Exact, &["HSET", "h", "a", "1", "b", "2", "c", "3", "d", "4"]),
+        (
+            Exact,
+            &["HSET", "h", "a", "1", "b", "2", "c", "3", "d", "4"],
+        ),
         (Exact, &["HSET", "h", "b", "a longer value", "e", "5"]),
         (Exact, &["HDEL", "h", "a", "zz"]),
         (Exact, &["HSET", "h", "a", "again"]),
@@ -39,7 +42,10 @@ fn small_hashes_keep_insertion_order_like_a_listpack() {
         (Exact, &["HSCAN", "h", "7", "MATCH", "[a-c]"]),
         (Exact, &["HRANDFIELD", "h", "6", "WITHVALUES"]),
         (Exact, &["HRANDFIELD", "h", "100"]),
-        (Exact, &["HSET", "bin", "\0\r\n", "\u{ff}", "", "empty field"]),
+        (
+            Exact,
+            &["HSET", "bin", "\0\r\n", "\u{ff}", "", "empty field"],
+        ),
         (Exact, &["HGETALL", "bin"]),
         // HELLO's reply names the server.
         (Skip, &["HELLO", "3"]),
@@ -61,7 +67,10 @@ fn fill(client: &mut Client, key: &str, fields: usize, value: &str) {
         args.push(format!("{value}{i}"));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_eq!(client.command(&args).unwrap(), Frame::Integer(fields as i64));
+    assert_eq!(
+        client.command(&args).unwrap(),
+        Frame::Integer(fields as i64)
+    );
 }
 
 /// Whether HSCAN's first step, COUNT 10, returns cursor 0 (the whole hash).
@@ -82,7 +91,9 @@ fn boundaries(addr: SocketAddr) -> Vec<(&'static str, bool)> {
     fill(&mut client, "long-value-65", 20, &"x".repeat(63));
     let long_field = "y".repeat(65);
     fill(&mut client, "long-field", 19, "v");
-    client.command(&["HSET", "long-field", &long_field, "v"]).unwrap();
+    client
+        .command(&["HSET", "long-field", &long_field, "v"])
+        .unwrap();
     // Growing past the limit one field at a time converts as well.
     fill(&mut client, "grown", 512, "v");
     client.command(&["HSET", "grown", "one-more", "v"]).unwrap();
@@ -132,7 +143,19 @@ fn sets_of_integers_keep_numeric_order_like_an_intset() {
     };
     let server = start();
     let script: &[(Compare, &[&str])] = &[
-        (Exact, &["SADD", "s", "10", "-3", "7", "0", "10", "9223372036854775807"]),
+        (
+            Exact,
+            &[
+                "SADD",
+                "s",
+                "10",
+                "-3",
+                "7",
+                "0",
+                "10",
+                "9223372036854775807",
+            ],
+        ),
         (Exact, &["SADD", "s", "-9223372036854775808", "42"]),
         (Exact, &["SREM", "s", "7", "8"]),
         (Exact, &["SMEMBERS", "s"]),
@@ -173,8 +196,16 @@ fn set_boundaries(addr: SocketAddr) -> Vec<(&'static str, bool)> {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         client.command(&args).unwrap();
     };
-    add(&mut client, "at-limit", (0..512).map(|i| i.to_string()).collect());
-    add(&mut client, "over-limit", (0..513).map(|i| i.to_string()).collect());
+    add(
+        &mut client,
+        "at-limit",
+        (0..512).map(|i| i.to_string()).collect(),
+    );
+    add(
+        &mut client,
+        "over-limit",
+        (0..513).map(|i| i.to_string()).collect(),
+    );
     let mut mixed: Vec<String> = (0..20).map(|i| i.to_string()).collect();
     mixed.push("x".into());
     add(&mut client, "mixed", mixed);
