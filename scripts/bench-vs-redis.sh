@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares respd with a real redis-server.
 #
-#   scripts/bench-vs-redis.sh [--quick] [--json FILE]
+#   scripts/bench-vs-redis.sh [--quick] [--json FILE] [--ports FIRST-LAST]
 #
 # Cells (ratio = respd/redis; for rps higher is better, for ms and bytes lower):
 #   throughput  -t set,get,incr,lpush,lpop,sadd,hset,zadd,mset with redis-benchmark
@@ -17,6 +17,8 @@
 # Full run: 3 rounds, about 7 minutes on 2 cores. --quick: 1 round, fewer
 # requests, memory cells with 100,000 items and 1,000 idle clients instead of
 # 10,000 (under 90 seconds). --json FILE also writes every cell as JSON.
+# --ports FIRST-LAST takes the servers' ports in turn from that range
+# (default: free ports the kernel picks).
 #
 # The runs alternate between the servers (redis, respd, redis, respd...) so
 # that a noisy machine hurts both alike; the table shows the median of the
@@ -30,10 +32,12 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 quick=0
 json_out=""
+ports=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick=1 ;;
         --json) json_out=$(realpath -m "${2:?--json needs a file}"); shift ;;
+        --ports) ports=${2:?--ports needs FIRST-LAST}; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -79,8 +83,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM   # runs the EXIT trap
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# pick_port: sets srv_port to the next port of --ports (round robin), else
+# to one the kernel picks. (Not $(...): the counter must outlive the call.)
+next_port_index=0
+pick_port() {
+    if [[ -n $ports ]]; then
+        local first=${ports%-*} last=${ports#*-}
+        srv_port=$((first + next_port_index % (last - first + 1)))
+        next_port_index=$((next_port_index + 1))
+    else
+        srv_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    fi
 }
 
 wait_for() {
@@ -94,7 +107,7 @@ wait_for() {
 
 # start_server redis|respd: starts a fresh server, sets srv_port and srv_pid.
 start_server() {
-    srv_port=$(free_port)
+    pick_port
     if [[ $1 == redis ]]; then
         redis-server --port "$srv_port" --bind 127.0.0.1 --save '' --appendonly no \
             --maxclients 20000 --dir "$workdir" >>"$workdir/redis.log" 2>&1 &
@@ -105,6 +118,11 @@ start_server() {
     srv_pid=$!
     pids+=("$srv_pid")
     wait_for "$srv_port"
+    # A busy port would have us measure whoever holds it.
+    if ! redis-cli -p "$srv_port" info server | grep -q "^process_id:$srv_pid"; then
+        echo "port $srv_port answers, but not the $1 just started there" >&2
+        exit 1
+    fi
 }
 
 # stop_pid PID: stops one process we started and forgets it (no PID reuse later).
