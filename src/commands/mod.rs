@@ -18,6 +18,7 @@ mod keys;
 mod lists;
 mod pubsub;
 mod scan;
+mod scripting;
 mod server;
 mod sets;
 mod streams;
@@ -176,7 +177,7 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 13] {
+fn families() -> [&'static [Command]; 14] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -191,6 +192,7 @@ fn families() -> [&'static [Command]; 13] {
         transactions::COMMANDS,
         pubsub::COMMANDS,
         streams::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 
@@ -251,8 +253,11 @@ pub struct Session {
     pub ready_keys: Vec<DbKey>,
     /// The transaction being queued, between MULTI and EXEC.
     pub multi: Option<Transaction>,
-    /// True while EXEC runs the queued commands.
+    /// True while EXEC runs the queued commands (and while a script runs:
+    /// blocking commands then act as their non-blocking twins).
     pub in_exec: bool,
+    /// True while a command called by a script runs (MONITOR shows `lua`).
+    pub in_script: bool,
     /// Keys under WATCH: (database, key, version seen, alive then).
     pub watched: Vec<(usize, Key, u64, bool)>,
     /// Tells whether the client has hung up; asked while it is blocked,
@@ -301,6 +306,7 @@ impl Session {
             ready_keys: Vec::new(),
             multi: None,
             in_exec: false,
+            in_script: false,
             watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
             pubsub: Default::default(),
@@ -526,9 +532,18 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
             return Ok(());
         }
     }
-    // Every command but EXEC runs on the shared side of the gate; EXEC
-    // takes the exclusive side, so no one sees its commands half done.
-    if resolved.parent != "exec" {
+    // While a script runs, wait for it, or answer -BUSY once it is slow;
+    // commands allowed then (SCRIPT KILL) run beside it without the gate.
+    #[cfg(feature = "scripting")]
+    if crate::scripting::wait_while_running(
+        cx.shared,
+        resolved.command.flags & flags::ALLOW_BUSY != 0,
+    )? {
+        return run(cx, resolved, args);
+    }
+    // Every command but EXEC and scripts runs on the shared side of the
+    // gate; they take the exclusive side, so no one sees them half done.
+    if resolved.parent != "exec" && !scripting::RUNS_SCRIPTS.contains(&resolved.parent) {
         cx.gate = Some(
             cx.shared
                 .exec_gate

@@ -236,7 +236,12 @@ pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
     if !shared.persistence.aof.enabled() {
         return;
     }
-    if resolved.parent == "exec" {
+    // EXEC, or a script outside EXEC, closes the MULTI its writes opened.
+    let script = matches!(
+        resolved.parent,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    );
+    if resolved.parent == "exec" || (script && !cx.session.in_exec) {
         let mut buffer = lock(&shared.persistence.aof.buffer);
         if std::mem::take(&mut buffer.in_multi) {
             push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
