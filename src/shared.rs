@@ -144,6 +144,9 @@ impl Shared {
     /// the server then closes every client.
     pub fn request_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+        // A running script stops, written or not (SHUTDOWN NOSAVE).
+        #[cfg(feature = "scripting")]
+        self.scripting.abort();
         let addrs = self
             .listen_addrs
             .lock()

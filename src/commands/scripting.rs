@@ -28,30 +28,114 @@ const SCRIPT_FLAGS: u32 = NOSCRIPT | STALE;
 pub static COMMANDS: &[Command] = &[
     Command::new("eval", -3, SCRIPT_FLAGS, NO_KEYS, "scripting", eval),
     Command::new("evalsha", -3, SCRIPT_FLAGS, NO_KEYS, "scripting", evalsha),
-    Command::new("eval_ro", -3, SCRIPT_FLAGS | READONLY, NO_KEYS, "scripting", eval_ro),
-    Command::new("evalsha_ro", -3, SCRIPT_FLAGS | READONLY, NO_KEYS, "scripting", evalsha_ro),
+    Command::new(
+        "eval_ro",
+        -3,
+        SCRIPT_FLAGS | READONLY,
+        NO_KEYS,
+        "scripting",
+        eval_ro,
+    ),
+    Command::new(
+        "evalsha_ro",
+        -3,
+        SCRIPT_FLAGS | READONLY,
+        NO_KEYS,
+        "scripting",
+        evalsha_ro,
+    ),
     Command::new("fcall", -3, SCRIPT_FLAGS, NO_KEYS, "scripting", fcall),
-    Command::new("fcall_ro", -3, SCRIPT_FLAGS | READONLY, NO_KEYS, "scripting", fcall_ro),
+    Command::new(
+        "fcall_ro",
+        -3,
+        SCRIPT_FLAGS | READONLY,
+        NO_KEYS,
+        "scripting",
+        fcall_ro,
+    ),
     Command::container("script", "scripting", SCRIPT),
     Command::container("function", "scripting", FUNCTION),
 ];
 
 static SCRIPT: &[Command] = &[
-    Command::new("load", 3, NOSCRIPT | STALE, NO_KEYS, "scripting", script_load),
+    Command::new(
+        "load",
+        3,
+        NOSCRIPT | STALE,
+        NO_KEYS,
+        "scripting",
+        script_load,
+    ),
     Command::new("exists", -3, NOSCRIPT, NO_KEYS, "scripting", script_exists),
     Command::new("flush", -2, NOSCRIPT, NO_KEYS, "scripting", script_flush),
-    Command::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", script_kill),
-    Command::new("help", 2, LOADING | STALE, NO_KEYS, "scripting", script_help),
+    Command::new(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NO_KEYS,
+        "scripting",
+        script_kill,
+    ),
+    Command::new(
+        "help",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "scripting",
+        script_help,
+    ),
 ];
 
 static FUNCTION: &[Command] = &[
-    Command::new("load", -3, WRITE | DENYOOM | NOSCRIPT, NO_KEYS, "scripting", function_load),
+    Command::new(
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        NO_KEYS,
+        "scripting",
+        function_load,
+    ),
     Command::new("list", -2, NOSCRIPT, NO_KEYS, "scripting", function_list),
-    Command::new("delete", 3, WRITE | NOSCRIPT, NO_KEYS, "scripting", function_delete),
-    Command::new("flush", -2, WRITE | NOSCRIPT, NO_KEYS, "scripting", function_flush),
-    Command::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", function_kill),
-    Command::new("stats", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", function_stats),
-    Command::new("help", 2, LOADING | STALE, NO_KEYS, "scripting", function_help),
+    Command::new(
+        "delete",
+        3,
+        WRITE | NOSCRIPT,
+        NO_KEYS,
+        "scripting",
+        function_delete,
+    ),
+    Command::new(
+        "flush",
+        -2,
+        WRITE | NOSCRIPT,
+        NO_KEYS,
+        "scripting",
+        function_flush,
+    ),
+    Command::new(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NO_KEYS,
+        "scripting",
+        function_kill,
+    ),
+    Command::new(
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        NO_KEYS,
+        "scripting",
+        function_stats,
+    ),
+    Command::new(
+        "help",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "scripting",
+        function_help,
+    ),
 ];
 
 // SCRIPT HELP
@@ -245,7 +329,9 @@ mod enabled {
                 )))
             }
         };
-        let name = scripting::with_vm(cx.shared, |vm| functions::load(vm, cx.shared, code, replace))?;
+        let name = scripting::with_vm(cx.shared, |vm| {
+            functions::load(vm, cx.shared, code, replace)
+        })?;
         cx.out.bulk(name.as_bytes());
         Ok(())
     }
@@ -301,6 +387,7 @@ mod enabled {
 
     // FUNCTION STATS
     pub fn function_stats(cx: &mut Context<'_>, _: Args) -> CmdResult {
+        scripting::refuse_during_eval(cx.shared)?;
         let (libraries, functions) = cx.shared.scripting.library_counts();
         let out = &mut *cx.out;
         out.map(2);

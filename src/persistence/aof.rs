@@ -236,12 +236,7 @@ pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
     if !shared.persistence.aof.enabled() {
         return;
     }
-    // EXEC, or a script outside EXEC, closes the MULTI its writes opened.
-    let script = matches!(
-        resolved.parent,
-        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
-    );
-    if resolved.parent == "exec" || (script && !cx.session.in_exec) {
+    if resolved.parent == "exec" {
         let mut buffer = lock(&shared.persistence.aof.buffer);
         if std::mem::take(&mut buffer.in_multi) {
             push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
@@ -260,6 +255,24 @@ pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
     let db = cx.session.db;
     let entries = translate(shared, db, resolved.parent, args, reply);
     append(shared, db, cx.session.in_exec, &entries);
+}
+
+/// After a script outside EXEC, still under the EXEC gate: closes the
+/// MULTI its writes opened and, with `appendfsync always`, brings it to
+/// disk before the reply.
+pub fn close_script(shared: &Shared) {
+    let aof = &shared.persistence.aof;
+    if !aof.enabled() {
+        return;
+    }
+    let mut buffer = lock(&aof.buffer);
+    if std::mem::take(&mut buffer.in_multi) {
+        push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+        drop(buffer);
+        if fsync_always(shared) {
+            flush_to(shared, true, aof.appended.load(Ordering::Acquire));
+        }
+    }
 }
 
 /// A command about to block lets go of the order lock; if it is served

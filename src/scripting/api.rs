@@ -116,12 +116,12 @@ pub(super) fn redis_table(lua: &Lua) -> mlua::Result<Table> {
             }
         })?,
     )?;
-    redis.set(
-        "replicate_commands",
-        lua.create_function(|_, ()| Ok(true))?,
-    )?;
+    redis.set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
     redis.set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
-    redis.set("debug", lua.create_function(|_, _: Variadic<Value>| Ok(()))?)?;
+    redis.set(
+        "debug",
+        lua.create_function(|_, _: Variadic<Value>| Ok(()))?,
+    )?;
     redis.set(
         "acl_check_cmd",
         lua.create_function(|lua, args: Variadic<Value>| {
@@ -136,7 +136,9 @@ pub(super) fn redis_table(lua: &Lua) -> mlua::Result<Table> {
                 .unwrap_or_default();
             match lookup(&name) {
                 Some(_) => Ok(true),
-                None => Err(runtime("ERR Invalid command passed to redis.acl_check_cmd()")),
+                None => Err(runtime(
+                    "ERR Invalid command passed to redis.acl_check_cmd()",
+                )),
             }
         })?,
     )?;

@@ -6,8 +6,8 @@ use mlua::{Function, Lua, Table, Value, Variadic};
 
 use super::{api, Vm};
 use crate::commands::Error;
-use crate::shared::Shared;
 use crate::resp::Reply;
+use crate::shared::Shared;
 
 pub(crate) const NOT_FOUND: &str = "ERR Function not found";
 pub(crate) const WRITE_FLAG_RO: &str =
@@ -112,7 +112,12 @@ fn library_name(code: &[u8]) -> Result<String, Error> {
 }
 
 /// FUNCTION LOAD [REPLACE] code: returns the library's name.
-pub(crate) fn load(vm: &mut Vm, shared: &Shared, code: &[u8], replace: bool) -> Result<String, Error> {
+pub(crate) fn load(
+    vm: &mut Vm,
+    shared: &Shared,
+    code: &[u8],
+    replace: bool,
+) -> Result<String, Error> {
     let name = library_name(code)?;
     let existing = vm.libraries.libraries.iter().position(|l| l.name == name);
     if existing.is_some() && !replace {
@@ -345,7 +350,11 @@ pub(crate) fn list(vm: &Vm, out: &mut Reply, pattern: Option<&[u8]>, with_code: 
         .libraries
         .libraries
         .iter()
-        .filter(|l| pattern.map_or(true, |p| crate::store::glob_match(p, l.name.as_bytes(), false)))
+        .filter(|l| {
+            pattern.map_or(true, |p| {
+                crate::store::glob_match(p, l.name.as_bytes(), false)
+            })
+        })
         .collect();
     out.array(libraries.len());
     for library in libraries {

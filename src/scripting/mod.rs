@@ -55,6 +55,8 @@ pub struct RunState {
     since_ms: AtomicU64,
     /// Set by SCRIPT KILL / FUNCTION KILL; seen by the hook.
     kill: AtomicBool,
+    /// Set by SHUTDOWN: the hook stops any script, even one that wrote.
+    abort: AtomicBool,
     /// The script ran a write command: it can no longer be killed.
     wrote: AtomicBool,
     /// The script is a function (FCALL), not an EVAL.
@@ -140,7 +142,7 @@ impl Vm {
         lua.set_hook(
             mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_, _| {
-                if run.kill.load(Ordering::Acquire) {
+                if run.kill.load(Ordering::Acquire) || run.abort.load(Ordering::Acquire) {
                     return Err(mlua::Error::RuntimeError(KILLED.into()));
                 }
                 Ok(mlua::VmState::Continue)
@@ -184,13 +186,8 @@ impl Vm {
         if !self.scripts.contains_key(sha) {
             let (function, flags) = self.compile(body)?;
             self.script_bytes += body.len();
-            self.scripts.insert(
-                sha.to_string(),
-                Script {
-                    function,
-                    flags,
-                },
-            );
+            self.scripts
+                .insert(sha.to_string(), Script { function, flags });
         }
         self.scripts.get(sha).ok_or_else(|| NOSCRIPT.into())
     }
@@ -232,7 +229,9 @@ fn math_random(lua: &Lua, globals: &Table) -> mlua::Result<()> {
                     }
                     Ok((r * (upper - lower + 1.0)).floor() + lower)
                 }
-                _ => Err(mlua::Error::RuntimeError("wrong number of arguments".into())),
+                _ => Err(mlua::Error::RuntimeError(
+                    "wrong number of arguments".into(),
+                )),
             }
         })?,
     )?;
@@ -302,6 +301,11 @@ impl Scripting {
             *vm = Some(started);
         }
         Ok(vm)
+    }
+
+    /// Stops the running script and any later one (the server is going down).
+    pub fn abort(&self) {
+        self.run.abort.store(true, Ordering::Release);
     }
 
     /// (libraries, functions) loaded.
@@ -413,7 +417,12 @@ pub(crate) fn split_keys(args: &[Vec<u8>]) -> Result<(&[Vec<u8>], &[Vec<u8>]), E
 
 /// EVAL, EVALSHA, FCALL and their _RO twins: runs the script atomically
 /// and writes its reply.
-pub(crate) fn run_script(cx: &mut Context<'_>, args: &[Vec<u8>], target: Target<'_>, read_only: bool) -> CmdResult {
+pub(crate) fn run_script(
+    cx: &mut Context<'_>,
+    args: &[Vec<u8>],
+    target: Target<'_>,
+    read_only: bool,
+) -> CmdResult {
     let (keys, argv) = split_keys(args)?;
     let shared = cx.shared;
     // Inside EXEC the gate is already ours.
@@ -443,7 +452,10 @@ pub(crate) fn run_script(cx: &mut Context<'_>, args: &[Vec<u8>], target: Target<
             (script.function.clone(), sha, read_only || no_writes, false)
         }
         Target::Function(name) => {
-            let function = vm.libraries.find(name).ok_or(Error::from(functions::NOT_FOUND))?;
+            let function = vm
+                .libraries
+                .find(name)
+                .ok_or(Error::from(functions::NOT_FOUND))?;
             if read_only && !function.no_writes {
                 return Err(functions::WRITE_FLAG_RO.into());
             }
@@ -464,10 +476,14 @@ pub(crate) fn run_script(cx: &mut Context<'_>, args: &[Vec<u8>], target: Target<
     if is_function {
         *lock(&run.current) = Some((name.clone(), args.to_vec()));
     }
-    run.since_ms.store(crate::util::now_ms().max(1), Ordering::Release);
+    run.since_ms
+        .store(crate::util::now_ms().max(1), Ordering::Release);
     let was_in_exec = std::mem::replace(&mut cx.session.in_exec, true);
     let db = cx.session.db;
     let outcome = call(vm, cx, &run, &function, keys, argv, is_function);
+    if !was_in_exec {
+        crate::persistence::aof::close_script(shared);
+    }
     cx.session.in_exec = was_in_exec;
     cx.session.db = db;
     run.since_ms.store(0, Ordering::Release);
@@ -573,12 +589,24 @@ pub(crate) fn flush(shared: &Shared) {
 }
 
 /// Runs `f` with the VM (FUNCTION commands).
-pub(crate) fn with_vm<R>(shared: &Shared, f: impl FnOnce(&mut Vm) -> Result<R, Error>) -> Result<R, Error> {
+pub(crate) fn with_vm<R>(
+    shared: &Shared,
+    f: impl FnOnce(&mut Vm) -> Result<R, Error>,
+) -> Result<R, Error> {
     let mut guard = shared.scripting.vm()?;
     let vm = guard.as_mut().ok_or(Error::from(VM_FAILED))?;
     let result = f(vm);
     *lock(&shared.scripting.counts) = (vm.libraries.len(), vm.libraries.function_count());
     result
+}
+
+/// FUNCTION STATS answers -BUSY while an EVAL script runs, as Redis does.
+pub(crate) fn refuse_during_eval(shared: &Shared) -> Result<(), Error> {
+    let run = &shared.scripting.run;
+    if run.running() && !run.function.load(Ordering::Acquire) {
+        return Err(BUSY_EVAL.into());
+    }
+    Ok(())
 }
 
 /// FUNCTION STATS' running function: (name, command, milliseconds).
