@@ -21,7 +21,7 @@ pub(super) fn write_reply(value: &Value, out: &mut Reply, resp3: bool, depth: us
         Value::Boolean(b) if resp3 => out.boolean(*b),
         Value::Boolean(true) => out.int(1),
         Value::Number(n) => out.int(truncate(*n)),
-        Value::Integer(i) => out.int(*i as i64),
+        Value::Integer(i) => out.int(*i),
         Value::Table(table) if depth >= MAX_DEPTH => {
             let _ = table;
             out.error(TOO_DEEP)
@@ -35,7 +35,8 @@ pub(super) fn write_reply(value: &Value, out: &mut Reply, resp3: bool, depth: us
 /// fit comes out as the smallest integer (the x86 conversion Redis's C
 /// cast compiles to).
 fn truncate(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_775_807e18 || n < -9.223_372_036_854_775_808e18 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64

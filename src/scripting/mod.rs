@@ -402,8 +402,11 @@ pub(crate) enum Target<'a> {
     Function(&'a [u8]),
 }
 
+/// Keys and arguments of a script call.
+type KeysAndArgs<'a> = (&'a [Vec<u8>], &'a [Vec<u8>]);
+
 /// Splits `numkeys key... arg...` (args[2..]) into keys and arguments.
-pub(crate) fn split_keys(args: &[Vec<u8>]) -> Result<(&[Vec<u8>], &[Vec<u8>]), Error> {
+pub(crate) fn split_keys(args: &[Vec<u8>]) -> Result<KeysAndArgs<'_>, Error> {
     let count = crate::commands::int_arg(&args[2])?;
     if count < 0 {
         return Err(NEGATIVE_KEYS.into());
