@@ -615,3 +615,63 @@ fn sha1hex_matches_redis_for_many_lengths() {
         assert_eq!(ours.call(&case), theirs.call(&case), "length {len}");
     }
 }
+
+/// Runs a real application's test program (tests/apps) against a fresh
+/// respd and checks it passed. Outside CI, a missing runtime or library
+/// skips it with a message; in CI (`CI` set, .ci/run installs them) it fails.
+fn run_app(name: &str, program: &str, script: &str, probe: &[&str]) {
+    let apps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps");
+    let probe = std::process::Command::new(program)
+        .current_dir(&apps)
+        .args(probe)
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed (see .ci/run)"
+        );
+        eprintln!("{name} is not installed: skipping (see .ci/run for the install step)");
+        return;
+    }
+    let server = start();
+    let port = server.local_addr().port().to_string();
+    let output = std::process::Command::new(program)
+        .current_dir(&apps)
+        .args([script, port.as_str()])
+        .output()
+        .unwrap();
+    let stdout = text(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success() && stdout.contains(", 0 failed"),
+        "{name} failed:\n{stdout}\n{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn python_redis_lock_works_unmodified() {
+    run_app(
+        "python-redis-lock",
+        "python3",
+        "redis_lock_app.py",
+        &["-c", "import redis_lock"],
+    );
+}
+
+#[test]
+fn bullmq_queue_worker_delayed_and_retried_jobs() {
+    // BullMQ's scripts use cmsgpack and cjson (src/scripting/libs).
+    let server = start();
+    let mut conn = Conn::open(server.local_addr());
+    if conn.call(&["EVAL", "return type(cmsgpack)", "0"]) != b"$5\r\ntable\r\n" {
+        eprintln!("cmsgpack is not built in yet (src/scripting/libs): skipping BullMQ");
+        return;
+    }
+    run_app(
+        "bullmq",
+        "node",
+        "bullmq_app.mjs",
+        &["-e", "require.resolve('bullmq')"],
+    );
+}
