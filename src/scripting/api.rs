@@ -218,7 +218,9 @@ pub(super) fn error_handler(lua: &Lua, hidden: &Table, error: Value) -> mlua::Re
         let Some((what, source, line)) = place else {
             break;
         };
-        if what == "C" || what == "tail" || source == "=respd" {
+        // Frames that stand where Redis has C: respd's sandbox and the Lua
+        // wrappers of the libraries (`libs::LIBS_CHUNK`).
+        if what == "C" || what == "tail" || source == "=respd" || source == "=[respd lualibs]" {
             continue;
         }
         table.raw_set("source", source)?;

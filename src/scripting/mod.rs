@@ -134,7 +134,7 @@ impl Vm {
         let redis = api::redis_table(&lua)?;
         globals.raw_set("redis", redis.clone())?;
         math_random(&lua, &globals)?;
-        // TODO(lualibs): libs::open_all(&lua)?;
+        // TODO(lualibs): `pub mod libs;` above, then here: libs::open_all(&lua)?;
         let (env, library_env, runner, library_loader): (Table, Table, Function, Function) = lua
             .load(include_str!("sandbox.lua"))
             .set_name("=respd")
