@@ -100,6 +100,12 @@ fn errors_conversions_api_and_script_commands_match_redis() {
 }
 
 #[test]
+fn shebangs_and_commands_from_scripts_match_redis() {
+    let compared = differential(FROM_SCRIPTS);
+    println!("{compared} replies compared with redis-server");
+}
+
+#[test]
 fn pcall_error_places_functions_and_shebangs_match_redis() {
     let compared = differential(MORE);
     println!("{compared} replies compared with redis-server");
@@ -370,6 +376,62 @@ const MORE: &[&[&str]] = &[
     &["exec"],
     &["eval", "return redis.call('get', KEYS[1])", "1"],
     &["eval", "return 1", "1", "a"],
+];
+
+/// Shebang flags under EVAL_RO, and commands of every family called from scripts.
+const FROM_SCRIPTS: &[&[&str]] = &[
+    &["eval_ro", "#!lua\nreturn 1", "0"],
+    &["eval_ro", "#!lua flags=no-writes\nreturn 1", "0"],
+    &["eval", "#!lua\nreturn redis.call('set','a','1')", "0"],
+    &["eval", "#!lua flags=\nreturn 1", "0"],
+    &["script", "flush"],
+    &[
+        "script",
+        "exists",
+        "e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+    ],
+    &[
+        "eval",
+        "return redis.call('lpush', KEYS[1], ARGV[1], ARGV[2])",
+        "1",
+        "list",
+        "a",
+        "b",
+    ],
+    &[
+        "eval",
+        "return redis.call('blmove', 'list', 'other', 'LEFT', 'RIGHT', 0)",
+        "0",
+    ],
+    &[
+        "eval",
+        "return redis.call('lmpop', '1', 'list', 'LEFT')",
+        "0",
+    ],
+    &[
+        "eval",
+        "return redis.call('xadd', 'st', '1-1', 'f', 'v')",
+        "0",
+    ],
+    &["eval", "return redis.call('xrange', 'st', '-', '+')", "0"],
+    &["eval", "return redis.call('hello', '3')", "0"],
+    &["eval", "return redis.call('ping', 'x')", "0"],
+    &["eval", "return redis.call('dbsize')", "0"],
+    &["eval", "return redis.call('time')[1] ~= nil", "0"],
+    &["eval", "return redis.call('expire', 'list', 100)", "0"],
+    &["eval", "return redis.call('ttl', 'list')", "0"],
+    &["eval", "return redis.call('watch', 'x')", "0"],
+    &["eval", "return redis.call('flushall')", "0"],
+    &["eval", "return redis.call('keys', '*')", "0"],
+    &["eval", "return redis.call('auth', 'x')", "0"],
+    &["eval", "return redis.call('client', 'id') > 0", "0"],
+    &["eval", "return redis.call('publish', 'ch', 'msg')", "0"],
+    &[
+        "eval",
+        "return redis.call('config', 'get', 'maxmemory')",
+        "0",
+    ],
+    &["eval", "return redis.call('info', 'nosuchsection')", "0"],
 ];
 
 /// A respd process with its own settings (killed when dropped).

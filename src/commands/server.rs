@@ -453,8 +453,13 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("mem_allocator", "libc".into()),
                 ("lazyfree_pending_objects", "0".into()),
             ];
+            // The scripting lines go before maxmemory, where Redis has them.
             #[cfg(feature = "scripting")]
-            lines.extend(shared.scripting.info_memory(bytes_to_human));
+            {
+                let at = lines.iter().position(|(name, _)| *name == "maxmemory");
+                let at = at.unwrap_or(lines.len());
+                lines.splice(at..at, shared.scripting.info_memory(bytes_to_human));
+            }
             lines
         }
         "persistence" => {

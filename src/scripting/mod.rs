@@ -249,6 +249,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Flags of an EVAL script's `#!lua flags=...` line.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ShebangFlags {
+    /// The script has a `#!lua` line: it may write unless it says
+    /// `no-writes`, so EVAL_RO refuses it.
+    pub shebang: bool,
     pub no_writes: bool,
 }
 
@@ -259,6 +262,7 @@ fn parse_shebang(body: &[u8]) -> Result<(ShebangFlags, Vec<u8>), Error> {
     if !body.starts_with(b"#!") {
         return Ok((flags, body.to_vec()));
     }
+    flags.shebang = true;
     let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
     let line = String::from_utf8_lossy(&body[..end]).into_owned();
     let mut parts = line.split(' ').filter(|p| !p.is_empty());
@@ -451,8 +455,16 @@ pub(crate) fn run_script(
             } else {
                 vm.cache(&sha, body)?
             };
-            let no_writes = script.flags.no_writes;
-            (script.function.clone(), sha, read_only || no_writes, false)
+            let flags = script.flags;
+            if read_only && flags.shebang && !flags.no_writes {
+                return Err(functions::WRITE_FLAG_RO.into());
+            }
+            (
+                script.function.clone(),
+                sha,
+                read_only || flags.no_writes,
+                false,
+            )
         }
         Target::Function(name) => {
             let function = vm
