@@ -100,6 +100,12 @@ fn errors_conversions_api_and_script_commands_match_redis() {
 }
 
 #[test]
+fn resp3_clients_get_redis_shapes() {
+    let compared = differential(RESP3);
+    println!("{compared} replies compared with redis-server");
+}
+
+#[test]
 fn shebangs_and_commands_from_scripts_match_redis() {
     let compared = differential(FROM_SCRIPTS);
     println!("{compared} replies compared with redis-server");
@@ -432,6 +438,31 @@ const FROM_SCRIPTS: &[&[&str]] = &[
         "0",
     ],
     &["eval", "return redis.call('info', 'nosuchsection')", "0"],
+];
+
+/// A RESP3 client: FUNCTION LIST/STATS maps and sets, typed script replies.
+const RESP3: &[&[&str]] = &[
+    &["hello", "3"],
+    &["function", "load", "#!lua name=lib3\nredis.register_function{function_name='g1', callback=function(k, a) return {map={x=1}} end, flags={'no-writes', 'allow-stale'}}"],
+    &["function", "list"],
+    &["function", "list", "withcode"],
+    &["function", "stats"],
+    &["fcall", "g1", "0"],
+    &["fcall_ro", "g1", "0"],
+    &["eval", "return {double=0.1}", "0"],
+    &["eval", "return {double=1e300*10}", "0"],
+    &["eval", "return {1, {set={a=1}}, {map={}}}", "0"],
+    &["eval", "redis.setresp(3); return redis.call('hello')", "0"],
+    &["eval", "redis.setresp(3); return redis.call('config', 'get', 'maxmemory')", "0"],
+    &["eval", "redis.setresp(3); local r = redis.call('config', 'get', 'maxmemory') return r.map.maxmemory", "0"],
+    &["script", "exists", "x"],
+    &["eval", "return redis.call('hgetall', 'nothing')", "0"],
+    &["eval", "return false", "0"],
+    &["eval", "return nil", "0"],
+    &["eval", "redis.setresp(3) return redis.call('lpop', 'nothing')", "0"],
+    &["eval", "return redis.call('lpop', 'nothing')", "0"],
+    &["eval", "return redis.call('blpop', 'nothing', 0)", "0"],
+    &["function", "delete", "lib3"],
 ];
 
 /// A respd process with its own settings (killed when dropped).
