@@ -28,7 +28,7 @@ mod zsets;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use crate::blocking::{Attempt, DbKey, Outcome};
 use crate::clients::ClientInfo;
@@ -532,26 +532,39 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
             return Ok(());
         }
     }
-    // While a script runs, wait for it, or answer -BUSY once it is slow;
-    // commands allowed then (SCRIPT KILL) run beside it without the gate.
-    #[cfg(feature = "scripting")]
-    if crate::scripting::wait_while_running(
-        cx.shared,
-        resolved.command.flags & flags::ALLOW_BUSY != 0,
-    )? {
-        return run(cx, resolved, args);
-    }
     // Every command but EXEC and scripts runs on the shared side of the
     // gate; they take the exclusive side, so no one sees them half done.
     if resolved.parent != "exec" && !scripting::RUNS_SCRIPTS.contains(&resolved.parent) {
-        cx.gate = Some(
-            cx.shared
+        cx.gate = shared_gate(cx.shared, resolved.command)?;
+    }
+    run(cx, resolved, args)
+}
+
+/// The shared side of the EXEC gate. While a script holds the exclusive
+/// side, a command waits for it, or gets -BUSY once the script is slow;
+/// then a command allowed beside it (SCRIPT KILL) gets `None` and runs
+/// without the gate.
+fn shared_gate<'a>(
+    shared: &'a Shared,
+    command: &Command,
+) -> Result<Option<RwLockReadGuard<'a, ()>>, Error> {
+    match shared.exec_gate.try_read() {
+        Ok(gate) => return Ok(Some(gate)),
+        Err(TryLockError::Poisoned(poisoned)) => return Ok(Some(poisoned.into_inner())),
+        Err(TryLockError::WouldBlock) => {}
+    }
+    #[cfg(feature = "scripting")]
+    return crate::scripting::wait_for_gate(shared, command.flags & flags::ALLOW_BUSY != 0);
+    #[cfg(not(feature = "scripting"))]
+    {
+        let _ = command;
+        Ok(Some(
+            shared
                 .exec_gate
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        ))
     }
-    run(cx, resolved, args)
 }
 
 /// Finds the row for `args` and checks arity and authentication.

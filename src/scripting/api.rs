@@ -51,16 +51,13 @@ pub(super) fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     }
     redis.set(
         "sha1hex",
-        lua.create_function(|_, args: Variadic<Value>| {
-            let [Value::String(text)] = args.as_slice() else {
-                if let [value] = args.as_slice() {
-                    if let Some(n) = number(value) {
-                        return Ok(sha1_hex(format_number(n).as_bytes()));
-                    }
-                }
-                return Err(runtime("ERR wrong number of arguments"));
-            };
-            Ok(sha1_hex(&text.as_bytes()))
+        lua.create_function(|_, args: Variadic<Value>| match args.as_slice() {
+            [Value::String(text)] => Ok(sha1_hex(&text.as_bytes())),
+            // A number is hashed as Lua writes it.
+            [value] => number(value)
+                .map(|n| sha1_hex(format_number(n).as_bytes()))
+                .ok_or_else(|| runtime("ERR wrong number of arguments")),
+            _ => Err(runtime("ERR wrong number of arguments")),
         })?,
     )?;
     redis.set(

@@ -146,8 +146,8 @@ pub(crate) fn load(
         )?;
         api_table.raw_set(
             "register_function",
-            scope.create_function(|lua, args: Variadic<Value>| {
-                let function = register_args(lua, args)?;
+            scope.create_function(|_, args: Variadic<Value>| {
+                let function = register_args(args)?;
                 let mut registered = registered.borrow_mut();
                 if registered.iter().any(|f| f.name == function.name) {
                     return Err(mlua::Error::RuntimeError(
@@ -235,8 +235,7 @@ fn runtime(message: &str) -> mlua::Error {
 
 /// `redis.register_function(name, callback)` or
 /// `redis.register_function{function_name=, callback=, flags=, description=}`.
-fn register_args(lua: &Lua, args: Variadic<Value>) -> mlua::Result<FunctionDef> {
-    let _ = lua;
+fn register_args(args: Variadic<Value>) -> mlua::Result<FunctionDef> {
     let (name, callback, flags, description) = match args.as_slice() {
         [Value::Table(options)] => {
             let mut name = None;

@@ -6,8 +6,8 @@
 //!   of its commands. The VM sits behind its own mutex, taken after the gate.
 //! * While a script runs, [`RunState`] says since when. Past
 //!   `busy-reply-threshold` the dispatcher answers other clients `-BUSY`
-//!   at once ([`wait_while_running`]) and lets SCRIPT KILL through; a Lua
-//!   hook sees the kill flag and raises an error the script cannot swallow.
+//!   at once ([`wait_for_gate`]) and lets SCRIPT KILL through; a Lua hook
+//!   sees the kill flag and raises an error the script cannot swallow.
 //! * The commands a script calls go through the normal table and
 //!   [`crate::commands::run`], so WATCH, keyspace events, MONITOR and the
 //!   AOF see them as they see EXEC's.
@@ -22,8 +22,10 @@ pub(crate) mod functions;
 mod sha1;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{
+    Arc, Mutex, MutexGuard, PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+};
 
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 
@@ -57,6 +59,8 @@ pub struct RunState {
     kill: AtomicBool,
     /// Set by SHUTDOWN: the hook stops any script, even one that wrote.
     abort: AtomicBool,
+    /// Scripts waiting for or holding the EXEC gate's exclusive side.
+    entering: AtomicUsize,
     /// The script ran a write command: it can no longer be killed.
     wrote: AtomicBool,
     /// The script is a function (FCALL), not an EVAL.
@@ -356,29 +360,89 @@ impl Scripting {
     }
 }
 
-/// Called by the dispatcher before a command takes the EXEC gate. While a
-/// script runs, waits for it to end; once it has run past
-/// `busy-reply-threshold`, answers `-BUSY` instead, or `Ok(true)` for an
-/// `allow_busy` command, which then runs beside the script without the gate.
-pub fn wait_while_running(shared: &Shared, allow_busy: bool) -> Result<bool, Error> {
+/// The -BUSY error once the running script has passed
+/// `busy-reply-threshold`.
+fn busy(shared: &Shared) -> Option<Error> {
     let run = &shared.scripting.run;
-    if !run.running() {
-        return Ok(false);
+    let since = run.since_ms.load(Ordering::Acquire);
+    if since == 0 {
+        return None;
     }
     let threshold = shared.config().busy_reply_threshold();
+    if crate::util::now_ms().saturating_sub(since) < threshold {
+        return None;
+    }
+    let function = run.function.load(Ordering::Acquire);
+    Some(if function { BUSY_FUNCTION } else { BUSY_EVAL }.into())
+}
+
+fn pause() {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+}
+
+/// Called by the dispatcher when the EXEC gate's shared side is not free.
+/// While no script holds or awaits the gate (an EXEC does), it simply
+/// waits. Otherwise it polls, so that once the script is slow it can
+/// answer `-BUSY`, or `Ok(None)` for an `allow_busy` command, which then
+/// runs beside the script without the gate.
+pub fn wait_for_gate(
+    shared: &Shared,
+    allow_busy: bool,
+) -> Result<Option<RwLockReadGuard<'_, ()>>, Error> {
     loop {
-        let since = run.since_ms.load(Ordering::Acquire);
-        if since == 0 {
-            return Ok(false);
+        if shared.scripting.run.entering.load(Ordering::Acquire) == 0 {
+            return Ok(Some(
+                shared
+                    .exec_gate
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner),
+            ));
         }
-        if crate::util::now_ms().saturating_sub(since) >= threshold {
-            if allow_busy {
-                return Ok(true);
-            }
-            let function = run.function.load(Ordering::Acquire);
-            return Err(if function { BUSY_FUNCTION } else { BUSY_EVAL }.into());
+        if let Some(error) = busy(shared) {
+            return if allow_busy { Ok(None) } else { Err(error) };
         }
-        std::thread::sleep(std::time::Duration::from_millis(1));
+        match shared.exec_gate.try_read() {
+            Ok(gate) => return Ok(Some(gate)),
+            Err(TryLockError::Poisoned(poisoned)) => return Ok(Some(poisoned.into_inner())),
+            Err(TryLockError::WouldBlock) => pause(),
+        }
+    }
+}
+
+/// The exclusive side of the EXEC gate for a script; `-BUSY` if another
+/// script holds it and is slow.
+fn exclusive_gate(shared: &Shared) -> Result<RwLockWriteGuard<'_, ()>, Error> {
+    loop {
+        if !shared.scripting.run.running() {
+            return Ok(shared
+                .exec_gate
+                .write()
+                .unwrap_or_else(PoisonError::into_inner));
+        }
+        if let Some(error) = busy(shared) {
+            return Err(error);
+        }
+        match shared.exec_gate.try_write() {
+            Ok(gate) => return Ok(gate),
+            Err(TryLockError::Poisoned(poisoned)) => return Ok(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => pause(),
+        }
+    }
+}
+
+/// Counts a script that waits for or holds the gate, until dropped.
+struct Entering<'a>(&'a RunState);
+
+impl<'a> Entering<'a> {
+    fn new(run: &'a RunState) -> Self {
+        run.entering.fetch_add(1, Ordering::AcqRel);
+        Entering(run)
+    }
+}
+
+impl Drop for Entering<'_> {
+    fn drop(&mut self) {
+        self.0.entering.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -432,13 +496,13 @@ pub(crate) fn run_script(
 ) -> CmdResult {
     let (keys, argv) = split_keys(args)?;
     let shared = cx.shared;
-    // Inside EXEC the gate is already ours.
-    let _exclusive = (!cx.session.in_exec).then(|| {
-        shared
-            .exec_gate
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-    });
+    // Commands arriving meanwhile poll rather than queue behind us (see
+    // `wait_for_gate`). Inside EXEC the gate is already ours.
+    let _entering = Entering::new(&shared.scripting.run);
+    let _exclusive = match cx.session.in_exec {
+        true => None,
+        false => Some(exclusive_gate(shared)?),
+    };
     let mut guard = shared.scripting.vm()?;
     let Some(vm) = guard.as_mut() else {
         return Err(VM_FAILED.into());
