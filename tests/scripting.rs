@@ -508,6 +508,7 @@ fn a_slow_script_makes_others_busy_and_script_kill_stops_it() {
         BUSY,
         "FUNCTION KILL does not stop an EVAL"
     );
+    assert_eq!(admin.call(&["EVAL", "return 1", "0"]), BUSY);
     assert_eq!(admin.call(&["SCRIPT", "KILL"]), b"+OK\r\n");
     assert_eq!(
         text(&looping.read()),
