@@ -755,13 +755,7 @@ fn python_redis_lock_works_unmodified() {
 
 #[test]
 fn bullmq_queue_worker_delayed_and_retried_jobs() {
-    // BullMQ's scripts use cmsgpack and cjson (src/scripting/libs).
-    let server = start();
-    let mut conn = Conn::open(server.local_addr());
-    if conn.call(&["EVAL", "return type(cmsgpack)", "0"]) != b"$5\r\ntable\r\n" {
-        eprintln!("cmsgpack is not built in yet (src/scripting/libs): skipping BullMQ");
-        return;
-    }
+    // BullMQ's scripts also use cmsgpack and cjson (src/scripting/libs).
     run_app(
         "bullmq",
         "node",

@@ -394,3 +394,13 @@ fn shutdown_closes_without_a_reply_and_stops_the_server() {
     server.shutdown();
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn config_get_dir_is_the_absolute_working_directory_as_redis_reports_it() {
+    let server = start();
+    let mut s = raw(server.local_addr());
+    let cwd = std::env::current_dir().unwrap();
+    let cwd = cwd.to_str().unwrap();
+    let expected = format!("*2\r\n$3\r\ndir\r\n${}\r\n{}\r\n", cwd.len(), cwd);
+    assert_reply(&mut s, &cmd(&["CONFIG", "GET", "dir"]), expected.as_bytes());
+}

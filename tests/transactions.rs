@@ -159,6 +159,22 @@ fn watch_aborts_only_when_a_watched_key_changes() {
         &["SET", "unrelated", "x"],
         b"*1\r\n:3\r\n",
     );
+    // Writes that change nothing do not count, as in Redis.
+    exec_with(
+        &mut c,
+        &mut other,
+        "nope",
+        &["DEL", "nope"],
+        b"*1\r\n:4\r\n",
+    );
+    exec_with(
+        &mut c,
+        &mut other,
+        "nope",
+        &["HDEL", "nope", "f"],
+        b"*1\r\n:5\r\n",
+    );
+    exec_with(&mut c, &mut other, "k", &["PERSIST", "k"], b"*1\r\n:6\r\n");
     exec_with(&mut c, &mut other, "k", &["SET", "k", "w"], b"*-1\r\n");
     exec_with(&mut c, &mut other, "k", &["APPEND", "k", "w"], b"*-1\r\n");
     exec_with(&mut c, &mut other, "k", &["EXPIRE", "k", "100"], b"*-1\r\n");

@@ -16,6 +16,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+pub(crate) mod migrate;
 mod pubsub;
 mod scan;
 mod scripting;
@@ -177,7 +178,7 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 14] {
+fn families() -> [&'static [Command]; 15] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -193,6 +194,7 @@ fn families() -> [&'static [Command]; 14] {
         pubsub::COMMANDS,
         streams::COMMANDS,
         scripting::COMMANDS,
+        migrate::COMMANDS,
     ]
 }
 

@@ -17,8 +17,6 @@ const INVALID_COMMAND: &str = "ERR Invalid command specified";
 const INVALID_ARGUMENT_COUNT: &str = "ERR Invalid number of arguments specified for command";
 const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
-/// respd writes an AOF only while it is on (Redis writes one anyway).
-const AOF_OFF: &str = "ERR BGREWRITEAOF needs appendonly yes in respd";
 const BGSAVE_RUNNING: &str = "ERR Background save already in progress";
 const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
 const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
@@ -265,9 +263,6 @@ fn bgsave(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 // BGREWRITEAOF
 fn bgrewriteaof(cx: &mut Context<'_>, _: Args) -> CmdResult {
-    if !cx.shared.persistence.aof.enabled() {
-        return Err(AOF_OFF.into());
-    }
     match persistence::aof::rewrite(cx.shared, false) {
         Ok(Rewrite::Started) => {
             cx.out
@@ -275,9 +270,11 @@ fn bgrewriteaof(cx: &mut Context<'_>, _: Args) -> CmdResult {
             Ok(())
         }
         Ok(Rewrite::AlreadyRunning) => Err(persistence::aof::REWRITE_RUNNING.into()),
-        Err(err) => Err(Error::new(format!(
-            "ERR Can't execute an AOF background rewriting: {err}"
-        ))),
+        Err(err) => {
+            let message = format!("Can't rewrite the append only file in background: {err}");
+            crate::log::log(cx.shared, crate::log::WARNING, &message);
+            Err(Error::new("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.".to_string()))
+        }
     }
 }
 
@@ -1118,7 +1115,13 @@ fn config_get(cx: &mut Context<'_>, args: Args) -> CmdResult {
     for pattern in &args[2..] {
         for (name, value) in config.matching(pattern) {
             if !pairs.iter().any(|(n, _)| *n == name) {
-                pairs.push((name, value.to_string()));
+                let value = match name {
+                    // Redis chdirs to `dir` and reports getcwd(): the
+                    // absolute path, never "".
+                    "dir" => absolute_dir(value),
+                    _ => value.to_string(),
+                };
+                pairs.push((name, value));
             }
         }
     }
@@ -1129,6 +1132,15 @@ fn config_get(cx: &mut Context<'_>, args: Args) -> CmdResult {
         cx.out.bulk(value.as_bytes());
     }
     Ok(())
+}
+
+/// `dir` as an absolute path (respd does not chdir, because servers
+/// started inside one test process share the working directory).
+fn absolute_dir(dir: &str) -> String {
+    let path = std::path::Path::new(if dir.is_empty() { "." } else { dir });
+    std::fs::canonicalize(path)
+        .map(|path| path.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| dir.to_string())
 }
 
 // CONFIG SET parameter value [parameter value ...]
@@ -1147,15 +1159,28 @@ fn config_set(cx: &mut Context<'_>, args: Args) -> CmdResult {
         .collect();
     // All or nothing: the changes go to a copy that replaces the
     // configuration only if every one of them is accepted.
-    let mut updated = cx.shared.config().clone();
+    let previous = cx.shared.config().clone();
+    let mut updated = previous.clone();
     updated
         .set_many(&pairs)
         .map_err(|failure| Error::new(failure.to_string()))?;
     *cx.shared.config_mut() = updated;
     crate::notify::configure(cx.shared);
-    // appendonly yes starts the AOF with a rewrite; no stops it.
-    persistence::aof::apply_config(cx.shared)
-        .map_err(|err| Error::new(format!("ERR Can't turn the AOF on: {err}")))?;
+    // appendonly yes starts the AOF with a rewrite; no stops it. If that
+    // fails, every change is undone, as Redis does.
+    if let Err(err) = persistence::aof::apply_config(cx.shared) {
+        crate::log::log(
+            cx.shared,
+            crate::log::WARNING,
+            &format!("Can't turn the AOF on: {err}. Restoring previous settings."),
+        );
+        *cx.shared.config_mut() = previous;
+        crate::notify::configure(cx.shared);
+        return Err(Error::new(
+            "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs."
+                .to_string(),
+        ));
+    }
     cx.out.ok();
     Ok(())
 }

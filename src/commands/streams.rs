@@ -272,7 +272,15 @@ struct AddArgs {
 }
 
 /// Redis's `streamParseAddOrTrimArgsOrReply`.
-fn parse_add_args(args: &Args, xadd: bool, node_max_entries: u64) -> Result<AddArgs, Error> {
+/// `obey`: the command comes from the AOF, whose trims Redis already made
+/// exact; its LIMIT is ignored rather than refused (Redis's
+/// `mustObeyClient`).
+fn parse_add_args(
+    args: &Args,
+    xadd: bool,
+    node_max_entries: u64,
+    obey: bool,
+) -> Result<AddArgs, Error> {
     let mut parsed = AddArgs::default();
     let mut limit_given = false;
     let mut i = 2;
@@ -330,10 +338,11 @@ fn parse_add_args(args: &Args, xadd: bool, node_max_entries: u64) -> Result<AddA
     if !xadd && parsed.trim.is_none() {
         return Err(XTRIM_WITHOUT_TRIM.into());
     }
-    if limit_given && !parsed.approx {
+    if obey {
+        parsed.limit = 0;
+    } else if limit_given && !parsed.approx {
         return Err(LIMIT_WITHOUT_TILDE.into());
-    }
-    if !limit_given {
+    } else if !limit_given {
         parsed.limit = if parsed.approx {
             match 100u64.saturating_mul(node_max_entries) {
                 0 => 10_000,
@@ -458,11 +467,16 @@ fn write_streams(out: &mut Reply, streams: &[(Vec<u8>, Read)]) {
 
 // ---- XADD, XLEN, XRANGE, XDEL, XTRIM, XSETID ----
 
+/// True while the AOF is replayed.
+fn from_aof(cx: &Context<'_>) -> bool {
+    cx.session.id == crate::persistence::aof::CLIENT_ID
+}
+
 // XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
 //   <* | id> field value [field value ...]
 fn xadd(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let limits = node_limits(cx);
-    let parsed = parse_add_args(&args, true, limits.max_entries)?;
+    let parsed = parse_add_args(&args, true, limits.max_entries, from_aof(cx))?;
     let fields_at = parsed.end + 1;
     if args.len() < fields_at + 2 || (args.len() - fields_at) % 2 == 1 {
         return Err(errors::wrong_arity("xadd"));
@@ -596,7 +610,7 @@ fn xtrim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     }
-    let parsed = parse_add_args(&args, false, limits.max_entries)?;
+    let parsed = parse_add_args(&args, false, limits.max_entries, from_aof(cx))?;
     let removed = match (stream_at_mut(&mut db, &args[1], now)?, parsed.trim) {
         (Some(stream), Some(trim)) => stream.trim(trim, parsed.approx, parsed.limit),
         _ => 0,
@@ -850,9 +864,11 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
     }
     let mut served = Vec::new();
     for (key, position) in parsed.keys.iter().zip(&positions) {
+        let had = has_reader(&db, key, &parsed, now);
         if let Some(read) = read_one(&mut db, key, *position, &parsed, parsed.count, now) {
             served.push((key.clone(), read));
         }
+        announce_reader(&db, key, &parsed, had, now);
     }
     if !served.is_empty() {
         drop(db);
@@ -887,6 +903,7 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
                 continue;
             }
             // Redis answers even if the new entries are already trimmed away.
+            let had = has_reader(db, key, &parsed, now);
             let read = match &parsed.group {
                 Some((group, consumer)) => match stream_at_mut(db, key, now) {
                     Ok(Some(stream)) => read_new(stream, group, consumer, count, parsed.noack, now),
@@ -894,6 +911,7 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
                 },
                 None => entries_after(stream, after, count),
             };
+            announce_reader(db, key, &parsed, had, now);
             return Some(Reply::encoded(resp3, |r| {
                 write_streams(r, &[(key.clone(), read)])
             }));
@@ -901,6 +919,22 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
         None
     };
     cx.block(db, wait_on, timeout, Box::new(attempt))
+}
+
+/// False when XREADGROUP's consumer is not (yet) in its group at `key`.
+fn has_reader(db: &Db, key: &[u8], parsed: &ReadArgs, now: u64) -> bool {
+    let Some((group, consumer)) = &parsed.group else {
+        return true;
+    };
+    matches!(stream_at(db, key, now), Ok(Some(stream))
+        if stream.groups.get(group).is_some_and(|g| g.consumers.contains_key(consumer)))
+}
+
+/// Redis's `xgroup-createconsumer` event when a read created its consumer.
+fn announce_reader(db: &Db, key: &[u8], parsed: &ReadArgs, had: bool, now: u64) {
+    if !had && has_reader(db, key, parsed, now) {
+        db.notify(class::STREAM, "xgroup-createconsumer", key);
+    }
 }
 
 /// Up to `count` entries (0 = all) after `after`.
@@ -1166,6 +1200,7 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         group.last_id = last_id;
     }
     let consumer = &args[3];
+    let mut created = false;
     let mut claimed = Vec::new();
     for (id, fields) in ids.into_iter().zip(existing) {
         if fields.is_none() {
@@ -1188,7 +1223,7 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         if !forced && min_idle > 0 && (now as i64 - nack.delivery_time as i64) < min_idle {
             continue;
         }
-        group.consumer(consumer, now);
+        created |= group.consumer(consumer, now).1;
         group.reassign(id, consumer);
         if let Some(nack) = group.pel.get_mut(&id) {
             nack.delivery_time = delivery;
@@ -1201,6 +1236,9 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         claimed.push((id, fields));
     }
     drop(db);
+    if created {
+        cx.notify(class::STREAM, "xgroup-createconsumer", &args[1]);
+    }
     write_claimed(cx.out, &claimed, justid);
     Ok(())
 }
@@ -1244,6 +1282,7 @@ fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         return Err(no_key_or_group(&args[1], &args[2], ""));
     };
     let consumer = &args[3];
+    let mut created = false;
     let (mut claimed, mut deleted) = (Vec::new(), Vec::new());
     let mut last_seen = None;
     for (id, fields) in pending.into_iter().zip(existing) {
@@ -1264,7 +1303,7 @@ fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         if min_idle > 0 && idle < min_idle {
             continue;
         }
-        group.consumer(consumer, now);
+        created |= group.consumer(consumer, now).1;
         group.reassign(id, consumer);
         if let Some(nack) = group.pel.get_mut(&id) {
             nack.delivery_time = now;
@@ -1284,6 +1323,9 @@ fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
     }
     .unwrap_or(StreamId::ZERO);
     drop(db);
+    if created {
+        cx.notify(class::STREAM, "xgroup-createconsumer", &args[1]);
+    }
     cx.out.array(3);
     write_id(cx.out, cursor);
     write_claimed(cx.out, &claimed, justid);

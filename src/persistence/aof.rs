@@ -20,16 +20,22 @@
 //! where replaying the original would not give the same result: relative
 //! expiry times become absolute (`PEXPIREAT`, `SET .. PXAT`), INCRBYFLOAT
 //! becomes a SET of the result, SPOP an SREM of what was popped, a blocking
-//! pop its non-blocking form on the key it popped from. SELECT comes
-//! before an entry for another database; commands run by EXEC are wrapped
-//! in MULTI/EXEC.
+//! pop its non-blocking form on the key it popped from, stream commands as
+//! `aof_stream.rs` says. A command whose reply says it changed nothing
+//! (`:0` from DEL, HDEL, ...) is not logged, even if the counter moved. Keys
+//! deleted by expiry are logged as DEL ahead of the next entry. SELECT
+//! comes before an entry for another database; commands run by EXEC, and
+//! a command logged as several, are wrapped in MULTI/EXEC.
 //!
 //! **Rewrite** (BGREWRITEAOF, and turning the AOF on): under the order lock
 //! the databases are cloned and appending moves to a new increment; a
 //! background thread writes the clone as the new base, then a new manifest
 //! replaces the old one in one rename and the old files are deleted. What
 //! is written during the rewrite is in the new increment: nothing is lost,
-//! and a crash at any point leaves a manifest naming a complete set.
+//! and a crash at any point leaves a manifest naming a complete set. With
+//! the AOF off, BGREWRITEAOF only writes a base and a manifest naming it
+//! (as Redis 7.0); `auto-aof-rewrite-percentage` starts rewrites from the
+//! cron.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -49,6 +55,10 @@ use crate::util::{now_ms, parse_i64};
 
 /// Redis's reply when a rewrite runs already.
 pub const REWRITE_RUNNING: &str = "ERR Background append only file rewriting already in progress";
+
+/// The client ID of the replay of the log (Redis's `CLIENT_ID_AOF`):
+/// commands that must obey the log, as Redis's do, check it.
+pub const CLIENT_ID: u64 = u64::MAX;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -100,6 +110,32 @@ struct Status {
     last_rewrite_secs: i64,
     last_write_ok: bool,
     rewrites: u64,
+    /// When a rewrite last failed: automatic rewrites wait a minute.
+    failed_at: Option<Instant>,
+    /// The files' size at log offset `size_mark` ([`Aof::appended`]): the
+    /// current size is that plus what was appended since.
+    size_base: u64,
+    size_mark: u64,
+    /// The size right after the last rewrite (or load), which
+    /// `auto-aof-rewrite-percentage` measures growth against.
+    rewrite_base_size: u64,
+}
+
+impl Status {
+    fn current_size(&self, aof: &Aof) -> u64 {
+        self.size_base
+            + aof
+                .appended
+                .load(Ordering::Acquire)
+                .saturating_sub(self.size_mark)
+    }
+
+    /// The files measure `size` at log offset `mark`, as after a rewrite.
+    fn measured(&mut self, aof: &Aof, size: u64, mark: u64) {
+        self.size_base = size;
+        self.size_mark = mark;
+        self.rewrite_base_size = self.current_size(aof);
+    }
 }
 
 impl Default for Status {
@@ -110,6 +146,10 @@ impl Default for Status {
             last_rewrite_secs: -1,
             last_write_ok: true,
             rewrites: 0,
+            failed_at: None,
+            size_base: 0,
+            size_mark: 0,
+            rewrite_base_size: 0,
         }
     }
 }
@@ -252,6 +292,9 @@ pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
         return;
     }
     let reply = cx.out.buf.get(reply_start..).unwrap_or_default();
+    if changed_nothing(resolved.parent, reply) {
+        return;
+    }
     let db = cx.session.db;
     let entries = translate(shared, db, resolved.parent, args, reply);
     append(shared, db, cx.session.in_exec, &entries);
@@ -275,6 +318,44 @@ pub fn close_script(shared: &Shared) {
     }
 }
 
+/// Commands whose reply `:0` says they changed nothing (DEL of a missing
+/// key, HDEL of a missing field...). The change counter moves for every
+/// key a write looks up, but Redis logs only what changed.
+const NOTHING_ON_ZERO: &[&str] = &[
+    "del",
+    "unlink",
+    "hdel",
+    "srem",
+    "zrem",
+    "lrem",
+    "xdel",
+    "xack",
+    "xtrim",
+    "setnx",
+    "hsetnx",
+    "msetnx",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+    "renamenx",
+    "move",
+    "smove",
+    "lpushx",
+    "rpushx",
+    "linsert",
+    "zremrangebyscore",
+    "zremrangebyrank",
+    "zremrangebylex",
+    "copy",
+];
+
+fn changed_nothing(name: &str, reply: &[u8]) -> bool {
+    NOTHING_ON_ZERO.contains(&name)
+        && (reply == b":0\r\n" || (name == "linsert" && reply == b":-1\r\n"))
+}
+
 /// A command about to block lets go of the order lock; if it is served
 /// later, the serving command logs the pop on its behalf, in its place.
 pub fn blocking(cx: &mut Context<'_>, attempt: Attempt) -> Attempt {
@@ -291,7 +372,9 @@ pub fn blocking(cx: &mut Context<'_>, attempt: Attempt) -> Attempt {
     Box::new(move |db: &mut Db, now, filled| {
         let reply = attempt(db, now, filled)?;
         if shared.persistence.aof.enabled() {
-            let entries = translate_pop(&name, &args, &reply).unwrap_or_default();
+            let entries = translate_pop(&name, &args, &reply)
+                .or_else(|| super::aof_stream::translate(&name, &args, &reply, db, now))
+                .unwrap_or_default();
             append(&shared, db_index, false, &entries);
         }
         Some(reply)
@@ -326,6 +409,7 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
         return;
     }
     let mut buffer = lock(&shared.persistence.aof.buffer);
+    log_expired(shared, &mut buffer);
     if buffer.selected != Some(db) {
         push_entry(
             shared,
@@ -338,8 +422,30 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
         push_entry(shared, &mut buffer, &[b"MULTI".to_vec()]);
         buffer.in_multi = true;
     }
+    // A command logged as several (a stream read as XCLAIMs) is a
+    // transaction, as Redis writes it: a torn log never holds half of it.
+    let wrap = !in_exec && entries.len() > 1;
+    if wrap {
+        push_entry(shared, &mut buffer, &[b"MULTI".to_vec()]);
+    }
     for entry in entries {
         push_entry(shared, &mut buffer, entry);
+    }
+    if wrap {
+        push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+    }
+}
+
+/// Keys deleted by expiry since the last entry, as DEL (what Redis logs),
+/// ahead of whatever comes next. The caller holds the order lock.
+fn log_expired(shared: &Shared, buffer: &mut Buffer) {
+    for (db, key) in shared.store.events().take_deleted_by_expiry() {
+        if buffer.selected != Some(db) {
+            let select = [b"SELECT".to_vec(), db.to_string().into_bytes()];
+            push_entry(shared, buffer, &select);
+            buffer.selected = Some(db);
+        }
+        push_entry(shared, buffer, &[b"DEL".to_vec(), key.to_vec()]);
     }
 }
 
@@ -441,7 +547,13 @@ pub fn cron(shared: &Shared) {
     if !aof.enabled() {
         return;
     }
+    // Keys active expiry deleted (no command logs them otherwise).
+    {
+        let _order = lock(&aof.order);
+        log_expired(shared, &mut lock(&aof.buffer));
+    }
     flush(shared, false);
+    auto_rewrite(shared);
     if shared.config().get("appendfsync") != Some("everysec") {
         return;
     }
@@ -464,6 +576,51 @@ pub fn cron(shared: &Shared) {
     }
 }
 
+/// `auto-aof-rewrite-percentage` and `-min-size`: a rewrite once the files
+/// are over the minimum size and have grown by the percentage since the
+/// last rewrite (Redis's `serverCron`). Not while a save or rewrite runs,
+/// nor within a minute of a failed rewrite.
+fn auto_rewrite(shared: &Shared) {
+    let config = shared.config();
+    let percent: u64 = config
+        .get("auto-aof-rewrite-percentage")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let min_size = config
+        .get("auto-aof-rewrite-min-size")
+        .and_then(crate::config::parse_memory)
+        .unwrap_or(0);
+    drop(config);
+    if percent == 0 || shared.persistence.bgsave_running() {
+        return;
+    }
+    let aof = &shared.persistence.aof;
+    let (current, base) = {
+        let status = lock(&aof.status);
+        let failed_lately = status
+            .failed_at
+            .is_some_and(|at| at.elapsed().as_secs() < 60);
+        if status.rewrite_since.is_some() || failed_lately {
+            return;
+        }
+        (status.current_size(aof), status.rewrite_base_size.max(1))
+    };
+    let growth = (current.saturating_mul(100) / base).saturating_sub(100);
+    if current <= min_size || growth < percent {
+        return;
+    }
+    log(
+        shared,
+        log::NOTICE,
+        &format!("Starting automatic rewriting of AOF on {growth}% growth"),
+    );
+    let _gate = shared
+        .exec_gate
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    let _ = rewrite(shared, false);
+}
+
 /// The commands to log for a command that changed something.
 fn translate(
     shared: &Shared,
@@ -476,6 +633,11 @@ fn translate(
     if let Some(pops) = translate_pop(name, &args, reply) {
         return pops;
     }
+    let db = shared.store.read(db_index);
+    if let Some(entries) = super::aof_stream::translate(name, &args, reply, &db, now_ms()) {
+        return entries;
+    }
+    drop(db);
     let key = args.get(1).cloned().unwrap_or_default();
     let expire = || shared.store.read(db_index).expire_at(&key);
     let alive = || shared.store.read(db_index).contains(&key, now_ms());
@@ -502,6 +664,27 @@ fn translate(
             Some(value) => vec![vec![word("HSET"), key, std::mem::take(&mut args[2]), value]],
             None => vec![args],
         },
+        // A relative TTL would restart at every load: log the deadline.
+        "restore" => match expire() {
+            Some(at) => {
+                args[2] = at.to_string().into_bytes();
+                if !args[4..].iter().any(|a| a.eq_ignore_ascii_case(b"absttl")) {
+                    args.push(word("ABSTTL"));
+                }
+                vec![args]
+            }
+            None if alive() => vec![args],
+            None => vec![vec![word("DEL"), key]],
+        },
+        // What a MIGRATE changed here: the keys it moved away are gone.
+        "migrate" => {
+            let now = now_ms();
+            let db = shared.store.read(db_index);
+            let mut del = vec![word("DEL")];
+            let keys = commands::migrate::migrate_keys(&args);
+            del.extend(keys.iter().filter(|k| !db.contains(k, now)).cloned());
+            vec![del]
+        }
         "spop" => {
             let mut srem = vec![word("SREM"), key];
             srem.extend(bulks(reply));
@@ -623,11 +806,18 @@ pub fn rewrite(shared: &Shared, enable: bool) -> io::Result<Rewrite> {
         }
         status.rewrite_since = Some(Instant::now());
     }
-    let result = start_rewrite(shared, enable);
+    // With the AOF off, Redis 7.0 still writes a base (and a manifest that
+    // names only it).
+    let result = if enable || aof.enabled() {
+        start_rewrite(shared, enable)
+    } else {
+        start_offline_rewrite(shared)
+    };
     if result.is_err() {
         let mut status = lock(&aof.status);
         status.rewrite_since = None;
         status.last_rewrite_ok = false;
+        status.failed_at = Some(Instant::now());
     }
     result.map(|()| Rewrite::Started)
 }
@@ -682,28 +872,77 @@ fn start_rewrite(shared: &Shared, enable: bool) -> io::Result<()> {
     });
     lock(&aof.buffer).selected = None;
     aof.flushed.fetch_max(appended, Ordering::AcqRel);
+    shared.store.events().keep_expired_for_log(true);
     aof.enabled.store(true, Ordering::Release);
     drop(sink_guard);
     drop(_order);
     let base_seq = manifest.base.as_ref().map_or(1, |(_, s, _)| s + 1);
+    let opened = Opened {
+        incr: seq,
+        enable,
+        mark: appended,
+    };
     let spawned = std::thread::Builder::new()
         .name("respd-aofrw".into())
         .spawn(move || {
             let result = write_base(&owner, &dir, &name, base_seq, &copies);
             drop(copies);
-            finish_rewrite(&owner, result, &dir, &name, base_seq, seq, &manifest);
+            finish_rewrite(
+                &owner,
+                result,
+                &dir,
+                &name,
+                base_seq,
+                Some(opened),
+                &manifest,
+            );
         });
     spawned.map(|_| ())
 }
 
+/// BGREWRITEAOF with the AOF off: a base of the data as it is, and a
+/// manifest naming only it (the files of before are deleted).
+fn start_offline_rewrite(shared: &Shared) -> io::Result<()> {
+    let Some(owner) = shared.arc() else {
+        return Err(io::Error::other("the server is not running"));
+    };
+    let (dir, name) = names(shared);
+    std::fs::create_dir_all(&dir)?;
+    let old = read_manifest(&dir, &name)?.unwrap_or_default();
+    let copies: Vec<Db> = {
+        let guards: Vec<_> = (0..shared.store.len())
+            .map(|i| shared.store.read(i))
+            .collect();
+        guards.iter().map(|db| db.snapshot()).collect()
+    };
+    let base_seq = old.base.as_ref().map_or(1, |(_, s, _)| s + 1);
+    let spawned = std::thread::Builder::new()
+        .name("respd-aofrw".into())
+        .spawn(move || {
+            let result = write_base(&owner, &dir, &name, base_seq, &copies);
+            drop(copies);
+            finish_rewrite(&owner, result, &dir, &name, base_seq, None, &old);
+        });
+    spawned.map(|_| ())
+}
+
+/// The increment a rewrite of a logging AOF opened, and whether the
+/// rewrite turned logging on.
+struct Opened {
+    incr: u64,
+    enable: bool,
+    /// The log offset ([`Aof::appended`]) where the new increment starts.
+    mark: u64,
+}
+
 /// Writes the clone as `<name>.<seq>.base.rdb`, fsynced.
 fn write_base(shared: &Shared, dir: &Path, name: &str, seq: u64, dbs: &[Db]) -> io::Result<()> {
-    let _ = shared;
     let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
     let result = (|| {
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&temp)?);
         let dbs: Vec<(usize, &Db)> = dbs.iter().enumerate().collect();
-        rdb::write(&mut out, &dbs, now_ms())?;
+        let compress = shared.config().get("rdbcompression") == Some("yes");
+        rdb::write_with(&mut out, &dbs, now_ms(), compress)?;
         out.flush()?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&temp, dir.join(format!("{name}.{seq}.base.rdb")))
@@ -715,18 +954,30 @@ fn write_base(shared: &Shared, dir: &Path, name: &str, seq: u64, dbs: &[Db]) -> 
 }
 
 /// Puts the new base in the manifest, with the increments from the one
-/// the rewrite opened on, and deletes what it replaces.
+/// the rewrite opened on (none with the AOF off), and deletes what it
+/// replaces.
 fn finish_rewrite(
     shared: &Arc<Shared>,
     result: io::Result<()>,
     dir: &Path,
     name: &str,
     base_seq: u64,
-    first_incr: u64,
+    opened: Option<Opened>,
     old: &Manifest,
 ) {
     let aof = &shared.persistence.aof;
+    let base = (format!("{name}.{base_seq}.base.rdb"), base_seq, true);
     let result = result.and_then(|()| {
+        let Some(Opened {
+            incr: first_incr, ..
+        }) = opened
+        else {
+            let manifest = Manifest {
+                base: Some(base.clone()),
+                incrs: Vec::new(),
+            };
+            return write_atomically(dir, &manifest_path(dir, name), manifest.text().as_bytes());
+        };
         let mut sink = lock(&aof.sink);
         let Some(sink) = sink.as_mut() else {
             return Err(io::Error::other(
@@ -734,7 +985,7 @@ fn finish_rewrite(
             ));
         };
         let mut manifest = sink.manifest.clone();
-        manifest.base = Some((format!("{name}.{base_seq}.base.rdb"), base_seq, true));
+        manifest.base = Some(base.clone());
         manifest.incrs.retain(|(_, seq)| *seq >= first_incr);
         write_atomically(dir, &manifest_path(dir, name), manifest.text().as_bytes())?;
         sink.manifest = manifest;
@@ -744,6 +995,13 @@ fn finish_rewrite(
     let started = status.rewrite_since.take();
     status.last_rewrite_secs = started.map_or(0, |s| s.elapsed().as_secs() as i64);
     status.last_rewrite_ok = result.is_ok();
+    if result.is_err() {
+        status.failed_at = Some(Instant::now());
+    }
+    if let (Ok(()), Some(opened)) = (&result, &opened) {
+        let base_size = std::fs::metadata(dir.join(&base.0)).map_or(0, |m| m.len());
+        status.measured(aof, base_size, opened.mark);
+    }
     drop(status);
     match result {
         Ok(()) => {
@@ -762,12 +1020,45 @@ fn finish_rewrite(
                 "Background AOF rewrite finished successfully",
             );
         }
-        Err(err) => log(
-            shared,
-            log::WARNING,
-            &format!("Background AOF rewrite failed: {err}"),
-        ),
+        Err(err) => {
+            log(
+                shared,
+                log::WARNING,
+                &format!("Background AOF rewrite failed: {err}"),
+            );
+            if let Some(Opened {
+                incr, enable: true, ..
+            }) = opened
+            {
+                abandon(shared, &dir.join(format!("{name}.{incr}.incr.aof")));
+            }
+        }
     }
+}
+
+/// A rewrite that was turning the AOF on failed: logging started into an
+/// increment no manifest names, so it stops, the increment goes and
+/// `appendonly` reads `no` again.
+fn abandon(shared: &Shared, incr: &Path) {
+    let aof = &shared.persistence.aof;
+    let order = lock(&aof.order);
+    aof.enabled.store(false, Ordering::Release);
+    shared.store.events().keep_expired_for_log(false);
+    *lock(&aof.sink) = None;
+    let mut buffer = lock(&aof.buffer);
+    buffer.bytes.clear();
+    buffer.selected = None;
+    drop(buffer);
+    drop(order);
+    let _ = std::fs::remove_file(incr);
+    let _ = shared
+        .config_mut()
+        .set_many(&[("appendonly".into(), "no".into())]);
+    log(
+        shared,
+        log::WARNING,
+        "The AOF could not be turned on: appendonly is no again",
+    );
 }
 
 /// CONFIG SET appendonly no (and SHUTDOWN): writes and fsyncs what is
@@ -777,6 +1068,7 @@ pub fn disable(shared: &Shared) {
     let _order = lock(&aof.order);
     flush(shared, true);
     aof.enabled.store(false, Ordering::Release);
+    shared.store.events().keep_expired_for_log(false);
     *lock(&aof.sink) = None;
     let mut buffer = lock(&aof.buffer);
     buffer.bytes.clear();
@@ -795,7 +1087,11 @@ pub fn apply_config(shared: &Shared) -> io::Result<()> {
     let wanted = shared.config().get("appendonly") == Some("yes");
     let aof = &shared.persistence.aof;
     if wanted && !aof.enabled() {
-        rewrite(shared, true)?;
+        if rewrite(shared, true)? == Rewrite::AlreadyRunning {
+            return Err(io::Error::other(
+                "a rewrite of the AOF (made while it was off) is running",
+            ));
+        }
     } else if !wanted && aof.enabled() {
         disable(shared);
     }
@@ -819,19 +1115,13 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
     let (dir, name) = names(shared);
     let manifest = read_manifest(&dir, &name)
         .map_err(|e| format!("Bad AOF manifest in {}: {e}", dir.display()))?;
-    let Some(manifest) = manifest else {
-        log(
-            shared,
-            log::NOTICE,
-            "No AOF found: creating a base for the empty dataset",
-        );
-        let _gate = shared
-            .exec_gate
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        rewrite(shared, true)
-            .map_err(|e| format!("Can't create the AOF in {}: {e}", dir.display()))?;
-        return Ok(());
+    // No AOF yet: a base (of the empty data set) and its manifest now, as
+    // Redis 7.0 creates them on server start, so that the increment opened
+    // below is named by a manifest before any write is logged to it.
+    let manifest = match manifest {
+        Some(manifest) => manifest,
+        None => create_base_at_start(shared, &dir, &name)
+            .map_err(|e| format!("Can't create the AOF in {}: {e}", dir.display()))?,
     };
     let started = Instant::now();
     if let Some((file, _, is_rdb)) = &manifest.base {
@@ -867,13 +1157,24 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         .map_err(|e| format!("Can't write the AOF manifest: {e}"))?;
     }
     let aof = &shared.persistence.aof;
+    let size: u64 = manifest
+        .base
+        .iter()
+        .map(|(f, _, _)| f)
+        .chain(manifest.incrs.iter().map(|(f, _)| f))
+        .filter_map(|file| std::fs::metadata(dir.join(file)).ok())
+        .map(|m| m.len())
+        .sum();
+    let mark = aof.appended.load(Ordering::Acquire);
+    lock(&aof.status).measured(aof, size, mark);
     *lock(&aof.sink) = Some(Sink {
         file,
         manifest,
-        written: 0,
-        synced: 0,
+        written: mark,
+        synced: mark,
         last_fsync: Instant::now(),
     });
+    shared.store.events().keep_expired_for_log(true);
     aof.enabled.store(true, Ordering::Release);
     log(
         shared,
@@ -886,6 +1187,26 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
     Ok(())
 }
 
+fn create_base_at_start(shared: &Shared, dir: &Path, name: &str) -> io::Result<Manifest> {
+    let base = format!("{name}.1.base.rdb");
+    log(
+        shared,
+        log::NOTICE,
+        &format!("Creating AOF base file {base} on server start"),
+    );
+    std::fs::create_dir_all(dir)?;
+    let data: Vec<Db> = (0..shared.store.len())
+        .map(|i| shared.store.read(i).snapshot())
+        .collect();
+    write_base(shared, dir, name, 1, &data)?;
+    let manifest = Manifest {
+        base: Some((base, 1, true)),
+        incrs: Vec::new(),
+    };
+    write_atomically(dir, &manifest_path(dir, name), manifest.text().as_bytes())?;
+    Ok(manifest)
+}
+
 /// Runs the commands of one AOF file. `last`: a truncated tail is cut off
 /// (with an open MULTI) instead of being an error.
 fn replay(shared: &Shared, path: &Path, last: bool) -> Result<(), String> {
@@ -894,8 +1215,13 @@ fn replay(shared: &Shared, path: &Path, last: bool) -> Result<(), String> {
         Err(err) if err.kind() == io::ErrorKind::NotFound && last => return Ok(()),
         Err(err) => return Err(format!("Can't read the AOF {}: {err}", path.display())),
     };
-    let info =
-        crate::clients::ClientInfo::new(0, String::new(), String::new(), -1, Box::new(|| {}));
+    let info = crate::clients::ClientInfo::new(
+        CLIENT_ID,
+        String::new(),
+        String::new(),
+        -1,
+        Box::new(|| {}),
+    );
     let mut session = Session::new(Arc::new(info), shared);
     session.set_authenticated(true);
     let mut out = Reply::new();
@@ -1011,12 +1337,13 @@ fn parse_command(data: &[u8]) -> Parsed {
 /// INFO persistence's AOF lines.
 pub fn info(shared: &Shared) -> Vec<(&'static str, String)> {
     let aof = &shared.persistence.aof;
+    let buffered = lock(&aof.buffer).bytes.len();
     let status = lock(&aof.status);
     let current = status
         .rewrite_since
         .map_or(-1, |s| s.elapsed().as_secs() as i64);
     let ok = |yes: bool| if yes { "ok" } else { "err" }.to_string();
-    vec![
+    let mut fields = vec![
         ("aof_enabled", u8::from(aof.enabled()).to_string()),
         (
             "aof_rewrite_in_progress",
@@ -1035,5 +1362,17 @@ pub fn info(shared: &Shared) -> Vec<(&'static str, String)> {
         ("aof_last_cow_size", "0".into()),
         ("module_fork_in_progress", "0".into()),
         ("module_fork_last_cow_size", "0".into()),
-    ]
+    ];
+    if aof.enabled() {
+        let current = status.current_size(aof);
+        fields.extend([
+            ("aof_current_size", current.to_string()),
+            ("aof_base_size", status.rewrite_base_size.to_string()),
+            ("aof_pending_rewrite", "0".into()),
+            ("aof_buffer_length", buffered.to_string()),
+            ("aof_pending_bio_fsync", "0".into()),
+            ("aof_delayed_fsync", "0".into()),
+        ]);
+    }
+    fields
 }

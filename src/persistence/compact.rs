@@ -3,7 +3,8 @@
 //! before 7.0), listpack (7.0), intset (sets of integers) and zipmap
 //! (hashes before 2.6). Each returns the entries in order, integers as
 //! their decimal text, or a message saying what is wrong. respd only reads
-//! these; it writes the plain encodings.
+//! these for the plain types; streams, which have no plain encoding, are
+//! written as listpacks too ([`ListpackWriter`]).
 
 /// The entries of a blob, or what is wrong with it.
 pub type Entries = Result<Vec<Vec<u8>>, String>;
@@ -108,61 +109,181 @@ pub fn ziplist(data: &[u8]) -> Entries {
     Ok(entries)
 }
 
+/// A listpack element: Redis stores integer-looking strings as integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl Item<'_> {
+    /// The element as text, as Redis gives it back.
+    pub fn to_vec(self) -> Vec<u8> {
+        match self {
+            Item::Int(n) => text(n),
+            Item::Str(bytes) => bytes.to_vec(),
+        }
+    }
+}
+
 /// Listpack: `total bytes u32, count u16`, then entries of `encoding,
 /// data, backlen`, then 0xff.
 pub fn listpack(data: &[u8]) -> Entries {
+    Ok(listpack_items(data)?
+        .into_iter()
+        .map(Item::to_vec)
+        .collect())
+}
+
+/// The elements of a listpack, integers kept as integers.
+pub fn listpack_items(data: &[u8]) -> Result<Vec<Item<'_>>, String> {
     let mut blob = Blob::new(data, "listpack");
     let total = blob.uint_le(4)? as usize;
     if total != data.len() {
         return Err(blob.bad("size header does not match the blob"));
     }
     blob.take(2)?;
-    let mut entries = Vec::new();
+    let mut items = Vec::new();
     loop {
         let start = blob.at;
         let encoding = blob.byte()?;
-        let entry = if encoding == 0xff {
+        let item = if encoding == 0xff {
             break;
         } else if encoding < 0x80 {
-            text(i64::from(encoding))
+            Item::Int(i64::from(encoding))
         } else if encoding >> 6 == 0b10 {
-            blob.take(usize::from(encoding & 0x3f))?.to_vec()
+            Item::Str(blob.take(usize::from(encoding & 0x3f))?)
         } else if encoding >> 5 == 0b110 {
             let raw = (i64::from(encoding & 0x1f) << 8) | i64::from(blob.byte()?);
             // 13-bit two's complement.
-            text(if raw >= 1 << 12 { raw - (1 << 13) } else { raw })
+            Item::Int(if raw >= 1 << 12 { raw - (1 << 13) } else { raw })
         } else if encoding >> 4 == 0b1110 {
             let len = (usize::from(encoding & 0x0f) << 8) | usize::from(blob.byte()?);
-            blob.take(len)?.to_vec()
+            Item::Str(blob.take(len)?)
         } else {
             match encoding {
                 0xf0 => {
                     let len = blob.uint_le(4)? as usize;
-                    blob.take(len)?.to_vec()
+                    Item::Str(blob.take(len)?)
                 }
-                0xf1 => text(blob.int_le(2)?),
-                0xf2 => text(blob.int_le(3)?),
-                0xf3 => text(blob.int_le(4)?),
-                0xf4 => text(blob.int_le(8)?),
+                0xf1 => Item::Int(blob.int_le(2)?),
+                0xf2 => Item::Int(blob.int_le(3)?),
+                0xf3 => Item::Int(blob.int_le(4)?),
+                0xf4 => Item::Int(blob.int_le(8)?),
                 _ => return Err(blob.bad("has an unknown encoding")),
             }
         };
-        // The back-length: the entry's size, 7 bits per byte.
-        let size = blob.at - start;
-        let backlen_bytes = match size {
-            0..=127 => 1,
-            128..=16_383 => 2,
-            16_384..=2_097_151 => 3,
-            2_097_152..=268_435_455 => 4,
-            _ => 5,
-        };
-        blob.take(backlen_bytes)?;
-        entries.push(entry);
+        blob.take(backlen_size(blob.at - start))?;
+        items.push(item);
     }
     if blob.at != data.len() {
         return Err(blob.bad("has bytes after its end marker"));
     }
-    Ok(entries)
+    Ok(items)
+}
+
+/// Bytes of the back-length after an entry of `size` bytes: the size, 7
+/// bits per byte (Redis's `lpEncodeBacklen`).
+fn backlen_size(size: usize) -> usize {
+    match size {
+        0..=127 => 1,
+        128..=16_382 => 2,
+        16_383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    }
+}
+
+/// A listpack being built the way Redis's `lpAppend` lays one out.
+pub struct ListpackWriter {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl Default for ListpackWriter {
+    fn default() -> Self {
+        ListpackWriter {
+            bytes: vec![0; 6],
+            count: 0,
+        }
+    }
+}
+
+impl ListpackWriter {
+    /// An integer, in the smallest encoding that holds it.
+    pub fn int(&mut self, n: i64) {
+        let start = self.bytes.len();
+        match n {
+            0..=127 => self.bytes.push(n as u8),
+            -4096..=4095 => {
+                let raw = if n < 0 { (1 << 13) + n } else { n } as u16;
+                self.bytes.extend([0xc0 | (raw >> 8) as u8, raw as u8]);
+            }
+            _ => {
+                let (marker, width) = match n {
+                    -32_768..=32_767 => (0xf1, 2),
+                    -8_388_608..=8_388_607 => (0xf2, 3),
+                    -2_147_483_648..=2_147_483_647 => (0xf3, 4),
+                    _ => (0xf4, 8),
+                };
+                self.bytes.push(marker);
+                self.bytes.extend_from_slice(&n.to_le_bytes()[..width]);
+            }
+        }
+        self.end_entry(start);
+    }
+
+    /// A string; the canonical text of an i64 is stored as the integer,
+    /// as Redis does.
+    pub fn string(&mut self, s: &[u8]) {
+        if let Some(n) = canonical_i64(s) {
+            return self.int(n);
+        }
+        let start = self.bytes.len();
+        let len = s.len();
+        if len < 64 {
+            self.bytes.push(0x80 | len as u8);
+        } else if len < 4096 {
+            self.bytes.extend([0xe0 | (len >> 8) as u8, len as u8]);
+        } else {
+            self.bytes.push(0xf0);
+            self.bytes.extend_from_slice(&(len as u32).to_le_bytes());
+        }
+        self.bytes.extend_from_slice(s);
+        self.end_entry(start);
+    }
+
+    fn end_entry(&mut self, start: usize) {
+        let size = (self.bytes.len() - start) as u64;
+        let groups = backlen_size(size as usize);
+        // Most significant group first; every byte but the first has the
+        // high bit set.
+        for i in (0..groups).rev() {
+            let group = ((size >> (7 * i)) & 127) as u8;
+            self.bytes
+                .push(if i == groups - 1 { group } else { group | 128 });
+        }
+        self.count += 1;
+    }
+
+    /// The finished listpack, or None past the format's 4 GB.
+    pub fn finish(mut self) -> Option<Vec<u8>> {
+        self.bytes.push(0xff);
+        let total = u32::try_from(self.bytes.len()).ok()?;
+        self.bytes[..4].copy_from_slice(&total.to_le_bytes());
+        let count = u16::try_from(self.count).unwrap_or(u16::MAX);
+        self.bytes[4..6].copy_from_slice(&count.to_le_bytes());
+        Some(self.bytes)
+    }
+}
+
+/// The value of `s` if it is exactly how an i64 prints.
+fn canonical_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let n: i64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+    (text(n) == s).then_some(n)
 }
 
 /// Intset: `encoding u32` (2, 4 or 8 bytes per member), `length u32`,

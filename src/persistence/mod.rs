@@ -21,8 +21,10 @@
 //! crash at any point leaves either the old dump or the new one whole.
 
 pub mod aof;
+mod aof_stream;
 mod compact;
 mod crc64;
+pub mod dump;
 mod lzf;
 pub mod rdb;
 
@@ -184,7 +186,8 @@ fn write_file(
     let result = (|| {
         let file = File::create(&temp)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        let keys = rdb::write(&mut out, dbs, now_ms())?;
+        let compress = shared.config().get("rdbcompression") == Some("yes");
+        let keys = rdb::write_with(&mut out, dbs, now_ms(), compress)?;
         out.flush()?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;

@@ -216,8 +216,9 @@ pub(super) fn error_handler(lua: &Lua, hidden: &Table, error: Value) -> mlua::Re
             break;
         };
         // Frames that stand where Redis has C: respd's sandbox and the Lua
-        // wrappers of the libraries (`libs::LIBS_CHUNK`).
-        if what == "C" || what == "tail" || source == "=respd" || source == "=[respd lualibs]" {
+        // wrappers of the libraries.
+        if what == "C" || what == "tail" || source == "=respd" || source == super::libs::LIBS_CHUNK
+        {
             continue;
         }
         table.raw_set("source", source)?;

@@ -13,12 +13,14 @@
 //!   AOF see them as they see EXEC's.
 //!
 //! The files: `convert.rs` (Lua values to replies and back), `api.rs` (the
-//! `redis` table), `functions.rs` (FUNCTION libraries), `sha1.rs`, and
-//! `sandbox.lua` (read-only globals, Redis 7.0's error handling).
+//! `redis` table), `functions.rs` (FUNCTION libraries), `sha1.rs`,
+//! `sandbox.lua` (read-only globals, Redis 7.0's error handling) and
+//! `libs/` (cjson, cmsgpack, bit, struct).
 
 mod api;
 mod convert;
 pub(crate) mod functions;
+pub mod libs;
 mod sha1;
 
 use std::collections::HashMap;
@@ -138,7 +140,7 @@ impl Vm {
         let redis = api::redis_table(&lua)?;
         globals.raw_set("redis", redis.clone())?;
         math_random(&lua, &globals)?;
-        // TODO(lualibs): `pub mod libs;` above, then here: libs::open_all(&lua)?;
+        libs::open_all(&lua)?;
         let (env, library_env, runner, library_loader): (Table, Table, Function, Function) = lua
             .load(include_str!("sandbox.lua"))
             .set_name("=respd")

@@ -166,7 +166,10 @@ impl Db {
     /// deleted first.
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.purge_if_expired(key, now);
-        self.touch(key);
+        // A missing key is not changed (WATCH on it survives, as in Redis).
+        if self.keys.get(key).is_some() {
+            self.touch(key);
+        }
         self.keys.get_mut(key)
     }
 
@@ -240,11 +243,12 @@ impl Db {
         if self.purge_if_expired(key, now) {
             return None;
         }
+        let removed = self.keys.remove(key)?;
         if !self.expires.is_empty() {
             self.expires.remove(key);
         }
         self.touch(key);
-        self.keys.remove(key)
+        Some(removed)
     }
 
     /// Removes `key`, returning its value and expiry time (RENAME, MOVE).
@@ -252,9 +256,10 @@ impl Db {
         if self.purge_if_expired(key, now) {
             return None;
         }
+        let value = self.keys.remove(key)?;
         let expire = self.expires.remove(key);
         self.touch(key);
-        self.keys.remove(key).map(|value| (value, expire))
+        Some((value, expire))
     }
 
     /// Stores a value with an expiry time (or none), replacing the key.
@@ -289,8 +294,11 @@ impl Db {
 
     /// Removes a key's expiry time; true when it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
-        self.touch(key);
-        self.expires.remove(key).is_some()
+        let had_expiry = self.expires.remove(key).is_some();
+        if had_expiry {
+            self.touch(key);
+        }
+        had_expiry
     }
 
     /// Removes every key.

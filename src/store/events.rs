@@ -3,7 +3,7 @@
 //! databases append to it; the server drains it and publishes the events
 //! (see `crate::notify`). Nothing here knows about Pub/Sub.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::dict::Key;
@@ -68,6 +68,10 @@ pub struct EventLog {
     /// neither K nor E is on), so that a write pays one atomic load.
     classes: AtomicU32,
     pending: Mutex<Pending>,
+    /// While the AOF is on: keys deleted for having expired, which it logs
+    /// as DEL (before the next entry it logs, so in order).
+    expired_for_log: AtomicBool,
+    deleted_by_expiry: Mutex<Vec<(usize, Key)>>,
 }
 
 impl EventLog {
@@ -135,6 +139,12 @@ impl EventLog {
     /// `key` was deleted for having expired: log `expired`, unless a reader
     /// did already.
     pub(super) fn expired_purged(&self, db: usize, key: &[u8]) {
+        if self.expired_for_log.load(Ordering::Acquire) {
+            self.deleted_by_expiry
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((db, key.into()));
+        }
         if !self.wants(class::EXPIRED) {
             return;
         }
@@ -152,6 +162,25 @@ impl EventLog {
             name: "expired",
             key: key.into(),
         });
+    }
+
+    /// Starts (or stops, forgetting what is queued) keeping the keys
+    /// deleted by expiry for the AOF.
+    pub fn keep_expired_for_log(&self, on: bool) {
+        self.expired_for_log.store(on, Ordering::Release);
+        if !on {
+            self.take_deleted_by_expiry();
+        }
+    }
+
+    /// The keys deleted by expiry since the last call, in order.
+    pub fn take_deleted_by_expiry(&self) -> Vec<(usize, Key)> {
+        std::mem::take(
+            &mut *self
+                .deleted_by_expiry
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     /// Expired keys readers found, for the server to delete.

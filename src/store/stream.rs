@@ -91,9 +91,29 @@ struct Node {
     /// take less room.
     master_fields: Vec<Vec<u8>>,
     live: u64,
-    deleted: u64,
+    /// The IDs of its deleted entries, in order: Redis keeps them in the
+    /// listpack, flagged, until the node goes, and the RDB format carries
+    /// them.
+    tombstones: Vec<StreamId>,
     /// An estimate of the listpack's size.
     bytes: u64,
+}
+
+impl Node {
+    /// Records the deleted entry `id`, keeping the tombstones in order.
+    fn bury(&mut self, id: StreamId) {
+        let at = self.tombstones.partition_point(|t| *t < id);
+        self.tombstones.insert(at, id);
+    }
+}
+
+/// A listpack node as Redis lays it out, for the RDB format: the master
+/// entry's ID (the node's key) and fields, and every entry in ID order,
+/// `None` for a deleted one.
+pub struct NodeImage<'a> {
+    pub master: StreamId,
+    pub master_fields: &'a [Vec<u8>],
+    pub entries: Vec<(StreamId, Option<&'a Fields>)>,
 }
 
 /// A pending (delivered, not yet acknowledged) entry of a group.
@@ -257,7 +277,8 @@ impl Stream {
         let need_node = match self.nodes.back() {
             Some(node) => {
                 node.bytes + raw_len >= max_bytes
-                    || (limits.max_entries > 0 && node.live + node.deleted >= limits.max_entries)
+                    || (limits.max_entries > 0
+                        && node.live + node.tombstones.len() as u64 >= limits.max_entries)
             }
             None => true,
         };
@@ -270,7 +291,7 @@ impl Stream {
                 last: id,
                 master_fields: fields.iter().step_by(2).cloned().collect(),
                 live: 0,
-                deleted: 0,
+                tombstones: Vec::new(),
                 bytes,
             });
         }
@@ -296,7 +317,7 @@ impl Stream {
         if let Some(index) = at.checked_sub(1) {
             let node = &mut self.nodes[index];
             node.live -= 1;
-            node.deleted += 1;
+            node.bury(id);
             // Redis frees a node whose last live entry goes.
             if node.live == 0 {
                 self.nodes.remove(index);
@@ -349,7 +370,7 @@ impl Stream {
                 break;
             }
             // Within the node: its live entries are the stream's first ones.
-            let mut within = 0;
+            let mut within = Vec::new();
             while let Some((&id, _)) = self.entries.first_key_value() {
                 let stop = match trim {
                     Trim::MaxLen(max) => self.entries.len() as u64 <= max,
@@ -359,17 +380,83 @@ impl Stream {
                     break;
                 }
                 self.entries.pop_first();
-                within += 1;
+                within.push(id);
             }
+            removed += within.len() as u64;
             if let Some(node) = self.nodes.front_mut() {
-                node.live -= within;
-                node.deleted += within;
+                node.live -= within.len() as u64;
+                within.into_iter().for_each(|id| node.bury(id));
             }
-            removed += within;
             break;
         }
         self.refresh_first_id();
         removed
+    }
+
+    /// The listpack nodes, in order (writing an RDB file).
+    pub fn node_images(&self) -> impl Iterator<Item = NodeImage<'_>> + '_ {
+        self.nodes.iter().map(|node| {
+            let mut live = self.entries.range(node.master..=node.last).peekable();
+            let mut dead = node.tombstones.iter().copied().peekable();
+            let mut entries = Vec::with_capacity(node.live as usize + node.tombstones.len());
+            loop {
+                let take_live = match (live.peek(), dead.peek()) {
+                    (Some((id, _)), Some(dead_id)) => *id < dead_id,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                if take_live {
+                    entries.extend(live.next().map(|(id, fields)| (*id, Some(fields))));
+                } else {
+                    entries.extend(dead.next().map(|id| (id, None)));
+                }
+            }
+            NodeImage {
+                master: node.master,
+                master_fields: &node.master_fields,
+                entries,
+            }
+        })
+    }
+
+    /// Adds a node read from an RDB file after the ones already there:
+    /// `entries` in increasing ID order, `None` for a deleted one, `bytes`
+    /// its listpack's size. The caller sets the stream's IDs and counters.
+    pub fn push_node(
+        &mut self,
+        master: StreamId,
+        master_fields: Vec<Vec<u8>>,
+        entries: Vec<(StreamId, Option<Fields>)>,
+        bytes: u64,
+    ) -> Result<(), &'static str> {
+        let floor = self.nodes.back().map(|n| n.last);
+        if floor.is_some_and(|last| master <= last) {
+            return Err("stream nodes out of order");
+        }
+        let mut node = Node {
+            master,
+            last: master,
+            master_fields,
+            live: 0,
+            tombstones: Vec::new(),
+            bytes,
+        };
+        for (index, (id, fields)) in entries.into_iter().enumerate() {
+            if id < master || (index > 0 && id <= node.last) {
+                return Err("stream entries out of order");
+            }
+            node.last = id;
+            match fields {
+                Some(fields) => {
+                    self.entries.insert(id, fields);
+                    node.live += 1;
+                }
+                None => node.tombstones.push(id),
+            }
+        }
+        self.nodes.push_back(node);
+        Ok(())
     }
 
     /// Number of listpack nodes (XINFO's radix-tree-keys).
