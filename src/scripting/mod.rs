@@ -26,7 +26,7 @@ mod sha1;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{
-    Arc, Mutex, MutexGuard, PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+    Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError,
 };
 
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
@@ -89,6 +89,10 @@ pub struct Scripting {
     /// Libraries and functions loaded (FUNCTION STATS answers while a
     /// function holds the VM).
     counts: Mutex<(usize, usize)>,
+    /// Scripts ended so far, and the signal commands waiting for the gate
+    /// sleep on (see [`wait_for_gate`]).
+    ended: Mutex<u64>,
+    script_ended: Condvar,
 }
 
 /// A script in the cache: its compiled function and shebang flags.
@@ -378,21 +382,20 @@ fn busy(shared: &Shared) -> Option<Error> {
     Some(if function { BUSY_FUNCTION } else { BUSY_EVAL }.into())
 }
 
-fn pause() {
-    std::thread::sleep(std::time::Duration::from_millis(1));
-}
-
 /// Called by the dispatcher when the EXEC gate's shared side is not free.
 /// While no script holds or awaits the gate (an EXEC does), it simply
-/// waits. Otherwise it polls, so that once the script is slow it can
-/// answer `-BUSY`, or `Ok(None)` for an `allow_busy` command, which then
-/// runs beside the script without the gate.
+/// waits. Otherwise it sleeps until a script ends or the running one
+/// could have become slow, so that it can then answer `-BUSY`, or
+/// `Ok(None)` for an `allow_busy` command, which runs beside the script
+/// without the gate.
 pub fn wait_for_gate(
     shared: &Shared,
     allow_busy: bool,
 ) -> Result<Option<RwLockReadGuard<'_, ()>>, Error> {
+    let scripting = &shared.scripting;
     loop {
-        if shared.scripting.run.entering.load(Ordering::Acquire) == 0 {
+        let ended = *lock(&scripting.ended);
+        if scripting.run.entering.load(Ordering::Acquire) == 0 {
             return Ok(Some(
                 shared
                     .exec_gate
@@ -406,7 +409,22 @@ pub fn wait_for_gate(
         match shared.exec_gate.try_read() {
             Ok(gate) => return Ok(Some(gate)),
             Err(TryLockError::Poisoned(poisoned)) => return Ok(Some(poisoned.into_inner())),
-            Err(TryLockError::WouldBlock) => pause(),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        // Until the threshold (or a moment, while the script starts).
+        let since = scripting.run.since_ms.load(Ordering::Acquire);
+        let threshold = shared.config().busy_reply_threshold();
+        let millis = match since {
+            0 => 1,
+            _ => (since + threshold)
+                .saturating_sub(crate::util::now_ms())
+                .max(1),
+        };
+        let count = lock(&scripting.ended);
+        if *count == ended {
+            let _ = scripting
+                .script_ended
+                .wait_timeout(count, std::time::Duration::from_millis(millis));
         }
     }
 }
@@ -414,37 +432,31 @@ pub fn wait_for_gate(
 /// The exclusive side of the EXEC gate for a script; `-BUSY` if another
 /// script holds it and is slow.
 fn exclusive_gate(shared: &Shared) -> Result<RwLockWriteGuard<'_, ()>, Error> {
-    loop {
-        if !shared.scripting.run.running() {
-            return Ok(shared
-                .exec_gate
-                .write()
-                .unwrap_or_else(PoisonError::into_inner));
-        }
-        if let Some(error) = busy(shared) {
-            return Err(error);
-        }
-        match shared.exec_gate.try_write() {
-            Ok(gate) => return Ok(gate),
-            Err(TryLockError::Poisoned(poisoned)) => return Ok(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => pause(),
-        }
+    if let Some(error) = busy(shared) {
+        return Err(error);
     }
+    Ok(shared
+        .exec_gate
+        .write()
+        .unwrap_or_else(PoisonError::into_inner))
 }
 
-/// Counts a script that waits for or holds the gate, until dropped.
-struct Entering<'a>(&'a RunState);
+/// Counts a script that waits for or holds the gate, until dropped; then
+/// wakes the commands waiting for the gate.
+struct Entering<'a>(&'a Scripting);
 
 impl<'a> Entering<'a> {
-    fn new(run: &'a RunState) -> Self {
-        run.entering.fetch_add(1, Ordering::AcqRel);
-        Entering(run)
+    fn new(scripting: &'a Scripting) -> Self {
+        scripting.run.entering.fetch_add(1, Ordering::AcqRel);
+        Entering(scripting)
     }
 }
 
 impl Drop for Entering<'_> {
     fn drop(&mut self) {
-        self.0.entering.fetch_sub(1, Ordering::AcqRel);
+        self.0.run.entering.fetch_sub(1, Ordering::AcqRel);
+        *lock(&self.0.ended) += 1;
+        self.0.script_ended.notify_all();
     }
 }
 
@@ -500,7 +512,7 @@ pub(crate) fn run_script(
     let shared = cx.shared;
     // Commands arriving meanwhile poll rather than queue behind us (see
     // `wait_for_gate`). Inside EXEC the gate is already ours.
-    let _entering = Entering::new(&shared.scripting.run);
+    let _entering = Entering::new(&shared.scripting);
     let _exclusive = match cx.session.in_exec {
         true => None,
         false => Some(exclusive_gate(shared)?),
