@@ -89,9 +89,9 @@ pub struct Scripting {
     /// Libraries and functions loaded (FUNCTION STATS answers while a
     /// function holds the VM).
     counts: Mutex<(usize, usize)>,
-    /// Scripts ended so far, and the signal commands waiting for the gate
-    /// sleep on (see [`wait_for_gate`]).
-    ended: Mutex<u64>,
+    /// Scripts ended so far and commands sleeping on `script_ended`, the
+    /// signal they wait for (see [`wait_for_gate`]).
+    ended: Mutex<(u64, usize)>,
     script_ended: Condvar,
 }
 
@@ -394,7 +394,7 @@ pub fn wait_for_gate(
 ) -> Result<Option<RwLockReadGuard<'_, ()>>, Error> {
     let scripting = &shared.scripting;
     loop {
-        let ended = *lock(&scripting.ended);
+        let ended = lock(&scripting.ended).0;
         if scripting.run.entering.load(Ordering::Acquire) == 0 {
             return Ok(Some(
                 shared
@@ -420,11 +420,14 @@ pub fn wait_for_gate(
                 .saturating_sub(crate::util::now_ms())
                 .max(1),
         };
-        let count = lock(&scripting.ended);
-        if *count == ended {
-            let _ = scripting
+        let mut state = lock(&scripting.ended);
+        if state.0 == ended {
+            state.1 += 1;
+            let (mut state, _) = scripting
                 .script_ended
-                .wait_timeout(count, std::time::Duration::from_millis(millis));
+                .wait_timeout(state, std::time::Duration::from_millis(millis))
+                .unwrap_or_else(PoisonError::into_inner);
+            state.1 -= 1;
         }
     }
 }
@@ -455,8 +458,11 @@ impl<'a> Entering<'a> {
 impl Drop for Entering<'_> {
     fn drop(&mut self) {
         self.0.run.entering.fetch_sub(1, Ordering::AcqRel);
-        *lock(&self.0.ended) += 1;
-        self.0.script_ended.notify_all();
+        let mut state = lock(&self.0.ended);
+        state.0 += 1;
+        if state.1 > 0 {
+            self.0.script_ended.notify_all();
+        }
     }
 }
 
