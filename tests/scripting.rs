@@ -696,6 +696,29 @@ fn the_aof_replays_what_scripts_wrote() {
 }
 
 #[test]
+fn math_random_follows_redis_sequence() {
+    let compared = differential(&[
+        &[
+            "EVAL",
+            "return {math.random(100), math.random(100), math.floor(math.random() * 1000000)}",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "return {math.random(5, 10), math.random(1000)}",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "math.randomseed(7) return {math.random(100), math.random(1000)}",
+            "0",
+        ],
+        &["EVAL", "return math.random(0)", "0"],
+    ]);
+    println!("{compared} replies compared with redis-server");
+}
+
+#[test]
 fn sha1hex_matches_redis_for_many_lengths() {
     let Some(real) = RealRedis::start() else {
         return;

@@ -179,6 +179,7 @@ fn error_code_text(message: &str) -> String {
 /// `{err=..., source=..., line=...}`, the place being the innermost frame
 /// of the script (not of respd's own Lua or of a C function).
 pub(super) fn error_handler(lua: &Lua, hidden: &Table, error: Value) -> mlua::Result<Table> {
+    let place = script_place(lua);
     let table = match error {
         Value::Table(table) => table,
         // redis.call failed: its error table waits in `hidden.pending`.
@@ -190,12 +191,16 @@ pub(super) fn error_handler(lua: &Lua, hidden: &Table, error: Value) -> mlua::Re
                 None => error_table(lua, "ERR unknown error")?,
             }
         }
+        // A Rust function's error: `ERR ...` is Redis's error table;
+        // anything else stands for C's luaL_error, which names the place.
         Value::Error(error) => {
             let text = lua_error_text(&error);
-            let text = if text.starts_with("ERR ") {
-                text
-            } else {
-                format!("ERR {text}")
+            let text = match &place {
+                _ if text.starts_with("ERR ") => text,
+                Some((source, Some(line))) => {
+                    format!("ERR {}:{line}: {text}", source.trim_start_matches('@'))
+                }
+                _ => format!("ERR {text}"),
             };
             error_table(lua, &text)?
         }
@@ -206,28 +211,32 @@ pub(super) fn error_handler(lua: &Lua, hidden: &Table, error: Value) -> mlua::Re
             error_table(lua, &format!("ERR {text}"))?
         }
     };
+    if let Some((source, line)) = place {
+        table.raw_set("source", source)?;
+        if let Some(line) = line {
+            table.raw_set("line", line)?;
+        }
+    }
+    Ok(table)
+}
+
+/// The innermost frame of the script's own code: (source, line).
+fn script_place(lua: &Lua) -> Option<(String, Option<usize>)> {
     for level in 1..32 {
-        let place = lua.inspect_stack(level, |debug| {
+        let (what, source, line) = lua.inspect_stack(level, |debug| {
             let source = debug.source();
             let name = source.source.as_deref().unwrap_or("").to_string();
             (source.what, name, debug.current_line())
-        });
-        let Some((what, source, line)) = place else {
-            break;
-        };
+        })?;
         // Frames that stand where Redis has C: respd's sandbox and the Lua
         // wrappers of the libraries.
         if what == "C" || what == "tail" || source == "=respd" || source == super::libs::LIBS_CHUNK
         {
             continue;
         }
-        table.raw_set("source", source)?;
-        if let Some(line) = line {
-            table.raw_set("line", line)?;
-        }
-        break;
+        return Some((source, line));
     }
-    Ok(table)
+    None
 }
 
 /// The text of an mlua error without mlua's decorations.

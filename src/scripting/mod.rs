@@ -204,10 +204,12 @@ impl Vm {
 }
 
 /// Redis's `math.random` and `math.randomseed`: the rand48 generator of
-/// Redis's rand.c, seeded with 0 when the VM starts.
+/// Redis's rand.c, one sequence for the server's life (as in 7.0, which no
+/// longer reseeds it for each script).
 fn math_random(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     let math: Table = globals.get("math")?;
-    let state = Arc::new(Mutex::new(rand48_seed(0)));
+    // rand.c's initial state: Redis 7.0 never seeds it before scripts run.
+    let state = Arc::new(Mutex::new(0x1234_ABCD_330Eu64));
     let seed = state.clone();
     math.set(
         "randomseed",
@@ -226,16 +228,20 @@ fn math_random(lua: &Lua, globals: &Table) -> mlua::Result<()> {
             match args.len() {
                 0 => Ok(r),
                 1 => {
-                    let upper = args[0].floor();
+                    let upper = args[0].trunc();
                     if upper < 1.0 {
-                        return Err(mlua::Error::RuntimeError("interval is empty".into()));
+                        return Err(mlua::Error::RuntimeError(
+                            "bad argument #1 to 'random' (interval is empty)".into(),
+                        ));
                     }
                     Ok((r * upper).floor() + 1.0)
                 }
                 2 => {
-                    let (lower, upper) = (args[0].floor(), args[1].floor());
+                    let (lower, upper) = (args[0].trunc(), args[1].trunc());
                     if lower > upper {
-                        return Err(mlua::Error::RuntimeError("interval is empty".into()));
+                        return Err(mlua::Error::RuntimeError(
+                            "bad argument #2 to 'random' (interval is empty)".into(),
+                        ));
                     }
                     Ok((r * (upper - lower + 1.0)).floor() + lower)
                 }
