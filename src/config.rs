@@ -131,6 +131,9 @@ pub static PARAMS: &[Param] = &[
     ),
     // respd's own: log every frame each connection sends and receives.
     p("trace", "no", Live, Bool),
+    // Two names for one setting (Redis 7 renamed it): setting either sets both.
+    p("busy-reply-threshold", "5000", Live, Int(0, i64::MAX)),
+    p("lua-time-limit", "5000", Live, Int(0, i64::MAX)),
     // Behaviours respd does not have: only the default is accepted.
     fixed("daemonize", "no", DefaultOnly, Bool),
     fixed(
@@ -250,8 +253,6 @@ pub static PARAMS: &[Param] = &[
     p("maxmemory-samples", "5", Tuning, Int(1, I32)),
     p("maxmemory-eviction-tenacity", "10", Tuning, Int(0, 100)),
     p("active-expire-effort", "1", Tuning, Int(1, 10)),
-    p("lua-time-limit", "5000", Tuning, Int(0, i64::MAX)),
-    p("busy-reply-threshold", "5000", Tuning, Int(0, i64::MAX)),
     p("io-threads-do-reads", "no", Tuning, Bool),
     p("shutdown-timeout", "10", Tuning, Int(0, I32)),
     p(
@@ -301,6 +302,15 @@ pub static PARAMS: &[Param] = &[
 /// Looks a parameter up by name, case-insensitively.
 pub fn param(name: &str) -> Option<&'static Param> {
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// The other name of a parameter that has two.
+fn alias_of(name: &str) -> Option<&'static str> {
+    match name {
+        "busy-reply-threshold" => Some("lua-time-limit"),
+        "lua-time-limit" => Some("busy-reply-threshold"),
+        _ => None,
+    }
 }
 
 /// The current value of every parameter.
@@ -369,6 +379,9 @@ impl Config {
                 param.name, value, param.default
             ));
         }
+        if let Some(twin) = alias_of(param.name) {
+            self.values.insert(twin, value.clone());
+        }
         self.values.insert(param.name, value);
         Ok(())
     }
@@ -425,6 +438,10 @@ impl Config {
     }
     pub fn maxclients(&self) -> usize {
         self.number("maxclients") as usize
+    }
+    /// Milliseconds a script runs before other clients get -BUSY.
+    pub fn busy_reply_threshold(&self) -> u64 {
+        self.number("busy-reply-threshold").max(0) as u64
     }
     /// Seconds a client may stay idle; 0 for ever.
     pub fn timeout(&self) -> u64 {

@@ -20,6 +20,7 @@
 //! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file | `store` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
+//! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!
 //! Doors point one way: `server → commands → store`, and
 //! `server`/`client → resp`.

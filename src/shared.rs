@@ -82,6 +82,9 @@ pub struct Shared {
     pub port: u16,
     /// Every listener's address, so a shutdown can wake the accept loops.
     pub listen_addrs: Mutex<Vec<SocketAddr>>,
+    /// The Lua VM, the script cache and the running script's state.
+    #[cfg(feature = "scripting")]
+    pub scripting: crate::scripting::Scripting,
 }
 
 impl Shared {
@@ -107,6 +110,8 @@ impl Shared {
             active_expire: AtomicBool::new(true),
             port,
             listen_addrs: Mutex::new(Vec::new()),
+            #[cfg(feature = "scripting")]
+            scripting: Default::default(),
         }
     }
 
@@ -139,6 +144,9 @@ impl Shared {
     /// the server then closes every client.
     pub fn request_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+        // A running script stops, written or not (SHUTDOWN NOSAVE).
+        #[cfg(feature = "scripting")]
+        self.scripting.abort();
         let addrs = self
             .listen_addrs
             .lock()

@@ -19,6 +19,7 @@ mod lists;
 pub(crate) mod migrate;
 mod pubsub;
 mod scan;
+mod scripting;
 mod server;
 mod sets;
 mod streams;
@@ -29,7 +30,7 @@ mod zsets;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use crate::blocking::{Attempt, DbKey, Outcome};
 use crate::clients::ClientInfo;
@@ -178,7 +179,7 @@ fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 14] {
+fn families() -> [&'static [Command]; 15] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -193,6 +194,7 @@ fn families() -> [&'static [Command]; 14] {
         transactions::COMMANDS,
         pubsub::COMMANDS,
         streams::COMMANDS,
+        scripting::COMMANDS,
         migrate::COMMANDS,
     ]
 }
@@ -278,8 +280,11 @@ pub struct Session {
     pub ready_keys: Vec<DbKey>,
     /// The transaction being queued, between MULTI and EXEC.
     pub multi: Option<Transaction>,
-    /// True while EXEC runs the queued commands.
+    /// True while EXEC runs the queued commands (and while a script runs:
+    /// blocking commands then act as their non-blocking twins).
     pub in_exec: bool,
+    /// True while a command called by a script runs (MONITOR shows `lua`).
+    pub in_script: bool,
     /// Keys under WATCH: (database, key, version seen, alive then).
     pub watched: Vec<(usize, Key, u64, bool)>,
     /// Tells whether the client has hung up; asked while it is blocked,
@@ -328,6 +333,7 @@ impl Session {
             ready_keys: Vec::new(),
             multi: None,
             in_exec: false,
+            in_script: false,
             watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
             pubsub: Default::default(),
@@ -553,17 +559,39 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
             return Ok(());
         }
     }
-    // Every command but EXEC runs on the shared side of the gate; EXEC
-    // takes the exclusive side, so no one sees its commands half done.
-    if resolved.parent != "exec" {
-        cx.gate = Some(
-            cx.shared
+    // Every command but EXEC and scripts runs on the shared side of the
+    // gate; they take the exclusive side, so no one sees them half done.
+    if resolved.parent != "exec" && !scripting::RUNS_SCRIPTS.contains(&resolved.parent) {
+        cx.gate = shared_gate(cx.shared, resolved.command)?;
+    }
+    run(cx, resolved, args)
+}
+
+/// The shared side of the EXEC gate. While a script holds the exclusive
+/// side, a command waits for it, or gets -BUSY once the script is slow;
+/// then a command allowed beside it (SCRIPT KILL) gets `None` and runs
+/// without the gate.
+fn shared_gate<'a>(
+    shared: &'a Shared,
+    command: &Command,
+) -> Result<Option<RwLockReadGuard<'a, ()>>, Error> {
+    match shared.exec_gate.try_read() {
+        Ok(gate) => return Ok(Some(gate)),
+        Err(TryLockError::Poisoned(poisoned)) => return Ok(Some(poisoned.into_inner())),
+        Err(TryLockError::WouldBlock) => {}
+    }
+    #[cfg(feature = "scripting")]
+    return crate::scripting::wait_for_gate(shared, command.flags & flags::ALLOW_BUSY != 0);
+    #[cfg(not(feature = "scripting"))]
+    {
+        let _ = command;
+        Ok(Some(
+            shared
                 .exec_gate
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        ))
     }
-    run(cx, resolved, args)
 }
 
 /// Finds the row for `args` and checks arity and authentication.

@@ -433,7 +433,9 @@ pub(super) fn monitor_before(cx: &Context<'_>, command: &Command, args: &Args) -
         return None;
     }
     let shown = monitor_args(args);
-    if command.flags & BLOCKING != 0 {
+    // A blocking command, or a script (whose commands follow it), is shown
+    // before it runs.
+    if command.flags & BLOCKING != 0 || super::scripting::RUNS_SCRIPTS.contains(&command.name) {
         feed_monitors(cx, &shown);
         return None;
     }
@@ -455,7 +457,12 @@ pub(super) fn monitor_after(cx: &mut Context<'_>, shown: Option<Vec<u8>>) {
 }
 
 fn feed_monitors(cx: &Context<'_>, shown: &[u8]) {
-    let line = monitor_line(cx.session.db, &cx.session.info.addr, shown);
+    let addr = if cx.session.in_script {
+        "lua"
+    } else {
+        &cx.session.info.addr
+    };
+    let line = monitor_line(cx.session.db, addr, shown);
     let limit = cx.shared.pubsub.output_limits(cx.shared).normal;
     cx.shared.pubsub.feed_monitors(&line, limit);
 }

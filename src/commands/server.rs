@@ -430,7 +430,8 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             let maxmemory = config.get("maxmemory").unwrap_or("0").to_string();
             let max = maxmemory.parse().unwrap_or(0);
             let total = total_system_memory();
-            vec![
+            #[allow(unused_mut)]
+            let mut lines = vec![
                 ("used_memory", rss.to_string()),
                 ("used_memory_human", bytes_to_human(rss)),
                 ("used_memory_rss", rss.to_string()),
@@ -448,7 +449,15 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("mem_fragmentation_ratio", "1.00".into()),
                 ("mem_allocator", "libc".into()),
                 ("lazyfree_pending_objects", "0".into()),
-            ]
+            ];
+            // The scripting lines go before maxmemory, where Redis has them.
+            #[cfg(feature = "scripting")]
+            {
+                let at = lines.iter().position(|(name, _)| *name == "maxmemory");
+                let at = at.unwrap_or(lines.len());
+                lines.splice(at..at, shared.scripting.info_memory(bytes_to_human));
+            }
+            lines
         }
         "persistence" => {
             drop(config);

@@ -300,6 +300,24 @@ pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
     append(shared, db, cx.session.in_exec, &entries);
 }
 
+/// After a script outside EXEC, still under the EXEC gate: closes the
+/// MULTI its writes opened and, with `appendfsync always`, brings it to
+/// disk before the reply.
+pub fn close_script(shared: &Shared) {
+    let aof = &shared.persistence.aof;
+    if !aof.enabled() {
+        return;
+    }
+    let mut buffer = lock(&aof.buffer);
+    if std::mem::take(&mut buffer.in_multi) {
+        push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+        drop(buffer);
+        if fsync_always(shared) {
+            flush_to(shared, true, aof.appended.load(Ordering::Acquire));
+        }
+    }
+}
+
 /// Commands whose reply `:0` says they changed nothing (DEL of a missing
 /// key, HDEL of a missing field...). The change counter moves for every
 /// key a write looks up, but Redis logs only what changed.

@@ -1,1 +1,726 @@
+//! Lua scripting (built with the `scripting` feature): EVAL and its
+//! family, and FUNCTION libraries, on one Lua 5.1 VM for the whole server.
+//!
+//! * A script runs as one step: it holds the exclusive side of the EXEC
+//!   gate (as EXEC does), so no other client sees the keyspace between two
+//!   of its commands. The VM sits behind its own mutex, taken after the gate.
+//! * While a script runs, [`RunState`] says since when. Past
+//!   `busy-reply-threshold` the dispatcher answers other clients `-BUSY`
+//!   at once ([`wait_for_gate`]) and lets SCRIPT KILL through; a Lua hook
+//!   sees the kill flag and raises an error the script cannot swallow.
+//! * The commands a script calls go through the normal table and
+//!   [`crate::commands::run`], so WATCH, keyspace events, MONITOR and the
+//!   AOF see them as they see EXEC's.
+//!
+//! The files: `convert.rs` (Lua values to replies and back), `api.rs` (the
+//! `redis` table), `functions.rs` (FUNCTION libraries), `sha1.rs`,
+//! `sandbox.lua` (read-only globals, Redis 7.0's error handling) and
+//! `libs/` (cjson, cmsgpack, bit, struct).
+
+mod api;
+mod convert;
+pub(crate) mod functions;
 pub mod libs;
+mod sha1;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{
+    Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+};
+
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+
+use crate::commands::{CmdResult, Context, Error};
+use crate::shared::Shared;
+
+pub use sha1::sha1_hex;
+
+const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
+const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+/// Raised by the hook in a script that SCRIPT KILL stopped.
+const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+const NEGATIVE_KEYS: &str = "ERR Number of keys can't be negative";
+const TOO_MANY_KEYS: &str = "ERR Number of keys can't be greater than number of args";
+const VM_FAILED: &str = "ERR the Lua VM could not be started";
+
+/// How often (in VM instructions) the hook looks at the kill flag.
+const HOOK_EVERY: u32 = 10_000;
+
+/// What other threads may know about the script running now.
+#[derive(Debug, Default)]
+pub struct RunState {
+    /// Unix milliseconds of the start; 0 when no script runs.
+    since_ms: AtomicU64,
+    /// Set by SCRIPT KILL / FUNCTION KILL; seen by the hook.
+    kill: AtomicBool,
+    /// Set by SHUTDOWN: the hook stops any script, even one that wrote.
+    abort: AtomicBool,
+    /// Scripts waiting for or holding the EXEC gate's exclusive side.
+    entering: AtomicUsize,
+    /// The script ran a write command: it can no longer be killed.
+    wrote: AtomicBool,
+    /// The script is a function (FCALL), not an EVAL.
+    function: AtomicBool,
+    /// `redis.setresp(3)` was called.
+    resp3: AtomicBool,
+    /// The function running and the FCALL that called it (FUNCTION STATS).
+    current: Mutex<Option<(String, Vec<Vec<u8>>)>>,
+    /// EVAL_RO, FCALL_RO or a `no-writes` script: write commands refused.
+    read_only: AtomicBool,
+}
+
+impl RunState {
+    fn running(&self) -> bool {
+        self.since_ms.load(Ordering::Acquire) != 0
+    }
+}
+
+/// The server's scripting state: the VM and the run state.
+#[derive(Debug, Default)]
+pub struct Scripting {
+    vm: Mutex<Option<Vm>>,
+    run: Arc<RunState>,
+    /// Libraries and functions loaded (FUNCTION STATS answers while a
+    /// function holds the VM).
+    counts: Mutex<(usize, usize)>,
+    /// Scripts ended so far and commands sleeping on `script_ended`, the
+    /// signal they wait for (see [`wait_for_gate`]).
+    ended: Mutex<(u64, usize)>,
+    script_ended: Condvar,
+}
+
+/// A script in the cache: its compiled function and shebang flags.
+#[derive(Debug)]
+struct Script {
+    function: Function,
+    flags: ShebangFlags,
+}
+
+/// The Lua state and what lives in it.
+#[derive(Debug)]
+pub(crate) struct Vm {
+    lua: Lua,
+    /// The real globals table (scripts see a read-only proxy of it).
+    globals: Table,
+    /// The environment of EVAL scripts.
+    env: Table,
+    /// The environment of function libraries while they load.
+    library_env: Table,
+    /// Runs a function under xpcall with Redis's error handler.
+    runner: Function,
+    /// Runs a library's code with the loading-time `redis` table.
+    library_loader: Function,
+    /// respd's own values the sandbox uses (the error handler, the error
+    /// `redis.call` raised).
+    hidden: Table,
+    /// The real `redis` table (scripts see a read-only proxy).
+    redis: Table,
+    scripts: HashMap<String, Script>,
+    /// Bytes of script bodies in the cache (INFO used_memory_scripts_eval).
+    script_bytes: usize,
+    pub(crate) libraries: functions::Libraries,
+}
+
+impl Vm {
+    fn new(run: Arc<RunState>) -> mlua::Result<Vm> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::default(),
+        )?;
+        lua.set_app_data(run.clone());
+        let globals = lua.globals();
+        let hidden = lua.create_table()?;
+        let pending = hidden.clone();
+        hidden.raw_set(
+            "handler",
+            lua.create_function(move |lua, error| api::error_handler(lua, &pending, error))?,
+        )?;
+        let redis = api::redis_table(&lua)?;
+        globals.raw_set("redis", redis.clone())?;
+        math_random(&lua, &globals)?;
+        libs::open_all(&lua)?;
+        let (env, library_env, runner, library_loader): (Table, Table, Function, Function) = lua
+            .load(include_str!("sandbox.lua"))
+            .set_name("=respd")
+            .call((globals.clone(), hidden.clone()))?;
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            move |_, _| {
+                if run.kill.load(Ordering::Acquire) || run.abort.load(Ordering::Acquire) {
+                    return Err(mlua::Error::RuntimeError(KILLED.into()));
+                }
+                Ok(mlua::VmState::Continue)
+            },
+        )?;
+        Ok(Vm {
+            lua,
+            globals,
+            env,
+            library_env,
+            runner,
+            library_loader,
+            hidden,
+            redis,
+            scripts: HashMap::new(),
+            script_bytes: 0,
+            libraries: Default::default(),
+        })
+    }
+
+    /// Compiles `body` as an EVAL script (not cached).
+    fn compile(&self, body: &[u8]) -> Result<(Function, ShebangFlags), Error> {
+        let (flags, code) = parse_shebang(body)?;
+        let function = self
+            .lua
+            .load(code)
+            .set_name("@user_script")
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| {
+                Error::new(format!(
+                    "ERR Error compiling script (new function): {}",
+                    api::lua_error_text(&e)
+                ))
+            })?;
+        Ok((function, flags))
+    }
+
+    /// The cached script named `sha`, compiling and caching `body` if new.
+    fn cache(&mut self, sha: &str, body: &[u8]) -> Result<&Script, Error> {
+        if !self.scripts.contains_key(sha) {
+            let (function, flags) = self.compile(body)?;
+            self.script_bytes += body.len();
+            self.scripts
+                .insert(sha.to_string(), Script { function, flags });
+        }
+        self.scripts.get(sha).ok_or_else(|| NOSCRIPT.into())
+    }
+}
+
+/// Redis's `math.random` and `math.randomseed`: the rand48 generator of
+/// Redis's rand.c, one sequence for the server's life (as in 7.0, which no
+/// longer reseeds it for each script).
+fn math_random(lua: &Lua, globals: &Table) -> mlua::Result<()> {
+    let math: Table = globals.get("math")?;
+    // rand.c's initial state: Redis 7.0 never seeds it before scripts run.
+    let state = Arc::new(Mutex::new(0x1234_ABCD_330Eu64));
+    let seed = state.clone();
+    math.set(
+        "randomseed",
+        lua.create_function(move |_, n: f64| {
+            *lock(&seed) = rand48_seed(n as i64 as i32);
+            Ok(())
+        })?,
+    )?;
+    math.set(
+        "random",
+        lua.create_function(move |_, args: mlua::Variadic<f64>| {
+            let mut x = lock(&state);
+            *x = x.wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & 0xFFFF_FFFF_FFFF;
+            // Redis: lrand48() % REDIS_LRAND48_MAX / REDIS_LRAND48_MAX.
+            let r = ((*x >> 17) as i64 % i32::MAX as i64) as f64 / i32::MAX as f64;
+            match args.len() {
+                0 => Ok(r),
+                1 => {
+                    let upper = args[0].trunc();
+                    if upper < 1.0 {
+                        return Err(mlua::Error::RuntimeError(
+                            "bad argument #1 to 'random' (interval is empty)".into(),
+                        ));
+                    }
+                    Ok((r * upper).floor() + 1.0)
+                }
+                2 => {
+                    let (lower, upper) = (args[0].trunc(), args[1].trunc());
+                    if lower > upper {
+                        return Err(mlua::Error::RuntimeError(
+                            "bad argument #2 to 'random' (interval is empty)".into(),
+                        ));
+                    }
+                    Ok((r * (upper - lower + 1.0)).floor() + lower)
+                }
+                _ => Err(mlua::Error::RuntimeError(
+                    "wrong number of arguments".into(),
+                )),
+            }
+        })?,
+    )?;
+    globals.raw_set("math", math)
+}
+
+fn rand48_seed(seed: i32) -> u64 {
+    ((seed as u32 as u64) << 16) | 0x330E
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Flags of an EVAL script's `#!lua flags=...` line.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ShebangFlags {
+    /// The script has a `#!lua` line: it may write unless it says
+    /// `no-writes`, so EVAL_RO refuses it.
+    pub shebang: bool,
+    pub no_writes: bool,
+}
+
+/// Reads an EVAL body's shebang line, if any; returns its flags and the
+/// code Lua compiles (the shebang line blanked, so line numbers hold).
+fn parse_shebang(body: &[u8]) -> Result<(ShebangFlags, Vec<u8>), Error> {
+    let mut flags = ShebangFlags::default();
+    if !body.starts_with(b"#!") {
+        return Ok((flags, body.to_vec()));
+    }
+    flags.shebang = true;
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[..end]).into_owned();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("#!");
+    if engine != "#!lua" {
+        return Err(Error::new(format!(
+            "ERR Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(Error::new(format!(
+                "ERR Unknown lua shebang option: {part}"
+            )));
+        };
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            match flag {
+                "no-writes" => flags.no_writes = true,
+                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                _ => {
+                    return Err(Error::new(format!(
+                        "ERR Unexpected flag in script shebang: {flag}"
+                    )))
+                }
+            }
+        }
+    }
+    let mut code = vec![b'-', b'-'];
+    code.extend_from_slice(&body[2..]);
+    Ok((flags, code))
+}
+
+impl Scripting {
+    /// The VM, started on first use.
+    fn vm(&self) -> Result<MutexGuard<'_, Option<Vm>>, Error> {
+        let mut vm = lock(&self.vm);
+        if vm.is_none() {
+            let started = Vm::new(self.run.clone())
+                .map_err(|e| Error::new(format!("{VM_FAILED}: {}", api::lua_error_text(&e))))?;
+            *vm = Some(started);
+        }
+        Ok(vm)
+    }
+
+    /// Stops the running script and any later one (the server is going down).
+    pub fn abort(&self) {
+        self.run.abort.store(true, Ordering::Release);
+    }
+
+    /// (libraries, functions) loaded.
+    pub fn library_counts(&self) -> (usize, usize) {
+        *lock(&self.counts)
+    }
+
+    /// INFO memory's scripting lines, as Redis 7.0 lists them.
+    pub fn info_memory(&self, human: fn(u64) -> String) -> Vec<(&'static str, String)> {
+        let vm = lock(&self.vm);
+        let (lua_bytes, scripts, script_bytes, libraries, functions, function_bytes) =
+            match vm.as_ref() {
+                Some(vm) => (
+                    vm.lua.used_memory(),
+                    vm.scripts.len(),
+                    vm.script_bytes + vm.scripts.len() * 64,
+                    vm.libraries.len(),
+                    vm.libraries.function_count(),
+                    vm.libraries.code_bytes(),
+                ),
+                None => (0, 0, 0, 0, 0, 0),
+            };
+        vec![
+            ("used_memory_lua", lua_bytes.to_string()),
+            ("used_memory_vm_eval", lua_bytes.to_string()),
+            ("used_memory_lua_human", human(lua_bytes as u64)),
+            ("used_memory_scripts_eval", script_bytes.to_string()),
+            ("number_of_cached_scripts", scripts.to_string()),
+            ("number_of_functions", functions.to_string()),
+            ("number_of_libraries", libraries.to_string()),
+            ("used_memory_vm_functions", "0".into()),
+            ("used_memory_vm_total", lua_bytes.to_string()),
+            ("used_memory_vm_total_human", human(lua_bytes as u64)),
+            ("used_memory_functions", function_bytes.to_string()),
+            (
+                "used_memory_scripts",
+                (script_bytes + function_bytes).to_string(),
+            ),
+            (
+                "used_memory_scripts_human",
+                human((script_bytes + function_bytes) as u64),
+            ),
+        ]
+    }
+}
+
+/// The -BUSY error once the running script has passed
+/// `busy-reply-threshold`.
+fn busy(shared: &Shared) -> Option<Error> {
+    let run = &shared.scripting.run;
+    let since = run.since_ms.load(Ordering::Acquire);
+    if since == 0 {
+        return None;
+    }
+    let threshold = shared.config().busy_reply_threshold();
+    if crate::util::now_ms().saturating_sub(since) < threshold {
+        return None;
+    }
+    let function = run.function.load(Ordering::Acquire);
+    Some(if function { BUSY_FUNCTION } else { BUSY_EVAL }.into())
+}
+
+/// Called by the dispatcher when the EXEC gate's shared side is not free.
+/// While no script holds or awaits the gate (an EXEC does), it simply
+/// waits. Otherwise it sleeps until a script ends or the running one
+/// could have become slow, so that it can then answer `-BUSY`, or
+/// `Ok(None)` for an `allow_busy` command, which runs beside the script
+/// without the gate.
+pub fn wait_for_gate(
+    shared: &Shared,
+    allow_busy: bool,
+) -> Result<Option<RwLockReadGuard<'_, ()>>, Error> {
+    let scripting = &shared.scripting;
+    loop {
+        let ended = lock(&scripting.ended).0;
+        if scripting.run.entering.load(Ordering::Acquire) == 0 {
+            return Ok(Some(
+                shared
+                    .exec_gate
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner),
+            ));
+        }
+        if let Some(error) = busy(shared) {
+            return if allow_busy { Ok(None) } else { Err(error) };
+        }
+        match shared.exec_gate.try_read() {
+            Ok(gate) => return Ok(Some(gate)),
+            Err(TryLockError::Poisoned(poisoned)) => return Ok(Some(poisoned.into_inner())),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        // Until the threshold (or a moment, while the script starts).
+        let since = scripting.run.since_ms.load(Ordering::Acquire);
+        let threshold = shared.config().busy_reply_threshold();
+        let millis = match since {
+            0 => 1,
+            _ => (since + threshold)
+                .saturating_sub(crate::util::now_ms())
+                .max(1),
+        };
+        let mut state = lock(&scripting.ended);
+        if state.0 == ended {
+            state.1 += 1;
+            let (mut state, _) = scripting
+                .script_ended
+                .wait_timeout(state, std::time::Duration::from_millis(millis))
+                .unwrap_or_else(PoisonError::into_inner);
+            state.1 -= 1;
+        }
+    }
+}
+
+/// The exclusive side of the EXEC gate for a script; `-BUSY` if another
+/// script holds it and is slow.
+fn exclusive_gate(shared: &Shared) -> Result<RwLockWriteGuard<'_, ()>, Error> {
+    if let Some(error) = busy(shared) {
+        return Err(error);
+    }
+    Ok(shared
+        .exec_gate
+        .write()
+        .unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Counts a script that waits for or holds the gate, until dropped; then
+/// wakes the commands waiting for the gate.
+struct Entering<'a>(&'a Scripting);
+
+impl<'a> Entering<'a> {
+    fn new(scripting: &'a Scripting) -> Self {
+        scripting.run.entering.fetch_add(1, Ordering::AcqRel);
+        Entering(scripting)
+    }
+}
+
+impl Drop for Entering<'_> {
+    fn drop(&mut self) {
+        self.0.run.entering.fetch_sub(1, Ordering::AcqRel);
+        let mut state = lock(&self.0.ended);
+        state.0 += 1;
+        if state.1 > 0 {
+            self.0.script_ended.notify_all();
+        }
+    }
+}
+
+/// SCRIPT KILL (`function` false) and FUNCTION KILL (true).
+pub fn kill(shared: &Shared, function: bool) -> CmdResult {
+    let run = &shared.scripting.run;
+    if !run.running() {
+        return Err(NOTBUSY.into());
+    }
+    if run.wrote.load(Ordering::Acquire) {
+        return Err(UNKILLABLE.into());
+    }
+    match (function, run.function.load(Ordering::Acquire)) {
+        (false, true) => return Err(BUSY_FUNCTION.into()),
+        (true, false) => return Err(BUSY_EVAL.into()),
+        _ => {}
+    }
+    run.kill.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// What to run: an EVAL script or a function.
+pub(crate) enum Target<'a> {
+    Eval { body: &'a [u8], by_sha: bool },
+    Function(&'a [u8]),
+}
+
+/// Keys and arguments of a script call.
+type KeysAndArgs<'a> = (&'a [Vec<u8>], &'a [Vec<u8>]);
+
+/// Splits `numkeys key... arg...` (args[2..]) into keys and arguments.
+pub(crate) fn split_keys(args: &[Vec<u8>]) -> Result<KeysAndArgs<'_>, Error> {
+    let count = crate::commands::int_arg(&args[2])?;
+    if count < 0 {
+        return Err(NEGATIVE_KEYS.into());
+    }
+    let rest = &args[3..];
+    if count as u64 > rest.len() as u64 {
+        return Err(TOO_MANY_KEYS.into());
+    }
+    Ok(rest.split_at(count as usize))
+}
+
+/// EVAL, EVALSHA, FCALL and their _RO twins: runs the script atomically
+/// and writes its reply.
+pub(crate) fn run_script(
+    cx: &mut Context<'_>,
+    args: &[Vec<u8>],
+    target: Target<'_>,
+    read_only: bool,
+) -> CmdResult {
+    let (keys, argv) = split_keys(args)?;
+    let shared = cx.shared;
+    // Commands arriving meanwhile poll rather than queue behind us (see
+    // `wait_for_gate`). Inside EXEC the gate is already ours.
+    let _entering = Entering::new(&shared.scripting);
+    let _exclusive = match cx.session.in_exec {
+        true => None,
+        false => Some(exclusive_gate(shared)?),
+    };
+    let mut guard = shared.scripting.vm()?;
+    let Some(vm) = guard.as_mut() else {
+        return Err(VM_FAILED.into());
+    };
+    let (function, name, read_only, is_function) = match target {
+        Target::Eval { body, by_sha } => {
+            let sha = if by_sha {
+                String::from_utf8_lossy(body).to_ascii_lowercase()
+            } else {
+                sha1_hex(body)
+            };
+            let script = if by_sha {
+                vm.scripts.get(&sha).ok_or(Error::from(NOSCRIPT))?
+            } else {
+                vm.cache(&sha, body)?
+            };
+            let flags = script.flags;
+            if read_only && flags.shebang && !flags.no_writes {
+                return Err(functions::WRITE_FLAG_RO.into());
+            }
+            (
+                script.function.clone(),
+                sha,
+                read_only || flags.no_writes,
+                false,
+            )
+        }
+        Target::Function(name) => {
+            let function = vm
+                .libraries
+                .find(name)
+                .ok_or(Error::from(functions::NOT_FOUND))?;
+            if read_only && !function.no_writes {
+                return Err(functions::WRITE_FLAG_RO.into());
+            }
+            (
+                function.function.clone(),
+                function.name.clone(),
+                read_only || function.no_writes,
+                true,
+            )
+        }
+    };
+    let run = shared.scripting.run.clone();
+    run.kill.store(false, Ordering::Release);
+    run.wrote.store(false, Ordering::Release);
+    run.resp3.store(false, Ordering::Release);
+    run.read_only.store(read_only, Ordering::Release);
+    run.function.store(is_function, Ordering::Release);
+    if is_function {
+        *lock(&run.current) = Some((name.clone(), args.to_vec()));
+    }
+    run.since_ms
+        .store(crate::util::now_ms().max(1), Ordering::Release);
+    let was_in_exec = std::mem::replace(&mut cx.session.in_exec, true);
+    let db = cx.session.db;
+    let outcome = call(vm, cx, &run, &function, keys, argv, is_function);
+    if !was_in_exec {
+        crate::persistence::aof::close_script(shared);
+    }
+    cx.session.in_exec = was_in_exec;
+    cx.session.db = db;
+    run.since_ms.store(0, Ordering::Release);
+    run.kill.store(false, Ordering::Release);
+    *lock(&run.current) = None;
+    match outcome {
+        Ok(Ok(value)) => {
+            let resp3 = run.resp3.load(Ordering::Acquire);
+            convert::write_reply(&value, cx.out, resp3, 0);
+            Ok(())
+        }
+        Ok(Err(error)) => Err(Error::new(api::error_reply_text(&error, &name))),
+        Err(error) => Err(Error::new(format!(
+            "ERR Error running script {name}, {:.100}",
+            api::lua_error_text(&error)
+        ))),
+    }
+}
+
+/// Runs `function` with KEYS/ARGV (EVAL) or (keys, args) (FCALL) and the
+/// per-run `redis.call`. The outer result is a failure of the VM itself;
+/// the inner one the script's own error (a table or value from xpcall).
+fn call(
+    vm: &Vm,
+    cx: &mut Context<'_>,
+    run: &Arc<RunState>,
+    function: &Function,
+    keys: &[Vec<u8>],
+    argv: &[Vec<u8>],
+    is_function: bool,
+) -> mlua::Result<Result<Value, Value>> {
+    let lua = &vm.lua;
+    let strings = |items: &[Vec<u8>]| -> mlua::Result<Table> {
+        let table = lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            table.raw_set(i + 1, lua.create_string(item)?)?;
+        }
+        Ok(table)
+    };
+    let (keys, argv) = (strings(keys)?, strings(argv)?);
+    let context = std::cell::RefCell::new(cx);
+    let context = &context;
+    let result = lua.scope(|scope| {
+        for (name, raise) in [("call", true), ("pcall", false)] {
+            let function = scope.create_function(move |lua, args: mlua::Variadic<Value>| {
+                let mut cx = context.borrow_mut();
+                api::redis_call(lua, &mut cx, run, &vm.hidden, raise, args)
+            })?;
+            vm.redis.raw_set(name, function)?;
+        }
+        let log = scope.create_function(move |_, args: mlua::Variadic<Value>| {
+            let cx = context.borrow();
+            api::redis_log(cx.shared, args)
+        })?;
+        vm.redis.raw_set("log", log)?;
+        let (ok, value): (bool, Value) = if is_function {
+            vm.runner.call((function, keys, argv))?
+        } else {
+            vm.globals.raw_set("KEYS", keys)?;
+            vm.globals.raw_set("ARGV", argv)?;
+            vm.runner.call(function)?
+        };
+        Ok(if ok { Ok(value) } else { Err(value) })
+    });
+    for name in ["call", "pcall", "log"] {
+        vm.redis.raw_set(name, Value::Nil)?;
+    }
+    vm.hidden.raw_set("pending", Value::Nil)?;
+    vm.globals.raw_set("KEYS", Value::Nil)?;
+    vm.globals.raw_set("ARGV", Value::Nil)?;
+    result
+}
+
+/// SCRIPT LOAD: compiles and caches `body`; returns its SHA-1.
+pub(crate) fn load(shared: &Shared, body: &[u8]) -> Result<String, Error> {
+    let mut guard = shared.scripting.vm()?;
+    let vm = guard.as_mut().ok_or(Error::from(VM_FAILED))?;
+    let sha = sha1_hex(body);
+    vm.cache(&sha, body)?;
+    Ok(sha)
+}
+
+/// SCRIPT EXISTS: which of `shas` are cached.
+pub(crate) fn exists(shared: &Shared, shas: &[Vec<u8>]) -> Vec<bool> {
+    let guard = lock(&shared.scripting.vm);
+    shas.iter()
+        .map(|sha| {
+            guard.as_ref().is_some_and(|vm| {
+                vm.scripts
+                    .contains_key(&String::from_utf8_lossy(sha).to_ascii_lowercase())
+            })
+        })
+        .collect()
+}
+
+/// SCRIPT FLUSH: empties the script cache.
+pub(crate) fn flush(shared: &Shared) {
+    if let Some(vm) = lock(&shared.scripting.vm).as_mut() {
+        vm.scripts.clear();
+        vm.script_bytes = 0;
+        let _ = vm.lua.gc_collect();
+    }
+}
+
+/// Runs `f` with the VM (FUNCTION commands).
+pub(crate) fn with_vm<R>(
+    shared: &Shared,
+    f: impl FnOnce(&mut Vm) -> Result<R, Error>,
+) -> Result<R, Error> {
+    let mut guard = shared.scripting.vm()?;
+    let vm = guard.as_mut().ok_or(Error::from(VM_FAILED))?;
+    let result = f(vm);
+    *lock(&shared.scripting.counts) = (vm.libraries.len(), vm.libraries.function_count());
+    result
+}
+
+/// FUNCTION STATS answers -BUSY while an EVAL script runs, as Redis does.
+pub(crate) fn refuse_during_eval(shared: &Shared) -> Result<(), Error> {
+    let run = &shared.scripting.run;
+    if run.running() && !run.function.load(Ordering::Acquire) {
+        return Err(BUSY_EVAL.into());
+    }
+    Ok(())
+}
+
+/// FUNCTION STATS' running function: (name, command, milliseconds).
+pub(crate) fn running_function(shared: &Shared) -> Option<(String, Vec<Vec<u8>>, u64)> {
+    let run = &shared.scripting.run;
+    let since = run.since_ms.load(Ordering::Acquire);
+    if since == 0 || !run.function.load(Ordering::Acquire) {
+        return None;
+    }
+    let (name, command) = lock(&run.current).clone()?;
+    Some((name, command, crate::util::now_ms().saturating_sub(since)))
+}

@@ -1,0 +1,415 @@
+//! The `redis` table scripts see, the error handler that gives errors
+//! their place (`script: <sha>, on @user_script:<line>.`), and
+//! `redis.call` itself: a command from a script goes through the command
+//! table and [`crate::commands::run`], with Redis's checks for scripts.
+
+use std::sync::atomic::Ordering;
+
+use mlua::{Lua, Table, Value, Variadic};
+
+use super::{convert, sha1_hex, RunState};
+use crate::commands::{flags, lookup, Context, Error, Resolved};
+use crate::resp::Reply;
+use crate::shared::Shared;
+
+const NO_ARGUMENTS: &str = "Please specify at least one argument for this redis lib call";
+const BAD_ARGUMENT: &str = "Lua redis lib command arguments must be strings or integers";
+const UNKNOWN_COMMAND: &str = "Unknown Redis command called from script";
+const WRONG_ARITY: &str = "Wrong number of args calling Redis command from script";
+const NOT_ALLOWED: &str = "This Redis command is not allowed from script";
+const READ_ONLY: &str = "Write commands are not allowed from read-only scripts.";
+const WRONG_ARGS: &str = "ERR wrong number or type of arguments";
+/// The Rust error by which `redis.call` raises the error table it leaves
+/// in `hidden.pending` (mlua raises Rust errors, not Lua tables).
+pub(super) const CALL_FAILED: &str = "respd: redis.call failed";
+
+/// Redis 7.0.15 as `redis.REDIS_VERSION_NUM` gives it: 0x00MMmmpp.
+const VERSION_NUM: u32 = 0x07_00_0f;
+
+fn runtime(message: &str) -> mlua::Error {
+    mlua::Error::RuntimeError(message.to_string())
+}
+
+/// The `redis` table with everything that needs no running script;
+/// `call`, `pcall` and `log` are added by `sandbox.lua`.
+pub(super) fn redis_table(lua: &Lua) -> mlua::Result<Table> {
+    let redis = lua.create_table()?;
+    redis.set("REDIS_VERSION", crate::REDIS_VERSION)?;
+    redis.set("REDIS_VERSION_NUM", VERSION_NUM)?;
+    for (name, value) in [
+        ("LOG_DEBUG", 0),
+        ("LOG_VERBOSE", 1),
+        ("LOG_NOTICE", 2),
+        ("LOG_WARNING", 3),
+        ("REPL_NONE", 0),
+        ("REPL_AOF", 1),
+        ("REPL_SLAVE", 2),
+        ("REPL_REPLICA", 2),
+        ("REPL_ALL", 3),
+    ] {
+        redis.set(name, value)?;
+    }
+    redis.set(
+        "sha1hex",
+        lua.create_function(|_, args: Variadic<Value>| match args.as_slice() {
+            [Value::String(text)] => Ok(sha1_hex(&text.as_bytes())),
+            // A number is hashed as Lua writes it.
+            [value] => number(value)
+                .map(|n| sha1_hex(format_number(n).as_bytes()))
+                .ok_or_else(|| runtime("ERR wrong number of arguments")),
+            _ => Err(runtime("ERR wrong number of arguments")),
+        })?,
+    )?;
+    redis.set(
+        "error_reply",
+        lua.create_function(|lua, args: Variadic<Value>| match args.as_slice() {
+            [Value::String(text)] => {
+                let text = text.to_string_lossy();
+                let text = text.strip_prefix('-').unwrap_or(&text);
+                error_table(lua, &error_code_text(&format!("-{text}")))
+            }
+            _ => error_table(lua, WRONG_ARGS),
+        })?,
+    )?;
+    redis.set(
+        "status_reply",
+        lua.create_function(|lua, args: Variadic<Value>| match args.as_slice() {
+            [Value::String(text)] => {
+                let table = lua.create_table()?;
+                table.raw_set("ok", text.clone())?;
+                Ok(table)
+            }
+            _ => error_table(lua, WRONG_ARGS),
+        })?,
+    )?;
+    redis.set(
+        "setresp",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            let [version] = args.as_slice() else {
+                return Err(runtime("ERR redis.setresp() requires one argument."));
+            };
+            let resp3 = match number(version) {
+                Some(n) if n as i64 == 2 => false,
+                Some(n) if n as i64 == 3 => true,
+                _ => return Err(runtime("ERR RESP version must be 2 or 3.")),
+            };
+            if let Some(run) = lua.app_data_ref::<std::sync::Arc<RunState>>() {
+                run.resp3.store(resp3, Ordering::Release);
+            }
+            Ok(())
+        })?,
+    )?;
+    redis.set(
+        "set_repl",
+        lua.create_function(|_, args: Variadic<Value>| {
+            let [flags] = args.as_slice() else {
+                return Err(runtime("ERR redis.set_repl() requires two arguments."));
+            };
+            match number(flags) {
+                Some(n) if (0.0..=3.0).contains(&n) => Ok(()),
+                _ => Err(runtime(
+                    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                )),
+            }
+        })?,
+    )?;
+    redis.set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+    redis.set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
+    redis.set(
+        "debug",
+        lua.create_function(|_, _: Variadic<Value>| Ok(()))?,
+    )?;
+    redis.set(
+        "acl_check_cmd",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            let Some(first) = args.first() else {
+                return Err(runtime(
+                    "ERR Please specify at least one argument for this redis lib call",
+                ));
+            };
+            let name = lua
+                .coerce_string(first.clone())?
+                .map(|s| s.as_bytes().to_vec())
+                .unwrap_or_default();
+            match lookup(&name) {
+                Some(_) => Ok(true),
+                None => Err(runtime(
+                    "ERR Invalid command passed to redis.acl_check_cmd()",
+                )),
+            }
+        })?,
+    )?;
+    Ok(redis)
+}
+
+/// A Lua number (mlua gives integral ones as `Integer`).
+pub(super) fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => Some(*n),
+        Value::Integer(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+/// A number as Lua 5.1's `tostring` writes it (`%.14g`).
+fn format_number(n: f64) -> String {
+    convert::lua_number_text(n)
+}
+
+/// `{err = message}`, the form of an error reply in Lua.
+pub(super) fn error_table(lua: &Lua, message: &str) -> mlua::Result<Table> {
+    let table = lua.create_table()?;
+    table.raw_set("err", message)?;
+    Ok(table)
+}
+
+/// Redis's `luaPushErrorBuff`: `-CODE msg` → `CODE msg`, `msg` → `ERR msg`.
+fn error_code_text(message: &str) -> String {
+    let text = match message.strip_prefix('-') {
+        Some(rest) => match rest.split_once(' ') {
+            Some((code, msg)) => format!("{code} {msg}"),
+            None => format!("ERR {rest}"),
+        },
+        None => format!("ERR {message}"),
+    };
+    text.trim_end_matches(['\r', '\n']).to_string()
+}
+
+/// The xpcall message handler: turns any error into Redis's error table
+/// `{err=..., source=..., line=...}`, the place being the innermost frame
+/// of the script (not of respd's own Lua or of a C function).
+pub(super) fn error_handler(lua: &Lua, hidden: &Table, error: Value) -> mlua::Result<Table> {
+    let place = script_place(lua);
+    let table = match error {
+        Value::Table(table) => table,
+        // redis.call failed: its error table waits in `hidden.pending`.
+        Value::Error(error) if lua_error_text(&error) == CALL_FAILED => {
+            let pending: Option<Table> = hidden.raw_get("pending")?;
+            hidden.raw_set("pending", Value::Nil)?;
+            match pending {
+                Some(table) => table,
+                None => error_table(lua, "ERR unknown error")?,
+            }
+        }
+        // A Rust function's error: `ERR ...` is Redis's error table;
+        // anything else stands for C's luaL_error, which names the place.
+        Value::Error(error) => {
+            let text = lua_error_text(&error);
+            let text = match &place {
+                _ if text.starts_with("ERR ") => text,
+                Some((source, Some(line))) => {
+                    format!("ERR {}:{line}: {text}", source.trim_start_matches('@'))
+                }
+                _ => format!("ERR {text}"),
+            };
+            error_table(lua, &text)?
+        }
+        Value::String(text) => error_table(lua, &format!("ERR {}", text.to_string_lossy()))?,
+        other => {
+            let tostring: mlua::Function = lua.globals().raw_get("tostring")?;
+            let text: String = tostring.call(other).unwrap_or_else(|_| "?".into());
+            error_table(lua, &format!("ERR {text}"))?
+        }
+    };
+    if let Some((source, line)) = place {
+        table.raw_set("source", source)?;
+        if let Some(line) = line {
+            table.raw_set("line", line)?;
+        }
+    }
+    Ok(table)
+}
+
+/// The innermost frame of the script's own code: (source, line).
+fn script_place(lua: &Lua) -> Option<(String, Option<usize>)> {
+    for level in 1..32 {
+        let (what, source, line) = lua.inspect_stack(level, |debug| {
+            let source = debug.source();
+            let name = source.source.as_deref().unwrap_or("").to_string();
+            (source.what, name, debug.current_line())
+        })?;
+        // Frames that stand where Redis has C: respd's sandbox and the Lua
+        // wrappers of the libraries.
+        if what == "C" || what == "tail" || source == "=respd" || source == super::libs::LIBS_CHUNK
+        {
+            continue;
+        }
+        return Some((source, line));
+    }
+    None
+}
+
+/// The text of an mlua error without mlua's decorations.
+pub(super) fn lua_error_text(error: &mlua::Error) -> String {
+    match error {
+        mlua::Error::RuntimeError(text) => text.clone(),
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        mlua::Error::MemoryError(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The error reply of a failed script, from the handler's table:
+/// `<err> script: <name>, on <source>:<line>.`
+pub(super) fn error_reply_text(error: &Value, name: &str) -> String {
+    let Value::Table(table) = error else {
+        return format!("ERR Error running script {name}, execution failure");
+    };
+    let message: String = table
+        .raw_get::<Option<mlua::LuaString>>("err")
+        .ok()
+        .flatten()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_else(|| "ERR unknown error".into());
+    let source: Option<String> = table.raw_get("source").ok().flatten();
+    let line: Option<i64> = table.raw_get("line").ok().flatten();
+    match (source, line) {
+        (Some(source), Some(line)) => format!("{message} script: {name}, on {source}:{line}."),
+        _ => message,
+    }
+}
+
+/// `redis.log(level, message, ...)`.
+pub(super) fn redis_log(shared: &Shared, args: Variadic<Value>) -> mlua::Result<()> {
+    if args.len() < 2 {
+        return Err(runtime("ERR redis.log() requires two arguments or more."));
+    }
+    let level = match number(&args[0]) {
+        Some(n) if (0.0..4.0).contains(&n) => n as u8,
+        _ => return Err(runtime("ERR Invalid debug level.")),
+    };
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .filter_map(|v| match v {
+            Value::String(s) => Some(s.to_string_lossy()),
+            Value::Number(n) => Some(format_number(*n)),
+            Value::Integer(i) => Some(i.to_string()),
+            _ => None,
+        })
+        .collect();
+    crate::log::log(shared, level, &words.join(" "));
+    Ok(())
+}
+
+/// `redis.call` (`raise`) and `redis.pcall`: the reply, or the error
+/// table, which `redis.call` raises (see [`CALL_FAILED`]).
+pub(super) fn redis_call(
+    lua: &Lua,
+    cx: &mut Context<'_>,
+    run: &RunState,
+    hidden: &Table,
+    raise: bool,
+    args: Variadic<Value>,
+) -> mlua::Result<Value> {
+    match command(lua, cx, run, args)? {
+        Ok(reply) => Ok(reply),
+        Err(error) if raise => {
+            hidden.raw_set("pending", error)?;
+            Err(runtime(CALL_FAILED))
+        }
+        Err(error) => Ok(Value::Table(error)),
+    }
+}
+
+/// Runs a command for a script: Ok(reply) or Err(error table).
+fn command(
+    lua: &Lua,
+    cx: &mut Context<'_>,
+    run: &RunState,
+    args: Variadic<Value>,
+) -> mlua::Result<Result<Value, Table>> {
+    let failed = |message: &str| -> mlua::Result<Result<Value, Table>> {
+        Ok(Err(error_table(lua, message)?))
+    };
+    if args.is_empty() {
+        return failed(&format!("ERR {NO_ARGUMENTS}"));
+    }
+    let mut command = Vec::with_capacity(args.len());
+    for arg in args {
+        let bytes = match arg {
+            Value::String(s) => s.as_bytes().to_vec(),
+            // Redis writes numbers with %.17g here (Lua's own tostring
+            // uses %.14g).
+            Value::Number(n) => crate::util::format_double(n).into_bytes(),
+            Value::Integer(i) => i.to_string().into_bytes(),
+            _ => return failed(&format!("ERR {BAD_ARGUMENT}")),
+        };
+        command.push(bytes);
+    }
+    let resolved = match resolve(&command) {
+        Ok(resolved) => resolved,
+        Err(message) => return failed(&format!("ERR {message}")),
+    };
+    let command_flags = resolved.command.flags;
+    if command_flags & flags::NOSCRIPT != 0 {
+        return failed(&format!("ERR {NOT_ALLOWED}"));
+    }
+    if command_flags & flags::WRITE != 0 {
+        if run.read_only.load(Ordering::Acquire) {
+            return failed(&format!("ERR {READ_ONLY}"));
+        }
+        if crate::persistence::writes_refused(cx.shared) {
+            return failed(crate::persistence::MISCONF);
+        }
+        run.wrote.store(true, Ordering::Release);
+    }
+    let mut out = Reply {
+        buf: Vec::new(),
+        resp3: run.resp3.load(Ordering::Acquire),
+    };
+    let shared = cx.shared;
+    let mut inner = Context::new(shared, cx.session, &mut out);
+    inner.session.in_script = true;
+    let result = crate::commands::run(&mut inner, resolved, command);
+    crate::persistence::aof::finish(shared, &mut inner.aof);
+    inner.session.in_script = false;
+    drop(inner);
+    if let Err(Error(message)) = result {
+        return failed(&error_code_text(&format!("-{message}")));
+    }
+    let frame = crate::resp::read_frame(&mut &out.buf[..])
+        .ok()
+        .flatten()
+        .unwrap_or(crate::resp::Frame::Null);
+    if let crate::resp::Frame::Error(message) = &frame {
+        return failed(&error_code_text(&format!("-{message}")));
+    }
+    Ok(Ok(convert::frame_to_lua(lua, frame)?))
+}
+
+/// Finds the row for a command called from a script, with the script
+/// wording of the errors.
+fn resolve(args: &[Vec<u8>]) -> Result<Resolved, &'static str> {
+    let command = lookup(&args[0]).ok_or(UNKNOWN_COMMAND)?;
+    let mut resolved = Resolved {
+        command,
+        parent: command.name,
+        sub: None,
+    };
+    if !command.subcommands.is_empty() && (args.len() > 1 || !arity_ok(command.arity, 1)) {
+        let sub_name = args.get(1).ok_or(WRONG_ARITY)?;
+        let sub = command
+            .subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub_name))
+            .ok_or(UNKNOWN_COMMAND)?;
+        resolved.command = sub;
+        resolved.sub = Some(sub.name);
+    }
+    if !arity_ok(resolved.command.arity, args.len()) {
+        return Err(WRONG_ARITY);
+    }
+    Ok(resolved)
+}
+
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    let argc = argc as i64;
+    let arity = i64::from(arity);
+    if arity >= 0 {
+        argc == arity
+    } else {
+        argc >= -arity
+    }
+}

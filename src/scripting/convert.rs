@@ -1,0 +1,234 @@
+//! Conversions between Lua values and replies, as Redis's documentation
+//! tables give them: a script's return value becomes the client's reply
+//! (in the client's protocol), and a command's reply becomes the value
+//! `redis.call` returns (RESP2 forms, or RESP3 forms after
+//! `redis.setresp(3)`).
+
+use mlua::{Lua, Table, Value};
+
+use crate::resp::{Frame, Reply};
+
+/// Nesting deeper than this is refused rather than risk the worker's stack.
+const MAX_DEPTH: usize = 200;
+const TOO_DEEP: &str = "ERR reached lua stack limit";
+
+/// Writes a script's return value (or a part of it) as a reply. `resp3`
+/// is the script's protocol (`redis.setresp`), which decides how booleans
+/// come out; `out` writes in the client's.
+pub(super) fn write_reply(value: &Value, out: &mut Reply, resp3: bool, depth: usize) {
+    match value {
+        Value::String(s) => out.bulk(&s.as_bytes()),
+        Value::Boolean(b) if resp3 => out.boolean(*b),
+        Value::Boolean(true) => out.int(1),
+        Value::Number(n) => out.int(truncate(*n)),
+        Value::Integer(i) => out.int(*i),
+        Value::Table(table) if depth >= MAX_DEPTH => {
+            let _ = table;
+            out.error(TOO_DEEP)
+        }
+        Value::Table(table) => write_table(table, out, resp3, depth + 1),
+        _ => out.null(),
+    }
+}
+
+/// A Lua number as Redis replies it: truncated toward zero; what does not
+/// fit comes out as the smallest integer (the x86 conversion Redis's C
+/// cast compiles to).
+fn truncate(n: f64) -> i64 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
+fn field(table: &Table, name: &str) -> Value {
+    table.raw_get(name).unwrap_or(Value::Nil)
+}
+
+/// Text for a one-line reply: line breaks become spaces, as Redis does.
+fn one_line(bytes: &[u8]) -> Vec<u8> {
+    bytes
+        .iter()
+        .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+        .collect()
+}
+
+fn write_table(table: &Table, out: &mut Reply, resp3: bool, depth: usize) {
+    if let Value::String(err) = field(table, "err") {
+        out.error(&err.to_string_lossy());
+        return;
+    }
+    if let Value::String(ok) = field(table, "ok") {
+        out.simple(&String::from_utf8_lossy(&one_line(&ok.as_bytes())));
+        return;
+    }
+    if let Some(n) = super::api::number(&field(table, "double")) {
+        out.double(n);
+        return;
+    }
+    if let Value::String(big) = field(table, "big_number") {
+        let text = one_line(&big.as_bytes());
+        if out.resp3 {
+            out.buf.push(b'(');
+            out.buf.extend_from_slice(&text);
+            out.buf.extend_from_slice(b"\r\n");
+        } else {
+            out.bulk(&text);
+        }
+        return;
+    }
+    if let Value::Table(map) = field(table, "map") {
+        let pairs: Vec<(Value, Value)> = map.pairs().filter_map(Result::ok).collect();
+        out.map(pairs.len());
+        for (key, value) in &pairs {
+            write_reply(key, out, resp3, depth);
+            write_reply(value, out, resp3, depth);
+        }
+        return;
+    }
+    if let Value::Table(set) = field(table, "set") {
+        let members: Vec<Value> = set
+            .pairs::<Value, Value>()
+            .filter_map(|pair| pair.ok().map(|(k, _)| k))
+            .collect();
+        out.set(members.len());
+        for member in &members {
+            write_reply(member, out, resp3, depth);
+        }
+        return;
+    }
+    if let Value::Table(verbatim) = field(table, "verbatim_string") {
+        if let (Value::String(format), Value::String(text)) =
+            (field(&verbatim, "format"), field(&verbatim, "string"))
+        {
+            let (format, text) = (format.as_bytes(), text.as_bytes());
+            if out.resp3 {
+                out.buf
+                    .extend_from_slice(format!("={}\r\n", text.len() + 4).as_bytes());
+                out.buf.extend_from_slice(&format[..format.len().min(3)]);
+                out.buf.push(b':');
+                out.buf.extend_from_slice(&text);
+                out.buf.extend_from_slice(b"\r\n");
+            } else {
+                out.bulk(&text);
+            }
+            return;
+        }
+    }
+    // An array: up to the first nil.
+    let items: Vec<Value> = (1..)
+        .map(|i| table.raw_get::<Value>(i).unwrap_or(Value::Nil))
+        .take_while(|v| !v.is_nil())
+        .collect();
+    out.array(items.len());
+    for item in &items {
+        write_reply(item, out, resp3, depth);
+    }
+}
+
+/// A command's reply as `redis.call` returns it.
+pub(super) fn frame_to_lua(lua: &Lua, frame: Frame) -> mlua::Result<Value> {
+    let table_with = |name: &str, value: Value| -> mlua::Result<Value> {
+        let table = lua.create_table()?;
+        table.raw_set(name, value)?;
+        Ok(Value::Table(table))
+    };
+    Ok(match frame {
+        Frame::Simple(text) => table_with("ok", Value::String(lua.create_string(text)?))?,
+        Frame::Error(text) => table_with("err", Value::String(lua.create_string(text)?))?,
+        Frame::Integer(n) => Value::Number(n as f64),
+        Frame::Bulk(bytes) => Value::String(lua.create_string(bytes)?),
+        Frame::NullBulk | Frame::NullArray => Value::Boolean(false),
+        Frame::Null => Value::Nil,
+        Frame::Array(items) | Frame::Push(items) => {
+            let table = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.into_iter().enumerate() {
+                table.raw_set(i + 1, frame_to_lua(lua, item)?)?;
+            }
+            Value::Table(table)
+        }
+        Frame::Map(pairs) => {
+            let map = lua.create_table()?;
+            for (key, value) in pairs {
+                map.raw_set(frame_to_lua(lua, key)?, frame_to_lua(lua, value)?)?;
+            }
+            table_with("map", Value::Table(map))?
+        }
+        Frame::Set(members) => {
+            let set = lua.create_table()?;
+            for member in members {
+                set.raw_set(frame_to_lua(lua, member)?, true)?;
+            }
+            table_with("set", Value::Table(set))?
+        }
+        Frame::Double(n) => table_with("double", Value::Number(n))?,
+        Frame::Boolean(b) => Value::Boolean(b),
+        Frame::BigNumber(text) => {
+            table_with("big_number", Value::String(lua.create_string(text)?))?
+        }
+        Frame::Verbatim(format, text) => {
+            let verbatim = lua.create_table()?;
+            verbatim.raw_set("format", format)?;
+            verbatim.raw_set("string", lua.create_string(text)?)?;
+            table_with("verbatim_string", Value::Table(verbatim))?
+        }
+        Frame::Attribute(_, inner) => frame_to_lua(lua, *inner)?,
+    })
+}
+
+/// A number as Lua 5.1 writes it (`%.14g`): what `redis.call` sends for a
+/// number argument.
+pub(crate) fn lua_number_text(n: f64) -> String {
+    if n.is_nan() {
+        return if n.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if n == 0.0 {
+        return if n.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let scientific = format!("{n:.13e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if !(-4..14).contains(&exponent) {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim_zeros(mantissa), exponent.abs())
+    } else {
+        let decimals = (13 - exponent).max(0) as usize;
+        trim_zeros(&format!("{n:.decimals$}")).to_string()
+    }
+}
+
+fn trim_zeros(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lua_number_text;
+
+    #[test]
+    fn numbers_as_lua_prints_them() {
+        for (n, text) in [
+            (1.5, "1.5"),
+            (3.0, "3"),
+            (-2.0, "-2"),
+            (0.1, "0.1"),
+            (1e20, "1e+20"),
+            (123456789012345.0, "1.2345678901234e+14"),
+            (12345678901234.0, "12345678901234"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.0 / 3.0, "0.33333333333333"),
+        ] {
+            assert_eq!(lua_number_text(n), text, "{n}");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+-- respd's Lua sandbox, run once when the VM starts (chunk name "=respd",
+-- which the error handler skips when it looks for the script's line).
+-- Redis 7.0 makes the globals and the library tables read-only with a patch
+-- to Lua; respd's Lua is stock 5.1, so the same is done with proxies: a
+-- script sees `env`, an empty table whose metatable reads through to the
+-- real globals and refuses every write.
+local real, hidden = ...
+local error, rawget, rawset, setmetatable, tostring, type, next, pcall =
+    error, rawget, rawset, setmetatable, tostring, type, next, pcall
+local setfenv, loadstring, load = setfenv, loadstring, load
+
+local proxies = setmetatable({}, { __mode = 'k' })
+
+local function readonly()
+    error('Attempt to modify a readonly table', 2)
+end
+
+local function protect(target)
+    local proxy = setmetatable({}, { __index = target, __newindex = readonly })
+    proxies[proxy] = target
+    return proxy
+end
+
+-- Called by __index functions; level 3 is the code that read `name`.
+local function nonexistent(name)
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 3)
+end
+
+-- What Redis 7.0 leaves out of the globals.
+for _, name in ipairs({ 'print', 'dofile', 'loadfile', 'module', 'require', 'setfenv',
+    'getfenv', 'newproxy', 'package', 'os', 'io', 'debug' }) do
+    real[name] = nil
+end
+
+-- pairs and next see through the proxies; rawset refuses them.
+real.pairs = function(t)
+    return next, proxies[t] or t, nil
+end
+real.next = function(t, k)
+    return next(proxies[t] or t, k)
+end
+real.rawset = function(t, k, v)
+    if proxies[t] then
+        error('Attempt to modify a readonly table', 0)
+    end
+    return rawset(t, k, v)
+end
+real.rawget = function(t, k)
+    return rawget(proxies[t] or t, k)
+end
+
+-- Redis 7.0's pcall gives the `err` string of an error table (what
+-- redis.call raises) rather than the table, as Redis 6 did.
+real.pcall = function(f, ...)
+    local result = { pcall(f, ...) }
+    if not result[1] then
+        local err = result[2]
+        if type(err) == 'userdata' and hidden.pending then
+            err, hidden.pending = hidden.pending, nil
+        end
+        if type(err) == 'table' and type(err.err) == 'string' then
+            err = err.err
+        end
+        result[2] = err
+    end
+    return unpack(result, 1, table.maxn(result))
+end
+
+-- Code loaded at run time gets the script's environment too.
+local env
+real.loadstring = function(code, name)
+    local f, err = loadstring(code, name)
+    if f then setfenv(f, env) end
+    return f, err
+end
+real.load = function(fn, name)
+    local f, err = load(fn, name)
+    if f then setfenv(f, env) end
+    return f, err
+end
+
+-- redis.call, redis.pcall and redis.log are set by respd for each run.
+
+for _, name in ipairs({ 'redis', 'string', 'table', 'math', 'coroutine', 'cjson', 'cmsgpack', 'bit', 'struct' }) do
+    if type(real[name]) == 'table' then
+        real[name] = protect(real[name])
+    end
+end
+
+-- Methods on strings ('x'):rep(3) go through the same protected table.
+getmetatable('').__index = real.string
+
+env = setmetatable({}, {
+    __index = function(t, name)
+        local value = rawget(real, name)
+        if value == nil then
+            nonexistent(name)
+        end
+        return value
+    end,
+    __newindex = readonly,
+})
+proxies[env] = real
+real._G = env
+
+-- The environment of function libraries while they load: `redis` there
+-- offers register_function and a few helpers, not call.
+local loading_redis
+local library_env = setmetatable({}, {
+    __index = function(t, name)
+        if name == 'redis' and loading_redis then
+            return loading_redis
+        end
+        local value = rawget(real, name)
+        if value == nil then
+            nonexistent(name)
+        end
+        return value
+    end,
+    __newindex = readonly,
+})
+proxies[library_env] = real
+
+-- Runs `f` with `env`, through xpcall so errors carry their place.
+local xpcall, handler = xpcall, hidden.handler
+local function run(f, ...)
+    local args = { ... }
+    local n = select('#', ...)
+    return xpcall(function() return f(unpack(args, 1, n)) end, handler)
+end
+
+-- Loads a library's code: `api` is the loading-time `redis` table.
+local function load_library(f, api)
+    loading_redis = setmetatable({}, {
+        __index = function(t, name)
+            local value = rawget(api, name)
+            if value == nil then
+                nonexistent(name)
+            end
+            return value
+        end,
+        __newindex = readonly,
+    })
+    local ok, err = xpcall(f, handler)
+    loading_redis = nil
+    return ok, err
+end
+
+return env, library_env, run, load_library
