@@ -59,9 +59,10 @@ fn same_as_redis(setup: &[&[u8]], request: &[u8]) {
 /// until the server goes quiet.
 fn roundtrip(s: &mut TcpStream, request: &[u8]) -> String {
     s.write_all(request).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_millis(300)))
-        .unwrap();
-    text(&read_n(s, usize::MAX))
+    text(&common::read_until_quiet(
+        s,
+        std::time::Duration::from_millis(300),
+    ))
 }
 
 #[test]

@@ -66,6 +66,22 @@ pub fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
     got
 }
 
+/// Reads a reply of unknown length: waits up to 5 s for its first bytes
+/// (a loaded machine may be slow to answer), then reads until the server
+/// has been quiet for `quiet`.
+pub fn read_until_quiet(stream: &mut TcpStream, quiet: Duration) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    match stream.read(&mut buf) {
+        Ok(0) | Err(_) => return got,
+        Ok(k) => got.extend_from_slice(&buf[..k]),
+    }
+    stream.set_read_timeout(Some(quiet)).ok();
+    got.extend(read_n(stream, usize::MAX));
+    got
+}
+
 /// Sends `request` and asserts the reply is exactly `expected`.
 pub fn assert_reply(stream: &mut TcpStream, request: &[u8], expected: &[u8]) {
     let got = exchange(stream, request, expected.len());
@@ -178,12 +194,10 @@ pub fn both(
         let mut s = raw(addr);
         for step in setup {
             s.write_all(step).expect("write");
-            s.set_read_timeout(Some(Duration::from_millis(200))).ok();
-            read_n(&mut s, usize::MAX);
+            read_until_quiet(&mut s, Duration::from_millis(200));
         }
         s.write_all(request).expect("write");
-        s.set_read_timeout(Some(Duration::from_millis(300))).ok();
-        read_n(&mut s, usize::MAX)
+        read_until_quiet(&mut s, Duration::from_millis(300))
     };
     (run(respd), run(redis))
 }
