@@ -442,3 +442,146 @@ fn the_same_script_publishes_the_same_messages_as_redis() {
         );
     }
 }
+
+// ----- streams (class t): xadd, xtrim, xdel, xsetid, xgroup-*, also
+// consumers created by XREADGROUP, XCLAIM and XAUTOCLAIM; nothing for
+// commands that change nothing.
+
+#[test]
+fn stream_commands_publish_the_same_messages_as_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let script: &[&[&str]] = &[
+        &["XADD", "s", "1-1", "f", "v"],
+        &["XADD", "s", "2-1", "f", "v"],
+        &["XADD", "s", "MAXLEN", "2", "3-1", "f", "v"],
+        &["XADD", "s", "MAXLEN", "~", "1", "3-2", "f", "v"],
+        &["XADD", "nos", "NOMKSTREAM", "1-1", "f", "v"],
+        &["XADD", "s", "1-1", "f", "v"],
+        &["XTRIM", "s", "MAXLEN", "5"],
+        &["XTRIM", "s", "MAXLEN", "1"],
+        &["XTRIM", "s", "MINID", "9"],
+        &["XDEL", "s", "3-2"],
+        &["XDEL", "s", "9-9"],
+        &["XADD", "s", "4-1", "f", "v"],
+        &["XADD", "s", "4-2", "f", "v"],
+        &["XSETID", "s", "10-0"],
+        &[
+            "XSETID",
+            "s",
+            "10-0",
+            "ENTRIESADDED",
+            "99",
+            "MAXDELETEDID",
+            "3-0",
+        ],
+        &["XGROUP", "CREATE", "s", "g", "0"],
+        &["XGROUP", "CREATE", "s", "g", "0"],
+        &["XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"],
+        &["XGROUP", "CREATECONSUMER", "s", "g", "c1"],
+        &["XGROUP", "CREATECONSUMER", "s", "g", "c1"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c2",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+        &["XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", "0"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c5",
+            "NOACK",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+        &["XREADGROUP", "GROUP", "g", "c6", "STREAMS", "m", ">"],
+        &["XCLAIM", "s", "g", "c3", "0", "4-1"],
+        &["XCLAIM", "s", "g", "c7", "0", "8-8"],
+        &["XAUTOCLAIM", "s", "g", "c4", "0", "0"],
+        &["XACK", "s", "g", "4-1"],
+        &["XACK", "s", "g", "4-1"],
+        &["XGROUP", "SETID", "s", "g", "$"],
+        &["XGROUP", "DELCONSUMER", "s", "g", "c1"],
+        &["XGROUP", "DELCONSUMER", "s", "g", "nobody"],
+        &["XGROUP", "DESTROY", "s", "g"],
+        &["XGROUP", "DESTROY", "s", "nog"],
+        &["EXPIRE", "m", "100"],
+        &["XLEN", "s"],
+        &["XRANGE", "s", "-", "+"],
+        &["XINFO", "STREAM", "s"],
+        &["COPY", "s", "s2"],
+        &["RENAME", "s2", "s3"],
+        &["DEL", "s", "s3", "m"],
+    ];
+    for resp3 in [false, true] {
+        let ours = script_events(server.local_addr(), script, resp3);
+        let theirs = script_events(real.addr, script, resp3);
+        assert_eq!(ours, theirs);
+        println!(
+            "{} commands, {} messages identical to Redis (RESP{})",
+            script.len(),
+            ours.len(),
+            if resp3 { 3 } else { 2 }
+        );
+    }
+}
+
+/// The events of a blocked XREADGROUP served by an XADD: the consumer is
+/// created when the read is served.
+fn blocked_read_events(addr: SocketAddr) -> Vec<String> {
+    let mut listener = Listener::new(addr, Some("KEA"), false);
+    listener.run(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    let mut reader = Client::connect(addr).expect("connect");
+    let blocked = thread::spawn(move || {
+        reader
+            .command(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "late",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ])
+            .expect("xreadgroup")
+    });
+    // Until the reader is parked.
+    loop {
+        let (reply, _) = listener.run(&["INFO", "clients"]);
+        if text(&reply).contains("blocked_clients:1") {
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let (_, mut events) = listener.run(&["XADD", "s", "1-1", "f", "v"]);
+    blocked.join().expect("reader");
+    events.extend(listener.sync());
+    events
+}
+
+#[test]
+fn a_served_blocked_read_creates_its_consumer_as_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let ours = blocked_read_events(server.local_addr());
+    let theirs = blocked_read_events(real.addr);
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.iter().any(|e| e.ends_with("=xgroup-createconsumer")),
+        "{ours:?}"
+    );
+}
