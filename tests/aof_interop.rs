@@ -7,56 +7,14 @@
 
 mod common;
 
-use common::process::{respd, spawn, Process};
+use common::process::{info_field, installed, respd, run, run_err, spawn, Process};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use redis::Value;
 
-fn installed(program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("{program} not installed: skipping");
-    }
-    found
-}
-
 fn temp_dir(name: &str) -> PathBuf {
     common::process::temp_dir("aofinterop", name)
-}
-
-fn run(conn: &mut redis::Connection, args: &[&str]) -> Value {
-    let mut command = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    command
-        .query(conn)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
-fn run_err(conn: &mut redis::Connection, args: &[&str]) -> String {
-    let mut command = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    match command.query::<Value>(conn) {
-        Ok(value) => panic!("{args:?} succeeded: {value:?}"),
-        Err(err) => format!(
-            "{} {}",
-            err.code().unwrap_or(""),
-            err.detail().unwrap_or("")
-        ),
-    }
-}
-
-fn info_field(conn: &mut redis::Connection, field: &str) -> String {
-    let text: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in INFO"))
-        .to_string()
 }
 
 /// Starts a rewrite and waits for it to end; returns the status.

@@ -6,20 +6,12 @@
 
 mod common;
 
-use common::process::{free_port, respd, spawn, Process};
+use common::process::{free_port, info_field, installed, respd, run, run_err, spawn, Process};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use redis::Value;
-
-fn installed(program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("{program} not installed: skipping");
-    }
-    found
-}
 
 fn redis_server(dir: &Path, dbfilename: &str) -> Process {
     let dir = dir.to_str().unwrap();
@@ -32,39 +24,6 @@ fn redis_server(dir: &Path, dbfilename: &str) -> Process {
 /// A fresh, empty directory for one test.
 fn temp_dir(name: &str) -> PathBuf {
     common::process::temp_dir("rdb", name)
-}
-
-fn run(conn: &mut redis::Connection, args: &[&str]) -> Value {
-    let mut command = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    command
-        .query(conn)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
-fn run_err(conn: &mut redis::Connection, args: &[&str]) -> String {
-    let mut command = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    match command.query::<Value>(conn) {
-        Ok(value) => panic!("{args:?} succeeded: {value:?}"),
-        Err(err) => format!(
-            "{} {}",
-            err.code().unwrap_or(""),
-            err.detail().unwrap_or("")
-        ),
-    }
-}
-
-fn info_field(conn: &mut redis::Connection, field: &str) -> String {
-    let text: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("no {field} in INFO"))
-        .to_string()
 }
 
 fn wait_for_bgsave(conn: &mut redis::Connection) {

@@ -7,20 +7,12 @@
 
 mod common;
 
-use common::process::{respd, spawn, Process};
+use common::process::{installed, respd, run, spawn, Process};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use redis::Value;
-
-fn installed(program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("{program} not installed: skipping");
-    }
-    found
-}
 
 fn redis_server(dir: &Path) -> Process {
     let dir = dir.to_str().unwrap();
@@ -29,16 +21,6 @@ fn redis_server(dir: &Path) -> Process {
 
 fn temp_dir(name: &str) -> PathBuf {
     common::process::temp_dir("rdbstreams", name)
-}
-
-fn run(conn: &mut redis::Connection, args: &[&str]) -> Value {
-    let mut command = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        command.arg(*arg);
-    }
-    command
-        .query(conn)
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 /// Streams of every shape: small and several-node ones, entries with

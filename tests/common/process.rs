@@ -1,6 +1,7 @@
 //! Servers run as separate processes (the `respd` binary or redis-server),
 //! for the persistence tests that restart or kill them.
 
+use redis::Value;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -86,4 +87,49 @@ pub fn temp_dir(prefix: &str, name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// True when `program` runs; says so and skips otherwise.
+pub fn installed(program: &str) -> bool {
+    let found = Command::new(program).arg("--version").output().is_ok();
+    if !found {
+        eprintln!("{program} not installed: skipping");
+    }
+    found
+}
+
+/// Runs a command through redis-rs; panics with the command on an error.
+pub fn run(conn: &mut redis::Connection, args: &[&str]) -> Value {
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command
+        .query(conn)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// The error text (code and detail) of a command that must fail.
+pub fn run_err(conn: &mut redis::Connection, args: &[&str]) -> String {
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    match command.query::<Value>(conn) {
+        Ok(value) => panic!("{args:?} succeeded: {value:?}"),
+        Err(err) => format!(
+            "{} {}",
+            err.code().unwrap_or(""),
+            err.detail().unwrap_or("")
+        ),
+    }
+}
+
+/// One field of INFO persistence.
+pub fn info_field(conn: &mut redis::Connection, field: &str) -> String {
+    let text: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+        .to_string()
 }
