@@ -230,40 +230,34 @@ mod enabled {
         }
     }
 
-    // EVAL script numkeys [key [key ...]] [arg [arg ...]]
-    pub fn eval(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    /// EVAL and its three variants: the script's body or its SHA1, run
+    /// read-write or read-only.
+    fn run_eval(cx: &mut Context<'_>, args: Args, by_sha: bool, read_only: bool) -> CmdResult {
         let target = Target::Eval {
             body: &args[1],
-            by_sha: false,
+            by_sha,
         };
-        scripting::run_script(cx, &args, target, false)
+        scripting::run_script(cx, &args, target, read_only)
+    }
+
+    // EVAL script numkeys [key [key ...]] [arg [arg ...]]
+    pub fn eval(cx: &mut Context<'_>, args: Args) -> CmdResult {
+        run_eval(cx, args, false, false)
     }
 
     // EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
     pub fn evalsha(cx: &mut Context<'_>, args: Args) -> CmdResult {
-        let target = Target::Eval {
-            body: &args[1],
-            by_sha: true,
-        };
-        scripting::run_script(cx, &args, target, false)
+        run_eval(cx, args, true, false)
     }
 
     // EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
     pub fn eval_ro(cx: &mut Context<'_>, args: Args) -> CmdResult {
-        let target = Target::Eval {
-            body: &args[1],
-            by_sha: false,
-        };
-        scripting::run_script(cx, &args, target, true)
+        run_eval(cx, args, false, true)
     }
 
     // EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
     pub fn evalsha_ro(cx: &mut Context<'_>, args: Args) -> CmdResult {
-        let target = Target::Eval {
-            body: &args[1],
-            by_sha: true,
-        };
-        scripting::run_script(cx, &args, target, true)
+        run_eval(cx, args, true, true)
     }
 
     // FCALL function numkeys [key [key ...]] [arg [arg ...]]

@@ -418,6 +418,13 @@ pub(crate) mod testing {
             .unwrap_or_else(|e| format!("ERR {e}"))
     }
 
+    /// [`eval`] with a Lua function `hex(s)` in scope, to show packed bytes.
+    pub(crate) fn hex(code: &str) -> String {
+        const HEX: &str = "local function hex(s) return (s:gsub('.', function(c) \
+                           return string.format('%02x', c:byte()) end)) end ";
+        eval(&format!("{HEX}{code}"))
+    }
+
     #[test]
     fn format_g_matches_printf() {
         use super::format_g;

@@ -357,13 +357,7 @@ pub(crate) fn module(lua: &Lua, libs: &Libs) -> mlua::Result<Table> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::eval;
-
-    const HEX: &str = "local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end ";
-
-    fn hex(code: &str) -> String {
-        eval(&format!("{HEX}{code}"))
-    }
+    use super::super::testing::{eval, hex};
 
     #[test]
     fn pack_layouts() {
