@@ -589,11 +589,13 @@ pub(crate) fn run_script(
     if is_function {
         *lock(&run.current) = Some((name.clone(), args.to_vec()));
     }
-    run.since_ms
-        .store(crate::util::now_ms().max(1), Ordering::Release);
+    let started = crate::util::now_ms().max(1);
+    run.since_ms.store(started, Ordering::Release);
     let was_in_exec = std::mem::replace(&mut cx.session.in_exec, true);
     let db = cx.session.db;
+    let frozen = crate::util::FrozenTime::new(started);
     let outcome = call(vm, cx, &run, &function, keys, argv, is_function);
+    drop(frozen);
     if !was_in_exec {
         crate::persistence::aof::close_script(shared);
     }

@@ -337,7 +337,15 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .spawn(move || {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
-                let active = shared.active_expire.load(Ordering::Relaxed);
+                // Not while a script or an EXEC holds the gate: they must
+                // see keys expire by their own clock (Redis's cycle does not
+                // run in the middle of either).
+                let gate = match shared.exec_gate.try_read() {
+                    Ok(gate) => Some(gate),
+                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                };
+                let active = gate.is_some() && shared.active_expire.load(Ordering::Relaxed);
                 for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
                         let (checked, deleted) =
@@ -349,6 +357,7 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                         }
                     }
                 }
+                drop(gate);
                 let period = Duration::from_millis(1000 / shared.config().hz());
                 thread::sleep(period.saturating_sub(started.elapsed()));
             }
