@@ -409,10 +409,12 @@ mod enabled {
     pub fn function_restore(cx: &mut Context<'_>, args: Args) -> CmdResult {
         use functions::RestorePolicy;
         let policy = match args.get(3) {
-            _ if args.len() > 4 => return Err(Error::new(format!(
+            _ if args.len() > 4 => {
+                return Err(Error::new(format!(
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
                 String::from_utf8_lossy(&args[1])
-            ))),
+            )))
+            }
             None => RestorePolicy::Append,
             Some(word) if is(word, "append") => RestorePolicy::Append,
             Some(word) if is(word, "replace") => RestorePolicy::Replace,

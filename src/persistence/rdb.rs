@@ -1182,9 +1182,12 @@ mod tests {
         assert!(read(&flipped, 16, 1000).is_err());
         // Compressed (rdbcompression yes): smaller, and reads back the same.
         let mut compressed = Vec::new();
-        write_with(&mut compressed, &[(3, &db)], 1000, true).unwrap();
+        let libraries = [b"#!lua name=l\nredis.register_function('f', function() end)".to_vec()];
+        write_with(&mut compressed, &[(3, &db)], &libraries, 1000, true).unwrap();
         assert!(compressed.len() + 19_000 < file.len());
         let again = read(&compressed, 16, 1000).unwrap();
+        assert_eq!(again.libraries, libraries);
+        assert!(loaded.libraries.is_empty());
         let list = |loaded: &Loaded| match loaded.dbs[3].get(b"l", 1000) {
             Some(Value::List(list)) => list.clone(),
             _ => panic!("no list"),
