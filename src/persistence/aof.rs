@@ -16,7 +16,8 @@
 //! and no reply is sent before the fsync of its entry.
 //!
 //! **What is logged** is the command as executed, when it changed
-//! something (the store's change counter moved), with Redis's translations
+//! something (the store's change counter moved, or a FUNCTION command
+//! counted a change with [`super::count_change`]), with Redis's translations
 //! where replaying the original would not give the same result: relative
 //! expiry times become absolute (`PEXPIREAT`, `SET .. PXAT`), INCRBYFLOAT
 //! becomes a SET of the result, SPOP an SREM of what was popped, a blocking

@@ -14,6 +14,11 @@
 //! type 19 (listpacks 2, which keeps consumer groups' `entries-read`), a
 //! type Redis 7.0 to 7.4 load whatever the file's version; a file with a
 //! stream does not load in Redis 6 (which knows only type 15).
+//!
+//! Function libraries (FUNCTION LOAD) are written as Redis 7.0 writes
+//! them, each `0xf5` and its code before the first database; the readers
+//! take those and the `0xf6` of 7.0's release candidates, and leave them to
+//! the caller to compile.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};

@@ -337,19 +337,20 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .spawn(move || {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
-                // Not while a script or an EXEC holds the gate: they must
-                // see keys expire by their own clock (Redis's cycle does not
-                // run in the middle of either).
-                let gate = match shared.exec_gate.try_read() {
-                    Ok(gate) => Some(gate),
-                    Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-                    Err(std::sync::TryLockError::WouldBlock) => None,
-                };
-                let active = gate.is_some() && shared.active_expire.load(Ordering::Relaxed);
+                let active = shared.active_expire.load(Ordering::Relaxed);
                 for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
+                        // Each step waits for the shared side of the EXEC
+                        // gate: never in the middle of a script or an EXEC,
+                        // which see keys expire by their own clock (Redis's
+                        // cycle never runs inside either).
+                        let gate = shared
+                            .exec_gate
+                            .read()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         let (checked, deleted) =
                             shared.store.write(index).expire_some(now_ms(), SAMPLE);
+                        drop(gate);
                         // Their `expired` events, once the lock is let go.
                         crate::notify::publish_pending(&shared);
                         if checked == 0 || deleted * 4 <= checked || started.elapsed() > BUDGET {
@@ -357,7 +358,6 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                         }
                     }
                 }
-                drop(gate);
                 let period = Duration::from_millis(1000 / shared.config().hz());
                 thread::sleep(period.saturating_sub(started.elapsed()));
             }
