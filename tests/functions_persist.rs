@@ -419,6 +419,25 @@ fn function_dump_and_restore_match_redis_both_ways() {
     let server = common::start();
     let addrs = [server.local_addr(), real.addr];
     let send = |i: usize, args: &[&[u8]]| raw_reply(addrs[i], args);
+    // Without libraries, and with one too short for Redis to compress,
+    // FUNCTION DUMP is the same bytes.
+    for code in [
+        None,
+        Some("#!lua name=s\nredis.register_function('s', function() end)"),
+    ] {
+        let dumps = [0, 1].map(|i| {
+            send(i, &[b"FUNCTION", b"FLUSH"]);
+            if let Some(code) = code {
+                let mut conn = common::redis(addrs[i]);
+                ok(&mut conn, &["CONFIG", "SET", "rdbcompression", "no"]);
+                ok(&mut conn, &["FUNCTION", "LOAD", code]);
+            }
+            send(i, &[b"FUNCTION", b"DUMP"])
+        });
+        assert_eq!(dumps[0], dumps[1]);
+    }
+    send(1, &[b"CONFIG", b"SET", b"rdbcompression", b"yes"]);
+    send(1, &[b"FUNCTION", b"FLUSH"]);
     // Payloads of each server, and hand-made ones.
     for i in 0..2 {
         send(i, &[b"FUNCTION", b"LOAD", LIB_A.as_bytes()]);

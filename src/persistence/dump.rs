@@ -25,7 +25,7 @@ pub fn serialize(value: &Value) -> Vec<u8> {
     let mut payload = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = rdb::write_value(&mut rdb::Checksummed::new(&mut payload), None, value);
-    add_footer(&mut payload);
+    add_footer(&mut payload, rdb::WRITE_VERSION);
     payload
 }
 
@@ -44,7 +44,10 @@ pub fn deserialize(payload: &[u8]) -> Result<Value, &'static str> {
 }
 
 /// Every library's code as a FUNCTION DUMP payload: one function opcode
-/// and code per library, then the same footer as DUMP's.
+/// and code per library, then the same footer as DUMP's, with Redis 7.0's
+/// version (10: no older Redis has functions), so that the payload is
+/// Redis's own byte for byte when no code is long enough for Redis to
+/// compress.
 pub fn serialize_libraries(codes: &[Vec<u8>]) -> Vec<u8> {
     let mut payload = Vec::new();
     let mut writer = rdb::Checksummed::new(&mut payload);
@@ -52,7 +55,7 @@ pub fn serialize_libraries(codes: &[Vec<u8>]) -> Vec<u8> {
         // Writing to a Vec cannot fail.
         let _ = rdb::write_library(&mut writer, code);
     }
-    add_footer(&mut payload);
+    add_footer(&mut payload, rdb::MAX_READ_VERSION);
     payload
 }
 
@@ -76,8 +79,8 @@ pub fn deserialize_libraries(payload: &[u8]) -> Result<Vec<Vec<u8>>, &'static st
     Ok(codes)
 }
 
-fn add_footer(payload: &mut Vec<u8>) {
-    payload.extend_from_slice(&(rdb::WRITE_VERSION as u16).to_le_bytes());
+fn add_footer(payload: &mut Vec<u8>, version: u32) {
+    payload.extend_from_slice(&(version as u16).to_le_bytes());
     let crc = crc64::update(0, payload);
     payload.extend_from_slice(&crc.to_le_bytes());
 }
