@@ -286,11 +286,39 @@ impl Default for Rng {
 }
 
 /// Milliseconds since the Unix epoch: the clock that expiry times use.
+/// While a script runs on this thread, the time it started (see
+/// [`FrozenTime`]).
 pub fn now_ms() -> u64 {
+    let frozen = FROZEN_MS.with(std::cell::Cell::get);
+    if frozen != 0 {
+        return frozen;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+thread_local! {
+    /// The time [`now_ms`] gives on this thread; 0 for the clock's.
+    static FROZEN_MS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Until dropped, [`now_ms`] on this thread answers `at`: a script sees
+/// keys expire by the time it started, as Redis 7.0's `keyIsExpired` does
+/// (a key cannot vanish between two of its commands).
+pub struct FrozenTime(u64);
+
+impl FrozenTime {
+    pub fn new(at: u64) -> Self {
+        FrozenTime(FROZEN_MS.with(|f| f.replace(at)))
+    }
+}
+
+impl Drop for FrozenTime {
+    fn drop(&mut self) {
+        FROZEN_MS.with(|f| f.set(self.0));
+    }
 }
 
 #[cfg(test)]

@@ -128,6 +128,15 @@ static FUNCTION: &[Command] = &[
         "scripting",
         function_stats,
     ),
+    Command::new("dump", 2, NOSCRIPT, NO_KEYS, "scripting", function_dump),
+    Command::new(
+        "restore",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        NO_KEYS,
+        "scripting",
+        function_restore,
+    ),
     Command::new(
         "help",
         2,
@@ -216,6 +225,7 @@ fn function_help(cx: &mut Context<'_>, _: Args) -> CmdResult {
 #[cfg(feature = "scripting")]
 mod enabled {
     use super::super::{errors::Error, is, Args, CmdResult, Context};
+    use crate::persistence::{self, dump};
     use crate::scripting::{self, functions, Target};
 
     const FLUSH_SCRIPT_SYNTAX: &str = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
@@ -326,6 +336,7 @@ mod enabled {
         let name = scripting::with_vm(cx.shared, |vm| {
             functions::load(vm, cx.shared, code, replace)
         })?;
+        persistence::count_change(cx.shared);
         cx.out.bulk(name.as_bytes());
         Ok(())
     }
@@ -362,6 +373,7 @@ mod enabled {
     // FUNCTION DELETE library-name
     pub fn function_delete(cx: &mut Context<'_>, args: Args) -> CmdResult {
         scripting::with_vm(cx.shared, |vm| functions::delete(vm, &args[2]))?;
+        persistence::count_change(cx.shared);
         cx.out.ok();
         Ok(())
     }
@@ -375,6 +387,42 @@ mod enabled {
             functions::flush(vm);
             Ok(())
         })?;
+        persistence::count_change(cx.shared);
+        cx.out.ok();
+        Ok(())
+    }
+
+    // FUNCTION DUMP
+    pub fn function_dump(cx: &mut Context<'_>, _: Args) -> CmdResult {
+        let codes = scripting::with_vm(cx.shared, |vm| Ok(vm.libraries.codes()))?;
+        cx.out.bulk(&dump::serialize_libraries(&codes));
+        Ok(())
+    }
+
+    // FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
+    pub fn function_restore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+        use functions::RestorePolicy;
+        let policy = match args.get(3) {
+            _ if args.len() > 4 => {
+                return Err(Error::new(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                String::from_utf8_lossy(&args[1])
+            )))
+            }
+            None => RestorePolicy::Append,
+            Some(word) if is(word, "append") => RestorePolicy::Append,
+            Some(word) if is(word, "replace") => RestorePolicy::Replace,
+            Some(word) if is(word, "flush") => RestorePolicy::Flush,
+            Some(_) => return Err(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE."
+                    .into(),
+            ),
+        };
+        let codes = dump::deserialize_libraries(&args[2])?;
+        scripting::with_vm(cx.shared, |vm| {
+            functions::restore(vm, cx.shared, &codes, policy)
+        })?;
+        persistence::count_change(cx.shared);
         cx.out.ok();
         Ok(())
     }
@@ -449,6 +497,10 @@ use not_built as function_flush;
 use not_built as function_kill;
 #[cfg(not(feature = "scripting"))]
 use not_built as function_stats;
+#[cfg(not(feature = "scripting"))]
+use not_built as function_dump;
+#[cfg(not(feature = "scripting"))]
+use not_built as function_restore;
 
 #[cfg(not(feature = "scripting"))]
 use not_built as script_flush;

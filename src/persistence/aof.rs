@@ -16,7 +16,8 @@
 //! and no reply is sent before the fsync of its entry.
 //!
 //! **What is logged** is the command as executed, when it changed
-//! something (the store's change counter moved), with Redis's translations
+//! something (the store's change counter moved, or a FUNCTION command
+//! counted a change with [`super::count_change`]), with Redis's translations
 //! where replaying the original would not give the same result: relative
 //! expiry times become absolute (`PEXPIREAT`, `SET .. PXAT`), INCRBYFLOAT
 //! becomes a SET of the result, SPOP an SREM of what was popped, a blocking
@@ -44,7 +45,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use super::{load_rdb_file, rdb, total_changes};
+use super::{library_codes, load_rdb_file, rdb, total_changes};
 use crate::blocking::Attempt;
 use crate::commands::{self, flags, Args, Context, Resolved, Session};
 use crate::log::{self, log};
@@ -832,6 +833,9 @@ fn start_rewrite(shared: &Shared, enable: bool) -> io::Result<()> {
     // No write runs while the order lock is held: the copy and the switch
     // to a new increment happen at the same point of the log.
     let _order = lock(&aof.order);
+    // Under the order lock, as the copy: a FUNCTION LOAD is in the base
+    // or in the new increment, never in neither.
+    let libraries = library_codes(shared);
     let copies: Vec<Db> = {
         let guards: Vec<_> = (0..shared.store.len())
             .map(|i| shared.store.read(i))
@@ -885,7 +889,7 @@ fn start_rewrite(shared: &Shared, enable: bool) -> io::Result<()> {
     let spawned = std::thread::Builder::new()
         .name("respd-aofrw".into())
         .spawn(move || {
-            let result = write_base(&owner, &dir, &name, base_seq, &copies);
+            let result = write_base(&owner, &dir, &name, base_seq, &copies, &libraries);
             drop(copies);
             finish_rewrite(
                 &owner,
@@ -909,6 +913,7 @@ fn start_offline_rewrite(shared: &Shared) -> io::Result<()> {
     let (dir, name) = names(shared);
     std::fs::create_dir_all(&dir)?;
     let old = read_manifest(&dir, &name)?.unwrap_or_default();
+    let libraries = library_codes(shared);
     let copies: Vec<Db> = {
         let guards: Vec<_> = (0..shared.store.len())
             .map(|i| shared.store.read(i))
@@ -919,7 +924,7 @@ fn start_offline_rewrite(shared: &Shared) -> io::Result<()> {
     let spawned = std::thread::Builder::new()
         .name("respd-aofrw".into())
         .spawn(move || {
-            let result = write_base(&owner, &dir, &name, base_seq, &copies);
+            let result = write_base(&owner, &dir, &name, base_seq, &copies, &libraries);
             drop(copies);
             finish_rewrite(&owner, result, &dir, &name, base_seq, None, &old);
         });
@@ -935,14 +940,22 @@ struct Opened {
     mark: u64,
 }
 
-/// Writes the clone as `<name>.<seq>.base.rdb`, fsynced.
-fn write_base(shared: &Shared, dir: &Path, name: &str, seq: u64, dbs: &[Db]) -> io::Result<()> {
+/// Writes the clone (and the function libraries) as
+/// `<name>.<seq>.base.rdb`, fsynced.
+fn write_base(
+    shared: &Shared,
+    dir: &Path,
+    name: &str,
+    seq: u64,
+    dbs: &[Db],
+    libraries: &[Vec<u8>],
+) -> io::Result<()> {
     let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
     let result = (|| {
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&temp)?);
         let dbs: Vec<(usize, &Db)> = dbs.iter().enumerate().collect();
         let compress = shared.config().get("rdbcompression") == Some("yes");
-        rdb::write_with(&mut out, &dbs, now_ms(), compress)?;
+        rdb::write_with(&mut out, &dbs, libraries, now_ms(), compress)?;
         out.flush()?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&temp, dir.join(format!("{name}.{seq}.base.rdb")))
@@ -1198,7 +1211,7 @@ fn create_base_at_start(shared: &Shared, dir: &Path, name: &str) -> io::Result<M
     let data: Vec<Db> = (0..shared.store.len())
         .map(|i| shared.store.read(i).snapshot())
         .collect();
-    write_base(shared, dir, name, 1, &data)?;
+    write_base(shared, dir, name, 1, &data, &library_codes(shared))?;
     let manifest = Manifest {
         base: Some((base, 1, true)),
         incrs: Vec::new(),

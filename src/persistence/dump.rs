@@ -25,25 +25,13 @@ pub fn serialize(value: &Value) -> Vec<u8> {
     let mut payload = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = rdb::write_value(&mut rdb::Checksummed::new(&mut payload), None, value);
-    payload.extend_from_slice(&(rdb::WRITE_VERSION as u16).to_le_bytes());
-    let crc = crc64::update(0, &payload);
-    payload.extend_from_slice(&crc.to_le_bytes());
+    add_footer(&mut payload, rdb::WRITE_VERSION);
     payload
 }
 
 /// The value in a DUMP payload, or the error RESTORE replies with.
 pub fn deserialize(payload: &[u8]) -> Result<Value, &'static str> {
-    // As Redis's verifyDumpPayload: any version it could have written,
-    // and the checksum of everything before the checksum.
-    let Some(body_len) = payload.len().checked_sub(FOOTER_LEN) else {
-        return Err(BAD_VERSION_OR_CHECKSUM);
-    };
-    let footer = &payload[body_len..];
-    let version = u16::from_le_bytes([footer[0], footer[1]]);
-    let crc = crc64::update(0, &payload[..body_len + 2]);
-    if u32::from(version) > rdb::MAX_READ_VERSION || crc.to_le_bytes() != footer[2..] {
-        return Err(BAD_VERSION_OR_CHECKSUM);
-    }
+    check_footer(payload)?;
     // As Redis, the value is read from the whole payload, footer included
     // (a value cut short may read into it) and what follows it is ignored;
     // an empty aggregate is refused, as Redis 7.0 does.
@@ -53,6 +41,63 @@ pub fn deserialize(payload: &[u8]) -> Result<Value, &'static str> {
         Ok(Some(value)) => Ok(value),
         Ok(None) | Err(_) => Err(BAD_FORMAT),
     }
+}
+
+/// Every library's code as a FUNCTION DUMP payload: one function opcode
+/// and code per library, then the same footer as DUMP's, with Redis 7.0's
+/// version (10: no older Redis has functions), so that the payload is
+/// Redis's own byte for byte when no code is long enough for Redis to
+/// compress.
+pub fn serialize_libraries(codes: &[Vec<u8>]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    let mut writer = rdb::Checksummed::new(&mut payload);
+    for code in codes {
+        // Writing to a Vec cannot fail.
+        let _ = rdb::write_library(&mut writer, code);
+    }
+    add_footer(&mut payload, rdb::MAX_READ_VERSION);
+    payload
+}
+
+/// The libraries' code in a FUNCTION DUMP payload (of respd or of Redis
+/// 7.0, which may hold the release candidates' opcode too), or the error
+/// FUNCTION RESTORE replies with.
+pub fn deserialize_libraries(payload: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
+    check_footer(payload)?;
+    // As Redis: entries until only the footer is left.
+    let mut reader = rdb::Reader::new(payload);
+    let mut codes = Vec::new();
+    while reader.remaining() > FOOTER_LEN {
+        let opcode = reader.byte().map_err(|_| "ERR can not read data type")?;
+        if !rdb::is_library(opcode) {
+            return Err("ERR given type is not a function");
+        }
+        let code = rdb::read_library(&mut reader, opcode)
+            .map_err(|_| "ERR Failed loading library payload")?;
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
+fn add_footer(payload: &mut Vec<u8>, version: u32) {
+    payload.extend_from_slice(&(version as u16).to_le_bytes());
+    let crc = crc64::update(0, payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// Redis's `verifyDumpPayload`: a version it could have written, and the
+/// checksum of everything before the checksum.
+fn check_footer(payload: &[u8]) -> Result<(), &'static str> {
+    let Some(body_len) = payload.len().checked_sub(FOOTER_LEN) else {
+        return Err(BAD_VERSION_OR_CHECKSUM);
+    };
+    let footer = &payload[body_len..];
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    let crc = crc64::update(0, &payload[..body_len + 2]);
+    if u32::from(version) > rdb::MAX_READ_VERSION || crc.to_le_bytes() != footer[2..] {
+        return Err(BAD_VERSION_OR_CHECKSUM);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

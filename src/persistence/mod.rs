@@ -62,6 +62,9 @@ pub struct Persistence {
     state: Mutex<State>,
     /// The append-only file.
     pub aof: aof::Aof,
+    /// Changes outside the databases (FUNCTION LOAD, DELETE, ...), which
+    /// count for save points and the AOF as Redis's `server.dirty` does.
+    other_changes: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -105,6 +108,7 @@ impl Persistence {
                 keys_expired_at_load: 0,
             }),
             aof: aof::Aof::default(),
+            other_changes: AtomicU64::new(0),
         }
     }
 
@@ -150,7 +154,52 @@ fn save_points(config: &Config) -> Vec<(u64, u64)> {
 fn total_changes(shared: &Shared) -> u64 {
     (0..shared.store.len())
         .map(|i| shared.store.read(i).changes())
-        .sum()
+        .sum::<u64>()
+        + other_changes(shared)
+}
+
+fn other_changes(shared: &Shared) -> u64 {
+    shared.persistence.other_changes.load(Ordering::Acquire)
+}
+
+/// Records a change outside the databases (a FUNCTION command that did
+/// something): it counts for the save points, and the AOF logs it.
+pub fn count_change(shared: &Shared) {
+    shared
+        .persistence
+        .other_changes
+        .fetch_add(1, Ordering::AcqRel);
+}
+
+/// The code of every function library, to save with the data.
+fn library_codes(shared: &Shared) -> Vec<Vec<u8>> {
+    #[cfg(feature = "scripting")]
+    return shared.scripting.library_codes();
+    #[cfg(not(feature = "scripting"))]
+    {
+        let _ = shared;
+        Vec::new()
+    }
+}
+
+/// Replaces the function libraries with those of a file being loaded (all
+/// or none); without the scripting engine a file with libraries is refused,
+/// as a Redis without the engine refuses it, rather than dropping them.
+fn install_libraries(shared: &Shared, codes: &[Vec<u8>]) -> Result<(), String> {
+    #[cfg(feature = "scripting")]
+    return crate::scripting::replace_libraries(shared, codes)
+        .map_err(|e| format!("Failed loading library, {e}"));
+    #[cfg(not(feature = "scripting"))]
+    {
+        let _ = shared;
+        if codes.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "it holds {} function libraries (FUNCTION LOAD), but respd was built without scripting; rebuild with --features scripting",
+            codes.len()
+        ))
+    }
 }
 
 /// INFO's `rdb_changes_since_last_save`.
@@ -176,6 +225,7 @@ fn write_file(
     shared: &Shared,
     path: &Path,
     dbs: &[(usize, &Db)],
+    libraries: &[Vec<u8>],
     snapshot: u64,
 ) -> io::Result<u64> {
     let dir = match path.parent() {
@@ -187,7 +237,7 @@ fn write_file(
         let file = File::create(&temp)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let compress = shared.config().get("rdbcompression") == Some("yes");
-        let keys = rdb::write_with(&mut out, dbs, now_ms(), compress)?;
+        let keys = rdb::write_with(&mut out, dbs, libraries, now_ms(), compress)?;
         out.flush()?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
@@ -231,12 +281,13 @@ pub fn save(shared: &Shared) -> Result<(), String> {
         .persistence
         .next_snapshot
         .fetch_add(1, Ordering::Relaxed);
+    let libraries = library_codes(shared);
     let guards: Vec<_> = (0..shared.store.len())
         .map(|i| shared.store.read(i))
         .collect();
-    let changes = guards.iter().map(|db| db.changes()).sum();
+    let changes = guards.iter().map(|db| db.changes()).sum::<u64>() + other_changes(shared);
     let dbs: Vec<(usize, &Db)> = guards.iter().map(|g| &**g).enumerate().collect();
-    let result = write_file(shared, &path, &dbs, snapshot);
+    let result = write_file(shared, &path, &dbs, &libraries, snapshot);
     drop(dbs);
     drop(guards);
     match result {
@@ -290,11 +341,12 @@ pub fn bgsave(shared: &Shared, schedule: bool) -> io::Result<Bgsave> {
         .persistence
         .next_snapshot
         .fetch_add(1, Ordering::Relaxed);
+    let libraries = library_codes(shared);
     let (copies, changes) = {
         let guards: Vec<_> = (0..shared.store.len())
             .map(|i| shared.store.read(i))
             .collect();
-        let changes: u64 = guards.iter().map(|db| db.changes()).sum();
+        let changes = guards.iter().map(|db| db.changes()).sum::<u64>() + other_changes(shared);
         let copies: Vec<Db> = guards.iter().map(|db| db.snapshot()).collect();
         (copies, changes)
     };
@@ -304,7 +356,7 @@ pub fn bgsave(shared: &Shared, schedule: bool) -> io::Result<Bgsave> {
         .name("respd-bgsave".into())
         .spawn(move || {
             let dbs: Vec<(usize, &Db)> = copies.iter().enumerate().collect();
-            let result = write_file(&owner, &path, &dbs, snapshot);
+            let result = write_file(&owner, &path, &dbs, &libraries, snapshot);
             drop(dbs);
             drop(copies);
             finish_bgsave(&owner, result, changes, &path);
@@ -428,12 +480,14 @@ fn load_rdb_file(shared: &Shared, path: &Path) -> Result<bool, String> {
     let loaded = rdb::read(&data, shared.store.len(), now_ms())
         .map_err(|err| format!("bad RDB file {} {err}", path.display()))?;
     drop(data);
+    install_libraries(shared, &loaded.libraries)
+        .map_err(|err| format!("can't load {}: {err}", path.display()))?;
     let mut dbs = loaded.dbs;
     let mut guards = shared.store.write_all();
     for (guard, db) in guards.iter_mut().zip(dbs.iter_mut()) {
         guard.swap_data(db);
     }
-    let changes = guards.iter().map(|db| db.changes()).sum();
+    let changes = guards.iter().map(|db| db.changes()).sum::<u64>() + other_changes(shared);
     drop(guards);
     drop(dbs);
     {

@@ -14,6 +14,11 @@
 //! type 19 (listpacks 2, which keeps consumer groups' `entries-read`), a
 //! type Redis 7.0 to 7.4 load whatever the file's version; a file with a
 //! stream does not load in Redis 6 (which knows only type 15).
+//!
+//! Function libraries (FUNCTION LOAD) are written as Redis 7.0 writes
+//! them, each `0xf5` and its code before the first database; the readers
+//! take those and the `0xf6` of 7.0's release candidates, and leave them to
+//! the caller to compile.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
@@ -162,14 +167,16 @@ fn small_integer(bytes: &[u8]) -> Option<i32> {
 /// Writes `dbs` (database number, data) as an RDB file; keys whose time
 /// has passed at `now` are left out. Returns the number of keys written.
 pub fn write(out: impl Write, dbs: &[(usize, &Db)], now: u64) -> io::Result<u64> {
-    write_with(out, dbs, now, false)
+    write_with(out, dbs, &[], now, false)
 }
 
-/// [`write()`], with strings over 20 bytes LZF-compressed when `compress`
-/// (`rdbcompression yes`, Redis's default).
+/// [`write()`], with the code of each function library (written before
+/// the databases, as Redis 7.0 does) and strings over 20 bytes
+/// LZF-compressed when `compress` (`rdbcompression yes`, Redis's default).
 pub fn write_with(
     out: impl Write,
     dbs: &[(usize, &Db)],
+    libraries: &[Vec<u8>],
     now: u64,
     compress: bool,
 ) -> io::Result<u64> {
@@ -190,6 +197,9 @@ pub fn write_with(
         w.put(&[OP_AUX])?;
         w.string(name.as_bytes())?;
         w.string(value.as_bytes())?;
+    }
+    for code in libraries {
+        write_library(&mut w, code)?;
     }
     let mut written = 0;
     for &(index, db) in dbs {
@@ -218,6 +228,41 @@ pub fn write_with(
     let crc = w.crc;
     w.inner.write_all(&crc.to_le_bytes())?;
     Ok(written)
+}
+
+/// A function library: `RDB_OPCODE_FUNCTION2` and its code (Redis 7.0's
+/// `rdbSaveFunctions`, also the body of a FUNCTION DUMP payload).
+pub(crate) fn write_library<W: Write>(w: &mut Checksummed<W>, code: &[u8]) -> io::Result<()> {
+    w.put(&[OP_FUNCTION2])?;
+    w.raw_string(code)
+}
+
+/// A function library after its opcode: the code of `OP_FUNCTION2`, or,
+/// for the `OP_FUNCTION` of Redis 7.0's release candidates (name, engine,
+/// optional description, body), the code with its `#!` line rebuilt, as
+/// Redis's `rdbFunctionLoad` does.
+pub(crate) fn read_library(r: &mut Reader<'_>, opcode: u8) -> Result<Vec<u8>> {
+    if opcode == OP_FUNCTION2 {
+        return r.string();
+    }
+    let name = r.string()?;
+    let engine = r.string()?;
+    if r.length()? != 0 {
+        r.string()?;
+    }
+    let body = r.string()?;
+    let mut code = b"#!".to_vec();
+    code.extend_from_slice(&engine);
+    code.extend_from_slice(b" name=");
+    code.extend_from_slice(&name);
+    code.push(b'\n');
+    code.extend_from_slice(&body);
+    Ok(code)
+}
+
+/// True for the opcodes of a function library.
+pub(crate) fn is_library(opcode: u8) -> bool {
+    opcode == OP_FUNCTION2 || opcode == OP_FUNCTION
 }
 
 /// One entry: the value's type byte, its key (if any), then the value.
@@ -295,6 +340,8 @@ pub struct Loaded {
     /// Keys left out because their time had passed.
     pub keys_expired: u64,
     pub version: u32,
+    /// The code of each function library, in file order.
+    pub libraries: Vec<Vec<u8>>,
 }
 
 type Result<T> = std::result::Result<T, LoadError>;
@@ -332,6 +379,11 @@ impl<'a> Reader<'a> {
             }
             None => self.fail("unexpected end of file (truncated?)"),
         }
+    }
+
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.data.len() - self.at
     }
 
     pub(crate) fn byte(&mut self) -> Result<u8> {
@@ -518,8 +570,8 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
             }
             OP_MODULE_AUX => return r.fail("module data is not supported"),
             OP_FUNCTION2 | OP_FUNCTION => {
-                return r
-                    .fail("the file holds functions (FUNCTION LOAD), which respd does not support")
+                let code = read_library(&mut r, opcode)?;
+                loaded.libraries.push(code);
             }
             kind => {
                 let key = r.string()?;
@@ -1135,9 +1187,12 @@ mod tests {
         assert!(read(&flipped, 16, 1000).is_err());
         // Compressed (rdbcompression yes): smaller, and reads back the same.
         let mut compressed = Vec::new();
-        write_with(&mut compressed, &[(3, &db)], 1000, true).unwrap();
+        let libraries = [b"#!lua name=l\nredis.register_function('f', function() end)".to_vec()];
+        write_with(&mut compressed, &[(3, &db)], &libraries, 1000, true).unwrap();
         assert!(compressed.len() + 19_000 < file.len());
         let again = read(&compressed, 16, 1000).unwrap();
+        assert_eq!(again.libraries, libraries);
+        assert!(loaded.libraries.is_empty());
         let list = |loaded: &Loaded| match loaded.dbs[3].get(b"l", 1000) {
             Some(Value::List(list)) => list.clone(),
             _ => panic!("no list"),

@@ -65,6 +65,11 @@ impl Libraries {
         self.libraries.iter().map(|l| l.code.len()).sum()
     }
 
+    /// The code of every library, in load order (saved with the data).
+    pub fn codes(&self) -> Vec<Vec<u8>> {
+        self.libraries.iter().map(|l| l.code.clone()).collect()
+    }
+
     /// The function called `name` (FCALL).
     pub fn find(&self, name: &[u8]) -> Option<&FunctionDef> {
         self.libraries
@@ -118,8 +123,22 @@ pub(crate) fn load(
     code: &[u8],
     replace: bool,
 ) -> Result<String, Error> {
+    let mut libraries = std::mem::take(&mut vm.libraries);
+    let result = load_into(vm, &mut libraries, shared, code, replace);
+    vm.libraries = libraries;
+    result
+}
+
+/// Compiles `code` and adds its library to `libraries`.
+fn load_into(
+    vm: &Vm,
+    libraries: &mut Libraries,
+    shared: &Shared,
+    code: &[u8],
+    replace: bool,
+) -> Result<String, Error> {
     let name = library_name(code)?;
-    let existing = vm.libraries.libraries.iter().position(|l| l.name == name);
+    let existing = libraries.libraries.iter().position(|l| l.name == name);
     if existing.is_some() && !replace {
         return Err(Error::new(format!("ERR Library '{name}' already exists")));
     }
@@ -185,8 +204,7 @@ pub(crate) fn load(
         return Err(NO_FUNCTIONS.into());
     }
     for function in &functions {
-        let taken = vm
-            .libraries
+        let taken = libraries
             .libraries
             .iter()
             .filter(|l| l.name != name)
@@ -205,10 +223,76 @@ pub(crate) fn load(
         functions,
     };
     match existing {
-        Some(i) => vm.libraries.libraries[i] = library,
-        None => vm.libraries.libraries.push(library),
+        Some(i) => libraries.libraries[i] = library,
+        None => libraries.libraries.push(library),
     }
     Ok(name)
+}
+
+/// What FUNCTION RESTORE does with the libraries there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RestorePolicy {
+    /// Delete them all first.
+    Flush,
+    /// Keep them; a library of the same name is an error.
+    Append,
+    /// Keep them; a library of the same name is replaced.
+    Replace,
+}
+
+/// FUNCTION RESTORE (and the load of a file, with `Flush`): compiles every
+/// library of `codes`, then joins them to the loaded ones as `policy` says,
+/// all or nothing (Redis's `libraryJoin`).
+pub(crate) fn restore(
+    vm: &mut Vm,
+    shared: &Shared,
+    codes: &[Vec<u8>],
+    policy: RestorePolicy,
+) -> Result<(), Error> {
+    let mut restored = Libraries::default();
+    for code in codes {
+        load_into(vm, &mut restored, shared, code, false)?;
+    }
+    if policy == RestorePolicy::Flush {
+        vm.libraries = restored;
+        return Ok(());
+    }
+    let current = &vm.libraries.libraries;
+    if policy == RestorePolicy::Append {
+        if let Some(clash) = restored
+            .libraries
+            .iter()
+            .find(|new| current.iter().any(|old| old.name == new.name))
+        {
+            return Err(Error::new(format!(
+                "ERR Library {} already exists",
+                clash.name
+            )));
+        }
+    }
+    // What stays: the libraries not replaced; their functions must not
+    // clash with the restored ones.
+    let kept = current
+        .iter()
+        .filter(|old| !restored.libraries.iter().any(|new| new.name == old.name));
+    for old in kept {
+        for function in &old.functions {
+            if restored.find(function.name.as_bytes()).is_some() {
+                return Err(Error::new(format!(
+                    "ERR Function {} already exists",
+                    function.name
+                )));
+            }
+        }
+    }
+    for library in restored.libraries {
+        let libraries = &mut vm.libraries.libraries;
+        match libraries.iter().position(|l| l.name == library.name) {
+            Some(i) => libraries[i] = library,
+            None => libraries.push(library),
+        }
+    }
+    Ok(())
 }
 
 /// The `redis` table a library sees while it loads.

@@ -89,6 +89,9 @@ pub struct Scripting {
     /// Libraries and functions loaded (FUNCTION STATS answers while a
     /// function holds the VM).
     counts: Mutex<(usize, usize)>,
+    /// The libraries' code, kept beside the VM so that a save never waits
+    /// for a running script.
+    codes: Mutex<Vec<Vec<u8>>>,
     /// Scripts ended so far and commands sleeping on `script_ended`, the
     /// signal they wait for (see [`wait_for_gate`]).
     ended: Mutex<(u64, usize)>,
@@ -331,6 +334,11 @@ impl Scripting {
     /// (libraries, functions) loaded.
     pub fn library_counts(&self) -> (usize, usize) {
         *lock(&self.counts)
+    }
+
+    /// The code of every library, in load order (saves write it).
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        lock(&self.codes).clone()
     }
 
     /// INFO memory's scripting lines, as Redis 7.0 lists them.
@@ -581,11 +589,13 @@ pub(crate) fn run_script(
     if is_function {
         *lock(&run.current) = Some((name.clone(), args.to_vec()));
     }
-    run.since_ms
-        .store(crate::util::now_ms().max(1), Ordering::Release);
+    let started = crate::util::now_ms().max(1);
+    run.since_ms.store(started, Ordering::Release);
     let was_in_exec = std::mem::replace(&mut cx.session.in_exec, true);
     let db = cx.session.db;
+    let frozen = crate::util::FrozenTime::new(started);
     let outcome = call(vm, cx, &run, &function, keys, argv, is_function);
+    drop(frozen);
     if !was_in_exec {
         crate::persistence::aof::close_script(shared);
     }
@@ -702,7 +712,20 @@ pub(crate) fn with_vm<R>(
     let vm = guard.as_mut().ok_or(Error::from(VM_FAILED))?;
     let result = f(vm);
     *lock(&shared.scripting.counts) = (vm.libraries.len(), vm.libraries.function_count());
+    *lock(&shared.scripting.codes) = vm.libraries.codes();
     result
+}
+
+/// The libraries of a file being loaded replace the loaded ones (all or
+/// none); the error is Redis's text without the `ERR ` of a reply.
+pub fn replace_libraries(shared: &Shared, codes: &[Vec<u8>]) -> Result<(), String> {
+    if codes.is_empty() && lock(&shared.scripting.vm).is_none() {
+        return Ok(());
+    }
+    with_vm(shared, |vm| {
+        functions::restore(vm, shared, codes, functions::RestorePolicy::Flush)
+    })
+    .map_err(|e| e.0.strip_prefix("ERR ").unwrap_or(&e.0).to_string())
 }
 
 /// FUNCTION STATS answers -BUSY while an EVAL script runs, as Redis does.

@@ -340,8 +340,17 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                 let active = shared.active_expire.load(Ordering::Relaxed);
                 for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
+                        // Each step waits for the shared side of the EXEC
+                        // gate: never in the middle of a script or an EXEC,
+                        // which see keys expire by their own clock (Redis's
+                        // cycle never runs inside either).
+                        let gate = shared
+                            .exec_gate
+                            .read()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         let (checked, deleted) =
                             shared.store.write(index).expire_some(now_ms(), SAMPLE);
+                        drop(gate);
                         // Their `expired` events, once the lock is let go.
                         crate::notify::publish_pending(&shared);
                         if checked == 0 || deleted * 4 <= checked || started.elapsed() > BUDGET {
