@@ -532,6 +532,9 @@ fn a_script_that_wrote_is_unkillable_until_shutdown_nosave() {
         text(&admin.call(&["SCRIPT", "KILL"])),
         "-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n"
     );
+    // Any other SHUTDOWN would save half a script: refused, as in Redis.
+    assert_eq!(admin.call(&["SHUTDOWN"]), BUSY);
+    assert_eq!(admin.call(&["SHUTDOWN", "SAVE"]), BUSY);
     admin.send(&["SHUTDOWN", "NOSAVE"]);
     assert!(server.wait_exit(), "respd exits on SHUTDOWN NOSAVE");
 }
@@ -671,6 +674,13 @@ fn info_counts_cached_scripts() {
     client.call(&["SCRIPT", "FLUSH"]);
     let info = text(&client.call(&["INFO", "memory"]));
     assert!(info.contains("number_of_cached_scripts:0\r\n"), "{info}");
+    // A script may call INFO too (it holds the VM: INFO must not wait for it).
+    let reply = client.call(&[
+        "EVAL",
+        "return string.find(redis.call('INFO', 'memory'), 'number_of_cached_scripts:', 1, true) ~= nil",
+        "0",
+    ]);
+    assert_eq!(text(&reply), ":1\r\n");
 }
 
 #[test]

@@ -684,6 +684,10 @@ fn translate(
             let mut del = vec![word("DEL")];
             let keys = commands::migrate::migrate_keys(&args);
             del.extend(keys.iter().filter(|k| !db.contains(k, now)).cloned());
+            // Nothing moved (COPY, or every RESTORE failed): nothing to log.
+            if del.len() == 1 {
+                return Vec::new();
+            }
             vec![del]
         }
         "spop" => {

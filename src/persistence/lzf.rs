@@ -10,6 +10,11 @@
 /// Decompresses `input` into exactly `expected_len` bytes; `None` if the
 /// data is not valid LZF or does not have that length.
 pub fn decompress(input: &[u8], expected_len: usize) -> Option<Vec<u8>> {
+    // One 3-byte back reference copies at most 264 bytes: a length beyond
+    // that ratio is a lie (and must not be allocated up front).
+    if expected_len > input.len().saturating_mul(88) {
+        return None;
+    }
     let mut out = Vec::with_capacity(expected_len);
     let mut at = 0;
     while at < input.len() {

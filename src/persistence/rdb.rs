@@ -1061,7 +1061,8 @@ fn parse_stream_listpack(
     }
     let total = usize::try_from(live.saturating_add(deleted))
         .ok()
-        .filter(|&n| n <= blob.len())
+        // Each entry takes at least three items (flags, ms, seq).
+        .filter(|&n| n <= items.0.len() / 3)
         .ok_or("stream listpack has an impossible entry count")?;
     let mut entries = Vec::with_capacity(total);
     for _ in 0..total {
@@ -1074,7 +1075,7 @@ fn parse_stream_listpack(
         } else {
             items.count(blob.len())?
         };
-        let mut fields = Vec::with_capacity(pairs * 2);
+        let mut fields = Vec::with_capacity(pairs.min(items.0.len()) * 2);
         for index in 0..pairs {
             // With the same fields, `pairs` is the master fields' count.
             let field = match master_fields.get(index) {

@@ -107,7 +107,12 @@ fn write_table(table: &Table, out: &mut Reply, resp3: bool, depth: usize) {
             if out.resp3 {
                 out.buf
                     .extend_from_slice(format!("={}\r\n", text.len() + 4).as_bytes());
-                out.buf.extend_from_slice(&format[..format.len().min(3)]);
+                // Always three bytes, as the header counts them (Redis
+                // copies three from a NUL-terminated string: pad with NUL).
+                let mut kind = [0u8; 3];
+                let n = format.len().min(3);
+                kind[..n].copy_from_slice(&format[..n]);
+                out.buf.extend_from_slice(&kind);
                 out.buf.push(b':');
                 out.buf.extend_from_slice(&text);
                 out.buf.extend_from_slice(b"\r\n");

@@ -96,6 +96,21 @@ pub struct Scripting {
     /// signal they wait for (see [`wait_for_gate`]).
     ended: Mutex<(u64, usize)>,
     script_ended: Condvar,
+    /// INFO memory's figures as last read from the VM: INFO answers with
+    /// them while a script holds the VM (INFO called by that very script
+    /// included, which would otherwise wait for itself).
+    memory: Mutex<MemoryFigures>,
+}
+
+/// What INFO memory reports of the VM (see [`Scripting::info_memory`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct MemoryFigures {
+    lua_bytes: usize,
+    scripts: usize,
+    script_bytes: usize,
+    libraries: usize,
+    functions: usize,
+    function_bytes: usize,
 }
 
 /// A script in the cache: its compiled function and shebang flags.
@@ -343,19 +358,32 @@ impl Scripting {
 
     /// INFO memory's scripting lines, as Redis 7.0 lists them.
     pub fn info_memory(&self, human: fn(u64) -> String) -> Vec<(&'static str, String)> {
-        let vm = lock(&self.vm);
-        let (lua_bytes, scripts, script_bytes, libraries, functions, function_bytes) =
-            match vm.as_ref() {
-                Some(vm) => (
-                    vm.lua.used_memory(),
-                    vm.scripts.len(),
-                    vm.script_bytes + vm.scripts.len() * 64,
-                    vm.libraries.len(),
-                    vm.libraries.function_count(),
-                    vm.libraries.code_bytes(),
-                ),
-                None => (0, 0, 0, 0, 0, 0),
-            };
+        let figures = match self.vm.try_lock() {
+            Ok(vm) => {
+                let figures = vm
+                    .as_ref()
+                    .map_or_else(MemoryFigures::default, |vm| MemoryFigures {
+                        lua_bytes: vm.lua.used_memory(),
+                        scripts: vm.scripts.len(),
+                        script_bytes: vm.script_bytes + vm.scripts.len() * 64,
+                        libraries: vm.libraries.len(),
+                        functions: vm.libraries.function_count(),
+                        function_bytes: vm.libraries.code_bytes(),
+                    });
+                *lock(&self.memory) = figures;
+                figures
+            }
+            // Busy (a script runs, maybe the caller itself) or poisoned.
+            Err(_) => *lock(&self.memory),
+        };
+        let MemoryFigures {
+            lua_bytes,
+            scripts,
+            script_bytes,
+            libraries,
+            functions,
+            function_bytes,
+        } = figures;
         vec![
             ("used_memory_lua", lua_bytes.to_string()),
             ("used_memory_vm_eval", lua_bytes.to_string()),
@@ -382,7 +410,7 @@ impl Scripting {
 
 /// The -BUSY error once the running script has passed
 /// `busy-reply-threshold`.
-fn busy(shared: &Shared) -> Option<Error> {
+pub(crate) fn busy(shared: &Shared) -> Option<Error> {
     let run = &shared.scripting.run;
     let since = run.since_ms.load(Ordering::Acquire);
     if since == 0 {
