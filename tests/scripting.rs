@@ -329,6 +329,8 @@ const MORE: &[&[&str]] = &[
     &["function", "load", "#!lua name=x\n"],
     &["function", "load", "#!lua name=x\nredis.call('ping')"],
     &["function", "load", "#!lua name=x\nredis.register_function('a', 1)"],
+    // A library whose top level never ends: stopped after 500 ms.
+    &["function", "load", "#!lua name=spin\nwhile true do end"],
     &["function", "load", "#!lua name=x\nredis.register_function('a b', function() end)"],
     &["function", "load", "#!lua name=x\nredis.register_function('f1', function() end)"],
     &["function", "load", "#!lua name=x\nredis.register_function{function_name='a', callback=function() end, flags={'bogus'}}"],

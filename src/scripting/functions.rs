@@ -2,6 +2,8 @@
 //! with `redis.register_function` when FUNCTION LOAD runs it; FCALL then
 //! calls them by name with (keys, args).
 
+use std::sync::atomic::Ordering;
+
 use mlua::{Function, Lua, Table, Value, Variadic};
 
 use super::{api, Vm};
@@ -17,6 +19,10 @@ const INVALID_METADATA: &str = "ERR Invalid library metadata";
 const NO_NAME: &str = "ERR Library name was not given";
 const BAD_NAME: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 const NO_FUNCTIONS: &str = "ERR No functions registered";
+/// Raised by the VM's hook when a library's top level runs too long.
+pub(crate) const LOAD_TIMEOUT: &str = "ERR FUNCTION LOAD timeout";
+/// How long FUNCTION LOAD may run a library's top level, as Redis.
+const LOAD_TIMEOUT_MS: u64 = 500;
 const LIBRARY_NOT_FOUND: &str = "ERR Library not found";
 
 /// The flags a function may declare, as FUNCTION LIST shows them.
@@ -157,6 +163,8 @@ fn load_into(
             ))
         })?;
     let registered = std::cell::RefCell::new(Vec::<FunctionDef>::new());
+    let deadline = &shared.scripting.run.load_deadline_ms;
+    deadline.store(crate::util::now_ms() + LOAD_TIMEOUT_MS, Ordering::Release);
     let outcome = vm.lua.scope(|scope| {
         let api_table = loading_api(&vm.lua)?;
         api_table.raw_set(
@@ -180,6 +188,7 @@ fn load_into(
         let (ok, error): (bool, Value) = vm.library_loader.call((chunk, api_table))?;
         Ok((ok, error))
     });
+    deadline.store(0, Ordering::Release);
     let (ok, error) = outcome.map_err(|e| {
         Error::new(format!(
             "ERR Error registering functions: {}",

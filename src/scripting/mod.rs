@@ -73,6 +73,9 @@ pub struct RunState {
     current: Mutex<Option<(String, Vec<Vec<u8>>)>>,
     /// EVAL_RO, FCALL_RO or a `no-writes` script: write commands refused.
     read_only: AtomicBool,
+    /// While FUNCTION LOAD runs a library's top level: when it must end
+    /// (Unix ms; 0 = no load running). Redis allows 500 ms.
+    load_deadline_ms: AtomicU64,
 }
 
 impl RunState {
@@ -172,6 +175,10 @@ impl Vm {
             move |_, _| {
                 if run.kill.load(Ordering::Acquire) || run.abort.load(Ordering::Acquire) {
                     return Err(mlua::Error::RuntimeError(KILLED.into()));
+                }
+                let deadline = run.load_deadline_ms.load(Ordering::Acquire);
+                if deadline != 0 && crate::util::now_ms() > deadline {
+                    return Err(mlua::Error::RuntimeError(functions::LOAD_TIMEOUT.into()));
                 }
                 Ok(mlua::VmState::Continue)
             },
