@@ -554,6 +554,19 @@ fn busy_and_kill_texts_match_redis() {
         looping.send(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"]);
         eventually(|| admin.call(&["GET", "x"]) == BUSY);
         assert_eq!(admin.call(&["FUNCTION", "STATS"]), BUSY, "at {addr}");
+        // MULTI runs beside a slow script; what it would queue is refused,
+        // and so is EXEC, which discards the transaction saying why.
+        let mut tx = Conn::open(addr);
+        assert_eq!(tx.call(&["MULTI"]), b"+OK\r\n", "at {addr}");
+        assert_eq!(tx.call(&["SET", "a", "1"]), BUSY, "at {addr}");
+        assert_eq!(
+            text(&tx.call(&["EXEC"])),
+            format!(
+                "-EXECABORT Transaction discarded because of: {}",
+                &text(BUSY)[1..]
+            ),
+            "at {addr}"
+        );
         assert_eq!(admin.call(&["SCRIPT", "KILL"]), b"+OK\r\n");
         assert_eq!(
             text(&looping.read()),

@@ -95,6 +95,12 @@ fn same_bytes_as_real_redis() {
         &["MULTI"],
         &["BLPOP", "nothing", "0"],
         &["EXEC"],
+        // A refused EXEC discards the transaction and says why.
+        &["MULTI"],
+        &["SET", "a", "5"],
+        &["EXEC", "x"],
+        &["EXEC"],
+        &["EXEC", "x"],
         &["MULTI"],
         &["DISCARD"],
         &["DISCARD"],

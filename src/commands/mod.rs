@@ -301,6 +301,15 @@ pub struct Transaction {
     pub failed: bool,
 }
 
+impl Transaction {
+    /// True when a queued command writes (EXEC is then a write).
+    pub fn writes(&self) -> bool {
+        self.queued
+            .iter()
+            .any(|(resolved, _)| resolved.command.flags & flags::WRITE != 0)
+    }
+}
+
 /// Clears what a connection leaves behind in shared state when it closes
 /// (its WATCHes).
 pub fn disconnect(shared: &Shared, session: &mut Session) {
@@ -545,7 +554,11 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
     let resolved = match resolve(cx, &args) {
         Ok(resolved) => resolved,
         Err(error) => {
-            // A command refused while queuing dooms the transaction.
+            // A refused EXEC discards the transaction, saying why (as
+            // Redis's execCommandAbort); any other refused command dooms it.
+            if args[0].eq_ignore_ascii_case(b"exec") {
+                return Err(transactions::abort(cx, error));
+            }
             if let Some(transaction) = cx.session.multi.as_mut() {
                 transaction.failed = true;
             }
@@ -632,11 +645,20 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
     // In RESP2 a subscribed client may only (un)subscribe, ping, quit or
     // reset; a monitor keeps off the keyspace.
     pubsub::check_context(cx, command, &resolved.full_name())?;
-    // After a failed background save, writes (and PING) are refused.
-    if (command.flags & flags::WRITE != 0 || resolved.parent == "ping")
-        && crate::persistence::writes_refused(cx.shared)
-    {
+    // After a failed background save, writes (and PING, and an EXEC with
+    // writes queued) are refused.
+    let writes = command.flags & flags::WRITE != 0
+        || resolved.parent == "ping"
+        || (resolved.parent == "exec" && cx.session.multi.as_ref().is_some_and(|t| t.writes()));
+    if writes && crate::persistence::writes_refused(cx.shared) {
         return Err(crate::persistence::MISCONF.into());
+    }
+    // While a script is slow, only the commands allowed beside it run.
+    #[cfg(feature = "scripting")]
+    if command.flags & flags::ALLOW_BUSY == 0 {
+        if let Some(busy) = crate::scripting::busy(cx.shared) {
+            return Err(busy);
+        }
     }
     Ok(resolved)
 }

@@ -107,6 +107,18 @@ fn exec(cx: &mut Context<'_>, _: Args) -> CmdResult {
     Ok(())
 }
 
+/// EXEC refused before it ran (arity, NOAUTH, MISCONF, BUSY): the
+/// transaction is discarded and the reply says why, without the refusal's
+/// `ERR ` (Redis's execCommandAbort).
+pub(super) fn abort(cx: &mut Context<'_>, refusal: Error) -> Error {
+    cx.session.multi = None;
+    unwatch_all(cx.shared, cx.session);
+    let reason = refusal.0.strip_prefix("ERR ").unwrap_or(&refusal.0);
+    Error::new(format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ))
+}
+
 // DISCARD
 fn discard(cx: &mut Context<'_>, _: Args) -> CmdResult {
     if cx.session.multi.take().is_none() {
