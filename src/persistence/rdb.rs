@@ -925,7 +925,18 @@ fn read_stream(r: &mut Reader<'_>, kind: u8) -> Result<Stream> {
             ),
         });
     }
+    let last_at = r.at;
     stream.last_id = r.stream_id()?;
+    // XADD * must never make an ID the stream already holds.
+    if stream
+        .last()
+        .is_some_and(|(newest, _)| newest > stream.last_id)
+    {
+        return Err(LoadError {
+            offset: last_at,
+            message: "stream's last ID is below its newest entry".into(),
+        });
+    }
     if kind == TYPE_STREAM_LISTPACKS {
         // Before 7.0: what the counters would be, as Redis works them out
         // (an empty stream's first ID is the largest one).

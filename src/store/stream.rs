@@ -455,6 +455,11 @@ impl Stream {
                 None => node.tombstones.push(id),
             }
         }
+        // Redis drops a node with its last live entry; one without any
+        // would throw the entry counts off.
+        if node.live == 0 {
+            return Err("stream node without live entries");
+        }
         self.nodes.push_back(node);
         Ok(())
     }
