@@ -1290,6 +1290,14 @@ mod tests {
         assert_eq!(group.entries_read, None);
         assert_eq!(group.pel[&StreamId::new(100, 4)].delivery_count, 2);
         assert_eq!(group.consumers[&b"c"[..]].seen_time, 77);
+        // A last ID below the newest entry is refused (XADD * would reuse
+        // IDs).
+        let mut behind = stream.clone();
+        behind.last_id = StreamId::new(100, 7);
+        let mut behind_bytes = Vec::new();
+        write_stream_value(&mut behind_bytes, &behind).unwrap();
+        let refused = read_stream_value(&behind_bytes, TYPE_STREAM_LISTPACKS_2);
+        assert!(refused.is_err_and(|e| e.message.contains("last ID")));
         // Damage anywhere is an error, never a panic.
         for cut in 0..bytes.len() {
             assert!(read_stream_value(&bytes[..cut], TYPE_STREAM_LISTPACKS_2).is_err());
