@@ -222,7 +222,13 @@ impl Clients {
 
     /// A snapshot of every client, in id order.
     pub fn all(&self) -> Vec<Arc<ClientInfo>> {
-        self.map().values().cloned().collect()
+        // A killed client is gone at once, as in Redis, even if its thread
+        // has not yet noticed and unregistered it.
+        self.map()
+            .values()
+            .filter(|c| !c.killed.load(Ordering::Relaxed))
+            .cloned()
+            .collect()
     }
 
     /// The client with this id.

@@ -8,9 +8,11 @@
 //! (plain RESTORE: respd is never a cluster node, so never RESTORE-ASKING).
 //! It reads the values under the database lock, lets go of it for the
 //! network round trip, and takes it again to delete what the target
-//! acknowledged. Redis blocks the whole server meanwhile; respd blocks only
-//! the calling client. The price: a write to a key between its DUMP and its
-//! delete is lost with the key (COPY avoids the delete altogether).
+//! acknowledged, unless a write changed it meanwhile (then the newer value
+//! stays). Redis blocks the whole server during the round trip; respd
+//! keeps serving reads, but the command holds the shared side of the EXEC
+//! gate and, with the AOF on, the AOF's order lock, so EXEC, scripts and
+//! (with the AOF on) writes wait for it, up to its timeout.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -221,8 +223,13 @@ fn migrate(cx: &mut Context<'_>, args: Args) -> CmdResult {
         let now = now_ms();
         let mut db = cx.db_mut();
         for &index in &outcome.stored {
-            let key = moving[index].0;
-            if db.remove(key, now).is_some() {
+            let (key, _, ref sent) = moving[index];
+            // A key written meanwhile keeps its newer value (the target
+            // has the one sent): no write is lost with the move.
+            let unchanged = db
+                .get(key, now)
+                .is_some_and(|v| dump::serialize(v) == *sent);
+            if unchanged && db.remove(key, now).is_some() {
                 db.notify(GENERIC, "del", key);
             }
         }
