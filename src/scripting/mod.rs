@@ -142,6 +142,29 @@ impl Vm {
             lua.create_function(move |lua, error| api::error_handler(lua, &pending, error))?,
         )?;
         let redis = api::redis_table(&lua)?;
+        // redis.call is made for each run, as it holds the client's context
+        // (see `call`): one Rust function per run, so that
+        // `return redis.call(...)` keeps the script's frame (and errors its
+        // line). redis.pcall and redis.log, less used, pass through it.
+        let pcall_hidden = hidden.clone();
+        let pcall = lua.create_function(move |_, args: mlua::MultiValue| {
+            let call: Function = pcall_hidden.raw_get("call")?;
+            match call.call::<Value>(args) {
+                Err(error) if api::lua_error_text(&error) == api::CALL_FAILED => {
+                    let pending: Value = pcall_hidden.raw_get("pending")?;
+                    pcall_hidden.raw_set("pending", Value::Nil)?;
+                    Ok(pending)
+                }
+                result => result,
+            }
+        })?;
+        redis.raw_set("pcall", pcall)?;
+        let log_hidden = hidden.clone();
+        let log = lua.create_function(move |_, args: mlua::MultiValue| {
+            let call: Function = log_hidden.raw_get("call")?;
+            call.call::<()>((log_hidden.clone(), args))
+        })?;
+        redis.raw_set("log", log)?;
         globals.raw_set("redis", redis.clone())?;
         math_random(&lua, &globals)?;
         libs::open_all(&lua)?;
@@ -624,7 +647,7 @@ fn call(
     let strings = |items: &[Vec<u8>]| -> mlua::Result<Table> {
         let table = lua.create_table_with_capacity(items.len(), 0)?;
         for (i, item) in items.iter().enumerate() {
-            table.raw_set(i + 1, lua.create_string(item)?)?;
+            table.raw_seti(i + 1, lua.create_string(item)?)?;
         }
         Ok(table)
     };
@@ -632,33 +655,31 @@ fn call(
     let context = std::cell::RefCell::new(cx);
     let context = &context;
     let result = lua.scope(|scope| {
-        for (name, raise) in [("call", true), ("pcall", false)] {
-            let function = scope.create_function(move |lua, args: mlua::Variadic<Value>| {
-                let mut cx = context.borrow_mut();
-                api::redis_call(lua, &mut cx, run, &vm.hidden, raise, args)
-            })?;
-            vm.redis.raw_set(name, function)?;
-        }
-        let log = scope.create_function(move |_, args: mlua::Variadic<Value>| {
-            let cx = context.borrow();
-            api::redis_log(cx.shared, args)
+        // redis.call; redis.log passes the hidden table (out of scripts'
+        // reach) first.
+        let call = scope.create_function(move |lua, args: mlua::Variadic<Value>| {
+            if matches!(args.first(), Some(Value::Table(first)) if *first == vm.hidden) {
+                let cx = context.borrow();
+                api::redis_log(cx.shared, args.into_iter().skip(1).collect())?;
+                return Ok(Value::Nil);
+            }
+            let mut cx = context.borrow_mut();
+            api::redis_call(lua, &mut cx, run, &vm.hidden, args)
         })?;
-        vm.redis.raw_set("log", log)?;
-        let (ok, value): (bool, Value) = if is_function {
-            vm.runner.call((function, keys, argv))?
-        } else {
-            vm.globals.raw_set("KEYS", keys)?;
-            vm.globals.raw_set("ARGV", argv)?;
-            vm.runner.call(function)?
-        };
+        let (ok, value): (bool, Value) =
+            vm.runner.call((call, function, keys, argv, !is_function))?;
         Ok(if ok { Ok(value) } else { Err(value) })
     });
-    for name in ["call", "pcall", "log"] {
-        vm.redis.raw_set(name, Value::Nil)?;
+    if result.is_err() {
+        // The runner did not get to clean up.
+        for name in ["call", "pending"] {
+            vm.hidden.raw_set(name, Value::Nil)?;
+        }
+        vm.redis.raw_set("call", Value::Nil)?;
+        for name in ["KEYS", "ARGV"] {
+            vm.globals.raw_set(name, Value::Nil)?;
+        }
     }
-    vm.hidden.raw_set("pending", Value::Nil)?;
-    vm.globals.raw_set("KEYS", Value::Nil)?;
-    vm.globals.raw_set("ARGV", Value::Nil)?;
     result
 }
 
