@@ -23,6 +23,7 @@ pub(crate) mod functions;
 pub mod libs;
 mod sha1;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{
@@ -558,13 +559,19 @@ pub(crate) fn run_script(
     };
     let (function, name, read_only, is_function) = match target {
         Target::Eval { body, by_sha } => {
-            let sha = if by_sha {
-                String::from_utf8_lossy(body).to_ascii_lowercase()
+            // Looked up as given when already lower case (no copy per call).
+            let sha: Cow<'_, str> = if !by_sha {
+                Cow::Owned(sha1_hex(body))
             } else {
-                sha1_hex(body)
+                match std::str::from_utf8(body) {
+                    Ok(text) if !text.bytes().any(|b| b.is_ascii_uppercase()) => {
+                        Cow::Borrowed(text)
+                    }
+                    _ => Cow::Owned(String::from_utf8_lossy(body).to_ascii_lowercase()),
+                }
             };
             let script = if by_sha {
-                vm.scripts.get(&sha).ok_or(Error::from(NOSCRIPT))?
+                vm.scripts.get(sha.as_ref()).ok_or(Error::from(NOSCRIPT))?
             } else {
                 vm.cache(&sha, body)?
             };
@@ -589,7 +596,7 @@ pub(crate) fn run_script(
             }
             (
                 function.function.clone(),
-                function.name.clone(),
+                Cow::Owned(function.name.clone()),
                 read_only || function.no_writes,
                 true,
             )
@@ -602,7 +609,7 @@ pub(crate) fn run_script(
     run.read_only.store(read_only, Ordering::Release);
     run.function.store(is_function, Ordering::Release);
     if is_function {
-        *lock(&run.current) = Some((name.clone(), args.to_vec()));
+        *lock(&run.current) = Some((name.to_string(), args.to_vec()));
     }
     run.since_ms
         .store(crate::util::now_ms().max(1), Ordering::Release);
