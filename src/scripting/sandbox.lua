@@ -93,16 +93,10 @@ end
 -- Methods on strings ('x'):rep(3) go through the same protected table.
 getmetatable('').__index = real.string
 
-env = setmetatable({}, {
-    __index = function(t, name)
-        local value = rawget(real, name)
-        if value == nil then
-            nonexistent(name)
-        end
-        return value
-    end,
-    __newindex = readonly,
-})
+-- A script's global reads go through plain tables (no Lua call each): env
+-- falls back to `real`, and only a name `real` lacks reaches a function,
+-- real's own __index (set at the end, once this chunk has read `real`).
+env = setmetatable({}, { __index = real, __newindex = readonly })
 proxies[env] = real
 real._G = env
 
@@ -160,5 +154,11 @@ local function load_library(f, api)
     loading_redis = nil
     return ok, err
 end
+
+setmetatable(real, {
+    __index = function(t, name)
+        nonexistent(name)
+    end,
+})
 
 return env, library_env, run, load_library
