@@ -293,23 +293,21 @@ pub(super) fn redis_log(shared: &Shared, args: Variadic<Value>) -> mlua::Result<
     Ok(())
 }
 
-/// `redis.call` (`raise`) and `redis.pcall`: the reply, or the error
-/// table, which `redis.call` raises (see [`CALL_FAILED`]).
+/// `redis.call`: the reply, or it raises the error table (see
+/// [`CALL_FAILED`]; `redis.pcall` turns that back into the table).
 pub(super) fn redis_call(
     lua: &Lua,
     cx: &mut Context<'_>,
     run: &RunState,
     hidden: &Table,
-    raise: bool,
     args: Variadic<Value>,
 ) -> mlua::Result<Value> {
     match command(lua, cx, run, args)? {
         Ok(reply) => Ok(reply),
-        Err(error) if raise => {
+        Err(error) => {
             hidden.raw_set("pending", error)?;
             Err(runtime(CALL_FAILED))
         }
-        Err(error) => Ok(Value::Table(error)),
     }
 }
 

@@ -23,6 +23,7 @@ pub(crate) mod functions;
 pub mod libs;
 mod sha1;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{
@@ -163,6 +164,29 @@ impl Vm {
             lua.create_function(move |lua, error| api::error_handler(lua, &pending, error))?,
         )?;
         let redis = api::redis_table(&lua)?;
+        // redis.call is made for each run, as it holds the client's context
+        // (see `call`): one Rust function per run, so that
+        // `return redis.call(...)` keeps the script's frame (and errors its
+        // line). redis.pcall and redis.log, less used, pass through it.
+        let pcall_hidden = hidden.clone();
+        let pcall = lua.create_function(move |_, args: mlua::MultiValue| {
+            let call: Function = pcall_hidden.raw_get("call")?;
+            match call.call::<Value>(args) {
+                Err(error) if api::lua_error_text(&error) == api::CALL_FAILED => {
+                    let pending: Value = pcall_hidden.raw_get("pending")?;
+                    pcall_hidden.raw_set("pending", Value::Nil)?;
+                    Ok(pending)
+                }
+                result => result,
+            }
+        })?;
+        redis.raw_set("pcall", pcall)?;
+        let log_hidden = hidden.clone();
+        let log = lua.create_function(move |_, args: mlua::MultiValue| {
+            let call: Function = log_hidden.raw_get("call")?;
+            call.call::<()>((log_hidden.clone(), args))
+        })?;
+        redis.raw_set("log", log)?;
         globals.raw_set("redis", redis.clone())?;
         math_random(&lua, &globals)?;
         libs::open_all(&lua)?;
@@ -578,13 +602,19 @@ pub(crate) fn run_script(
     };
     let (function, name, read_only, is_function) = match target {
         Target::Eval { body, by_sha } => {
-            let sha = if by_sha {
-                String::from_utf8_lossy(body).to_ascii_lowercase()
+            // Looked up as given when already lower case (no copy per call).
+            let sha: Cow<'_, str> = if !by_sha {
+                Cow::Owned(sha1_hex(body))
             } else {
-                sha1_hex(body)
+                match std::str::from_utf8(body) {
+                    Ok(text) if !text.bytes().any(|b| b.is_ascii_uppercase()) => {
+                        Cow::Borrowed(text)
+                    }
+                    _ => Cow::Owned(String::from_utf8_lossy(body).to_ascii_lowercase()),
+                }
             };
             let script = if by_sha {
-                vm.scripts.get(&sha).ok_or(Error::from(NOSCRIPT))?
+                vm.scripts.get(sha.as_ref()).ok_or(Error::from(NOSCRIPT))?
             } else {
                 vm.cache(&sha, body)?
             };
@@ -609,7 +639,7 @@ pub(crate) fn run_script(
             }
             (
                 function.function.clone(),
-                function.name.clone(),
+                Cow::Owned(function.name.clone()),
                 read_only || function.no_writes,
                 true,
             )
@@ -622,7 +652,7 @@ pub(crate) fn run_script(
     run.read_only.store(read_only, Ordering::Release);
     run.function.store(is_function, Ordering::Release);
     if is_function {
-        *lock(&run.current) = Some((name.clone(), args.to_vec()));
+        *lock(&run.current) = Some((name.to_string(), args.to_vec()));
     }
     let started = crate::util::now_ms().max(1);
     run.since_ms.store(started, Ordering::Release);
@@ -669,7 +699,7 @@ fn call(
     let strings = |items: &[Vec<u8>]| -> mlua::Result<Table> {
         let table = lua.create_table_with_capacity(items.len(), 0)?;
         for (i, item) in items.iter().enumerate() {
-            table.raw_set(i + 1, lua.create_string(item)?)?;
+            table.raw_seti(i + 1, lua.create_string(item)?)?;
         }
         Ok(table)
     };
@@ -677,33 +707,31 @@ fn call(
     let context = std::cell::RefCell::new(cx);
     let context = &context;
     let result = lua.scope(|scope| {
-        for (name, raise) in [("call", true), ("pcall", false)] {
-            let function = scope.create_function(move |lua, args: mlua::Variadic<Value>| {
-                let mut cx = context.borrow_mut();
-                api::redis_call(lua, &mut cx, run, &vm.hidden, raise, args)
-            })?;
-            vm.redis.raw_set(name, function)?;
-        }
-        let log = scope.create_function(move |_, args: mlua::Variadic<Value>| {
-            let cx = context.borrow();
-            api::redis_log(cx.shared, args)
+        // redis.call; redis.log passes the hidden table (out of scripts'
+        // reach) first.
+        let call = scope.create_function(move |lua, args: mlua::Variadic<Value>| {
+            if matches!(args.first(), Some(Value::Table(first)) if *first == vm.hidden) {
+                let cx = context.borrow();
+                api::redis_log(cx.shared, args.into_iter().skip(1).collect())?;
+                return Ok(Value::Nil);
+            }
+            let mut cx = context.borrow_mut();
+            api::redis_call(lua, &mut cx, run, &vm.hidden, args)
         })?;
-        vm.redis.raw_set("log", log)?;
-        let (ok, value): (bool, Value) = if is_function {
-            vm.runner.call((function, keys, argv))?
-        } else {
-            vm.globals.raw_set("KEYS", keys)?;
-            vm.globals.raw_set("ARGV", argv)?;
-            vm.runner.call(function)?
-        };
+        let (ok, value): (bool, Value) =
+            vm.runner.call((call, function, keys, argv, !is_function))?;
         Ok(if ok { Ok(value) } else { Err(value) })
     });
-    for name in ["call", "pcall", "log"] {
-        vm.redis.raw_set(name, Value::Nil)?;
+    if result.is_err() {
+        // The runner did not get to clean up.
+        for name in ["call", "pending"] {
+            vm.hidden.raw_set(name, Value::Nil)?;
+        }
+        vm.redis.raw_set("call", Value::Nil)?;
+        for name in ["KEYS", "ARGV"] {
+            vm.globals.raw_set(name, Value::Nil)?;
+        }
     }
-    vm.hidden.raw_set("pending", Value::Nil)?;
-    vm.globals.raw_set("KEYS", Value::Nil)?;
-    vm.globals.raw_set("ARGV", Value::Nil)?;
     result
 }
 

@@ -79,7 +79,10 @@ real.load = function(fn, name)
     return f, err
 end
 
--- redis.call, redis.pcall and redis.log are set by respd for each run.
+-- redis.call is made by respd for each run (it holds the client's
+-- connection) and put in place by `run`; redis.pcall and redis.log pass
+-- through it (see mod.rs).
+local api = real.redis
 
 for _, name in ipairs({ 'redis', 'string', 'table', 'math', 'coroutine', 'cjson', 'cmsgpack', 'bit', 'struct' }) do
     if type(real[name]) == 'table' then
@@ -90,16 +93,10 @@ end
 -- Methods on strings ('x'):rep(3) go through the same protected table.
 getmetatable('').__index = real.string
 
-env = setmetatable({}, {
-    __index = function(t, name)
-        local value = rawget(real, name)
-        if value == nil then
-            nonexistent(name)
-        end
-        return value
-    end,
-    __newindex = readonly,
-})
+-- A script's global reads go through plain tables (no Lua call each): env
+-- falls back to `real`, and only a name `real` lacks reaches a function,
+-- real's own __index (set at the end, once this chunk has read `real`).
+env = setmetatable({}, { __index = real, __newindex = readonly })
 proxies[env] = real
 real._G = env
 
@@ -121,12 +118,24 @@ local library_env = setmetatable({}, {
 })
 proxies[library_env] = real
 
--- Runs `f` with `env`, through xpcall so errors carry their place.
+-- Runs `f` for one call, through xpcall so errors carry their place.
+-- `call` is redis.call meanwhile. An EVAL script finds
+-- its keys and arguments in KEYS and ARGV; a function gets them as its
+-- arguments. Done here rather than from Rust: a table write costs Lua far
+-- less than it costs the binding.
 local xpcall, handler = xpcall, hidden.handler
-local function run(f, ...)
-    local args = { ... }
-    local n = select('#', ...)
-    return xpcall(function() return f(unpack(args, 1, n)) end, handler)
+local function run(call, f, keys, args, eval)
+    api.call, hidden.call = call, call
+    local ok, result
+    if eval then
+        real.KEYS, real.ARGV = keys, args
+        ok, result = xpcall(f, handler)
+        real.KEYS, real.ARGV = nil, nil
+    else
+        ok, result = xpcall(function() return f(keys, args) end, handler)
+    end
+    api.call, hidden.call, hidden.pending = nil, nil, nil
+    return ok, result
 end
 
 -- Loads a library's code: `api` is the loading-time `redis` table.
@@ -145,5 +154,11 @@ local function load_library(f, api)
     loading_redis = nil
     return ok, err
 end
+
+setmetatable(real, {
+    __index = function(t, name)
+        nonexistent(name)
+    end,
+})
 
 return env, library_env, run, load_library
