@@ -318,6 +318,11 @@ const MORE: &[&[&str]] = &[
     &["fcall", "nosuch", "0"],
     &["fcall", "f1", "-1"],
     &["fcall", "f1", "5"],
+    // The function is looked up before the key count is read.
+    &["fcall", "nosuch", "abc"],
+    &["fcall", "nosuch", "-1"],
+    &["fcall", "f1", "abc"],
+    &["fcall_ro", "f1", "abc"],
     &["function", "list"],
     &["function", "list", "withcode", "libraryname", "my*"],
     &["function", "list", "libraryname", "zz*"],

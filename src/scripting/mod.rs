@@ -48,6 +48,7 @@ const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 const NEGATIVE_KEYS: &str = "ERR Number of keys can't be negative";
 const TOO_MANY_KEYS: &str = "ERR Number of keys can't be greater than number of args";
+const BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
 const VM_FAILED: &str = "ERR the Lua VM could not be started";
 
 /// How often (in VM instructions) the hook looks at the kill flag.
@@ -587,7 +588,11 @@ pub(crate) fn run_script(
     target: Target<'_>,
     read_only: bool,
 ) -> CmdResult {
-    let (keys, argv) = split_keys(args)?;
+    // EVAL checks its key count first; FCALL finds its function first.
+    let eval_keys = match target {
+        Target::Eval { .. } => Some(split_keys(args)?),
+        Target::Function(_) => None,
+    };
     let shared = cx.shared;
     // Commands arriving meanwhile poll rather than queue behind us (see
     // `wait_for_gate`). Inside EXEC the gate is already ours.
@@ -600,7 +605,7 @@ pub(crate) fn run_script(
     let Some(vm) = guard.as_mut() else {
         return Err(VM_FAILED.into());
     };
-    let (function, name, read_only, is_function) = match target {
+    let (function, name, read_only, is_function, ro_refused) = match target {
         Target::Eval { body, by_sha } => {
             // Looked up as given when already lower case (no copy per call).
             let sha: Cow<'_, str> = if !by_sha {
@@ -627,6 +632,7 @@ pub(crate) fn run_script(
                 sha,
                 read_only || flags.no_writes,
                 false,
+                false,
             )
         }
         Target::Function(name) => {
@@ -634,17 +640,31 @@ pub(crate) fn run_script(
                 .libraries
                 .find(name)
                 .ok_or(Error::from(functions::NOT_FOUND))?;
-            if read_only && !function.no_writes {
-                return Err(functions::WRITE_FLAG_RO.into());
-            }
+            // (FCALL_RO of a writing function is refused after the key
+            // count is read, below.)
             (
                 function.function.clone(),
                 Cow::Owned(function.name.clone()),
                 read_only || function.no_writes,
                 true,
+                read_only && !function.no_writes,
             )
         }
     };
+    let (keys, argv) = match eval_keys {
+        Some(split) => split,
+        None => split_keys(args).map_err(|error| {
+            // Redis words a key count that is not a number this way here.
+            if error.0 == crate::commands::errors::NOT_INTEGER {
+                Error::from(BAD_NUMKEYS)
+            } else {
+                error
+            }
+        })?,
+    };
+    if ro_refused {
+        return Err(functions::WRITE_FLAG_RO.into());
+    }
     let run = shared.scripting.run.clone();
     run.kill.store(false, Ordering::Release);
     run.wrote.store(false, Ordering::Release);
@@ -659,7 +679,12 @@ pub(crate) fn run_script(
     let was_in_exec = std::mem::replace(&mut cx.session.in_exec, true);
     let db = cx.session.db;
     let frozen = crate::util::FrozenTime::new(started);
-    let outcome = call(vm, cx, &run, &function, keys, argv, is_function);
+    // A panic below must not leave the script marked running (-BUSY for
+    // everyone) nor this client in EXEC mode: clean up, then let it go on
+    // to the dispatcher's catch_unwind.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        call(vm, cx, &run, &function, keys, argv, is_function)
+    }));
     drop(frozen);
     if !was_in_exec {
         crate::persistence::aof::close_script(shared);
@@ -669,6 +694,7 @@ pub(crate) fn run_script(
     run.since_ms.store(0, Ordering::Release);
     run.kill.store(false, Ordering::Release);
     *lock(&run.current) = None;
+    let outcome = outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     match outcome {
         Ok(Ok(value)) => {
             let resp3 = run.resp3.load(Ordering::Acquire);
