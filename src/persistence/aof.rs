@@ -313,10 +313,21 @@ pub fn close_script(shared: &Shared) {
     if std::mem::take(&mut buffer.in_multi) {
         push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
         drop(buffer);
-        if fsync_always(shared) {
-            flush_to(shared, true, aof.appended.load(Ordering::Acquire));
-        }
+        // Once for the whole script (its commands only let go of the
+        // order lock): written, and on disk with appendfsync always.
+        flush_to(
+            shared,
+            fsync_always(shared),
+            aof.appended.load(Ordering::Acquire),
+        );
     }
+}
+
+/// Lets go of the order lock without bringing the log to disk: for the
+/// commands a script runs ([`close_script`] flushes once at its end).
+pub fn release(slot: &mut Slot<'_>) {
+    slot.order = None;
+    slot.args = None;
 }
 
 /// Commands whose reply `:0` says they changed nothing (DEL of a missing

@@ -361,7 +361,7 @@ fn command(
     let mut inner = Context::new(shared, cx.session, &mut out);
     inner.session.in_script = true;
     let result = crate::commands::run(&mut inner, resolved, command);
-    crate::persistence::aof::finish(shared, &mut inner.aof);
+    crate::persistence::aof::release(&mut inner.aof);
     inner.session.in_script = false;
     drop(inner);
     if let Err(Error(message)) = result {
