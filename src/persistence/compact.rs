@@ -236,7 +236,7 @@ impl ListpackWriter {
     /// A string; the canonical text of an i64 is stored as the integer,
     /// as Redis does.
     pub fn string(&mut self, s: &[u8]) {
-        if let Some(n) = canonical_i64(s) {
+        if let Some(n) = crate::util::parse_i64(s) {
             return self.int(n);
         }
         let start = self.bytes.len();
@@ -275,15 +275,6 @@ impl ListpackWriter {
         self.bytes[4..6].copy_from_slice(&count.to_le_bytes());
         Some(self.bytes)
     }
-}
-
-/// The value of `s` if it is exactly how an i64 prints.
-fn canonical_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    let n: i64 = std::str::from_utf8(s).ok()?.parse().ok()?;
-    (text(n) == s).then_some(n)
 }
 
 /// Intset: `encoding u32` (2, 4 or 8 bytes per member), `length u32`,
