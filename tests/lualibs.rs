@@ -10,8 +10,7 @@
 //! dump of every value, for pcall results and multiple returns).
 #![cfg(feature = "scripting")]
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
 const PRELUDE: &str = "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end \
 local function dump(v) local t = type(v) \
@@ -355,59 +354,22 @@ fn respd_eval(snippet: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-/// A redis-server of our own on a port of this test's range (7522-7529).
+/// A redis-server of our own (tests/common's RealRedis) and a connection.
 struct Oracle {
-    child: Child,
+    _server: common::RealRedis,
     connection: redis::Connection,
 }
 
 impl Oracle {
     fn start() -> Option<Oracle> {
-        for port in 7522..=7529 {
-            let tag = format!("respd-lualibs-{}-{port}.rdb", std::process::id());
-            let spawned = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .args(["--dbfilename", &tag])
-                .arg("--dir")
-                .arg(std::env::temp_dir())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
-            let Ok(mut child) = spawned else {
-                eprintln!(
-                    "redis-server is not installed: skipping the comparison with a real Redis"
-                );
-                return None;
-            };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline && child.try_wait().ok().flatten().is_none() {
-                let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).ok()?;
-                if let Ok(mut connection) = client.get_connection() {
-                    let config: Vec<String> = redis::cmd("CONFIG")
-                        .arg("GET")
-                        .arg("dbfilename")
-                        .query(&mut connection)
-                        .unwrap_or_default();
-                    if config.iter().any(|v| v == &tag) {
-                        return Some(Oracle { child, connection });
-                    }
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("could not start a redis-server on ports 7522-7529");
+        let server = common::RealRedis::start()?;
+        let connection = redis::Client::open(format!("redis://{}/", server.addr))
+            .and_then(|client| client.get_connection())
+            .expect("connect to redis-server");
+        Some(Oracle {
+            _server: server,
+            connection,
+        })
     }
 
     fn eval(&mut self, snippet: &str) -> Result<Vec<u8>, String> {
@@ -420,13 +382,6 @@ impl Oracle {
             .arg(0)
             .query::<Vec<u8>>(&mut self.connection)
             .map_err(|e| e.to_string())
-    }
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
