@@ -364,8 +364,9 @@ const NOTHING_ON_ZERO: &[&str] = &[
 ];
 
 fn changed_nothing(name: &str, reply: &[u8]) -> bool {
-    NOTHING_ON_ZERO.contains(&name)
-        && (reply == b":0\r\n" || (name == "linsert" && reply == b":-1\r\n"))
+    // The reply first: most writes do not answer :0.
+    (reply == b":0\r\n" || (reply == b":-1\r\n" && name == "linsert"))
+        && NOTHING_ON_ZERO.contains(&name)
 }
 
 /// A command about to block lets go of the order lock; if it is served
