@@ -1,11 +1,13 @@
 //! Servers run as separate processes (the `respd` binary or redis-server),
 //! for the persistence tests that restart or kill them.
 
-use redis::Value;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use redis::Value;
 
 /// A server process (respd or redis-server), killed when dropped.
 pub struct Process {
@@ -68,11 +70,29 @@ pub fn spawn(program: &str, args: &[&str]) -> Process {
         .unwrap();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(addr).is_err() {
+    // Up when it answers PING with anything but -LOADING (redis-server
+    // listens before it has loaded its AOF or dump).
+    while !answers_loaded(addr) {
         assert!(Instant::now() < deadline, "{program} did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
     Process { child, addr }
+}
+
+/// True when the server at `addr` answers PING and is not loading.
+fn answers_loaded(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream.write_all(b"*1\r\n$4\r\nPING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 8];
+    match stream.read(&mut reply) {
+        Ok(n) if n > 0 => !reply[..n].starts_with(b"-LOADING"),
+        _ => false,
+    }
 }
 
 pub fn respd(dir: &Path, extra: &[&str]) -> Process {
