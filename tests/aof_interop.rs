@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::process::{info_field, installed, respd, run, run_err, spawn, Process};
+use common::process::{info_field, installed, respd, run, run_err, spawn, wait_loaded, Process};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -514,19 +514,5 @@ fn keys_deleted_by_expiry_are_logged_as_del() {
             "{theirs:?}"
         );
         at(&theirs, "DEL active");
-    }
-}
-
-/// Waits until the server has loaded its data (redis-server accepts
-/// connections while it loads, and answers -LOADING meanwhile).
-fn wait_loaded(conn: &mut redis::Connection) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let info: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
-        if info.lines().any(|line| line.trim() == "loading:0") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still loading");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::process::{installed, respd, run, spawn, Process};
+use common::process::{installed, respd, run, spawn, wait_loaded, Process};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use redis::Value;
 
@@ -448,20 +447,6 @@ fn an_aof_rewrite_keeps_streams_across_a_restart() {
 
 fn info_clients(conn: &mut redis::Connection) -> Vec<u8> {
     redis::cmd("INFO").arg("clients").query(conn).unwrap()
-}
-
-/// Waits until the server has loaded its data (redis-server accepts
-/// connections while it loads, and answers -LOADING meanwhile).
-fn wait_loaded(conn: &mut redis::Connection) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let info: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
-        if info.lines().any(|line| line.trim() == "loading:0") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still loading");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A listpack of small integers and short strings (what a tiny stream

@@ -153,3 +153,16 @@ pub fn info_field(conn: &mut redis::Connection, field: &str) -> String {
         .unwrap_or_else(|| panic!("no {field} in INFO"))
         .to_string()
 }
+
+/// Waits until INFO persistence says `loading:0`.
+pub fn wait_loaded(conn: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info: String = redis::cmd("INFO").arg("persistence").query(conn).unwrap();
+        if info.lines().any(|line| line.trim() == "loading:0") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
