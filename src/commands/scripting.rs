@@ -468,43 +468,12 @@ fn not_built(_: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 #[cfg(not(feature = "scripting"))]
-use not_built as eval;
-#[cfg(not(feature = "scripting"))]
-use not_built as evalsha;
-#[cfg(not(feature = "scripting"))]
-use not_built as eval_ro;
-#[cfg(not(feature = "scripting"))]
-use not_built as evalsha_ro;
-#[cfg(not(feature = "scripting"))]
-use not_built as fcall;
-#[cfg(not(feature = "scripting"))]
-use not_built as fcall_ro;
-#[cfg(not(feature = "scripting"))]
-use not_built as script_load;
-#[cfg(not(feature = "scripting"))]
-use not_built as script_exists;
-#[cfg(not(feature = "scripting"))]
-use not_built as script_kill;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_load;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_list;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_delete;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_flush;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_kill;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_stats;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_dump;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_restore;
-
-#[cfg(not(feature = "scripting"))]
-use not_built as script_flush;
-#[cfg(not(feature = "scripting"))]
-use not_built as script_help;
-#[cfg(not(feature = "scripting"))]
-use not_built as function_help;
+use self::{
+    not_built as eval, not_built as evalsha, not_built as eval_ro, not_built as evalsha_ro,
+    not_built as fcall, not_built as fcall_ro, not_built as script_load,
+    not_built as script_exists, not_built as script_kill, not_built as function_load,
+    not_built as function_list, not_built as function_delete, not_built as function_flush,
+    not_built as function_kill, not_built as function_stats, not_built as function_dump,
+    not_built as function_restore, not_built as script_flush, not_built as script_help,
+    not_built as function_help,
+};
