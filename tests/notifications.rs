@@ -345,6 +345,21 @@ fn served_blocked_clients_and_exec_report_as_they_run() {
     );
 }
 
+/// Runs `script` against respd and Redis in both protocols and asserts
+/// they publish the same messages.
+fn assert_same_events(ours: SocketAddr, theirs: SocketAddr, script: &[&[&str]]) {
+    for resp3 in [false, true] {
+        let mine = script_events(ours, script, resp3);
+        assert_eq!(mine, script_events(theirs, script, resp3));
+        println!(
+            "{} commands, {} messages identical to Redis (RESP{})",
+            script.len(),
+            mine.len(),
+            if resp3 { 3 } else { 2 }
+        );
+    }
+}
+
 /// The whole message sequence of one script, in a server.
 fn script_events(addr: SocketAddr, script: &[&[&str]], resp3: bool) -> Vec<String> {
     let mut listener = Listener::new(addr, Some("KEAn"), resp3);
@@ -430,17 +445,7 @@ fn the_same_script_publishes_the_same_messages_as_redis() {
         &["MOVE", "aa", "2"],
         &["UNLINK", "b", "d", "nokey"],
     ];
-    for resp3 in [false, true] {
-        let ours = script_events(server.local_addr(), script, resp3);
-        let theirs = script_events(real.addr, script, resp3);
-        assert_eq!(ours, theirs);
-        println!(
-            "{} commands, {} messages identical to Redis (RESP{})",
-            script.len(),
-            ours.len(),
-            if resp3 { 3 } else { 2 }
-        );
-    }
+    assert_same_events(server.local_addr(), real.addr, script);
 }
 
 // ----- streams (class t): xadd, xtrim, xdel, xsetid, xgroup-*, also
@@ -523,17 +528,7 @@ fn stream_commands_publish_the_same_messages_as_redis() {
         &["RENAME", "s2", "s3"],
         &["DEL", "s", "s3", "m"],
     ];
-    for resp3 in [false, true] {
-        let ours = script_events(server.local_addr(), script, resp3);
-        let theirs = script_events(real.addr, script, resp3);
-        assert_eq!(ours, theirs);
-        println!(
-            "{} commands, {} messages identical to Redis (RESP{})",
-            script.len(),
-            ours.len(),
-            if resp3 { 3 } else { 2 }
-        );
-    }
+    assert_same_events(server.local_addr(), real.addr, script);
 }
 
 /// The events of a blocked XREADGROUP served by an XADD: the consumer is
