@@ -423,7 +423,9 @@ impl<'a> Reader<'a> {
     fn count(&mut self) -> Result<usize> {
         let count = self.length()?;
         if count > (self.data.len() - self.at) as u64 {
-            return self.fail(format!("element count {count} exceeds the file's size"));
+            return self.fail(format!(
+                "element count {count} is more than the bytes left: unexpected end of file (truncated?)"
+            ));
         }
         Ok(count as usize)
     }
