@@ -83,6 +83,7 @@ pub struct CommandBuf {
 }
 
 impl CommandBuf {
+    /// No buffers yet: they come with the first commands.
     pub fn new() -> Self {
         Self::default()
     }
@@ -198,8 +199,9 @@ impl CommandBuf {
         }
         // The count is a claim, not a fact: buffers are added one by one,
         // as their arguments arrive.
+        let count = count.max(0) as usize;
         let mut total: u64 = 0;
-        for index in 0..count.max(0) as usize {
+        for index in 0..count {
             let header = with_line(
                 reader,
                 b'\r',
@@ -229,7 +231,7 @@ impl CommandBuf {
             }
             read_bulk(reader, len as usize, self.slot(index))?;
         }
-        self.len = count.max(0) as usize;
+        self.len = count;
         Ok(())
     }
 
