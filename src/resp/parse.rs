@@ -125,8 +125,10 @@ impl CommandBuf {
     /// bigger than [`KEPT_ARG_CAPACITY_MAX`]: only the last command's
     /// buffers can have grown since the last trim.
     fn trim(&mut self) {
-        self.args.truncate(KEPT_ARGS_MAX);
-        self.args.shrink_to(KEPT_ARGS_MAX);
+        if self.args.len() > KEPT_ARGS_MAX {
+            self.args.truncate(KEPT_ARGS_MAX);
+            self.args.shrink_to(KEPT_ARGS_MAX);
+        }
         let used = self.len.min(self.args.len());
         for arg in &mut self.args[..used] {
             if arg.capacity() > KEPT_ARG_CAPACITY_MAX {
