@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead, Read};
 
-use crate::util::{parse_i64, split_args};
+use crate::util::{parse_i64, split_args_into};
 
 /// The longest inline command, or header line, without a newline (64 KB).
 pub const INLINE_MAX_SIZE: usize = 64 * 1024;
@@ -238,16 +238,12 @@ impl CommandBuf {
     }
 
     /// A line of text, as telnet or `redis-cli` in inline mode sends it.
-    /// Rare enough that its arguments simply replace the buffers.
     fn read_inline<R: BufRead>(&mut self, reader: &mut R) -> Result<(), ReadError> {
-        let args = with_line(reader, b'\n', "too big inline request", |line| {
+        let args = &mut self.args;
+        self.len = with_line(reader, b'\n', "too big inline request", |line| {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            split_args(line).map_err(|_| protocol("unbalanced quotes in request"))
+            split_args_into(line, args).map_err(|_| protocol("unbalanced quotes in request"))
         })??;
-        self.len = args.len();
-        for (index, arg) in args.into_iter().enumerate() {
-            *self.slot(index) = arg;
-        }
         Ok(())
     }
 }
