@@ -4,7 +4,8 @@
 //!
 //! Each iteration builds an input (valid RESP2 commands, inline commands,
 //! RESP3 frames, random bytes, or a mutation of one of those), feeds it to
-//! `respd::resp::read_command` through a reader that hands out random-sized
+//! `respd::resp::CommandBuf` (one for the whole input, reused from command
+//! to command as a connection does) through a reader that hands out random-sized
 //! chunks, and checks that the parser
 //! * never panics;
 //! * never loops: it finishes in a bounded number of reads and commands;
@@ -32,7 +33,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Instant;
 
-use respd::resp::{read_command, Limits, ReadError, INLINE_MAX_SIZE};
+use respd::resp::{CommandBuf, Limits, ReadError, INLINE_MAX_SIZE};
 
 // ---------------------------------------------------------------- memory
 
@@ -463,11 +464,12 @@ fn parse_all(input: &[u8], limits: &Limits, rng: &mut Rng) -> Result<(Vec<Comman
     };
     let mut reader = BufReader::with_capacity(capacity, chunks);
     let mut commands = Vec::new();
+    let mut command = CommandBuf::new();
     // Every command uses at least one byte.
     for _ in 0..=input.len() + 1 {
-        match read_command(&mut reader, limits) {
-            Ok(Some(args)) => commands.push(args),
-            Ok(None) => return Ok((commands, End::Clean)),
+        match command.read(&mut reader, limits) {
+            Ok(true) => commands.push(command.args().to_vec()),
+            Ok(false) => return Ok((commands, End::Clean)),
             Err(ReadError::Protocol(message)) => return Ok((commands, End::Protocol(message))),
             Err(ReadError::QueryBufferLimit) => return Ok((commands, End::QueryBufferLimit)),
             Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {

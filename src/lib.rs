@@ -29,14 +29,16 @@
 //!
 //! 1. A worker of the pool owns the connection
 //!    (`serve` in `server/connection.rs`) and reads through a `BufReader`.
-//! 2. [`resp::read_command`] parses `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n`
-//!    into `[b"SET", b"k", b"v"]`.
+//! 2. The connection's [`resp::CommandBuf`] parses
+//!    `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n` into `[b"SET", b"k", b"v"]`,
+//!    in buffers it reuses for every command.
 //! 3. [`commands::execute`] finds the `set` row of the table
 //!    ([`commands::lookup`]), checks its arity and the client's
 //!    authentication, and calls the handler.
 //! 4. The handler (in `commands/strings.rs`) takes the database's write lock
 //!    once ([`commands::Context::db_mut`]), stores the value
-//!    ([`store::Db::put`]), and writes `+OK\r\n` with [`resp::Reply`].
+//!    ([`store::Db::put`]; the value is copied out of the borrowed
+//!    arguments), and writes `+OK\r\n` with [`resp::Reply`].
 //! 5. The reply waits in the connection's buffer until no further command
 //!    is buffered, then goes out in one write.
 //!

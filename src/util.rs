@@ -158,18 +158,32 @@ pub struct UnbalancedQuotes;
 /// `\n \r \t \b \a \\ \" \xHH`, `'...'` understands `\'`, and a closing quote
 /// must be followed by a space or the end of the line.
 pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
+    let mut args = Vec::new();
+    let count = split_args_into(line, &mut args)?;
+    args.truncate(count);
+    Ok(args)
+}
+
+/// [`split_args`] into buffers kept from line to line: the arguments fill
+/// `args[..count]` (cleared first, added when there are too few), and the
+/// count is returned; buffers after it are left as they were.
+pub fn split_args_into(line: &[u8], args: &mut Vec<Vec<u8>>) -> Result<usize, UnbalancedQuotes> {
     // Redis works on C strings: a NUL ends the line.
     let line = line.split(|&b| b == 0).next().unwrap_or_default();
-    let mut args = Vec::new();
+    let mut count = 0;
     let mut i = 0;
     loop {
         while i < line.len() && is_space(line[i]) {
             i += 1;
         }
         if i >= line.len() {
-            return Ok(args);
+            return Ok(count);
         }
-        let mut current = Vec::new();
+        if count == args.len() {
+            args.push(Vec::new());
+        }
+        let current = &mut args[count];
+        current.clear();
         let mut in_double = false;
         let mut in_single = false;
         loop {
@@ -231,7 +245,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
             }
             i += 1;
         }
-        args.push(current);
+        count += 1;
     }
 }
 

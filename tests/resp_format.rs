@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{cmd, raw, start, start_with, RealRedis};
-use respd::resp::{read_command, read_frame, Frame, Limits};
+use respd::resp::{read_frame, CommandBuf, Frame, Limits};
 use respd::Client;
 
 /// Redis's reply to an unknown command.
@@ -222,8 +222,9 @@ impl Read for Chunked {
 
 fn parse_all(reader: &mut impl std::io::BufRead) -> Vec<Vec<Vec<u8>>> {
     let mut commands = Vec::new();
-    while let Some(args) = read_command(reader, &Limits::default()).unwrap() {
-        commands.push(args);
+    let mut command = CommandBuf::new();
+    while command.read(reader, &Limits::default()).unwrap() {
+        commands.push(command.args().to_vec());
     }
     commands
 }

@@ -96,7 +96,7 @@ fn bit_at(bytes: &[u8], offset: u64) -> u8 {
 }
 
 // SETBIT key offset value
-fn setbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn setbit(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let offset = bit_offset(cx, &args[2], None)?;
     let on = match int_arg(&args[3]) {
         Ok(0) => false,
@@ -136,7 +136,7 @@ fn setbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // GETBIT key offset
-fn getbit(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn getbit(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let offset = bit_offset(cx, &args[2], None)?;
     let db = cx.db();
     let bytes = read_string(cx, &db, &args[1], now_ms())?.unwrap_or_default();
@@ -234,7 +234,7 @@ fn find_bit(bytes: &[u8], bit: bool, range: BitRange) -> Option<u64> {
 }
 
 // BITCOUNT key [start end [BYTE | BIT]]
-fn bitcount(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bitcount(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let Some(bytes) = read_string(cx, &db, &args[1], now_ms())? else {
         drop(db);
@@ -264,7 +264,7 @@ fn bitcount(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // BITPOS key bit [start [end [BYTE | BIT]]]
-fn bitpos(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bitpos(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let bit = match int_arg(&args[2])? {
         0 => false,
         1 => true,
@@ -307,7 +307,7 @@ fn bitpos(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // BITOP <AND | OR | XOR | NOT> destkey key [key ...]
-fn bitop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bitop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // None is NOT, the one operation on a single source.
     let combine: Option<fn(u8, u8) -> u8> = match &args[1] {
         name if is(name, "and") => Some(|a, b| a & b),
@@ -555,16 +555,16 @@ impl Field {
 //   <SET encoding offset value | INCRBY encoding offset increment>
 //   [GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>]
 //   <SET encoding offset value | INCRBY encoding offset increment> ...]]
-fn bitfield(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bitfield(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     run_bitfield(cx, args, false)
 }
 
 // BITFIELD_RO key [GET encoding offset [GET encoding offset ...]]
-fn bitfield_ro(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bitfield_ro(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     run_bitfield(cx, args, true)
 }
 
-fn run_bitfield(cx: &mut Context<'_>, args: Args, read_only: bool) -> CmdResult {
+fn run_bitfield(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult {
     let fields = parse_fields(cx, &args[2..])?;
     let now = now_ms();
     // The highest bit a SET or INCRBY touches: the string grows to it.

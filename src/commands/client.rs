@@ -38,7 +38,7 @@ static SUBCOMMANDS: &[Command] = &[
 ];
 
 // CLIENT ID
-fn id(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn id(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.out.int(cx.session.id as i64);
     Ok(())
 }
@@ -65,14 +65,14 @@ pub fn set_name(cx: &mut Context<'_>, name: &[u8]) -> CmdResult {
 }
 
 // CLIENT SETNAME connection-name
-fn setname(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn setname(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     set_name(cx, &args[2])?;
     cx.out.ok();
     Ok(())
 }
 
 // CLIENT GETNAME
-fn getname(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn getname(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let name = cx.session.info.meta().name.clone();
     if name.is_empty() {
         cx.out.null();
@@ -121,7 +121,7 @@ fn client_type(client: &ClientInfo) -> ClientType {
 }
 
 // CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]
-fn list(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let clients: Vec<Arc<ClientInfo>> = match args.len() {
         2 => cx.shared.clients.all(),
         4 if is(&args[2], "type") => {
@@ -154,7 +154,7 @@ fn list(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // CLIENT INFO
-fn info(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn info(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let mut line = cx.session.info.list_line();
     line.push('\n');
     cx.out.verbatim(line.as_bytes());
@@ -223,7 +223,7 @@ impl KillFilter {
 }
 
 // CLIENT KILL <ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>]> [...]>
-fn kill(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn kill(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // The old form, CLIENT KILL addr, may kill the caller itself.
     let old_form = args.len() == 3;
     let filter = if old_form {
@@ -257,7 +257,7 @@ fn kill(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
-fn setinfo(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn setinfo(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let (attribute, value) = (&args[2], &args[3]);
     let lib_name = is(attribute, "lib-name");
     if !lib_name && !is(attribute, "lib-ver") {
@@ -285,7 +285,7 @@ fn setinfo(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // CLIENT REPLY <ON | OFF | SKIP>
-fn reply(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn reply(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mode = &mut cx.session.reply_mode;
     if is(&args[2], "on") {
         *mode = ReplyMode::On;
@@ -313,21 +313,21 @@ fn on_off(arg: &[u8]) -> Result<bool, Error> {
 }
 
 // CLIENT NO-EVICT <ON | OFF>
-fn no_evict(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn no_evict(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     cx.session.info.meta().no_evict = on_off(&args[2])?;
     cx.out.ok();
     Ok(())
 }
 
 // CLIENT NO-TOUCH <ON | OFF>
-fn no_touch(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn no_touch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     cx.session.info.meta().no_touch = on_off(&args[2])?;
     cx.out.ok();
     Ok(())
 }
 
 // CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
-fn unblock(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn unblock(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if args.len() > 4 {
         return Err(Error::from(
             "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
@@ -349,7 +349,7 @@ fn unblock(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // CLIENT HELP
-fn help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     help_reply(
         cx.out,
         "CLIENT",

@@ -58,7 +58,7 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 // PING [message]
-fn ping(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn ping(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     match args.get(1) {
         _ if args.len() > 2 => return Err(errors::wrong_arity("ping")),
         // A subscribed RESP2 client gets a frame like the messages it reads.
@@ -74,20 +74,20 @@ fn ping(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // ECHO message
-fn echo(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn echo(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     cx.out.bulk(&args[1]);
     Ok(())
 }
 
 // QUIT
-fn quit(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn quit(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.out.ok();
     cx.session.close_after_reply = true;
     Ok(())
 }
 
 // RESET
-fn reset(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn reset(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.session.multi = None;
     super::disconnect(cx.shared, cx.session);
     cx.session.db = 0;
@@ -123,7 +123,7 @@ fn db_index(cx: &Context<'_>, arg: &[u8], not_integer: &'static str) -> Result<u
 }
 
 // SELECT index
-fn select(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn select(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let index = db_index(cx, &args[1], errors::NOT_INTEGER)?;
     cx.session.db = index;
     cx.session
@@ -135,7 +135,7 @@ fn select(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SWAPDB index1 index2
-fn swapdb(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn swapdb(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let a = db_index(cx, &args[1], "ERR invalid first DB index")?;
     let b = db_index(cx, &args[2], "ERR invalid second DB index")?;
     if a != b {
@@ -179,7 +179,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 // AUTH [username] password
-fn auth(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn auth(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let (user, password) = match args.len() {
         2 => (&b"default"[..], &args[1]),
         3 => (&args[1][..], &args[2]),
@@ -197,7 +197,7 @@ fn auth(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
-fn hello(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hello(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut protocol = if cx.out.resp3 { 3 } else { 2 };
     if let Some(version) = args.get(1) {
         let version = int_arg(version)

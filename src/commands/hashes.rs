@@ -81,42 +81,40 @@ fn hash_or_create<'d>(db: &'d mut Db, key: &[u8], now: u64) -> Result<&'d mut Ha
 
 /// HSET and HMSET: stores the field/value pairs after the key and returns
 /// how many fields are new.
-fn set_pairs(cx: &mut Context<'_>, mut args: Args, name: &str) -> Result<i64, Error> {
+fn set_pairs(cx: &mut Context<'_>, args: &Args, name: &str) -> Result<i64, Error> {
     if args.len() % 2 != 0 {
         return Err(errors::wrong_arity(name));
     }
-    let key = std::mem::take(&mut args[1]);
+    let key = &args[1];
     let mut db = cx.db_mut();
-    let hash = hash_or_create(&mut db, &key, now_ms())?;
-    let mut pairs = args.into_iter().skip(2);
+    let hash = hash_or_create(&mut db, key, now_ms())?;
     let mut added = 0;
-    while let (Some(field), Some(value)) = (pairs.next(), pairs.next()) {
-        added += i64::from(hash.insert(&field, value));
+    for pair in args[2..].chunks_exact(2) {
+        added += i64::from(hash.insert(&pair[0], pair[1].to_vec()));
     }
-    db.notify(HASH, "hset", &key);
+    db.notify(HASH, "hset", key);
     Ok(added)
 }
 
 // HSET key field value [field value ...]
-fn hset(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hset(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let added = set_pairs(cx, args, "hset")?;
     cx.out.int(added);
     Ok(())
 }
 
 // HMSET key field value [field value ...]
-fn hmset(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hmset(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     set_pairs(cx, args, "hmset")?;
     cx.out.ok();
     Ok(())
 }
 
 // HSETNX key field value
-fn hsetnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
-    let value = std::mem::take(&mut args[3]);
+fn hsetnx(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut db = cx.db_mut();
     let hash = hash_or_create(&mut db, &args[1], now_ms())?;
-    let added = !hash.contains(&args[2]) && hash.insert(&args[2], value);
+    let added = !hash.contains(&args[2]) && hash.insert(&args[2], args[3].to_vec());
     if added {
         db.notify(HASH, "hset", &args[1]);
     }
@@ -126,7 +124,7 @@ fn hsetnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 // HGET key field
-fn hget(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hget(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     match read_hash(cx, &db, &args[1])?.and_then(|hash| hash.get(&args[2])) {
         Some(value) => cx.out.bulk(value),
@@ -136,7 +134,7 @@ fn hget(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HMGET key field [field ...]
-fn hmget(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hmget(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let hash = read_hash(cx, &db, &args[1])?;
     let fields = &args[2..];
@@ -151,7 +149,7 @@ fn hmget(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HDEL key field [field ...]
-fn hdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hdel(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let mut removed = 0;
@@ -174,7 +172,7 @@ fn hdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HEXISTS key field
-fn hexists(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hexists(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let found = read_hash(cx, &db, &args[1])?.is_some_and(|hash| hash.contains(&args[2]));
     cx.out.int(i64::from(found));
@@ -182,7 +180,7 @@ fn hexists(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HLEN key
-fn hlen(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hlen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let len = read_hash(cx, &db, &args[1])?.map_or(0, Hash::len);
     cx.out.int(len as i64);
@@ -190,7 +188,7 @@ fn hlen(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HSTRLEN key field
-fn hstrlen(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hstrlen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let value = read_hash(cx, &db, &args[1])?.and_then(|hash| hash.get(&args[2]));
     cx.out.int(value.map_or(0, <[u8]>::len) as i64);
@@ -198,7 +196,7 @@ fn hstrlen(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HKEYS key
-fn hkeys(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hkeys(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let hash = read_hash(cx, &db, &args[1])?;
     cx.out.array(hash.map_or(0, Hash::len));
@@ -209,7 +207,7 @@ fn hkeys(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HVALS key
-fn hvals(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hvals(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let hash = read_hash(cx, &db, &args[1])?;
     cx.out.array(hash.map_or(0, Hash::len));
@@ -220,7 +218,7 @@ fn hvals(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HGETALL key
-fn hgetall(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hgetall(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let hash = read_hash(cx, &db, &args[1])?;
     cx.out.map(hash.map_or(0, Hash::len));
@@ -232,19 +230,19 @@ fn hgetall(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HINCRBY key field increment
-fn hincrby(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
+fn hincrby(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let increment = int_arg(&args[3])?;
-    let field = std::mem::take(&mut args[2]);
+    let field = &args[2];
     let mut db = cx.db_mut();
     let hash = hash_or_create(&mut db, &args[1], now_ms())?;
-    let current = match hash.get(&field) {
+    let current = match hash.get(field) {
         Some(text) => parse_i64(text).ok_or(Error::from(HASH_NOT_INTEGER))?,
         None => 0,
     };
     let sum = current
         .checked_add(increment)
         .ok_or(Error::from(errors::OVERFLOW))?;
-    hash.insert(&field, sum.to_string().into_bytes());
+    hash.insert(field, sum.to_string().into_bytes());
     db.notify(HASH, "hincrby", &args[1]);
     drop(db);
     cx.out.int(sum);
@@ -252,7 +250,7 @@ fn hincrby(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 // HINCRBYFLOAT key field increment
-fn hincrbyfloat(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hincrbyfloat(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // The increment alone first: its errors come before the key's.
     match incr_by_float(None, &args[3]) {
         Err(IncrFloatError::NotFloat) => return Err(errors::NOT_FLOAT.into()),
@@ -273,7 +271,7 @@ fn hincrbyfloat(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HRANDFIELD key [count [WITHVALUES]]
-fn hrandfield(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hrandfield(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let Some(count_arg) = args.get(2) else {
         let db = cx.db();
         let hash = read_hash(cx, &db, &args[1])?;
@@ -322,7 +320,7 @@ fn hrandfield(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // HSCAN key cursor [MATCH pattern] [COUNT count]
-fn hscan(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn hscan(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let cursor = scan::cursor(&args[2])?;
     let db = cx.db();
     let Some(hash) = read_hash(cx, &db, &args[1])? else {

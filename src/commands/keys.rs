@@ -62,7 +62,7 @@ pub static COMMANDS: &[Command] = &[
 
 // DEL key [key ...]
 // UNLINK key [key ...]
-fn del(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn del(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let mut removed = 0;
@@ -93,17 +93,17 @@ fn count_existing(cx: &mut Context<'_>, keys: &[Vec<u8>]) -> CmdResult {
 }
 
 // EXISTS key [key ...]
-fn exists(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn exists(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     count_existing(cx, &args[1..])
 }
 
 // TOUCH key [key ...]
-fn touch(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn touch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     count_existing(cx, &args[1..])
 }
 
 // TYPE key
-fn type_(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn type_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let value = db.get(&args[1], now_ms());
     cx.count_lookup(value.is_some());
@@ -112,7 +112,7 @@ fn type_(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // KEYS pattern
-fn keys(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn keys(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let db = cx.db();
     let pattern = &args[1];
@@ -128,7 +128,7 @@ fn keys(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
-fn scan(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn scan(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let cursor = scan::cursor(&args[1])?;
     let scan::Options {
         pattern,
@@ -153,7 +153,7 @@ fn scan(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // RANDOMKEY
-fn randomkey(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn randomkey(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let seed = crate::util::Rng::new().next_u64();
     let db = cx.db();
     match db.random_key(now_ms(), seed) {
@@ -164,7 +164,7 @@ fn randomkey(cx: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 /// RENAME and RENAMENX: moves the value and its expiry to the new name.
-fn rename_key(cx: &mut Context<'_>, args: Args, only_new: bool) -> CmdResult {
+fn rename_key(cx: &mut Context<'_>, args: &Args, only_new: bool) -> CmdResult {
     let now = now_ms();
     let (from, to) = (&args[1], &args[2]);
     let mut db = cx.db_mut();
@@ -195,12 +195,12 @@ fn rename_key(cx: &mut Context<'_>, args: Args, only_new: bool) -> CmdResult {
 }
 
 // RENAME key newkey
-fn rename(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn rename(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     rename_key(cx, args, false)
 }
 
 // RENAMENX key newkey
-fn renamenx(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn renamenx(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     rename_key(cx, args, true)
 }
 
@@ -233,7 +233,7 @@ fn with_two_dbs<R>(
 }
 
 // COPY source destination [DB destination-db] [REPLACE]
-fn copy(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn copy(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut target = cx.session.db;
     let mut replace = false;
     let mut i = 3;
@@ -277,7 +277,7 @@ fn copy(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // MOVE key db
-fn move_(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn move_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let target = db_index(cx, &args[2])?;
     if target == cx.session.db {
         return Err(errors::SAME_OBJECT.into());
@@ -315,7 +315,7 @@ struct ExpireCommand {
 }
 
 /// Redis's `expireGenericCommand`, options NX, XX, GT and LT included.
-fn expire_generic(cx: &mut Context<'_>, args: Args, command: ExpireCommand) -> CmdResult {
+fn expire_generic(cx: &mut Context<'_>, args: &Args, command: ExpireCommand) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for option in &args[3..] {
         if is(option, "nx") {
@@ -376,7 +376,7 @@ fn expire_generic(cx: &mut Context<'_>, args: Args, command: ExpireCommand) -> C
 }
 
 // EXPIRE key seconds [NX | XX | GT | LT]
-fn expire(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn expire(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let command = ExpireCommand {
         name: "expire",
         seconds: true,
@@ -386,7 +386,7 @@ fn expire(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // PEXPIRE key milliseconds [NX | XX | GT | LT]
-fn pexpire(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn pexpire(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let command = ExpireCommand {
         name: "pexpire",
         seconds: false,
@@ -396,7 +396,7 @@ fn pexpire(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // EXPIREAT key unix-time-seconds [NX | XX | GT | LT]
-fn expireat(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn expireat(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let command = ExpireCommand {
         name: "expireat",
         seconds: true,
@@ -406,7 +406,7 @@ fn expireat(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]
-fn pexpireat(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn pexpireat(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let command = ExpireCommand {
         name: "pexpireat",
         seconds: false,
@@ -433,29 +433,29 @@ fn time_to_live(cx: &mut Context<'_>, key: &[u8], show: fn(u64, u64) -> i64) -> 
 }
 
 // TTL key
-fn ttl(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn ttl(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     time_to_live(cx, &args[1], |at, now| {
         (at.saturating_sub(now) as i64 + 500) / 1000
     })
 }
 
 // PTTL key
-fn pttl(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn pttl(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     time_to_live(cx, &args[1], |at, now| at.saturating_sub(now) as i64)
 }
 
 // EXPIRETIME key
-fn expiretime(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn expiretime(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     time_to_live(cx, &args[1], |at, _| (at / 1000) as i64)
 }
 
 // PEXPIRETIME key
-fn pexpiretime(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn pexpiretime(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     time_to_live(cx, &args[1], |at, _| at as i64)
 }
 
 // PERSIST key
-fn persist(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn persist(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let removed = db.contains(&args[1], now) && db.persist(&args[1]);
@@ -477,16 +477,16 @@ fn flush_mode_ok(args: &Args) -> CmdResult {
 }
 
 // FLUSHDB [ASYNC | SYNC]
-fn flushdb(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    flush_mode_ok(&args)?;
+fn flushdb(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    flush_mode_ok(args)?;
     cx.db_mut().clear();
     cx.out.ok();
     Ok(())
 }
 
 // FLUSHALL [ASYNC | SYNC]
-fn flushall(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    flush_mode_ok(&args)?;
+fn flushall(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    flush_mode_ok(args)?;
     for mut db in cx.shared.store.write_all() {
         db.clear();
     }

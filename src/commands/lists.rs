@@ -211,19 +211,19 @@ fn notify_change(db: &Db, key: &[u8], event: &'static str, deleted: bool) {
     }
 }
 
-/// Pushes `elements` one after the other at `end` (so LPUSH a b c leaves
-/// c first), creating the list unless `only_existing` (LPUSHX, RPUSHX).
+/// Pushes copies of `elements` one after the other at `end` (so LPUSH a b c
+/// leaves c first), creating the list unless `only_existing` (LPUSHX, RPUSHX).
 /// Returns the new length: 0 when the key was missing and not created.
 pub(super) fn push(
     db: &mut Db,
     key: &[u8],
     end: End,
-    elements: Vec<Vec<u8>>,
+    elements: &[Vec<u8>],
     only_existing: bool,
     now: u64,
 ) -> Result<usize, Error> {
     if let Some(list) = list_at_mut(db, key, now)? {
-        elements.into_iter().for_each(|e| push_at(list, end, e));
+        elements.iter().for_each(|e| push_at(list, end, e.clone()));
         let len = list.len();
         db.notify(LIST, end.push_event(), key);
         return Ok(len);
@@ -233,8 +233,8 @@ pub(super) fn push(
     }
     let mut list = List::with_capacity(elements.len());
     elements
-        .into_iter()
-        .for_each(|e| push_at(&mut list, end, e));
+        .iter()
+        .for_each(|e| push_at(&mut list, end, e.clone()));
     let len = list.len();
     db.set(key.into(), Value::List(Box::new(list)));
     db.notify(LIST, end.push_event(), key);
@@ -316,7 +316,7 @@ pub(super) fn move_element(
     let Some(element) = popped.pop() else {
         return Ok(None);
     };
-    push(db, dst, to, vec![element.clone()], false, now)?;
+    push(db, dst, to, std::slice::from_ref(&element), false, now)?;
     notify_change(db, src, from.pop_event(), deleted);
     Ok(Some(element))
 }
@@ -419,13 +419,12 @@ fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 
 // ---- pushes ----
 
-fn push_command(cx: &mut Context<'_>, mut args: Args, end: End, only_existing: bool) -> CmdResult {
-    let elements = args.split_off(2);
+fn push_command(cx: &mut Context<'_>, args: &Args, end: End, only_existing: bool) -> CmdResult {
     let len = push(
         &mut cx.db_mut(),
         &args[1],
         end,
-        elements,
+        &args[2..],
         only_existing,
         now_ms(),
     )?;
@@ -437,22 +436,22 @@ fn push_command(cx: &mut Context<'_>, mut args: Args, end: End, only_existing: b
 }
 
 // LPUSH key element [element ...]
-fn lpush(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn lpush(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     push_command(cx, args, End::Left, false)
 }
 
 // RPUSH key element [element ...]
-fn rpush(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn rpush(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     push_command(cx, args, End::Right, false)
 }
 
 // LPUSHX key element [element ...]
-fn lpushx(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn lpushx(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     push_command(cx, args, End::Left, true)
 }
 
 // RPUSHX key element [element ...]
-fn rpushx(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn rpushx(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     push_command(cx, args, End::Right, true)
 }
 
@@ -460,7 +459,7 @@ fn rpushx(cx: &mut Context<'_>, args: Args) -> CmdResult {
 
 /// LPOP and RPOP: one element as a bulk string, or with a count, an array
 /// (a null array when the key is missing, even for a count of 0).
-fn pop_command(cx: &mut Context<'_>, args: Args, end: End, name: &str) -> CmdResult {
+fn pop_command(cx: &mut Context<'_>, args: &Args, end: End, name: &str) -> CmdResult {
     if args.len() > 3 {
         return Err(errors::wrong_arity(name));
     }
@@ -488,25 +487,25 @@ fn pop_command(cx: &mut Context<'_>, args: Args, end: End, name: &str) -> CmdRes
 }
 
 // LPOP key [count]
-fn lpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn lpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     pop_command(cx, args, End::Left, "lpop")
 }
 
 // RPOP key [count]
-fn rpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn rpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     pop_command(cx, args, End::Right, "rpop")
 }
 
 // LMOVE source destination LEFT | RIGHT LEFT | RIGHT
-fn lmove(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn lmove(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let from = End::parse(&args[3])?;
     let to = End::parse(&args[4])?;
-    move_command(cx, &args, from, to)
+    move_command(cx, args, from, to)
 }
 
 // RPOPLPUSH source destination
-fn rpoplpush(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    move_command(cx, &args, End::Right, End::Left)
+fn rpoplpush(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    move_command(cx, args, End::Right, End::Left)
 }
 
 fn move_command(cx: &mut Context<'_>, args: &[Vec<u8>], from: End, to: End) -> CmdResult {
@@ -522,8 +521,8 @@ fn move_command(cx: &mut Context<'_>, args: &[Vec<u8>], from: End, to: End) -> C
 }
 
 // LMPOP numkeys key [key ...] LEFT | RIGHT [COUNT count]
-fn lmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let parsed = parse_mpop(&args, 1)?;
+fn lmpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let parsed = parse_mpop(args, 1)?;
     let mut db = cx.db_mut();
     let popped = mpop(
         &mut db,
@@ -545,13 +544,12 @@ fn lmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
 // encodes the reply in the client's protocol.
 
 /// BLPOP and BRPOP: `[key, element]` from the first non-empty list.
-fn blocking_pop(cx: &mut Context<'_>, mut args: Args, end: End) -> CmdResult {
+fn blocking_pop(cx: &mut Context<'_>, args: &Args, end: End) -> CmdResult {
     let timeout = timeout_arg(&args[args.len() - 1])?;
-    args.pop();
-    let keys = args.split_off(1);
+    let wait_on = &args[1..args.len() - 1];
     let mut db = cx.db_mut();
     let now = now_ms();
-    for key in &keys {
+    for key in wait_on {
         if let Some(element) = pop_from(&mut db, key, end, 1, now)?.and_then(|mut p| p.pop()) {
             drop(db);
             cx.out.array(2);
@@ -560,7 +558,7 @@ fn blocking_pop(cx: &mut Context<'_>, mut args: Args, end: End) -> CmdResult {
             return Ok(());
         }
     }
-    let (resp3, wait_on) = (cx.out.resp3, keys.clone());
+    let (resp3, keys) = (cx.out.resp3, wait_on.to_vec());
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         keys.iter().find_map(|key| {
             let element = pop_from(db, key, end, 1, now).ok()??.pop()?;
@@ -575,12 +573,12 @@ fn blocking_pop(cx: &mut Context<'_>, mut args: Args, end: End) -> CmdResult {
 }
 
 // BLPOP key [key ...] timeout
-fn blpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn blpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     blocking_pop(cx, args, End::Left)
 }
 
 // BRPOP key [key ...] timeout
-fn brpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn brpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     blocking_pop(cx, args, End::Right)
 }
 
@@ -608,34 +606,34 @@ fn blocking_move(
         filled.push((db_index, dst.as_slice().into()));
         Some(Reply::encoded(resp3, |r| r.bulk(&element)))
     };
-    cx.block(db, vec![args[1].clone()], timeout, Box::new(attempt))
+    cx.block(db, &args[1..2], timeout, Box::new(attempt))
 }
 
 // BLMOVE source destination LEFT | RIGHT LEFT | RIGHT timeout
-fn blmove(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn blmove(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let from = End::parse(&args[3])?;
     let to = End::parse(&args[4])?;
-    blocking_move(cx, &args, from, to, &args[5])
+    blocking_move(cx, args, from, to, &args[5])
 }
 
 // BRPOPLPUSH source destination timeout
-fn brpoplpush(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    blocking_move(cx, &args, End::Right, End::Left, &args[3])
+fn brpoplpush(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    blocking_move(cx, args, End::Right, End::Left, &args[3])
 }
 
 // BLMPOP timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]
-fn blmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn blmpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let timeout = timeout_arg(&args[1])?;
-    let parsed = parse_mpop(&args, 2)?;
-    let keys = args[parsed.keys].to_vec();
+    let parsed = parse_mpop(args, 2)?;
+    let wait_on = &args[parsed.keys];
     let (end, count) = (parsed.end, parsed.count);
     let mut db = cx.db_mut();
-    if let Some(popped) = mpop(&mut db, &keys, end, count, now_ms())? {
+    if let Some(popped) = mpop(&mut db, wait_on, end, count, now_ms())? {
         drop(db);
         reply_mpop(cx.out, Some(popped));
         return Ok(());
     }
-    let (resp3, wait_on) = (cx.out.resp3, keys.clone());
+    let (resp3, keys) = (cx.out.resp3, wait_on.to_vec());
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         let popped = mpop(db, &keys, end, count, now).ok()??;
         Some(Reply::encoded(resp3, |r| reply_mpop(r, Some(popped))))
@@ -646,7 +644,7 @@ fn blmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
 // ---- reads ----
 
 // LLEN key
-fn llen(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn llen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let len = read_list(cx, &db, &args[1], now_ms())?.map_or(0, List::len);
     cx.out.int(len as i64);
@@ -654,7 +652,7 @@ fn llen(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // LRANGE key start stop
-fn lrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn lrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let start = int_arg(&args[2])?;
     let end = int_arg(&args[3])?;
     let db = cx.db();
@@ -667,7 +665,7 @@ fn lrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // LINDEX key index
-fn lindex(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn lindex(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let Some(list) = read_list(cx, &db, &args[1], now_ms())? else {
         cx.out.null();
@@ -682,7 +680,7 @@ fn lindex(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
-fn lpos(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn lpos(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut rank = 1;
     let mut count = None;
     let mut maxlen = 0;
@@ -758,7 +756,7 @@ fn lpos(cx: &mut Context<'_>, args: Args) -> CmdResult {
 // ---- changes in place ----
 
 // LSET key index element
-fn lset(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
+fn lset(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut db = cx.db_mut();
     let Some(list) = list_at_mut(&mut db, &args[1], now_ms())? else {
         return Err(errors::NO_SUCH_KEY.into());
@@ -768,7 +766,7 @@ fn lset(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let Some(slot) = slot else {
         return Err(INDEX_OUT_OF_RANGE.into());
     };
-    *slot = std::mem::take(&mut args[3]);
+    *slot = args[3].clone();
     cx.notify(LIST, "lset", &args[1]);
     drop(db);
     cx.out.ok();
@@ -776,7 +774,7 @@ fn lset(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 // LINSERT key BEFORE | AFTER pivot element
-fn linsert(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
+fn linsert(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let after = if is(&args[2], "after") {
         true
     } else if is(&args[2], "before") {
@@ -784,7 +782,7 @@ fn linsert(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     } else {
         return Err(errors::SYNTAX.into());
     };
-    let element = std::mem::take(&mut args[4]);
+    let element = args[4].clone();
     let mut db = cx.db_mut();
     let reply = match list_at_mut(&mut db, &args[1], now_ms())? {
         None => 0,
@@ -803,7 +801,7 @@ fn linsert(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 // LREM key count element
-fn lrem(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn lrem(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let count = int_arg(&args[2])?;
     let element = &args[3];
     let now = now_ms();
@@ -841,7 +839,7 @@ fn lrem(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // LTRIM key start stop
-fn ltrim(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn ltrim(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let start = int_arg(&args[2])?;
     let end = int_arg(&args[3])?;
     let now = now_ms();

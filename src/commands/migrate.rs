@@ -49,7 +49,7 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 // DUMP key
-fn dump_(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn dump_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let value = db.get(&args[1], now_ms());
     cx.count_lookup(value.is_some());
@@ -65,7 +65,7 @@ fn dump_(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
-fn restore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let (mut replace, mut absolute) = (false, false);
     // respd keeps no access times or frequencies: both are checked as Redis
     // checks them, then ignored. Either one, not both.
@@ -185,8 +185,8 @@ pub(crate) fn migrate_keys(args: &Args) -> &[Vec<u8>] {
 }
 
 // MIGRATE host port <key | ""> destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]
-fn migrate(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let options = migrate_options(&args)?;
+fn migrate(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let options = migrate_options(args)?;
     let timeout = int_arg(&args[5])?;
     let target_db = int_arg(&args[4])?;
     let timeout = Duration::from_millis(if timeout <= 0 { 1000 } else { timeout as u64 });

@@ -39,11 +39,14 @@ use crate::shared::{Shared, Stats};
 use crate::store::{Db, Key};
 pub use errors::{CmdResult, Error};
 
-/// A command's arguments, the name first: binary-safe byte strings.
-pub type Args = Vec<Vec<u8>>;
+/// A command's arguments, the name first: binary-safe byte strings. Handlers
+/// borrow them from the connection, which reuses their buffers for the next
+/// command: a value to keep is copied out (`args[2].to_vec()`), which also
+/// stores it without spare capacity.
+pub type Args = [Vec<u8>];
 /// A command's implementation: it writes its reply into `cx.out`, or
 /// returns an error reply.
-pub type Handler = fn(&mut Context<'_>, Args) -> CmdResult;
+pub type Handler = fn(&mut Context<'_>, &Args) -> CmdResult;
 
 /// Command flags, as Redis names them (COMMAND shows them).
 pub mod flags {
@@ -172,7 +175,7 @@ impl Command {
     }
 }
 
-fn container_handler(_: &mut Context<'_>, _: Args) -> CmdResult {
+fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
     Err(Error::from(
         "ERR container command called without a subcommand",
     ))
@@ -297,7 +300,8 @@ pub struct Session {
 /// Commands queued by MULTI, and whether one of them was refused.
 #[derive(Debug, Default)]
 pub struct Transaction {
-    pub queued: Vec<(Resolved, Args)>,
+    /// Each with its own copy of its arguments.
+    pub queued: Vec<(Resolved, Vec<Vec<u8>>)>,
     pub failed: bool,
 }
 
@@ -431,7 +435,7 @@ impl<'a> Context<'a> {
     pub fn block(
         &mut self,
         db: RwLockWriteGuard<'a, Db>,
-        keys: Vec<Vec<u8>>,
+        keys: &[Vec<u8>],
         timeout: Option<std::time::Duration>,
         attempt: Attempt,
     ) -> CmdResult {
@@ -442,7 +446,7 @@ impl<'a> Context<'a> {
             return Ok(());
         }
         let attempt = crate::persistence::aof::blocking(self, attempt);
-        let keys = keys.into_iter().map(Key::from).collect();
+        let keys = keys.iter().map(|key| Key::from(key.as_slice())).collect();
         let waiter = self
             .shared
             .blocking
@@ -500,7 +504,7 @@ impl<'a> Context<'a> {
 }
 
 /// Runs one command and writes its reply into `cx.out`.
-pub fn execute(cx: &mut Context<'_>, args: Args) {
+pub fn execute(cx: &mut Context<'_>, args: &Args) {
     cx.session.refresh_config(cx.shared);
     let reply_start = cx.out.buf.len();
     let result = dispatch(cx, args);
@@ -550,8 +554,8 @@ impl Resolved {
 /// Commands that run at once inside MULTI instead of being queued.
 const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
 
-fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let resolved = match resolve(cx, &args) {
+fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let resolved = match resolve(cx, args) {
         Ok(resolved) => resolved,
         Err(error) => {
             // A refused EXEC discards the transaction, saying why (as
@@ -567,7 +571,7 @@ fn dispatch(cx: &mut Context<'_>, args: Args) -> CmdResult {
     };
     if let Some(transaction) = cx.session.multi.as_mut() {
         if !NOT_QUEUED.contains(&resolved.parent) {
-            transaction.queued.push((resolved, args));
+            transaction.queued.push((resolved, args.to_vec()));
             cx.out.simple("QUEUED");
             return Ok(());
         }
@@ -667,11 +671,11 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
 /// error reply: whatever the handler half wrote is dropped, and the locks
 /// it held are released (their poison is ignored). MONITOR clients see the
 /// command once it has run.
-pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: Args) -> CmdResult {
+pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     cx.session.info.touch(resolved.parent, resolved.sub);
-    let monitored = pubsub::monitor_before(cx, resolved.command, &args);
+    let monitored = pubsub::monitor_before(cx, resolved.command, args);
     let reply_start = cx.out.buf.len();
-    crate::persistence::aof::before(cx, resolved, &args);
+    crate::persistence::aof::before(cx, resolved, args);
     let result = match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {

@@ -117,32 +117,32 @@ static PUBSUB_SUBCOMMANDS: &[Command] = &[
 // ----- Subscribing ----------------------------------------------------------------
 
 // SUBSCRIBE channel [channel ...]
-fn subscribe(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn subscribe(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     subscribe_in(cx, Space::Channels, &args[1..])
 }
 
 // PSUBSCRIBE pattern [pattern ...]
-fn psubscribe(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn psubscribe(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     subscribe_in(cx, Space::Patterns, &args[1..])
 }
 
 // SSUBSCRIBE shardchannel [shardchannel ...]
-fn ssubscribe(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn ssubscribe(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     subscribe_in(cx, Space::ShardChannels, &args[1..])
 }
 
 // UNSUBSCRIBE [channel [channel ...]]
-fn unsubscribe(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn unsubscribe(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     unsubscribe_in(cx, Space::Channels, &args[1..])
 }
 
 // PUNSUBSCRIBE [pattern [pattern ...]]
-fn punsubscribe(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn punsubscribe(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     unsubscribe_in(cx, Space::Patterns, &args[1..])
 }
 
 // SUNSUBSCRIBE [shardchannel [shardchannel ...]]
-fn sunsubscribe(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn sunsubscribe(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     unsubscribe_in(cx, Space::ShardChannels, &args[1..])
 }
 
@@ -304,13 +304,13 @@ pub(super) fn check_context(cx: &Context<'_>, command: &Command, full_name: &str
 // ----- Publishing -------------------------------------------------------------------
 
 // PUBLISH channel message
-fn publish(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    publish_in(cx, Space::Channels, &args)
+fn publish(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    publish_in(cx, Space::Channels, args)
 }
 
 // SPUBLISH shardchannel message
-fn spublish(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    publish_in(cx, Space::ShardChannels, &args)
+fn spublish(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    publish_in(cx, Space::ShardChannels, args)
 }
 
 fn publish_in(cx: &mut Context<'_>, space: Space, args: &Args) -> CmdResult {
@@ -323,13 +323,13 @@ fn publish_in(cx: &mut Context<'_>, space: Space, args: &Args) -> CmdResult {
 // ----- Introspection ------------------------------------------------------------------
 
 // PUBSUB CHANNELS [pattern]
-fn channels(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    list_channels(cx, Space::Channels, &args)
+fn channels(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    list_channels(cx, Space::Channels, args)
 }
 
 // PUBSUB SHARDCHANNELS [pattern]
-fn shardchannels(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    list_channels(cx, Space::ShardChannels, &args)
+fn shardchannels(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    list_channels(cx, Space::ShardChannels, args)
 }
 
 fn list_channels(cx: &mut Context<'_>, space: Space, args: &Args) -> CmdResult {
@@ -349,13 +349,13 @@ fn list_channels(cx: &mut Context<'_>, space: Space, args: &Args) -> CmdResult {
 }
 
 // PUBSUB NUMSUB [channel [channel ...]]
-fn numsub(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn numsub(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     count_subscribers(cx, Space::Channels, &args[2..]);
     Ok(())
 }
 
 // PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]
-fn shardnumsub(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn shardnumsub(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     count_subscribers(cx, Space::ShardChannels, &args[2..]);
     Ok(())
 }
@@ -377,14 +377,14 @@ fn count_subscribers(cx: &mut Context<'_>, space: Space, names: &[Vec<u8>]) {
 }
 
 // PUBSUB NUMPAT
-fn numpat(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn numpat(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let patterns = cx.shared.pubsub.registry().len(Space::Patterns);
     cx.out.int(patterns as i64);
     Ok(())
 }
 
 // PUBSUB HELP
-fn help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     super::server::help_reply(
         cx.out,
         "PUBSUB",
@@ -408,7 +408,7 @@ fn help(cx: &mut Context<'_>, _: Args) -> CmdResult {
 // ----- MONITOR ----------------------------------------------------------------------------
 
 // MONITOR
-fn monitor(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn monitor(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     // A second MONITOR is ignored, without a reply, as in Redis.
     if cx.session.pubsub.monitor {
         return Ok(());

@@ -149,7 +149,7 @@ static FUNCTION: &[Command] = &[
 
 // SCRIPT HELP
 #[cfg(feature = "scripting")]
-fn script_help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn script_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     super::server::help_reply(
         cx.out,
         "SCRIPT",
@@ -175,7 +175,7 @@ fn script_help(cx: &mut Context<'_>, _: Args) -> CmdResult {
 
 // FUNCTION HELP
 #[cfg(feature = "scripting")]
-fn function_help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn function_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     super::server::help_reply(
         cx.out,
         "FUNCTION",
@@ -242,53 +242,53 @@ mod enabled {
 
     /// EVAL and its three variants: the script's body or its SHA1, run
     /// read-write or read-only.
-    fn run_eval(cx: &mut Context<'_>, args: Args, by_sha: bool, read_only: bool) -> CmdResult {
+    fn run_eval(cx: &mut Context<'_>, args: &Args, by_sha: bool, read_only: bool) -> CmdResult {
         let target = Target::Eval {
             body: &args[1],
             by_sha,
         };
-        scripting::run_script(cx, &args, target, read_only)
+        scripting::run_script(cx, args, target, read_only)
     }
 
     // EVAL script numkeys [key [key ...]] [arg [arg ...]]
-    pub fn eval(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn eval(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         run_eval(cx, args, false, false)
     }
 
     // EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
-    pub fn evalsha(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn evalsha(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         run_eval(cx, args, true, false)
     }
 
     // EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
-    pub fn eval_ro(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn eval_ro(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         run_eval(cx, args, false, true)
     }
 
     // EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
-    pub fn evalsha_ro(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn evalsha_ro(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         run_eval(cx, args, true, true)
     }
 
     // FCALL function numkeys [key [key ...]] [arg [arg ...]]
-    pub fn fcall(cx: &mut Context<'_>, args: Args) -> CmdResult {
-        scripting::run_script(cx, &args, Target::Function(&args[1]), false)
+    pub fn fcall(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+        scripting::run_script(cx, args, Target::Function(&args[1]), false)
     }
 
     // FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]
-    pub fn fcall_ro(cx: &mut Context<'_>, args: Args) -> CmdResult {
-        scripting::run_script(cx, &args, Target::Function(&args[1]), true)
+    pub fn fcall_ro(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+        scripting::run_script(cx, args, Target::Function(&args[1]), true)
     }
 
     // SCRIPT LOAD script
-    pub fn script_load(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn script_load(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         let sha = scripting::load(cx.shared, &args[2])?;
         cx.out.bulk(sha.as_bytes());
         Ok(())
     }
 
     // SCRIPT EXISTS sha1 [sha1 ...]
-    pub fn script_exists(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn script_exists(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         let found = scripting::exists(cx.shared, &args[2..]);
         cx.out.array(found.len());
         for yes in found {
@@ -298,8 +298,8 @@ mod enabled {
     }
 
     // SCRIPT FLUSH [ASYNC | SYNC]
-    pub fn script_flush(cx: &mut Context<'_>, args: Args) -> CmdResult {
-        if !flush_mode_ok(&args) {
+    pub fn script_flush(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+        if !flush_mode_ok(args) {
             return Err(FLUSH_SCRIPT_SYNTAX.into());
         }
         scripting::flush(cx.shared);
@@ -308,21 +308,21 @@ mod enabled {
     }
 
     // SCRIPT KILL
-    pub fn script_kill(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    pub fn script_kill(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         scripting::kill(cx.shared, false)?;
         cx.out.ok();
         Ok(())
     }
 
     // FUNCTION KILL
-    pub fn function_kill(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    pub fn function_kill(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         scripting::kill(cx.shared, true)?;
         cx.out.ok();
         Ok(())
     }
 
     // FUNCTION LOAD [REPLACE] function-code
-    pub fn function_load(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn function_load(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         let (replace, code) = match args.len() {
             3 => (false, &args[2]),
             4 if is(&args[2], "replace") => (true, &args[3]),
@@ -342,7 +342,7 @@ mod enabled {
     }
 
     // FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]
-    pub fn function_list(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn function_list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         let mut pattern = None;
         let mut with_code = false;
         let mut i = 2;
@@ -371,7 +371,7 @@ mod enabled {
     }
 
     // FUNCTION DELETE library-name
-    pub fn function_delete(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn function_delete(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         scripting::with_vm(cx.shared, |vm| functions::delete(vm, &args[2]))?;
         persistence::count_change(cx.shared);
         cx.out.ok();
@@ -379,8 +379,8 @@ mod enabled {
     }
 
     // FUNCTION FLUSH [ASYNC | SYNC]
-    pub fn function_flush(cx: &mut Context<'_>, args: Args) -> CmdResult {
-        if !flush_mode_ok(&args) {
+    pub fn function_flush(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+        if !flush_mode_ok(args) {
             return Err(FLUSH_FUNCTION_SYNTAX.into());
         }
         scripting::with_vm(cx.shared, |vm| {
@@ -393,14 +393,14 @@ mod enabled {
     }
 
     // FUNCTION DUMP
-    pub fn function_dump(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    pub fn function_dump(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         let codes = scripting::with_vm(cx.shared, |vm| Ok(vm.libraries.codes()))?;
         cx.out.bulk(&dump::serialize_libraries(&codes));
         Ok(())
     }
 
     // FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]
-    pub fn function_restore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+    pub fn function_restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         use functions::RestorePolicy;
         let policy = match args.get(3) {
             _ if args.len() > 4 => {
@@ -428,7 +428,7 @@ mod enabled {
     }
 
     // FUNCTION STATS
-    pub fn function_stats(cx: &mut Context<'_>, _: Args) -> CmdResult {
+    pub fn function_stats(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         scripting::refuse_during_eval(cx.shared)?;
         let (libraries, functions) = cx.shared.scripting.library_counts();
         let out = &mut *cx.out;
@@ -463,7 +463,7 @@ use enabled::*;
 
 /// Without the feature every scripting command gives the same answer.
 #[cfg(not(feature = "scripting"))]
-fn not_built(_: &mut Context<'_>, _: Args) -> CmdResult {
+fn not_built(_: &mut Context<'_>, _: &Args) -> CmdResult {
     Err(NOT_BUILT.into())
 }
 

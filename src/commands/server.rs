@@ -127,7 +127,7 @@ pub(super) fn help_reply(out: &mut Reply, command: &str, lines: &[&str]) {
 }
 
 // DEBUG subcommand [argument [argument ...]]
-fn debug(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let allowed = match cx.shared.config().get("enable-debug-command") {
         Some("yes") => true,
         Some("local") => cx
@@ -210,14 +210,14 @@ fn strtod(arg: &[u8]) -> f64 {
 }
 
 // DBSIZE
-fn dbsize(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn dbsize(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let len = cx.db().len();
     cx.out.int(len as i64);
     Ok(())
 }
 
 // TIME
-fn time(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn time(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -228,14 +228,14 @@ fn time(cx: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 // LASTSAVE
-fn lastsave(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn lastsave(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     // Before the first save, the start of the server (as Redis).
     cx.out.int(cx.shared.persistence.last_save_unix() as i64);
     Ok(())
 }
 
 // SAVE
-fn save(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn save(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     if cx.shared.persistence.bgsave_running() {
         return Err(BGSAVE_RUNNING.into());
     }
@@ -246,7 +246,7 @@ fn save(cx: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 // BGSAVE [SCHEDULE]
-fn bgsave(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bgsave(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let schedule = match &args[1..] {
         [] => false,
         [word] if is(word, "schedule") => true,
@@ -262,7 +262,7 @@ fn bgsave(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // BGREWRITEAOF
-fn bgrewriteaof(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn bgrewriteaof(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     match persistence::aof::rewrite(cx.shared, false) {
         Ok(Rewrite::Started) => {
             cx.out
@@ -279,7 +279,7 @@ fn bgrewriteaof(cx: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 // SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
-fn shutdown(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn shutdown(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // Past a slow script only `SHUTDOWN N...` gets through (Redis tests
     // the first letter): saving now would save half a script.
     #[cfg(feature = "scripting")]
@@ -326,7 +326,7 @@ fn shutdown(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // INFO [section [section ...]]
-fn info(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn info(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let asked: Vec<String> = args[1..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
@@ -637,7 +637,7 @@ fn bytes_to_human(n: u64) -> String {
 // ----- COMMAND -------------------------------------------------------------
 
 // COMMAND
-fn command_all(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn command_all(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let commands = sorted_commands();
     cx.out.array(commands.len());
     for command in commands {
@@ -655,7 +655,7 @@ fn sorted_commands() -> Vec<&'static Command> {
 }
 
 // COMMAND COUNT
-fn command_count(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn command_count(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.out.int(table().len() as i64);
     Ok(())
 }
@@ -674,7 +674,7 @@ fn find_command(name: &[u8]) -> Option<(&'static Command, String)> {
 }
 
 // COMMAND INFO [command-name [command-name ...]]
-fn command_info(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn command_info(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if args.len() == 2 {
         return command_all(cx, args);
     }
@@ -689,7 +689,7 @@ fn command_info(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]
-fn command_list(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn command_list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let filter = match args.len() {
         2 => None,
         5 if is(&args[2], "filterby") => Some((&args[3], &args[4])),
@@ -728,7 +728,7 @@ fn command_list(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // COMMAND GETKEYS command [arg [arg ...]]
-fn command_getkeys(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn command_getkeys(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let call = &args[2..];
     let mut command = lookup(&call[0]).ok_or(Error::from(INVALID_COMMAND))?;
     if !command.subcommands.is_empty() {
@@ -762,7 +762,7 @@ fn command_getkeys(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // COMMAND HELP
-fn command_help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn command_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     help_reply(
         cx.out,
         "COMMAND",
@@ -1081,7 +1081,7 @@ fn write_key_specs(out: &mut Reply, command: &Command) {
 }
 
 // COMMAND DOCS [command-name [command-name ...]]
-fn command_docs(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn command_docs(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let commands: Vec<(&Command, String)> = if args.len() == 2 {
         sorted_commands()
             .into_iter()
@@ -1121,7 +1121,7 @@ fn write_docs(out: &mut Reply, command: &Command, full_name: &str) {
 // ----- CONFIG --------------------------------------------------------------
 
 // CONFIG GET parameter [parameter ...]
-fn config_get(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn config_get(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let config = cx.shared.config();
     let mut pairs: Vec<(&str, String)> = Vec::new();
     for pattern in &args[2..] {
@@ -1156,7 +1156,7 @@ fn absolute_dir(dir: &str) -> String {
 }
 
 // CONFIG SET parameter value [parameter value ...]
-fn config_set(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if args.len() % 2 != 0 {
         return Err(errors::SYNTAX.into());
     }
@@ -1198,7 +1198,7 @@ fn config_set(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // CONFIG RESETSTAT
-fn config_resetstat(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn config_resetstat(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.shared.stats.reset();
     for index in 0..cx.shared.store.len() {
         cx.shared.store.write(index).expired_count = 0;
@@ -1208,7 +1208,7 @@ fn config_resetstat(cx: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 // CONFIG REWRITE
-fn config_rewrite(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn config_rewrite(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let config = cx.shared.config();
     if config.file.is_none() {
         return Err(NO_CONFIG_FILE.into());
@@ -1222,7 +1222,7 @@ fn config_rewrite(cx: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 // CONFIG HELP
-fn config_help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn config_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     help_reply(
         cx.out,
         "CONFIG",

@@ -121,7 +121,7 @@ fn notify_removal(db: &Db, key: &[u8], event: &'static str, deleted: bool) {
 }
 
 // SADD key member [member ...]
-fn sadd(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn sadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut db = cx.db_mut();
     let set = set_or_create(&mut db, &args[1], now_ms())?;
     let added = args[2..].iter().filter(|m| set.insert(m)).count();
@@ -134,7 +134,7 @@ fn sadd(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SREM key member [member ...]
-fn srem(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn srem(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let mut removed = 0;
@@ -154,7 +154,7 @@ fn srem(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SISMEMBER key member
-fn sismember(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn sismember(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let found = read_set(cx, &db, &args[1])?.is_some_and(|set| set.contains(&args[2]));
     cx.out.int(i64::from(found));
@@ -162,7 +162,7 @@ fn sismember(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SMISMEMBER key member [member ...]
-fn smismember(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn smismember(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let set = read_set(cx, &db, &args[1])?;
     cx.out.array(args.len() - 2);
@@ -174,7 +174,7 @@ fn smismember(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SMEMBERS key
-fn smembers(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn smembers(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let members: Vec<&[u8]> = read_set(cx, &db, &args[1])?
         .map(|set| set.iter().collect())
@@ -184,7 +184,7 @@ fn smembers(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SCARD key
-fn scard(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn scard(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let len = read_set(cx, &db, &args[1])?.map_or(0, Set::len);
     cx.out.int(len as i64);
@@ -192,7 +192,7 @@ fn scard(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SPOP key [count]
-fn spop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn spop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let count = match &args[2..] {
         [] => None,
         [count] => match int_arg(count) {
@@ -245,7 +245,7 @@ fn spop(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SRANDMEMBER key [count]
-fn srandmember(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn srandmember(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let count = match &args[2..] {
         [] => None,
         [count] => Some(random_count(count)?),
@@ -268,7 +268,7 @@ fn srandmember(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SMOVE source destination member
-fn smove(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn smove(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let (source, destination, member) = (&args[1], &args[2], &args[3]);
     let now = now_ms();
     let mut db = cx.db_mut();
@@ -420,37 +420,37 @@ fn combine_store(
 }
 
 // SINTER key [key ...]
-fn sinter(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn sinter(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     combine(cx, &args[1..], Operation::Inter)
 }
 
 // SUNION key [key ...]
-fn sunion(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn sunion(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     combine(cx, &args[1..], Operation::Union)
 }
 
 // SDIFF key [key ...]
-fn sdiff(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn sdiff(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     combine(cx, &args[1..], Operation::Diff)
 }
 
 // SINTERSTORE destination key [key ...]
-fn sinterstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    combine_store(cx, &args, Operation::Inter, "sinterstore")
+fn sinterstore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    combine_store(cx, args, Operation::Inter, "sinterstore")
 }
 
 // SUNIONSTORE destination key [key ...]
-fn sunionstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    combine_store(cx, &args, Operation::Union, "sunionstore")
+fn sunionstore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    combine_store(cx, args, Operation::Union, "sunionstore")
 }
 
 // SDIFFSTORE destination key [key ...]
-fn sdiffstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    combine_store(cx, &args, Operation::Diff, "sdiffstore")
+fn sdiffstore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    combine_store(cx, args, Operation::Diff, "sdiffstore")
 }
 
 // SINTERCARD numkeys key [key ...] [LIMIT limit]
-fn sintercard(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn sintercard(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let numkeys = match int_arg(&args[1]) {
         Ok(n) if n > 0 => n as u64,
         _ => return Err(NUMKEYS_NOT_POSITIVE.into()),
@@ -481,7 +481,7 @@ fn sintercard(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]
-fn sscan(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn sscan(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let cursor = scan::cursor(&args[2])?;
     let db = cx.db();
     let Some(set) = read_set(cx, &db, &args[1])? else {

@@ -474,9 +474,9 @@ fn from_aof(cx: &Context<'_>) -> bool {
 
 // XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]]
 //   <* | id> field value [field value ...]
-fn xadd(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
+fn xadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let limits = node_limits(cx);
-    let parsed = parse_add_args(&args, true, limits.max_entries, from_aof(cx))?;
+    let parsed = parse_add_args(args, true, limits.max_entries, from_aof(cx))?;
     let fields_at = parsed.end + 1;
     if args.len() < fields_at + 2 || (args.len() - fields_at) % 2 == 1 {
         return Err(errors::wrong_arity("xadd"));
@@ -484,7 +484,7 @@ fn xadd(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     if parsed.id == Some((0, Some(0))) {
         return Err(ID_ZERO.into());
     }
-    let fields: Fields = args.drain(fields_at..).collect();
+    let fields: Fields = args[fields_at..].to_vec();
     let key = &args[1];
     let db_index = cx.session.db;
     let mut db = cx.db_mut();
@@ -519,7 +519,7 @@ fn xadd(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 // XLEN key
-fn xlen(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xlen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let now = now_ms();
     cx.count_lookup(db.contains(&args[1], now));
@@ -570,17 +570,17 @@ fn range(cx: &mut Context<'_>, args: &Args, rev: bool) -> CmdResult {
 }
 
 // XRANGE key start end [COUNT count]
-fn xrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    range(cx, &args, false)
+fn xrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    range(cx, args, false)
 }
 
 // XREVRANGE key end start [COUNT count]
-fn xrevrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    range(cx, &args, true)
+fn xrevrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    range(cx, args, true)
 }
 
 // XDEL key id [id ...]
-fn xdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xdel(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut db = cx.db_mut();
     let Some(stream) = stream_at_mut(&mut db, &args[1], now_ms())? else {
         drop(db);
@@ -601,7 +601,7 @@ fn xdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
-fn xtrim(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xtrim(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let limits = node_limits(cx);
     let mut db = cx.db_mut();
     let now = now_ms();
@@ -610,7 +610,7 @@ fn xtrim(cx: &mut Context<'_>, args: Args) -> CmdResult {
         cx.out.int(0);
         return Ok(());
     }
-    let parsed = parse_add_args(&args, false, limits.max_entries, from_aof(cx))?;
+    let parsed = parse_add_args(args, false, limits.max_entries, from_aof(cx))?;
     let removed = match (stream_at_mut(&mut db, &args[1], now)?, parsed.trim) {
         (Some(stream), Some(trim)) => stream.trim(trim, parsed.approx, parsed.limit),
         _ => 0,
@@ -624,7 +624,7 @@ fn xtrim(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]
-fn xsetid(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xsetid(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let id = strict_id(&args[2])?;
     let mut entries_added = None;
     let mut max_deleted = StreamId::ZERO;
@@ -777,7 +777,7 @@ struct ReadArgs {
     ids: Vec<Vec<u8>>,
 }
 
-fn parse_read_args(mut args: Args, xreadgroup: bool) -> Result<ReadArgs, Error> {
+fn parse_read_args(args: &Args, xreadgroup: bool) -> Result<ReadArgs, Error> {
     let mut parsed = ReadArgs {
         block: None,
         count: 0,
@@ -827,13 +827,13 @@ fn parse_read_args(mut args: Args, xreadgroup: bool) -> Result<ReadArgs, Error> 
         return Err(MISSING_GROUP.into());
     }
     let half = (args.len() - streams_at) / 2;
-    parsed.ids = args.split_off(streams_at + half);
-    parsed.keys = args.split_off(streams_at);
+    parsed.keys = args[streams_at..streams_at + half].to_vec();
+    parsed.ids = args[streams_at + half..].to_vec();
     Ok(parsed)
 }
 
 /// XREAD and XREADGROUP: serve what is there, else block if asked.
-fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult {
+fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResult {
     let parsed = parse_read_args(args, xreadgroup)?;
     let mut db = cx.db_mut();
     let now = now_ms();
@@ -918,7 +918,7 @@ fn read_streams(cx: &mut Context<'_>, args: Args, xreadgroup: bool) -> CmdResult
         }
         None
     };
-    cx.block(db, wait_on, timeout, Box::new(attempt))
+    cx.block(db, &wait_on, timeout, Box::new(attempt))
 }
 
 /// False when XREADGROUP's consumer is not (yet) in its group at `key`.
@@ -987,13 +987,13 @@ fn read_one(
 }
 
 // XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]
-fn xread(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xread(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     read_streams(cx, args, false)
 }
 
 // XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds]
 //   [NOACK] STREAMS key [key ...] id [id ...]
-fn xreadgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xreadgroup(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     read_streams(cx, args, true)
 }
 
@@ -1013,7 +1013,7 @@ fn group_mut<'d>(
 }
 
 // XACK key group id [id ...]
-fn xack(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xack(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut db = cx.db_mut();
     let now = now_ms();
     let group = match stream_at_mut(&mut db, &args[1], now)? {
@@ -1036,7 +1036,7 @@ fn xack(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
-fn xpending(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xpending(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if args.len() != 3 && !(6..=9).contains(&args.len()) {
         return Err(errors::SYNTAX.into());
     }
@@ -1140,7 +1140,7 @@ fn write_claimed(out: &mut Reply, claimed: &[(StreamId, Option<Fields>)], justid
 // XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms]
 //   [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID]
 //   [LASTID lastid]
-fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xclaim(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut db = cx.db_mut();
     let now = now_ms();
     let stream = group_mut(&mut db, &args[1], &args[2], now)?;
@@ -1244,7 +1244,7 @@ fn xclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
-fn xautoclaim(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xautoclaim(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let min_idle = int_or(
         &args[4],
         "ERR Invalid min-idle-time argument for XAUTOCLAIM",
@@ -1348,7 +1348,7 @@ fn subcommand_syntax(sub: &[u8], command: &str) -> Error {
 // XGROUP DESTROY key group
 // XGROUP CREATECONSUMER key group consumer
 // XGROUP DELCONSUMER key group consumer
-fn xgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xgroup(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let sub = args[1].to_ascii_lowercase();
     let (create, setid) = (sub == b"create", sub == b"setid");
     let (mut mkstream, mut entries_read) = (false, None);
@@ -1462,7 +1462,7 @@ fn xgroup(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // XGROUP HELP
-fn xgroup_help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn xgroup_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     help_reply(
         cx.out,
         "XGROUP",
@@ -1521,7 +1521,7 @@ fn write_stream_header(out: &mut Reply, stream: &Stream) {
 }
 
 // XINFO STREAM key [FULL [COUNT count]]
-fn xinfo_stream(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xinfo_stream(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let stream = info_stream(cx, &db, &args[2])?;
     let mut count = 10;
@@ -1623,7 +1623,7 @@ fn xinfo_stream(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // XINFO GROUPS key
-fn xinfo_groups(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xinfo_groups(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let stream = info_stream(cx, &db, &args[2])?;
     let out = &mut *cx.out;
@@ -1647,7 +1647,7 @@ fn xinfo_groups(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // XINFO CONSUMERS key group
-fn xinfo_consumers(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn xinfo_consumers(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let stream = info_stream(cx, &db, &args[2])?;
     let group = stream
@@ -1670,7 +1670,7 @@ fn xinfo_consumers(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // XINFO HELP
-fn xinfo_help(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn xinfo_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     help_reply(
         cx.out,
         "XINFO",

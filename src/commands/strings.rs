@@ -265,7 +265,7 @@ fn parse_options(options: &[Vec<u8>], getex: bool) -> Result<StringOptions<'_>, 
 // ---- commands ----
 
 // GET key
-fn get(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn get(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let value = read_string(cx, &db, &args[1], now_ms())?;
     reply_string(cx, value);
@@ -273,8 +273,8 @@ fn get(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]
-fn set(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
-    let value = std::mem::take(&mut args[2]);
+fn set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let value = args[2].as_slice();
     let options = parse_options(&args[3..], false)?;
     let now = now_ms();
     let expire = match options.expire {
@@ -310,19 +310,18 @@ fn set(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 // GETSET key value
-fn getset(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
-    let value = std::mem::take(&mut args[2]);
-    let key = std::mem::take(&mut args[1]);
+fn getset(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let (key, value) = (&args[1], args[2].as_slice());
     let mut db = cx.db_mut();
-    let old = read_string(cx, &db, &key, now_ms())?;
+    let old = read_string(cx, &db, key, now_ms())?;
     reply_string(cx, old);
     db.set(key.as_slice().into(), Value::Str(value.into()));
-    cx.notify(STRING, "set", &key);
+    cx.notify(STRING, "set", key);
     Ok(())
 }
 
 // GETDEL key
-fn getdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn getdel(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let old = read_string(cx, &db, &args[1], now)?;
@@ -335,7 +334,7 @@ fn getdel(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]
-fn getex(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn getex(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let options = parse_options(&args[2..], true)?;
     let now = now_ms();
     let key = &args[1];
@@ -367,13 +366,15 @@ fn getex(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SETNX key value
-fn setnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
+fn setnx(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let created = !db.contains(&args[1], now);
     if created {
-        let value = std::mem::take(&mut args[2]);
-        db.set(args[1].as_slice().into(), Value::Str(value.into()));
+        db.set(
+            args[1].as_slice().into(),
+            Value::Str(args[2].as_slice().into()),
+        );
         cx.notify(STRING, "set", &args[1]);
     }
     drop(db);
@@ -382,18 +383,12 @@ fn setnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 /// SETEX and PSETEX: set with a relative expiry.
-fn set_expiring(
-    cx: &mut Context<'_>,
-    mut args: Args,
-    command: &str,
-    unit: ExpireUnit,
-) -> CmdResult {
+fn set_expiring(cx: &mut Context<'_>, args: &Args, command: &str, unit: ExpireUnit) -> CmdResult {
     let now = now_ms();
     let at = expire_at(command, &args[2], unit, now)?;
-    let value = std::mem::take(&mut args[3]);
     cx.db_mut().put(
         args[1].as_slice().into(),
-        Value::Str(value.into()),
+        Value::Str(args[3].as_slice().into()),
         Some(at),
     );
     cx.notify(STRING, "set", &args[1]);
@@ -403,36 +398,38 @@ fn set_expiring(
 }
 
 // SETEX key seconds value
-fn setex(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn setex(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     set_expiring(cx, args, "setex", EX)
 }
 
 // PSETEX key milliseconds value
-fn psetex(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn psetex(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     set_expiring(cx, args, "psetex", PX)
 }
 
 /// Stores MSET's pairs, dropping any expiry of the keys.
-fn set_pairs(db: &mut Db, args: &mut [Vec<u8>]) {
-    for pair in args.chunks_exact_mut(2) {
-        let value = std::mem::take(&mut pair[1]);
-        db.set(pair[0].as_slice().into(), Value::Str(value.into()));
+fn set_pairs(db: &mut Db, args: &[Vec<u8>]) {
+    for pair in args.chunks_exact(2) {
+        db.set(
+            pair[0].as_slice().into(),
+            Value::Str(pair[1].as_slice().into()),
+        );
         db.notify(STRING, "set", &pair[0]);
     }
 }
 
 // MSET key value [key value ...]
-fn mset(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
+fn mset(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(errors::wrong_arity("mset"));
     }
-    set_pairs(&mut cx.db_mut(), &mut args[1..]);
+    set_pairs(&mut cx.db_mut(), &args[1..]);
     cx.out.ok();
     Ok(())
 }
 
 // MSETNX key value [key value ...]
-fn msetnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
+fn msetnx(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(errors::wrong_arity("msetnx"));
     }
@@ -440,7 +437,7 @@ fn msetnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
     let mut db = cx.db_mut();
     let any_exists = args[1..].iter().step_by(2).any(|key| db.contains(key, now));
     if !any_exists {
-        set_pairs(&mut db, &mut args[1..]);
+        set_pairs(&mut db, &args[1..]);
     }
     drop(db);
     cx.out.int(i64::from(!any_exists));
@@ -448,7 +445,7 @@ fn msetnx(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 // MGET key [key ...]
-fn mget(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn mget(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let db = cx.db();
     cx.out.array(args.len() - 1);
@@ -474,7 +471,7 @@ fn check_length(cx: &Context<'_>, size: u64, append: u64) -> CmdResult {
 }
 
 // APPEND key value
-fn append(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
+fn append(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let len = match db.get_mut(&args[1], now) {
@@ -485,10 +482,11 @@ fn append(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
         }
         Some(_) => return Err(errors::WRONGTYPE.into()),
         None => {
-            let value = std::mem::take(&mut args[2]);
-            let len = value.len();
-            db.set(args[1].as_slice().into(), Value::Str(value.into()));
-            len
+            db.set(
+                args[1].as_slice().into(),
+                Value::Str(args[2].as_slice().into()),
+            );
+            args[2].len()
         }
     };
     cx.notify(STRING, "append", &args[1]);
@@ -498,7 +496,7 @@ fn append(cx: &mut Context<'_>, mut args: Args) -> CmdResult {
 }
 
 // STRLEN key
-fn strlen(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn strlen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let len = read_string(cx, &db, &args[1], now_ms())?.map_or(0, <[u8]>::len);
     drop(db);
@@ -528,30 +526,30 @@ fn incr_by(cx: &mut Context<'_>, key: &[u8], delta: i64) -> CmdResult {
 }
 
 // INCR key
-fn incr(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn incr(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     incr_by(cx, &args[1], 1)
 }
 
 // DECR key
-fn decr(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn decr(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     incr_by(cx, &args[1], -1)
 }
 
 // INCRBY key increment
-fn incrby(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn incrby(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let delta = int_arg(&args[2])?;
     incr_by(cx, &args[1], delta)
 }
 
 // DECRBY key decrement
-fn decrby(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn decrby(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let delta = int_arg(&args[2])?;
     let delta = delta.checked_neg().ok_or(Error::from(DECREMENT_OVERFLOW))?;
     incr_by(cx, &args[1], delta)
 }
 
 // INCRBYFLOAT key increment
-fn incrbyfloat(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn incrbyfloat(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let current = string_at(&db, &args[1], now)?;
@@ -568,7 +566,7 @@ fn incrbyfloat(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // GETRANGE key start end
-fn getrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn getrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let start = int_arg(&args[2])?;
     let end = int_arg(&args[3])?;
     let db = cx.db();
@@ -590,7 +588,7 @@ fn getrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // SETRANGE key offset value
-fn setrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn setrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let offset = int_arg(&args[2])?;
     if offset < 0 {
         return Err(errors::OFFSET_OUT_OF_RANGE.into());

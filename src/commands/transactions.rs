@@ -67,7 +67,7 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 // MULTI
-fn multi(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn multi(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     if cx.session.multi.is_some() {
         return Err(NESTED_MULTI.into());
     }
@@ -77,7 +77,7 @@ fn multi(cx: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 // EXEC
-fn exec(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn exec(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let Some(transaction) = cx.session.multi.take() else {
         return Err(EXEC_WITHOUT_MULTI.into());
     };
@@ -99,7 +99,7 @@ fn exec(cx: &mut Context<'_>, _: Args) -> CmdResult {
     cx.out.array(transaction.queued.len());
     cx.session.in_exec = true;
     for (resolved, args) in transaction.queued {
-        if let Err(Error(message)) = run(cx, resolved, args) {
+        if let Err(Error(message)) = run(cx, resolved, &args) {
             cx.out.error(&message);
         }
     }
@@ -120,7 +120,7 @@ pub(super) fn abort(cx: &mut Context<'_>, refusal: Error) -> Error {
 }
 
 // DISCARD
-fn discard(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn discard(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     if cx.session.multi.take().is_none() {
         return Err(DISCARD_WITHOUT_MULTI.into());
     }
@@ -130,7 +130,7 @@ fn discard(cx: &mut Context<'_>, _: Args) -> CmdResult {
 }
 
 // WATCH key [key ...]
-fn watch(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn watch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if cx.session.multi.is_some() {
         return Err(WATCH_INSIDE_MULTI.into());
     }
@@ -157,7 +157,7 @@ fn watch(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // UNWATCH
-fn unwatch(cx: &mut Context<'_>, _: Args) -> CmdResult {
+fn unwatch(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     unwatch_all(cx.shared, cx.session);
     cx.out.ok();
     Ok(())

@@ -383,7 +383,7 @@ fn add_one(z: &mut ZSet, member: &[u8], score: f64, flags: AddFlags) -> Result<A
 }
 
 // ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
-fn zadd(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut flags = AddFlags::default();
     let mut first = 2;
     while let Some(arg) = args.get(first) {
@@ -425,7 +425,7 @@ fn zadd(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // ZINCRBY key increment member
-fn zincrby(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zincrby(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let increment = float_arg(&args[2])?;
     let flags = AddFlags {
         incr: true,
@@ -484,7 +484,7 @@ fn add_generic(
 // ---- single-member reads ----
 
 // ZSCORE key member
-fn zscore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zscore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let z = read_zset(cx, &db, &args[1], now_ms())?;
     reply_score(cx.out, z.and_then(|z| z.score(&args[2])));
@@ -492,7 +492,7 @@ fn zscore(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // ZMSCORE key member [member ...]
-fn zmscore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zmscore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let z = read_zset(cx, &db, &args[1], now_ms())?;
     cx.out.array(args.len() - 2);
@@ -503,14 +503,14 @@ fn zmscore(cx: &mut Context<'_>, args: Args) -> CmdResult {
 }
 
 // ZCARD key
-fn zcard(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zcard(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let z = read_zset(cx, &db, &args[1], now_ms())?;
     cx.out.int(z.map_or(0, |z| z.len() as i64));
     Ok(())
 }
 
-fn rank_generic(cx: &mut Context<'_>, args: Args, reverse: bool) -> CmdResult {
+fn rank_generic(cx: &mut Context<'_>, args: &Args, reverse: bool) -> CmdResult {
     let db = cx.db();
     let z = read_zset(cx, &db, &args[1], now_ms())?;
     match z.and_then(|z| Some((z.rank(&args[2])?, z.len()))) {
@@ -524,12 +524,12 @@ fn rank_generic(cx: &mut Context<'_>, args: Args, reverse: bool) -> CmdResult {
 }
 
 // ZRANK key member
-fn zrank(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrank(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     rank_generic(cx, args, false)
 }
 
 // ZREVRANK key member
-fn zrevrank(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrevrank(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     rank_generic(cx, args, true)
 }
 
@@ -701,11 +701,11 @@ impl RangeQuery {
 
 fn range_generic(
     cx: &mut Context<'_>,
-    args: Args,
+    args: &Args,
     by: Option<By>,
     reverse: Option<bool>,
 ) -> CmdResult {
-    let query = RangeQuery::parse(&args, 2, by, reverse, false)?;
+    let query = RangeQuery::parse(args, 2, by, reverse, false)?;
     let db = cx.db();
     let z = read_zset(cx, &db, &args[1], now_ms())?;
     let selected = z.map(|z| query.select(z)).unwrap_or_default();
@@ -714,38 +714,38 @@ fn range_generic(
 }
 
 // ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
-fn zrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     range_generic(cx, args, None, None)
 }
 
 // ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
-fn zrangebyscore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrangebyscore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     range_generic(cx, args, Some(By::Score), Some(false))
 }
 
 // ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
-fn zrevrangebyscore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrevrangebyscore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     range_generic(cx, args, Some(By::Score), Some(true))
 }
 
 // ZRANGEBYLEX key min max [LIMIT offset count]
-fn zrangebylex(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrangebylex(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     range_generic(cx, args, Some(By::Lex), Some(false))
 }
 
 // ZREVRANGEBYLEX key max min [LIMIT offset count]
-fn zrevrangebylex(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrevrangebylex(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     range_generic(cx, args, Some(By::Lex), Some(true))
 }
 
 // ZREVRANGE key start stop [WITHSCORES]
-fn zrevrange(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrevrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     range_generic(cx, args, Some(By::Rank), Some(true))
 }
 
 // ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]
-fn zrangestore(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let query = RangeQuery::parse(&args, 3, None, None, true)?;
+fn zrangestore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let query = RangeQuery::parse(args, 3, None, None, true)?;
     let now = now_ms();
     let mut db = cx.db_mut();
     let mut result = ZSet::new();
@@ -763,7 +763,7 @@ fn zrangestore(cx: &mut Context<'_>, args: Args) -> CmdResult {
     Ok(())
 }
 
-fn count_generic(cx: &mut Context<'_>, args: Args, by: By) -> CmdResult {
+fn count_generic(cx: &mut Context<'_>, args: &Args, by: By) -> CmdResult {
     let range = RangeBy::parse(by, &args[2], &args[3])?;
     let db = cx.db();
     let z = read_zset(cx, &db, &args[1], now_ms())?;
@@ -773,19 +773,19 @@ fn count_generic(cx: &mut Context<'_>, args: Args, by: By) -> CmdResult {
 }
 
 // ZCOUNT key min max
-fn zcount(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zcount(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     count_generic(cx, args, By::Score)
 }
 
 // ZLEXCOUNT key min max
-fn zlexcount(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zlexcount(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     count_generic(cx, args, By::Lex)
 }
 
 // ---- removal ----
 
 // ZREM key member [member ...]
-fn zrem(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrem(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let mut removed = 0;
@@ -801,7 +801,7 @@ fn zrem(cx: &mut Context<'_>, args: Args) -> CmdResult {
     Ok(())
 }
 
-fn remrange_generic(cx: &mut Context<'_>, args: Args, by: By, event: &'static str) -> CmdResult {
+fn remrange_generic(cx: &mut Context<'_>, args: &Args, by: By, event: &'static str) -> CmdResult {
     let range = RangeBy::parse(by, &args[2], &args[3])?;
     let now = now_ms();
     let mut db = cx.db_mut();
@@ -819,17 +819,17 @@ fn remrange_generic(cx: &mut Context<'_>, args: Args, by: By, event: &'static st
 }
 
 // ZREMRANGEBYRANK key start stop
-fn zremrangebyrank(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zremrangebyrank(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     remrange_generic(cx, args, By::Rank, "zremrangebyrank")
 }
 
 // ZREMRANGEBYSCORE key min max
-fn zremrangebyscore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zremrangebyscore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     remrange_generic(cx, args, By::Score, "zremrangebyscore")
 }
 
 // ZREMRANGEBYLEX key min max
-fn zremrangebylex(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zremrangebylex(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     remrange_generic(cx, args, By::Lex, "zremrangebylex")
 }
 
@@ -900,7 +900,7 @@ pub(super) fn reply_mpop(out: &mut Reply, result: Option<Popped>) {
     }
 }
 
-fn pop_generic(cx: &mut Context<'_>, args: Args, max: bool) -> CmdResult {
+fn pop_generic(cx: &mut Context<'_>, args: &Args, max: bool) -> CmdResult {
     if args.len() > 3 {
         return Err(errors::SYNTAX.into());
     }
@@ -929,12 +929,12 @@ fn pop_generic(cx: &mut Context<'_>, args: Args, max: bool) -> CmdResult {
 }
 
 // ZPOPMIN key [count]
-fn zpopmin(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zpopmin(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     pop_generic(cx, args, false)
 }
 
 // ZPOPMAX key [count]
-fn zpopmax(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zpopmax(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     pop_generic(cx, args, true)
 }
 
@@ -992,8 +992,8 @@ fn parse_zmpop(args: &[Vec<u8>], at: usize) -> Result<(Range<usize>, bool, usize
 }
 
 // ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]
-fn zmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
-    let (keys, max, count) = parse_zmpop(&args, 1)?;
+fn zmpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let (keys, max, count) = parse_zmpop(args, 1)?;
     let now = now_ms();
     let mut db = cx.db_mut();
     let result = mpop(&mut db, &args[keys], count, max, now)?;
@@ -1014,20 +1014,19 @@ fn reply_key_member_score(out: &mut Reply, key: &[u8], member: &[u8], score: f64
 
 /// BZPOPMIN and BZPOPMAX: the lowest (highest) member of the first
 /// non-empty sorted set, waiting for one if there is none.
-fn blocking_pop(cx: &mut Context<'_>, mut args: Args, max: bool) -> CmdResult {
+fn blocking_pop(cx: &mut Context<'_>, args: &Args, max: bool) -> CmdResult {
     let timeout = timeout_arg(&args[args.len() - 1])?;
-    args.pop();
-    let keys = args.split_off(1);
+    let wait_on = &args[1..args.len() - 1];
     let mut db = cx.db_mut();
     let now = now_ms();
-    for key in &keys {
+    for key in wait_on {
         if let Some((member, score)) = pop(&mut db, key, 1, max, now)?.and_then(|mut p| p.pop()) {
             drop(db);
             reply_key_member_score(cx.out, key, &member, score);
             return Ok(());
         }
     }
-    let (resp3, wait_on) = (cx.out.resp3, keys.clone());
+    let (resp3, keys) = (cx.out.resp3, wait_on.to_vec());
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         keys.iter().find_map(|key| {
             let (member, score) = pop(db, key, 1, max, now).ok()??.pop()?;
@@ -1040,27 +1039,27 @@ fn blocking_pop(cx: &mut Context<'_>, mut args: Args, max: bool) -> CmdResult {
 }
 
 // BZPOPMIN key [key ...] timeout
-fn bzpopmin(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bzpopmin(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     blocking_pop(cx, args, false)
 }
 
 // BZPOPMAX key [key ...] timeout
-fn bzpopmax(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bzpopmax(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     blocking_pop(cx, args, true)
 }
 
 // BZMPOP timeout numkeys key [key ...] MIN | MAX [COUNT count]
-fn bzmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn bzmpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let timeout = timeout_arg(&args[1])?;
-    let (keys, max, count) = parse_zmpop(&args, 2)?;
-    let keys = args[keys].to_vec();
+    let (keys, max, count) = parse_zmpop(args, 2)?;
+    let wait_on = &args[keys];
     let mut db = cx.db_mut();
-    if let Some(popped) = mpop(&mut db, &keys, count, max, now_ms())? {
+    if let Some(popped) = mpop(&mut db, wait_on, count, max, now_ms())? {
         drop(db);
         reply_mpop(cx.out, Some(popped));
         return Ok(());
     }
-    let (resp3, wait_on) = (cx.out.resp3, keys.clone());
+    let (resp3, keys) = (cx.out.resp3, wait_on.to_vec());
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         let popped = mpop(db, &keys, count, max, now).ok()??;
         Some(Reply::encoded(resp3, |r| reply_mpop(r, Some(popped))))
@@ -1071,7 +1070,7 @@ fn bzmpop(cx: &mut Context<'_>, args: Args) -> CmdResult {
 // ---- ZRANDMEMBER ----
 
 // ZRANDMEMBER key [count [WITHSCORES]]
-fn zrandmember(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zrandmember(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let withscores = args.len() == 4;
     let count = match args.get(2) {
         None => None,
@@ -1332,7 +1331,7 @@ fn combine(inputs: &[Input<'_>], op: SetOp, options: &OpOptions) -> ZSet {
 /// ZUNION/ZINTER/ZDIFF (`store` false), their STORE forms and ZINTERCARD.
 fn setop_generic(
     cx: &mut Context<'_>,
-    args: Args,
+    args: &Args,
     op: SetOp,
     store: bool,
     card_only: bool,
@@ -1344,7 +1343,7 @@ fn setop_generic(
     };
     let numkeys_at = if store { 2 } else { 1 };
     let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-    let (keys, after) = numkeys_and_keys(&args, numkeys_at, || {
+    let (keys, after) = numkeys_and_keys(args, numkeys_at, || {
         Error::new(format!(
             "ERR at least 1 input key is needed for '{name}' command"
         ))
@@ -1381,44 +1380,44 @@ fn setop_generic(
 }
 
 // ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
-fn zunion(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zunion(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     setop_generic(cx, args, SetOp::Union, false, false)
 }
 
 // ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]
-fn zinter(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zinter(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     setop_generic(cx, args, SetOp::Inter, false, false)
 }
 
 // ZDIFF numkeys key [key ...] [WITHSCORES]
-fn zdiff(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zdiff(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     setop_generic(cx, args, SetOp::Diff, false, false)
 }
 
 // ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
-fn zunionstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zunionstore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     setop_generic(cx, args, SetOp::Union, true, false)
 }
 
 // ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]
-fn zinterstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zinterstore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     setop_generic(cx, args, SetOp::Inter, true, false)
 }
 
 // ZDIFFSTORE destination numkeys key [key ...]
-fn zdiffstore(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zdiffstore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     setop_generic(cx, args, SetOp::Diff, true, false)
 }
 
 // ZINTERCARD numkeys key [key ...] [LIMIT limit]
-fn zintercard(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zintercard(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     setop_generic(cx, args, SetOp::Inter, false, true)
 }
 
 // ---- ZSCAN ----
 
 // ZSCAN key cursor [MATCH pattern] [COUNT count]
-fn zscan(cx: &mut Context<'_>, args: Args) -> CmdResult {
+fn zscan(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let cursor = scan::cursor(&args[2])?;
     let db = cx.db();
     let Some(z) = read_zset(cx, &db, &args[1], now_ms())? else {

@@ -252,7 +252,7 @@ impl Aof {
 #[derive(Default)]
 pub struct Slot<'a> {
     order: Option<MutexGuard<'a, ()>>,
-    args: Option<Args>,
+    args: Option<Vec<Vec<u8>>>,
     changes_before: u64,
 }
 
@@ -266,7 +266,7 @@ pub fn before(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
     if cx.aof.order.is_none() {
         cx.aof.order = Some(lock(&cx.shared.persistence.aof.order));
     }
-    cx.aof.args = Some(args.clone());
+    cx.aof.args = Some(args.to_vec());
     cx.aof.changes_before = total_changes(cx.shared);
 }
 
@@ -639,7 +639,7 @@ fn translate(
     shared: &Shared,
     db_index: usize,
     name: &str,
-    mut args: Args,
+    mut args: Vec<Vec<u8>>,
     reply: &[u8],
 ) -> Vec<Vec<Vec<u8>>> {
     let word = |s: &str| s.as_bytes().to_vec();
@@ -1284,7 +1284,7 @@ fn replay(shared: &Shared, path: &Path, last: bool) -> Result<(), String> {
             ));
         }
         let mut cx = Context::new(shared, &mut session, &mut out);
-        commands::execute(&mut cx, args);
+        commands::execute(&mut cx, &args);
         drop(cx);
         out.buf.clear();
     }
@@ -1313,7 +1313,7 @@ fn replay(shared: &Shared, path: &Path, last: bool) -> Result<(), String> {
 }
 
 enum Parsed {
-    Command(Args, usize),
+    Command(Vec<Vec<u8>>, usize),
     Incomplete,
     Bad,
 }

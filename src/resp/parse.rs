@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead, Read};
 
-use crate::util::{parse_i64, split_args};
+use crate::util::{parse_i64, split_args_into};
 
 /// The longest inline command, or header line, without a newline (64 KB).
 pub const INLINE_MAX_SIZE: usize = 64 * 1024;
@@ -65,69 +65,187 @@ fn protocol(message: &str) -> ReadError {
     ReadError::Protocol(message.to_string())
 }
 
-/// Reads the next command. `Ok(None)` means the client closed the connection
-/// cleanly between commands. Empty commands (`*0`, `*-1`, blank inline
-/// lines) are skipped, as Redis does.
-pub fn read_command<R: BufRead>(
-    reader: &mut R,
-    limits: &Limits,
-) -> Result<Option<Vec<Vec<u8>>>, ReadError> {
-    loop {
-        let buffered = reader.fill_buf()?;
-        let first = match buffered.first() {
-            None => return Ok(None),
-            Some(&byte) => byte,
-        };
-        if first == b'*' {
-            if let Some((args, used)) = parse_buffered(buffered, limits) {
-                reader.consume(used);
-                return Ok(Some(args));
-            }
-        }
-        let args = if first == b'*' {
-            read_multibulk(reader, limits)?
-        } else {
-            read_inline(reader)?
-        };
-        if !args.is_empty() {
-            return Ok(Some(args));
-        }
-    }
+/// A list of arguments longer than this is cut back after its command...
+const KEPT_ARGS_MAX: usize = 64;
+/// ...and an argument buffer bigger than this is let go, so an idle
+/// connection does not hold on to its biggest command.
+const KEPT_ARG_CAPACITY_MAX: usize = 16 * 1024;
+
+/// One connection's command: the arguments of the last command read, in
+/// buffers kept from one command to the next. Reading a command refills
+/// them in place, so a steady stream of commands allocates nothing here
+/// beyond the first few.
+#[derive(Debug, Default)]
+pub struct CommandBuf {
+    /// Argument buffers; the first `len` hold the current command.
+    args: Vec<Vec<u8>>,
+    len: usize,
 }
 
-/// The fast path: a whole command already buffered and written the way
-/// clients write it (plain digits, `\r\n` after each header). It scans the
-/// slice once and allocates the arguments' bytes and the list of them,
-/// nothing else. None sends the caller down the general path, which reads
-/// across buffer refills and knows every error's text; it starts again
-/// from the same bytes, as nothing is consumed here.
-fn parse_buffered(buf: &[u8], limits: &Limits) -> Option<(Vec<Vec<u8>>, usize)> {
-    let (count, mut rest) = header_number(buf.get(1..)?)?;
-    // Each argument takes at least 6 bytes (`$0\r\n\r\n`): a count the
-    // buffer cannot hold is incomplete (or a lie), and no capacity is
-    // reserved for it.
-    if count == 0 || !limits.authenticated || count > rest.len() / 6 {
-        return None;
+impl CommandBuf {
+    /// No buffers yet: they come with the first commands.
+    pub fn new() -> Self {
+        Self::default()
     }
-    let mut args = Vec::with_capacity(count);
-    let mut total: u64 = 0;
-    for _ in 0..count {
-        let (b'$', after) = rest.split_first()? else {
-            return None;
-        };
-        let (len, after) = header_number(after)?;
-        total += len as u64;
-        // The two bytes after the data are skipped unread, as Redis does.
-        if after.len() < len + 2 || len as i64 > limits.max_bulk_len {
+
+    /// The last command read, its name first.
+    pub fn args(&self) -> &[Vec<u8>] {
+        &self.args[..self.len]
+    }
+
+    /// Reads the next command. `Ok(false)` means the client closed the
+    /// connection cleanly between commands. Empty commands (`*0`, `*-1`,
+    /// blank inline lines) are skipped, as Redis does.
+    pub fn read<R: BufRead>(&mut self, reader: &mut R, limits: &Limits) -> Result<bool, ReadError> {
+        // Before waiting for the next command: drop what the last one left
+        // beyond the bounds.
+        self.trim();
+        loop {
+            let buffered = reader.fill_buf()?;
+            let first = match buffered.first() {
+                None => return Ok(false),
+                Some(&byte) => byte,
+            };
+            if first == b'*' {
+                if let Some(used) = self.parse_buffered(buffered, limits) {
+                    reader.consume(used);
+                    return Ok(true);
+                }
+                self.read_multibulk(reader, limits)?;
+            } else {
+                self.read_inline(reader)?;
+            }
+            if self.len > 0 {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Cuts the list back to [`KEPT_ARGS_MAX`] and lets go of any buffer
+    /// bigger than [`KEPT_ARG_CAPACITY_MAX`]: only the last command's
+    /// buffers can have grown since the last trim.
+    fn trim(&mut self) {
+        if self.args.len() > KEPT_ARGS_MAX {
+            self.args.truncate(KEPT_ARGS_MAX);
+            self.args.shrink_to(KEPT_ARGS_MAX);
+        }
+        let used = self.len.min(self.args.len());
+        for arg in &mut self.args[..used] {
+            if arg.capacity() > KEPT_ARG_CAPACITY_MAX {
+                *arg = Vec::new();
+            }
+        }
+        self.len = 0;
+    }
+
+    /// The buffer for argument `index` (the next one), emptied.
+    fn slot(&mut self, index: usize) -> &mut Vec<u8> {
+        if index == self.args.len() {
+            self.args.push(Vec::new());
+        }
+        let slot = &mut self.args[index];
+        slot.clear();
+        slot
+    }
+
+    /// The fast path: a whole command already buffered and written the way
+    /// clients write it (plain digits, `\r\n` after each header). It scans
+    /// the slice once and copies the arguments' bytes into their buffers,
+    /// nothing else. None sends the caller down the general path, which
+    /// reads across buffer refills and knows every error's text; it starts
+    /// again from the same bytes, as nothing is consumed here.
+    fn parse_buffered(&mut self, buf: &[u8], limits: &Limits) -> Option<usize> {
+        let (count, mut rest) = header_number(buf.get(1..)?)?;
+        // Each argument takes at least 6 bytes (`$0\r\n\r\n`): a count the
+        // buffer cannot hold is incomplete (or a lie), and no buffer is
+        // made for it.
+        if count == 0 || !limits.authenticated || count > rest.len() / 6 {
             return None;
         }
-        args.push(after[..len].to_vec());
-        rest = &after[len + 2..];
+        let mut total: u64 = 0;
+        for index in 0..count {
+            let (b'$', after) = rest.split_first()? else {
+                return None;
+            };
+            let (len, after) = header_number(after)?;
+            total += len as u64;
+            // The two bytes after the data are skipped unread, as Redis does.
+            if after.len() < len + 2 || len as i64 > limits.max_bulk_len {
+                return None;
+            }
+            self.slot(index).extend_from_slice(&after[..len]);
+            rest = &after[len + 2..];
+        }
+        if total > limits.max_query_len {
+            return None;
+        }
+        self.len = count;
+        Some(buf.len() - rest.len())
     }
-    if total > limits.max_query_len {
-        return None;
+
+    /// `*<count>\r\n` then `count` times `$<len>\r\n<bytes>\r\n`.
+    fn read_multibulk<R: BufRead>(
+        &mut self,
+        reader: &mut R,
+        limits: &Limits,
+    ) -> Result<(), ReadError> {
+        let count = with_line(reader, b'\r', "too big mbulk count string", |line| {
+            parse_i64(&line[1..])
+        })?;
+        let count = match count {
+            Some(n) if n <= i64::from(i32::MAX) => n,
+            _ => return Err(protocol("invalid multibulk length")),
+        };
+        if !limits.authenticated && count > UNAUTHENTICATED_MAX_ARGS {
+            return Err(protocol("unauthenticated multibulk length"));
+        }
+        // The count is a claim, not a fact: buffers are added one by one,
+        // as their arguments arrive.
+        let count = count.max(0) as usize;
+        let mut total: u64 = 0;
+        for index in 0..count {
+            let header = with_line(
+                reader,
+                b'\r',
+                "too big bulk count string",
+                |line| match line.first() {
+                    Some(b'$') => Ok(parse_i64(&line[1..])),
+                    Some(&other) if other != b'\n' => Err(other),
+                    _ => Err(b' '),
+                },
+            )?;
+            let len = match header {
+                Err(got) => {
+                    return Err(ReadError::Protocol(format!(
+                        "expected '$', got '{}'",
+                        got as char
+                    )))
+                }
+                Ok(Some(len)) if len >= 0 && len <= limits.max_bulk_len => len,
+                Ok(_) => return Err(protocol("invalid bulk length")),
+            };
+            if !limits.authenticated && len > UNAUTHENTICATED_MAX_BULK {
+                return Err(protocol("unauthenticated bulk length"));
+            }
+            total += len as u64;
+            if total > limits.max_query_len {
+                return Err(ReadError::QueryBufferLimit);
+            }
+            read_bulk(reader, len as usize, self.slot(index))?;
+        }
+        self.len = count;
+        Ok(())
     }
-    Some((args, buf.len() - rest.len()))
+
+    /// A line of text, as telnet or `redis-cli` in inline mode sends it.
+    fn read_inline<R: BufRead>(&mut self, reader: &mut R) -> Result<(), ReadError> {
+        let args = &mut self.args;
+        self.len = with_line(reader, b'\n', "too big inline request", |line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            split_args_into(line, args).map_err(|_| protocol("unbalanced quotes in request"))
+        })??;
+        Ok(())
+    }
 }
 
 /// The number a header line starts with, and the bytes after its `\r\n`:
@@ -149,81 +267,23 @@ fn header_number(bytes: &[u8]) -> Option<(usize, &[u8])> {
     None
 }
 
-/// `*<count>\r\n` then `count` times `$<len>\r\n<bytes>\r\n`.
-fn read_multibulk<R: BufRead>(reader: &mut R, limits: &Limits) -> Result<Vec<Vec<u8>>, ReadError> {
-    let count = with_line(reader, b'\r', "too big mbulk count string", |line| {
-        parse_i64(&line[1..])
-    })?;
-    let count = match count {
-        Some(n) if n <= i64::from(i32::MAX) => n,
-        _ => return Err(protocol("invalid multibulk length")),
-    };
-    if !limits.authenticated && count > UNAUTHENTICATED_MAX_ARGS {
-        return Err(protocol("unauthenticated multibulk length"));
-    }
-    if count <= 0 {
-        return Ok(Vec::new());
-    }
-    // The count is a claim, not a fact: reserve a little and let it grow.
-    let mut args = Vec::with_capacity(count.min(16) as usize);
-    let mut total: u64 = 0;
-    for _ in 0..count {
-        let header = with_line(
-            reader,
-            b'\r',
-            "too big bulk count string",
-            |line| match line.first() {
-                Some(b'$') => Ok(parse_i64(&line[1..])),
-                Some(&other) if other != b'\n' => Err(other),
-                _ => Err(b' '),
-            },
-        )?;
-        let len = match header {
-            Err(got) => {
-                return Err(ReadError::Protocol(format!(
-                    "expected '$', got '{}'",
-                    got as char
-                )))
-            }
-            Ok(Some(len)) if len >= 0 && len <= limits.max_bulk_len => len,
-            Ok(_) => return Err(protocol("invalid bulk length")),
-        };
-        if !limits.authenticated && len > UNAUTHENTICATED_MAX_BULK {
-            return Err(protocol("unauthenticated bulk length"));
-        }
-        total += len as u64;
-        if total > limits.max_query_len {
-            return Err(ReadError::QueryBufferLimit);
-        }
-        args.push(read_bulk(reader, len as usize)?);
-    }
-    Ok(args)
-}
-
-/// Reads `len` bytes and the two bytes after them, which Redis skips without
-/// looking (they should be `\r\n`).
-fn read_bulk<R: BufRead>(reader: &mut R, len: usize) -> Result<Vec<u8>, ReadError> {
+/// Reads `len` bytes into `data` and skips the two bytes after them, which
+/// Redis skips without looking (they should be `\r\n`).
+fn read_bulk<R: BufRead>(reader: &mut R, len: usize, data: &mut Vec<u8>) -> Result<(), ReadError> {
     let buffered = reader.fill_buf()?;
     if buffered.len() >= len + 2 {
-        let data = buffered[..len].to_vec();
+        data.extend_from_slice(&buffered[..len]);
         reader.consume(len + 2);
-        return Ok(data);
+        return Ok(());
     }
-    let mut data = Vec::with_capacity(len.min(EAGER_ALLOC_MAX));
-    if reader.take(len as u64).read_to_end(&mut data)? < len {
+    // Only what has arrived grows the buffer beyond this.
+    data.reserve_exact(len.min(EAGER_ALLOC_MAX));
+    if reader.take(len as u64).read_to_end(data)? < len {
         return Err(eof());
     }
     let mut crlf = [0u8; 2];
     reader.read_exact(&mut crlf)?;
-    Ok(data)
-}
-
-/// A line of text, as telnet or `redis-cli` in inline mode sends it.
-fn read_inline<R: BufRead>(reader: &mut R) -> Result<Vec<Vec<u8>>, ReadError> {
-    with_line(reader, b'\n', "too big inline request", |line| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        split_args(line).map_err(|_| protocol("unbalanced quotes in request"))
-    })?
+    Ok(())
 }
 
 /// Finds the next `delim` and hands `f` the bytes before it, without copying
@@ -298,6 +358,17 @@ fn eof() -> ReadError {
 mod tests {
     use super::*;
 
+    /// The next command as an owned list, None at the end.
+    fn read_command(
+        reader: &mut impl BufRead,
+        limits: &Limits,
+    ) -> Result<Option<Vec<Vec<u8>>>, ReadError> {
+        let mut command = CommandBuf::new();
+        Ok(command
+            .read(reader, limits)?
+            .then(|| command.args().to_vec()))
+    }
+
     fn parse(bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>, String> {
         read_command(&mut &bytes[..], &Limits::default()).map_err(|e| match e {
             ReadError::Protocol(m) => m,
@@ -360,10 +431,12 @@ mod tests {
     /// Every command until the end or the first error.
     fn read_all(mut reader: impl BufRead) -> Vec<Result<Vec<Vec<u8>>, String>> {
         let mut commands = Vec::new();
+        // One buffer for all, as a connection reads them.
+        let mut command = CommandBuf::new();
         loop {
-            match read_command(&mut reader, &Limits::default()) {
-                Ok(Some(args)) => commands.push(Ok(args)),
-                Ok(None) => return commands,
+            match command.read(&mut reader, &Limits::default()) {
+                Ok(true) => commands.push(Ok(command.args().to_vec())),
+                Ok(false) => return commands,
                 Err(e) => {
                     commands.push(Err(format!("{e:?}")));
                     return commands;
@@ -406,5 +479,68 @@ mod tests {
             read_command(&mut reader, &limits),
             Err(ReadError::Io(_))
         ));
+    }
+
+    #[test]
+    fn a_reused_buffer_holds_only_the_current_command() {
+        let input = b"*4\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$9\r\nlong-long\r\n$2\r\nNX\r\n\
+            *2\r\n$3\r\nGET\r\n$1\r\nk\r\n\
+            SET a 'b c'\r\n\
+            *3\r\n$4\r\nECHO\r\n$0\r\n\r\n$1\r\nz\r\n\
+            *1\r\n$4\r\nPING\r\n";
+        let expected = [
+            &["SET", "key:1", "long-long", "NX"][..],
+            &["GET", "k"],
+            &["SET", "a", "b c"],
+            &["ECHO", "", "z"],
+            &["PING"],
+        ];
+        let expected: Vec<_> = expected
+            .iter()
+            .map(|list| Ok(args(list).unwrap()))
+            .collect();
+        assert_eq!(read_all(&input[..]), expected);
+        assert_eq!(
+            read_all(std::io::BufReader::with_capacity(1, &input[..])),
+            expected
+        );
+    }
+
+    #[test]
+    fn the_same_command_again_reuses_the_same_buffers() {
+        let mut command = CommandBuf::new();
+        let mut reader = &b"*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n"[..];
+        let addresses = |command: &CommandBuf| -> Vec<_> {
+            command.args().iter().map(|arg| arg.as_ptr()).collect()
+        };
+        assert!(command.read(&mut reader, &Limits::default()).unwrap());
+        let first = addresses(&command);
+        assert!(command.read(&mut reader, &Limits::default()).unwrap());
+        assert_eq!(command.args()[1], b"k2");
+        assert_eq!(addresses(&command), first);
+    }
+
+    #[test]
+    fn a_big_command_leaves_no_big_buffers_behind() {
+        let many: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+        let mut big: Vec<&str> = vec!["RPUSH", "list"];
+        big.extend(many.iter().map(String::as_str));
+        let value = "v".repeat(100_000);
+        let mut input = crate::resp::Frame::command(&big).to_bytes();
+        input.extend(crate::resp::Frame::command(&["SET", "k", value.as_str()]).to_bytes());
+        let mut reader = &input[..];
+        let mut command = CommandBuf::new();
+        assert!(command.read(&mut reader, &Limits::default()).unwrap());
+        assert_eq!(command.args().len(), 1002);
+        assert!(command.read(&mut reader, &Limits::default()).unwrap());
+        assert_eq!(command.args()[2].len(), 100_000);
+        // Waiting for the next command, the connection keeps little.
+        assert!(!command.read(&mut reader, &Limits::default()).unwrap());
+        assert!(command.args().is_empty());
+        assert!(command.args.capacity() <= KEPT_ARGS_MAX);
+        assert!(command
+            .args
+            .iter()
+            .all(|arg| arg.capacity() <= KEPT_ARG_CAPACITY_MAX));
     }
 }

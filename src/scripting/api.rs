@@ -360,7 +360,7 @@ fn command(
     let shared = cx.shared;
     let mut inner = Context::new(shared, cx.session, &mut out);
     inner.session.in_script = true;
-    let result = crate::commands::run(&mut inner, resolved, command);
+    let result = crate::commands::run(&mut inner, resolved, &command);
     crate::persistence::aof::release(&mut inner.aof);
     inner.session.in_script = false;
     drop(inner);

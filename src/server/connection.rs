@@ -28,7 +28,7 @@ use crate::clients::ClientInfo;
 use crate::commands::{self, Context, PeerProbe, Session};
 use crate::log::{self, log};
 use crate::pubsub::{Delivery, Limit, Outbox};
-use crate::resp::{read_command, trace_replies, trace_requests, ReadError, Reply};
+use crate::resp::{trace_replies, trace_requests, CommandBuf, ReadError, Reply};
 use crate::shared::Shared;
 
 /// Room for incoming bytes. std's BufReader zeroes its whole buffer on the
@@ -232,20 +232,21 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
         received: Vec::new(),
     };
     let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, socket);
+    let mut command = CommandBuf::new();
     loop {
         session.refresh_config(shared);
         // Subscribers and monitors are never timed out, as in Redis.
         let listening = session.pubsub.subscribed() || session.pubsub.monitor;
         let idle_timeout = if listening { 0 } else { session.idle_timeout };
         apply_idle_timeout(reader.get_mut(), idle_timeout);
-        let command = read_command(&mut reader, &session.limits);
+        let read = command.read(&mut reader, &session.limits);
         trace_received(&mut reader);
-        match command {
-            Ok(Some(args)) => {
+        match read {
+            Ok(true) => {
                 let socket = reader.get_mut();
                 commands::execute(
                     &mut Context::new(shared, &mut session, &mut socket.reply),
-                    args,
+                    command.args(),
                 );
                 if session.pubsub.outbox.is_some() {
                     route_through_outbox(shared, &session, socket);
@@ -259,7 +260,7 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
                     break;
                 }
             }
-            Ok(None) => break,
+            Ok(false) => break,
             Err(ReadError::Protocol(message)) => {
                 log(
                     shared,
