@@ -67,9 +67,10 @@ fn protocol(message: &str) -> ReadError {
 
 /// A list of arguments longer than this is cut back after its command...
 const KEPT_ARGS_MAX: usize = 64;
-/// ...and an argument buffer bigger than this is let go, so an idle
-/// connection does not hold on to its biggest command.
-const KEPT_ARG_CAPACITY_MAX: usize = 16 * 1024;
+/// ...and the buffers kept hold this many bytes in all (the first ones
+/// kept, the rest let go), so an idle connection does not hold on to its
+/// biggest command.
+const KEPT_BYTES_MAX: usize = 16 * 1024;
 
 /// One connection's command: the arguments of the last command read, in
 /// buffers kept from one command to the next. Reading a command refills
@@ -121,18 +122,19 @@ impl CommandBuf {
         }
     }
 
-    /// Cuts the list back to [`KEPT_ARGS_MAX`] and lets go of any buffer
-    /// bigger than [`KEPT_ARG_CAPACITY_MAX`]: only the last command's
-    /// buffers can have grown since the last trim.
+    /// Cuts the list back to [`KEPT_ARGS_MAX`] and keeps buffers only up to
+    /// [`KEPT_BYTES_MAX`] bytes in all: a bound per buffer would still let
+    /// 64 buffers just under it stay (1 MiB per idle connection).
     fn trim(&mut self) {
         if self.args.len() > KEPT_ARGS_MAX {
             self.args.truncate(KEPT_ARGS_MAX);
             self.args.shrink_to(KEPT_ARGS_MAX);
         }
-        let used = self.len.min(self.args.len());
-        for arg in &mut self.args[..used] {
-            if arg.capacity() > KEPT_ARG_CAPACITY_MAX {
-                *arg = Vec::new();
+        let mut budget = KEPT_BYTES_MAX;
+        for arg in &mut self.args {
+            match budget.checked_sub(arg.capacity()) {
+                Some(left) => budget = left,
+                None => *arg = Vec::new(),
             }
         }
         self.len = 0;
@@ -521,6 +523,21 @@ mod tests {
     }
 
     #[test]
+    fn many_arguments_just_under_a_buffer_bound_are_not_all_kept() {
+        // 63 keys of 16000 bytes: each under any per-buffer bound.
+        let keys: Vec<String> = (0..63).map(|i| format!("{i:016000}")).collect();
+        let mut del = vec!["DEL"];
+        del.extend(keys.iter().map(String::as_str));
+        let input = crate::resp::Frame::command(&del).to_bytes();
+        let mut reader = &input[..];
+        let mut command = CommandBuf::new();
+        assert!(command.read(&mut reader, &Limits::default()).unwrap());
+        assert!(!command.read(&mut reader, &Limits::default()).unwrap());
+        let kept: usize = command.args.iter().map(Vec::capacity).sum();
+        assert!(kept <= KEPT_BYTES_MAX, "{kept} bytes kept");
+    }
+
+    #[test]
     fn a_big_command_leaves_no_big_buffers_behind() {
         let many: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
         let mut big: Vec<&str> = vec!["RPUSH", "list"];
@@ -538,9 +555,6 @@ mod tests {
         assert!(!command.read(&mut reader, &Limits::default()).unwrap());
         assert!(command.args().is_empty());
         assert!(command.args.capacity() <= KEPT_ARGS_MAX);
-        assert!(command
-            .args
-            .iter()
-            .all(|arg| arg.capacity() <= KEPT_ARG_CAPACITY_MAX));
+        assert!(command.args.iter().map(Vec::capacity).sum::<usize>() <= KEPT_BYTES_MAX);
     }
 }
