@@ -153,7 +153,7 @@ pub(super) fn number(value: &Value) -> Option<f64> {
 
 /// A number as Lua 5.1's `tostring` writes it (`%.14g`).
 fn format_number(n: f64) -> String {
-    convert::lua_number_text(n)
+    crate::util::format_g(n, 14)
 }
 
 /// `{err = message}`, the form of an error reply in Lua.
