@@ -120,7 +120,12 @@ pub fn format_incr_float(value: f64) -> String {
 /// below -4 or at least `precision`; `inf`, `-inf`, `nan`, `-nan`.
 pub fn format_g(value: f64, precision: usize) -> String {
     if value.is_nan() {
-        return if value.is_sign_negative() { "-nan" } else { "nan" }.into();
+        return if value.is_sign_negative() {
+            "-nan"
+        } else {
+            "nan"
+        }
+        .into();
     }
     if value.is_infinite() {
         return if value < 0.0 { "-inf" } else { "inf" }.into();

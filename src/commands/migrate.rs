@@ -219,7 +219,14 @@ fn migrate(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         host: String::from_utf8_lossy(&args[1]).into_owned(),
         port: String::from_utf8_lossy(&args[2]).into_owned(),
     };
-    let outcome = send_restores(&cx.shared.migrate_links, &target, target_db, timeout, &options, &moving)?;
+    let outcome = send_restores(
+        &cx.shared.migrate_links,
+        &target,
+        target_db,
+        timeout,
+        &options,
+        &moving,
+    )?;
     if !options.copy && !outcome.stored.is_empty() {
         let now = now_ms();
         let mut db = cx.db_mut();

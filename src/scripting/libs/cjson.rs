@@ -7,9 +7,7 @@
 //! light userdata, as in C). The configuration functions and the error
 //! messages are those of the C library.
 
-use super::{
-    as_number, type_error, type_name, Args, Fail, Libs, Outcome, Parked, MAX_C_STACK,
-};
+use super::{as_number, type_error, type_name, Args, Fail, Libs, Outcome, Parked, MAX_C_STACK};
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
