@@ -513,3 +513,53 @@ fn migrate_keeps_its_connection_and_reconnects_when_it_is_closed() {
     assert_eq!(again.len(), 1);
     assert_ne!(again, ids);
 }
+
+#[test]
+fn migrate_refuses_a_target_that_nests_its_reply_and_keeps_serving() {
+    use std::io::{Read, Write};
+    let server = common::start();
+    let mut s = client(server.local_addr());
+    ok(&mut s, &["SET", "k", "v"]);
+    // A target answering with arrays nested a hundred thousand deep: read
+    // recursively, they would overflow the worker's stack.
+    let hostile = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hostile.local_addr().unwrap().port().to_string();
+    std::thread::spawn(move || {
+        for mut conn in hostile.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request);
+            let _ = conn.write_all(&b"*1\r\n".repeat(100_000));
+        }
+    });
+    let reply = call(&mut s, &["MIGRATE", "127.0.0.1", &port, "k", "0", "2000"]);
+    assert_eq!(
+        reply,
+        Frame::Error("IOERR error or timeout reading to target instance".into())
+    );
+    assert_eq!(call(&mut s, &["GET", "k"]), Frame::Bulk(b"v".to_vec()));
+}
+
+#[test]
+fn servers_in_one_process_keep_their_own_migrate_connections() {
+    let (first, second, target) = (common::start(), common::start(), common::start());
+    let port = target.local_addr().port().to_string();
+    for source in [&first, &second] {
+        let mut s = client(source.local_addr());
+        ok(&mut s, &["SET", "k", "v"]);
+        let migrate = [
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "k",
+            "0",
+            "5000",
+            "COPY",
+            "REPLACE",
+        ];
+        assert_eq!(call(&mut s, &migrate), Frame::Simple("OK".into()));
+    }
+    let mut t = client(target.local_addr());
+    let list = String::from_utf8(bulk(call(&mut t, &["CLIENT", "LIST"]))).unwrap();
+    let restoring = list.lines().filter(|l| l.contains("cmd=restore")).count();
+    assert_eq!(restoring, 2, "{list}");
+}
