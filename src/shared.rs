@@ -82,6 +82,8 @@ pub struct Shared {
     pub port: u16,
     /// Every listener's address, so a shutdown can wake the accept loops.
     pub listen_addrs: Mutex<Vec<SocketAddr>>,
+    /// MIGRATE's cached connections to its targets.
+    pub(crate) migrate_links: crate::commands::migrate::Links,
     /// The Lua VM, the script cache and the running script's state.
     #[cfg(feature = "scripting")]
     pub scripting: crate::scripting::Scripting,
@@ -110,6 +112,7 @@ impl Shared {
             active_expire: AtomicBool::new(true),
             port,
             listen_addrs: Mutex::new(Vec::new()),
+            migrate_links: Default::default(),
             #[cfg(feature = "scripting")]
             scripting: Default::default(),
         }

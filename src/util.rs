@@ -86,16 +86,12 @@ pub fn push_i64(out: &mut Vec<u8>, value: i64) {
 }
 
 /// Formats a double as Redis replies with it in RESP2 bulk strings and RESP3
-/// doubles (`%.17g`, with `inf`/`-inf`).
+/// doubles (`%.17g`, with `inf`/`-inf`; NaN prints as `NaN`).
 pub fn format_double(value: f64) -> String {
-    if value.is_infinite() {
-        return if value > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        };
+    if value.is_nan() {
+        return "NaN".into();
     }
-    format_g17(value)
+    format_g(value, 17)
 }
 
 /// Formats like INCRBYFLOAT and HINCRBYFLOAT (`%.17Lf` with trailing zeros
@@ -119,25 +115,35 @@ pub fn format_incr_float(value: f64) -> String {
     }
 }
 
-/// `%.17g`: 17 significant digits, trailing zeros removed, exponent form
-/// when the exponent is below -4 or at least 17.
-fn format_g17(value: f64) -> String {
-    if value == 0.0 {
+/// C's `printf("%.<precision>g", value)`: `precision` significant digits
+/// (at least 1), trailing zeros removed, exponent form when the exponent is
+/// below -4 or at least `precision`; `inf`, `-inf`, `nan`, `-nan`.
+pub fn format_g(value: f64, precision: usize) -> String {
+    if value.is_nan() {
         return if value.is_sign_negative() {
-            "-0".into()
+            "-nan"
         } else {
-            "0".into()
-        };
+            "nan"
+        }
+        .into();
     }
-    let sci = format!("{value:.16e}"); // d.dddddddddddddddde±x
+    if value.is_infinite() {
+        return if value < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let precision = precision.max(1);
+    // The exponent %e would print, after rounding to `precision` digits.
+    let sci = format!("{:.*e}", precision - 1, value);
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
-    if !(-4..17).contains(&exponent) {
+    if exponent < -4 || exponent >= precision as i32 {
         let mantissa = trim_fraction(mantissa);
         let sign = if exponent < 0 { '-' } else { '+' };
         return format!("{mantissa}e{sign}{:02}", exponent.abs());
     }
-    let decimals = (16 - exponent).max(0) as usize;
+    let decimals = (precision as i32 - 1 - exponent).max(0) as usize;
     trim_fraction(&format!("{value:.decimals$}")).to_string()
 }
 
@@ -370,6 +376,38 @@ mod tests {
         assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
         assert_eq!(format_incr_float(10.5), "10.5");
         assert_eq!(format_incr_float(5.0e3), "5000");
+    }
+
+    #[test]
+    fn format_g_matches_printf() {
+        assert_eq!(format_g(0.1, 14), "0.1");
+        assert_eq!(format_g(1.0 / 3.0, 14), "0.33333333333333");
+        assert_eq!(format_g(1e300, 14), "1e+300");
+        assert_eq!(format_g(123456789012345678.0, 14), "1.2345678901235e+17");
+        assert_eq!(format_g(-0.0, 14), "-0");
+        assert_eq!(format_g(100.0, 14), "100");
+        assert_eq!(format_g(1e-5, 14), "1e-05");
+        assert_eq!(format_g(0.0001, 14), "0.0001");
+        assert_eq!(format_g(99999.5, 5), "1e+05");
+        assert_eq!(format_g(2.5, 1), "2");
+    }
+
+    #[test]
+    fn numbers_as_lua_prints_them() {
+        for (n, text) in [
+            (1.5, "1.5"),
+            (3.0, "3"),
+            (-2.0, "-2"),
+            (0.1, "0.1"),
+            (1e20, "1e+20"),
+            (123456789012345.0, "1.2345678901234e+14"),
+            (12345678901234.0, "12345678901234"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.0 / 3.0, "0.33333333333333"),
+        ] {
+            assert_eq!(format_g(n, 14), text, "{n}");
+        }
     }
 
     #[test]

@@ -470,6 +470,36 @@ fn the_append_only_file_logs_restore_and_migrate_as_their_effects() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// MIGRATE k to 127.0.0.1:`port` with COPY REPLACE, which must succeed.
+fn migrate_copy(s: &mut Client, port: &str) {
+    let migrate = [
+        "MIGRATE",
+        "127.0.0.1",
+        port,
+        "k",
+        "0",
+        "5000",
+        "COPY",
+        "REPLACE",
+    ];
+    assert_eq!(call(s, &migrate), Frame::Simple("OK".into()));
+}
+
+/// The ids of the target's connections whose last command was RESTORE.
+fn restore_links(t: &mut Client) -> Vec<String> {
+    let list = String::from_utf8(bulk(call(t, &["CLIENT", "LIST"]))).unwrap();
+    list.lines()
+        .filter(|l| l.contains("cmd=restore"))
+        .map(|l| {
+            l.split(' ')
+                .next()
+                .unwrap()
+                .trim_start_matches("id=")
+                .to_string()
+        })
+        .collect()
+}
+
 #[test]
 fn migrate_keeps_its_connection_and_reconnects_when_it_is_closed() {
     let (source, target) = (common::start(), common::start());
@@ -477,39 +507,53 @@ fn migrate_keeps_its_connection_and_reconnects_when_it_is_closed() {
     let mut t = client(target.local_addr());
     let port = target.local_addr().port().to_string();
     ok(&mut s, &["SET", "k", "v"]);
-    let migrate = [
-        "MIGRATE",
-        "127.0.0.1",
-        &port,
-        "k",
-        "0",
-        "5000",
-        "COPY",
-        "REPLACE",
-    ];
-    let links = |t: &mut Client| {
-        let list = bulk(call(t, &["CLIENT", "LIST"]));
-        let list = String::from_utf8(list).unwrap();
-        list.lines()
-            .filter(|l| l.contains("cmd=restore"))
-            .map(|l| {
-                l.split(' ')
-                    .next()
-                    .unwrap()
-                    .trim_start_matches("id=")
-                    .to_string()
-            })
-            .collect::<Vec<_>>()
-    };
     for _ in 0..5 {
-        assert_eq!(call(&mut s, &migrate), Frame::Simple("OK".into()));
+        migrate_copy(&mut s, &port);
     }
-    let ids = links(&mut t);
+    let ids = restore_links(&mut t);
     assert_eq!(ids.len(), 1, "one cached connection for five MIGRATEs");
     // The target drops it: the next MIGRATE notices and reconnects once.
     ok(&mut t, &["CLIENT", "KILL", "ID", &ids[0]]);
-    assert_eq!(call(&mut s, &migrate), Frame::Simple("OK".into()));
-    let again = links(&mut t);
+    migrate_copy(&mut s, &port);
+    let again = restore_links(&mut t);
     assert_eq!(again.len(), 1);
     assert_ne!(again, ids);
+}
+
+#[test]
+fn migrate_refuses_a_target_that_nests_its_reply_and_keeps_serving() {
+    use std::io::{Read, Write};
+    let server = common::start();
+    let mut s = client(server.local_addr());
+    ok(&mut s, &["SET", "k", "v"]);
+    // A target answering with arrays nested a hundred thousand deep: read
+    // recursively, they would overflow the worker's stack.
+    let hostile = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hostile.local_addr().unwrap().port().to_string();
+    std::thread::spawn(move || {
+        for mut conn in hostile.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request);
+            let _ = conn.write_all(&b"*1\r\n".repeat(100_000));
+        }
+    });
+    let reply = call(&mut s, &["MIGRATE", "127.0.0.1", &port, "k", "0", "2000"]);
+    assert_eq!(
+        reply,
+        Frame::Error("IOERR error or timeout reading to target instance".into())
+    );
+    assert_eq!(call(&mut s, &["GET", "k"]), Frame::Bulk(b"v".to_vec()));
+}
+
+#[test]
+fn servers_in_one_process_keep_their_own_migrate_connections() {
+    let (first, second, target) = (common::start(), common::start(), common::start());
+    let port = target.local_addr().port().to_string();
+    for source in [&first, &second] {
+        let mut s = client(source.local_addr());
+        ok(&mut s, &["SET", "k", "v"]);
+        migrate_copy(&mut s, &port);
+    }
+    let links = restore_links(&mut client(target.local_addr()));
+    assert_eq!(links.len(), 2, "one link from each server: {links:?}");
 }

@@ -10,10 +10,10 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::process::{free_port, respd, spawn, Process};
+use common::process::{failed_start, respd, spawn, Process};
 use redis::Value;
 
 const LIB_A: &str = "#!lua name=liba\nredis.register_function('fa', function(keys, args) return 'a:' .. (args[1] or '') end)";
@@ -108,33 +108,6 @@ fn redis_server(dir: &Path, extra: &[&str]) -> Process {
     let mut args = vec!["--dir", dir.to_str().unwrap(), "--save", ""];
     args.extend_from_slice(extra);
     spawn("redis-server", &args)
-}
-
-/// Runs `program` on `dir` until it exits (refusing to start); returns
-/// its output (stdout and stderr: redis-server logs to stdout).
-fn failed_start(program: &str, dir: &Path) -> String {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::new(program)
-        .args([
-            "--dir",
-            dir.to_str().unwrap(),
-            "--port",
-            &free_port().to_string(),
-            "--bind",
-            "127.0.0.1",
-        ])
-        .output()
-        .unwrap();
-    // redis-server then runs its RDB check, which may exit 0.
-    assert!(!status.success() || program == "redis-server");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&stdout),
-        String::from_utf8_lossy(&stderr)
-    )
 }
 
 /// A version-9 dump holding one library and nothing else (checksum 0:

@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::process::{free_port, info_field, installed, respd, run, run_err, spawn, Process};
+use common::process::{failed_start, info_field, installed, respd, run, run_err, spawn, Process};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use redis::Value;
@@ -233,23 +233,6 @@ fn respd_dump_loads_in_redis_and_passes_redis_check_rdb() {
     }
 }
 
-/// Runs respd on `dir` expecting it to refuse to start; returns stderr.
-fn failed_start(dir: &Path) -> String {
-    let Output { status, stderr, .. } = Command::new(env!("CARGO_BIN_EXE_respd"))
-        .args([
-            "--dir",
-            dir.to_str().unwrap(),
-            "--port",
-            &free_port().to_string(),
-            "--bind",
-            "127.0.0.1",
-        ])
-        .output()
-        .unwrap();
-    assert!(!status.success());
-    String::from_utf8_lossy(&stderr).into_owned()
-}
-
 #[test]
 fn damaged_dumps_stop_the_start_with_the_file_and_offset() {
     let dir = temp_dir("damaged");
@@ -264,7 +247,7 @@ fn damaged_dumps_stop_the_start_with_the_file_and_offset() {
     let name = path.display().to_string();
 
     std::fs::write(&path, &good[..good.len() / 2]).unwrap();
-    let message = failed_start(&dir);
+    let message = failed_start(env!("CARGO_BIN_EXE_respd"), &dir);
     assert!(
         message.contains(&name) && message.contains("offset") && message.contains("end of file"),
         "{message}"
@@ -273,7 +256,7 @@ fn damaged_dumps_stop_the_start_with_the_file_and_offset() {
     let mut flipped = good.clone();
     flipped[good.len() / 2] ^= 0x20;
     std::fs::write(&path, &flipped).unwrap();
-    let message = failed_start(&dir);
+    let message = failed_start(env!("CARGO_BIN_EXE_respd"), &dir);
     assert!(
         message.contains(&name) && message.contains("offset"),
         "{message}"
@@ -282,7 +265,7 @@ fn damaged_dumps_stop_the_start_with_the_file_and_offset() {
     let mut newer = good.clone();
     newer[5..9].copy_from_slice(b"0011");
     std::fs::write(&path, &newer).unwrap();
-    let message = failed_start(&dir);
+    let message = failed_start(env!("CARGO_BIN_EXE_respd"), &dir);
     assert!(message.contains("RDB format version 11"), "{message}");
 
     // The intact file still loads.

@@ -25,6 +25,7 @@ use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ONE_KEY};
 use crate::notify::class::GENERIC;
 use crate::persistence::dump;
+use crate::resp::{self, Frame};
 use crate::util::now_ms;
 
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
@@ -218,7 +219,14 @@ fn migrate(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         host: String::from_utf8_lossy(&args[1]).into_owned(),
         port: String::from_utf8_lossy(&args[2]).into_owned(),
     };
-    let outcome = send_restores(&target, target_db, timeout, &options, &moving)?;
+    let outcome = send_restores(
+        &cx.shared.migrate_links,
+        &target,
+        target_db,
+        timeout,
+        &options,
+        &moving,
+    )?;
     if !options.copy && !outcome.stored.is_empty() {
         let now = now_ms();
         let mut db = cx.db_mut();
@@ -262,6 +270,7 @@ impl Target {
 }
 
 /// An open connection to a MIGRATE target, and the database it has selected.
+#[derive(Debug)]
 struct Link {
     reader: BufReader<TcpStream>,
     selected: Option<i64>,
@@ -271,29 +280,32 @@ struct Link {
 /// Open connections by target, as Redis's `migrateCachedSocket`: a
 /// `redis-cli --cluster import` sends one MIGRATE per key, and a new
 /// connection each time would soon run out of local ports. A link is taken
-/// out while in use, so concurrent MIGRATEs never share one.
-static LINKS: Mutex<Option<HashMap<String, Link>>> = Mutex::new(None);
+/// out while in use, so concurrent MIGRATEs never share one. Each server
+/// has its own (in `Shared`).
+#[derive(Debug, Default)]
+pub(crate) struct Links(Mutex<HashMap<String, Link>>);
+
 /// As Redis: at most 64 cached links, each closed after 10 s unused.
 const MAX_LINKS: usize = 64;
 const LINK_IDLE_LIMIT: Duration = Duration::from_secs(10);
 
-/// A cached link to `target`, or a new connection.
-fn open_link(target: &Target, timeout: Duration) -> io::Result<Link> {
-    let mut links = LINKS.lock().unwrap_or_else(PoisonError::into_inner);
-    let links = links.get_or_insert_with(HashMap::new);
-    links.retain(|_, link| link.last_used.elapsed() < LINK_IDLE_LIMIT);
-    match links.remove(&target.name()) {
-        Some(link) => Ok(link),
-        None => connect(target, timeout),
+impl Links {
+    /// A cached link to `target`, or a new connection.
+    fn open(&self, target: &Target, timeout: Duration) -> io::Result<Link> {
+        let mut links = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        links.retain(|_, link| link.last_used.elapsed() < LINK_IDLE_LIMIT);
+        match links.remove(&target.name()) {
+            Some(link) => Ok(link),
+            None => connect(target, timeout),
+        }
     }
-}
 
-fn keep_link(target: &Target, mut link: Link) {
-    let mut links = LINKS.lock().unwrap_or_else(PoisonError::into_inner);
-    let links = links.get_or_insert_with(HashMap::new);
-    if links.len() < MAX_LINKS {
-        link.last_used = Instant::now();
-        links.insert(target.name(), link);
+    fn keep(&self, target: &Target, mut link: Link) {
+        let mut links = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if links.len() < MAX_LINKS {
+            link.last_used = Instant::now();
+            links.insert(target.name(), link);
+        }
     }
 }
 
@@ -319,30 +331,21 @@ fn connect(target: &Target, timeout: Duration) -> io::Result<Link> {
     Err(last_error)
 }
 
-/// Appends one command in RESP to `out`.
-fn encode(out: &mut Vec<u8>, args: &[&[u8]]) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-}
+/// The most a reply may take: AUTH, SELECT and RESTORE answer one line.
+const MAX_REPLY_BYTES: u64 = 64 * 1024;
 
-/// Reads one reply line (MIGRATE expects status or error lines only).
-fn read_line(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
-    let mut line = Vec::new();
-    reader
-        .by_ref()
-        .take(64 * 1024)
-        .read_until(b'\n', &mut line)?;
-    if !line.ends_with(b"\n") {
-        return Err(io::ErrorKind::UnexpectedEof.into());
+/// Reads one reply: `Err(message)` for an error reply. Aggregates are
+/// refused unread: the frame reader recurses into them, and a target
+/// nesting arrays deeply would overflow the worker's stack.
+fn read_reply(reader: &mut BufReader<TcpStream>) -> io::Result<Result<(), String>> {
+    if let Some(b'*' | b'~' | b'>' | b'%' | b'|') = reader.fill_buf()?.first() {
+        return Err(io::ErrorKind::InvalidData.into());
     }
-    while line.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
-        line.pop();
+    match resp::read_frame(&mut reader.by_ref().take(MAX_REPLY_BYTES))? {
+        Some(Frame::Error(message)) => Ok(Err(message)),
+        Some(_) => Ok(Ok(())),
+        None => Err(io::ErrorKind::UnexpectedEof.into()),
     }
-    Ok(line)
 }
 
 /// Where a transfer failed on the socket.
@@ -358,6 +361,7 @@ enum SocketError {
 /// is not timing out is retried once on a fresh connection (the cached one
 /// may have been closed by the target).
 fn send_restores(
+    links: &Links,
     target: &Target,
     db: i64,
     timeout: Duration,
@@ -366,7 +370,7 @@ fn send_restores(
 ) -> Result<Outcome, Error> {
     let mut may_retry = true;
     loop {
-        let attempt = match open_link(target, timeout) {
+        let attempt = match links.open(target, timeout) {
             Ok(mut link) => exchange(&mut link, db, timeout, options, keys).map(|o| (o, link)),
             // Redis's connect only waits for the socket to be writable, so
             // it fails (to connect) on a timeout or a bad address only; a
@@ -384,7 +388,7 @@ fn send_restores(
                 } else {
                     link.selected = Some(db);
                 }
-                keep_link(target, link);
+                links.keep(target, link);
                 return Ok(outcome);
             }
             Err(failure) => {
@@ -423,13 +427,13 @@ fn exchange(
     let mut request = Vec::new();
     if let Some(password) = &options.password {
         match &options.username {
-            Some(user) => encode(&mut request, &[b"AUTH", user, password]),
-            None => encode(&mut request, &[b"AUTH", password]),
+            Some(user) => resp::encode_command(&mut request, &[&b"AUTH"[..], user, password]),
+            None => resp::encode_command(&mut request, &[&b"AUTH"[..], password]),
         }
     }
     let select = link.selected != Some(db);
     if select {
-        encode(&mut request, &[b"SELECT", db.to_string().as_bytes()]);
+        resp::encode_command(&mut request, &[b"SELECT", db.to_string().as_bytes()]);
     }
     for (key, ttl, payload) in keys {
         let ttl = ttl.to_string();
@@ -437,7 +441,7 @@ fn exchange(
         if options.replace {
             restore.push(b"REPLACE");
         }
-        encode(&mut request, &restore);
+        resp::encode_command(&mut request, &restore);
     }
     let stream = link.reader.get_mut();
     let setup = stream
@@ -448,11 +452,11 @@ fn exchange(
         .map_err(SocketError::Writing)?;
     let reading = |error| SocketError::Reading(error, Vec::new(), 0);
     let auth_reply = match options.password {
-        Some(_) => Some(read_line(&mut link.reader).map_err(reading)?),
+        Some(_) => Some(read_reply(&mut link.reader).map_err(reading)?),
         None => None,
     };
     let select_reply = match select {
-        true => Some(read_line(&mut link.reader).map_err(reading)?),
+        true => Some(read_reply(&mut link.reader).map_err(reading)?),
         false => None,
     };
     // A refused AUTH or SELECT fails every key; otherwise each key's reply
@@ -460,24 +464,20 @@ fn exchange(
     let setup_error = [auth_reply, select_reply]
         .into_iter()
         .flatten()
-        .find(|reply| reply.starts_with(b"-"));
+        .find_map(Result::err);
     let mut outcome = Outcome {
         stored: Vec::new(),
         error: None,
     };
     for index in 0..keys.len() {
-        let reply = match read_line(&mut link.reader) {
+        let reply = match read_reply(&mut link.reader) {
             Ok(reply) => reply,
             Err(error) => return Err(SocketError::Reading(error, outcome.stored, index)),
         };
-        match setup_error
-            .as_ref()
-            .or(reply.starts_with(b"-").then_some(&reply))
-        {
+        match setup_error.as_ref().or(reply.as_ref().err()) {
             Some(error) if outcome.error.is_none() => {
                 outcome.error = Some(Error::new(format!(
-                    "ERR Target instance replied with error: {}",
-                    String::from_utf8_lossy(&error[1..])
+                    "ERR Target instance replied with error: {error}"
                 )));
             }
             Some(_) => {}

@@ -611,11 +611,21 @@ fn shared_gate<'a>(
     }
 }
 
-/// Finds the row for `args` and checks arity and authentication.
-fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
-    let Some(mut command) = lookup(&args[0]) else {
-        return Err(errors::unknown_command(args));
-    };
+/// Why [`find`] found no row for a command.
+pub(crate) enum NotFound {
+    UnknownCommand,
+    /// The container's subcommand is unknown.
+    UnknownSubcommand(&'static Command),
+    /// The row found (or the container, lacking a subcommand) takes another
+    /// number of arguments.
+    WrongArity(Resolved),
+}
+
+/// The row `args` names, a container's subcommand's for a container, with
+/// its arity checked: the one place a command name becomes a row (clients
+/// and scripts word the failures differently).
+pub(crate) fn find(args: &Args) -> Result<Resolved, NotFound> {
+    let command = lookup(&args[0]).ok_or(NotFound::UnknownCommand)?;
     let mut resolved = Resolved {
         command,
         parent: command.name,
@@ -623,26 +633,31 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
     };
     // A container needs a subcommand, unless it also runs alone (COMMAND).
     if !command.subcommands.is_empty() && (args.len() > 1 || !command.arity_ok(1)) {
-        let Some(sub_name) = args.get(1) else {
-            return Err(errors::wrong_arity(command.name));
-        };
-        let Some(sub) = command
+        let sub_name = args.get(1).ok_or(NotFound::WrongArity(resolved))?;
+        let sub = command
             .subcommands
             .iter()
             .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub_name))
-        else {
-            return Err(errors::unknown_subcommand(command.name, sub_name));
-        };
-        command = sub;
-        resolved = Resolved {
-            command,
-            parent: resolved.parent,
-            sub: Some(sub.name),
-        };
+            .ok_or(NotFound::UnknownSubcommand(command))?;
+        resolved.command = sub;
+        resolved.sub = Some(sub.name);
     }
-    if !command.arity_ok(args.len()) {
-        return Err(errors::wrong_arity(&resolved.full_name()));
+    if !resolved.command.arity_ok(args.len()) {
+        return Err(NotFound::WrongArity(resolved));
     }
+    Ok(resolved)
+}
+
+/// Finds the row for `args` and checks arity and authentication.
+fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
+    let resolved = find(args).map_err(|not_found| match not_found {
+        NotFound::UnknownCommand => errors::unknown_command(args),
+        NotFound::UnknownSubcommand(container) => {
+            errors::unknown_subcommand(container.name, &args[1])
+        }
+        NotFound::WrongArity(resolved) => errors::wrong_arity(&resolved.full_name()),
+    })?;
+    let command = resolved.command;
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
     }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::errors::{self, Error};
 use super::flags::*;
-use super::{is, lookup, table, Args, CmdResult, Command, Context, NO_KEYS};
+use super::{is, lookup, table, Args, CmdResult, Command, Context, NotFound, NO_KEYS};
 use crate::persistence::aof::Rewrite;
 use crate::persistence::{self, Bgsave};
 use crate::resp::Reply;
@@ -730,26 +730,20 @@ fn command_list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 // COMMAND GETKEYS command [arg [arg ...]]
 fn command_getkeys(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let call = &args[2..];
-    let mut command = lookup(&call[0]).ok_or(Error::from(INVALID_COMMAND))?;
-    if !command.subcommands.is_empty() {
-        command = call
-            .get(1)
-            .and_then(|sub| command.subcommands.iter().find(|s| is(sub, s.name)))
-            .ok_or(Error::from(INVALID_COMMAND))?;
-    }
-    let argc = call.len() as i32;
-    let arity_ok = if command.arity >= 0 {
-        argc == command.arity
-    } else {
-        argc >= -command.arity
+    // As Redis: the row, then whether it takes keys, then its arity.
+    let (command, arity_ok) = match super::find(call) {
+        Ok(resolved) => (resolved.command, true),
+        Err(NotFound::WrongArity(resolved)) => (resolved.command, false),
+        Err(_) => return Err(INVALID_COMMAND.into()),
     };
-    if !arity_ok {
-        return Err(INVALID_ARGUMENT_COUNT.into());
-    }
     let spec = command.keys;
     if spec.first <= 0 {
         return Err(NO_KEY_ARGUMENTS.into());
     }
+    if !arity_ok {
+        return Err(INVALID_ARGUMENT_COUNT.into());
+    }
+    let argc = call.len() as i32;
     let last = if spec.last < 0 {
         argc + spec.last
     } else {

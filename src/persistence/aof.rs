@@ -464,23 +464,13 @@ fn log_expired(shared: &Shared, buffer: &mut Buffer) {
 
 fn push_entry(shared: &Shared, buffer: &mut Buffer, args: &[Vec<u8>]) {
     let start = buffer.bytes.len();
-    encode(&mut buffer.bytes, args);
+    crate::resp::encode_command(&mut buffer.bytes, args);
     let added = (buffer.bytes.len() - start) as u64;
     shared
         .persistence
         .aof
         .appended
         .fetch_add(added, Ordering::AcqRel);
-}
-
-/// A command as a RESP multibulk.
-fn encode(out: &mut Vec<u8>, args: &[Vec<u8>]) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
 }
 
 /// Writes the buffer to the increment, and fsyncs it if asked. Whoever

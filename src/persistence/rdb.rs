@@ -778,28 +778,6 @@ fn raw_id(id: StreamId) -> [u8; 16] {
     raw
 }
 
-/// A stream's value in the RDB encoding (type 19, the type byte and key
-/// not included), to any writer: for DUMP as well as files.
-// DUMP/RESTORE (the scale-out issue) is the caller outside the tests.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn write_stream_value(out: impl Write, stream: &Stream) -> io::Result<()> {
-    let mut w = Checksummed {
-        inner: out,
-        crc: 0,
-        compress: false,
-    };
-    write_stream(&mut w, stream)
-}
-
-/// A stream's value of type `kind` (15, 19 or 21) from the start of
-/// `data`; returns it and the bytes it took.
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn read_stream_value(data: &[u8], kind: u8) -> Result<(Stream, usize)> {
-    let mut r = Reader { data, at: 0 };
-    let stream = read_stream(&mut r, kind)?;
-    Ok((stream, r.at))
-}
-
 /// A stream value (type 19), after its key: each listpack node keyed by
 /// its master ID, the stream's counters, then the consumer groups with
 /// their pending entries and consumers.
@@ -1261,9 +1239,26 @@ mod tests {
         group.reassign(StreamId::new(100, 4), b"c");
         stream.groups.insert(b"g".to_vec(), group);
 
-        let mut bytes = Vec::new();
-        write_stream_value(&mut bytes, &stream).unwrap();
-        let (back, used) = read_stream_value(&bytes, TYPE_STREAM_LISTPACKS_2).unwrap();
+        // Through the paths files and DUMP take: the type byte, then the value.
+        let stream_bytes = |stream: &Stream| {
+            let mut bytes = Vec::new();
+            let value = Value::Stream(Box::new(stream.clone()));
+            write_value(&mut Checksummed::new(&mut bytes), None, &value).unwrap();
+            bytes
+        };
+        let read_stream_bytes = |bytes: &[u8]| -> Result<(Stream, usize)> {
+            let Some((&kind, data)) = bytes.split_first() else {
+                return Reader::new(bytes).fail("empty");
+            };
+            let mut r = Reader::new(data);
+            match read_value(&mut r, kind, 0)? {
+                Some(Value::Stream(stream)) => Ok((*stream, 1 + r.at)),
+                _ => r.fail("not a stream"),
+            }
+        };
+        let bytes = stream_bytes(&stream);
+        assert_eq!(bytes[0], TYPE_STREAM_LISTPACKS_2);
+        let (back, used) = read_stream_bytes(&bytes).unwrap();
         assert_eq!(used, bytes.len());
         let ids = |s: &Stream| {
             s.range(StreamId::ZERO, StreamId::MAX, false)
@@ -1296,18 +1291,16 @@ mod tests {
         // IDs).
         let mut behind = stream.clone();
         behind.last_id = StreamId::new(100, 7);
-        let mut behind_bytes = Vec::new();
-        write_stream_value(&mut behind_bytes, &behind).unwrap();
-        let refused = read_stream_value(&behind_bytes, TYPE_STREAM_LISTPACKS_2);
+        let refused = read_stream_bytes(&stream_bytes(&behind));
         assert!(refused.is_err_and(|e| e.message.contains("last ID")));
         // Damage anywhere is an error, never a panic.
         for cut in 0..bytes.len() {
-            assert!(read_stream_value(&bytes[..cut], TYPE_STREAM_LISTPACKS_2).is_err());
+            assert!(read_stream_bytes(&bytes[..cut]).is_err());
         }
         for at in 0..bytes.len() {
             let mut flipped = bytes.clone();
             flipped[at] ^= 0x41;
-            let _ = read_stream_value(&flipped, TYPE_STREAM_LISTPACKS_2);
+            let _ = read_stream_bytes(&flipped);
         }
     }
 

@@ -105,6 +105,19 @@ impl Frame {
     }
 }
 
+/// Appends a command as clients send it (an array of bulk strings) to
+/// `out`: the bytes of `Frame::command(args).encode(out)`, without building
+/// the frame.
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
+    header(out, b'*', args.len() as i64);
+    for arg in args {
+        let arg = arg.as_ref();
+        header(out, b'$', arg.len() as i64);
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 fn encode_pairs(pairs: &[(Frame, Frame)], out: &mut Vec<u8>) {
     for (key, value) in pairs {
         key.encode(out);
@@ -220,6 +233,15 @@ fn invalid(message: &str) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_encode_as_arrays_of_bulks() {
+        let args: [&[u8]; 3] = [b"SET", b"k", b"a\r\nb"];
+        let mut out = Vec::new();
+        encode_command(&mut out, &args);
+        assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\na\r\nb\r\n");
+        assert_eq!(out, Frame::command(&args).to_bytes());
+    }
 
     #[test]
     fn every_type_round_trips() {

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use mlua::{Lua, Table, Value, Variadic};
 
 use super::{convert, sha1_hex, RunState};
-use crate::commands::{flags, lookup, Context, Error, Resolved};
+use crate::commands::{flags, lookup, Context, Error, NotFound};
 use crate::resp::Reply;
 use crate::shared::Shared;
 
@@ -153,7 +153,7 @@ pub(super) fn number(value: &Value) -> Option<f64> {
 
 /// A number as Lua 5.1's `tostring` writes it (`%.14g`).
 fn format_number(n: f64) -> String {
-    convert::lua_number_text(n)
+    crate::util::format_g(n, 14)
 }
 
 /// `{err = message}`, the form of an error reply in Lua.
@@ -336,9 +336,10 @@ fn command(
         };
         command.push(bytes);
     }
-    let resolved = match resolve(&command) {
+    let resolved = match crate::commands::find(&command) {
         Ok(resolved) => resolved,
-        Err(message) => return failed(&format!("ERR {message}")),
+        Err(NotFound::WrongArity(_)) => return failed(&format!("ERR {WRONG_ARITY}")),
+        Err(_) => return failed(&format!("ERR {UNKNOWN_COMMAND}")),
     };
     let command_flags = resolved.command.flags;
     if command_flags & flags::NOSCRIPT != 0 {
@@ -375,39 +376,4 @@ fn command(
         return failed(&error_code_text(&format!("-{message}")));
     }
     Ok(Ok(convert::frame_to_lua(lua, frame)?))
-}
-
-/// Finds the row for a command called from a script, with the script
-/// wording of the errors.
-fn resolve(args: &[Vec<u8>]) -> Result<Resolved, &'static str> {
-    let command = lookup(&args[0]).ok_or(UNKNOWN_COMMAND)?;
-    let mut resolved = Resolved {
-        command,
-        parent: command.name,
-        sub: None,
-    };
-    if !command.subcommands.is_empty() && (args.len() > 1 || !arity_ok(command.arity, 1)) {
-        let sub_name = args.get(1).ok_or(WRONG_ARITY)?;
-        let sub = command
-            .subcommands
-            .iter()
-            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub_name))
-            .ok_or(UNKNOWN_COMMAND)?;
-        resolved.command = sub;
-        resolved.sub = Some(sub.name);
-    }
-    if !arity_ok(resolved.command.arity, args.len()) {
-        return Err(WRONG_ARITY);
-    }
-    Ok(resolved)
-}
-
-fn arity_ok(arity: i32, argc: usize) -> bool {
-    let argc = argc as i64;
-    let arity = i64::from(arity);
-    if arity >= 0 {
-        argc == arity
-    } else {
-        argc >= -arity
-    }
 }

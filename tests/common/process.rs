@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use redis::Value;
@@ -99,6 +99,33 @@ pub fn respd(dir: &Path, extra: &[&str]) -> Process {
     let mut args = vec!["--dir", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
     spawn(env!("CARGO_BIN_EXE_respd"), &args)
+}
+
+/// Runs `program` on `dir` until it exits, refusing to start; returns its
+/// output, stdout then stderr (redis-server logs to stdout).
+pub fn failed_start(program: &str, dir: &Path) -> String {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(program)
+        .args([
+            "--dir",
+            dir.to_str().unwrap(),
+            "--port",
+            &free_port().to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    // redis-server then runs its RDB check, which may exit 0.
+    assert!(!status.success() || program == "redis-server");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr)
+    )
 }
 
 /// A fresh, empty directory under the system's temp dir.

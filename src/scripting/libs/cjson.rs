@@ -7,9 +7,7 @@
 //! light userdata, as in C). The configuration functions and the error
 //! messages are those of the C library.
 
-use super::{
-    as_number, format_g, type_error, type_name, Args, Fail, Libs, Outcome, Parked, MAX_C_STACK,
-};
+use super::{as_number, type_error, type_name, Args, Fail, Libs, Outcome, Parked, MAX_C_STACK};
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -202,7 +200,7 @@ fn append_number(out: &mut Vec<u8>, config: &Config, x: f64) -> Result<(), Fail>
         }
         1 if x.is_nan() => "nan".to_string(),
         2 if invalid => "null".to_string(),
-        _ => format_g(x, config.precision as usize),
+        _ => crate::util::format_g(x, config.precision as usize),
     };
     out.extend_from_slice(text.as_bytes());
     Ok(())

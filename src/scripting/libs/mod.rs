@@ -362,40 +362,6 @@ pub(crate) fn c_double_to_u64(x: f64) -> u64 {
     }
 }
 
-/// C's `printf("%.<precision>g", x)`.
-pub(crate) fn format_g(x: f64, precision: usize) -> String {
-    if x.is_nan() {
-        return if x.is_sign_negative() { "-nan" } else { "nan" }.to_string();
-    }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf" } else { "inf" }.to_string();
-    }
-    let precision = precision.max(1);
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    // The exponent %e would print, after rounding to `precision` digits.
-    let sci = format!("{:.*e}", precision - 1, x);
-    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    if exponent < -4 || exponent >= precision as i32 {
-        let mantissa = strip_fraction_zeros(mantissa);
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exponent.abs())
-    } else {
-        let decimals = (precision as i32 - 1 - exponent).max(0) as usize;
-        strip_fraction_zeros(&format!("{x:.decimals$}")).to_string()
-    }
-}
-
-fn strip_fraction_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod testing {
     use mlua::Lua;
@@ -423,21 +389,6 @@ pub(crate) mod testing {
         const HEX: &str = "local function hex(s) return (s:gsub('.', function(c) \
                            return string.format('%02x', c:byte()) end)) end ";
         eval(&format!("{HEX}{code}"))
-    }
-
-    #[test]
-    fn format_g_matches_printf() {
-        use super::format_g;
-        assert_eq!(format_g(0.1, 14), "0.1");
-        assert_eq!(format_g(1.0 / 3.0, 14), "0.33333333333333");
-        assert_eq!(format_g(1e300, 14), "1e+300");
-        assert_eq!(format_g(123456789012345678.0, 14), "1.2345678901235e+17");
-        assert_eq!(format_g(-0.0, 14), "-0");
-        assert_eq!(format_g(100.0, 14), "100");
-        assert_eq!(format_g(1e-5, 14), "1e-05");
-        assert_eq!(format_g(0.0001, 14), "0.0001");
-        assert_eq!(format_g(99999.5, 5), "1e+05");
-        assert_eq!(format_g(2.5, 1), "2");
     }
 
     #[test]
