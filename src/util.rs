@@ -86,11 +86,9 @@ pub fn push_i64(out: &mut Vec<u8>, value: i64) {
 }
 
 /// Formats a double as Redis replies with it in RESP2 bulk strings and RESP3
-/// doubles (`%.17g`, with `inf`/`-inf`; NaN prints as `NaN`).
+/// doubles (`%.17g`: `inf`/`-inf`, and `nan`/`-nan`, which only a script
+/// can produce).
 pub fn format_double(value: f64) -> String {
-    if value.is_nan() {
-        return "NaN".into();
-    }
     format_g(value, 17)
 }
 

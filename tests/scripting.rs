@@ -458,6 +458,11 @@ const RESP3: &[&[&str]] = &[
     &["fcall_ro", "g1", "0"],
     &["eval", "return {double=0.1}", "0"],
     &["eval", "return {double=1e300*10}", "0"],
+    // NaN prints as C's printf does: 0/0 has its sign bit set on x86.
+    &["eval", "return {double=0/0}", "0"],
+    &["eval", "return {double=-(0/0)}", "0"],
+    &["eval", "redis.call('set', 'nan', 0/0); return redis.call('get', 'nan')", "0"],
+    &["eval", "redis.call('set', 'nan', -(0/0)); return redis.call('get', 'nan')", "0"],
     &["eval", "return {1, {set={a=1}}, {map={}}}", "0"],
     &["eval", "redis.setresp(3); return redis.call('hello')", "0"],
     &["eval", "redis.setresp(3); return redis.call('config', 'get', 'maxmemory')", "0"],

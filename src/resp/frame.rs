@@ -170,7 +170,7 @@ fn parse_after_line<R: BufRead>(reader: &mut R, mut line: Vec<u8>) -> io::Result
             b"f" => Frame::Boolean(false),
             _ => return Err(invalid("bad boolean")),
         },
-        b',' => Frame::Double(crate::util::parse_f64(body).ok_or_else(|| invalid("bad double"))?),
+        b',' => Frame::Double(parse_double(body).ok_or_else(|| invalid("bad double"))?),
         b'_' => Frame::Null,
         b'$' | b'=' => {
             let len = number()?;
@@ -224,6 +224,16 @@ fn parse_after_line<R: BufRead>(reader: &mut R, mut line: Vec<u8>) -> io::Result
         }
         _ => return Err(invalid("unknown frame type")),
     })
+}
+
+/// A RESP3 double's text: a number, `inf`/`-inf`, or the `nan`/`-nan`
+/// that Redis prints for a script's NaN.
+fn parse_double(body: &[u8]) -> Option<f64> {
+    match body {
+        b"nan" => Some(f64::NAN),
+        b"-nan" => Some(-f64::NAN),
+        _ => crate::util::parse_f64(body),
+    }
 }
 
 fn invalid(message: &str) -> io::Error {
