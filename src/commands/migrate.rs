@@ -292,9 +292,14 @@ const LINK_IDLE_LIMIT: Duration = Duration::from_secs(10);
 impl Links {
     /// A cached link to `target`, or a new connection.
     fn open(&self, target: &Target, timeout: Duration) -> io::Result<Link> {
-        let mut links = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        links.retain(|_, link| link.last_used.elapsed() < LINK_IDLE_LIMIT);
-        match links.remove(&target.name()) {
+        // The lock is released before connecting: a slow or unreachable
+        // target must not hold up MIGRATEs to the others.
+        let cached = {
+            let mut links = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            links.retain(|_, link| link.last_used.elapsed() < LINK_IDLE_LIMIT);
+            links.remove(&target.name())
+        };
+        match cached {
             Some(link) => Ok(link),
             None => connect(target, timeout),
         }
