@@ -10,10 +10,9 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::process::{failed_start, respd, spawn, Process};
+use common::process::{failed_start, installed, redis_check_rdb, respd, spawn, Process};
 use redis::Value;
 
 const LIB_A: &str = "#!lua name=liba\nredis.register_function('fa', function(keys, args) return 'a:' .. (args[1] or '') end)";
@@ -24,14 +23,6 @@ const LIB_C: &str = "#!lua name=libc\n-- a comment that repeats, a comment that 
 
 fn temp_dir(name: &str) -> PathBuf {
     common::process::temp_dir("funcpersist", name)
-}
-
-fn installed(program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("{program} not installed: skipping");
-    }
-    found
 }
 
 fn run(conn: &mut redis::Connection, args: &[&[u8]]) -> redis::RedisResult<Value> {
@@ -148,17 +139,7 @@ fn rdb_carries_libraries_both_ways_with_redis_server() {
     );
     drop(server);
 
-    if installed("redis-check-rdb") {
-        let check = Command::new("redis-check-rdb")
-            .arg(dir.join("dump.rdb"))
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&check.stdout);
-        assert!(
-            check.status.success() && report.contains("RDB looks OK"),
-            "{report}"
-        );
-    }
+    redis_check_rdb(&dir.join("dump.rdb"));
     if !installed("redis-server") {
         return;
     }

@@ -6,9 +6,10 @@
 
 mod common;
 
-use common::process::{failed_start, info_field, installed, respd, run, run_err, spawn, Process};
+use common::process::{
+    failed_start, info_field, installed, redis_check_rdb, respd, run, run_err, spawn, Process,
+};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use redis::Value;
@@ -216,17 +217,7 @@ fn respd_dump_loads_in_redis_and_passes_redis_check_rdb() {
     assert_eq!(info_field(&mut conn, "rdb_changes_since_last_save"), "0");
     let file = std::fs::read(dir.join("dump.rdb")).unwrap();
     assert_eq!(&file[..9], b"REDIS0009");
-    if installed("redis-check-rdb") {
-        let check = Command::new("redis-check-rdb")
-            .arg(dir.join("dump.rdb"))
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&check.stdout);
-        assert!(
-            check.status.success() && report.contains("RDB looks OK"),
-            "{report}"
-        );
-    }
+    redis_check_rdb(&dir.join("dump.rdb"));
     if installed("redis-server") {
         let redis = redis_server(&dir, "dump.rdb");
         assert_eq!(contents(&mut redis.conn()), expected);

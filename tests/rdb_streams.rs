@@ -7,9 +7,8 @@
 
 mod common;
 
-use common::process::{installed, respd, run, spawn, wait_loaded, Process};
+use common::process::{installed, redis_check_rdb, respd, run, spawn, wait_loaded, Process};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use redis::Value;
 
@@ -270,18 +269,6 @@ fn assert_same(got: &[(String, Value)], expected: &[(String, Value)]) {
             );
         }
     }
-}
-
-fn redis_check_rdb(path: &Path) {
-    if !installed("redis-check-rdb") {
-        return;
-    }
-    let check = Command::new("redis-check-rdb").arg(path).output().unwrap();
-    let report = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        check.status.success() && report.contains("RDB looks OK"),
-        "{report}"
-    );
 }
 
 #[test]

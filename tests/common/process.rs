@@ -145,6 +145,20 @@ pub fn installed(program: &str) -> bool {
     found
 }
 
+/// Asserts that `redis-check-rdb` accepts the dump at `path` (skipped when
+/// it is not installed).
+pub fn redis_check_rdb(path: &Path) {
+    if !installed("redis-check-rdb") {
+        return;
+    }
+    let check = Command::new("redis-check-rdb").arg(path).output().unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && report.contains("RDB looks OK"),
+        "{report}"
+    );
+}
+
 /// Runs a command through redis-rs; panics with the command on an error.
 pub fn run(conn: &mut redis::Connection, args: &[&str]) -> Value {
     let mut command = redis::cmd(args[0]);
