@@ -59,31 +59,6 @@ fn payloads_restore_both_ways_for_every_type() {
     println!("{checked} keys restored both ways");
 }
 
-/// CRC-64 (Jones, reflected), as Redis's DUMP footer, to forge payloads.
-fn crc64(bytes: &[u8]) -> u64 {
-    let mut crc = 0u64;
-    for &byte in bytes {
-        crc ^= u64::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    crc
-}
-
-/// A payload with a valid footer around `body`, claiming `version`.
-fn forge(body: &[u8], version: u16) -> Vec<u8> {
-    let mut payload = body.to_vec();
-    payload.extend_from_slice(&version.to_le_bytes());
-    let crc = crc64(&payload);
-    payload.extend_from_slice(&crc.to_le_bytes());
-    payload
-}
-
 /// Runs `script` on both servers and compares the raw replies.
 fn same_replies(respd: SocketAddr, redis: SocketAddr, script: &[Vec<Vec<u8>>]) -> usize {
     let (mut d, mut r) = (client(respd), client(redis));
@@ -111,11 +86,11 @@ fn restore_options_and_errors_match_redis() {
     let mut bad_crc = good.clone();
     let last = bad_crc.len() - 1;
     bad_crc[last] ^= 1;
-    let too_new = forge(&good[..good.len() - 10], 11);
-    let version_10 = forge(&good[..good.len() - 10], 10);
-    let empty_list = forge(b"\x01\x00", 9);
-    let unknown_type = forge(b"\x08\x00", 9);
-    let truncated = forge(&good[..good.len() - 12], 9);
+    let too_new = common::forge_payload(&good[..good.len() - 10], 11);
+    let version_10 = common::forge_payload(&good[..good.len() - 10], 10);
+    let empty_list = common::forge_payload(b"\x01\x00", 9);
+    let unknown_type = common::forge_payload(b"\x08\x00", 9);
+    let truncated = common::forge_payload(&good[..good.len() - 12], 9);
     let far = b"4102444800000"; // 2100-01-01, in ms
     let g = &good[..];
     let script = vec![

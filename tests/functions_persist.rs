@@ -339,26 +339,6 @@ fn bulk_body(reply: &[u8]) -> Vec<u8> {
     reply[header_end + 2..header_end + 2 + len].to_vec()
 }
 
-/// The payload footer: RDB version 10 and the CRC-64 (Jones, reflected)
-/// of everything before the checksum, computed here on its own.
-fn with_footer(body: &[u8]) -> Vec<u8> {
-    let mut payload = body.to_vec();
-    payload.extend_from_slice(&[10, 0]);
-    let mut crc = 0u64;
-    for &byte in &payload {
-        crc ^= u64::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    payload.extend_from_slice(&crc.to_le_bytes());
-    payload
-}
-
 fn library_entry(code: &str) -> Vec<u8> {
     let mut entry = vec![0xf5, 0x40 | (code.len() >> 8) as u8, code.len() as u8];
     entry.extend_from_slice(code.as_bytes());
@@ -409,13 +389,13 @@ fn function_dump_and_restore_match_redis_both_ways() {
     let payloads: Vec<Vec<u8>> = vec![
         dumps[0].clone(),
         dumps[1].clone(),
-        with_footer(&library_entry(LIB_B)),
-        with_footer(&library_entry(clash)),
-        with_footer(&two),
-        with_footer(&library_entry("#!lua name=x\nreturn 1")),
-        with_footer(&library_entry("#!lua name=x\nsyntax error here")),
-        with_footer(b""),
-        with_footer(b"\xf5\x7f"),
+        common::forge_payload(&library_entry(LIB_B), 10),
+        common::forge_payload(&library_entry(clash), 10),
+        common::forge_payload(&two, 10),
+        common::forge_payload(&library_entry("#!lua name=x\nreturn 1"), 10),
+        common::forge_payload(&library_entry("#!lua name=x\nsyntax error here"), 10),
+        common::forge_payload(b"", 10),
+        common::forge_payload(b"\xf5\x7f", 10),
         string_payload,
         damaged,
         b"short".to_vec(),

@@ -201,3 +201,24 @@ pub fn both(
     };
     (run(respd), run(redis))
 }
+
+/// A DUMP payload around `body`: the RDB `version` and a CRC-64 (Jones,
+/// reflected) footer, computed here on its own rather than with respd's
+/// code, so tests can forge payloads the server has to check.
+pub fn forge_payload(body: &[u8], version: u16) -> Vec<u8> {
+    let mut payload = body.to_vec();
+    payload.extend_from_slice(&version.to_le_bytes());
+    let mut crc = 0u64;
+    for &byte in &payload {
+        crc ^= u64::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x95ac_9329_ac4b_c9b5
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    payload.extend_from_slice(&crc.to_le_bytes());
+    payload
+}
