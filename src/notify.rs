@@ -78,8 +78,11 @@ pub fn show_classes(classes: u32) -> String {
 
 /// Makes the log follow the configuration (at startup and after CONFIG SET).
 pub fn configure(shared: &Shared) {
-    let classes = shared.config().keyspace_events();
-    shared.store.events().set_classes(classes);
+    let config = shared.config();
+    shared.store.events().set_classes(config.keyspace_events());
+    // The access clocks follow the configuration at the same moments.
+    let (lfu, log_factor, decay) = config.access_settings();
+    shared.store.access().configure(lfu, log_factor, decay);
 }
 
 /// Publishes the events logged so far. First deletes the expired keys that

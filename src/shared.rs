@@ -94,6 +94,8 @@ impl Shared {
     pub fn new(config: Config, port: u16) -> Self {
         let store = Store::new(config.databases());
         store.events().set_classes(config.keyspace_events());
+        let (lfu, log_factor, decay) = config.access_settings();
+        store.access().configure(lfu, log_factor, decay);
         Shared {
             store,
             config: RwLock::new(config),

@@ -77,13 +77,18 @@ fn del(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// EXISTS and TOUCH: how many of the keys (repeats counted) exist.
-fn count_existing(cx: &mut Context<'_>, keys: &[Vec<u8>]) -> CmdResult {
+/// EXISTS and TOUCH: how many of the keys (repeats counted) exist. Only
+/// TOUCH counts as an access.
+fn count_existing(cx: &mut Context<'_>, keys: &[Vec<u8>], access: bool) -> CmdResult {
     let now = now_ms();
     let db = cx.db();
     let mut found = 0;
     for key in keys {
-        let hit = db.contains(key, now);
+        let hit = if access {
+            db.get(key, now).is_some()
+        } else {
+            db.contains(key, now)
+        };
         cx.count_lookup(hit);
         found += i64::from(hit);
     }
@@ -94,18 +99,18 @@ fn count_existing(cx: &mut Context<'_>, keys: &[Vec<u8>]) -> CmdResult {
 
 // EXISTS key [key ...]
 fn exists(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    count_existing(cx, &args[1..])
+    count_existing(cx, &args[1..], false)
 }
 
 // TOUCH key [key ...]
 fn touch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    count_existing(cx, &args[1..])
+    count_existing(cx, &args[1..], true)
 }
 
 // TYPE key
 fn type_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
-    let value = db.get(&args[1], now_ms());
+    let value = db.peek(&args[1], now_ms());
     cx.count_lookup(value.is_some());
     cx.out.simple(value.map_or("none", Value::type_name));
     Ok(())
@@ -140,7 +145,7 @@ fn scan(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut found: Vec<&[u8]> = Vec::new();
     let next = db.keys().scan(cursor, count, |key, value| {
         let wanted = pattern.map_or(true, |p| glob_match(p, key, false))
-            && type_name.map_or(true, |t| value.type_name().as_bytes() == t)
+            && type_name.map_or(true, |t| value.value.type_name().as_bytes() == t)
             && db.is_live(key, now);
         if wanted {
             found.push(key);

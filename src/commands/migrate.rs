@@ -46,6 +46,15 @@ const MIGRATE_KEY: KeySpec = KeySpec {
 pub static COMMANDS: &[Command] = &[
     Command::new("dump", 2, READONLY, ONE_KEY, "generic", dump_),
     Command::new("restore", -4, WRITE | DENYOOM, ONE_KEY, "generic", restore),
+    // What a cluster node sends after an ASK redirection; RESTORE here.
+    Command::new(
+        "restore-asking",
+        -4,
+        WRITE | DENYOOM,
+        ONE_KEY,
+        "server",
+        restore,
+    ),
     Command::new("migrate", -6, WRITE, MIGRATE_KEY, "generic", migrate),
 ];
 

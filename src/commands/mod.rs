@@ -17,11 +17,14 @@ mod hashes;
 mod keys;
 mod lists;
 pub(crate) mod migrate;
+mod object;
 mod pubsub;
 mod scan;
 mod scripting;
 mod server;
 mod sets;
+mod sort;
+mod standalone;
 mod streams;
 mod strings;
 mod transactions;
@@ -182,7 +185,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 15] {
+fn families() -> [&'static [Command]; 18] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -199,6 +202,9 @@ fn families() -> [&'static [Command]; 15] {
         streams::COMMANDS,
         scripting::COMMANDS,
         migrate::COMMANDS,
+        standalone::COMMANDS,
+        object::COMMANDS,
+        sort::COMMANDS,
     ]
 }
 

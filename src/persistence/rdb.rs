@@ -220,7 +220,7 @@ pub fn write_with(
                 w.put(&[OP_EXPIRETIME_MS])?;
                 w.put(&at.to_le_bytes())?;
             }
-            write_value(&mut w, Some(key), value)?;
+            write_value(&mut w, Some(key), &value.value)?;
             written += 1;
         }
     }

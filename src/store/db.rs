@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::access::{AccessClock, AccessPolicy};
 use super::dict::{Dict, Key};
 use super::events::{class, EventLog};
 use super::value::Value;
@@ -14,7 +15,7 @@ use super::value::Value;
 /// samples volatile keys so memory comes back even for keys nobody reads.
 #[derive(Debug, Default)]
 pub struct Db {
-    keys: Dict<Value>,
+    keys: Dict<Entry>,
     /// Unix time in milliseconds at which each volatile key expires.
     expires: Dict<u64>,
     /// Where the active expiry cycle resumes its walk of `expires`.
@@ -33,6 +34,15 @@ pub struct Db {
     index: usize,
     /// Where keys created and expired are logged, while someone listens.
     events: Arc<EventLog>,
+    /// What the keys' access clocks hold (LRU or LFU), server-wide.
+    access: Arc<AccessPolicy>,
+}
+
+/// A value in the keyspace with its access clock (see `store::access`).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    pub clock: AccessClock,
 }
 
 /// A watched key's version and how many clients watch it.
@@ -44,12 +54,26 @@ struct Watched {
 
 impl Db {
     /// An empty database, number `index`, logging its events to `events`.
-    pub fn new(index: usize, events: Arc<EventLog>) -> Self {
+    pub fn new(index: usize, events: Arc<EventLog>, access: Arc<AccessPolicy>) -> Self {
         Db {
             index,
             events,
+            access,
             ..Db::default()
         }
+    }
+
+    /// A new entry for `value`, its clock started now.
+    fn entry(&self, value: Value) -> Entry {
+        Entry {
+            value,
+            clock: AccessClock::new(self.access.fresh(crate::util::now_ms())),
+        }
+    }
+
+    /// The server-wide access policy the clocks follow.
+    pub fn access_policy(&self) -> &AccessPolicy {
+        &self.access
     }
 
     /// Logs a keyspace event about `key` of this database (see
@@ -61,10 +85,19 @@ impl Db {
 
     /// Inserts or replaces `key`, logging `new` when it did not exist (the
     /// clone of the key is paid only while someone listens).
+    ///
+    /// An overwritten key's LFU counter carries over to the new value, as
+    /// Redis's `dbOverwrite` keeps it; an LRU clock starts again.
     fn insert(&mut self, key: Key, value: Value) {
+        let mut entry = self.entry(value);
+        if self.access.is_lfu() {
+            if let Some(old) = self.keys.get(&key[..]) {
+                entry.clock = old.clock.clone();
+            }
+        }
         if !self.events.wants(class::NEW) {
-            self.keys.insert(key, value);
-        } else if self.keys.insert(key.clone(), value).is_none() {
+            self.keys.insert(key, entry);
+        } else if self.keys.insert(key.clone(), entry).is_none() {
             self.events.record(self.index, class::NEW, "new", &key);
         }
     }
@@ -111,6 +144,7 @@ impl Db {
         Db {
             keys: self.keys.clone(),
             expires: self.expires.clone(),
+            access: self.access.clone(),
             ..Db::default()
         }
     }
@@ -154,7 +188,22 @@ impl Db {
 
     /// The live value under `key`. An expired key reads as missing; it is
     /// reclaimed by the next write or by active expiry.
+    ///
+    /// This is an access: the key's clock records it.
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
+        let entry = self.peek_entry(key, now)?;
+        self.access.touch(&entry.clock, now);
+        Some(&entry.value)
+    }
+
+    /// The live value under `key` without counting an access (Redis's
+    /// `LOOKUP_NOTOUCH`: TYPE, EXISTS, TTL).
+    pub fn peek(&self, key: &[u8], now: u64) -> Option<&Value> {
+        self.peek_entry(key, now).map(|entry| &entry.value)
+    }
+
+    /// The live entry under `key`, value and clock, untouched (OBJECT).
+    pub fn peek_entry(&self, key: &[u8], now: u64) -> Option<&Entry> {
         if self.is_expired(key, now) {
             self.events.expired_seen(self.index, key);
             return None;
@@ -163,19 +212,21 @@ impl Db {
     }
 
     /// The live value under `key`, to change in place; an expired key is
-    /// deleted first.
+    /// deleted first. This is an access.
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.purge_if_expired(key, now);
         // A missing key is not changed (WATCH on it survives, as in Redis).
         if self.keys.get(key).is_some() {
             self.touch(key);
         }
-        self.keys.get_mut(key)
+        let entry = self.keys.get_mut(key)?;
+        self.access.touch(&entry.clock, now);
+        Some(&mut entry.value)
     }
 
-    /// True when `key` holds a live value.
+    /// True when `key` holds a live value. Not an access (as EXISTS).
     pub fn contains(&self, key: &[u8], now: u64) -> bool {
-        self.get(key, now).is_some()
+        self.peek(key, now).is_some()
     }
 
     /// Deletes `key` when its time has passed; true if it did.
@@ -228,14 +279,20 @@ impl Db {
         self.purge_if_expired(key, now);
         self.touch(key);
         let mut made = false;
-        let value = self.keys.get_or_insert_with(key, || {
+        let fresh = self.access.fresh(now);
+        let entry = self.keys.get_or_insert_with(key, || {
             made = true;
-            make()
+            Entry {
+                value: make(),
+                clock: AccessClock::new(fresh),
+            }
         });
         if made {
             self.events.record(self.index, class::NEW, "new", key);
+        } else {
+            self.access.touch(&entry.clock, now);
         }
-        value
+        &mut entry.value
     }
 
     /// Removes `key` and returns its live value.
@@ -248,7 +305,7 @@ impl Db {
             self.expires.remove(key);
         }
         self.touch(key);
-        Some(removed)
+        Some(removed.value)
     }
 
     /// Removes `key`, returning its value and expiry time (RENAME, MOVE).
@@ -256,10 +313,10 @@ impl Db {
         if self.purge_if_expired(key, now) {
             return None;
         }
-        let value = self.keys.remove(key)?;
+        let entry = self.keys.remove(key)?;
         let expire = self.expires.remove(key);
         self.touch(key);
-        Some((value, expire))
+        Some((entry.value, expire))
     }
 
     /// Stores a value with an expiry time (or none), replacing the key.
@@ -311,7 +368,7 @@ impl Db {
 
     /// The keyspace, for walks (KEYS, SCAN). Callers skip expired keys with
     /// [`Db::is_live`].
-    pub fn keys(&self) -> &Dict<Value> {
+    pub fn keys(&self) -> &Dict<Entry> {
         &self.keys
     }
 

@@ -1,6 +1,7 @@
 //! The data: databases of keys, values and expiry times. Nothing here knows
 //! about sockets or RESP; commands reach it through [`Store`].
 
+pub mod access;
 mod bytes;
 mod db;
 mod dict;
@@ -15,7 +16,7 @@ mod value;
 mod zset;
 
 pub use bytes::Bytes;
-pub use db::Db;
+pub use db::{Db, Entry};
 pub use dict::{Dict, Key};
 pub use events::{class, Event, EventLog};
 pub use glob::glob_match;
@@ -36,18 +37,27 @@ pub struct Store {
     dbs: Vec<RwLock<Db>>,
     /// Keyspace events of every database, in the order they happened.
     events: Arc<EventLog>,
+    /// What the keys' access clocks hold (LRU or LFU).
+    access: Arc<access::AccessPolicy>,
 }
 
 impl Store {
     /// `count` empty databases.
     pub fn new(count: usize) -> Self {
         let events = Arc::new(EventLog::default());
+        let access = Arc::new(access::AccessPolicy::default());
         Store {
             dbs: (0..count.max(1))
-                .map(|index| RwLock::new(Db::new(index, events.clone())))
+                .map(|index| RwLock::new(Db::new(index, events.clone(), access.clone())))
                 .collect(),
             events,
+            access,
         }
+    }
+
+    /// The access clocks' policy (LRU or LFU), set from the configuration.
+    pub fn access(&self) -> &access::AccessPolicy {
+        &self.access
     }
 
     /// The keyspace event log.

@@ -1,0 +1,249 @@
+//! Each key's access clock: when it was last used (LRU) or how often (LFU),
+//! packed into one `u32` next to the value, as Redis packs it into the 24
+//! `lru` bits of its objects. OBJECT IDLETIME and OBJECT FREQ read it;
+//! eviction (maxmemory) will pick its victims by it.
+//!
+//! Which of the two the clock holds follows `maxmemory-policy`:
+//! * LRU (every policy but the `*-lfu` ones): the time of the last access,
+//!   in seconds, modulo 2^24;
+//! * LFU: the minute of the last decrement in the high 16 bits, and a
+//!   logarithmic access counter in the low 8 bits. A new key starts at 5;
+//!   an access first lets the counter decay by one per `lfu-decay-time`
+//!   minutes since, then raises it with probability
+//!   `1 / ((counter - 5) * lfu-log-factor + 1)`.
+//!
+//! Lookups touch the clock (Redis's `lookupKey`), except those Redis makes
+//! with `LOOKUP_NOTOUCH`: OBJECT, TYPE, EXISTS, TTL and its kin (see
+//! [`super::Db::peek`]). Switching policy at run time does not convert
+//! the clocks: they take a while to mean the new thing, as in Redis.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// The LRU clock's bits: 24, so it wraps after 194 days.
+const LRU_MAX: u32 = (1 << 24) - 1;
+/// A new key's LFU counter (Redis's `LFU_INIT_VAL`): a key gets a few
+/// accesses' head start so it is not evicted before it is used.
+pub const LFU_INIT: u8 = 5;
+
+/// The maxmemory policies Redis 7.0 accepts (CONFIG SET checks against
+/// these names).
+pub const POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+/// True for the policies that count frequencies (`*-lfu`).
+pub fn is_lfu_policy(policy: &str) -> bool {
+    policy.ends_with("-lfu")
+}
+
+/// The server-wide settings the clocks follow, shared by every database and
+/// set from the configuration.
+#[derive(Debug)]
+pub struct AccessPolicy {
+    lfu: AtomicBool,
+    log_factor: AtomicU32,
+    /// Minutes per decrement of an idle key's counter (0: never decays).
+    decay_minutes: AtomicU32,
+}
+
+impl Default for AccessPolicy {
+    /// Redis's defaults: `noeviction` (LRU clocks), factor 10, 1 minute.
+    fn default() -> Self {
+        AccessPolicy {
+            lfu: AtomicBool::new(false),
+            log_factor: AtomicU32::new(10),
+            decay_minutes: AtomicU32::new(1),
+        }
+    }
+}
+
+impl AccessPolicy {
+    /// Follows `maxmemory-policy`, `lfu-log-factor` and `lfu-decay-time`.
+    pub fn configure(&self, lfu: bool, log_factor: u32, decay_minutes: u32) {
+        self.lfu.store(lfu, Ordering::Relaxed);
+        self.log_factor.store(log_factor, Ordering::Relaxed);
+        self.decay_minutes.store(decay_minutes, Ordering::Relaxed);
+    }
+
+    /// True while an LFU policy is selected.
+    pub fn is_lfu(&self) -> bool {
+        self.lfu.load(Ordering::Relaxed)
+    }
+
+    /// The clock of a value created now (Redis's `createObject`).
+    pub fn fresh(&self, now_ms: u64) -> u32 {
+        if self.is_lfu() {
+            (lfu_minutes(now_ms) << 8) | u32::from(LFU_INIT)
+        } else {
+            lru_clock(now_ms)
+        }
+    }
+
+    /// The clock after an access at `now_ms` (Redis's `lookupKey`).
+    pub fn touched(&self, clock: u32, now_ms: u64) -> u32 {
+        if !self.is_lfu() {
+            return lru_clock(now_ms);
+        }
+        let counter = self.frequency(clock, now_ms);
+        let counter = log_increment(counter, self.log_factor.load(Ordering::Relaxed));
+        (lfu_minutes(now_ms) << 8) | u32::from(counter)
+    }
+
+    /// Records an access in a key's clock. Readers share the database
+    /// lock, so the clock is atomic; a lost race loses one access, which
+    /// an approximation can afford.
+    pub fn touch(&self, clock: &AccessClock, now_ms: u64) {
+        let before = clock.0.load(Ordering::Relaxed);
+        clock
+            .0
+            .store(self.touched(before, now_ms), Ordering::Relaxed);
+    }
+
+    /// An LFU clock's counter once decayed to `now_ms` (Redis's
+    /// `LFUDecrAndReturn`): OBJECT FREQ's answer.
+    pub fn frequency(&self, clock: u32, now_ms: u64) -> u8 {
+        let counter = (clock & 0xff) as u8;
+        let decay = self.decay_minutes.load(Ordering::Relaxed);
+        if decay == 0 {
+            return counter;
+        }
+        let last = clock >> 8;
+        let now = lfu_minutes(now_ms);
+        // The 16-bit minute clock wraps; Redis counts across the wrap so.
+        let elapsed = if now >= last {
+            now - last
+        } else {
+            65535 - last + now
+        };
+        let periods = elapsed / decay;
+        counter.saturating_sub(u8::try_from(periods).unwrap_or(u8::MAX))
+    }
+}
+
+/// The access clock stored with each key.
+#[derive(Debug, Default)]
+pub struct AccessClock(AtomicU32);
+
+impl AccessClock {
+    /// A clock holding `value` (from [`AccessPolicy::fresh`]).
+    pub fn new(value: u32) -> Self {
+        AccessClock(AtomicU32::new(value))
+    }
+
+    /// The packed value.
+    pub fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the packed value (RESTORE's IDLETIME and FREQ).
+    pub fn set(&self, value: u32) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+}
+
+impl Clone for AccessClock {
+    fn clone(&self) -> Self {
+        AccessClock::new(self.get())
+    }
+}
+
+/// The LRU clock at `now_ms`: seconds modulo 2^24.
+pub fn lru_clock(now_ms: u64) -> u32 {
+    ((now_ms / 1000) & u64::from(LRU_MAX)) as u32
+}
+
+/// Milliseconds since an LRU clock's last access (Redis's
+/// `estimateObjectIdleTime`), counting across the clock's wrap.
+pub fn idle_ms(clock: u32, now_ms: u64) -> u64 {
+    let now = lru_clock(now_ms);
+    let seconds = if now >= clock {
+        now - clock
+    } else {
+        now + (LRU_MAX - clock)
+    };
+    u64::from(seconds) * 1000
+}
+
+/// The LRU clock of a key idle for `seconds` (RESTORE ... IDLETIME).
+pub fn lru_idle_for(seconds: u64, now_ms: u64) -> u32 {
+    let back = (seconds % (u64::from(LRU_MAX) + 1)) as u32;
+    let now = lru_clock(now_ms);
+    if back <= now {
+        now - back
+    } else {
+        LRU_MAX - (back - now) + 1
+    }
+}
+
+/// The LFU clock of a key with counter `frequency` (RESTORE ... FREQ).
+pub fn lfu_with(frequency: u8, now_ms: u64) -> u32 {
+    (lfu_minutes(now_ms) << 8) | u32::from(frequency)
+}
+
+/// Minutes since the epoch, modulo 2^16 (the LFU clock's high bits).
+fn lfu_minutes(now_ms: u64) -> u32 {
+    ((now_ms / 60_000) & 0xffff) as u32
+}
+
+/// Raises an LFU counter, less likely the higher it is (Redis's
+/// `LFULogIncr`).
+fn log_increment(counter: u8, log_factor: u32) -> u8 {
+    if counter == u8::MAX {
+        return counter;
+    }
+    let base = f64::from(counter.saturating_sub(LFU_INIT));
+    let chance = 1.0 / (base * f64::from(log_factor) + 1.0);
+    if random_unit() < chance {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+/// A random number in [0, 1), from a generator per thread.
+fn random_unit() -> f64 {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(crate::util::Rng::new().next_u64() | 1);
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        state.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_time_counts_across_the_wrap() {
+        let now = 1_000_000_000_000;
+        assert_eq!(idle_ms(lru_clock(now - 5_000), now), 5_000);
+        assert_eq!(idle_ms(lru_idle_for(100, now), now), 100_000);
+        assert_eq!(lru_idle_for(0, now), lru_clock(now));
+    }
+
+    #[test]
+    fn a_fresh_lfu_key_reaches_six_on_its_first_access() {
+        let policy = AccessPolicy::default();
+        policy.configure(true, 10, 1);
+        let now = 1_000_000_000_000;
+        let clock = policy.fresh(now);
+        assert_eq!(policy.frequency(clock, now), LFU_INIT);
+        assert_eq!(policy.frequency(policy.touched(clock, now), now), 6);
+        // Two idle minutes, one decrement each.
+        assert_eq!(policy.frequency(clock, now + 120_000), 3);
+    }
+}
