@@ -81,7 +81,7 @@ fn read_string<'d>(
     now: u64,
 ) -> Result<Option<&'d [u8]>, Error> {
     let value = db.get(key, now);
-    cx.count_lookup(value.is_some());
+    cx.count_lookup(key, value.is_some());
     match value {
         None => Ok(None),
         Some(Value::Str(bytes)) => Ok(Some(bytes)),

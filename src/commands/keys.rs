@@ -89,7 +89,7 @@ fn count_existing(cx: &mut Context<'_>, keys: &[Vec<u8>], access: bool) -> CmdRe
         } else {
             db.contains(key, now)
         };
-        cx.count_lookup(hit);
+        cx.count_lookup(key, hit);
         found += i64::from(hit);
     }
     drop(db);
@@ -111,7 +111,7 @@ fn touch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 fn type_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let value = db.peek(&args[1], now_ms());
-    cx.count_lookup(value.is_some());
+    cx.count_lookup(&args[1], value.is_some());
     cx.out.simple(value.map_or("none", Value::type_name));
     Ok(())
 }
@@ -260,7 +260,7 @@ fn copy(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let copied = with_two_dbs(cx, target, |src, other| {
         let found = src.get(from, now).is_some();
-        cx.count_lookup(found);
+        cx.count_lookup(from, found);
         let Some(value) = src.get(from, now).cloned() else {
             return false;
         };
@@ -426,7 +426,7 @@ fn time_to_live(cx: &mut Context<'_>, key: &[u8], show: fn(u64, u64) -> i64) -> 
     let now = now_ms();
     let db = cx.db();
     let found = db.contains(key, now);
-    cx.count_lookup(found);
+    cx.count_lookup(key, found);
     let reply = match (found, db.expire_at(key)) {
         (false, _) => -2,
         (true, None) => -1,

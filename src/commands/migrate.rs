@@ -62,7 +62,7 @@ pub static COMMANDS: &[Command] = &[
 fn dump_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let value = db.get(&args[1], now_ms());
-    cx.count_lookup(value.is_some());
+    cx.count_lookup(&args[1], value.is_some());
     match value {
         None => cx.out.null(),
         Some(value) => {

@@ -48,13 +48,13 @@ fn with_entry(
     let db = cx.db();
     let Some(entry) = db.peek_entry(key, now_ms()) else {
         drop(db);
-        cx.count_lookup(false);
+        cx.count_stats(false);
         cx.out.null();
         return Ok(());
     };
     let result = answer(entry, cx);
     drop(db);
-    cx.count_lookup(true);
+    cx.count_stats(true);
     cx.out.int(result?);
     Ok(())
 }
@@ -66,7 +66,7 @@ fn encoding(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         db.peek_entry(&args[2], now_ms())
             .map(|entry| encoding_name(&entry.value, &cx.shared.config()))
     };
-    cx.count_lookup(name.is_some());
+    cx.count_stats(name.is_some());
     match name {
         Some(name) => cx.out.bulk(name.as_bytes()),
         None => cx.out.null(),

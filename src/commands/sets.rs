@@ -85,7 +85,7 @@ fn set_at<'d>(db: &'d Db, key: &[u8], now: u64) -> Result<Option<&'d Set>, Error
 /// The set under `key` for a read command, counted as a keyspace hit or miss.
 fn read_set<'d>(cx: &Context<'_>, db: &'d Db, key: &[u8]) -> Result<Option<&'d Set>, Error> {
     let set = set_at(db, key, now_ms());
-    cx.count_lookup(!matches!(set, Ok(None)));
+    cx.count_lookup(key, !matches!(set, Ok(None)));
     set
 }
 

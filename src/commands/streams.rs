@@ -522,7 +522,7 @@ fn xadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 fn xlen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let now = now_ms();
-    cx.count_lookup(db.contains(&args[1], now));
+    cx.count_lookup(&args[1], db.contains(&args[1], now));
     let len = stream_at(&db, &args[1], now)?.map_or(0, Stream::len);
     cx.out.int(len as i64);
     Ok(())
@@ -549,7 +549,7 @@ fn range(cx: &mut Context<'_>, args: &Args, rev: bool) -> CmdResult {
     }
     let db = cx.db();
     let now = now_ms();
-    cx.count_lookup(db.contains(&args[1], now));
+    cx.count_lookup(&args[1], db.contains(&args[1], now));
     let Some(stream) = stream_at(&db, &args[1], now)? else {
         cx.out.array(0);
         return Ok(());
@@ -1491,7 +1491,7 @@ fn xgroup_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
 /// The stream XINFO describes, or `ERR no such key`.
 fn info_stream<'d>(cx: &Context<'_>, db: &'d Db, key: &[u8]) -> Result<&'d Stream, Error> {
     let now = now_ms();
-    cx.count_lookup(db.contains(key, now));
+    cx.count_lookup(key, db.contains(key, now));
     stream_at(db, key, now)?.ok_or(Error::from(errors::NO_SUCH_KEY))
 }
 

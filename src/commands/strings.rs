@@ -91,7 +91,7 @@ fn read_string<'d>(
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'d [u8]>, Error> {
-    cx.count_lookup(db.contains(key, now));
+    cx.count_lookup(key, db.contains(key, now));
     string_at(db, key, now)
 }
 
@@ -451,7 +451,7 @@ fn mget(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     cx.out.array(args.len() - 1);
     for key in &args[1..] {
         let value = db.get(key, now);
-        cx.count_lookup(value.is_some());
+        cx.count_lookup(key, value.is_some());
         match value {
             Some(Value::Str(bytes)) => cx.out.bulk(bytes),
             _ => cx.out.null(),

@@ -259,7 +259,7 @@ fn read_zset<'d>(
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'d ZSet>, Error> {
-    cx.count_lookup(db.contains(key, now));
+    cx.count_lookup(key, db.contains(key, now));
     zset_at(db, key, now)
 }
 
