@@ -126,6 +126,7 @@ fn setbit(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
         old
     });
+    db.mark_raw(&args[1]);
     // An event only for a real change, as Redis.
     if grown || old != u8::from(on) {
         cx.notify(STRING, "setbit", &args[1]);
@@ -349,6 +350,7 @@ fn bitop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
     } else {
         db.set(dest[..].into(), Value::Str(result.into()));
+        db.mark_raw(dest);
         cx.notify(STRING, "set", dest);
     }
     drop(db);
@@ -598,6 +600,7 @@ fn run_bitfield(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult
                     .map(|f| f.apply(bytes, grown, &mut changes))
                     .collect()
             });
+            db.mark_raw(&args[1]);
             if changes > 0 {
                 cx.notify(STRING, "setbit", &args[1]);
             }

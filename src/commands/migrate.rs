@@ -26,6 +26,7 @@ use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ONE_KEY};
 use crate::notify::class::GENERIC;
 use crate::persistence::dump;
 use crate::resp::{self, Frame};
+use crate::store::access;
 use crate::util::now_ms;
 
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
@@ -77,9 +78,9 @@ fn dump_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 // RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
 fn restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let (mut replace, mut absolute) = (false, false);
-    // respd keeps no access times or frequencies: both are checked as Redis
-    // checks them, then ignored. Either one, not both.
-    let (mut idle, mut freq) = (false, false);
+    // The key's access clock, idle seconds or LFU counter: either one,
+    // not both; each applies only under its kind of maxmemory-policy.
+    let (mut idle, mut freq): (Option<u64>, Option<u8>) = (None, None);
     let mut i = 4;
     while i < args.len() {
         let has_value = i + 1 < args.len();
@@ -87,17 +88,19 @@ fn restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             replace = true;
         } else if is(&args[i], "absttl") {
             absolute = true;
-        } else if is(&args[i], "idletime") && has_value && !freq {
-            if int_arg(&args[i + 1])? < 0 {
+        } else if is(&args[i], "idletime") && has_value && freq.is_none() {
+            let seconds = int_arg(&args[i + 1])?;
+            if seconds < 0 {
                 return Err(INVALID_IDLETIME.into());
             }
-            idle = true;
+            idle = Some(seconds as u64);
             i += 1;
-        } else if is(&args[i], "freq") && has_value && !idle {
-            if !(0..=255).contains(&int_arg(&args[i + 1])?) {
+        } else if is(&args[i], "freq") && has_value && idle.is_none() {
+            let counter = int_arg(&args[i + 1])?;
+            if !(0..=255).contains(&counter) {
                 return Err(INVALID_FREQ.into());
             }
-            freq = true;
+            freq = Some(counter as u8);
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());
@@ -132,6 +135,15 @@ fn restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
     } else {
         db.put(key.as_slice().into(), value, expire_at);
+        let lfu = db.access_policy().is_lfu();
+        let clock = match (lfu, freq, idle) {
+            (true, Some(counter), _) => Some(access::lfu_with(counter, now)),
+            (false, _, Some(seconds)) => Some(access::lru_idle_for(seconds, now)),
+            _ => None,
+        };
+        if let (Some(clock), Some(entry)) = (clock, db.peek_entry(key, now)) {
+            entry.clock.set(clock);
+        }
         db.notify(GENERIC, "restore", key);
         drop(db);
         cx.key_ready(cx.session.db, key);

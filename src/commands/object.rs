@@ -63,8 +63,13 @@ fn with_entry(
 fn encoding(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let name = {
         let db = cx.db();
-        db.peek_entry(&args[2], now_ms())
-            .map(|entry| encoding_name(&entry.value, &cx.shared.config()))
+        db.peek_entry(&args[2], now_ms()).map(|entry| {
+            if entry.clock.has(access::flags::RAW_STRING) {
+                "raw"
+            } else {
+                encoding_name(&entry.value, &cx.shared.config())
+            }
+        })
     };
     cx.count_stats(name.is_some());
     match name {
@@ -77,8 +82,9 @@ fn encoding(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 // OBJECT REFCOUNT key
 fn refcount(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     with_entry(cx, &args[2], |entry, _| {
+        let raw = entry.clock.has(access::flags::RAW_STRING);
         Ok(match &entry.value {
-            Value::Str(bytes) if shared_integer(bytes) => SHARED_REFCOUNT,
+            Value::Str(bytes) if !raw && shared_integer(bytes) => SHARED_REFCOUNT,
             _ => 1,
         })
     })
@@ -147,8 +153,9 @@ fn string_integer(bytes: &[u8]) -> Option<i64> {
 /// Where respd has a compact form of its own (hashes, sets of integers)
 /// a value in the table form is a `hashtable`, as in Redis, where the
 /// conversion is one-way too. Strings are named by their contents (Redis
-/// also leaves a string that APPEND or SETRANGE grew `raw`; respd does not
-/// tell those apart), sorted sets by their size and longest member.
+/// also leaves a string that APPEND or SETRANGE grew `raw`; the value alone does not
+/// tell those apart: the caller checks the key's flag), sorted sets by
+/// their size and longest member.
 pub fn encoding_name(value: &Value, config: &Config) -> &'static str {
     let limit = |name: &str| {
         config

@@ -490,7 +490,9 @@ fn append(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         Some(Value::Str(bytes)) => {
             check_length(cx, bytes.len() as u64, args[2].len() as u64)?;
             bytes.edit(|b| b.extend_from_slice(&args[2]));
-            bytes.len()
+            let len = bytes.len();
+            db.mark_raw(&args[1]);
+            len
         }
         Some(_) => return Err(errors::WRONGTYPE.into()),
         None => {
@@ -628,6 +630,7 @@ fn setrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         bytes[offset..end].copy_from_slice(patch);
         bytes.len()
     });
+    db.mark_raw(&args[1]);
     cx.notify(STRING, "setrange", &args[1]);
     drop(db);
     cx.out.int(len as i64);

@@ -102,9 +102,8 @@ impl AccessPolicy {
     /// an approximation can afford.
     pub fn touch(&self, clock: &AccessClock, now_ms: u64) {
         let before = clock.0.load(Ordering::Relaxed);
-        clock
-            .0
-            .store(self.touched(before, now_ms), Ordering::Relaxed);
+        let after = self.touched(before & CLOCK_BITS, now_ms) | (before & !CLOCK_BITS);
+        clock.0.store(after, Ordering::Relaxed);
     }
 
     /// An LFU clock's counter once decayed to `now_ms` (Redis's
@@ -128,24 +127,47 @@ impl AccessPolicy {
     }
 }
 
-/// The access clock stored with each key.
+/// The clock's 24 bits in its `u32`; the 8 above are [`flags`].
+const CLOCK_BITS: u32 = LRU_MAX;
+
+/// What the 8 bits above the clock remember about the value.
+pub mod flags {
+    /// A string changed in place (APPEND, SETRANGE, SETBIT...): Redis
+    /// keeps it `raw` whatever its length.
+    pub const RAW_STRING: u32 = 1 << 24;
+}
+
+/// The access clock stored with each key, and a few flags.
 #[derive(Debug, Default)]
 pub struct AccessClock(AtomicU32);
 
 impl AccessClock {
-    /// A clock holding `value` (from [`AccessPolicy::fresh`]).
+    /// A clock holding `value` (from [`AccessPolicy::fresh`]), no flags.
     pub fn new(value: u32) -> Self {
-        AccessClock(AtomicU32::new(value))
+        AccessClock(AtomicU32::new(value & CLOCK_BITS))
     }
 
-    /// The packed value.
+    /// The clock's packed value (without the flags).
     pub fn get(&self) -> u32 {
-        self.0.load(Ordering::Relaxed)
+        self.0.load(Ordering::Relaxed) & CLOCK_BITS
     }
 
-    /// Replaces the packed value (RESTORE's IDLETIME and FREQ).
+    /// Replaces the clock's value, keeping the flags (RESTORE's IDLETIME
+    /// and FREQ).
     pub fn set(&self, value: u32) {
-        self.0.store(value, Ordering::Relaxed);
+        let flags = self.0.load(Ordering::Relaxed) & !CLOCK_BITS;
+        self.0
+            .store((value & CLOCK_BITS) | flags, Ordering::Relaxed);
+    }
+
+    /// True when `flag` (of [`flags`]) is set.
+    pub fn has(&self, flag: u32) -> bool {
+        self.0.load(Ordering::Relaxed) & flag != 0
+    }
+
+    /// Sets `flag` (of [`flags`]).
+    pub fn mark(&self, flag: u32) {
+        self.0.fetch_or(flag, Ordering::Relaxed);
     }
 }
 
@@ -173,14 +195,14 @@ pub fn idle_ms(clock: u32, now_ms: u64) -> u64 {
 }
 
 /// The LRU clock of a key idle for `seconds` (RESTORE ... IDLETIME).
+/// Before the clock's zero it wraps as Redis's `objectSetLRUOrLFU` wraps
+/// it: by `LRU_MAX`, and into 24 bits.
 pub fn lru_idle_for(seconds: u64, now_ms: u64) -> u32 {
-    let back = (seconds % (u64::from(LRU_MAX) + 1)) as u32;
-    let now = lru_clock(now_ms);
-    if back <= now {
-        now - back
-    } else {
-        LRU_MAX - (back - now) + 1
+    let mut clock = i64::from(lru_clock(now_ms)) - seconds.min(i64::MAX as u64 / 2) as i64;
+    if clock < 0 {
+        clock += i64::from(LRU_MAX);
     }
+    (clock & i64::from(LRU_MAX)) as u32
 }
 
 /// The LFU clock of a key with counter `frequency` (RESTORE ... FREQ).

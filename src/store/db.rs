@@ -71,6 +71,14 @@ impl Db {
         }
     }
 
+    /// Remembers that the string under `key` was changed in place: Redis
+    /// keeps such a string `raw` (OBJECT ENCODING).
+    pub fn mark_raw(&self, key: &[u8]) {
+        if let Some(entry) = self.keys.get(key) {
+            entry.clock.mark(super::access::flags::RAW_STRING);
+        }
+    }
+
     /// The server-wide access policy the clocks follow.
     pub fn access_policy(&self) -> &AccessPolicy {
         &self.access
@@ -92,7 +100,7 @@ impl Db {
         let mut entry = self.entry(value);
         if self.access.is_lfu() {
             if let Some(old) = self.keys.get(&key[..]) {
-                entry.clock = old.clock.clone();
+                entry.clock = AccessClock::new(old.clock.get());
             }
         }
         if !self.events.wants(class::NEW) {
