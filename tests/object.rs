@@ -279,3 +279,62 @@ fn idle_time_and_frequency_follow_the_policy() {
         assert_eq!(shown, Frame::Array(expected.to_vec()), "{addr}");
     }
 }
+
+/// `redis-cli --bigkeys` against `port`, without the progress lines (they
+/// follow the SCAN order, which is each server's own), or None when
+/// redis-cli is not installed.
+fn bigkeys(port: u16) -> Option<Vec<String>> {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "--bigkeys"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("redis-cli --bigkeys did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    Some(
+        text.lines()
+            .filter(|line| !line.starts_with('[') && !line.starts_with('#'))
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[test]
+fn redis_cli_bigkeys_finds_the_same_keys() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let data: &[(Compare, &[&str])] = &[
+        (
+            Exact,
+            &["MSET", "s1", "hello", "s2", "a longer string value"],
+        ),
+        (Exact, &["RPUSH", "l1", "a", "b", "c", "d"]),
+        (Exact, &["RPUSH", "l2", "a"]),
+        (Exact, &["HSET", "h1", "a", "1", "b", "2"]),
+        (Exact, &["SADD", "set1", "x", "y", "z", "w", "v"]),
+        (Exact, &["ZADD", "z1", "1", "a", "2", "b"]),
+        (Exact, &["XADD", "x1", "1-1", "f", "v"]),
+    ];
+    run_script(server.local_addr(), data);
+    run_script(real.addr, data);
+    let Some(ours) = bigkeys(server.local_addr().port()) else {
+        return;
+    };
+    assert!(ours
+        .iter()
+        .any(|line| line.contains("Biggest   list found '\"l1\"' has 4 items")));
+    assert_eq!(Some(ours), bigkeys(real.addr.port()));
+}

@@ -245,3 +245,31 @@ fn sort_store_writes_a_list_or_deletes() {
     ];
     compare(&[DATA, script].concat());
 }
+
+#[test]
+fn sort_store_is_a_change_for_watch_and_a_missing_result_is_not() {
+    use respd::resp::Frame;
+    use respd::Client;
+    let server = start();
+    let mut watcher = Client::connect(server.local_addr()).expect("connect");
+    let mut other = Client::connect(server.local_addr()).expect("connect");
+    let ok = Frame::Simple("OK".into());
+    other.command(&["RPUSH", "l", "2", "1"]).expect("rpush");
+    for (store, changes) in [
+        (&["SORT", "missing", "STORE", "dst"][..], false),
+        (&["SORT", "l", "STORE", "dst"][..], true),
+        (&["SORT", "l", "STORE", "dst"][..], true),
+        (&["SORT", "missing", "STORE", "dst"][..], true),
+    ] {
+        assert_eq!(watcher.command(&["WATCH", "dst"]).expect("watch"), ok);
+        other.command(store).expect("sort");
+        assert_eq!(watcher.command(&["MULTI"]).expect("multi"), ok);
+        watcher.command(&["PING"]).expect("queued");
+        let exec = watcher.command(&["EXEC"]).expect("exec");
+        assert_eq!(
+            exec == Frame::Null || exec == Frame::NullArray,
+            changes,
+            "{store:?}: {exec:?}"
+        );
+    }
+}

@@ -92,23 +92,73 @@ fn probes_answer_as_a_stand_alone_redis() {
 /// mistake shows.
 const NOT_YET: &[&str] = &[
     // Access control lists.
-    "acl", "acl|cat", "acl|deluser", "acl|dryrun", "acl|genpass", "acl|getuser", "acl|help",
-    "acl|list", "acl|load", "acl|log", "acl|save", "acl|setuser", "acl|users", "acl|whoami",
+    "acl",
+    "acl|cat",
+    "acl|deluser",
+    "acl|dryrun",
+    "acl|genpass",
+    "acl|getuser",
+    "acl|help",
+    "acl|list",
+    "acl|load",
+    "acl|log",
+    "acl|save",
+    "acl|setuser",
+    "acl|users",
+    "acl|whoami",
     // Client-side caching.
-    "client|caching", "client|getredir", "client|tracking", "client|trackinginfo",
+    "client|caching",
+    "client|getredir",
+    "client|tracking",
+    "client|trackinginfo",
     // Introspection.
-    "client|pause", "client|unpause", "latency", "latency|doctor", "latency|graph",
-    "latency|help", "latency|histogram", "latency|history", "latency|latest", "latency|reset",
-    "slowlog", "slowlog|get", "slowlog|help", "slowlog|len", "slowlog|reset", "wait",
+    "client|pause",
+    "client|unpause",
+    "latency",
+    "latency|doctor",
+    "latency|graph",
+    "latency|help",
+    "latency|histogram",
+    "latency|history",
+    "latency|latest",
+    "latency|reset",
+    "slowlog",
+    "slowlog|get",
+    "slowlog|help",
+    "slowlog|len",
+    "slowlog|reset",
+    "wait",
     "command|getkeysandflags",
-    "memory", "memory|doctor", "memory|help", "memory|malloc-stats", "memory|purge",
-    "memory|stats", "memory|usage",
+    "memory",
+    "memory|doctor",
+    "memory|help",
+    "memory|malloc-stats",
+    "memory|purge",
+    "memory|stats",
+    "memory|usage",
     // HyperLogLog and geo.
-    "pfadd", "pfcount", "pfdebug", "pfmerge", "pfselftest", "geoadd", "geodist", "geohash",
-    "geopos", "georadius", "georadius_ro", "georadiusbymember", "georadiusbymember_ro",
-    "geosearch", "geosearchstore",
+    "pfadd",
+    "pfcount",
+    "pfdebug",
+    "pfmerge",
+    "pfselftest",
+    "geoadd",
+    "geodist",
+    "geohash",
+    "geopos",
+    "georadius",
+    "georadius_ro",
+    "georadiusbymember",
+    "georadiusbymember_ro",
+    "geosearch",
+    "geosearchstore",
     // Replication.
-    "failover", "psync", "replconf", "replicaof", "slaveof", "sync",
+    "failover",
+    "psync",
+    "replconf",
+    "replicaof",
+    "slaveof",
+    "sync",
     // Scripting's debugger.
     "script|debug",
 ];
@@ -136,10 +186,7 @@ fn every_other_command_of_redis_is_here() {
     let server = start();
     let ours = command_list(&mut Client::connect(server.local_addr()).expect("connect"));
     let theirs = command_list(&mut Client::connect(real.addr).expect("connect"));
-    let missing: Vec<&String> = theirs
-        .iter()
-        .filter(|name| !ours.contains(name))
-        .collect();
+    let missing: Vec<&String> = theirs.iter().filter(|name| !ours.contains(name)).collect();
     let mut expected: Vec<&str> = NOT_YET
         .iter()
         .copied()

@@ -164,24 +164,20 @@ fn sort_generic(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult
         weight: None,
     };
     match value {
-        Some(Value::List(list)) if options.dont_sort => {
-            if end >= start {
-                let range = start as usize..=end as usize;
-                if options.desc {
-                    items.extend(
-                        list.iter()
-                            .rev()
-                            .take(*range.end() + 1)
-                            .skip(*range.start())
-                            .map(|e| item(e)),
-                    );
-                } else {
-                    items.extend(list.range(range).map(|e| item(e)));
-                }
-                end -= start;
-                start = 0;
+        Some(Value::List(list)) if options.dont_sort && end >= start => {
+            let range = start as usize..=end as usize;
+            if options.desc {
+                let reversed = list.iter().rev();
+                let picked = reversed.take(*range.end() + 1).skip(*range.start());
+                items.extend(picked.map(|e| item(e)));
+            } else {
+                items.extend(list.range(range).map(|e| item(e)));
             }
+            end -= start;
+            start = 0;
         }
+        // An empty range of an unsorted list: nothing to load.
+        Some(Value::List(_)) if options.dont_sort => {}
         Some(Value::List(list)) => items.extend(list.iter().map(|e| item(e))),
         Some(Value::Set(set)) => items.extend(set.iter().map(item)),
         Some(Value::ZSet(zset)) if options.dont_sort => {
