@@ -490,6 +490,16 @@ impl Config {
             number("lfu-decay-time"),
         )
     }
+    /// The compact encodings' entry limits: hash, set of integers, sorted
+    /// set (see `store::access::Compact`).
+    pub fn compact_limits(&self) -> [u32; 3] {
+        [
+            "hash-max-listpack-entries",
+            "set-max-intset-entries",
+            "zset-max-listpack-entries",
+        ]
+        .map(|name| u32::try_from(self.number(name)).unwrap_or(u32::MAX))
+    }
     pub fn hz(&self) -> u64 {
         self.number("hz").max(1) as u64
     }

@@ -83,6 +83,10 @@ pub fn configure(shared: &Shared) {
     // The access clocks follow the configuration at the same moments.
     let (lfu, log_factor, decay) = config.access_settings();
     shared.store.access().configure(lfu, log_factor, decay);
+    shared
+        .store
+        .access()
+        .configure_compact(config.compact_limits());
 }
 
 /// Publishes the events logged so far. First deletes the expired keys that

@@ -96,6 +96,7 @@ impl Shared {
         store.events().set_classes(config.keyspace_events());
         let (lfu, log_factor, decay) = config.access_settings();
         store.access().configure(lfu, log_factor, decay);
+        store.access().configure_compact(config.compact_limits());
         Shared {
             store,
             config: RwLock::new(config),

@@ -142,6 +142,17 @@ fn encodings_follow_the_values_and_the_thresholds() {
         (Exact, &["OBJECT", "ENCODING", "z3"]),
         (Exact, &["ZADD", "zlong", "1", "abcd"]),
         (Exact, &["OBJECT", "ENCODING", "zlong"]),
+        // Conversions are one-way: shrinking does not bring listpacks back.
+        (Exact, &["HDEL", "h3", "a", "b"]),
+        (Exact, &["OBJECT", "ENCODING", "h3"]),
+        (Exact, &["SREM", "s3", "1", "2"]),
+        (Exact, &["OBJECT", "ENCODING", "s3"]),
+        (Exact, &["ZREM", "z3", "a", "b"]),
+        (Exact, &["OBJECT", "ENCODING", "z3"]),
+        (Exact, &["HSET", "h2", "a", "1", "b", "2"]),
+        (Exact, &["OBJECT", "ENCODING", "h2"]),
+        (Exact, &["HDEL", "h2", "a"]),
+        (Exact, &["OBJECT", "ENCODING", "h2"]),
         // Errors and missing keys.
         (Exact, &["OBJECT", "ENCODING", "missing"]),
         (Exact, &["OBJECT", "REFCOUNT", "missing"]),

@@ -64,10 +64,12 @@ fn encoding(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let name = {
         let db = cx.db();
         db.peek_entry(&args[2], now_ms()).map(|entry| {
-            if entry.clock.has(access::flags::RAW_STRING) {
-                "raw"
-            } else {
-                encoding_name(&entry.value, &cx.shared.config())
+            let outgrown = entry.clock.has(access::flags::OUTGREW_COMPACT);
+            match &entry.value {
+                Value::Str(_) if entry.clock.has(access::flags::RAW_STRING) => "raw",
+                Value::Hash(_) | Value::Set(_) if outgrown => "hashtable",
+                Value::ZSet(_) if outgrown => "skiplist",
+                value => encoding_name(value, &cx.shared.config()),
             }
         })
     };

@@ -52,6 +52,19 @@ pub struct AccessPolicy {
     log_factor: AtomicU32,
     /// Minutes per decrement of an idle key's counter (0: never decays).
     decay_minutes: AtomicU32,
+    /// The most entries of a compact hash, set of integers and sorted set
+    /// (`hash-max-listpack-entries`, `set-max-intset-entries`,
+    /// `zset-max-listpack-entries`), for the [`flags::OUTGREW_COMPACT`]
+    /// flag.
+    compact_limits: [AtomicU32; 3],
+}
+
+/// Which of [`AccessPolicy`]'s compact limits.
+#[derive(Debug, Clone, Copy)]
+pub enum Compact {
+    Hash = 0,
+    Set = 1,
+    ZSet = 2,
 }
 
 impl Default for AccessPolicy {
@@ -61,6 +74,11 @@ impl Default for AccessPolicy {
             lfu: AtomicBool::new(false),
             log_factor: AtomicU32::new(10),
             decay_minutes: AtomicU32::new(1),
+            compact_limits: [
+                AtomicU32::new(512),
+                AtomicU32::new(512),
+                AtomicU32::new(128),
+            ],
         }
     }
 }
@@ -71,6 +89,23 @@ impl AccessPolicy {
         self.lfu.store(lfu, Ordering::Relaxed);
         self.log_factor.store(log_factor, Ordering::Relaxed);
         self.decay_minutes.store(decay_minutes, Ordering::Relaxed);
+    }
+
+    /// Follows the compact encodings' entry limits (hash, set, zset).
+    pub fn configure_compact(&self, limits: [u32; 3]) {
+        for (slot, limit) in self.compact_limits.iter().zip(limits) {
+            slot.store(limit, Ordering::Relaxed);
+        }
+    }
+
+    /// Marks `clock` when a collection of `kind` with `len` entries is
+    /// beyond its compact limit. Called at every lookup, so the flag is set
+    /// before any later command can shrink the collection again.
+    pub fn note_size(&self, clock: &AccessClock, kind: Compact, len: usize) {
+        let limit = self.compact_limits[kind as usize].load(Ordering::Relaxed);
+        if len > limit as usize && !clock.has(flags::OUTGREW_COMPACT) {
+            clock.mark(flags::OUTGREW_COMPACT);
+        }
     }
 
     /// True while an LFU policy is selected.
@@ -135,6 +170,9 @@ pub mod flags {
     /// A string changed in place (APPEND, SETRANGE, SETBIT...): Redis
     /// keeps it `raw` whatever its length.
     pub const RAW_STRING: u32 = 1 << 24;
+    /// A hash, set or sorted set that once had more entries than its
+    /// compact encoding allows: Redis converted it for good.
+    pub const OUTGREW_COMPACT: u32 = 1 << 25;
 }
 
 /// The access clock stored with each key, and a few flags.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::access::{AccessClock, AccessPolicy};
+use super::access::{AccessClock, AccessPolicy, Compact};
 use super::dict::{Dict, Key};
 use super::events::{class, EventLog};
 use super::value::Value;
@@ -200,7 +200,7 @@ impl Db {
     /// This is an access: the key's clock records it.
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
         let entry = self.peek_entry(key, now)?;
-        self.access.touch(&entry.clock, now);
+        accessed(&self.access, entry, now);
         Some(&entry.value)
     }
 
@@ -228,7 +228,7 @@ impl Db {
             self.touch(key);
         }
         let entry = self.keys.get_mut(key)?;
-        self.access.touch(&entry.clock, now);
+        accessed(&self.access, entry, now);
         Some(&mut entry.value)
     }
 
@@ -298,7 +298,7 @@ impl Db {
         if made {
             self.events.record(self.index, class::NEW, "new", key);
         } else {
-            self.access.touch(&entry.clock, now);
+            accessed(&self.access, entry, now);
         }
         &mut entry.value
     }
@@ -440,5 +440,32 @@ impl Db {
         }
         self.expired_count += due.len() as u64;
         (checked, due.len())
+    }
+}
+
+/// Records an access to `entry`, and whether its collection has outgrown
+/// its compact encoding: checked at every lookup, so before any later
+/// command can shrink it, which keeps the conversion one-way as Redis's.
+fn accessed(access: &AccessPolicy, entry: &Entry, now: u64) {
+    access.touch(&entry.clock, now);
+    let size = match &entry.value {
+        Value::Hash(hash) => Some((Compact::Hash, hash.len())),
+        Value::Set(set) => Some((Compact::Set, set.len())),
+        Value::ZSet(zset) => Some((Compact::ZSet, zset.len())),
+        _ => None,
+    };
+    if let Some((kind, len)) = size {
+        access.note_size(&entry.clock, kind, len);
+    }
+}
+
+#[cfg(test)]
+mod entry_size {
+    #[test]
+    fn the_access_clock_costs_one_word_per_key_at_most() {
+        let value = std::mem::size_of::<super::Value>();
+        let entry = std::mem::size_of::<super::Entry>();
+        println!("Value {value} bytes, Entry {entry} bytes");
+        assert!(entry <= value + 8);
     }
 }
