@@ -839,6 +839,8 @@ fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResul
     let now = now_ms();
     let mut positions = Vec::with_capacity(parsed.keys.len());
     for (key, id) in parsed.keys.iter().zip(&parsed.ids) {
+        // Each key is looked up twice, here and to serve it, as in Redis.
+        cx.count_lookup(key, db.contains(key, now));
         let stream = stream_at(&db, key, now)?;
         if let Some((group, _)) = &parsed.group {
             if !stream.is_some_and(|s| s.groups.contains_key(group)) {
@@ -864,6 +866,7 @@ fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResul
     }
     let mut served = Vec::new();
     for (key, position) in parsed.keys.iter().zip(&positions) {
+        cx.count_lookup(key, db.contains(key, now));
         let had = has_reader(&db, key, &parsed, now);
         if let Some(read) = read_one(&mut db, key, *position, &parsed, parsed.count, now) {
             served.push((key.clone(), read));
@@ -1058,6 +1061,7 @@ fn xpending(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     }
     let db = cx.db();
     let now = now_ms();
+    cx.count_lookup(&args[1], db.contains(&args[1], now));
     let group = stream_at(&db, &args[1], now)?.and_then(|s| s.groups.get(&args[2]));
     let Some(group) = group else {
         return Err(no_key_or_group(&args[1], &args[2], ""));
