@@ -273,3 +273,59 @@ fn sort_store_is_a_change_for_watch_and_a_missing_result_is_not() {
         );
     }
 }
+
+#[test]
+fn equal_alpha_weights_under_limit_come_out_in_redis_order() {
+    // With BY and a LIMIT, Redis sorts with its own partial quicksort,
+    // which does not keep equal weights in order: 60 elements (its
+    // median-of-nine path) with 4 distinct weights and missing ones.
+    let mut steps: Vec<(Compare, Vec<String>)> = Vec::new();
+    let mut push = vec!["RPUSH".to_string(), "many".to_string()];
+    let mut weights = vec!["MSET".to_string()];
+    for i in 0..60 {
+        push.push(format!("e{i}"));
+        if i % 5 != 0 {
+            weights.push(format!("wt_e{i}"));
+            weights.push(["b", "a", "c", "b"][i % 4].to_string());
+        }
+    }
+    steps.push((Exact, push));
+    steps.push((Exact, weights));
+    steps.push((
+        Exact,
+        "RPUSH few c a b e d f g h"
+            .split(' ')
+            .map(String::from)
+            .collect(),
+    ));
+    steps.push((
+        Exact,
+        "MSET wt_a zz wt_b yy wt_c yy wt_f yy"
+            .split(' ')
+            .map(String::from)
+            .collect(),
+    ));
+    for key in ["many", "few"] {
+        for (start, count) in [
+            (0, 3),
+            (1, 3),
+            (2, 4),
+            (0, 8),
+            (3, 2),
+            (10, 20),
+            (0, -1),
+            (55, 10),
+        ] {
+            for order in ["ASC", "DESC"] {
+                let command = format!("SORT {key} BY wt_* ALPHA {order} LIMIT {start} {count}");
+                steps.push((Exact, command.split(' ').map(String::from).collect()));
+            }
+        }
+    }
+    let script: Vec<(Compare, Vec<&str>)> = steps
+        .iter()
+        .map(|(compare, args)| (*compare, args.iter().map(String::as_str).collect()))
+        .collect();
+    let script: Vec<(Compare, &[&str])> = script.iter().map(|(c, a)| (*c, &a[..])).collect();
+    compare(&script);
+}
