@@ -178,11 +178,12 @@ fn rename_key(cx: &mut Context<'_>, args: &Args, only_new: bool) -> CmdResult {
     }
     let renamed = from != to && !(only_new && db.contains(to, now));
     if renamed {
-        if let Some((value, expire)) = db.take(from, now) {
+        if let Some((entry, expire)) = db.take_entry(from, now) {
             // The old value under the new name goes first (Redis then
-            // adds the key anew: a `new` event).
+            // adds the key anew: a `new` event). The value keeps its
+            // access clock.
             db.remove(to, now);
-            db.put(to.as_slice().into(), value, expire);
+            db.put_entry(to.as_slice().into(), entry, expire);
             db.notify(GENERIC, "rename_from", from);
             db.notify(GENERIC, "rename_to", to);
         }
@@ -265,12 +266,15 @@ fn copy(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             return false;
         };
         let expire = src.expire_at(from);
+        // The copy is a new object with the same encoding (raw stays raw).
+        let shape = src.shape_flags(from);
         let dst = other.unwrap_or(src);
         if dst.contains(to, now) && !replace {
             return false;
         }
         dst.remove(to, now);
         dst.put(to.as_slice().into(), value, expire);
+        dst.set_shape_flags(to, shape);
         dst.notify(GENERIC, "copy_to", to);
         true
     });
@@ -294,9 +298,9 @@ fn move_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         if !src.contains(key, now) || dst.contains(key, now) {
             return false;
         }
-        match src.take(key, now) {
-            Some((value, expire)) => {
-                dst.put(key.as_slice().into(), value, expire);
+        match src.take_entry(key, now) {
+            Some((entry, expire)) => {
+                dst.put_entry(key.as_slice().into(), entry, expire);
                 src.notify(GENERIC, "move_from", key);
                 dst.notify(GENERIC, "move_to", key);
                 true

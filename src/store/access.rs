@@ -198,6 +198,11 @@ impl AccessClock {
             .store((value & CLOCK_BITS) | flags, Ordering::Relaxed);
     }
 
+    /// Every flag set (of [`flags`]).
+    pub fn flags(&self) -> u32 {
+        self.0.load(Ordering::Relaxed) & !CLOCK_BITS
+    }
+
     /// True when `flag` (of [`flags`]) is set.
     pub fn has(&self, flag: u32) -> bool {
         self.0.load(Ordering::Relaxed) & flag != 0

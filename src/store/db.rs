@@ -79,6 +79,19 @@ impl Db {
         }
     }
 
+    /// What the key's flags say about its encoding (see
+    /// `store::access::flags`), for a copy to keep.
+    pub fn shape_flags(&self, key: &[u8]) -> u32 {
+        self.keys.get(key).map_or(0, |entry| entry.clock.flags())
+    }
+
+    /// Gives `key` the encoding flags of the value it was copied from.
+    pub fn set_shape_flags(&self, key: &[u8], flags: u32) {
+        if let Some(entry) = self.keys.get(key) {
+            entry.clock.mark(flags);
+        }
+    }
+
     /// The server-wide access policy the clocks follow.
     pub fn access_policy(&self) -> &AccessPolicy {
         &self.access
@@ -103,6 +116,11 @@ impl Db {
                 entry.clock = AccessClock::new(old.clock.get());
             }
         }
+        self.insert_entry(key, entry);
+    }
+
+    /// Inserts or replaces `key` with `entry` as it is (its clock too).
+    fn insert_entry(&mut self, key: Key, entry: Entry) {
         if !self.events.wants(class::NEW) {
             self.keys.insert(key, entry);
         } else if self.keys.insert(key.clone(), entry).is_none() {
@@ -316,15 +334,40 @@ impl Db {
         Some(removed.value)
     }
 
-    /// Removes `key`, returning its value and expiry time (RENAME, MOVE).
+    /// Removes `key`, returning its value and expiry time.
     pub fn take(&mut self, key: &[u8], now: u64) -> Option<(Value, Option<u64>)> {
+        self.take_entry(key, now)
+            .map(|(entry, expire)| (entry.value, expire))
+    }
+
+    /// Removes `key`, returning its entry (value and access clock) and
+    /// expiry time (RENAME, MOVE: the value keeps its clock and flags, as
+    /// Redis's object does; the lookup that finds it is an access).
+    pub fn take_entry(&mut self, key: &[u8], now: u64) -> Option<(Entry, Option<u64>)> {
         if self.purge_if_expired(key, now) {
             return None;
         }
         let entry = self.keys.remove(key)?;
+        accessed(&self.access, &entry, now);
         let expire = self.expires.remove(key);
         self.touch(key);
-        Some((entry.value, expire))
+        Some((entry, expire))
+    }
+
+    /// Stores an entry taken with [`Db::take_entry`] under `key`, with an
+    /// expiry time (or none), replacing the key.
+    pub fn put_entry(&mut self, key: Key, entry: Entry, expire_at: Option<u64>) {
+        self.purge_before_overwrite(&key);
+        self.touch(&key);
+        match expire_at {
+            Some(at) => {
+                self.expires.insert(key.clone(), at);
+            }
+            None => {
+                self.expires.remove(&key[..]);
+            }
+        }
+        self.insert_entry(key, entry);
     }
 
     /// Stores a value with an expiry time (or none), replacing the key.
