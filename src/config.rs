@@ -479,16 +479,12 @@ impl Config {
     pub fn keyspace_events(&self) -> u32 {
         self.keyspace_events
     }
-    /// What the keys' access clocks count: (LFU policy?, `lfu-log-factor`,
-    /// `lfu-decay-time`).
-    pub fn access_settings(&self) -> (bool, u32, u32) {
+    /// What the keys' access clocks count: (`maxmemory-policy`,
+    /// `lfu-log-factor`, `lfu-decay-time`).
+    pub fn access_settings(&self) -> (&str, u32, u32) {
         let policy = self.get("maxmemory-policy").unwrap_or("noeviction");
         let number = |name| u32::try_from(self.number(name)).unwrap_or(u32::MAX);
-        (
-            crate::store::access::is_lfu_policy(policy),
-            number("lfu-log-factor"),
-            number("lfu-decay-time"),
-        )
+        (policy, number("lfu-log-factor"), number("lfu-decay-time"))
     }
     /// The compact encodings' entry limits: hash, set of integers, sorted
     /// set (see `store::access::Compact`).

@@ -81,8 +81,8 @@ pub fn configure(shared: &Shared) {
     let config = shared.config();
     shared.store.events().set_classes(config.keyspace_events());
     // The access clocks follow the configuration at the same moments.
-    let (lfu, log_factor, decay) = config.access_settings();
-    shared.store.access().configure(lfu, log_factor, decay);
+    let (policy, log_factor, decay) = config.access_settings();
+    shared.store.access().configure(policy, log_factor, decay);
     shared
         .store
         .access()

@@ -26,7 +26,6 @@ use super::{int_arg, is, Args, CmdResult, Command, Context, KeySpec, ONE_KEY};
 use crate::notify::class::GENERIC;
 use crate::persistence::dump;
 use crate::resp::{self, Frame};
-use crate::store::access;
 use crate::util::now_ms;
 
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
@@ -135,14 +134,8 @@ fn restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
     } else {
         db.put(key.as_slice().into(), value, expire_at);
-        let lfu = db.access_policy().is_lfu();
-        let clock = match (lfu, freq, idle) {
-            (true, Some(counter), _) => Some(access::lfu_with(counter, now)),
-            (false, _, Some(seconds)) => Some(access::lru_idle_for(seconds, now)),
-            _ => None,
-        };
-        if let (Some(clock), Some(entry)) = (clock, db.peek_entry(key, now)) {
-            entry.clock.set(clock);
+        if let Some(clock) = db.access_policy().restored(idle, freq, now) {
+            db.set_clock(key, clock);
         }
         db.notify(GENERIC, "restore", key);
         drop(db);

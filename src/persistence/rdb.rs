@@ -22,8 +22,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use super::{compact, crc64, lzf};
+use crate::store::access::{self, AccessPolicy};
 use crate::store::{
     Consumer, Db, Group, Hash, Nack, NodeImage, Set, Stream, StreamId, Value, ZSet,
 };
@@ -219,6 +221,14 @@ pub fn write_with(
             if let Some(at) = expire {
                 w.put(&[OP_EXPIRETIME_MS])?;
                 w.put(&at.to_le_bytes())?;
+            }
+            // The access clock, as the policy counts it (none otherwise).
+            let policy = db.access_policy();
+            if policy.is_lru() {
+                w.put(&[OP_IDLE])?;
+                w.length(access::idle_ms(value.clock.get(), now) / 1000)?;
+            } else if policy.is_lfu() {
+                w.put(&[OP_FREQ, policy.frequency(value.clock.get(), now)])?;
             }
             write_value(&mut w, Some(key), &value.value)?;
             written += 1;
@@ -499,7 +509,10 @@ impl<'a> Reader<'a> {
 
 /// Reads a whole RDB file into `databases` databases. Keys whose expiry
 /// time is at or before `now` are left out, as a Redis master does.
-pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
+///
+/// Keys get their access clocks under `access`, from the file's idle times
+/// or counters where it has the kind the policy uses.
+pub fn read(data: &[u8], databases: usize, now: u64, access: Arc<AccessPolicy>) -> Result<Loaded> {
     let mut r = Reader { data, at: 0 };
     let header = r
         .take(9)
@@ -529,12 +542,16 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
         });
     }
     let mut loaded = Loaded {
-        dbs: (0..databases).map(|_| Db::default()).collect(),
+        dbs: (0..databases)
+            .map(|_| Db::with_access(access.clone()))
+            .collect(),
         version,
         ..Loaded::default()
     };
     let mut db = 0;
     let mut expire: Option<u64> = None;
+    // The next key's idle seconds or LFU counter.
+    let (mut idle, mut frequency): (Option<u64>, Option<u8>) = (None, None);
     loop {
         let opcode_at = r.at;
         let opcode = r.byte()?;
@@ -564,12 +581,8 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
             OP_EXPIRETIME => {
                 expire = Some(i64::from(i32::from_le_bytes(r.array()?)).max(0) as u64 * 1000)
             }
-            OP_IDLE => {
-                r.length()?;
-            }
-            OP_FREQ => {
-                r.byte()?;
-            }
+            OP_IDLE => idle = Some(r.length()?),
+            OP_FREQ => frequency = Some(r.byte()?),
             OP_MODULE_AUX => return r.fail("module data is not supported"),
             OP_FUNCTION2 | OP_FUNCTION => {
                 let code = read_library(&mut r, opcode)?;
@@ -590,11 +603,15 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
                     None => {}
                     Some(_) if expire.is_some_and(|at| at <= now) => loaded.keys_expired += 1,
                     Some(value) => {
-                        target.put(key.into(), value, expire);
+                        target.put(key.as_slice().into(), value, expire);
+                        if let Some(clock) = access.restored(idle, frequency, now) {
+                            target.set_clock(&key, clock);
+                        }
                         loaded.keys_loaded += 1;
                     }
                 }
                 expire = None;
+                (idle, frequency) = (None, None);
             }
         }
     }

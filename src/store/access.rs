@@ -49,6 +49,8 @@ pub fn is_lfu_policy(policy: &str) -> bool {
 #[derive(Debug)]
 pub struct AccessPolicy {
     lfu: AtomicBool,
+    /// An LRU policy: RDB files then carry each key's idle time.
+    lru: AtomicBool,
     log_factor: AtomicU32,
     /// Minutes per decrement of an idle key's counter (0: never decays).
     decay_minutes: AtomicU32,
@@ -72,6 +74,7 @@ impl Default for AccessPolicy {
     fn default() -> Self {
         AccessPolicy {
             lfu: AtomicBool::new(false),
+            lru: AtomicBool::new(false),
             log_factor: AtomicU32::new(10),
             decay_minutes: AtomicU32::new(1),
             compact_limits: [
@@ -85,8 +88,9 @@ impl Default for AccessPolicy {
 
 impl AccessPolicy {
     /// Follows `maxmemory-policy`, `lfu-log-factor` and `lfu-decay-time`.
-    pub fn configure(&self, lfu: bool, log_factor: u32, decay_minutes: u32) {
-        self.lfu.store(lfu, Ordering::Relaxed);
+    pub fn configure(&self, policy: &str, log_factor: u32, decay_minutes: u32) {
+        self.lfu.store(is_lfu_policy(policy), Ordering::Relaxed);
+        self.lru.store(policy.ends_with("-lru"), Ordering::Relaxed);
         self.log_factor.store(log_factor, Ordering::Relaxed);
         self.decay_minutes.store(decay_minutes, Ordering::Relaxed);
     }
@@ -105,6 +109,22 @@ impl AccessPolicy {
         let limit = self.compact_limits[kind as usize].load(Ordering::Relaxed);
         if len > limit as usize && !clock.has(flags::OUTGREW_COMPACT) {
             clock.mark(flags::OUTGREW_COMPACT);
+        }
+    }
+
+    /// True while an LRU policy (`*-lru`) is selected.
+    pub fn is_lru(&self) -> bool {
+        self.lru.load(Ordering::Relaxed)
+    }
+
+    /// The clock a value gets from a saved idle time or counter (RESTORE's
+    /// IDLETIME and FREQ, an RDB file's): the one the policy uses, or None
+    /// (Redis's `objectSetLRUOrLFU`).
+    pub fn restored(&self, idle: Option<u64>, frequency: Option<u8>, now_ms: u64) -> Option<u32> {
+        match (self.is_lfu(), frequency, idle) {
+            (true, Some(counter), _) => Some(lfu_with(counter, now_ms)),
+            (false, _, Some(seconds)) => Some(lru_idle_for(seconds, now_ms)),
+            _ => None,
         }
     }
 
@@ -303,7 +323,7 @@ mod tests {
     #[test]
     fn a_fresh_lfu_key_reaches_six_on_its_first_access() {
         let policy = AccessPolicy::default();
-        policy.configure(true, 10, 1);
+        policy.configure("allkeys-lfu", 10, 1);
         let now = 1_000_000_000_000;
         let clock = policy.fresh(now);
         assert_eq!(policy.frequency(clock, now), LFU_INIT);

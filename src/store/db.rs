@@ -79,6 +79,13 @@ impl Db {
         }
     }
 
+    /// Sets the access clock of `key` (RESTORE's IDLETIME and FREQ).
+    pub fn set_clock(&self, key: &[u8], clock: u32) {
+        if let Some(entry) = self.keys.get(key) {
+            entry.clock.set(clock);
+        }
+    }
+
     /// What the key's flags say about its encoding (see
     /// `store::access::flags`), for a copy to keep.
     pub fn shape_flags(&self, key: &[u8]) -> u32 {
@@ -95,6 +102,14 @@ impl Db {
     /// The server-wide access policy the clocks follow.
     pub fn access_policy(&self) -> &AccessPolicy {
         &self.access
+    }
+
+    /// An empty database whose clocks follow `access` (files being loaded).
+    pub fn with_access(access: Arc<AccessPolicy>) -> Self {
+        Db {
+            access,
+            ..Db::default()
+        }
     }
 
     /// Logs a keyspace event about `key` of this database (see

@@ -60,6 +60,11 @@ impl Store {
         &self.access
     }
 
+    /// The same policy, to share with databases being loaded.
+    pub fn access_handle(&self) -> Arc<access::AccessPolicy> {
+        self.access.clone()
+    }
+
     /// The keyspace event log.
     pub fn events(&self) -> &EventLog {
         &self.events
