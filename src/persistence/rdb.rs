@@ -1175,7 +1175,7 @@ mod tests {
         let mut file = Vec::new();
         assert_eq!(write(&mut file, &[(3, &db)], 1000).unwrap(), 5);
         assert!(file.starts_with(b"REDIS0009"));
-        let loaded = read(&file, 16, 1000).unwrap();
+        let loaded = read(&file, 16, 1000, Default::default()).unwrap();
         let back = &loaded.dbs[3];
         assert_eq!(back.len(), 5);
         let get = |k: &[u8]| back.get(k, 1000).cloned();
@@ -1189,17 +1189,20 @@ mod tests {
         // Any damage is found: every truncation and a flipped byte.
         let near_end = file.len().saturating_sub(12)..file.len();
         for cut in (0..file.len()).step_by(97).chain(near_end) {
-            assert!(read(&file[..cut], 16, 1000).is_err(), "cut at {cut}");
+            assert!(
+                read(&file[..cut], 16, 1000, Default::default()).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut flipped = file.clone();
         flipped[40] ^= 1;
-        assert!(read(&flipped, 16, 1000).is_err());
+        assert!(read(&flipped, 16, 1000, Default::default()).is_err());
         // Compressed (rdbcompression yes): smaller, and reads back the same.
         let mut compressed = Vec::new();
         let libraries = [b"#!lua name=l\nredis.register_function('f', function() end)".to_vec()];
         write_with(&mut compressed, &[(3, &db)], &libraries, 1000, true).unwrap();
         assert!(compressed.len() + 19_000 < file.len());
-        let again = read(&compressed, 16, 1000).unwrap();
+        let again = read(&compressed, 16, 1000, Default::default()).unwrap();
         assert_eq!(again.libraries, libraries);
         assert!(loaded.libraries.is_empty());
         let list = |loaded: &Loaded| match loaded.dbs[3].get(b"l", 1000) {
@@ -1208,13 +1211,13 @@ mod tests {
         };
         assert_eq!(list(&again), list(&loaded));
         // Too few databases, too new a version.
-        assert!(read(&file, 2, 1000)
+        assert!(read(&file, 2, 1000, Default::default())
             .unwrap_err()
             .message
             .contains("database 3"));
         let mut newer = file.clone();
         newer[5..9].copy_from_slice(b"0011");
-        assert!(read(&newer, 16, 1000)
+        assert!(read(&newer, 16, 1000, Default::default())
             .unwrap_err()
             .message
             .contains("version 11"));
