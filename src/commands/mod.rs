@@ -13,7 +13,9 @@ pub mod errors;
 mod bitmaps;
 mod client;
 mod connection;
+mod geo;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 pub(crate) mod migrate;
@@ -182,7 +184,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 15] {
+fn families() -> [&'static [Command]; 17] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -199,6 +201,8 @@ fn families() -> [&'static [Command]; 15] {
         streams::COMMANDS,
         scripting::COMMANDS,
         migrate::COMMANDS,
+        hyperloglog::COMMANDS,
+        geo::COMMANDS,
     ]
 }
 

@@ -260,7 +260,9 @@ pub struct Slot<'a> {
 /// connection turn) and keeps a copy of its arguments for the log.
 pub fn before(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
     let aof = &cx.shared.persistence.aof;
-    if !aof.enabled() || resolved.command.flags & flags::WRITE == 0 {
+    let may_write =
+        resolved.command.flags & flags::WRITE != 0 || MAY_REPLICATE.contains(&resolved.parent);
+    if !aof.enabled() || !may_write {
         return;
     }
     if cx.aof.order.is_none() {
@@ -329,6 +331,10 @@ pub fn release(slot: &mut Slot<'_>) {
     slot.order = None;
     slot.args = None;
 }
+
+/// Read-only commands that may still change a value, and are then logged
+/// (PFCOUNT caches the cardinality it computed in the string).
+const MAY_REPLICATE: &[&str] = &["pfcount"];
 
 /// Commands whose reply `:0` says they changed nothing (DEL of a missing
 /// key, HDEL of a missing field...). The change counter moves for every

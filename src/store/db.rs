@@ -173,6 +173,24 @@ impl Db {
         self.keys.get_mut(key)
     }
 
+    /// The live value under `key`, handed to `change`, which says whether it
+    /// really changed it: only then do WATCH versions and the change counter
+    /// move (Redis signals a modified key after a real change, not on every
+    /// write lookup). None when the key is missing.
+    pub fn modify<R>(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        change: impl FnOnce(&mut Value) -> (R, bool),
+    ) -> Option<R> {
+        self.purge_if_expired(key, now);
+        let (result, changed) = change(self.keys.get_mut(key)?);
+        if changed {
+            self.touch(key);
+        }
+        Some(result)
+    }
+
     /// True when `key` holds a live value.
     pub fn contains(&self, key: &[u8], now: u64) -> bool {
         self.get(key, now).is_some()

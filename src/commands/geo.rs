@@ -1,0 +1,3 @@
+//! Geospatial commands (placeholder).
+use super::Command;
+pub static COMMANDS: &[Command] = &[];
