@@ -272,6 +272,15 @@ pub fn before(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
     cx.aof.changes_before = total_changes(cx.shared);
 }
 
+/// Makes the command log as `args` instead of what the client sent, as
+/// Redis's `replaceClientCommandVector` (GEOADD is logged as the ZADD it
+/// runs).
+pub fn replace_args(cx: &mut Context<'_>, args: Vec<Vec<u8>>) {
+    if cx.aof.args.is_some() {
+        cx.aof.args = Some(args);
+    }
+}
+
 /// After a handler: logs the command if it changed something; closes the
 /// MULTI of an EXEC.
 pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
