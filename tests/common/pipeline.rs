@@ -2,7 +2,7 @@
 //! thread, so neither side blocks on a full socket), each reply read back
 //! as its raw bytes, to compare two servers byte for byte.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
