@@ -18,7 +18,10 @@ const UNITS: [&str; 8] = ["m", "km", "mi", "ft", "M", "KM", "Mi", "fT"];
 /// A point: somewhere on the globe, near a pole or near the antimeridian.
 fn point(rng: &mut XorShift, region: u64) -> (f64, f64) {
     match region {
-        0 => (rng.between(-180.0, 180.0), rng.between(-LAT_LIMIT, LAT_LIMIT)),
+        0 => (
+            rng.between(-180.0, 180.0),
+            rng.between(-LAT_LIMIT, LAT_LIMIT),
+        ),
         1 => {
             let lat = rng.between(78.0, LAT_LIMIT);
             let lat = if rng.below(2) == 0 { lat } else { -lat };
@@ -130,9 +133,20 @@ impl Workload {
                 self.push(&args);
             }
             3 | 4 => {
-                let name = if self.rng.below(2) == 0 { "GEORADIUS" } else { "GEORADIUS_RO" };
+                let name = if self.rng.below(2) == 0 {
+                    "GEORADIUS"
+                } else {
+                    "GEORADIUS_RO"
+                };
                 let (lon, lat) = self.center();
-                let mut args = vec![s(name), s(key), lon, lat, radius(&mut self.rng), self.unit()];
+                let mut args = vec![
+                    s(name),
+                    s(key),
+                    lon,
+                    lat,
+                    radius(&mut self.rng),
+                    self.unit(),
+                ];
                 args.extend(self.options(true));
                 self.push(&args);
             }
@@ -142,7 +156,13 @@ impl Workload {
                 } else {
                     "GEORADIUSBYMEMBER_RO"
                 };
-                let mut args = vec![s(name), s(key), self.member(), radius(&mut self.rng), self.unit()];
+                let mut args = vec![
+                    s(name),
+                    s(key),
+                    self.member(),
+                    radius(&mut self.rng),
+                    self.unit(),
+                ];
                 args.extend(self.options(true));
                 self.push(&args);
             }
@@ -153,16 +173,31 @@ impl Workload {
                 self.push(&args);
             }
             9 => {
-                let store = if self.rng.below(2) == 0 { "STORE" } else { "STOREDIST" };
+                let store = if self.rng.below(2) == 0 {
+                    "STORE"
+                } else {
+                    "STOREDIST"
+                };
                 let (lon, lat) = self.center();
-                let mut args = vec![s("GEORADIUS"), s(key), lon, lat, radius(&mut self.rng), self.unit()];
+                let mut args = vec![
+                    s("GEORADIUS"),
+                    s(key),
+                    lon,
+                    lat,
+                    radius(&mut self.rng),
+                    self.unit(),
+                ];
                 args.extend(self.options(false));
                 args.extend([s(store), s("dest")]);
                 self.push(&args);
                 self.push(&[s("ZRANGE"), s("dest"), s("0"), s("-1"), s("WITHSCORES")]);
             }
             10 => {
-                let store = if self.rng.below(2) == 0 { "STORE" } else { "STOREDIST" };
+                let store = if self.rng.below(2) == 0 {
+                    "STORE"
+                } else {
+                    "STOREDIST"
+                };
                 let mut args = vec![
                     s("GEORADIUSBYMEMBER"),
                     s(key),
@@ -307,15 +342,44 @@ fn ties_under_count_come_in_redis_order() {
         for order in ["ASC", "DESC"] {
             let count = count.to_string();
             commands.push(command(&[
-                "GEOSEARCH", "ties", "FROMLONLAT", "10.015", "45.5", "BYRADIUS", "50", "km", "COUNT", &count,
-                order, "WITHDIST",
+                "GEOSEARCH",
+                "ties",
+                "FROMLONLAT",
+                "10.015",
+                "45.5",
+                "BYRADIUS",
+                "50",
+                "km",
+                "COUNT",
+                &count,
+                order,
+                "WITHDIST",
             ]));
             commands.push(command(&[
-                "GEORADIUS", "ties", "10", "45.5", "10", "km", "COUNT", &count, order,
+                "GEORADIUS",
+                "ties",
+                "10",
+                "45.5",
+                "10",
+                "km",
+                "COUNT",
+                &count,
+                order,
             ]));
             commands.push(command(&[
-                "GEOSEARCH", "ties", "FROMLONLAT", "10.01", "45.5", "BYBOX", "10", "10", "km", "COUNT", &count,
-                "ANY", order,
+                "GEOSEARCH",
+                "ties",
+                "FROMLONLAT",
+                "10.01",
+                "45.5",
+                "BYBOX",
+                "10",
+                "10",
+                "km",
+                "COUNT",
+                &count,
+                "ANY",
+                order,
             ]));
         }
     }
@@ -331,8 +395,26 @@ fn errors_and_edge_cases_match_redis() {
     };
     let server = common::start();
     let cases: &[&[&str]] = &[
-        &["GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"],
-        &["GEOADD", "Sicily", "-180", "85.05112878", "np", "180", "-85.05112878", "sp"],
+        &[
+            "GEOADD",
+            "Sicily",
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
+            "Catania",
+        ],
+        &[
+            "GEOADD",
+            "Sicily",
+            "-180",
+            "85.05112878",
+            "np",
+            "180",
+            "-85.05112878",
+            "sp",
+        ],
         &["GEOPOS", "Sicily", "np", "sp", "Palermo"],
         &["GEOHASH", "Sicily", "np", "sp", "Palermo"],
         &["GEOADD", "x", "200", "100", "m"],
@@ -382,68 +464,409 @@ fn errors_and_edge_cases_match_redis() {
         &["GEORADIUS", "Sicily", "200", "37", "1", "km"],
         &["GEORADIUS", "nokey", "200", "37", "1", "km"],
         &["GEORADIUS", "nokey", "15", "37", "1", "km"],
-        &["GEORADIUS", "Sicily", "15", "37", "200", "km", "store", "d", "withdist"],
-        &["GEORADIUS", "Sicily", "15", "37", "200", "km", "withhash", "storedist", "d"],
-        &["GEORADIUS_RO", "Sicily", "15", "37", "200", "km", "store", "d"],
-        &["GEORADIUS", "Sicily", "15", "37", "200", "km", "store", "d", "storedist", "d2"],
+        &[
+            "GEORADIUS",
+            "Sicily",
+            "15",
+            "37",
+            "200",
+            "km",
+            "store",
+            "d",
+            "withdist",
+        ],
+        &[
+            "GEORADIUS",
+            "Sicily",
+            "15",
+            "37",
+            "200",
+            "km",
+            "withhash",
+            "storedist",
+            "d",
+        ],
+        &[
+            "GEORADIUS_RO",
+            "Sicily",
+            "15",
+            "37",
+            "200",
+            "km",
+            "store",
+            "d",
+        ],
+        &[
+            "GEORADIUS",
+            "Sicily",
+            "15",
+            "37",
+            "200",
+            "km",
+            "store",
+            "d",
+            "storedist",
+            "d2",
+        ],
         &["ZRANGE", "d2", "0", "-1", "WITHSCORES"],
         &["EXISTS", "d"],
         &["GEORADIUS", "nokey", "15", "37", "200", "km", "store", "d2"],
         &["EXISTS", "d2"],
-        &["GEORADIUS", "Sicily", "0", "0", "1", "km", "store", "Sicily2"],
+        &[
+            "GEORADIUS",
+            "Sicily",
+            "0",
+            "0",
+            "1",
+            "km",
+            "store",
+            "Sicily2",
+        ],
         &["GEORADIUSBYMEMBER", "Sicily", "nope", "200", "km"],
         &["GEORADIUSBYMEMBER", "nokey", "nope", "abc", "km"],
-        &["GEORADIUSBYMEMBER", "nokey", "nope", "abc", "km", "bad-option"],
+        &[
+            "GEORADIUSBYMEMBER",
+            "nokey",
+            "nope",
+            "abc",
+            "km",
+            "bad-option",
+        ],
         &["GEORADIUSBYMEMBER", "Sicily", "Palermo", "abc", "km"],
-        &["GEORADIUSBYMEMBER", "Sicily", "Palermo", "0", "km", "withdist", "withcoord", "withhash"],
-        &["GEORADIUSBYMEMBER_RO", "Sicily", "Palermo", "200", "km", "storedist", "d"],
+        &[
+            "GEORADIUSBYMEMBER",
+            "Sicily",
+            "Palermo",
+            "0",
+            "km",
+            "withdist",
+            "withcoord",
+            "withhash",
+        ],
+        &[
+            "GEORADIUSBYMEMBER_RO",
+            "Sicily",
+            "Palermo",
+            "200",
+            "km",
+            "storedist",
+            "d",
+        ],
         &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37"],
         &["GEOSEARCH", "Sicily", "byradius", "1", "m"],
         &["geosearch", "Sicily", "fromlonlat", "15", "37", "foo"],
         &["GeoSearch", "Sicily", "byradius", "1", "m", "x"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "byradius", "1", "m", "any"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "bybox", "-1", "2", "km"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "bybox", "a", "2", "km"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "bybox", "1", "b", "km"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "bybox", "1", "1", "parsec"],
-        &["GEOSEARCH", "Sicily", "frommember", "zz", "bybox", "1", "1", "km"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "frommember", "Palermo", "bybox", "1", "1", "km"],
-        &["GEOSEARCH", "Sicily", "frommember", "Palermo", "fromlonlat", "15", "37", "bybox", "1", "1", "km"],
-        &["GEOSEARCH", "Sicily", "frommember", "Palermo", "frommember", "Catania", "byradius", "200", "km", "withdist"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "byradius", "1", "km", "bybox", "1", "1", "km"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "byradius", "1", "km", "store", "x"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "byradius", "1", "km", "storedist"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "byradius", "1"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "byradius", "1", "km"],
-        &["GEOSEARCH", "nokey", "frommember", "x", "byradius", "1", "km"],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "1",
+            "m",
+            "any",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "bybox",
+            "-1",
+            "2",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "bybox",
+            "a",
+            "2",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "bybox",
+            "1",
+            "b",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "bybox",
+            "1",
+            "1",
+            "parsec",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "frommember",
+            "zz",
+            "bybox",
+            "1",
+            "1",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "frommember",
+            "Palermo",
+            "bybox",
+            "1",
+            "1",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "frommember",
+            "Palermo",
+            "fromlonlat",
+            "15",
+            "37",
+            "bybox",
+            "1",
+            "1",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "frommember",
+            "Palermo",
+            "frommember",
+            "Catania",
+            "byradius",
+            "200",
+            "km",
+            "withdist",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "1",
+            "km",
+            "bybox",
+            "1",
+            "1",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "1",
+            "km",
+            "store",
+            "x",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "1",
+            "km",
+            "storedist",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "1",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "byradius",
+            "1",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "nokey",
+            "frommember",
+            "x",
+            "byradius",
+            "1",
+            "km",
+        ],
         &["GEOSEARCH", "nokey", "frommember", "x"],
-        &["GEOSEARCH", "Sicily", "fromlonlat", "15", "37", "byradius", "0", "km"],
-        &["GEOSEARCH", "Sicily", "frommember", "Palermo", "bybox", "0", "0", "km", "withcoord"],
-        &["GEOSEARCHSTORE", "dst", "Sicily", "fromlonlat", "15", "37", "byradius", "200", "km", "withdist"],
-        &["GEOSEARCHSTORE", "dst", "nokey", "fromlonlat", "15", "37", "byradius", "200", "km"],
-        &["GEOSEARCHSTORE", "dst", "Sicily", "fromlonlat", "15", "37", "byradius", "200", "km", "storedist", "count", "1"],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "0",
+            "km",
+        ],
+        &[
+            "GEOSEARCH",
+            "Sicily",
+            "frommember",
+            "Palermo",
+            "bybox",
+            "0",
+            "0",
+            "km",
+            "withcoord",
+        ],
+        &[
+            "GEOSEARCHSTORE",
+            "dst",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "200",
+            "km",
+            "withdist",
+        ],
+        &[
+            "GEOSEARCHSTORE",
+            "dst",
+            "nokey",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "200",
+            "km",
+        ],
+        &[
+            "GEOSEARCHSTORE",
+            "dst",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "200",
+            "km",
+            "storedist",
+            "count",
+            "1",
+        ],
         &["ZRANGE", "dst", "0", "-1", "WITHSCORES"],
-        &["GEOSEARCHSTORE", "dst", "Sicily", "fromlonlat", "15", "37", "byradius", "200", "km", "store", "x"],
-        &["GEOSEARCHSTORE", "dst", "nokey", "fromlonlat", "15", "37", "byradius", "200", "km"],
+        &[
+            "GEOSEARCHSTORE",
+            "dst",
+            "Sicily",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "200",
+            "km",
+            "store",
+            "x",
+        ],
+        &[
+            "GEOSEARCHSTORE",
+            "dst",
+            "nokey",
+            "fromlonlat",
+            "15",
+            "37",
+            "byradius",
+            "200",
+            "km",
+        ],
         &["EXISTS", "dst"],
         &["GEOSEARCHSTORE", "dst", "Sicily"],
         &["SET", "str", "x"],
         &["GEOADD", "str", "1", "1", "a"],
         &["GEOPOS", "str", "a"],
         &["GEOHASH", "str", "a"],
-        &["GEOSEARCH", "str", "fromlonlat", "1", "1", "byradius", "1", "km"],
+        &[
+            "GEOSEARCH",
+            "str",
+            "fromlonlat",
+            "1",
+            "1",
+            "byradius",
+            "1",
+            "km",
+        ],
         &["GEORADIUSBYMEMBER", "str", "a", "1", "km"],
         &["GEODIST", "str", "a", "b"],
         &["GEODIST", "str", "a", "b", "foo"],
-        &["GEOSEARCHSTORE", "str", "Sicily", "frommember", "Palermo", "byradius", "1", "km"],
+        &[
+            "GEOSEARCHSTORE",
+            "str",
+            "Sicily",
+            "frommember",
+            "Palermo",
+            "byradius",
+            "1",
+            "km",
+        ],
         &["TYPE", "str"],
-        &["ZADD", "odd", "-5", "neg", "1e300", "big", "inf", "pinf", "-inf", "ninf", "4503599627370496", "edge"],
+        &[
+            "ZADD",
+            "odd",
+            "-5",
+            "neg",
+            "1e300",
+            "big",
+            "inf",
+            "pinf",
+            "-inf",
+            "ninf",
+            "4503599627370496",
+            "edge",
+        ],
         &["GEOPOS", "odd", "neg", "big", "pinf", "ninf", "edge"],
         &["GEOHASH", "odd", "neg", "big", "pinf", "ninf", "edge"],
         &["GEODIST", "odd", "neg", "big"],
         &["MULTI"],
         &["GEOADD", "tx", "1", "1", "a"],
-        &["GEOSEARCH", "tx", "fromlonlat", "1", "1", "byradius", "1", "km", "withcoord"],
+        &[
+            "GEOSEARCH",
+            "tx",
+            "fromlonlat",
+            "1",
+            "1",
+            "byradius",
+            "1",
+            "km",
+            "withcoord",
+        ],
         &["EXEC"],
     ];
     let commands: Vec<_> = cases.iter().map(|args| command(args)).collect();
@@ -452,4 +875,114 @@ fn errors_and_edge_cases_match_redis() {
     resp3.extend(commands.iter().cloned());
     total += assert_same(server.local_addr(), redis.addr, &resp3, true);
     eprintln!("geo errors and edges: {total} pipelined cases");
+}
+
+#[test]
+fn geo_keyspace_events_match_redis() {
+    let Some(redis) = RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    let script: Vec<_> = [
+        &[
+            "GEOADD",
+            "g",
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
+            "Catania",
+        ][..],
+        &["GEOADD", "g", "NX", "13.361389", "38.115556", "Palermo"],
+        &["GEOADD", "g", "XX", "CH", "13.5", "38.1", "Palermo"],
+        &["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "near"],
+        &[
+            "GEORADIUS",
+            "g",
+            "15",
+            "37",
+            "200",
+            "km",
+            "STOREDIST",
+            "near",
+        ],
+        &[
+            "GEORADIUSBYMEMBER",
+            "g",
+            "Palermo",
+            "1",
+            "km",
+            "STORE",
+            "near",
+        ],
+        &[
+            "GEORADIUS",
+            "missing",
+            "15",
+            "37",
+            "200",
+            "km",
+            "STORE",
+            "g2",
+        ],
+        &[
+            "GEOSEARCHSTORE",
+            "s",
+            "g",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYBOX",
+            "400",
+            "400",
+            "km",
+        ],
+        &[
+            "GEOSEARCHSTORE",
+            "s",
+            "g",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYRADIUS",
+            "1",
+            "m",
+        ],
+        &[
+            "GEOSEARCHSTORE",
+            "s",
+            "missing",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYRADIUS",
+            "1",
+            "m",
+        ],
+        &["SET", "s", "x"],
+        &[
+            "GEOSEARCHSTORE",
+            "s",
+            "missing",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYRADIUS",
+            "1",
+            "m",
+        ],
+    ]
+    .iter()
+    .map(|args| command(args))
+    .collect();
+    let ours = common::pipeline::events(server.local_addr(), &script);
+    let theirs = common::pipeline::events(redis.addr, &script);
+    let show = |events: &[Vec<u8>]| {
+        events
+            .iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(show(&ours), show(&theirs));
 }

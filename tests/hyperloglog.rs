@@ -81,7 +81,12 @@ fn sparse_limit_moves_the_promotion_as_in_redis() {
         commands.push(command(&["CONFIG", "SET", "hll-sparse-max-bytes", limit]));
         commands.push(command(&["CONFIG", "GET", "hll-sparse-max-bytes"]));
         for size in [10, 200, 3000] {
-            stream(&mut rng, &format!("limit:{limit}:{size}"), size, &mut commands);
+            stream(
+                &mut rng,
+                &format!("limit:{limit}:{size}"),
+                size,
+                &mut commands,
+            );
         }
     }
     commands.push(command(&["CONFIG", "SET", "hll-sparse-max-bytes", "3000"]));
@@ -152,8 +157,16 @@ fn errors_debug_and_corrupt_hlls_match_redis() {
         raw(&[b"SET", b"long", &[header, b"\x7f\xff\x00"].concat()]),
         raw(&[b"SET", b"cut", &[header, b"\x7f"].concat()]),
         raw(&[b"SET", b"bare", header]),
-        raw(&[b"SET", b"dense-short", &[b"HYLL\x00".as_slice(), &[0; 11]].concat()]),
-        raw(&[b"SET", b"encoding-2", &[b"HYLL\x02".as_slice(), &[0; 13]].concat()]),
+        raw(&[
+            b"SET",
+            b"dense-short",
+            &[b"HYLL\x00".as_slice(), &[0; 11]].concat(),
+        ]),
+        raw(&[
+            b"SET",
+            b"encoding-2",
+            &[b"HYLL\x02".as_slice(), &[0; 13]].concat(),
+        ]),
         raw(&[b"SET", b"overflow", &[header, b"\x7f\xff\x80"].concat()]),
         command(&["SET", "plain", "hello world, not an hll"]),
         command(&["SET", "short", "HYLL"]),
@@ -236,7 +249,10 @@ fn hlls_made_by_redis_restore_and_count_the_same() {
     let keys = ["small", "mid", "big", "huge"];
     let dumps = run(
         redis.addr,
-        &keys.iter().map(|k| command(&["DUMP", k])).collect::<Vec<_>>(),
+        &keys
+            .iter()
+            .map(|k| command(&["DUMP", k]))
+            .collect::<Vec<_>>(),
         false,
     );
     let mut restores = Vec::new();
@@ -290,4 +306,121 @@ fn hlls_in_a_redis_rdb_load_into_respd() {
         .flat_map(|k| [command(&["GET", k]), command(&["PFCOUNT", k])])
         .collect();
     assert_same(server.addr, redis.addr, &reads, false);
+}
+
+#[test]
+fn hll_keyspace_events_match_redis() {
+    let Some(redis) = RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    let script: Vec<_> = [
+        &["PFADD", "h", "a", "b"][..],
+        &["PFADD", "h", "a"],
+        &["PFADD", "fresh"],
+        &["PFCOUNT", "h"],
+        &["PFMERGE", "m", "h"],
+        &["PFMERGE", "m", "h"],
+        &["PFMERGE", "empty"],
+        &["PFDEBUG", "TODENSE", "h"],
+        &["SET", "s", "x"],
+        &["PFADD", "s", "x"],
+    ]
+    .iter()
+    .map(|args| command(args))
+    .collect();
+    let ours = common::pipeline::events(server.local_addr(), &script);
+    let theirs = common::pipeline::events(redis.addr, &script);
+    assert_eq!(
+        ours.iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect::<Vec<_>>(),
+        theirs
+            .iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The commands logged to the append-only file's increment, with CRLF as
+/// spaces.
+fn aof_increment(dir: &std::path::Path) -> String {
+    let manifest =
+        std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    let incr = manifest
+        .lines()
+        .rfind(|l| l.ends_with("type i"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_string();
+    let bytes = std::fs::read(dir.join("appendonlydir").join(incr)).unwrap();
+    String::from_utf8_lossy(&bytes).replace("\r\n", " ")
+}
+
+#[test]
+fn the_append_only_file_logs_hll_and_geo_writes_as_redis() {
+    use common::process::{installed, respd, spawn, temp_dir};
+    if !installed("redis-server") {
+        return;
+    }
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+    ];
+    let redis_dir = temp_dir("hll", "aof-redis");
+    let mut redis_args = vec!["--dir", redis_dir.to_str().unwrap()];
+    redis_args.extend(args);
+    let redis = spawn("redis-server", &redis_args);
+    let ours_dir = temp_dir("hll", "aof-respd");
+    let server = respd(&ours_dir, &args);
+    let script: Vec<_> = [
+        // Logged only when a register changed; PFCOUNT is logged when it
+        // caches a fresh count in the string.
+        &["PFADD", "h", "a", "b"][..],
+        &["PFADD", "h", "a"],
+        &["PFCOUNT", "h"],
+        &["PFCOUNT", "h"],
+        &["PFMERGE", "m", "h"],
+        &["PFDEBUG", "GETREG", "m"],
+        &["PFDEBUG", "TODENSE", "h"],
+        // GEOADD is logged as the ZADD it runs.
+        &["GEOADD", "g", "CH", "13.361389", "38.115556", "Palermo"],
+        &["GEOADD", "g", "NX", "15.087269", "37.502669", "Catania"],
+        &["GEORADIUS_RO", "g", "15", "37", "200", "km"],
+        &["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "near"],
+        &[
+            "GEOSEARCHSTORE",
+            "far",
+            "g",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYRADIUS",
+            "1",
+            "m",
+        ],
+        &[
+            "GEOSEARCHSTORE",
+            "near2",
+            "g",
+            "FROMLONLAT",
+            "15",
+            "37",
+            "BYRADIUS",
+            "200",
+            "km",
+            "STOREDIST",
+        ],
+    ]
+    .iter()
+    .map(|args| command(args))
+    .collect();
+    let ours = run(server.addr, &script, false);
+    let theirs = run(redis.addr, &script, false);
+    assert_eq!(ours, theirs);
+    assert_eq!(aof_increment(&ours_dir), aof_increment(&redis_dir));
 }

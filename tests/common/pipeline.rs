@@ -70,7 +70,10 @@ pub fn run(addr: SocketAddr, commands: &[Vec<Vec<u8>>], resp3: bool) -> Vec<Vec<
         .iter()
         .map(|command| {
             read_reply(&mut reader).unwrap_or_else(|e| {
-                panic!("no reply to {:?}: {e}", String::from_utf8_lossy(&command[0]))
+                panic!(
+                    "no reply to {:?}: {e}",
+                    String::from_utf8_lossy(&command[0])
+                )
             })
         })
         .collect();
@@ -80,7 +83,12 @@ pub fn run(addr: SocketAddr, commands: &[Vec<Vec<u8>>], resp3: bool) -> Vec<Vec<
 
 /// Runs the same commands on both servers and asserts the replies are
 /// identical, naming the first command that differs. Returns how many.
-pub fn assert_same(respd: SocketAddr, redis: SocketAddr, commands: &[Vec<Vec<u8>>], resp3: bool) -> usize {
+pub fn assert_same(
+    respd: SocketAddr,
+    redis: SocketAddr,
+    commands: &[Vec<Vec<u8>>],
+    resp3: bool,
+) -> usize {
     let ours = run(respd, commands, resp3);
     let theirs = run(redis, commands, resp3);
     for ((command, ours), theirs) in commands.iter().zip(&ours).zip(&theirs) {
@@ -126,4 +134,31 @@ impl XorShift {
 /// A command from string arguments.
 pub fn command(args: &[&str]) -> Vec<Vec<u8>> {
     args.iter().map(|a| a.as_bytes().to_vec()).collect()
+}
+
+/// The keyspace events `commands` cause on `addr` (every class on), as the
+/// raw `pmessage` frames a pattern subscriber receives, in order.
+pub fn events(addr: SocketAddr, commands: &[Vec<Vec<u8>>]) -> Vec<Vec<u8>> {
+    let setup = [command(&["CONFIG", "SET", "notify-keyspace-events", "KEA"])];
+    run(addr, &setup, false);
+    let subscriber = TcpStream::connect(addr).expect("connect");
+    subscriber
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut request = Vec::new();
+    respd::resp::encode_command(&mut request, &[b"PSUBSCRIBE".as_slice(), b"__key*__:*"]);
+    (&subscriber).write_all(&request).expect("write");
+    let mut reader = BufReader::new(subscriber);
+    read_reply(&mut reader).expect("psubscribe reply");
+    let mut all = commands.to_vec();
+    all.push(command(&["PUBLISH", "__keyspace@0__:sync", "done"]));
+    run(addr, &all, false);
+    let mut seen = Vec::new();
+    loop {
+        let message = read_reply(&mut reader).expect("event");
+        if message.ends_with(b"$4\r\ndone\r\n") {
+            return seen;
+        }
+        seen.push(message);
+    }
 }
