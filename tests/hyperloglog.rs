@@ -424,3 +424,10 @@ fn the_append_only_file_logs_hll_and_geo_writes_as_redis() {
     assert_eq!(ours, theirs);
     assert_eq!(aof_increment(&ours_dir), aof_increment(&redis_dir));
 }
+
+#[test]
+fn pfselftest_passes() {
+    let server = common::start();
+    let replies = run(server.local_addr(), &[command(&["PFSELFTEST"])], false);
+    assert_eq!(replies, vec![b"+OK\r\n".to_vec()]);
+}

@@ -157,13 +157,11 @@ fn format_distance(distance: f64) -> String {
     }
     let scaled = (distance * 10000.0).round_ties_even();
     // llrint: out of range (or NaN) is LLONG_MIN.
-    let scaled = if scaled.is_nan()
-        || scaled >= 9.223_372_036_854_775_807e18
-        || scaled < -9.223_372_036_854_775_808e18
-    {
-        i64::MIN
-    } else {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    let scaled = if (-TWO_63..TWO_63).contains(&scaled) {
         scaled as i64
+    } else {
+        i64::MIN
     };
     let sign = if scaled < 0 { "-" } else { "" };
     let magnitude = scaled.unsigned_abs();

@@ -175,10 +175,10 @@ fn c_double_to_u64(value: f64) -> u64 {
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
     // cvttsd2si: truncation, or 0x8000000000000000 when out of range.
     let cvtt = |v: f64| -> u64 {
-        if v.is_nan() || v >= TWO_63 || v < -TWO_63 {
-            1 << 63
-        } else {
+        if (-TWO_63..TWO_63).contains(&v) {
             v as i64 as u64
+        } else {
+            1 << 63
         }
     };
     if value.is_nan() || value < TWO_63 {
