@@ -195,7 +195,9 @@ fn pfmerge(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut db = cx.db_mut();
     // The destination is merged too: it is the first of the keys.
     for source in &args[1..] {
-        if let Some(hll) = read_hll(&db, source, now)? {
+        let found = read_hll(&db, source, now);
+        cx.count_lookup(!matches!(found, Ok(None)));
+        if let Some(hll) = found? {
             use_dense |= hll::encoding(hll) == Encoding::Dense;
             hll::merge_into(&mut registers, hll).map_err(corrupt)?;
         }
