@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::pipeline::{assert_same, command, XorShift};
+use common::pipeline::{assert_same, command, tally, XorShift};
 use common::RealRedis;
 
 const LAT_LIMIT: f64 = 85.051_128_78;
@@ -275,15 +275,6 @@ fn add_points(w: &mut Workload, key: &str, count: usize, region: u64) {
             added += 1;
         }
         w.push(&args);
-    }
-}
-
-/// Counts the commands of a workload by name.
-fn tally(commands: &[Vec<Vec<u8>>], into: &mut BTreeMap<String, usize>) {
-    for command in commands {
-        *into
-            .entry(String::from_utf8_lossy(&command[0]).to_ascii_uppercase())
-            .or_default() += 1;
     }
 }
 

@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::pipeline::{assert_same, command, run, XorShift};
+use std::collections::BTreeMap;
+
+use common::pipeline::{assert_same, command, run, tally, XorShift};
 use common::RealRedis;
 
 /// A random element: mostly unique bytes of random length (empty and
@@ -66,7 +68,64 @@ fn random_pfadd_streams_match_redis_byte_for_byte() {
         stream(&mut rng, &format!("hll:{n}"), size, &mut commands);
     }
     let cases = assert_same(server.local_addr(), redis.addr, &commands, false);
-    eprintln!("PFADD/PFCOUNT/GET streams: {cases} pipelined cases");
+    let mut counts = BTreeMap::new();
+    tally(&commands, &mut counts);
+    eprintln!("PFADD/PFCOUNT/GET streams: {cases} pipelined cases ({counts:?})");
+}
+
+#[test]
+fn mixed_random_hll_operations_match_redis() {
+    let Some(redis) = RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    let mut rng = XorShift(0x7777_1234_abcd_0042);
+    let keys = ["a", "b", "c", "d", "e", "f"];
+    let mut commands = Vec::new();
+    for _ in 0..6000 {
+        let pick = |rng: &mut XorShift| {
+            keys[rng.below(keys.len() as u64) as usize]
+                .as_bytes()
+                .to_vec()
+        };
+        let chosen = match rng.below(100) {
+            0..=59 => {
+                let mut pfadd = vec![b"PFADD".to_vec(), pick(&mut rng)];
+                let widest = if rng.below(10) == 0 { 400 } else { 6 };
+                let batch = rng.below(widest);
+                pfadd.extend((0..batch).map(|_| element(&mut rng)));
+                pfadd
+            }
+            60..=74 => vec![b"PFCOUNT".to_vec(), pick(&mut rng)],
+            75..=82 => {
+                let mut pfcount = vec![b"PFCOUNT".to_vec()];
+                pfcount.extend((0..2 + rng.below(3)).map(|_| pick(&mut rng)));
+                pfcount
+            }
+            83..=90 => {
+                let mut pfmerge = vec![b"PFMERGE".to_vec()];
+                pfmerge.extend((0..1 + rng.below(3)).map(|_| pick(&mut rng)));
+                pfmerge
+            }
+            91..=95 => vec![b"GET".to_vec(), pick(&mut rng)],
+            96 => vec![b"PFDEBUG".to_vec(), b"TODENSE".to_vec(), pick(&mut rng)],
+            97 => vec![b"PFDEBUG".to_vec(), b"DECODE".to_vec(), pick(&mut rng)],
+            98 => vec![b"DEL".to_vec(), pick(&mut rng)],
+            _ => vec![b"PFDEBUG".to_vec(), b"ENCODING".to_vec(), pick(&mut rng)],
+        };
+        commands.push(chosen);
+    }
+    for key in keys {
+        commands.push(command(&["GET", key]));
+    }
+    let mut cases = assert_same(server.local_addr(), redis.addr, &commands, false);
+    let mut resp3 = vec![command(&["FLUSHALL"])];
+    resp3.extend(commands.iter().cloned());
+    cases += assert_same(server.local_addr(), redis.addr, &resp3, true);
+    let mut counts = BTreeMap::new();
+    tally(&commands, &mut counts);
+    tally(&commands, &mut counts);
+    eprintln!("mixed HLL operations: {cases} pipelined cases ({counts:?})");
 }
 
 #[test]
@@ -91,7 +150,9 @@ fn sparse_limit_moves_the_promotion_as_in_redis() {
     }
     commands.push(command(&["CONFIG", "SET", "hll-sparse-max-bytes", "3000"]));
     let cases = assert_same(server.local_addr(), redis.addr, &commands, false);
-    eprintln!("hll-sparse-max-bytes: {cases} pipelined cases");
+    let mut counts = BTreeMap::new();
+    tally(&commands, &mut counts);
+    eprintln!("hll-sparse-max-bytes: {cases} pipelined cases ({counts:?})");
 }
 
 /// Keys in both encodings: small sparse, large sparse, dense.
@@ -141,7 +202,10 @@ fn pfmerge_and_multi_key_pfcount_match_redis() {
     let mut cases = assert_same(server.local_addr(), redis.addr, &commands, false);
     // The same reads in RESP3 (the merges again are no-ops but rewrite).
     cases += assert_same(server.local_addr(), redis.addr, &commands, true);
-    eprintln!("PFMERGE / multi-key PFCOUNT: {cases} pipelined cases");
+    let mut counts = BTreeMap::new();
+    tally(&commands, &mut counts);
+    tally(&commands, &mut counts);
+    eprintln!("PFMERGE / multi-key PFCOUNT: {cases} pipelined cases ({counts:?})");
 }
 
 #[test]
@@ -233,7 +297,10 @@ fn errors_debug_and_corrupt_hlls_match_redis() {
     );
     let mut cases = assert_same(server.local_addr(), redis.addr, &commands, false);
     cases += assert_same(server.local_addr(), redis.addr, &commands, true);
-    eprintln!("HLL errors and PFDEBUG: {cases} pipelined cases");
+    let mut counts = BTreeMap::new();
+    tally(&commands, &mut counts);
+    tally(&commands, &mut counts);
+    eprintln!("HLL errors and PFDEBUG: {cases} pipelined cases ({counts:?})");
 }
 
 #[test]

@@ -131,6 +131,15 @@ impl XorShift {
     }
 }
 
+/// Counts the commands of a workload by name (upper case).
+pub fn tally(commands: &[Vec<Vec<u8>>], into: &mut std::collections::BTreeMap<String, usize>) {
+    for command in commands {
+        *into
+            .entry(String::from_utf8_lossy(&command[0]).to_ascii_uppercase())
+            .or_default() += 1;
+    }
+}
+
 /// A command from string arguments.
 pub fn command(args: &[&str]) -> Vec<Vec<u8>> {
     args.iter().map(|a| a.as_bytes().to_vec()).collect()
