@@ -242,7 +242,7 @@ pub static PARAMS: &[Param] = &[
     p("zset-max-listpack-value", "64", Tuning, Int(0, i64::MAX)),
     p("zset-max-ziplist-entries", "128", Tuning, Int(0, i64::MAX)),
     p("zset-max-ziplist-value", "64", Tuning, Int(0, i64::MAX)),
-    p("hll-sparse-max-bytes", "3000", Tuning, Memory(0)),
+    p("hll-sparse-max-bytes", "3000", Live, Memory(0)),
     p("stream-node-max-bytes", "4096", Tuning, Memory(0)),
     p("stream-node-max-entries", "100", Tuning, Int(0, i64::MAX)),
     p("activerehashing", "yes", Tuning, Bool),
@@ -469,6 +469,10 @@ impl Config {
     }
     pub fn client_query_buffer_limit(&self) -> u64 {
         self.number("client-query-buffer-limit") as u64
+    }
+    /// The longest a sparse HyperLogLog may grow before it turns dense.
+    pub fn hll_sparse_max_bytes(&self) -> usize {
+        self.number("hll-sparse-max-bytes").max(0) as usize
     }
     /// `trace`: the wire trace of every connection is on.
     pub fn trace(&self) -> bool {

@@ -13,7 +13,9 @@ pub mod errors;
 mod bitmaps;
 mod client;
 mod connection;
+mod geo;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 pub(crate) mod migrate;
@@ -185,7 +187,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 18] {
+fn families() -> [&'static [Command]; 20] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -205,6 +207,8 @@ fn families() -> [&'static [Command]; 18] {
         standalone::COMMANDS,
         object::COMMANDS,
         sort::COMMANDS,
+        hyperloglog::COMMANDS,
+        geo::COMMANDS,
     ]
 }
 

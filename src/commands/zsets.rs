@@ -292,7 +292,13 @@ fn notify_change(db: &Db, key: &[u8], event: &'static str, deleted: bool) {
 /// Stores `z` under `dst` (clearing any expiry), or deletes `dst` when `z` is
 /// empty, as the *STORE commands do (logging `event` or `del`); returns the
 /// size.
-fn store_result(db: &mut Db, dst: &[u8], z: ZSet, now: u64, event: &'static str) -> usize {
+pub(super) fn store_result(
+    db: &mut Db,
+    dst: &[u8],
+    z: ZSet,
+    now: u64,
+    event: &'static str,
+) -> usize {
     let len = z.len();
     if z.is_empty() {
         if db.remove(dst, now).is_some() {
@@ -383,7 +389,7 @@ fn add_one(z: &mut ZSet, member: &[u8], score: f64, flags: AddFlags) -> Result<A
 }
 
 // ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
-fn zadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+pub(super) fn zadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut flags = AddFlags::default();
     let mut first = 2;
     while let Some(arg) = args.get(first) {

@@ -260,7 +260,9 @@ pub struct Slot<'a> {
 /// connection turn) and keeps a copy of its arguments for the log.
 pub fn before(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
     let aof = &cx.shared.persistence.aof;
-    if !aof.enabled() || resolved.command.flags & flags::WRITE == 0 {
+    let may_write =
+        resolved.command.flags & flags::WRITE != 0 || MAY_REPLICATE.contains(&resolved.parent);
+    if !aof.enabled() || !may_write {
         return;
     }
     if cx.aof.order.is_none() {
@@ -268,6 +270,15 @@ pub fn before(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
     }
     cx.aof.args = Some(args.to_vec());
     cx.aof.changes_before = total_changes(cx.shared);
+}
+
+/// Makes the command log as `args` instead of what the client sent, as
+/// Redis's `replaceClientCommandVector` (GEOADD is logged as the ZADD it
+/// runs).
+pub fn replace_args(cx: &mut Context<'_>, args: Vec<Vec<u8>>) {
+    if cx.aof.args.is_some() {
+        cx.aof.args = Some(args);
+    }
 }
 
 /// After a handler: logs the command if it changed something; closes the
@@ -329,6 +340,10 @@ pub fn release(slot: &mut Slot<'_>) {
     slot.order = None;
     slot.args = None;
 }
+
+/// Read-only commands that may still change a value, and are then logged
+/// (PFCOUNT caches the cardinality it computed in the string).
+const MAY_REPLICATE: &[&str] = &["pfcount"];
 
 /// Commands whose reply `:0` says they changed nothing (DEL of a missing
 /// key, HDEL of a missing field...). The change counter moves for every

@@ -265,6 +265,26 @@ impl Db {
         Some(&mut entry.value)
     }
 
+    /// The live value under `key`, handed to `change`, which says whether it
+    /// really changed it: only then do WATCH versions and the change counter
+    /// move (Redis signals a modified key after a real change, not on every
+    /// write lookup). None when the key is missing.
+    pub fn modify<R>(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        change: impl FnOnce(&mut Value) -> (R, bool),
+    ) -> Option<R> {
+        self.purge_if_expired(key, now);
+        let entry = self.keys.get_mut(key)?;
+        accessed(&self.access, entry, now);
+        let (result, changed) = change(&mut entry.value);
+        if changed {
+            self.touch(key);
+        }
+        Some(result)
+    }
+
     /// True when `key` holds a live value. Not an access (as EXISTS).
     pub fn contains(&self, key: &[u8], now: u64) -> bool {
         self.peek(key, now).is_some()
