@@ -147,7 +147,7 @@ pub static PARAMS: &[Param] = &[
     p("slaveof", "", DefaultOnly, Text),
     p("masterauth", "", DefaultOnly, Text),
     p("masteruser", "", DefaultOnly, Text),
-    p("maxmemory", "0", DefaultOnly, Memory(0)),
+    p("maxmemory", "0", Live, Memory(0)),
     p("maxmemory-clients", "0", DefaultOnly, Text),
     fixed("unixsocket", "", DefaultOnly, Text),
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
@@ -490,6 +490,14 @@ impl Config {
         let number = |name| u32::try_from(self.number(name)).unwrap_or(u32::MAX);
         (policy, number("lfu-log-factor"), number("lfu-decay-time"))
     }
+    /// What eviction follows: (`maxmemory` in bytes, `maxmemory-policy`,
+    /// `maxmemory-samples`).
+    pub fn memory_settings(&self) -> (usize, &str, usize) {
+        let policy = self.get("maxmemory-policy").unwrap_or("noeviction");
+        let number = |name| usize::try_from(self.number(name)).unwrap_or(0);
+        (number("maxmemory"), policy, number("maxmemory-samples").max(1))
+    }
+
     /// The compact encodings' entry limits: hash, set of integers, sorted
     /// set (see `store::access::Compact`).
     pub fn compact_limits(&self) -> [u32; 3] {

@@ -87,6 +87,8 @@ pub fn configure(shared: &Shared) {
         .store
         .access()
         .configure_compact(config.compact_limits());
+    let (maxmemory, policy, samples) = config.memory_settings();
+    shared.store.governor.configure(maxmemory, policy, samples);
 }
 
 /// Publishes the events logged so far. First deletes the expired keys that

@@ -97,6 +97,8 @@ impl Shared {
         let (policy, log_factor, decay) = config.access_settings();
         store.access().configure(policy, log_factor, decay);
         store.access().configure_compact(config.compact_limits());
+        let (maxmemory, policy, samples) = config.memory_settings();
+        store.governor.configure(maxmemory, policy, samples);
         Shared {
             store,
             config: RwLock::new(config),

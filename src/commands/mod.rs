@@ -18,6 +18,7 @@ mod hashes;
 mod hyperloglog;
 mod keys;
 mod lists;
+pub mod memory;
 pub(crate) mod migrate;
 mod object;
 mod pubsub;
@@ -187,7 +188,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 20] {
+fn families() -> [&'static [Command]; 21] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -209,6 +210,7 @@ fn families() -> [&'static [Command]; 20] {
         sort::COMMANDS,
         hyperloglog::COMMANDS,
         geo::COMMANDS,
+        memory::COMMANDS,
     ]
 }
 
@@ -298,6 +300,10 @@ pub struct Session {
     pub in_exec: bool,
     /// True while a command called by a script runs (MONITOR shows `lua`).
     pub in_script: bool,
+    /// Memory was over `maxmemory` when the current command began (a
+    /// script's first write is then refused, as Redis's
+    /// `pre_command_oom_state`).
+    pub oom_before_command: bool,
     /// Keys under WATCH: (database, key, version seen, alive then).
     pub watched: Vec<(usize, Key, u64, bool)>,
     /// Tells whether the client has hung up; asked while it is blocked,
@@ -360,6 +366,7 @@ impl Session {
             watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
             pubsub: Default::default(),
+            oom_before_command: false,
         };
         session.refresh_config(shared);
         session
@@ -670,7 +677,7 @@ pub(crate) fn find(args: &Args) -> Result<Resolved, NotFound> {
 }
 
 /// Finds the row for `args` and checks arity and authentication.
-fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
+fn resolve(cx: &mut Context<'_>, args: &Args) -> Result<Resolved, Error> {
     let resolved = find(args).map_err(|not_found| match not_found {
         NotFound::UnknownCommand => errors::unknown_command(args),
         NotFound::UnknownSubcommand(container) => {
@@ -682,6 +689,8 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
     }
+    // Over maxmemory: evict, or refuse what would use more.
+    memory::check_oom(cx, resolved, args)?;
     // In RESP2 a subscribed client may only (un)subscribe, ping, quit or
     // reset; a monitor keeps off the keyspace.
     pubsub::check_context(cx, command, &resolved.full_name())?;

@@ -436,20 +436,49 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             ("clients_in_timeout_table", "0".into()),
         ],
         "memory" => {
-            // used_memory is the resident set size from /proc/self/statm:
-            // respd has no allocator statistics of its own.
+            // used_memory is the data's running count plus the server's
+            // and connections' allowance (see `commands::memory`).
+            let used = super::memory::used_memory(shared) as u64;
+            let peak = shared.store.governor.note_used(used as usize) as u64;
+            let startup = super::memory::STARTUP_BYTES as u64;
+            let clients = super::memory::overhead(shared) as u64 - startup;
+            let tables: u64 = (0..shared.store.len())
+                .map(|i| {
+                    shared.store.read(i).table_overhead() as u64
+                })
+                .sum();
+            let overhead = startup + clients + tables;
+            let dataset = used.saturating_sub(overhead);
             let rss = resident_bytes();
             let maxmemory = config.get("maxmemory").unwrap_or("0").to_string();
             let max = maxmemory.parse().unwrap_or(0);
             let total = total_system_memory();
+            let percent = |a: u64, b: u64| {
+                let ratio = if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 };
+                format!("{ratio:.2}%")
+            };
+            let ratio = |a: u64, b: u64| {
+                format!("{:.2}", if b == 0 { 0.0 } else { a as f64 / b as f64 })
+            };
             #[allow(unused_mut)]
             let mut lines = vec![
-                ("used_memory", rss.to_string()),
-                ("used_memory_human", bytes_to_human(rss)),
+                ("used_memory", used.to_string()),
+                ("used_memory_human", bytes_to_human(used)),
                 ("used_memory_rss", rss.to_string()),
                 ("used_memory_rss_human", bytes_to_human(rss)),
-                ("used_memory_peak", rss.to_string()),
-                ("used_memory_peak_human", bytes_to_human(rss)),
+                ("used_memory_peak", peak.to_string()),
+                ("used_memory_peak_human", bytes_to_human(peak)),
+                ("used_memory_peak_perc", percent(used, peak)),
+                ("used_memory_overhead", overhead.to_string()),
+                ("used_memory_startup", startup.to_string()),
+                ("used_memory_dataset", dataset.to_string()),
+                (
+                    "used_memory_dataset_perc",
+                    percent(dataset, used.saturating_sub(startup)),
+                ),
+                ("allocator_allocated", used.to_string()),
+                ("allocator_active", used.to_string()),
+                ("allocator_resident", rss.to_string()),
                 ("total_system_memory", total.to_string()),
                 ("total_system_memory_human", bytes_to_human(total)),
                 ("maxmemory", maxmemory),
@@ -458,9 +487,25 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                     "maxmemory_policy",
                     config.get("maxmemory-policy").unwrap_or("").into(),
                 ),
-                ("mem_fragmentation_ratio", "1.00".into()),
+                ("allocator_frag_ratio", "1.00".into()),
+                ("allocator_frag_bytes", "0".into()),
+                ("allocator_rss_ratio", ratio(rss, used)),
+                ("allocator_rss_bytes", rss.saturating_sub(used).to_string()),
+                ("rss_overhead_ratio", "1.00".into()),
+                ("rss_overhead_bytes", "0".into()),
+                ("mem_fragmentation_ratio", ratio(rss, used)),
+                ("mem_fragmentation_bytes", (rss as i64 - used as i64).to_string()),
+                ("mem_not_counted_for_evict", "0".into()),
+                ("mem_replication_backlog", "0".into()),
+                ("mem_total_replication_buffers", "0".into()),
+                ("mem_clients_slaves", "0".into()),
+                ("mem_clients_normal", clients.to_string()),
+                ("mem_cluster_links", "0".into()),
+                ("mem_aof_buffer", "0".into()),
                 ("mem_allocator", "libc".into()),
+                ("active_defrag_running", "0".into()),
                 ("lazyfree_pending_objects", "0".into()),
+                ("lazyfreed_objects", "0".into()),
             ];
             // The scripting lines go before maxmemory, where Redis has them.
             #[cfg(feature = "scripting")]
@@ -484,6 +529,9 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             let expired: u64 = (0..shared.store.len())
                 .map(|i| shared.store.read(i).expired_count)
                 .sum();
+            let evicted: u64 = (0..shared.store.len())
+                .map(|i| shared.store.read(i).evicted_count)
+                .sum();
             vec![
                 (
                     "total_connections_received",
@@ -496,7 +544,7 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("sync_partial_ok", "0".into()),
                 ("sync_partial_err", "0".into()),
                 ("expired_keys", expired.to_string()),
-                ("evicted_keys", "0".into()),
+                ("evicted_keys", evicted.to_string()),
                 ("evicted_clients", "0".into()),
                 ("keyspace_hits", stat(&stats.keyspace_hits)),
                 ("keyspace_misses", stat(&stats.keyspace_misses)),

@@ -352,6 +352,18 @@ fn command(
         if crate::persistence::writes_refused(cx.shared) {
             return failed(crate::persistence::MISCONF);
         }
+    }
+    // Over maxmemory when the script began, its first write that may use
+    // memory is refused (later ones go on: a script never stops halfway).
+    if command_flags & flags::DENYOOM != 0
+        && cx.session.oom_before_command
+        && !run.wrote.load(Ordering::Acquire)
+        && !run.allow_oom.load(Ordering::Acquire)
+        && cx.shared.store.governor.maxmemory() > 0
+    {
+        return failed(crate::commands::memory::OOM);
+    }
+    if command_flags & flags::WRITE != 0 {
         run.wrote.store(true, Ordering::Release);
     }
     let mut out = Reply {

@@ -32,7 +32,7 @@ use std::sync::{
 
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 
-use crate::commands::{CmdResult, Context, Error};
+use crate::commands::{Args, CmdResult, Context, Error, Resolved};
 use crate::shared::Shared;
 
 pub use sha1::sha1_hex;
@@ -67,6 +67,8 @@ pub struct RunState {
     entering: AtomicUsize,
     /// The script ran a write command: it can no longer be killed.
     wrote: AtomicBool,
+    /// The script's flags allow it to write over maxmemory.
+    pub(crate) allow_oom: AtomicBool,
     /// The script is a function (FCALL), not an EVAL.
     function: AtomicBool,
     /// `redis.setresp(3)` was called.
@@ -319,6 +321,17 @@ pub(crate) struct ShebangFlags {
     /// `no-writes`, so EVAL_RO refuses it.
     pub shebang: bool,
     pub no_writes: bool,
+    /// `allow-oom`: it may write over maxmemory.
+    pub allow_oom: bool,
+}
+
+impl ShebangFlags {
+    /// Whether the script as a whole is refused over maxmemory (Redis's
+    /// `scriptFlagsToCmdFlags`): one with flags that may write and does
+    /// not allow OOM. Scripts without a shebang are checked per command.
+    fn denies_oom(&self) -> bool {
+        self.shebang && !self.no_writes && !self.allow_oom
+    }
 }
 
 /// Reads an EVAL body's shebang line, if any; returns its flags and the
@@ -347,7 +360,8 @@ fn parse_shebang(body: &[u8]) -> Result<(ShebangFlags, Vec<u8>), Error> {
         for flag in list.split(',').filter(|f| !f.is_empty()) {
             match flag {
                 "no-writes" => flags.no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "allow-oom" => flags.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
                 _ => {
                     return Err(Error::new(format!(
                         "ERR Unexpected flag in script shebang: {flag}"
@@ -371,6 +385,30 @@ impl Scripting {
             *vm = Some(started);
         }
         Ok(vm)
+    }
+
+    /// The flags of the script or function a command would run, if it
+    /// has them (EVAL's body, EVALSHA's cached script, FCALL's function).
+    fn flags_of(&self, resolved: Resolved, args: &Args) -> Option<ShebangFlags> {
+        let arg = args.get(1)?;
+        match resolved.parent {
+            "eval" | "eval_ro" => parse_shebang(arg).ok().map(|(flags, _)| flags),
+            "evalsha" | "evalsha_ro" => {
+                let sha = String::from_utf8_lossy(arg).to_ascii_lowercase();
+                let vm = lock(&self.vm);
+                vm.as_ref()?.scripts.get(&sha).map(|script| script.flags)
+            }
+            "fcall" | "fcall_ro" => {
+                let vm = lock(&self.vm);
+                let function = vm.as_ref()?.libraries.find(arg)?;
+                Some(ShebangFlags {
+                    shebang: true,
+                    no_writes: function.no_writes,
+                    allow_oom: function.flags.contains(&"allow-oom"),
+                })
+            }
+            _ => None,
+        }
     }
 
     /// Stops the running script and any later one (the server is going down).
@@ -627,6 +665,11 @@ pub(crate) fn run_script(
             if read_only && flags.shebang && !flags.no_writes {
                 return Err(functions::WRITE_FLAG_RO.into());
             }
+            shared
+                .scripting
+                .run
+                .allow_oom
+                .store(flags.allow_oom, Ordering::Release);
             (
                 script.function.clone(),
                 sha,
@@ -642,6 +685,12 @@ pub(crate) fn run_script(
                 .ok_or(Error::from(functions::NOT_FOUND))?;
             // (FCALL_RO of a writing function is refused after the key
             // count is read, below.)
+            let allow_oom = function.flags.contains(&"allow-oom");
+            shared
+                .scripting
+                .run
+                .allow_oom
+                .store(allow_oom, Ordering::Release);
             (
                 function.function.clone(),
                 Cow::Owned(function.name.clone()),
@@ -835,4 +884,13 @@ pub(crate) fn running_function(shared: &Shared) -> Option<(String, Vec<Vec<u8>>,
     }
     let (name, command) = lock(&run.current).clone()?;
     Some((name, command, crate::util::now_ms().saturating_sub(since)))
+}
+
+/// Whether a script command is refused as a whole over maxmemory (see
+/// [`ShebangFlags::denies_oom`]).
+pub fn denies_oom(cx: &Context<'_>, resolved: Resolved, args: &Args) -> bool {
+    cx.shared
+        .scripting
+        .flags_of(resolved, args)
+        .is_some_and(|flags| flags.denies_oom())
 }

@@ -13,7 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 /// The most bytes kept inline.
-const INLINE: usize = 22;
+pub(super) const INLINE: usize = 22;
 
 /// A binary-safe byte string, inline when short.
 #[derive(Clone)]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::access::{AccessClock, AccessPolicy, Compact};
 use super::dict::{Dict, Key};
 use super::events::{class, EventLog};
+use super::memory;
 use super::value::Value;
 
 /// Keys, their values and, for volatile keys only, their expiry times.
@@ -22,6 +23,8 @@ pub struct Db {
     expire_cursor: u64,
     /// Keys removed because their time had come (INFO's `expired_keys`).
     pub expired_count: u64,
+    /// Keys deleted to free memory (INFO's `evicted_keys`).
+    pub evicted_count: u64,
     /// Keys some client WATCHes, each with a version that every change to
     /// the key bumps. Empty unless someone watches, so writes pay one
     /// `is_empty` test for WATCH.
@@ -36,6 +39,16 @@ pub struct Db {
     events: Arc<EventLog>,
     /// What the keys' access clocks hold (LRU or LFU), server-wide.
     access: Arc<AccessPolicy>,
+    /// Bytes the keys, their values and expiry entries cost (see
+    /// `store::memory`), without the tables' slots.
+    used: usize,
+    /// What the two tables' slots cost, measured again whenever their
+    /// sizes have moved by a sixteenth since (`tables_at`).
+    tables: usize,
+    tables_at: (usize, usize),
+    /// Keys handed out to be changed in place, with their length then:
+    /// their cost is measured again by [`Db::settle`].
+    stale: Vec<(Key, usize)>,
 }
 
 /// A value in the keyspace with its access clock (see `store::access`).
@@ -43,6 +56,32 @@ pub struct Db {
 pub struct Entry {
     pub value: Value,
     pub clock: AccessClock,
+    /// What the value costs on the heap, as last measured (it fits in the
+    /// padding beside the clock).
+    cost: u32,
+}
+
+impl Entry {
+    /// What the value cost when last measured (MEMORY USAGE).
+    pub fn cost(&self) -> usize {
+        self.cost as usize
+    }
+}
+
+/// A value's length, for scaling the cost of big collections.
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::Str(text) => text.len(),
+        Value::List(list) => list.len(),
+        Value::Hash(hash) => hash.len(),
+        Value::Set(set) => set.len(),
+        Value::ZSet(zset) => zset.len(),
+        Value::Stream(stream) => stream.len(),
+    }
+}
+
+fn clamp(cost: usize) -> u32 {
+    u32::try_from(cost).unwrap_or(u32::MAX)
 }
 
 /// A watched key's version and how many clients watch it.
@@ -66,8 +105,82 @@ impl Db {
     /// A new entry for `value`, its clock started now.
     fn entry(&self, value: Value) -> Entry {
         Entry {
+            cost: clamp(memory::value(&value, 0)),
             value,
             clock: AccessClock::new(self.access.fresh(crate::util::now_ms())),
+        }
+    }
+
+    /// Bytes this database's keys, values and expiry entries cost, with
+    /// the tables holding them.
+    pub fn used_memory(&self) -> usize {
+        self.used + self.tables
+    }
+
+    /// Bytes both tables' slots cost, as last measured (INFO's overhead).
+    pub fn table_overhead(&self) -> usize {
+        self.tables
+    }
+
+    /// Bytes the expiry table costs (MEMORY STATS' overhead lines).
+    pub fn expires_overhead(&self) -> usize {
+        self.expires.table_bytes()
+    }
+
+    /// Measures again the values changed in place since the last call, and
+    /// the tables when they have grown or shrunk by a sixteenth. The store
+    /// calls it whenever it hands out the database to change.
+    pub fn settle(&mut self) {
+        for (key, len_before) in std::mem::take(&mut self.stale) {
+            let Some(entry) = self.keys.get_mut(&key[..]) else {
+                continue;
+            };
+            let len = value_len(&entry.value);
+            let cost = if len <= memory::EXACT_UP_TO || matches!(entry.value, Value::Str(_)) {
+                memory::value(&entry.value, 0)
+            } else if len == len_before || len_before == 0 {
+                entry.cost as usize
+            } else {
+                // Walking a big collection on every write would make each
+                // write O(n): its cost scales with its length instead.
+                (entry.cost as u128 * len as u128 / len_before as u128) as usize
+            };
+            self.used = (self.used + cost).saturating_sub(entry.cost as usize);
+            entry.cost = clamp(cost);
+        }
+        let sizes = (self.keys.len(), self.expires.len());
+        let moved = |now: usize, then: usize| now.abs_diff(then) > then / 16;
+        if moved(sizes.0, self.tables_at.0) || moved(sizes.1, self.tables_at.1) {
+            self.tables = self.keys.table_bytes() + self.expires.table_bytes();
+            self.tables_at = sizes;
+        }
+    }
+
+    /// Notes that `key`'s value is being handed out to change in place.
+    fn mark_stale(&mut self, key: &[u8]) {
+        if let Some(entry) = self.keys.get(key) {
+            let len = value_len(&entry.value);
+            self.stale.push((key.into(), len));
+        }
+    }
+
+    /// Counts a key's slot contents leaving (`sign` false) or arriving.
+    fn count_entry(&mut self, key_len: usize, cost: u32, arriving: bool) {
+        let bytes = memory::bytes(key_len) + cost as usize;
+        if arriving {
+            self.used += bytes;
+        } else {
+            self.used = self.used.saturating_sub(bytes);
+        }
+    }
+
+    /// Counts an expiry entry (its copy of the key) leaving or arriving.
+    fn count_expire(&mut self, key_len: usize, arriving: bool) {
+        let bytes = memory::bytes(key_len);
+        if arriving {
+            self.used += bytes;
+        } else {
+            self.used = self.used.saturating_sub(bytes);
         }
     }
 
@@ -136,10 +249,17 @@ impl Db {
 
     /// Inserts or replaces `key` with `entry` as it is (its clock too).
     fn insert_entry(&mut self, key: Key, entry: Entry) {
+        let (key_len, cost) = (key.len(), entry.cost);
+        self.count_entry(key_len, cost, true);
         if !self.events.wants(class::NEW) {
-            self.keys.insert(key, entry);
-        } else if self.keys.insert(key.clone(), entry).is_none() {
-            self.events.record(self.index, class::NEW, "new", &key);
+            if let Some(old) = self.keys.insert(key, entry) {
+                self.count_entry(key_len, old.cost, false);
+            }
+        } else {
+            match self.keys.insert(key.clone(), entry) {
+                Some(old) => self.count_entry(key_len, old.cost, false),
+                None => self.events.record(self.index, class::NEW, "new", &key),
+            }
         }
     }
 
@@ -186,6 +306,9 @@ impl Db {
             keys: self.keys.clone(),
             expires: self.expires.clone(),
             access: self.access.clone(),
+            used: self.used,
+            tables: self.tables,
+            tables_at: self.tables_at,
             ..Db::default()
         }
     }
@@ -219,6 +342,11 @@ impl Db {
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
+        self.settle();
+        other.settle();
+        std::mem::swap(&mut self.used, &mut other.used);
+        std::mem::swap(&mut self.tables, &mut other.tables);
+        std::mem::swap(&mut self.tables_at, &mut other.tables_at);
         self.touch_all();
         other.touch_all();
     }
@@ -259,6 +387,7 @@ impl Db {
         // A missing key is not changed (WATCH on it survives, as in Redis).
         if self.keys.get(key).is_some() {
             self.touch(key);
+            self.mark_stale(key);
         }
         let entry = self.keys.get_mut(key)?;
         accessed(&self.access, entry, now);
@@ -276,6 +405,7 @@ impl Db {
         change: impl FnOnce(&mut Value) -> (R, bool),
     ) -> Option<R> {
         self.purge_if_expired(key, now);
+        self.mark_stale(key);
         let entry = self.keys.get_mut(key)?;
         accessed(&self.access, entry, now);
         let (result, changed) = change(&mut entry.value);
@@ -293,8 +423,7 @@ impl Db {
     /// Deletes `key` when its time has passed; true if it did.
     pub fn purge_if_expired(&mut self, key: &[u8], now: u64) -> bool {
         if self.is_expired(key, now) {
-            self.keys.remove(key);
-            self.expires.remove(key);
+            self.forget(key);
             self.expired_count += 1;
             self.touch(key);
             self.events.expired_purged(self.index, key);
@@ -317,7 +446,9 @@ impl Db {
         self.touch(&key);
         if !self.expires.is_empty() {
             self.purge_before_overwrite(&key);
-            self.expires.remove(&key[..]);
+            if self.expires.remove(&key[..]).is_some() {
+                self.count_expire(key.len(), false);
+            }
         }
         self.insert(key, value);
     }
@@ -339,6 +470,11 @@ impl Db {
     ) -> &mut Value {
         self.purge_if_expired(key, now);
         self.touch(key);
+        let len_before = self.keys.get(key).map_or(0, |entry| value_len(&entry.value));
+        self.stale.push((key.into(), len_before));
+        if self.keys.get(key).is_none() {
+            self.count_entry(key.len(), 0, true);
+        }
         let mut made = false;
         let fresh = self.access.fresh(now);
         let entry = self.keys.get_or_insert_with(key, || {
@@ -346,6 +482,7 @@ impl Db {
             Entry {
                 value: make(),
                 clock: AccessClock::new(fresh),
+                cost: 0,
             }
         });
         if made {
@@ -361,10 +498,7 @@ impl Db {
         if self.purge_if_expired(key, now) {
             return None;
         }
-        let removed = self.keys.remove(key)?;
-        if !self.expires.is_empty() {
-            self.expires.remove(key);
-        }
+        let removed = self.forget(key)?;
         self.touch(key);
         Some(removed.value)
     }
@@ -382,9 +516,9 @@ impl Db {
         if self.purge_if_expired(key, now) {
             return None;
         }
-        let entry = self.keys.remove(key)?;
+        let expire = self.expires.get(key).copied();
+        let entry = self.forget(key)?;
         accessed(&self.access, &entry, now);
-        let expire = self.expires.remove(key);
         self.touch(key);
         Some((entry, expire))
     }
@@ -394,14 +528,7 @@ impl Db {
     pub fn put_entry(&mut self, key: Key, entry: Entry, expire_at: Option<u64>) {
         self.purge_before_overwrite(&key);
         self.touch(&key);
-        match expire_at {
-            Some(at) => {
-                self.expires.insert(key.clone(), at);
-            }
-            None => {
-                self.expires.remove(&key[..]);
-            }
-        }
+        self.store_expire(&key, expire_at);
         self.insert_entry(key, entry);
     }
 
@@ -409,15 +536,56 @@ impl Db {
     pub fn put(&mut self, key: Key, value: Value, expire_at: Option<u64>) {
         self.purge_before_overwrite(&key);
         self.touch(&key);
+        self.store_expire(&key, expire_at);
+        self.insert(key, value);
+    }
+
+    /// Sets or clears `key`'s expiry entry, counting its bytes.
+    fn store_expire(&mut self, key: &Key, expire_at: Option<u64>) {
         match expire_at {
             Some(at) => {
-                self.expires.insert(key.clone(), at);
+                if self.expires.insert(key.clone(), at).is_none() {
+                    self.count_expire(key.len(), true);
+                }
             }
             None => {
-                self.expires.remove(&key[..]);
+                if self.expires.remove(&key[..]).is_some() {
+                    self.count_expire(key.len(), false);
+                }
             }
         }
-        self.insert(key, value);
+    }
+
+    /// Removes `key` and its expiry entry, uncounting their bytes.
+    fn forget(&mut self, key: &[u8]) -> Option<Entry> {
+        let entry = self.keys.remove(key)?;
+        self.count_entry(key.len(), entry.cost, false);
+        if !self.expires.is_empty() && self.expires.remove(key).is_some() {
+            self.count_expire(key.len(), false);
+        }
+        Some(entry)
+    }
+
+    /// Up to `count` keys sampled for eviction, from the keys with a time
+    /// to live only when `volatile`.
+    pub fn sample_keys(&self, volatile: bool, count: usize, seed: u64) -> Vec<Key> {
+        if volatile {
+            self.expires.sample_keys(seed, count)
+        } else {
+            self.keys.sample_keys(seed, count)
+        }
+    }
+
+    /// Deletes `key` to free memory (maxmemory): logged as `evicted` and
+    /// to the AOF as DEL. True when it was there.
+    pub fn evict(&mut self, key: &[u8]) -> bool {
+        if self.forget(key).is_none() {
+            return false;
+        }
+        self.touch(key);
+        self.evicted_count += 1;
+        self.events.evicted(self.index, key);
+        true
     }
 
     /// A live key's expiry time, if it has one.
@@ -432,6 +600,7 @@ impl Db {
             *slot = at;
         } else {
             self.expires.insert(key.into(), at);
+            self.count_expire(key.len(), true);
         }
     }
 
@@ -439,6 +608,7 @@ impl Db {
     pub fn persist(&mut self, key: &[u8]) -> bool {
         let had_expiry = self.expires.remove(key).is_some();
         if had_expiry {
+            self.count_expire(key.len(), false);
             self.touch(key);
         }
         had_expiry
@@ -449,6 +619,10 @@ impl Db {
         self.keys.clear();
         self.expires.clear();
         self.expire_cursor = 0;
+        self.used = 0;
+        self.stale.clear();
+        self.tables = self.keys.table_bytes() + self.expires.table_bytes();
+        self.tables_at = (0, 0);
         self.touch_all();
     }
 
@@ -511,8 +685,7 @@ impl Db {
         }
         self.expire_cursor = cursor;
         for key in &due {
-            self.keys.remove(&key[..]);
-            self.expires.remove(&key[..]);
+            self.forget(key);
             self.touch(key);
             self.events.expired_purged(self.index, key);
         }

@@ -207,6 +207,52 @@ impl<V> Dict<V> {
         self.iter().map(|(_, v)| v)
     }
 
+    /// What the tables cost on the heap (the buckets' slots and their
+    /// list), not counting what keys and values own beyond their slots.
+    pub fn table_bytes(&self) -> usize {
+        use super::memory::{block, table};
+        let slot = std::mem::size_of::<(Key, V)>();
+        let list = self.buckets.capacity()
+            * std::mem::size_of::<HashMap<Key, V, BuildHasherDefault<BucketHasher>>>();
+        block(list)
+            + self
+                .buckets
+                .iter()
+                .map(|bucket| table(bucket.capacity(), slot))
+                .sum::<usize>()
+    }
+
+    /// The heap cost of the keys held (long ones only: short keys are
+    /// inline in their slots), sampling `samples` of them (0: all).
+    pub fn key_bytes(&self, samples: usize) -> usize {
+        super::memory::sampled(
+            self.len,
+            samples,
+            self.keys().map(|key| super::memory::bytes(key.len())),
+        )
+    }
+
+    /// Up to `count` keys from consecutive buckets, starting at the one
+    /// `seed` picks (Redis's `dictGetSomeKeys`, for eviction).
+    pub fn sample_keys(&self, seed: u64, count: usize) -> Vec<Key> {
+        let mask = self.buckets.len() - 1;
+        let mut at = seed as usize & mask;
+        let mut picked = Vec::with_capacity(count);
+        for _ in 0..self.buckets.len() {
+            for key in self.buckets[at].keys() {
+                if picked.len() >= count {
+                    return picked;
+                }
+                picked.push(key.clone());
+            }
+            if picked.len() >= count {
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+        picked
+    }
+
     /// Removes every entry.
     pub fn clear(&mut self) {
         *self = Dict::new();

@@ -113,6 +113,18 @@ impl EventLog {
         }
     }
 
+    /// `key` was evicted under maxmemory: an `evicted` event, and a DEL
+    /// for the AOF (the path expired keys take).
+    pub(super) fn evicted(&self, db: usize, key: &[u8]) {
+        if self.expired_for_log.load(Ordering::Acquire) {
+            self.deleted_by_expiry
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((db, key.into()));
+        }
+        self.record(db, class::EVICTED, "evicted", key);
+    }
+
     /// A reader found `key` expired: log `expired` once, and remember to
     /// delete the key after the command.
     pub(super) fn expired_seen(&self, db: usize, key: &[u8]) {

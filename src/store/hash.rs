@@ -96,6 +96,18 @@ pub(super) fn reserve(bytes: &mut Vec<u8>, more: usize) {
 }
 
 impl Hash {
+    /// What the hash's buffers cost on the heap (see `store::memory`).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use super::memory::{block, bytes, sampled};
+        match &self.repr {
+            Repr::Compact { bytes, .. } => block(bytes.capacity()),
+            Repr::Table(dict) => {
+                let values = dict.values().map(|value| bytes(value.len()));
+                dict.table_bytes() + dict.key_bytes(samples) + sampled(dict.len(), samples, values)
+            }
+        }
+    }
+
     /// An empty hash.
     pub fn new() -> Self {
         Hash::default()

@@ -6,10 +6,12 @@ mod bytes;
 mod db;
 mod dict;
 pub mod events;
+pub mod evict;
 pub mod geohash;
 mod glob;
 mod hash;
 pub mod hyperloglog;
+pub mod memory;
 mod long_double;
 mod ranked_tree;
 mod set;
@@ -41,6 +43,8 @@ pub struct Store {
     events: Arc<EventLog>,
     /// What the keys' access clocks hold (LRU or LFU).
     access: Arc<access::AccessPolicy>,
+    /// maxmemory and eviction.
+    pub governor: evict::Governor,
 }
 
 impl Store {
@@ -54,6 +58,7 @@ impl Store {
                 .collect(),
             events,
             access,
+            governor: evict::Governor::default(),
         }
     }
 
@@ -91,9 +96,19 @@ impl Store {
 
     /// Exclusive access to database `index`.
     pub fn write(&self, index: usize) -> RwLockWriteGuard<'_, Db> {
-        self.dbs[index]
+        let mut db = self.dbs[index]
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        // The last writer's in-place changes are measured now (see
+        // `Db::settle`): the count is exact whenever someone looks.
+        db.settle();
+        db
+    }
+
+    /// Bytes all databases' data cost (see `store::memory`), as of the
+    /// last write to each.
+    pub fn used_memory(&self) -> usize {
+        (0..self.dbs.len()).map(|i| self.read(i).used_memory()).sum()
     }
 
     /// Exclusive access to two different databases, locked in index order

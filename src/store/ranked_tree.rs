@@ -58,6 +58,12 @@ impl Default for RankedTree {
 }
 
 impl RankedTree {
+    /// The heap block of the nodes (members' own heap blocks are counted
+    /// by the caller).
+    pub fn heap_bytes(&self) -> usize {
+        super::memory::block(self.nodes.capacity() * std::mem::size_of::<Node>())
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.nodes.len()

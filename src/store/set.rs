@@ -54,6 +54,14 @@ fn ints(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 }
 
 impl Set {
+    /// What the set's buffers cost on the heap (see `store::memory`).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        match &self.repr {
+            Repr::Ints { text, .. } => super::memory::block(text.capacity()),
+            Repr::Table(dict) => dict.table_bytes() + dict.key_bytes(samples),
+        }
+    }
+
     /// An empty set.
     pub fn new() -> Self {
         Set::default()

@@ -209,6 +209,21 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// What the stream costs on the heap, about: entries in their tree
+    /// (a node per entry, with its fields), the listpack nodes, and groups
+    /// at a flat rate per pending entry.
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        use super::memory::{block, sampled};
+        let per_entry = |fields: &Fields| {
+            64 + block(fields.capacity() * 24)
+                + fields.iter().map(|f| block(f.capacity())).sum::<usize>()
+        };
+        let entries = sampled(self.entries.len(), samples, self.entries.values().map(per_entry));
+        let nodes = self.nodes.capacity() * std::mem::size_of::<Node>();
+        let groups: usize = self.groups.values().map(|_| 256).sum();
+        entries + block(nodes) + groups
+    }
+
     pub fn new() -> Self {
         Stream::default()
     }

@@ -33,6 +33,13 @@ pub struct ZSet {
 }
 
 impl ZSet {
+    /// What the sorted set costs on the heap: its member table, and its
+    /// tree, which holds a second copy of each member (see `store::memory`).
+    pub fn heap_bytes(&self, samples: usize) -> usize {
+        let keys = self.scores.key_bytes(samples);
+        self.scores.table_bytes() + keys + self.order.heap_bytes() + keys
+    }
+
     /// An empty sorted set.
     pub fn new() -> Self {
         ZSet::default()
