@@ -454,3 +454,31 @@ fn a_cache_holds_under_a_write_load_bigger_than_its_limit() {
     assert!((1_000..4_000).contains(&keys), "{keys} keys");
     assert!(exists(&mut client, "cache:39999"));
 }
+
+/// Scripts over maxmemory, as Redis 7.0 treats them: without a shebang
+/// the first command that may use memory is refused; with flags the
+/// whole script is, unless it says `allow-oom` or `no-writes`.
+#[cfg(feature = "scripting")]
+#[test]
+fn scripts_over_the_limit_follow_redis() {
+    compare(&[
+        (Exact, &["SET", "x", "123"]),
+        (Exact, &["CONFIG", "SET", "maxmemory", "1"]),
+        (Exact, &["EVAL", "redis.call('set','x',1) return 1", "1", "x"]),
+        (Exact, &["EVAL", "return redis.pcall('set','x','y')", "1", "x"]),
+        (Exact, &["EVAL", "return redis.call('get','x')", "1", "x"]),
+        (Exact, &["EVAL", "#!lua flags=\nreturn 1", "0"]),
+        (Exact, &["EVAL", "#!lua flags=allow-oom\nredis.call('set','x',1)\nreturn 1", "1", "x"]),
+        (Exact, &["EVAL", "#!lua flags=no-writes\nreturn redis.call('get','x')", "0"]),
+        (Exact, &["EVAL_RO", "return redis.call('get','x')", "1", "x"]),
+        (Exact, &["CONFIG", "SET", "maxmemory", "0"]),
+        (Exact, &["FUNCTION", "LOAD", "#!lua name=oomlib\nredis.register_function('f', function() return 1 end)\nredis.register_function{function_name='g', callback=function() return 2 end, flags={'no-writes'}}"]),
+        (Exact, &["CONFIG", "SET", "maxmemory", "1"]),
+        (Exact, &["FCALL", "f", "0"]),
+        (Exact, &["FCALL", "g", "0"]),
+        (Exact, &["FUNCTION", "DELETE", "oomlib"]),
+        (Exact, &["CONFIG", "SET", "maxmemory", "0"]),
+        (Exact, &["FUNCTION", "FLUSH"]),
+        (Skip, &["FLUSHALL"]),
+    ]);
+}

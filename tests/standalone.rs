@@ -129,13 +129,6 @@ const NOT_YET: &[&str] = &[
     "slowlog|reset",
     "wait",
     "command|getkeysandflags",
-    "memory",
-    "memory|doctor",
-    "memory|help",
-    "memory|malloc-stats",
-    "memory|purge",
-    "memory|stats",
-    "memory|usage",
     // HyperLogLog and geo.
     "pfadd",
     "pfcount",

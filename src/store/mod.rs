@@ -105,10 +105,11 @@ impl Store {
         db
     }
 
-    /// Bytes all databases' data cost (see `store::memory`), as of the
-    /// last write to each.
+    /// Bytes all databases' data cost (see `store::memory`). Each is
+    /// locked to write for a moment, which measures what the last command
+    /// changed in place.
     pub fn used_memory(&self) -> usize {
-        (0..self.dbs.len()).map(|i| self.read(i).used_memory()).sum()
+        (0..self.dbs.len()).map(|i| self.write(i).used_memory()).sum()
     }
 
     /// Exclusive access to two different databases, locked in index order
