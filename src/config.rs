@@ -495,7 +495,11 @@ impl Config {
     pub fn memory_settings(&self) -> (usize, &str, usize) {
         let policy = self.get("maxmemory-policy").unwrap_or("noeviction");
         let number = |name| usize::try_from(self.number(name)).unwrap_or(0);
-        (number("maxmemory"), policy, number("maxmemory-samples").max(1))
+        (
+            number("maxmemory"),
+            policy,
+            number("maxmemory-samples").max(1),
+        )
     }
 
     /// The compact encodings' entry limits: hash, set of integers, sorted

@@ -40,8 +40,14 @@ fn settings_read_and_write_as_in_redis() {
         (Exact, &["CONFIG", "SET", "maxmemory-samples", "0"]),
         (Exact, &["CONFIG", "SET", "maxmemory-samples", "10"]),
         (Exact, &["CONFIG", "GET", "maxmemory-samples"]),
-        (Exact, &["CONFIG", "SET", "maxmemory-eviction-tenacity", "101"]),
-        (Exact, &["CONFIG", "SET", "maxmemory-eviction-tenacity", "50"]),
+        (
+            Exact,
+            &["CONFIG", "SET", "maxmemory-eviction-tenacity", "101"],
+        ),
+        (
+            Exact,
+            &["CONFIG", "SET", "maxmemory-eviction-tenacity", "50"],
+        ),
         (Exact, &["CONFIG", "GET", "maxmemory-eviction-tenacity"]),
         (Exact, &["CONFIG", "SET", "lfu-log-factor", "-1"]),
         (Exact, &["CONFIG", "SET", "lfu-log-factor", "20"]),
@@ -54,12 +60,8 @@ fn settings_read_and_write_as_in_redis() {
         (Exact, &["CLIENT", "NO-EVICT", "maybe"]),
     ];
     for policy in respd::store::access::POLICIES {
-        let set: &'static [&'static str] = Box::leak(Box::new([
-            "CONFIG",
-            "SET",
-            "maxmemory-policy",
-            policy,
-        ]));
+        let set: &'static [&'static str] =
+            Box::leak(Box::new(["CONFIG", "SET", "maxmemory-policy", policy]));
         script.push((Exact, set));
         script.push((Exact, &["CONFIG", "GET", "maxmemory-policy"]));
     }
@@ -142,7 +144,10 @@ fn object_clock_errors_follow_the_policy() {
         (Exact, &["OBJECT", "FREQ", "k"]),
         (Exact, &["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]),
         (Exact, &["OBJECT", "IDLETIME", "k"]),
-        (Exact, &["CONFIG", "SET", "maxmemory-policy", "volatile-lfu"]),
+        (
+            Exact,
+            &["CONFIG", "SET", "maxmemory-policy", "volatile-lfu"],
+        ),
         (Exact, &["OBJECT", "IDLETIME", "k"]),
         (Exact, &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]),
         (Exact, &["OBJECT", "FREQ", "k"]),
@@ -253,25 +258,38 @@ fn exists(client: &mut Client, key: &str) -> bool {
 
 #[test]
 fn volatile_policies_never_evict_a_key_without_ttl() {
-    for policy in ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"] {
+    for policy in [
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ] {
         let (_server, mut client) = crowded(policy, 400, 100);
         // A write triggers eviction: the 100 volatile keys may go, not
         // enough to get under the limit, so the write is refused.
-        let reply = client
-            .command(&["SET", "new", "value"])
-            .expect("set");
+        let reply = client.command(&["SET", "new", "value"]).expect("set");
         assert_eq!(
             reply,
             Frame::Error("OOM command not allowed when used memory > 'maxmemory'.".into()),
             "{policy}"
         );
         for i in 100..400 {
-            assert!(exists(&mut client, &format!("key:{i:05}")), "{policy}: key {i}");
+            assert!(
+                exists(&mut client, &format!("key:{i:05}")),
+                "{policy}: key {i}"
+            );
         }
         for i in 0..100 {
-            assert!(!exists(&mut client, &format!("key:{i:05}")), "{policy}: key {i}");
+            assert!(
+                !exists(&mut client, &format!("key:{i:05}")),
+                "{policy}: key {i}"
+            );
         }
-        assert_eq!(info_field(&mut client, "stats", "evicted_keys"), 100, "{policy}");
+        assert_eq!(
+            info_field(&mut client, "stats", "evicted_keys"),
+            100,
+            "{policy}"
+        );
     }
 }
 
@@ -287,9 +305,17 @@ fn volatile_ttl_evicts_the_nearest_expiry_first() {
         .filter(|i| exists(&mut client, &format!("key:{i:05}")))
         .collect();
     let early = survivors.iter().filter(|&&i| i < evicted / 2).count();
-    assert!(early <= survivors.len() / 20, "keys expiring soonest survived: {survivors:?}");
-    let late = (400 - survivors.len()..400).filter(|i| survivors.contains(i)).count();
-    assert!(late * 10 >= survivors.len() * 8, "keys expiring last went: {survivors:?}");
+    assert!(
+        early <= survivors.len() / 20,
+        "keys expiring soonest survived: {survivors:?}"
+    );
+    let late = (400 - survivors.len()..400)
+        .filter(|i| survivors.contains(i))
+        .count();
+    assert!(
+        late * 10 >= survivors.len() * 8,
+        "keys expiring last went: {survivors:?}"
+    );
 }
 
 #[test]
@@ -314,7 +340,9 @@ fn allkeys_policies_get_under_the_limit() {
 fn allkeys_lru_keeps_the_keys_in_use() {
     // Filled without a limit (with one, every command evicts first).
     let (_server, mut client) = crowded("allkeys-lru", 400, 0);
-    client.command(&["CONFIG", "SET", "maxmemory", "0"]).expect("config");
+    client
+        .command(&["CONFIG", "SET", "maxmemory", "0"])
+        .expect("config");
     client.command(&["FLUSHALL"]).expect("flush");
     let value = "v".repeat(1000);
     for i in 0..400 {
@@ -326,11 +354,18 @@ fn allkeys_lru_keeps_the_keys_in_use() {
     // LRU clock counts seconds).
     std::thread::sleep(std::time::Duration::from_millis(2100));
     for i in 300..400 {
-        client.command(&["GET", &format!("key:{i:05}")]).expect("get");
+        client
+            .command(&["GET", &format!("key:{i:05}")])
+            .expect("get");
     }
     let used = info_field(&mut client, "memory", "used_memory");
     client
-        .command(&["CONFIG", "SET", "maxmemory", &(used - 100 * 1100).to_string()])
+        .command(&[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            &(used - 100 * 1100).to_string(),
+        ])
         .expect("config");
     client.command(&["SET", "new", "value"]).expect("set");
     let gone: Vec<usize> = (300..400)
@@ -353,7 +388,9 @@ fn noeviction_refuses_writes_and_serves_reads_and_del() {
     assert_eq!(info_field(&mut client, "stats", "evicted_keys"), 0);
     // Deleting enough frees room for writes again.
     for i in 2..80 {
-        client.command(&["DEL", &format!("key:{i:05}")]).expect("del");
+        client
+            .command(&["DEL", &format!("key:{i:05}")])
+            .expect("del");
     }
     assert_eq!(
         client.command(&["SET", "new", "v"]).expect("set"),
@@ -364,7 +401,10 @@ fn noeviction_refuses_writes_and_serves_reads_and_del() {
 #[test]
 fn evicted_keys_are_announced_and_logged_as_del() {
     let dir = tempdir();
-    let conf = format!("dir {}\nappendonly yes\nnotify-keyspace-events Ee\n", dir.display());
+    let conf = format!(
+        "dir {}\nappendonly yes\nnotify-keyspace-events Ee\n",
+        dir.display()
+    );
     let server = common::start_with(&conf);
     let mut client = Client::connect(server.local_addr()).expect("connect");
     let mut listener = Client::connect(server.local_addr()).expect("connect");
@@ -402,10 +442,17 @@ fn evicted_keys_are_announced_and_logged_as_del() {
     };
     // The AOF holds a DEL for the evicted key.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let needle = format!("DEL\r\n${}\r\n{}\r\n", key.len(), String::from_utf8_lossy(key));
+    let needle = format!(
+        "DEL\r\n${}\r\n{}\r\n",
+        key.len(),
+        String::from_utf8_lossy(key)
+    );
     loop {
         let mut text = String::new();
-        for entry in std::fs::read_dir(dir.join("appendonlydir")).expect("aof dir").flatten() {
+        for entry in std::fs::read_dir(dir.join("appendonlydir"))
+            .expect("aof dir")
+            .flatten()
+        {
             text.push_str(&String::from_utf8_lossy(
                 &std::fs::read(entry.path()).unwrap_or_default(),
             ));
@@ -413,7 +460,10 @@ fn evicted_keys_are_announced_and_logged_as_del() {
         if text.contains(&needle) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no DEL in the AOF:\n{text}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no DEL in the AOF:\n{text}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

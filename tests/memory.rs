@@ -142,7 +142,9 @@ fn usage_and_used_memory_follow_the_data() {
     let empty = used_memory(&mut client);
     // Short strings live in the slot; long ones cost their heap block.
     client.command(&["SET", "short", "v"]).expect("set");
-    let short = int(client.command(&["MEMORY", "USAGE", "short"]).expect("usage"));
+    let short = int(client
+        .command(&["MEMORY", "USAGE", "short"])
+        .expect("usage"));
     client
         .command(&["SET", "long", &"x".repeat(1000)])
         .expect("set");
@@ -178,7 +180,9 @@ fn usage_and_used_memory_follow_the_data() {
         client
             .command(&["HSET", &format!("h{key}"), "field", "value"])
             .expect("hset");
-        client.command(&["SADD", &format!("s{key}"), "m"]).expect("sadd");
+        client
+            .command(&["SADD", &format!("s{key}"), "m"])
+            .expect("sadd");
         client
             .command(&["ZADD", &format!("z{key}"), "1", "m"])
             .expect("zadd");
@@ -191,9 +195,17 @@ fn usage_and_used_memory_follow_the_data() {
     for i in 0..200 {
         let key = format!("key-with-a-long-enough-name-{i}");
         client
-            .command(&["DEL", &format!("h{key}"), &format!("s{key}"), &format!("z{key}")])
+            .command(&[
+                "DEL",
+                &format!("h{key}"),
+                &format!("s{key}"),
+                &format!("z{key}"),
+            ])
             .expect("del");
     }
     let deleted = used_memory(&mut client);
-    assert!(deleted <= base + 32 * 1024, "{base} -> {loaded} -> {deleted}");
+    assert!(
+        deleted <= base + 32 * 1024,
+        "{base} -> {loaded} -> {deleted}"
+    );
 }

@@ -87,8 +87,7 @@ pub fn check_oom(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> Resul
                 .as_ref()
                 .is_some_and(|t| t.queued.iter().any(|(r, _)| r.command.flags & DENYOOM != 0)))
         || scripted_denyoom(cx, resolved, args);
-    let queuing =
-        cx.session.multi.is_some() && !NOT_REFUSED_IN_MULTI.contains(&resolved.parent);
+    let queuing = cx.session.multi.is_some() && !NOT_REFUSED_IN_MULTI.contains(&resolved.parent);
     if denyoom || queuing {
         return Err(OOM.into());
     }
@@ -199,7 +198,11 @@ fn stats(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     }
     int(out, "overhead.total", overhead_total);
     int(out, "keys.count", keys);
-    int(out, "keys.bytes-per-key", if keys == 0 { 0 } else { net / keys });
+    int(
+        out,
+        "keys.bytes-per-key",
+        if keys == 0 { 0 } else { net / keys },
+    );
     int(out, "dataset.bytes", dataset);
     float(out, "dataset.percentage", 100.0 * ratio(dataset, net));
     float(out, "peak.percentage", 100.0 * ratio(used, peak));
@@ -235,7 +238,8 @@ fn doctor(cx: &mut Context<'_>, _: &Args) -> CmdResult {
 /// MEMORY MALLOC-STATS
 fn malloc_stats(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     // What Redis answers when its allocator is libc's.
-    cx.out.bulk(b"Stats not supported for the current allocator");
+    cx.out
+        .bulk(b"Stats not supported for the current allocator");
     Ok(())
 }
 

@@ -443,9 +443,7 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             let startup = super::memory::STARTUP_BYTES as u64;
             let clients = super::memory::overhead(shared) as u64 - startup;
             let tables: u64 = (0..shared.store.len())
-                .map(|i| {
-                    shared.store.read(i).table_overhead() as u64
-                })
+                .map(|i| shared.store.read(i).table_overhead() as u64)
                 .sum();
             let overhead = startup + clients + tables;
             let dataset = used.saturating_sub(overhead);
@@ -454,12 +452,15 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             let max = maxmemory.parse().unwrap_or(0);
             let total = total_system_memory();
             let percent = |a: u64, b: u64| {
-                let ratio = if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 };
+                let ratio = if b == 0 {
+                    0.0
+                } else {
+                    a as f64 * 100.0 / b as f64
+                };
                 format!("{ratio:.2}%")
             };
-            let ratio = |a: u64, b: u64| {
-                format!("{:.2}", if b == 0 { 0.0 } else { a as f64 / b as f64 })
-            };
+            let ratio =
+                |a: u64, b: u64| format!("{:.2}", if b == 0 { 0.0 } else { a as f64 / b as f64 });
             #[allow(unused_mut)]
             let mut lines = vec![
                 ("used_memory", used.to_string()),
@@ -494,7 +495,10 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("rss_overhead_ratio", "1.00".into()),
                 ("rss_overhead_bytes", "0".into()),
                 ("mem_fragmentation_ratio", ratio(rss, used)),
-                ("mem_fragmentation_bytes", (rss as i64 - used as i64).to_string()),
+                (
+                    "mem_fragmentation_bytes",
+                    (rss as i64 - used as i64).to_string(),
+                ),
                 ("mem_not_counted_for_evict", "0".into()),
                 ("mem_replication_backlog", "0".into()),
                 ("mem_total_replication_buffers", "0".into()),
@@ -1243,7 +1247,9 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 fn config_resetstat(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.shared.stats.reset();
     for index in 0..cx.shared.store.len() {
-        cx.shared.store.write(index).expired_count = 0;
+        let mut db = cx.shared.store.write(index);
+        db.expired_count = 0;
+        db.evicted_count = 0;
     }
     cx.out.ok();
     Ok(())

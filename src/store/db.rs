@@ -470,7 +470,10 @@ impl Db {
     ) -> &mut Value {
         self.purge_if_expired(key, now);
         self.touch(key);
-        let len_before = self.keys.get(key).map_or(0, |entry| value_len(&entry.value));
+        let len_before = self
+            .keys
+            .get(key)
+            .map_or(0, |entry| value_len(&entry.value));
         self.stale.push((key.into(), len_before));
         if self.keys.get(key).is_none() {
             self.count_entry(key.len(), 0, true);

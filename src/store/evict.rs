@@ -47,7 +47,10 @@ impl Policy {
     pub fn volatile(self) -> bool {
         matches!(
             self,
-            Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
         )
     }
 
@@ -73,7 +76,12 @@ pub struct Pool {
 impl Pool {
     fn offer(&mut self, score: u64, db: usize, key: &Key) {
         let full = self.entries.len() >= POOL_SIZE;
-        if full && self.entries.first().is_some_and(|worst| score <= worst.score) {
+        if full
+            && self
+                .entries
+                .first()
+                .is_some_and(|worst| score <= worst.score)
+        {
             return;
         }
         if self.entries.iter().any(|c| c.db == db && c.key == *key) {
@@ -154,7 +162,11 @@ fn pick(
         for step in 0..count {
             let index = (start + step) % count;
             let db = store.read(index);
-            if let Some(key) = db.sample_keys(volatile, 1, rng.next_u64()).into_iter().next() {
+            if let Some(key) = db
+                .sample_keys(volatile, 1, rng.next_u64())
+                .into_iter()
+                .next()
+            {
                 return Some((index, key));
             }
         }
@@ -193,7 +205,13 @@ fn pick(
 }
 
 /// How good a victim `key` is under `policy`: higher goes first.
-fn score(db: &super::Db, access: &AccessPolicy, policy: Policy, key: &Key, now: u64) -> Option<u64> {
+fn score(
+    db: &super::Db,
+    access: &AccessPolicy,
+    policy: Policy,
+    key: &Key,
+    now: u64,
+) -> Option<u64> {
     let entry = db.keys().get(&key[..])?;
     Some(match policy {
         Policy::AllKeysLfu | Policy::VolatileLfu => {

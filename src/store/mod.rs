@@ -11,8 +11,8 @@ pub mod geohash;
 mod glob;
 mod hash;
 pub mod hyperloglog;
-pub mod memory;
 mod long_double;
+pub mod memory;
 mod ranked_tree;
 mod set;
 mod stream;
@@ -109,7 +109,9 @@ impl Store {
     /// locked to write for a moment, which measures what the last command
     /// changed in place.
     pub fn used_memory(&self) -> usize {
-        (0..self.dbs.len()).map(|i| self.write(i).used_memory()).sum()
+        (0..self.dbs.len())
+            .map(|i| self.write(i).used_memory())
+            .sum()
     }
 
     /// Exclusive access to two different databases, locked in index order

@@ -218,7 +218,11 @@ impl Stream {
             64 + block(fields.capacity() * 24)
                 + fields.iter().map(|f| block(f.capacity())).sum::<usize>()
         };
-        let entries = sampled(self.entries.len(), samples, self.entries.values().map(per_entry));
+        let entries = sampled(
+            self.entries.len(),
+            samples,
+            self.entries.values().map(per_entry),
+        );
         let nodes = self.nodes.capacity() * std::mem::size_of::<Node>();
         let groups: usize = self.groups.values().map(|_| 256).sum();
         entries + block(nodes) + groups
