@@ -201,7 +201,7 @@ fn stats(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     int(
         out,
         "keys.bytes-per-key",
-        if keys == 0 { 0 } else { net / keys },
+        net.checked_div(keys).unwrap_or(0),
     );
     int(out, "dataset.bytes", dataset);
     float(out, "dataset.percentage", 100.0 * ratio(dataset, net));
