@@ -232,23 +232,37 @@ impl<V> Dict<V> {
         )
     }
 
-    /// Up to `count` keys from consecutive buckets, starting at the one
-    /// `seed` picks (Redis's `dictGetSomeKeys`, for eviction).
+    /// Up to `count` keys picked at random (a random bucket, a random
+    /// entry of it), for eviction's samples (Redis's `dictGetSomeKeys`).
+    /// The same key may come twice; an empty map gives none.
     pub fn sample_keys(&self, seed: u64, count: usize) -> Vec<Key> {
-        let mask = self.buckets.len() - 1;
-        let mut at = seed as usize & mask;
         let mut picked = Vec::with_capacity(count);
-        for _ in 0..self.buckets.len() {
-            for key in self.buckets[at].keys() {
-                if picked.len() >= count {
-                    return picked;
-                }
-                picked.push(key.clone());
-            }
+        if self.len == 0 {
+            return picked;
+        }
+        let mut state = seed | 1;
+        let mut next = move || {
+            // xorshift64*: the caller's seed spread over each pick.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let mask = self.buckets.len() - 1;
+        // Empty buckets are skipped; a sparse map gets a bounded number of
+        // tries per pick.
+        for _ in 0..count.saturating_mul(16) {
             if picked.len() >= count {
                 break;
             }
-            at = (at + 1) & mask;
+            let bucket = &self.buckets[next() as usize & mask];
+            if bucket.is_empty() {
+                continue;
+            }
+            let at = (next() % bucket.len() as u64) as usize;
+            if let Some(key) = bucket.keys().nth(at) {
+                picked.push(key.clone());
+            }
         }
         picked
     }
