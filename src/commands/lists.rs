@@ -602,9 +602,20 @@ fn blocking_move(
     }
     let resp3 = cx.out.resp3;
     let attempt = move |db: &mut Db, now: u64, filled: &mut Vec<DbKey>| {
-        let element = move_element(db, &src, &dst, from, to, now).ok()??;
-        filled.push((db_index, dst.as_slice().into()));
-        Some(Reply::encoded(resp3, |r| r.bulk(&element)))
+        // A source that is no list (yet) keeps the client waiting.
+        if !matches!(list_at(db, &src, now), Ok(Some(_))) {
+            return None;
+        }
+        // A destination of another type ends the wait with WRONGTYPE, the
+        // source untouched (Redis's serveClientBlockedOnList).
+        match move_element(db, &src, &dst, from, to, now) {
+            Ok(element) => {
+                let element = element?;
+                filled.push((db_index, dst.as_slice().into()));
+                Some(Reply::encoded(resp3, |r| r.bulk(&element)))
+            }
+            Err(error) => Some(Reply::encoded(resp3, |r| r.error(&error.0))),
+        }
     };
     cx.block(db, &args[1..2], timeout, Box::new(attempt))
 }

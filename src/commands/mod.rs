@@ -274,6 +274,10 @@ pub struct Session {
     /// Set by QUIT, protocol errors and kills: close once the reply is out.
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
+    /// Set by a command whose reply is Pub/Sub frames (SUBSCRIBE's
+    /// confirmations): they go out whatever CLIENT REPLY says, as Redis's
+    /// CLIENT_PUSHING.
+    pub pushing: bool,
     /// The parser's limits, refreshed when the configuration changes.
     pub limits: Limits,
     /// Seconds of idleness before the server closes the client (`timeout`).
@@ -340,6 +344,7 @@ impl Session {
             info,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
+            pushing: false,
             limits: Limits::default(),
             idle_timeout: 0,
             config_epoch: u64::MAX,
@@ -520,12 +525,16 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
     cx.gate = None;
     // With appendfsync always, the reply waits here for the fsync.
     crate::persistence::aof::finish(cx.shared, &mut cx.aof);
+    let pushed = std::mem::take(&mut cx.session.pushing);
     match cx.session.reply_mode {
         ReplyMode::On => {}
-        ReplyMode::Off => cx.out.buf.truncate(reply_start),
+        ReplyMode::Off if !pushed => cx.out.buf.truncate(reply_start),
+        ReplyMode::Off => {}
         ReplyMode::Skip => cx.session.reply_mode = ReplyMode::Skipping,
         ReplyMode::Skipping => {
-            cx.out.buf.truncate(reply_start);
+            if !pushed {
+                cx.out.buf.truncate(reply_start);
+            }
             cx.session.reply_mode = ReplyMode::On;
         }
     }

@@ -1,0 +1,236 @@
+//! What Redis 7.0.15's own test suite found (issue 16), each checked the
+//! same way against respd and, when installed, a real redis-server:
+//! clients left blocked for ever (BLMOVE into a key of another type,
+//! XREADGROUP on a stream that goes away, Pub/Sub under CLIENT REPLY OFF),
+//! WATCH invalidated by writes that changed nothing, XADD's ID overflow and
+//! the unknown subcommands an unauthenticated client sends.
+//!
+//! Every read has a timeout: a client that is never answered fails its test
+//! with "no reply" instead of hanging it.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{cmd, start, RealRedis};
+
+/// One client connection, reading replies frame by frame (raw bytes).
+struct Conn {
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn new(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Conn {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// Sends a command without waiting for its reply.
+    fn send(&mut self, args: &[&str]) {
+        self.reader.get_mut().write_all(&cmd(args)).expect("write");
+    }
+
+    /// Sends a command and returns its reply.
+    fn call(&mut self, args: &[&str]) -> String {
+        self.send(args);
+        self.frame()
+    }
+
+    /// Reads one whole frame (of any RESP2/RESP3 type) as text; panics
+    /// when none comes within the timeout: the client was left hanging.
+    fn frame(&mut self) -> String {
+        let mut out = Vec::new();
+        self.frame_into(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn line(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(n) if n > 0 && line.ends_with(b"\r\n") => {}
+            other => panic!(
+                "no reply (the client hangs?): {other:?}, got so far {:?}",
+                String::from_utf8_lossy(out)
+            ),
+        }
+        out.extend_from_slice(&line);
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    fn frame_into(&mut self, out: &mut Vec<u8>) {
+        let line = self.line(out);
+        let count = || -> i64 {
+            std::str::from_utf8(&line[1..])
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .expect("length")
+        };
+        match line.first() {
+            Some(b'$' | b'=' | b'!') if count() >= 0 => {
+                let mut body = vec![0u8; count() as usize + 2];
+                self.reader.read_exact(&mut body).expect("bulk body");
+                out.extend_from_slice(&body);
+            }
+            Some(b'*' | b'>' | b'~') => (0..count().max(0)).for_each(|_| self.frame_into(out)),
+            Some(b'%') => (0..2 * count()).for_each(|_| self.frame_into(out)),
+            _ => {}
+        }
+    }
+
+    /// Asserts nothing arrives within a short while (replies switched off).
+    fn silent(&mut self) -> String {
+        let stream = self.reader.get_mut();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        let mut got = self.reader.buffer().to_vec();
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = self.reader.get_mut().read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        self.reader
+            .get_mut()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        String::from_utf8_lossy(&got).into_owned()
+    }
+}
+
+/// Waits until the server counts `n` blocked clients (INFO clients), so
+/// what follows happens while they wait.
+fn wait_blocked(addr: SocketAddr, n: usize) {
+    let mut probe = Conn::new(addr);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = probe.call(&["INFO", "clients"]);
+        if info.contains(&format!("blocked_clients:{n}\r\n")) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected {n} blocked clients");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `scenario` against respd, then against a real redis-server when
+/// there is one, and asserts both told the same story; returns respd's.
+fn differential(scenario: impl Fn(SocketAddr) -> Vec<String>) -> Vec<String> {
+    let server = start();
+    let ours = scenario(server.local_addr());
+    if let Some(redis) = RealRedis::start() {
+        let theirs = scenario(redis.addr);
+        assert_eq!(ours, theirs, "respd (left) and redis-server (right) differ");
+    }
+    ours
+}
+
+const WRONGTYPE: &str =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+// ----- 1. BLMOVE / BRPOPLPUSH into a key of another type ------------------------------------
+
+#[test]
+fn blocked_move_into_a_key_of_another_type_gets_wrongtype_and_leaves_the_source() {
+    let story = differential(|addr| {
+        let mut c = Conn::new(addr);
+        let mut wrong = Conn::new(addr);
+        let mut fine = Conn::new(addr);
+        let mut log = vec![c.call(&["SET", "dst", "string"])];
+        wrong.send(&["BRPOPLPUSH", "src", "dst", "0"]);
+        wait_blocked(addr, 1);
+        fine.send(&["BLMOVE", "src", "ok", "LEFT", "RIGHT", "0"]);
+        wait_blocked(addr, 2);
+        log.push(c.call(&["RPUSH", "src", "a", "b", "c"]));
+        log.push(wrong.frame());
+        log.push(fine.frame());
+        log.push(c.call(&["LRANGE", "src", "0", "-1"]));
+        log.push(c.call(&["LRANGE", "ok", "0", "-1"]));
+        log.push(c.call(&["GET", "dst"]));
+        // The same in RESP3, with BLMOVE, alone.
+        wrong.call(&["HELLO", "3"]);
+        log.push(c.call(&["DEL", "src"]));
+        wrong.send(&["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"]);
+        wait_blocked(addr, 1);
+        log.push(c.call(&["LPUSH", "src", "x", "y"]));
+        log.push(wrong.frame());
+        log.push(c.call(&["LRANGE", "src", "0", "-1"]));
+        log
+    });
+    assert_eq!(story[2], WRONGTYPE);
+    assert_eq!(story[3], "$1\r\na\r\n");
+    assert_eq!(story[4], "*2\r\n$1\r\nb\r\n$1\r\nc\r\n");
+    assert_eq!(story[9], WRONGTYPE);
+    assert_eq!(story[10], "*2\r\n$1\r\ny\r\n$1\r\nx\r\n");
+}
+
+// ----- 2. Pub/Sub under CLIENT REPLY OFF / SKIP ---------------------------------------------
+
+#[test]
+fn pubsub_frames_go_out_whatever_client_reply_says() {
+    for protocol in ["2", "3"] {
+        let story = differential(|addr| {
+            let mut sub = Conn::new(addr);
+            let mut c = Conn::new(addr);
+            let mut log = vec![sub.call(&["HELLO", protocol]).len().to_string()];
+            c.call(&["CONFIG", "SET", "notify-keyspace-events", "KA"]);
+            sub.send(&["CLIENT", "REPLY", "OFF"]);
+            sub.send(&["SUBSCRIBE", "a", "b"]);
+            log.push(sub.frame());
+            log.push(sub.frame());
+            sub.send(&["PSUBSCRIBE", "__keyspace@0__:*"]);
+            log.push(sub.frame());
+            sub.send(&["SSUBSCRIBE", "s"]);
+            log.push(sub.frame());
+            log.push(c.call(&["PUBLISH", "a", "hello"]));
+            log.push(sub.frame());
+            log.push(c.call(&["SET", "k", "v"]));
+            log.push(sub.frame());
+            log.push(c.call(&["SPUBLISH", "s", "shard"]));
+            log.push(sub.frame());
+            sub.send(&["UNSUBSCRIBE", "b"]);
+            log.push(sub.frame());
+            sub.send(&["UNSUBSCRIBE"]);
+            log.push(sub.frame());
+            sub.send(&["PUNSUBSCRIBE"]);
+            log.push(sub.frame());
+            sub.send(&["SUNSUBSCRIBE"]);
+            log.push(sub.frame());
+            // Any other reply stays off.
+            sub.send(&["PING"]);
+            sub.send(&["UNSUBSCRIBE"]);
+            log.push(sub.frame());
+            // SKIP: the next command's reply is dropped, not its frames.
+            sub.send(&["CLIENT", "REPLY", "ON"]);
+            log.push(sub.frame());
+            sub.send(&["CLIENT", "REPLY", "SKIP"]);
+            sub.send(&["SUBSCRIBE", "c"]);
+            log.push(sub.frame());
+            log.push(c.call(&["PUBLISH", "c", "after skip"]));
+            log.push(sub.frame());
+            log.push(sub.silent());
+            c.call(&["CONFIG", "SET", "notify-keyspace-events", ""]);
+            log
+        });
+        let push = if protocol == "3" { '>' } else { '*' };
+        assert_eq!(
+            story[1],
+            format!("{push}3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n")
+        );
+        assert!(story[6].contains("hello"), "{story:?}");
+        assert!(story[8].contains("__keyspace@0__:k"), "{story:?}");
+        assert!(story[10].contains("shard"), "{story:?}");
+        assert!(story[15].contains("unsubscribe"), "{story:?}");
+        assert_eq!(story[16], "+OK\r\n");
+        assert!(story[17].contains("subscribe"), "{story:?}");
+        assert!(story[19].contains("after skip"), "{story:?}");
+        assert_eq!(story[20], "");
+    }
+}
