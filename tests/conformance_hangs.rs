@@ -132,8 +132,7 @@ fn differential(scenario: impl Fn(SocketAddr) -> Vec<String>) -> Vec<String> {
     ours
 }
 
-const WRONGTYPE: &str =
-    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 
 // ----- 1. BLMOVE / BRPOPLPUSH into a key of another type ------------------------------------
 
@@ -233,4 +232,123 @@ fn pubsub_frames_go_out_whatever_client_reply_says() {
         assert!(story[19].contains("after skip"), "{story:?}");
         assert_eq!(story[20], "");
     }
+}
+
+// ----- 3. XREADGROUP on a stream that goes away ---------------------------------------------
+
+/// Blocks a reader with `block` (after `setup`), runs `actions` on another
+/// connection, and returns the actions' replies and what the reader got.
+fn wake_story(
+    addr: SocketAddr,
+    setup: &[&[&str]],
+    block: &[&str],
+    actions: &[&[&str]],
+) -> Vec<String> {
+    let mut c = Conn::new(addr);
+    let mut reader = Conn::new(addr);
+    let mut log: Vec<String> = setup.iter().map(|step| c.call(step)).collect();
+    reader.send(block);
+    wait_blocked(addr, 1);
+    log.extend(actions.iter().map(|step| c.call(step)));
+    log.push(reader.frame());
+    log.push(reader.call(&["PING"]));
+    log
+}
+
+const GROUP_SETUP: &[&[&str]] = &[
+    &["XADD", "s", "1-1", "f", "v"],
+    &["XGROUP", "CREATE", "s", "g", "$"],
+];
+const READ_GROUP: &[&str] = &[
+    "XREADGROUP",
+    "GROUP",
+    "g",
+    "c",
+    "BLOCK",
+    "0",
+    "STREAMS",
+    "s",
+    ">",
+];
+
+#[test]
+fn blocked_xreadgroup_is_told_when_its_stream_goes_away() {
+    let unblocked = "-UNBLOCKED the stream key no longer exists\r\n";
+    let cases: &[&[&[&str]]] = &[
+        &[&["DEL", "s"]],
+        &[&["UNLINK", "s"]],
+        &[&["SET", "s", "string"]],
+        &[&["MULTI"], &["DEL", "s"], &["SADD", "s", "e"], &["EXEC"]],
+        &[&["RENAME", "s", "elsewhere"]],
+        &[&["MOVE", "s", "1"]],
+        &[&["FLUSHDB"]],
+        &[&["FLUSHALL"]],
+        &[&["SWAPDB", "0", "1"]],
+        &[&["PEXPIRE", "s", "1"]],
+    ];
+    for actions in cases {
+        eprintln!("case {actions:?}");
+        let story = differential(|addr| wake_story(addr, GROUP_SETUP, READ_GROUP, actions));
+        assert_eq!(story[story.len() - 2], unblocked, "{actions:?}: {story:?}");
+    }
+}
+
+#[test]
+fn blocked_xreadgroup_after_swapdb_meets_the_other_databases_stream() {
+    // The other database has a stream under the same name, without the
+    // group: NOGROUP.
+    let story = differential(|addr| {
+        let mut other = Conn::new(addr);
+        other.call(&["SELECT", "1"]);
+        other.call(&["XADD", "s", "5-1", "x", "y"]);
+        wake_story(addr, GROUP_SETUP, READ_GROUP, &[&["SWAPDB", "0", "1"]])
+    });
+    assert_eq!(
+        story[story.len() - 2],
+        "-NOGROUP the consumer group this client was blocked on no longer exists\r\n"
+    );
+    // With the group and a new entry there: the reader is served from it.
+    let story = differential(|addr| {
+        let mut other = Conn::new(addr);
+        other.call(&["SELECT", "1"]);
+        other.call(&["XADD", "s", "5-1", "x", "y"]);
+        other.call(&["XGROUP", "CREATE", "s", "g", "0"]);
+        wake_story(addr, GROUP_SETUP, READ_GROUP, &[&["SWAPDB", "0", "1"]])
+    });
+    assert!(story[story.len() - 2].contains("5-1"), "{story:?}");
+}
+
+#[test]
+fn blocked_xread_and_blpop_keep_waiting_when_their_key_goes_away() {
+    // XREAD waits on through DEL and a key of another type, then is served
+    // by the new stream.
+    let story = differential(|addr| {
+        wake_story(
+            addr,
+            &[&["XADD", "s", "1-1", "f", "v"]],
+            &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"],
+            &[
+                &["DEL", "s"],
+                &["SET", "s", "string"],
+                &["FLUSHDB"],
+                &["SWAPDB", "0", "1"],
+                &["XADD", "s", "9-1", "a", "b"],
+            ],
+        )
+    });
+    assert!(story[story.len() - 2].contains("9-1"), "{story:?}");
+    let story = differential(|addr| {
+        wake_story(
+            addr,
+            &[],
+            &["BLPOP", "l", "0"],
+            &[
+                &["SET", "l", "string"],
+                &["DEL", "l"],
+                &["FLUSHALL"],
+                &["RPUSH", "l", "x"],
+            ],
+        )
+    });
+    assert_eq!(story[story.len() - 2], "*2\r\n$1\r\nl\r\n$1\r\nx\r\n");
 }

@@ -517,6 +517,11 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
         cx.out.error(&error.0);
     }
     Stats::bump(&cx.shared.stats.commands_processed);
+    // Streams this command deleted or replaced: their XREADGROUP clients
+    // are answered (Redis signals such keys as ready).
+    for (db, key) in cx.shared.store.take_gone_streams() {
+        cx.key_ready(db, &key);
+    }
     if !cx.session.ready_keys.is_empty() {
         let ready = std::mem::take(&mut cx.session.ready_keys);
         cx.shared.blocking.serve(&cx.shared.store, ready);

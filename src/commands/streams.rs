@@ -42,6 +42,7 @@ const UNBALANCED: &str =
 const MISSING_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
 const DOLLAR_IN_XREADGROUP: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
 const GT_IN_XREAD: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+const STREAM_GONE: &str = "UNBLOCKED the stream key no longer exists";
 const GROUP_GONE: &str = "NOGROUP the consumer group this client was blocked on no longer exists";
 const KEY_MUST_EXIST: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
 const BUSYGROUP: &str = "BUSYGROUP Consumer Group name already exists";
@@ -889,6 +890,11 @@ fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResul
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         for (key, position) in parsed.keys.iter().zip(&positions) {
             let Ok(Some(stream)) = stream_at(db, key, now) else {
+                // The stream was deleted or replaced: XREADGROUP's group
+                // went with it, so Redis ends the wait; XREAD waits on.
+                if parsed.group.is_some() {
+                    return Some(Reply::encoded(resp3, |r| r.error(STREAM_GONE)));
+                }
                 continue;
             };
             let after = match (&parsed.group, position) {

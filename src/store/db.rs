@@ -33,6 +33,8 @@ pub struct Db {
     index: usize,
     /// Where keys created and expired are logged, while someone listens.
     events: Arc<EventLog>,
+    /// Where stream keys that go away are noted (blocked XREADGROUP).
+    pub(super) gone_streams: Arc<super::GoneStreams>,
 }
 
 /// A watched key's version and how many clients watch it.
@@ -62,10 +64,22 @@ impl Db {
     /// Inserts or replaces `key`, logging `new` when it did not exist (the
     /// clone of the key is paid only while someone listens).
     fn insert(&mut self, key: Key, value: Value) {
-        if !self.events.wants(class::NEW) {
-            self.keys.insert(key, value);
-        } else if self.keys.insert(key.clone(), value).is_none() {
+        if let Some(slot) = self.keys.get_mut(&key[..]) {
+            let old = std::mem::replace(slot, value);
+            self.note_if_stream(&key, Some(&old));
+            return;
+        }
+        if self.events.wants(class::NEW) {
             self.events.record(self.index, class::NEW, "new", &key);
+        }
+        self.keys.insert(key, value);
+    }
+
+    /// Notes that a stream left `key` (deleted, or replaced by any value:
+    /// Redis wakes the key's XREADGROUP clients then).
+    fn note_if_stream(&self, key: &[u8], gone: Option<&Value>) {
+        if let Some(Value::Stream(_)) = gone {
+            self.gone_streams.record(self.index, key);
         }
     }
 
@@ -181,7 +195,8 @@ impl Db {
     /// Deletes `key` when its time has passed; true if it did.
     pub fn purge_if_expired(&mut self, key: &[u8], now: u64) -> bool {
         if self.is_expired(key, now) {
-            self.keys.remove(key);
+            let gone = self.keys.remove(key);
+            self.note_if_stream(key, gone.as_ref());
             self.expires.remove(key);
             self.expired_count += 1;
             self.touch(key);
@@ -248,6 +263,7 @@ impl Db {
             self.expires.remove(key);
         }
         self.touch(key);
+        self.note_if_stream(key, Some(&removed));
         Some(removed)
     }
 
@@ -259,6 +275,7 @@ impl Db {
         let value = self.keys.remove(key)?;
         let expire = self.expires.remove(key);
         self.touch(key);
+        self.note_if_stream(key, Some(&value));
         Some((value, expire))
     }
 
@@ -368,7 +385,8 @@ impl Db {
         }
         self.expire_cursor = cursor;
         for key in &due {
-            self.keys.remove(&key[..]);
+            let gone = self.keys.remove(&key[..]);
+            self.note_if_stream(key, gone.as_ref());
             self.expires.remove(&key[..]);
             self.touch(key);
             self.events.expired_purged(self.index, key);
