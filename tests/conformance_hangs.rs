@@ -352,3 +352,93 @@ fn blocked_xread_and_blpop_keep_waiting_when_their_key_goes_away() {
     });
     assert_eq!(story[story.len() - 2], "*2\r\n$1\r\nl\r\n$1\r\nx\r\n");
 }
+
+// ----- 5. XADD's ID overflow -----------------------------------------------------------------
+
+#[test]
+fn xadd_refuses_ids_past_the_last_sequence() {
+    let story = differential(|addr| {
+        let mut c = Conn::new(addr);
+        [
+            &["XADD", "s", "5-18446744073709551615", "f", "v"][..],
+            &["XADD", "s", "5-*", "f", "v"],
+            &["XADD", "s", "4-*", "f", "v"],
+            &["XADD", "s", "6-*", "f", "v"],
+            &["XADD", "s", "6-*", "f", "v"],
+            &["XLEN", "s"],
+            &[
+                "XADD",
+                "m",
+                "18446744073709551615-18446744073709551614",
+                "f",
+                "v",
+            ],
+            &["XADD", "m", "18446744073709551615-*", "f", "v"],
+            &["XADD", "m", "18446744073709551615-*", "f", "v"],
+            &["XADD", "m", "*", "f", "v"],
+            &[
+                "XADD",
+                "m",
+                "18446744073709551615-18446744073709551615",
+                "f",
+                "v",
+            ],
+            &["XADD", "e", "18446744073709551615-*", "f", "v"],
+            &["XADD", "z", "0-*", "f", "v"],
+            &["XADD", "z", "0-0", "f", "v"],
+            &["XADD", "z", "18446744073709551616-*", "f", "v"],
+            &["XADD", "z", "1-18446744073709551616", "f", "v"],
+            &["XADD", "z", "MAXLEN", "1", "1-*", "f", "v"],
+            &["XRANGE", "z", "-", "+"],
+        ]
+        .iter()
+        .map(|args| c.call(args))
+        .collect()
+    });
+    assert_eq!(story[1], "-ERR Elements are too large to be stored\r\n");
+    assert_eq!(story[3], "$3\r\n6-0\r\n");
+    assert_eq!(story[5], ":3\r\n");
+    assert_eq!(
+        story[8],
+        "-ERR The stream has exhausted the last possible ID, unable to add more items\r\n"
+    );
+}
+
+// ----- 6. Subcommands 7.0 lacks, before AUTH --------------------------------------------------
+
+#[test]
+fn an_unauthenticated_client_hears_unknown_where_7_0_knows_nothing() {
+    let story = differential(|addr| {
+        let mut admin = Conn::new(addr);
+        admin.call(&["CONFIG", "SET", "requirepass", "secret"]);
+        let mut c = Conn::new(addr);
+        let log = [
+            // What redis-py 5+ sends on connect, before AUTH.
+            &["CLIENT", "SETINFO", "LIB-NAME", "redis-py"][..],
+            &["CLIENT", "SETINFO", "LIB-VER", "6.0.0"],
+            &["CLIENT", "NO-TOUCH", "ON"],
+            &["CLIENT", "NOSUCH"],
+            &["NOSUCH", "a"],
+            &["CLIENT"],
+            &["GET"],
+            &["GET", "a"],
+            &["CLIENT", "ID"],
+            &["AUTH", "wrong"],
+            &["AUTH", "secret"],
+            &["CLIENT", "SETINFO", "LIB-NAME", "redis-py"],
+            &["SET", "a", "1"],
+        ]
+        .iter()
+        .map(|args| c.call(args))
+        .collect();
+        admin.call(&["AUTH", "secret"]);
+        admin.call(&["CONFIG", "SET", "requirepass", ""]);
+        log
+    });
+    assert_eq!(
+        story[0],
+        "-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n"
+    );
+    assert_eq!(story[7], "-NOAUTH Authentication required.\r\n");
+    assert_eq!(story[12], "+OK\r\n");
+}

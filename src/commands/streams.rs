@@ -19,6 +19,7 @@ const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argu
 const ID_TOO_SMALL: &str =
     "ERR The ID specified in XADD is equal or smaller than the target stream top item";
 const ID_ZERO: &str = "ERR The ID specified in XADD must be greater than 0-0";
+const SEQUENCE_EXHAUSTED: &str = "ERR Elements are too large to be stored";
 const EXHAUSTED: &str =
     "ERR The stream has exhausted the last possible ID, unable to add more items";
 const MAXLEN_AND_MINID: &str =
@@ -498,6 +499,13 @@ fn xadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
         None => Stream::new().next_id(parsed.id, now),
         Some(stream) if stream.last_id == StreamId::MAX => return Err(EXHAUSTED.into()),
+        // `ms-*` whose sequence is used up: Redis 7.0 fails without setting
+        // errno, so the reply is its fallback "too large" error.
+        Some(stream)
+            if parsed.id == Some((stream.last_id.ms, None)) && stream.last_id.seq == u64::MAX =>
+        {
+            return Err(SEQUENCE_EXHAUSTED.into())
+        }
         Some(stream) => stream.next_id(parsed.id, now),
     };
     let id = id.ok_or(Error::from(ID_TOO_SMALL))?;
