@@ -442,3 +442,417 @@ fn an_unauthenticated_client_hears_unknown_where_7_0_knows_nothing() {
     assert_eq!(story[7], "-NOAUTH Authentication required.\r\n");
     assert_eq!(story[12], "+OK\r\n");
 }
+
+// ----- 4. WATCH: only real modifications abort EXEC ------------------------------------------
+
+/// One WATCH case: the keys set up, then `WATCH k`, then another client's
+/// `writes`, then MULTI / PING / EXEC: true when EXEC was aborted.
+struct WatchCase {
+    setup: &'static [&'static [&'static str]],
+    writes: &'static [&'static [&'static str]],
+    aborts: bool,
+}
+
+const fn case(
+    setup: &'static [&'static [&'static str]],
+    writes: &'static [&'static [&'static str]],
+    aborts: bool,
+) -> WatchCase {
+    WatchCase {
+        setup,
+        writes,
+        aborts,
+    }
+}
+
+const WATCH_CASES: &[WatchCase] = &[
+    // Strings.
+    case(&[&["SET", "k", "v"]], &[&["SET", "k", "v"]], true),
+    case(&[&["SET", "k", "v"]], &[&["SETNX", "k", "w"]], false),
+    case(&[&["SET", "k", "v"]], &[&["SET", "k", "w", "NX"]], false),
+    case(&[], &[&["SET", "k", "w", "XX"]], false),
+    case(&[&["SET", "k", "v"]], &[&["INCR", "k"]], false),
+    case(&[&["SET", "k", "1"]], &[&["INCRBY", "k", "0"]], true),
+    case(&[&["SET", "k", "1"]], &[&["INCRBYFLOAT", "k", "x"]], false),
+    case(&[&["SET", "k", "v"]], &[&["APPEND", "k", ""]], true),
+    case(&[&["SET", "k", "v"]], &[&["SETRANGE", "k", "0", ""]], false),
+    case(&[&["SET", "k", "v"]], &[&["SETRANGE", "k", "0", "v"]], true),
+    case(&[&["SET", "k", "v"]], &[&["GETEX", "k"]], false),
+    case(&[&["SET", "k", "v"]], &[&["GETEX", "k", "PERSIST"]], false),
+    case(&[&["SET", "k", "v"]], &[&["GETEX", "k", "EX", "100"]], true),
+    case(&[&["SET", "k", "v"]], &[&["GETDEL", "k"]], true),
+    case(&[], &[&["GETDEL", "k"]], false),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["GET", "k"], &["STRLEN", "k"]],
+        false,
+    ),
+    // Bitmaps.
+    case(
+        &[&["SETBIT", "k", "3", "1"]],
+        &[&["SETBIT", "k", "3", "1"]],
+        false,
+    ),
+    case(
+        &[&["SETBIT", "k", "3", "1"]],
+        &[&["SETBIT", "k", "3", "0"]],
+        true,
+    ),
+    case(
+        &[&["SETBIT", "k", "3", "1"]],
+        &[&["SETBIT", "k", "100", "0"]],
+        true,
+    ),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["BITFIELD", "k", "GET", "u8", "0"]],
+        false,
+    ),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["BITFIELD", "k", "SET", "u8", "0", "118"]],
+        false,
+    ),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["BITFIELD", "k", "SET", "u8", "0", "1"]],
+        true,
+    ),
+    case(&[&["SADD", "k", "a"]], &[&["SETBIT", "k", "1", "1"]], false),
+    // Lists.
+    case(&[&["SET", "k", "v"]], &[&["LPUSH", "k", "x"]], false),
+    case(&[&["RPUSH", "k", "a"]], &[&["RPUSH", "k", "x"]], true),
+    case(&[], &[&["LPUSHX", "k", "x"]], false),
+    case(&[&["RPUSH", "k", "a"]], &[&["LREM", "k", "0", "zz"]], false),
+    case(&[&["RPUSH", "k", "a"]], &[&["LREM", "k", "0", "a"]], true),
+    case(
+        &[&["RPUSH", "k", "a", "b"]],
+        &[&["LTRIM", "k", "0", "-1"]],
+        true,
+    ),
+    case(&[&["RPUSH", "k", "a"]], &[&["LSET", "k", "0", "a"]], true),
+    case(&[&["RPUSH", "k", "a"]], &[&["LSET", "k", "5", "a"]], false),
+    case(
+        &[&["RPUSH", "k", "a"]],
+        &[&["LINSERT", "k", "BEFORE", "zz", "x"]],
+        false,
+    ),
+    case(
+        &[&["RPUSH", "k", "a"]],
+        &[&["LINSERT", "k", "BEFORE", "a", "x"]],
+        true,
+    ),
+    case(&[&["RPUSH", "k", "a"]], &[&["LPOP", "k", "0"]], false),
+    case(&[&["RPUSH", "k", "a", "b"]], &[&["RPOP", "k"]], true),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["RPOPLPUSH", "nothing", "k"]],
+        false,
+    ),
+    case(
+        &[&["SET", "k", "v"], &["RPUSH", "src", "a"]],
+        &[&["LMOVE", "src", "k", "LEFT", "LEFT"]],
+        false,
+    ),
+    case(
+        &[&["RPUSH", "k", "a"]],
+        &[&["LMOVE", "k", "k", "LEFT", "RIGHT"]],
+        true,
+    ),
+    case(
+        &[&["RPUSH", "k", "a"], &["RPUSH", "src", "x"]],
+        &[&["LMOVE", "src", "k", "LEFT", "LEFT"]],
+        true,
+    ),
+    // Hashes.
+    case(
+        &[&["HSET", "k", "f", "v"]],
+        &[&["HSET", "k", "f", "v"]],
+        true,
+    ),
+    case(
+        &[&["HSET", "k", "f", "v"]],
+        &[&["HSET", "k", "f", "w"]],
+        true,
+    ),
+    case(
+        &[&["HSET", "k", "f", "v"]],
+        &[&["HSETNX", "k", "f", "w"]],
+        false,
+    ),
+    case(
+        &[&["HSET", "k", "f", "v"]],
+        &[&["HSETNX", "k", "g", "w"]],
+        true,
+    ),
+    case(&[&["HSET", "k", "f", "v"]], &[&["HDEL", "k", "zz"]], false),
+    case(&[&["HSET", "k", "f", "v"]], &[&["HDEL", "k", "f"]], true),
+    case(
+        &[&["HSET", "k", "f", "v"]],
+        &[&["HINCRBY", "k", "f", "1"]],
+        false,
+    ),
+    case(
+        &[&["HSET", "k", "f", "1"]],
+        &[&["HINCRBY", "k", "f", "0"]],
+        true,
+    ),
+    case(
+        &[&["HSET", "k", "f", "v"]],
+        &[&["HINCRBYFLOAT", "k", "f", "1"]],
+        false,
+    ),
+    case(&[&["SET", "k", "v"]], &[&["HSET", "k", "f", "v"]], false),
+    // Sets.
+    case(&[&["SADD", "k", "a"]], &[&["SADD", "k", "a"]], false),
+    case(&[&["SADD", "k", "a"]], &[&["SADD", "k", "b"]], true),
+    case(&[&["SADD", "k", "a"]], &[&["SREM", "k", "zz"]], false),
+    case(&[&["SADD", "k", "a", "b"]], &[&["SREM", "k", "a"]], true),
+    case(
+        &[&["SADD", "k", "a"], &["SADD", "s", "a"]],
+        &[&["SMOVE", "s", "k", "a"]],
+        false,
+    ),
+    case(
+        &[&["SADD", "k", "a"], &["SADD", "s", "b"]],
+        &[&["SMOVE", "s", "k", "zz"]],
+        false,
+    ),
+    case(
+        &[&["SADD", "k", "a"], &["SADD", "s", "b"]],
+        &[&["SMOVE", "s", "k", "b"]],
+        true,
+    ),
+    case(
+        &[&["SADD", "k", "a"], &["SADD", "d", "a"]],
+        &[&["SMOVE", "k", "d", "a"]],
+        true,
+    ),
+    case(&[&["SADD", "k", "a"]], &[&["SMOVE", "k", "k", "a"]], false),
+    case(&[&["SADD", "k", "a"]], &[&["SPOP", "k", "0"]], false),
+    case(&[&["SADD", "k", "a"]], &[&["SPOP", "k"]], true),
+    case(&[], &[&["SINTERSTORE", "k", "nothing", "none"]], false),
+    case(
+        &[&["SADD", "k", "a"]],
+        &[&["SINTERSTORE", "k", "nothing"]],
+        true,
+    ),
+    // Sorted sets.
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZADD", "k", "1", "a"]],
+        false,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZADD", "k", "2", "a"]],
+        true,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZADD", "k", "XX", "1", "b"]],
+        false,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZADD", "k", "NX", "5", "a"]],
+        false,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZADD", "k", "GT", "0", "a"]],
+        false,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZINCRBY", "k", "0", "a"]],
+        false,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZINCRBY", "k", "1", "a"]],
+        true,
+    ),
+    case(&[&["ZADD", "k", "1", "a"]], &[&["ZREM", "k", "zz"]], false),
+    case(
+        &[&["ZADD", "k", "1", "a", "2", "b"]],
+        &[&["ZREM", "k", "a"]],
+        true,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZREMRANGEBYSCORE", "k", "5", "6"]],
+        false,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a", "2", "b"]],
+        &[&["ZPOPMIN", "k"]],
+        true,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZPOPMIN", "k", "0"]],
+        false,
+    ),
+    case(&[&["SET", "k", "v"]], &[&["ZADD", "k", "1", "a"]], false),
+    // Streams.
+    case(
+        &[&["XADD", "k", "1-1", "f", "v"]],
+        &[&["XADD", "k", "2-1", "f", "v"]],
+        true,
+    ),
+    case(
+        &[&["XADD", "k", "1-1", "f", "v"]],
+        &[&["XADD", "k", "1-1", "f", "v"]],
+        false,
+    ),
+    case(
+        &[&["XADD", "k", "1-1", "f", "v"]],
+        &[&["XDEL", "k", "9-9"]],
+        false,
+    ),
+    case(
+        &[&["XADD", "k", "1-1", "f", "v"]],
+        &[&["XDEL", "k", "1-1"]],
+        true,
+    ),
+    case(
+        &[&["XADD", "k", "1-1", "f", "v"]],
+        &[&["XTRIM", "k", "MAXLEN", "5"]],
+        false,
+    ),
+    case(
+        &[
+            &["XADD", "k", "1-1", "f", "v"],
+            &["XADD", "k", "2-1", "f", "v"],
+        ],
+        &[&["XTRIM", "k", "MAXLEN", "1"]],
+        true,
+    ),
+    case(
+        &[&["XADD", "k", "1-1", "f", "v"]],
+        &[&["XGROUP", "CREATE", "k", "g", "0"]],
+        false,
+    ),
+    case(
+        &[],
+        &[&["XGROUP", "CREATE", "k", "g", "0", "MKSTREAM"]],
+        true,
+    ),
+    case(
+        &[&["XADD", "k", "1-1", "f", "v"]],
+        &[&["XSETID", "k", "5-5"]],
+        false,
+    ),
+    case(
+        &[
+            &["XADD", "k", "1-1", "f", "v"],
+            &["XGROUP", "CREATE", "k", "g", "0"],
+        ],
+        &[
+            &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", ">"],
+            &["XACK", "k", "g", "1-1"],
+        ],
+        false,
+    ),
+    // Keys.
+    case(&[], &[&["DEL", "k"]], false),
+    case(&[&["SET", "k", "v"]], &[&["DEL", "k"]], true),
+    case(&[&["SET", "k", "v"]], &[&["RENAME", "k", "k"]], false),
+    case(&[&["SET", "k", "v"]], &[&["EXPIRE", "k", "100"]], true),
+    case(
+        &[&["SET", "k", "v", "EX", "100"]],
+        &[&["EXPIRE", "k", "200", "NX"]],
+        false,
+    ),
+    case(&[&["SET", "k", "v"]], &[&["PERSIST", "k"]], false),
+    case(
+        &[&["SET", "k", "v", "EX", "100"]],
+        &[&["PERSIST", "k"]],
+        true,
+    ),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["TOUCH", "k"], &["EXISTS", "k"], &["TYPE", "k"]],
+        false,
+    ),
+    case(&[&["SET", "k", "v"]], &[&["MOVE", "k", "1"]], true),
+    case(&[&["SET", "k", "v"]], &[&["COPY", "k", "other"]], false),
+    case(&[&["SET", "other", "v"]], &[&["COPY", "other", "k"]], true),
+    case(&[&["SET", "k", "v"]], &[&["FLUSHDB"]], true),
+    case(&[&["SET", "x", "v"]], &[&["FLUSHDB"]], false),
+    case(&[&["SET", "x", "v"]], &[&["FLUSHALL"]], false),
+    case(&[&["SET", "x", "v"]], &[&["SWAPDB", "0", "1"]], false),
+    case(&[&["SET", "k", "v"]], &[&["SWAPDB", "0", "1"]], true),
+];
+
+/// Runs every case on `addr`: for each, whether EXEC was aborted (`*-1`).
+fn watch_story(addr: SocketAddr) -> Vec<String> {
+    let mut watcher = Conn::new(addr);
+    let mut writer = Conn::new(addr);
+    WATCH_CASES
+        .iter()
+        .map(|case| {
+            watcher.call(&["FLUSHALL"]);
+            for step in case.setup {
+                writer.call(step);
+            }
+            watcher.call(&["WATCH", "k"]);
+            let writes: Vec<String> = case.writes.iter().map(|w| writer.call(w)).collect();
+            watcher.call(&["MULTI"]);
+            watcher.call(&["PING"]);
+            let exec = watcher.call(&["EXEC"]);
+            format!(
+                "{:?} then {:?} -> {writes:?} EXEC {exec:?}",
+                case.setup, case.writes
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn watch_is_broken_only_by_real_modifications() {
+    let story = differential(watch_story);
+    for (line, case) in story.iter().zip(WATCH_CASES) {
+        let aborted = line.ends_with("EXEC \"*-1\\r\\n\"");
+        assert_eq!(aborted, case.aborts, "{line}");
+    }
+}
+
+#[test]
+fn watch_and_expiry() {
+    let story = differential(|addr| {
+        let mut watcher = Conn::new(addr);
+        let mut log = Vec::new();
+        // Alive when watched, expired by EXEC: aborted.
+        watcher.call(&["SET", "k", "v", "PX", "100"]);
+        watcher.call(&["WATCH", "k"]);
+        thread::sleep(Duration::from_millis(300));
+        watcher.call(&["MULTI"]);
+        watcher.call(&["PING"]);
+        log.push(watcher.call(&["EXEC"]));
+        // Already expired when watched (Redis's `expired` flag): its going
+        // (lazily or by the active cycle) is no change.
+        watcher.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        watcher.call(&["SET", "k", "v", "PX", "1"]);
+        thread::sleep(Duration::from_millis(50));
+        watcher.call(&["WATCH", "k"]);
+        watcher.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+        thread::sleep(Duration::from_millis(300));
+        watcher.call(&["MULTI"]);
+        watcher.call(&["PING"]);
+        log.push(watcher.call(&["EXEC"]));
+        // Already expired when watched, then written: aborted.
+        watcher.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        watcher.call(&["SET", "k", "v", "PX", "1"]);
+        thread::sleep(Duration::from_millis(50));
+        watcher.call(&["WATCH", "k"]);
+        Conn::new(addr).call(&["SET", "k", "new"]);
+        watcher.call(&["MULTI"]);
+        watcher.call(&["PING"]);
+        log.push(watcher.call(&["EXEC"]));
+        watcher.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+        log
+    });
+    assert_eq!(story, ["*-1\r\n", "*1\r\n+PONG\r\n", "*-1\r\n"]);
+}

@@ -517,6 +517,7 @@ fn xadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let trimmed = parsed
         .trim
         .map_or(0, |trim| stream.trim(trim, parsed.approx, parsed.limit));
+    db.modified(key);
     drop(db);
     cx.notify(class::STREAM, "xadd", key);
     if trimmed > 0 {
@@ -601,6 +602,9 @@ fn xdel(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         .map(|a| strict_id(a))
         .collect::<Result<Vec<_>, _>>()?;
     let deleted = ids.into_iter().filter(|&id| stream.delete(id)).count();
+    if deleted > 0 {
+        db.modified(&args[1]);
+    }
     drop(db);
     if deleted > 0 {
         cx.notify(class::STREAM, "xdel", &args[1]);
@@ -624,6 +628,9 @@ fn xtrim(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         (Some(stream), Some(trim)) => stream.trim(trim, parsed.approx, parsed.limit),
         _ => 0,
     };
+    if removed > 0 {
+        db.modified(&args[1]);
+    }
     drop(db);
     if removed > 0 {
         cx.notify(class::STREAM, "xtrim", &args[1]);
