@@ -392,6 +392,11 @@ fn stream_at_mut<'d>(
     if !db.contains(key, now) {
         return Ok(None);
     }
+    // Group and consumer changes count for the AOF and the save points
+    // (Redis's `server.dirty`), not for WATCH: no `signalModifiedKey`.
+    if matches!(db.get(key, now), Some(Value::Stream(_))) {
+        db.dirty();
+    }
     match db.get_mut(key, now) {
         None => Ok(None),
         Some(Value::Stream(stream)) => Ok(Some(stream)),
@@ -1427,6 +1432,7 @@ fn xgroup(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 consumers: Default::default(),
             };
             stream.groups.insert(name.clone(), group);
+            db.dirty();
             drop(db);
             cx.notify(class::STREAM, "xgroup-create", key);
             cx.out.ok();

@@ -112,6 +112,13 @@ impl Db {
         }
     }
 
+    /// Counts a change that is no key modification for WATCH (a stream's
+    /// consumer groups: Redis's `server.dirty` without `signalModifiedKey`),
+    /// so the save points and the AOF still see it.
+    pub fn dirty(&mut self) {
+        self.changes += 1;
+    }
+
     /// Before a flush or a swap: the watched keys that hold a live value
     /// in this database or will in `replaced_with` (SWAPDB) count as
     /// changed; a key missing (or expired) on both sides did not change,
