@@ -783,6 +783,60 @@ const WATCH_CASES: &[WatchCase] = &[
     case(&[&["SET", "x", "v"]], &[&["FLUSHDB"]], false),
     case(&[&["SET", "x", "v"]], &[&["FLUSHALL"]], false),
     case(&[&["SET", "x", "v"]], &[&["SWAPDB", "0", "1"]], false),
+    case(&[], &[&["UNLINK", "k"], &["EXPIRE", "k", "100"]], false),
+    case(&[&["SET", "k", "v"]], &[&["EXPIRE", "k", "-1"]], true),
+    case(&[&["SET", "k", "v"]], &[&["SET", "k", "v", "GET"]], true),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["MSETNX", "k", "w", "z", "1"]],
+        false,
+    ),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["MSET", "z", "1", "k", "v"]],
+        true,
+    ),
+    case(
+        &[&["SET", "k", "v"], &["SET", "o", "v"]],
+        &[&["RENAMENX", "o", "k"]],
+        false,
+    ),
+    case(&[&["SET", "o", "v"]], &[&["RENAME", "o", "k"]], true),
+    case(&[], &[&["ZUNIONSTORE", "k", "1", "nothing"]], false),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["ZUNIONSTORE", "k", "1", "nothing"]],
+        true,
+    ),
+    case(&[], &[&["BITOP", "AND", "k", "nothing"]], false),
+    case(
+        &[&["SET", "k", "v"]],
+        &[&["BITOP", "AND", "k", "nothing"]],
+        true,
+    ),
+    case(
+        &[],
+        &[&["LMPOP", "1", "k", "LEFT"], &["ZMPOP", "1", "k", "MIN"]],
+        false,
+    ),
+    case(
+        &[&["ZADD", "k", "1", "a"]],
+        &[&["ZREMRANGEBYRANK", "k", "5", "6"]],
+        false,
+    ),
+    case(
+        &[
+            &["XADD", "k", "1-1", "f", "v"],
+            &["XGROUP", "CREATE", "k", "g", "0"],
+        ],
+        &[
+            &["XGROUP", "CREATECONSUMER", "k", "g", "c"],
+            &["XGROUP", "SETID", "k", "g", "0"],
+            &["XGROUP", "DELCONSUMER", "k", "g", "c"],
+            &["XGROUP", "DESTROY", "k", "g"],
+        ],
+        false,
+    ),
     case(&[&["SET", "k", "v"]], &[&["SWAPDB", "0", "1"]], true),
 ];
 
@@ -855,4 +909,22 @@ fn watch_and_expiry() {
         log
     });
     assert_eq!(story, ["*-1\r\n", "*1\r\n+PONG\r\n", "*-1\r\n"]);
+}
+
+#[test]
+fn watch_sees_what_a_served_blocked_client_pushes() {
+    let story = differential(|addr| {
+        let mut watcher = Conn::new(addr);
+        let mut blocked = Conn::new(addr);
+        let mut writer = Conn::new(addr);
+        watcher.call(&["WATCH", "k"]);
+        blocked.send(&["BLMOVE", "src", "k", "LEFT", "LEFT", "0"]);
+        wait_blocked(addr, 1);
+        let mut log = vec![writer.call(&["RPUSH", "src", "x"]), blocked.frame()];
+        watcher.call(&["MULTI"]);
+        watcher.call(&["PING"]);
+        log.push(watcher.call(&["EXEC"]));
+        log
+    });
+    assert_eq!(story[2], "*-1\r\n");
 }
