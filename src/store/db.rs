@@ -62,17 +62,21 @@ impl Db {
     }
 
     /// Inserts or replaces `key`, logging `new` when it did not exist (the
-    /// clone of the key is paid only while someone listens).
+    /// clone of the key is paid only while someone listens), and noting a
+    /// stream it replaces.
     fn insert(&mut self, key: Key, value: Value) {
-        if let Some(slot) = self.keys.get_mut(&key[..]) {
-            let old = std::mem::replace(slot, value);
-            self.note_if_stream(&key, Some(&old));
-            return;
+        let is_stream = |old: &Value| matches!(old, Value::Stream(_));
+        if !self.events.wants(class::NEW) {
+            if let (_, Some(key)) = self.keys.insert_noting(key, value, is_stream) {
+                self.gone_streams.record(self.index, &key);
+            }
+        } else {
+            let (old, _) = self.keys.insert_noting(key.clone(), value, |_| false);
+            match old {
+                None => self.events.record(self.index, class::NEW, "new", &key),
+                Some(old) => self.note_if_stream(&key, Some(&old)),
+            }
         }
-        if self.events.wants(class::NEW) {
-            self.events.record(self.index, class::NEW, "new", &key);
-        }
-        self.keys.insert(key, value);
     }
 
     /// Notes that a stream left `key` (deleted, or replaced by any value:
