@@ -294,6 +294,32 @@ fn blocked_xreadgroup_is_told_when_its_stream_goes_away() {
 }
 
 #[test]
+fn every_xreadgroup_blocked_on_a_deleted_stream_is_told() {
+    let story = differential(|addr| {
+        let mut c = Conn::new(addr);
+        let mut readers: Vec<Conn> = (0..3).map(|_| Conn::new(addr)).collect();
+        let mut log: Vec<String> = GROUP_SETUP.iter().map(|step| c.call(step)).collect();
+        // One plain XREAD among them: it waits on.
+        readers[1].send(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
+        wait_blocked(addr, 1);
+        readers[0].send(READ_GROUP);
+        wait_blocked(addr, 2);
+        readers[2].send(READ_GROUP);
+        wait_blocked(addr, 3);
+        log.push(c.call(&["DEL", "s"]));
+        log.push(readers[0].frame());
+        log.push(readers[2].frame());
+        wait_blocked(addr, 1);
+        log.push(c.call(&["XADD", "s", "7-7", "f", "v"]));
+        log.push(readers[1].frame());
+        log
+    });
+    assert_eq!(story[3], "-UNBLOCKED the stream key no longer exists\r\n");
+    assert_eq!(story[4], "-UNBLOCKED the stream key no longer exists\r\n");
+    assert!(story[6].contains("7-7"), "{story:?}");
+}
+
+#[test]
 fn blocked_xreadgroup_after_swapdb_meets_the_other_databases_stream() {
     // The other database has a stream under the same name, without the
     // group: NOGROUP.
