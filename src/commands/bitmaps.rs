@@ -128,6 +128,7 @@ fn setbit(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     });
     // An event only for a real change, as Redis.
     if grown || old != u8::from(on) {
+        db.modified(&args[1]);
         cx.notify(STRING, "setbit", &args[1]);
     }
     drop(db);
@@ -599,6 +600,7 @@ fn run_bitfield(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult
                     .collect()
             });
             if changes > 0 {
+                db.modified(&args[1]);
                 cx.notify(STRING, "setbit", &args[1]);
             }
             replies

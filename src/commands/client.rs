@@ -29,10 +29,8 @@ static SUBCOMMANDS: &[Command] = &[
     Command::new("list", -2, OTHERS, NO_KEYS, "connection", list),
     Command::new("info", 2, OWN, NO_KEYS, "connection", info),
     Command::new("kill", -3, OTHERS, NO_KEYS, "connection", kill),
-    Command::new("setinfo", 4, OWN, NO_KEYS, "connection", setinfo),
     Command::new("reply", 3, OWN, NO_KEYS, "connection", reply),
     Command::new("no-evict", 3, OTHERS, NO_KEYS, "connection", no_evict),
-    Command::new("no-touch", 3, OWN, NO_KEYS, "connection", no_touch),
     Command::new("unblock", -3, OTHERS, NO_KEYS, "connection", unblock),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "connection", help),
 ];
@@ -256,34 +254,6 @@ fn kill(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-// CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
-fn setinfo(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    let (attribute, value) = (&args[2], &args[3]);
-    let lib_name = is(attribute, "lib-name");
-    if !lib_name && !is(attribute, "lib-ver") {
-        return Err(Error::new(format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(attribute)
-        )));
-    }
-    if !printable(value) {
-        return Err(Error::new(format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            String::from_utf8_lossy(attribute)
-        )));
-    }
-    let value = String::from_utf8_lossy(value).into_owned();
-    let mut meta = cx.session.info.meta();
-    if lib_name {
-        meta.lib_name = value;
-    } else {
-        meta.lib_ver = value;
-    }
-    drop(meta);
-    cx.out.ok();
-    Ok(())
-}
-
 // CLIENT REPLY <ON | OFF | SKIP>
 fn reply(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mode = &mut cx.session.reply_mode;
@@ -315,13 +285,6 @@ fn on_off(arg: &[u8]) -> Result<bool, Error> {
 // CLIENT NO-EVICT <ON | OFF>
 fn no_evict(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     cx.session.info.meta().no_evict = on_off(&args[2])?;
-    cx.out.ok();
-    Ok(())
-}
-
-// CLIENT NO-TOUCH <ON | OFF>
-fn no_touch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    cx.session.info.meta().no_touch = on_off(&args[2])?;
     cx.out.ok();
     Ok(())
 }

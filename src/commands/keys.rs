@@ -480,6 +480,8 @@ fn flush_mode_ok(args: &Args) -> CmdResult {
 fn flushdb(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     flush_mode_ok(args)?;
     cx.db_mut().clear();
+    let db = cx.session.db;
+    wake_waiters_of(cx, db);
     cx.out.ok();
     Ok(())
 }
@@ -490,6 +492,19 @@ fn flushall(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     for mut db in cx.shared.store.write_all() {
         db.clear();
     }
+    for db in 0..cx.shared.store.len() {
+        wake_waiters_of(cx, db);
+    }
     cx.out.ok();
     Ok(())
+}
+
+/// After a flush: every key someone blocks on in database `db` is looked
+/// at again (XREADGROUP clients learn that their stream is gone).
+fn wake_waiters_of(cx: &mut Context<'_>, db: usize) {
+    if cx.shared.blocking.blocked_count() > 0 {
+        for key in cx.shared.blocking.waited_keys(db) {
+            cx.key_ready(db, &key);
+        }
+    }
 }

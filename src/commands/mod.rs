@@ -278,6 +278,10 @@ pub struct Session {
     /// Set by QUIT, protocol errors and kills: close once the reply is out.
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
+    /// Set by a command whose reply is Pub/Sub frames (SUBSCRIBE's
+    /// confirmations): they go out whatever CLIENT REPLY says, as Redis's
+    /// CLIENT_PUSHING.
+    pub pushing: bool,
     /// The parser's limits, refreshed when the configuration changes.
     pub limits: Limits,
     /// Seconds of idleness before the server closes the client (`timeout`).
@@ -344,6 +348,7 @@ impl Session {
             info,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
+            pushing: false,
             limits: Limits::default(),
             idle_timeout: 0,
             config_epoch: u64::MAX,
@@ -516,6 +521,11 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
         cx.out.error(&error.0);
     }
     Stats::bump(&cx.shared.stats.commands_processed);
+    // Streams this command deleted or replaced: their XREADGROUP clients
+    // are answered (Redis signals such keys as ready).
+    for (db, key) in cx.shared.store.take_gone_streams() {
+        cx.key_ready(db, &key);
+    }
     if !cx.session.ready_keys.is_empty() {
         let ready = std::mem::take(&mut cx.session.ready_keys);
         cx.shared.blocking.serve(&cx.shared.store, ready);
@@ -524,12 +534,16 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
     cx.gate = None;
     // With appendfsync always, the reply waits here for the fsync.
     crate::persistence::aof::finish(cx.shared, &mut cx.aof);
+    let pushed = std::mem::take(&mut cx.session.pushing);
     match cx.session.reply_mode {
         ReplyMode::On => {}
-        ReplyMode::Off => cx.out.buf.truncate(reply_start),
+        ReplyMode::Off if !pushed => cx.out.buf.truncate(reply_start),
+        ReplyMode::Off => {}
         ReplyMode::Skip => cx.session.reply_mode = ReplyMode::Skipping,
         ReplyMode::Skipping => {
-            cx.out.buf.truncate(reply_start);
+            if !pushed {
+                cx.out.buf.truncate(reply_start);
+            }
             cx.session.reply_mode = ReplyMode::On;
         }
     }

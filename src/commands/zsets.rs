@@ -472,6 +472,7 @@ fn add_generic(
         }
         drop_if_empty(&mut db, key, now);
         if added + changed > 0 {
+            db.modified(key);
             db.notify(ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
         }
     }
@@ -799,6 +800,7 @@ fn zrem(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         removed = args[2..].iter().filter(|m| z.remove(m).is_some()).count();
         let deleted = drop_if_empty(&mut db, &args[1], now);
         if removed > 0 {
+            db.modified(&args[1]);
             notify_change(&db, &args[1], "zrem", deleted);
         }
     }
@@ -816,6 +818,7 @@ fn remrange_generic(cx: &mut Context<'_>, args: &Args, by: By, event: &'static s
         removed = z.remove_ranks(range.ranks(z, false)).len();
         let deleted = drop_if_empty(&mut db, &args[1], now);
         if removed > 0 {
+            db.modified(&args[1]);
             notify_change(&db, &args[1], event, deleted);
         }
     }
@@ -868,6 +871,7 @@ pub(super) fn pop(
     }
     let deleted = drop_if_empty(db, key, now);
     if !popped.is_empty() {
+        db.modified(key);
         notify_change(db, key, if max { "zpopmax" } else { "zpopmin" }, deleted);
     }
     Ok(Some(popped))

@@ -399,7 +399,8 @@ pub fn blocking(cx: &mut Context<'_>, attempt: Attempt) -> Attempt {
     let mut attempt = attempt;
     Box::new(move |db: &mut Db, now, filled| {
         let reply = attempt(db, now, filled)?;
-        if shared.persistence.aof.enabled() {
+        // An error reply (WRONGTYPE, UNBLOCKED) changed nothing to log.
+        if shared.persistence.aof.enabled() && !reply.starts_with(b"-") {
             let entries = translate_pop(&name, &args, &reply)
                 .or_else(|| super::aof_stream::translate(&name, &args, &reply, db, now))
                 .unwrap_or_default();

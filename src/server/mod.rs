@@ -350,6 +350,11 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
                         let (checked, deleted) =
                             shared.store.write(index).expire_some(now_ms(), SAMPLE);
+                        // Expired streams end their XREADGROUP clients' wait.
+                        let gone = shared.store.take_gone_streams();
+                        if !gone.is_empty() && shared.blocking.blocked_count() > 0 {
+                            shared.blocking.serve(&shared.store, gone);
+                        }
                         drop(gate);
                         // Their `expired` events, once the lock is let go.
                         crate::notify::publish_pending(&shared);

@@ -21,18 +21,20 @@ pub struct Db {
     expire_cursor: u64,
     /// Keys removed because their time had come (INFO's `expired_keys`).
     pub expired_count: u64,
-    /// Keys some client WATCHes, each with a version that every change to
-    /// the key bumps. Empty unless someone watches, so writes pay one
-    /// `is_empty` test for WATCH.
+    /// Keys some client WATCHes, each with a version that every real
+    /// change to the key bumps ([`Db::modified`]). Empty unless someone
+    /// watches, so writes pay one `is_empty` test for WATCH.
     watched: HashMap<Key, Watched>,
     /// Changes so far (never decreases): the save points and INFO's
-    /// `rdb_changes_since_last_save` count from it. Bumped where WATCH
-    /// versions are, so every write through these methods counts.
+    /// `rdb_changes_since_last_save` count from it. Bumped with WATCH
+    /// versions, and by expiry.
     changes: u64,
     /// This database's number, for the events it logs.
     index: usize,
     /// Where keys created and expired are logged, while someone listens.
     events: Arc<EventLog>,
+    /// Where stream keys that go away are noted (blocked XREADGROUP).
+    pub(super) gone_streams: Arc<super::GoneStreams>,
 }
 
 /// A watched key's version and how many clients watch it.
@@ -60,12 +62,28 @@ impl Db {
     }
 
     /// Inserts or replaces `key`, logging `new` when it did not exist (the
-    /// clone of the key is paid only while someone listens).
+    /// clone of the key is paid only while someone listens), and noting a
+    /// stream it replaces.
     fn insert(&mut self, key: Key, value: Value) {
+        let is_stream = |old: &Value| matches!(old, Value::Stream(_));
         if !self.events.wants(class::NEW) {
-            self.keys.insert(key, value);
-        } else if self.keys.insert(key.clone(), value).is_none() {
-            self.events.record(self.index, class::NEW, "new", &key);
+            if let (_, Some(key)) = self.keys.insert_noting(key, value, is_stream) {
+                self.gone_streams.record(self.index, &key);
+            }
+        } else {
+            let (old, _) = self.keys.insert_noting(key.clone(), value, |_| false);
+            match old {
+                None => self.events.record(self.index, class::NEW, "new", &key),
+                Some(old) => self.note_if_stream(&key, Some(&old)),
+            }
+        }
+    }
+
+    /// Notes that a stream left `key` (deleted, or replaced by any value:
+    /// Redis wakes the key's XREADGROUP clients then).
+    fn note_if_stream(&self, key: &[u8], gone: Option<&Value>) {
+        if let Some(Value::Stream(_)) = gone {
+            self.gone_streams.record(self.index, key);
         }
     }
 
@@ -84,8 +102,12 @@ impl Db {
         self.expires.len()
     }
 
-    /// Records a change to `key` for WATCH.
-    fn touch(&mut self, key: &[u8]) {
+    /// Signals that `key` really changed (Redis's `signalModifiedKey`):
+    /// its WATCHes fail and the change counter moves. The methods that
+    /// replace or delete a whole value call it themselves; a handler that
+    /// changes a value in place (through [`Db::get_mut`]) calls it when it
+    /// changed something, never for a no-op or a failed write.
+    pub fn modified(&mut self, key: &[u8]) {
         self.changes += 1;
         if !self.watched.is_empty() {
             if let Some(watched) = self.watched.get_mut(key) {
@@ -94,10 +116,35 @@ impl Db {
         }
     }
 
-    /// Records a change to every watched key (FLUSHDB, SWAPDB).
-    pub fn touch_all(&mut self) {
+    /// Counts a change that is no key modification for WATCH (a stream's
+    /// consumer groups: Redis's `server.dirty` without `signalModifiedKey`),
+    /// so the save points and the AOF still see it.
+    pub fn dirty(&mut self) {
         self.changes += 1;
-        self.watched.values_mut().for_each(|w| w.version += 1);
+    }
+
+    /// Before a flush or a swap: the watched keys that hold a live value
+    /// in this database or will in `replaced_with` (SWAPDB) count as
+    /// changed; a key missing (or expired) on both sides did not change,
+    /// as Redis's `touchAllWatchedKeysInDb`.
+    fn touch_watched_live(&mut self, replaced_with: Option<&Db>) {
+        self.changes += 1;
+        if self.watched.is_empty() {
+            return;
+        }
+        let now = crate::util::now_ms();
+        let live_here: Vec<bool> = self
+            .watched
+            .keys()
+            .map(|key| {
+                self.contains(key, now) || replaced_with.is_some_and(|db| db.contains(key, now))
+            })
+            .collect();
+        for (watched, live) in self.watched.values_mut().zip(live_here) {
+            if live {
+                watched.version += 1;
+            }
+        }
     }
 
     /// How many changes this database has seen (see `changes`).
@@ -141,11 +188,11 @@ impl Db {
     /// they are (they are about names in a database number) and count as
     /// changed.
     pub fn swap_data(&mut self, other: &mut Db) {
+        self.touch_watched_live(Some(other));
+        other.touch_watched_live(Some(self));
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
-        self.touch_all();
-        other.touch_all();
     }
 
     fn is_expired(&self, key: &[u8], now: u64) -> bool {
@@ -163,13 +210,9 @@ impl Db {
     }
 
     /// The live value under `key`, to change in place; an expired key is
-    /// deleted first.
+    /// deleted first. The caller signals [`Db::modified`] if it changes it.
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.purge_if_expired(key, now);
-        // A missing key is not changed (WATCH on it survives, as in Redis).
-        if self.keys.get(key).is_some() {
-            self.touch(key);
-        }
         self.keys.get_mut(key)
     }
 
@@ -199,10 +242,13 @@ impl Db {
     /// Deletes `key` when its time has passed; true if it did.
     pub fn purge_if_expired(&mut self, key: &[u8], now: u64) -> bool {
         if self.is_expired(key, now) {
-            self.keys.remove(key);
+            let gone = self.keys.remove(key);
+            self.note_if_stream(key, gone.as_ref());
             self.expires.remove(key);
             self.expired_count += 1;
-            self.touch(key);
+            // Not a change for WATCH: EXEC compares liveness itself, and a
+            // key already expired when watched did not change by going.
+            self.changes += 1;
             self.events.expired_purged(self.index, key);
             return true;
         }
@@ -220,7 +266,7 @@ impl Db {
 
     /// Stores `value` under `key` and clears any expiry (what SET does).
     pub fn set(&mut self, key: Key, value: Value) {
-        self.touch(&key);
+        self.modified(&key);
         if !self.expires.is_empty() {
             self.purge_before_overwrite(&key);
             self.expires.remove(&key[..]);
@@ -232,11 +278,13 @@ impl Db {
     /// and every command that modifies a value in place).
     pub fn set_keep_ttl(&mut self, key: Key, value: Value, now: u64) {
         self.purge_if_expired(&key, now);
-        self.touch(&key);
+        self.modified(&key);
         self.insert(key, value);
     }
 
-    /// The value under `key`, created with `make()` when missing.
+    /// The value under `key`, created with `make()` when missing (a
+    /// change); the caller signals [`Db::modified`] if it changes a value
+    /// that was there.
     pub fn get_or_insert_with(
         &mut self,
         key: &[u8],
@@ -244,16 +292,11 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Value {
         self.purge_if_expired(key, now);
-        self.touch(key);
-        let mut made = false;
-        let value = self.keys.get_or_insert_with(key, || {
-            made = true;
-            make()
-        });
-        if made {
+        if !self.keys.contains_key(key) {
+            self.modified(key);
             self.events.record(self.index, class::NEW, "new", key);
         }
-        value
+        self.keys.get_or_insert_with(key, make)
     }
 
     /// Removes `key` and returns its live value.
@@ -265,7 +308,8 @@ impl Db {
         if !self.expires.is_empty() {
             self.expires.remove(key);
         }
-        self.touch(key);
+        self.modified(key);
+        self.note_if_stream(key, Some(&removed));
         Some(removed)
     }
 
@@ -276,14 +320,15 @@ impl Db {
         }
         let value = self.keys.remove(key)?;
         let expire = self.expires.remove(key);
-        self.touch(key);
+        self.modified(key);
+        self.note_if_stream(key, Some(&value));
         Some((value, expire))
     }
 
     /// Stores a value with an expiry time (or none), replacing the key.
     pub fn put(&mut self, key: Key, value: Value, expire_at: Option<u64>) {
         self.purge_before_overwrite(&key);
-        self.touch(&key);
+        self.modified(&key);
         match expire_at {
             Some(at) => {
                 self.expires.insert(key.clone(), at);
@@ -302,7 +347,7 @@ impl Db {
 
     /// Sets the expiry time of an existing key.
     pub fn set_expire(&mut self, key: &[u8], at: u64) {
-        self.touch(key);
+        self.modified(key);
         if let Some(slot) = self.expires.get_mut(key) {
             *slot = at;
         } else {
@@ -314,17 +359,17 @@ impl Db {
     pub fn persist(&mut self, key: &[u8]) -> bool {
         let had_expiry = self.expires.remove(key).is_some();
         if had_expiry {
-            self.touch(key);
+            self.modified(key);
         }
         had_expiry
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        self.touch_watched_live(None);
         self.keys.clear();
         self.expires.clear();
         self.expire_cursor = 0;
-        self.touch_all();
     }
 
     /// The keyspace, for walks (KEYS, SCAN). Callers skip expired keys with
@@ -386,9 +431,10 @@ impl Db {
         }
         self.expire_cursor = cursor;
         for key in &due {
-            self.keys.remove(&key[..]);
+            let gone = self.keys.remove(&key[..]);
+            self.note_if_stream(key, gone.as_ref());
             self.expires.remove(&key[..]);
-            self.touch(key);
+            self.changes += 1;
             self.events.expired_purged(self.index, key);
         }
         self.expired_count += due.len() as u64;

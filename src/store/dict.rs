@@ -10,7 +10,7 @@
 //! first, so the buckets already visited stay visited after a resize.
 
 use std::borrow::Borrow;
-use std::collections::hash_map::{HashMap, RandomState};
+use std::collections::hash_map::{Entry, HashMap, RandomState};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 /// Average entries per bucket before the bucket count doubles.
@@ -148,6 +148,33 @@ impl<V> Dict<V> {
             }
         }
         old
+    }
+
+    /// [`Dict::insert`], also handing back a copy of the key when the value
+    /// it replaces passes `wanted` (the rare replacement that must be noted
+    /// by name), for the price of one lookup.
+    pub fn insert_noting(
+        &mut self,
+        key: Key,
+        value: V,
+        wanted: impl FnOnce(&V) -> bool,
+    ) -> (Option<V>, Option<Key>) {
+        let bucket = self.bucket_of(&key[..]);
+        match self.buckets[bucket].entry(key) {
+            Entry::Occupied(mut slot) => {
+                let old = slot.insert(value);
+                let noted = wanted(&old).then(|| slot.key().clone());
+                (Some(old), noted)
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(value);
+                self.len += 1;
+                if self.len > self.buckets.len() * GROW_AT {
+                    self.resize(self.buckets.len() * 2);
+                }
+                (None, None)
+            }
+        }
     }
 
     /// The value under `key`, inserting `make()` first if it is missing.
