@@ -229,7 +229,7 @@ impl Db {
         self.purge_if_expired(key, now);
         let (result, changed) = change(self.keys.get_mut(key)?);
         if changed {
-            self.touch(key);
+            self.modified(key);
         }
         Some(result)
     }
