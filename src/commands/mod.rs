@@ -12,10 +12,12 @@ pub mod errors;
 
 mod bitmaps;
 mod client;
+mod command;
 mod connection;
 mod hashes;
 mod keys;
 mod lists;
+pub mod meta;
 pub(crate) mod migrate;
 mod pubsub;
 mod scan;
@@ -182,12 +184,13 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 15] {
+fn families() -> [&'static [Command]; 16] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
+        command::COMMANDS,
         client::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,
