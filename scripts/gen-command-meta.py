@@ -116,42 +116,45 @@ def key_spec(spec):
         rust_str(spec.get("notes")), flags_expr("key", spec["flags"]), begin, find)
 
 
-def arg_flags(arg):
-    names = [n.upper() for n in ("optional", "multiple", "multiple_token") if arg.get(n)]
-    return flags_expr("arg", names)
+ARG_FLAG_LETTERS = (("optional", "o"), ("multiple", "m"), ("multiple_token", "t"))
 
 
-ARG_TYPES = {
-    "string": "Str", "integer": "Integer", "double": "Double", "key": "Key",
-    "pattern": "Pattern", "unix-time": "UnixTime", "pure-token": "PureToken",
-    "oneof": "OneOf", "block": "Block",
-}
+def arg_lines(args, depth):
+    """One line per documented argument, nested ones after their parent
+    with a greater depth (see `meta::Docs`)."""
+    lines = []
+    for a in args or []:
+        token = a.get("token")
+        if token is not None:
+            # Redis pastes the JSON text into C source, where MIGRATE's
+            # `""` reads as two adjacent literals: an empty token.
+            token = "=" + ("" if token == '""' else token.upper())
+        flags = "".join(letter for name, letter in ARG_FLAG_LETTERS if a.get(name))
+        lines.append("\t".join([
+            "A", str(depth), a["name"].lower(), a["type"], str(a.get("key_spec_index", -1)),
+            flags, token or "", a.get("since", ""), a.get("deprecated_since", "")]))
+        if a["type"] in ("oneof", "block"):
+            lines += arg_lines(a.get("arguments"), depth + 1)
+    return lines
 
 
-def token_expr(arg):
-    token = arg.get("token")
-    if not token:
-        return "None"
-    # Redis pastes the JSON text into C source, where MIGRATE's `""` reads
-    # as two adjacent literals: an empty token.
-    if token == '""':
-        token = ""
-    return "Some(%s)" % rust_str(token.upper())
-
-
-def args_expr(args, indent):
-    if not args:
-        return "&[]"
+def docs_expr(desc, group, indent):
+    """COMMAND DOCS's fields as lines of one string: compact in the binary
+    (no pointer per field), read back by `meta::Docs`."""
+    lines = [
+        desc.get("summary", ""),
+        desc.get("since", ""),
+        group,
+        desc.get("complexity", ""),
+        " ".join(f.lower() for f in desc.get("doc_flags", [])),
+        desc.get("deprecated_since", ""),
+        desc.get("replaced_by", ""),
+    ]
+    lines += ["H\t%s\t%s" % (since, change) for since, change in desc.get("history", [])]
+    lines += arg_lines(desc.get("arguments"), 0)
     pad = " " * indent
-    lines = ["&["]
-    for a in args:
-        sub = args_expr(a.get("arguments") if a["type"] in ("oneof", "block") else None, indent + 4)
-        lines.append("%s    Arg { name: %s, kind: %s, key_spec: %d, token: %s, since: %s, deprecated_since: %s, flags: %s, args: %s }," % (
-            pad, rust_str(a["name"].lower()), ARG_TYPES[a["type"]], a.get("key_spec_index", -1),
-            token_expr(a), rust_str(a.get("since")),
-            rust_str(a.get("deprecated_since")), arg_flags(a), sub))
-    lines.append(pad + "]")
-    return "\n".join(lines)
+    body = "\\n\\\n".join(pad + json.dumps(line, ensure_ascii=False)[1:-1] for line in lines)
+    return '"\\\n%s"' % body
 
 
 def command_expr(name, desc, subs, indent):
@@ -175,15 +178,7 @@ def command_expr(name, desc, subs, indent):
         pad + "    tips: %s," % tips,
         pad + "    key_specs: &[%s]," % ", ".join(key_spec(s) for s in specs),
         pad + "    getkeys: %s," % ("Some(GetKeys::%s)" % getkeys_variant(getkeys) if getkeys else "None"),
-        pad + "    summary: %s," % rust_str(desc.get("summary")),
-        pad + "    since: %s," % rust_str(desc.get("since")),
-        pad + "    group: %s," % rust_str(group),
-        pad + "    complexity: %s," % rust_str(desc.get("complexity")),
-        pad + "    doc_flags: %s," % flags_expr("doc", desc.get("doc_flags", [])),
-        pad + "    deprecated_since: %s," % rust_str(desc.get("deprecated_since")),
-        pad + "    replaced_by: %s," % rust_str(desc.get("replaced_by")),
-        pad + "    history: %s," % history,
-        pad + "    args: %s," % args_expr(desc.get("arguments"), indent + 4),
+        pad + "    docs: %s," % docs_expr(desc, group, indent + 8),
     ]
     if subs:
         out.append(pad + "    subcommands: &[")
@@ -220,7 +215,7 @@ def main():
     print("// src/commands/*.json: do not edit by hand. %d commands, sorted by name;" % len(top))
     print("// subcommands sorted by name under their container.")
     print()
-    print("use super::{acl, arg, cmd, doc, key, Arg, ArgType::*, BeginSearch::*, CommandMeta, FindKeys::*, GetKeys, KeySpec};")
+    print("use super::{acl, cmd, key, BeginSearch::*, CommandMeta, FindKeys::*, GetKeys, KeySpec};")
     print()
     print("pub(super) static COMMANDS: &[CommandMeta] = &[")
     for name in sorted(top):

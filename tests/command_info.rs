@@ -176,8 +176,9 @@ fn dispatch_rows_agree_with_the_metadata() {
         if keys != meta.range {
             problems.push(format!("{name}: keys {keys:?} vs Redis {:?}", meta.range));
         }
-        if row.group != meta.group {
-            problems.push(format!("{name}: group {} vs Redis {}", row.group, meta.group));
+        let group = meta.docs().group;
+        if row.group != group {
+            problems.push(format!("{name}: group {} vs Redis {group}", row.group));
         }
         for sub in row.subcommands {
             let sub_meta = meta.subcommand(sub.name.as_bytes());
@@ -463,6 +464,44 @@ fn getkeys_matches_redis() {
     assert_eq!(ask(&mut ours, &args), ask(&mut theirs, &args));
 }
 
+/// The key finding of every case, for commands respd lacks too, answers
+/// as Redis's COMMAND GETKEYSANDFLAGS: ready for the rows to come.
+#[test]
+fn key_finding_of_every_case_matches_redis() {
+    let Some(redis) = common::RealRedis::start() else {
+        return;
+    };
+    let mut theirs = client(redis.addr, 2);
+    let mut differences = Vec::new();
+    for case in GETKEYS_CASES.iter().filter(|case| case.len() >= 2) {
+        // (Shorter calls fail COMMAND GETKEYS's own arity first.)
+        let call: Vec<Vec<u8>> = case.iter().map(|a| a.as_bytes().to_vec()).collect();
+        let mine = match meta::resolve(&call) {
+            None => Frame::Error("ERR Invalid command specified".into()),
+            Some(m) => match meta::keys_of_call(m, &call) {
+                Err(error) => Frame::Error(error.into()),
+                Ok(keys) => Frame::Array(
+                    keys.iter()
+                        .map(|k| {
+                            let flags = meta::flag_names(k.flags, meta::key::NAMES)
+                                .map(|f| Frame::Simple(f.into()))
+                                .collect();
+                            Frame::Array(vec![Frame::Bulk(call[k.pos].clone()), Frame::Array(flags)])
+                        })
+                        .collect(),
+                ),
+            },
+        };
+        let mut args: Vec<&[u8]> = vec![b"COMMAND", b"GETKEYSANDFLAGS"];
+        args.extend(case.iter().map(|a| a.as_bytes()));
+        let real = ask(&mut theirs, &args);
+        if mine != real {
+            differences.push(format!("{case:?}:\n  ours  {}\n  redis {}", show(&mine), show(&real)));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 /// COMMAND LIST, whole and filtered, names what Redis names among the
 /// commands respd has; bad filters fail as Redis's do.
 #[test]
@@ -537,4 +576,43 @@ fn command_help_and_arity_match_redis() {
     ] {
         assert_eq!(ask(&mut ours, args), ask(&mut theirs, args), "{args:?}");
     }
+}
+
+/// The metadata of every Redis 7.0 command, those respd lacks included,
+/// reads as Redis's own COMMAND INFO and COMMAND DOCS: a command gets
+/// the right entry the moment its row joins the table.
+#[test]
+fn metadata_of_every_redis_command_matches_redis() {
+    let Some(redis) = common::RealRedis::start() else {
+        return;
+    };
+    let mut differences = Vec::new();
+    for resp3 in [false, true] {
+        let mut theirs = client(redis.addr, if resp3 { 3 } else { 2 });
+        let decode = |bytes: Vec<u8>| {
+            respd::resp::read_frame(&mut &bytes[..])
+                .expect("frame")
+                .expect("complete")
+        };
+        for m in meta::all() {
+            let subs: Vec<&meta::CommandMeta> = m.subcommands.iter().collect();
+            let info = decode(respd::resp::Reply::encoded(resp3, |out| {
+                m.write_info(out, m.name, &subs)
+            }));
+            let real = ask(&mut theirs, &[b"COMMAND", b"INFO", m.name.as_bytes()]);
+            let (mine, real) = (normalize_info(&info, None), normalize_info(&items(&real)[0], None));
+            if mine != real {
+                differences.push(format!("INFO {}:\n  ours  {}\n  redis {}", m.name, show(&mine), show(&real)));
+            }
+            let docs = decode(respd::resp::Reply::encoded(resp3, |out| {
+                m.write_docs(out, m.name, &subs)
+            }));
+            let real = ask(&mut theirs, &[b"COMMAND", b"DOCS", m.name.as_bytes()]);
+            let (mine, real) = (normalize_docs(&docs, None), normalize_docs(&pairs(&real)[0].1, None));
+            if mine != real {
+                differences.push(format!("DOCS {}:\n  ours  {}\n  redis {}", m.name, show(&mine), show(&real)));
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

@@ -1,5 +1,5 @@
 //! What Redis 7.0 publishes about each command (COMMAND INFO, COMMAND DOCS,
-//! COMMAND GETKEYS, ACL categories): the types here, the data in
+//! COMMAND GETKEYS, ACL categories): the types and COMMAND's writers here, the data in
 //! `meta_table.rs`, generated from Redis's own per-command JSON by
 //! `scripts/gen-command-meta.py` and never edited by hand.
 //!
@@ -149,27 +149,6 @@ pub mod key {
     ];
 }
 
-/// Documentation flags of a command (COMMAND DOCS's `doc_flags`).
-pub mod doc {
-    pub const DEPRECATED: u8 = 1;
-    pub const SYSCMD: u8 = 1 << 1;
-
-    pub const NAMES: &[(u8, &str)] = &[(DEPRECATED, "deprecated"), (SYSCMD, "syscmd")];
-}
-
-/// Flags of a documented argument.
-pub mod arg {
-    pub const OPTIONAL: u8 = 1;
-    pub const MULTIPLE: u8 = 1 << 1;
-    pub const MULTIPLE_TOKEN: u8 = 1 << 2;
-
-    pub const NAMES: &[(u8, &str)] = &[
-        (OPTIONAL, "optional"),
-        (MULTIPLE, "multiple"),
-        (MULTIPLE_TOKEN, "multiple_token"),
-    ];
-}
-
 /// One command or subcommand as Redis 7.0 describes it. Empty strings
 /// stand for fields Redis leaves out.
 #[derive(Debug)]
@@ -187,17 +166,8 @@ pub struct CommandMeta {
     pub key_specs: &'static [KeySpec],
     /// The extra key finder Redis falls back to when the specs cannot say.
     pub getkeys: Option<GetKeys>,
-    pub summary: &'static str,
-    pub since: &'static str,
-    pub group: &'static str,
-    pub complexity: &'static str,
-    /// [`doc`] bits.
-    pub doc_flags: u8,
-    pub deprecated_since: &'static str,
-    pub replaced_by: &'static str,
-    /// (version, change).
-    pub history: &'static [(&'static str, &'static str)],
-    pub args: &'static [Arg],
+    /// COMMAND DOCS's fields, compactly: see [`Docs`].
+    pub docs: &'static str,
     pub subcommands: &'static [CommandMeta],
 }
 
@@ -236,49 +206,97 @@ pub enum FindKeys {
     UnknownFind,
 }
 
-/// A documented argument (COMMAND DOCS's `arguments`).
-#[derive(Debug)]
-pub struct Arg {
+/// COMMAND DOCS's fields of one command, read from its `docs` string:
+/// one line each for summary, since, group, complexity, doc flags
+/// (space-separated), deprecated_since and replaced_by; then a line per
+/// history entry (`H`, version, change) and per argument (`A`, then
+/// [`ArgDoc`]'s fields), tab-separated. One string per command instead of
+/// a pointer per field keeps the binary small. Empty means absent.
+#[derive(Debug, Default)]
+pub struct Docs {
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub group: &'static str,
+    pub complexity: &'static str,
+    pub doc_flags: Vec<&'static str>,
+    pub deprecated_since: &'static str,
+    pub replaced_by: &'static str,
+    /// (version, change).
+    pub history: Vec<(&'static str, &'static str)>,
+    /// In order, nested arguments right after their `oneof` or `block`.
+    pub args: Vec<ArgDoc>,
+}
+
+/// One documented argument (COMMAND DOCS's `arguments`).
+#[derive(Debug, Default, Clone)]
+pub struct ArgDoc {
+    /// 0 for the command's own arguments, 1 for the parts of one of them...
+    pub depth: usize,
     pub name: &'static str,
-    pub kind: ArgType,
+    /// `string`, `key`, `oneof`...
+    pub kind: &'static str,
     /// The key spec it belongs to, or -1.
-    pub key_spec: i8,
+    pub key_spec: i64,
+    /// `optional`, `multiple`, `multiple_token`, in that order.
+    pub flags: Vec<&'static str>,
     /// Present but empty for MIGRATE's empty-string key.
     pub token: Option<&'static str>,
     pub since: &'static str,
     pub deprecated_since: &'static str,
-    /// [`arg`] bits.
-    pub flags: u8,
-    /// The parts of a `oneof` or `block`.
-    pub args: &'static [Arg],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArgType {
-    Str,
-    Integer,
-    Double,
-    Key,
-    Pattern,
-    UnixTime,
-    PureToken,
-    OneOf,
-    Block,
-}
-
-impl ArgType {
-    pub fn name(self) -> &'static str {
-        match self {
-            ArgType::Str => "string",
-            ArgType::Integer => "integer",
-            ArgType::Double => "double",
-            ArgType::Key => "key",
-            ArgType::Pattern => "pattern",
-            ArgType::UnixTime => "unix-time",
-            ArgType::PureToken => "pure-token",
-            ArgType::OneOf => "oneof",
-            ArgType::Block => "block",
+impl Docs {
+    fn parse(text: &'static str) -> Docs {
+        let mut lines = text.split('\n');
+        let mut next = || lines.next().unwrap_or("");
+        let mut docs = Docs {
+            summary: next(),
+            since: next(),
+            group: next(),
+            complexity: next(),
+            doc_flags: next().split_whitespace().collect(),
+            deprecated_since: next(),
+            replaced_by: next(),
+            ..Docs::default()
+        };
+        for line in lines {
+            let mut fields = line.split('\t');
+            match fields.next() {
+                Some("H") => {
+                    let since = fields.next().unwrap_or("");
+                    docs.history.push((since, fields.next().unwrap_or("")));
+                }
+                Some("A") => {
+                    let mut field = || fields.next().unwrap_or("");
+                    let depth = field().parse().unwrap_or(0);
+                    let name = field();
+                    let kind = field();
+                    let key_spec = field().parse().unwrap_or(-1);
+                    let flags = field()
+                        .chars()
+                        .filter_map(|letter| match letter {
+                            'o' => Some("optional"),
+                            'm' => Some("multiple"),
+                            't' => Some("multiple_token"),
+                            _ => None,
+                        })
+                        .collect();
+                    let token = field().strip_prefix('=');
+                    docs.args.push(ArgDoc {
+                        depth,
+                        name,
+                        kind,
+                        key_spec,
+                        flags,
+                        token,
+                        since: field(),
+                        deprecated_since: field(),
+                    });
+                }
+                _ => {}
+            }
         }
+        docs
     }
 }
 
@@ -303,6 +321,8 @@ pub enum GetKeys {
     ZunionInterDiff,
     ZunionInterDiffStore,
 }
+
+use crate::resp::Reply;
 
 #[rustfmt::skip]
 #[path = "meta_table.rs"]
@@ -348,6 +368,40 @@ pub fn category_names() -> &'static [&'static str] {
     acl::NAMES
 }
 
+/// The row Redis runs for a call (`lookupCommand`): the command, or its
+/// subcommand when it has subcommands and the call names one.
+pub fn resolve(call: &[Vec<u8>]) -> Option<&'static CommandMeta> {
+    let top = command(call.first()?)?;
+    match call.get(1) {
+        Some(sub) if !top.subcommands.is_empty() => top.subcommand(sub),
+        _ => Some(top),
+    }
+}
+
+/// Why COMMAND GETKEYS finds no keys, in Redis's words.
+pub const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
+pub const INVALID_ARGUMENT_COUNT: &str = "ERR Invalid number of arguments specified for command";
+pub const INVALID_ARGUMENTS: &str = "ERR Invalid arguments specified for command";
+
+/// COMMAND GETKEYS's answer for `call` (the command's name first) of the
+/// command `m`, checked in Redis's order: it takes keys, its arity fits,
+/// its arguments name keys (or need not).
+pub fn keys_of_call(m: &CommandMeta, call: &[Vec<u8>]) -> Result<Vec<KeyRef>, &'static str> {
+    if !m.has_keys() {
+        return Err(NO_KEY_ARGUMENTS);
+    }
+    let argc = call.len() as i64;
+    let arity = i64::from(m.arity);
+    if (arity > 0 && arity != argc) || argc < -arity {
+        return Err(INVALID_ARGUMENT_COUNT);
+    }
+    let keys = m.keys(call);
+    if keys.is_empty() && !m.has_flag(cmd::NO_MANDATORY_KEYS) {
+        return Err(INVALID_ARGUMENTS);
+    }
+    Ok(keys)
+}
+
 /// One key found in a command's arguments: its position and [`key`] flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyRef {
@@ -359,6 +413,11 @@ impl CommandMeta {
     /// A subcommand by name, in any case.
     pub fn subcommand(&self, name: &[u8]) -> Option<&'static CommandMeta> {
         search(self.subcommands, name)
+    }
+
+    /// Its COMMAND DOCS fields.
+    pub fn docs(&self) -> Docs {
+        Docs::parse(self.docs)
     }
 
     pub fn has_flag(&self, flag: u32) -> bool {
@@ -404,8 +463,8 @@ impl CommandMeta {
 
     /// The keys in a call of this command, `args[0]` being its name, as
     /// Redis's `getKeysFromCommandWithSpecs`: the key specs when they can
-    /// tell, else the command's own finder. `None` when the arguments
-    /// name no keys the specs can find (a syntax error to come).
+    /// tell, else the command's own finder. Empty when the arguments name
+    /// no keys (often a syntax error the command itself will report).
     pub fn keys(&self, args: &[Vec<u8>]) -> Vec<KeyRef> {
         let all_flags = self.key_specs.iter().fold(0, |acc, s| acc | s.flags);
         let has_real_spec = self.key_specs.iter().any(|s| s.flags & key::NOT_KEY == 0);
@@ -691,10 +750,229 @@ fn counted_keys(args: &[Vec<u8>], dest: Option<usize>, count_at: usize, first: u
 }
 
 /// The names of the bits set in `flags`, in the table's order.
-pub fn flag_names<T: Copy + Into<u32>>(flags: T, names: &'static [(T, &'static str)]) -> impl Iterator<Item = &'static str> {
-    let flags: u32 = flags.into();
+pub fn flag_names(flags: u32, names: &'static [(u32, &'static str)]) -> impl Iterator<Item = &'static str> {
     names
         .iter()
-        .filter(move |(bit, _)| flags & (*bit).into() != 0)
+        .filter(move |(bit, _)| flags & bit != 0)
         .map(|(_, name)| *name)
+}
+
+// ----- As COMMAND shows it ----------------------------------------------------
+
+/// A set of status replies.
+fn write_names(out: &mut Reply, names: &[&str]) {
+    out.set(names.len());
+    names.iter().for_each(|name| out.simple(name));
+}
+
+fn write_flags(out: &mut Reply, flags: u32, names: &'static [(u32, &'static str)]) {
+    write_names(out, &flag_names(flags, names).collect::<Vec<_>>());
+}
+
+impl CommandMeta {
+    /// Its 10-field COMMAND INFO entry, named `full_name`, listing the
+    /// subcommands `subs` (those the server has).
+    pub fn write_info(&self, out: &mut Reply, full_name: &str, subs: &[&CommandMeta]) {
+        out.array(10);
+        out.bulk(full_name.as_bytes());
+        out.int(i64::from(self.arity));
+        write_flags(out, self.flags, cmd::NAMES);
+        out.int(i64::from(self.range.0));
+        out.int(i64::from(self.range.1));
+        out.int(i64::from(self.range.2));
+        write_names(out, &self.categories());
+        out.set(self.tips.len());
+        self.tips.iter().for_each(|tip| out.bulk(tip.as_bytes()));
+        self.write_key_specs(out);
+        if self.subcommands.is_empty() {
+            out.set(0);
+        } else {
+            out.array(subs.len());
+            for sub in subs {
+                sub.write_info(out, &format!("{full_name}|{}", sub.name), &[]);
+            }
+        }
+    }
+
+    fn write_key_specs(&self, out: &mut Reply) {
+        out.set(self.key_specs.len());
+        for spec in self.key_specs {
+            out.map(if spec.notes.is_empty() { 3 } else { 4 });
+            if !spec.notes.is_empty() {
+                out.bulk(b"notes");
+                out.bulk(spec.notes.as_bytes());
+            }
+            out.bulk(b"flags");
+            write_flags(out, spec.flags, key::NAMES);
+            out.bulk(b"begin_search");
+            out.map(2);
+            out.bulk(b"type");
+            match spec.begin {
+                BeginSearch::Index(index) => {
+                    out.bulk(b"index");
+                    out.bulk(b"spec");
+                    out.map(1);
+                    out.bulk(b"index");
+                    out.int(i64::from(index));
+                }
+                BeginSearch::Keyword(keyword, startfrom) => {
+                    out.bulk(b"keyword");
+                    out.bulk(b"spec");
+                    out.map(2);
+                    out.bulk(b"keyword");
+                    out.bulk(keyword.as_bytes());
+                    out.bulk(b"startfrom");
+                    out.int(i64::from(startfrom));
+                }
+                BeginSearch::UnknownBegin => {
+                    out.bulk(b"unknown");
+                    out.bulk(b"spec");
+                    out.map(0);
+                }
+            }
+            out.bulk(b"find_keys");
+            out.map(2);
+            out.bulk(b"type");
+            let (kind, fields) = match spec.find {
+                FindKeys::Range {
+                    lastkey,
+                    step,
+                    limit,
+                } => (
+                    "range",
+                    [("lastkey", lastkey), ("keystep", step), ("limit", limit)],
+                ),
+                FindKeys::Keynum {
+                    keynumidx,
+                    firstkey,
+                    step,
+                } => (
+                    "keynum",
+                    [
+                        ("keynumidx", keynumidx),
+                        ("firstkey", firstkey),
+                        ("keystep", step),
+                    ],
+                ),
+                FindKeys::UnknownFind => {
+                    out.bulk(b"unknown");
+                    out.bulk(b"spec");
+                    out.map(0);
+                    continue;
+                }
+            };
+            out.bulk(kind.as_bytes());
+            out.bulk(b"spec");
+            out.map(3);
+            for (name, value) in fields {
+                out.bulk(name.as_bytes());
+                out.int(i64::from(value));
+            }
+        }
+    }
+
+    /// Its COMMAND DOCS map, listing the subcommands `subs` (those the
+    /// server has) under their full names, `full_name|sub`.
+    pub fn write_docs(&self, out: &mut Reply, full_name: &str, subs: &[&CommandMeta]) {
+        let docs = self.docs();
+        let texts = [
+            ("summary", docs.summary),
+            ("since", docs.since),
+            ("group", docs.group),
+            ("complexity", docs.complexity),
+        ];
+        let later = [
+            ("deprecated_since", docs.deprecated_since),
+            ("replaced_by", docs.replaced_by),
+        ];
+        let has_subcommands = !self.subcommands.is_empty();
+        let len = texts.iter().chain(&later).filter(|(_, v)| !v.is_empty()).count()
+            + usize::from(!docs.doc_flags.is_empty())
+            + usize::from(!docs.history.is_empty())
+            + usize::from(!docs.args.is_empty())
+            + usize::from(has_subcommands);
+        out.map(len);
+        for (name, value) in texts.iter().filter(|(_, v)| !v.is_empty()) {
+            out.bulk(name.as_bytes());
+            out.bulk(value.as_bytes());
+        }
+        if !docs.doc_flags.is_empty() {
+            out.bulk(b"doc_flags");
+            write_names(out, &docs.doc_flags);
+        }
+        for (name, value) in later.iter().filter(|(_, v)| !v.is_empty()) {
+            out.bulk(name.as_bytes());
+            out.bulk(value.as_bytes());
+        }
+        if !docs.history.is_empty() {
+            out.bulk(b"history");
+            out.set(docs.history.len());
+            for (since, change) in &docs.history {
+                out.array(2);
+                out.bulk(since.as_bytes());
+                out.bulk(change.as_bytes());
+            }
+        }
+        if !docs.args.is_empty() {
+            out.bulk(b"arguments");
+            write_args(out, &docs.args);
+        }
+        if has_subcommands {
+            out.bulk(b"subcommands");
+            out.map(subs.len());
+            for sub in subs {
+                let name = format!("{full_name}|{}", sub.name);
+                out.bulk(name.as_bytes());
+                sub.write_docs(out, &name, &[]);
+            }
+        }
+    }
+}
+
+/// Arguments at one depth: `args[0]` and its siblings, each followed by
+/// its nested arguments.
+fn write_args(out: &mut Reply, args: &[ArgDoc]) {
+    let Some(depth) = args.first().map(|a| a.depth) else {
+        out.array(0);
+        return;
+    };
+    let siblings: Vec<usize> = (0..args.len()).filter(|&i| args[i].depth == depth).collect();
+    out.array(siblings.len());
+    for (n, &i) in siblings.iter().enumerate() {
+        let arg = &args[i];
+        let children = &args[i + 1..siblings.get(n + 1).copied().unwrap_or(args.len())];
+        let nested = matches!(arg.kind, "oneof" | "block");
+        let texts = [("since", arg.since), ("deprecated_since", arg.deprecated_since)];
+        let len = 2
+            + usize::from(arg.key_spec >= 0)
+            + usize::from(arg.token.is_some())
+            + texts.iter().filter(|(_, v)| !v.is_empty()).count()
+            + usize::from(!arg.flags.is_empty())
+            + usize::from(nested);
+        out.map(len);
+        out.bulk(b"name");
+        out.bulk(arg.name.as_bytes());
+        out.bulk(b"type");
+        out.bulk(arg.kind.as_bytes());
+        if arg.key_spec >= 0 {
+            out.bulk(b"key_spec_index");
+            out.int(arg.key_spec);
+        }
+        if let Some(token) = arg.token {
+            out.bulk(b"token");
+            out.bulk(token.as_bytes());
+        }
+        for (name, value) in texts.iter().filter(|(_, v)| !v.is_empty()) {
+            out.bulk(name.as_bytes());
+            out.bulk(value.as_bytes());
+        }
+        if !arg.flags.is_empty() {
+            out.bulk(b"flags");
+            write_names(out, &arg.flags);
+        }
+        if nested {
+            out.bulk(b"arguments");
+            write_args(out, children);
+        }
+    }
 }

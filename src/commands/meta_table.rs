@@ -2,7 +2,7 @@
 // src/commands/*.json: do not edit by hand. 240 commands, sorted by name;
 // subcommands sorted by name under their container.
 
-use super::{acl, arg, cmd, doc, key, Arg, ArgType::*, BeginSearch::*, CommandMeta, FindKeys::*, GetKeys, KeySpec};
+use super::{acl, cmd, key, BeginSearch::*, CommandMeta, FindKeys::*, GetKeys, KeySpec};
 
 pub(super) static COMMANDS: &[CommandMeta] = &[
     CommandMeta {
@@ -14,15 +14,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for Access List Control commands ",
-        since: "6.0.0",
-        group: "server",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for Access List Control commands \n\
+            6.0.0\n\
+            server\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "cat",
@@ -33,17 +32,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List the ACL categories or the commands inside a category",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(1) since the categories and commands are a fixed set.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "categoryname", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    List the ACL categories or the commands inside a category\n\
+                    6.0.0\n\
+                    server\n\
+                    O(1) since the categories and commands are a fixed set.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tcategoryname\tstring\t-1\to\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -55,17 +52,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Remove the specified ACL users and the associated rules",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(1) amortized time considering the typical user.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "username", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Remove the specified ACL users and the associated rules\n\
+                    6.0.0\n\
+                    server\n\
+                    O(1) amortized time considering the typical user.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tusername\tstring\t-1\tm\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -77,19 +72,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Returns whether the user can execute the given command without executing the command.",
-                since: "7.0.0",
-                group: "server",
-                complexity: "O(1).",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "username", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "command", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Returns whether the user can execute the given command without executing the command.\n\
+                    7.0.0\n\
+                    server\n\
+                    O(1).\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tusername\tstring\t-1\t\t\t\t\n\
+                    A\t0\tcommand\tstring\t-1\t\t\t\t\n\
+                    A\t0\targ\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -101,17 +94,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Generate a pseudorandom secure password to use for ACL users",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "bits", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    Generate a pseudorandom secure password to use for ACL users\n\
+                    6.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tbits\tinteger\t-1\to\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -123,17 +114,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the rules for a specific ACL user",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(N). Where N is the number of password, command and pattern rules that the user has.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("6.2.0", "Added Pub/Sub channel patterns."), ("7.0.0", "Added selectors and changed the format of key and channel patterns from a list to their rule representation.")],
-                args: &[
-                    Arg { name: "username", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Get the rules for a specific ACL user\n\
+                    6.0.0\n\
+                    server\n\
+                    O(N). Where N is the number of password, command and pattern rules that the user has.\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t6.2.0\tAdded Pub/Sub channel patterns.\n\
+                    H\t7.0.0\tAdded selectors and changed the format of key and channel patterns from a list to their rule representation.\n\
+                    A\t0\tusername\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -145,15 +136,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    6.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -165,15 +155,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List the current ACL rules in ACL config file format",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(N). Where N is the number of configured users.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    List the current ACL rules in ACL config file format\n\
+                    6.0.0\n\
+                    server\n\
+                    O(N). Where N is the number of configured users.\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -185,15 +174,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Reload the ACLs from the configured ACL file",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(N). Where N is the number of configured users.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Reload the ACLs from the configured ACL file\n\
+                    6.0.0\n\
+                    server\n\
+                    O(N). Where N is the number of configured users.\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -205,20 +193,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List latest events denied because of ACLs in place",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(N) with N being the number of entries shown.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "operation", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "reset", kind: PureToken, key_spec: -1, token: Some("RESET"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    List latest events denied because of ACLs in place\n\
+                    6.0.0\n\
+                    server\n\
+                    O(N) with N being the number of entries shown.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\toperation\toneof\t-1\to\t\t\t\n\
+                    A\t1\tcount\tinteger\t-1\t\t\t\t\n\
+                    A\t1\treset\tpure-token\t-1\t\t=RESET\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -230,15 +215,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Save the current ACL rules in the configured ACL file",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(N). Where N is the number of configured users.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Save the current ACL rules in the configured ACL file\n\
+                    6.0.0\n\
+                    server\n\
+                    O(N). Where N is the number of configured users.\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -250,18 +234,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Modify or create the rules for a specific ACL user",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(N). Where N is the number of rules provided.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("6.2.0", "Added Pub/Sub channel patterns."), ("7.0.0", "Added selectors and key based permissions.")],
-                args: &[
-                    Arg { name: "username", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "rule", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Modify or create the rules for a specific ACL user\n\
+                    6.0.0\n\
+                    server\n\
+                    O(N). Where N is the number of rules provided.\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t6.2.0\tAdded Pub/Sub channel patterns.\n\
+                    H\t7.0.0\tAdded selectors and key based permissions.\n\
+                    A\t0\tusername\tstring\t-1\t\t\t\t\n\
+                    A\t0\trule\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -273,15 +257,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List the username of all the configured ACL rules",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(N). Where N is the number of configured users.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    List the username of all the configured ACL rules\n\
+                    6.0.0\n\
+                    server\n\
+                    O(N). Where N is the number of configured users.\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -293,15 +276,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return the name of the user associated to the current connection",
-                since: "6.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Return the name of the user associated to the current connection\n\
+                    6.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
         ],
@@ -315,18 +297,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Append a value to a key",
-        since: "2.0.0",
-        group: "string",
-        complexity: "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Append a value to a key\n\
+            2.0.0\n\
+            string\n\
+            O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -338,15 +318,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Sent by cluster clients after an -ASK redirect",
-        since: "3.0.0",
-        group: "cluster",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Sent by cluster clients after an -ASK redirect\n\
+            3.0.0\n\
+            cluster\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -358,18 +337,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Authenticate to the server",
-        since: "1.0.0",
-        group: "connection",
-        complexity: "O(N) where N is the number of passwords defined for the user",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.0.0", "Added ACL style (username and password).")],
-        args: &[
-            Arg { name: "username", kind: Str, key_spec: -1, token: None, since: "6.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "password", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Authenticate to the server\n\
+            1.0.0\n\
+            connection\n\
+            O(N) where N is the number of passwords defined for the user\n\
+            \n\
+            \n\
+            \n\
+            H\t6.0.0\tAdded ACL style (username and password).\n\
+            A\t0\tusername\tstring\t-1\to\t\t6.0.0\t\n\
+            A\t0\tpassword\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -381,15 +359,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Asynchronously rewrite the append-only file",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Asynchronously rewrite the append-only file\n\
+            1.0.0\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -401,17 +378,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Asynchronously save the dataset to disk",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("3.2.2", "Added the `SCHEDULE` option.")],
-        args: &[
-            Arg { name: "schedule", kind: PureToken, key_spec: -1, token: Some("SCHEDULE"), since: "3.2.2", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Asynchronously save the dataset to disk\n\
+            1.0.0\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t3.2.2\tAdded the `SCHEDULE` option.\n\
+            A\t0\tschedule\tpure-token\t-1\to\t=SCHEDULE\t3.2.2\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -423,25 +399,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Count set bits in a string",
-        since: "2.6.0",
-        group: "bitmap",
-        complexity: "O(N)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added the `BYTE|BIT` option.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "index", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "start", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "end", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "index_unit", kind: OneOf, key_spec: -1, token: None, since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                    Arg { name: "byte", kind: PureToken, key_spec: -1, token: Some("BYTE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "bit", kind: PureToken, key_spec: -1, token: Some("BIT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-            ] },
-        ],
+        docs: "\
+            Count set bits in a string\n\
+            2.6.0\n\
+            bitmap\n\
+            O(N)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded the `BYTE|BIT` option.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tindex\tblock\t-1\to\t\t\t\n\
+            A\t1\tstart\tinteger\t-1\t\t\t\t\n\
+            A\t1\tend\tinteger\t-1\t\t\t\t\n\
+            A\t1\tindex_unit\toneof\t-1\to\t\t7.0.0\t\n\
+            A\t2\tbyte\tpure-token\t-1\t\t=BYTE\t\t\n\
+            A\t2\tbit\tpure-token\t-1\t\t=BIT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -453,42 +426,33 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "This command allows both access and modification of the key", flags: key::RW | key::UPDATE | key::ACCESS | key::VARIABLE_FLAGS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: Some(GetKeys::Bitfield),
-        summary: "Perform arbitrary bitfield integer operations on strings",
-        since: "3.2.0",
-        group: "bitmap",
-        complexity: "O(1) for each subcommand specified",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "operation", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[
-                Arg { name: "encoding_offset", kind: Block, key_spec: -1, token: Some("GET"), since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "encoding", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-                Arg { name: "write", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "wrap_sat_fail", kind: OneOf, key_spec: -1, token: Some("OVERFLOW"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "wrap", kind: PureToken, key_spec: -1, token: Some("WRAP"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "sat", kind: PureToken, key_spec: -1, token: Some("SAT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "fail", kind: PureToken, key_spec: -1, token: Some("FAIL"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                    Arg { name: "write_operation", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "encoding_offset_value", kind: Block, key_spec: -1, token: Some("SET"), since: "", deprecated_since: "", flags: 0, args: &[
-                            Arg { name: "encoding", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                            Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                            Arg { name: "value", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        ] },
-                        Arg { name: "encoding_offset_increment", kind: Block, key_spec: -1, token: Some("INCRBY"), since: "", deprecated_since: "", flags: 0, args: &[
-                            Arg { name: "encoding", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                            Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                            Arg { name: "increment", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        ] },
-                    ] },
-                ] },
-            ] },
-        ],
+        docs: "\
+            Perform arbitrary bitfield integer operations on strings\n\
+            3.2.0\n\
+            bitmap\n\
+            O(1) for each subcommand specified\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\toperation\toneof\t-1\tom\t\t\t\n\
+            A\t1\tencoding_offset\tblock\t-1\t\t=GET\t\t\n\
+            A\t2\tencoding\tstring\t-1\t\t\t\t\n\
+            A\t2\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\twrite\tblock\t-1\t\t\t\t\n\
+            A\t2\twrap_sat_fail\toneof\t-1\to\t=OVERFLOW\t\t\n\
+            A\t3\twrap\tpure-token\t-1\t\t=WRAP\t\t\n\
+            A\t3\tsat\tpure-token\t-1\t\t=SAT\t\t\n\
+            A\t3\tfail\tpure-token\t-1\t\t=FAIL\t\t\n\
+            A\t2\twrite_operation\toneof\t-1\t\t\t\t\n\
+            A\t3\tencoding_offset_value\tblock\t-1\t\t=SET\t\t\n\
+            A\t4\tencoding\tstring\t-1\t\t\t\t\n\
+            A\t4\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t4\tvalue\tinteger\t-1\t\t\t\t\n\
+            A\t3\tencoding_offset_increment\tblock\t-1\t\t=INCRBY\t\t\n\
+            A\t4\tencoding\tstring\t-1\t\t\t\t\n\
+            A\t4\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t4\tincrement\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -500,21 +464,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
-        since: "6.0.0",
-        group: "bitmap",
-        complexity: "O(1) for each subcommand specified",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "encoding_offset", kind: Block, key_spec: -1, token: Some("GET"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE | arg::MULTIPLE_TOKEN, args: &[
-                Arg { name: "encoding", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD\n\
+            6.0.0\n\
+            bitmap\n\
+            O(1) for each subcommand specified\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tencoding_offset\tblock\t-1\tomt\t=GET\t\t\n\
+            A\t1\tencoding\tstring\t-1\t\t\t\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -526,19 +487,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(3), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Perform bitwise operations between strings",
-        since: "2.6.0",
-        group: "bitmap",
-        complexity: "O(N)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "operation", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "destkey", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Perform bitwise operations between strings\n\
+            2.6.0\n\
+            bitmap\n\
+            O(N)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\toperation\tstring\t-1\t\t\t\t\n\
+            A\t0\tdestkey\tkey\t0\t\t\t\t\n\
+            A\t0\tkey\tkey\t1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -550,28 +509,24 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Find first bit set or clear in a string",
-        since: "2.8.7",
-        group: "bitmap",
-        complexity: "O(N)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added the `BYTE|BIT` option.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "bit", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "index", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "start", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "end_index", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                    Arg { name: "end", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "index_unit", kind: OneOf, key_spec: -1, token: None, since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "byte", kind: PureToken, key_spec: -1, token: Some("BYTE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "bit", kind: PureToken, key_spec: -1, token: Some("BIT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ] },
-            ] },
-        ],
+        docs: "\
+            Find first bit set or clear in a string\n\
+            2.8.7\n\
+            bitmap\n\
+            O(N)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded the `BYTE|BIT` option.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tbit\tinteger\t-1\t\t\t\t\n\
+            A\t0\tindex\tblock\t-1\to\t\t\t\n\
+            A\t1\tstart\tinteger\t-1\t\t\t\t\n\
+            A\t1\tend_index\tblock\t-1\to\t\t\t\n\
+            A\t2\tend\tinteger\t-1\t\t\t\t\n\
+            A\t2\tindex_unit\toneof\t-1\to\t\t7.0.0\t\n\
+            A\t3\tbyte\tpure-token\t-1\t\t=BYTE\t\t\n\
+            A\t3\tbit\tpure-token\t-1\t\t=BIT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -583,27 +538,23 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
-        since: "6.2.0",
-        group: "list",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "source", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "destination", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "wherefrom", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "left", kind: PureToken, key_spec: -1, token: Some("LEFT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "right", kind: PureToken, key_spec: -1, token: Some("RIGHT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "whereto", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "left", kind: PureToken, key_spec: -1, token: Some("LEFT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "right", kind: PureToken, key_spec: -1, token: Some("RIGHT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "timeout", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Pop an element from a list, push it to another list and return it; or block until one is available\n\
+            6.2.0\n\
+            list\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tsource\tkey\t0\t\t\t\t\n\
+            A\t0\tdestination\tkey\t1\t\t\t\t\n\
+            A\t0\twherefrom\toneof\t-1\t\t\t\t\n\
+            A\t1\tleft\tpure-token\t-1\t\t=LEFT\t\t\n\
+            A\t1\tright\tpure-token\t-1\t\t=RIGHT\t\t\n\
+            A\t0\twhereto\toneof\t-1\t\t\t\t\n\
+            A\t1\tleft\tpure-token\t-1\t\t=LEFT\t\t\n\
+            A\t1\tright\tpure-token\t-1\t\t=RIGHT\t\t\n\
+            A\t0\ttimeout\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -615,24 +566,21 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Blmpop),
-        summary: "Pop elements from a list, or block until one is available",
-        since: "7.0.0",
-        group: "list",
-        complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "timeout", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "where", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "left", kind: PureToken, key_spec: -1, token: Some("LEFT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "right", kind: PureToken, key_spec: -1, token: Some("RIGHT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Pop elements from a list, or block until one is available\n\
+            7.0.0\n\
+            list\n\
+            O(N+M) where N is the number of provided keys and M is the number of elements returned.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\ttimeout\tdouble\t-1\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\twhere\toneof\t-1\t\t\t\t\n\
+            A\t1\tleft\tpure-token\t-1\t\t=LEFT\t\t\n\
+            A\t1\tright\tpure-token\t-1\t\t=RIGHT\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -644,18 +592,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: -2, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and get the first element in a list, or block until one is available",
-        since: "2.0.0",
-        group: "list",
-        complexity: "O(N) where N is the number of provided keys.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "timeout", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove and get the first element in a list, or block until one is available\n\
+            2.0.0\n\
+            list\n\
+            O(N) where N is the number of provided keys.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.0.0\t`timeout` is interpreted as a double instead of an integer.\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\ttimeout\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -667,18 +614,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: -2, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and get the last element in a list, or block until one is available",
-        since: "2.0.0",
-        group: "list",
-        complexity: "O(N) where N is the number of provided keys.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "timeout", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove and get the last element in a list, or block until one is available\n\
+            2.0.0\n\
+            list\n\
+            O(N) where N is the number of provided keys.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.0.0\t`timeout` is interpreted as a double instead of an integer.\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\ttimeout\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -690,19 +636,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
-        since: "2.2.0",
-        group: "list",
-        complexity: "O(1)",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`BLMOVE` with the `RIGHT` and `LEFT` arguments",
-        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
-        args: &[
-            Arg { name: "source", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "destination", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "timeout", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Pop an element from a list, push it to another list and return it; or block until one is available\n\
+            2.2.0\n\
+            list\n\
+            O(1)\n\
+            deprecated\n\
+            6.2.0\n\
+            `BLMOVE` with the `RIGHT` and `LEFT` arguments\n\
+            H\t6.0.0\t`timeout` is interpreted as a double instead of an integer.\n\
+            A\t0\tsource\tkey\t0\t\t\t\t\n\
+            A\t0\tdestination\tkey\t1\t\t\t\t\n\
+            A\t0\ttimeout\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -714,24 +659,21 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Blmpop),
-        summary: "Remove and return members with scores in a sorted set or block until one is available",
-        since: "7.0.0",
-        group: "sorted-set",
-        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "timeout", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "where", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "min", kind: PureToken, key_spec: -1, token: Some("MIN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "max", kind: PureToken, key_spec: -1, token: Some("MAX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Remove and return members with scores in a sorted set or block until one is available\n\
+            7.0.0\n\
+            sorted-set\n\
+            O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\ttimeout\tdouble\t-1\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\twhere\toneof\t-1\t\t\t\t\n\
+            A\t1\tmin\tpure-token\t-1\t\t=MIN\t\t\n\
+            A\t1\tmax\tpure-token\t-1\t\t=MAX\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -743,18 +685,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: -2, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
-        since: "5.0.0",
-        group: "sorted-set",
-        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "timeout", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove and return the member with the highest score from one or more sorted sets, or block until one is available\n\
+            5.0.0\n\
+            sorted-set\n\
+            O(log(N)) with N being the number of elements in the sorted set.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.0.0\t`timeout` is interpreted as a double instead of an integer.\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\ttimeout\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -766,18 +707,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: -2, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
-        since: "5.0.0",
-        group: "sorted-set",
-        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "timeout", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove and return the member with the lowest score from one or more sorted sets, or block until one is available\n\
+            5.0.0\n\
+            sorted-set\n\
+            O(log(N)) with N being the number of elements in the sorted set.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.0.0\t`timeout` is interpreted as a double instead of an integer.\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\ttimeout\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -789,15 +729,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for client connection commands",
-        since: "2.4.0",
-        group: "connection",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for client connection commands\n\
+            2.4.0\n\
+            connection\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "caching",
@@ -808,20 +747,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Instruct the server about tracking or not keys in the next request",
-                since: "6.0.0",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "mode", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "yes", kind: PureToken, key_spec: -1, token: Some("YES"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "no", kind: PureToken, key_spec: -1, token: Some("NO"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Instruct the server about tracking or not keys in the next request\n\
+                    6.0.0\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tmode\toneof\t-1\t\t\t\t\n\
+                    A\t1\tyes\tpure-token\t-1\t\t=YES\t\t\n\
+                    A\t1\tno\tpure-token\t-1\t\t=NO\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -833,15 +769,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the current connection name",
-                since: "2.6.9",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Get the current connection name\n\
+                    2.6.9\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -853,15 +788,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get tracking notifications redirection client ID if any",
-                since: "6.0.0",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Get tracking notifications redirection client ID if any\n\
+                    6.0.0\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -873,15 +807,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "5.0.0",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    5.0.0\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -893,15 +826,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Returns the client ID for the current connection",
-                since: "5.0.0",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Returns the client ID for the current connection\n\
+                    5.0.0\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -913,15 +845,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Returns information about the current client connection.",
-                since: "6.2.0",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Returns information about the current client connection.\n\
+                    6.2.0\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -933,33 +864,33 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Kill the connection of a client",
-                since: "2.4.0",
-                group: "connection",
-                complexity: "O(N) where N is the number of client connections",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("2.8.12", "Added new filter format."), ("2.8.12", "`ID` option."), ("3.2.0", "Added `master` type in for `TYPE` option."), ("5.0.0", "Replaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility."), ("6.2.0", "`LADDR` option.")],
-                args: &[
-                    Arg { name: "filter", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "ip:port", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "2.8.12", flags: 0, args: &[] },
-                        Arg { name: "new-format", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                            Arg { name: "client-id", kind: Integer, key_spec: -1, token: Some("ID"), since: "2.8.12", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                            Arg { name: "normal_master_slave_pubsub", kind: OneOf, key_spec: -1, token: Some("TYPE"), since: "2.8.12", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                                Arg { name: "normal", kind: PureToken, key_spec: -1, token: Some("NORMAL"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                                Arg { name: "master", kind: PureToken, key_spec: -1, token: Some("MASTER"), since: "3.2.0", deprecated_since: "", flags: 0, args: &[] },
-                                Arg { name: "slave", kind: PureToken, key_spec: -1, token: Some("SLAVE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                                Arg { name: "replica", kind: PureToken, key_spec: -1, token: Some("REPLICA"), since: "5.0.0", deprecated_since: "", flags: 0, args: &[] },
-                                Arg { name: "pubsub", kind: PureToken, key_spec: -1, token: Some("PUBSUB"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                            ] },
-                            Arg { name: "username", kind: Str, key_spec: -1, token: Some("USER"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                            Arg { name: "ip:port", kind: Str, key_spec: -1, token: Some("ADDR"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                            Arg { name: "ip:port", kind: Str, key_spec: -1, token: Some("LADDR"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                            Arg { name: "yes/no", kind: Str, key_spec: -1, token: Some("SKIPME"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                        ] },
-                    ] },
-                ],
+                docs: "\
+                    Kill the connection of a client\n\
+                    2.4.0\n\
+                    connection\n\
+                    O(N) where N is the number of client connections\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t2.8.12\tAdded new filter format.\n\
+                    H\t2.8.12\t`ID` option.\n\
+                    H\t3.2.0\tAdded `master` type in for `TYPE` option.\n\
+                    H\t5.0.0\tReplaced `slave` `TYPE` with `replica`. `slave` still supported for backward compatibility.\n\
+                    H\t6.2.0\t`LADDR` option.\n\
+                    A\t0\tfilter\toneof\t-1\t\t\t\t\n\
+                    A\t1\tip:port\tstring\t-1\t\t\t\t2.8.12\n\
+                    A\t1\tnew-format\toneof\t-1\tm\t\t\t\n\
+                    A\t2\tclient-id\tinteger\t-1\to\t=ID\t2.8.12\t\n\
+                    A\t2\tnormal_master_slave_pubsub\toneof\t-1\to\t=TYPE\t2.8.12\t\n\
+                    A\t3\tnormal\tpure-token\t-1\t\t=NORMAL\t\t\n\
+                    A\t3\tmaster\tpure-token\t-1\t\t=MASTER\t3.2.0\t\n\
+                    A\t3\tslave\tpure-token\t-1\t\t=SLAVE\t\t\n\
+                    A\t3\treplica\tpure-token\t-1\t\t=REPLICA\t5.0.0\t\n\
+                    A\t3\tpubsub\tpure-token\t-1\t\t=PUBSUB\t\t\n\
+                    A\t2\tusername\tstring\t-1\to\t=USER\t\t\n\
+                    A\t2\tip:port\tstring\t-1\to\t=ADDR\t\t\n\
+                    A\t2\tip:port\tstring\t-1\to\t=LADDR\t6.2.0\t\n\
+                    A\t2\tyes/no\tstring\t-1\to\t=SKIPME\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -971,25 +902,27 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the list of client connections",
-                since: "2.4.0",
-                group: "connection",
-                complexity: "O(N) where N is the number of client connections",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("2.8.12", "Added unique client `id` field."), ("5.0.0", "Added optional `TYPE` filter."), ("6.0.0", "Added `user` field."), ("6.2.0", "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter."), ("7.0.0", "Added `resp`, `multi-mem`, `rbs` and `rbp` fields."), ("7.0.3", "Added `ssub` field.")],
-                args: &[
-                    Arg { name: "normal_master_replica_pubsub", kind: OneOf, key_spec: -1, token: Some("TYPE"), since: "5.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "normal", kind: PureToken, key_spec: -1, token: Some("NORMAL"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "master", kind: PureToken, key_spec: -1, token: Some("MASTER"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "replica", kind: PureToken, key_spec: -1, token: Some("REPLICA"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "pubsub", kind: PureToken, key_spec: -1, token: Some("PUBSUB"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                    Arg { name: "id", kind: Block, key_spec: -1, token: Some("ID"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "client-id", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Get the list of client connections\n\
+                    2.4.0\n\
+                    connection\n\
+                    O(N) where N is the number of client connections\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t2.8.12\tAdded unique client `id` field.\n\
+                    H\t5.0.0\tAdded optional `TYPE` filter.\n\
+                    H\t6.0.0\tAdded `user` field.\n\
+                    H\t6.2.0\tAdded `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the optional `ID` filter.\n\
+                    H\t7.0.0\tAdded `resp`, `multi-mem`, `rbs` and `rbp` fields.\n\
+                    H\t7.0.3\tAdded `ssub` field.\n\
+                    A\t0\tnormal_master_replica_pubsub\toneof\t-1\to\t=TYPE\t5.0.0\t\n\
+                    A\t1\tnormal\tpure-token\t-1\t\t=NORMAL\t\t\n\
+                    A\t1\tmaster\tpure-token\t-1\t\t=MASTER\t\t\n\
+                    A\t1\treplica\tpure-token\t-1\t\t=REPLICA\t\t\n\
+                    A\t1\tpubsub\tpure-token\t-1\t\t=PUBSUB\t\t\n\
+                    A\t0\tid\tblock\t-1\to\t=ID\t6.2.0\t\n\
+                    A\t1\tclient-id\tinteger\t-1\tm\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1001,20 +934,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Set client eviction mode for the current connection",
-                since: "7.0.0",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "enabled", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "on", kind: PureToken, key_spec: -1, token: Some("ON"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "off", kind: PureToken, key_spec: -1, token: Some("OFF"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Set client eviction mode for the current connection\n\
+                    7.0.0\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tenabled\toneof\t-1\t\t\t\t\n\
+                    A\t1\ton\tpure-token\t-1\t\t=ON\t\t\n\
+                    A\t1\toff\tpure-token\t-1\t\t=OFF\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1026,21 +956,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Stop processing commands from clients for some time",
-                since: "2.9.50",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option.")],
-                args: &[
-                    Arg { name: "timeout", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "mode", kind: OneOf, key_spec: -1, token: None, since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "write", kind: PureToken, key_spec: -1, token: Some("WRITE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "all", kind: PureToken, key_spec: -1, token: Some("ALL"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Stop processing commands from clients for some time\n\
+                    2.9.50\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t6.2.0\t`CLIENT PAUSE WRITE` mode added along with the `mode` option.\n\
+                    A\t0\ttimeout\tinteger\t-1\t\t\t\t\n\
+                    A\t0\tmode\toneof\t-1\to\t\t6.2.0\t\n\
+                    A\t1\twrite\tpure-token\t-1\t\t=WRITE\t\t\n\
+                    A\t1\tall\tpure-token\t-1\t\t=ALL\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1052,21 +980,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Instruct the server whether to reply to commands",
-                since: "3.2.0",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "on_off_skip", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "on", kind: PureToken, key_spec: -1, token: Some("ON"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "off", kind: PureToken, key_spec: -1, token: Some("OFF"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "skip", kind: PureToken, key_spec: -1, token: Some("SKIP"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Instruct the server whether to reply to commands\n\
+                    3.2.0\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\ton_off_skip\toneof\t-1\t\t\t\t\n\
+                    A\t1\ton\tpure-token\t-1\t\t=ON\t\t\n\
+                    A\t1\toff\tpure-token\t-1\t\t=OFF\t\t\n\
+                    A\t1\tskip\tpure-token\t-1\t\t=SKIP\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1078,17 +1003,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Set the current connection name",
-                since: "2.6.9",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "connection-name", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Set the current connection name\n\
+                    2.6.9\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tconnection-name\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1100,26 +1023,23 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Enable or disable server assisted client side caching support",
-                since: "6.0.0",
-                group: "connection",
-                complexity: "O(1). Some options may introduce additional complexity.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "status", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "on", kind: PureToken, key_spec: -1, token: Some("ON"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "off", kind: PureToken, key_spec: -1, token: Some("OFF"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                    Arg { name: "client-id", kind: Integer, key_spec: -1, token: Some("REDIRECT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                    Arg { name: "prefix", kind: Str, key_spec: -1, token: Some("PREFIX"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE | arg::MULTIPLE_TOKEN, args: &[] },
-                    Arg { name: "bcast", kind: PureToken, key_spec: -1, token: Some("BCAST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                    Arg { name: "optin", kind: PureToken, key_spec: -1, token: Some("OPTIN"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                    Arg { name: "optout", kind: PureToken, key_spec: -1, token: Some("OPTOUT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                    Arg { name: "noloop", kind: PureToken, key_spec: -1, token: Some("NOLOOP"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    Enable or disable server assisted client side caching support\n\
+                    6.0.0\n\
+                    connection\n\
+                    O(1). Some options may introduce additional complexity.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tstatus\toneof\t-1\t\t\t\t\n\
+                    A\t1\ton\tpure-token\t-1\t\t=ON\t\t\n\
+                    A\t1\toff\tpure-token\t-1\t\t=OFF\t\t\n\
+                    A\t0\tclient-id\tinteger\t-1\to\t=REDIRECT\t\t\n\
+                    A\t0\tprefix\tstring\t-1\tomt\t=PREFIX\t\t\n\
+                    A\t0\tbcast\tpure-token\t-1\to\t=BCAST\t\t\n\
+                    A\t0\toptin\tpure-token\t-1\to\t=OPTIN\t\t\n\
+                    A\t0\toptout\tpure-token\t-1\to\t=OPTOUT\t\t\n\
+                    A\t0\tnoloop\tpure-token\t-1\to\t=NOLOOP\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1131,15 +1051,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return information about server assisted client side caching for the current connection",
-                since: "6.2.0",
-                group: "connection",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Return information about server assisted client side caching for the current connection\n\
+                    6.2.0\n\
+                    connection\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1151,21 +1070,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Unblock a client blocked in a blocking command from a different connection",
-                since: "5.0.0",
-                group: "connection",
-                complexity: "O(log N) where N is the number of client connections",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "client-id", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "timeout_error", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "timeout", kind: PureToken, key_spec: -1, token: Some("TIMEOUT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "error", kind: PureToken, key_spec: -1, token: Some("ERROR"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Unblock a client blocked in a blocking command from a different connection\n\
+                    5.0.0\n\
+                    connection\n\
+                    O(log N) where N is the number of client connections\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tclient-id\tinteger\t-1\t\t\t\t\n\
+                    A\t0\ttimeout_error\toneof\t-1\to\t\t\t\n\
+                    A\t1\ttimeout\tpure-token\t-1\t\t=TIMEOUT\t\t\n\
+                    A\t1\terror\tpure-token\t-1\t\t=ERROR\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1177,15 +1093,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Resume processing of clients that were paused",
-                since: "6.2.0",
-                group: "connection",
-                complexity: "O(N) Where N is the number of paused clients",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Resume processing of clients that were paused\n\
+                    6.2.0\n\
+                    connection\n\
+                    O(N) Where N is the number of paused clients\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
         ],
@@ -1199,15 +1114,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for cluster commands",
-        since: "3.0.0",
-        group: "cluster",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for cluster commands\n\
+            3.0.0\n\
+            cluster\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "addslots",
@@ -1218,17 +1132,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Assign new hash slots to receiving node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the total number of hash slot arguments",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Assign new hash slots to receiving node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(N) where N is the total number of hash slot arguments\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tslot\tinteger\t-1\tm\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1240,20 +1152,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Assign new hash slots to receiving node",
-                since: "7.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the total number of the slots between the start slot and end slot arguments.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "start-slot_end-slot", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                        Arg { name: "start-slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "end-slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Assign new hash slots to receiving node\n\
+                    7.0.0\n\
+                    cluster\n\
+                    O(N) where N is the total number of the slots between the start slot and end slot arguments.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tstart-slot_end-slot\tblock\t-1\tm\t\t\t\n\
+                    A\t1\tstart-slot\tinteger\t-1\t\t\t\t\n\
+                    A\t1\tend-slot\tinteger\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1265,15 +1174,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Advance the cluster config epoch",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Advance the cluster config epoch\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1285,17 +1193,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return the number of failure reports active for a given node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the number of failure reports",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "node-id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Return the number of failure reports active for a given node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(N) where N is the number of failure reports\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tnode-id\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1307,17 +1213,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return the number of local keys in the specified hash slot",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Return the number of local keys in the specified hash slot\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tslot\tinteger\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1329,17 +1233,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Set hash slots as unbound in receiving node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the total number of hash slot arguments",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Set hash slots as unbound in receiving node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(N) where N is the total number of hash slot arguments\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tslot\tinteger\t-1\tm\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1351,20 +1253,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Set hash slots as unbound in receiving node",
-                since: "7.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the total number of the slots between the start slot and end slot arguments.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "start-slot_end-slot", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                        Arg { name: "start-slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "end-slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Set hash slots as unbound in receiving node\n\
+                    7.0.0\n\
+                    cluster\n\
+                    O(N) where N is the total number of the slots between the start slot and end slot arguments.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tstart-slot_end-slot\tblock\t-1\tm\t\t\t\n\
+                    A\t1\tstart-slot\tinteger\t-1\t\t\t\t\n\
+                    A\t1\tend-slot\tinteger\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1376,20 +1275,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Forces a replica to perform a manual failover of its master.",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "options", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "force", kind: PureToken, key_spec: -1, token: Some("FORCE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "takeover", kind: PureToken, key_spec: -1, token: Some("TAKEOVER"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Forces a replica to perform a manual failover of its master.\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\toptions\toneof\t-1\to\t\t\t\n\
+                    A\t1\tforce\tpure-token\t-1\t\t=FORCE\t\t\n\
+                    A\t1\ttakeover\tpure-token\t-1\t\t=TAKEOVER\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1401,15 +1297,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Delete a node's own slots information",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Delete a node's own slots information\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1421,17 +1316,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Remove a node from the nodes table",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "node-id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Remove a node from the nodes table\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tnode-id\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1443,18 +1336,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return local key names in the specified hash slot",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(log(N)) where N is the number of requested keys",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Return local key names in the specified hash slot\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(log(N)) where N is the number of requested keys\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tslot\tinteger\t-1\t\t\t\t\n\
+                    A\t0\tcount\tinteger\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1466,15 +1357,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "5.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    5.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1486,15 +1376,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Provides info about Redis Cluster node state",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Provides info about Redis Cluster node state\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1506,17 +1395,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Returns the hash slot of the specified key",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the number of bytes in the key",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Returns the hash slot of the specified key\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(N) where N is the number of bytes in the key\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1528,15 +1415,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Returns a list of all TCP links to and from peer nodes in cluster",
-                since: "7.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the total number of Cluster nodes",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Returns a list of all TCP links to and from peer nodes in cluster\n\
+                    7.0.0\n\
+                    cluster\n\
+                    O(N) where N is the total number of Cluster nodes\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1548,19 +1434,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Force a node cluster to handshake with another node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("4.0.0", "Added the optional `cluster_bus_port` argument.")],
-                args: &[
-                    Arg { name: "ip", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "port", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "cluster_bus_port", kind: Integer, key_spec: -1, token: None, since: "4.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    Force a node cluster to handshake with another node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t4.0.0\tAdded the optional `cluster_bus_port` argument.\n\
+                    A\t0\tip\tstring\t-1\t\t\t\t\n\
+                    A\t0\tport\tinteger\t-1\t\t\t\t\n\
+                    A\t0\tcluster_bus_port\tinteger\t-1\to\t\t4.0.0\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1572,15 +1457,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return the node id",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Return the node id\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1592,15 +1476,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get Cluster config for the node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the total number of Cluster nodes",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Get Cluster config for the node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(N) where N is the total number of Cluster nodes\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1612,17 +1495,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List replica nodes of the specified master node",
-                since: "5.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "node-id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    List replica nodes of the specified master node\n\
+                    5.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tnode-id\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1634,17 +1515,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Reconfigure a node as a replica of the specified master node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "node-id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Reconfigure a node as a replica of the specified master node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tnode-id\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1656,20 +1535,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Reset a Redis Cluster node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "hard_soft", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "hard", kind: PureToken, key_spec: -1, token: Some("HARD"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "soft", kind: PureToken, key_spec: -1, token: Some("SOFT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Reset a Redis Cluster node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\thard_soft\toneof\t-1\to\t\t\t\n\
+                    A\t1\thard\tpure-token\t-1\t\t=HARD\t\t\n\
+                    A\t1\tsoft\tpure-token\t-1\t\t=SOFT\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1681,15 +1557,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Forces the node to save cluster state on disk",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Forces the node to save cluster state on disk\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1701,17 +1576,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Set the configuration epoch in a new node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "config-epoch", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Set the configuration epoch in a new node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tconfig-epoch\tinteger\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1723,23 +1596,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Bind a hash slot to a specific node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "slot", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "subcommand", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "node-id", kind: Str, key_spec: -1, token: Some("IMPORTING"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "node-id", kind: Str, key_spec: -1, token: Some("MIGRATING"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "node-id", kind: Str, key_spec: -1, token: Some("NODE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "stable", kind: PureToken, key_spec: -1, token: Some("STABLE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Bind a hash slot to a specific node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tslot\tinteger\t-1\t\t\t\t\n\
+                    A\t0\tsubcommand\toneof\t-1\t\t\t\t\n\
+                    A\t1\tnode-id\tstring\t-1\t\t=IMPORTING\t\t\n\
+                    A\t1\tnode-id\tstring\t-1\t\t=MIGRATING\t\t\n\
+                    A\t1\tnode-id\tstring\t-1\t\t=NODE\t\t\n\
+                    A\t1\tstable\tpure-token\t-1\t\t=STABLE\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1751,15 +1621,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get array of cluster slots to node mappings",
-                since: "7.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the total number of cluster nodes",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Get array of cluster slots to node mappings\n\
+                    7.0.0\n\
+                    cluster\n\
+                    O(N) where N is the total number of cluster nodes\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1771,17 +1640,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List replica nodes of the specified master node",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(1)",
-                doc_flags: doc::DEPRECATED,
-                deprecated_since: "5.0.0",
-                replaced_by: "`CLUSTER REPLICAS`",
-                history: &[],
-                args: &[
-                    Arg { name: "node-id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    List replica nodes of the specified master node\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(1)\n\
+                    deprecated\n\
+                    5.0.0\n\
+                    `CLUSTER REPLICAS`\n\
+                    A\t0\tnode-id\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1793,15 +1660,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get array of Cluster slot to node mappings",
-                since: "3.0.0",
-                group: "cluster",
-                complexity: "O(N) where N is the total number of Cluster nodes",
-                doc_flags: doc::DEPRECATED,
-                deprecated_since: "7.0.0",
-                replaced_by: "`CLUSTER SHARDS`",
-                history: &[("4.0.0", "Added node IDs."), ("7.0.0", "Added additional networking metadata field.")],
-                args: &[],
+                docs: "\
+                    Get array of Cluster slot to node mappings\n\
+                    3.0.0\n\
+                    cluster\n\
+                    O(N) where N is the total number of Cluster nodes\n\
+                    deprecated\n\
+                    7.0.0\n\
+                    `CLUSTER SHARDS`\n\
+                    H\t4.0.0\tAdded node IDs.\n\
+                    H\t7.0.0\tAdded additional networking metadata field.",
                 subcommands: &[],
             },
         ],
@@ -1815,15 +1683,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output_order"],
         key_specs: &[],
         getkeys: None,
-        summary: "Get array of Redis command details",
-        since: "2.8.13",
-        group: "server",
-        complexity: "O(N) where N is the total number of Redis commands",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Get array of Redis command details\n\
+            2.8.13\n\
+            server\n\
+            O(N) where N is the total number of Redis commands\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "count",
@@ -1834,15 +1701,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get total number of Redis commands",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Get total number of Redis commands\n\
+                    2.8.13\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1854,17 +1720,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output_order"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get array of specific Redis command documentation",
-                since: "7.0.0",
-                group: "server",
-                complexity: "O(N) where N is the number of commands to look up",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "command-name", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Get array of specific Redis command documentation\n\
+                    7.0.0\n\
+                    server\n\
+                    O(N) where N is the number of commands to look up\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tcommand-name\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1876,15 +1740,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Extract keys given a full Redis command",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(N) where N is the number of arguments to the command",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Extract keys given a full Redis command\n\
+                    2.8.13\n\
+                    server\n\
+                    O(N) where N is the number of arguments to the command\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1896,15 +1759,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Extract keys and access flags given a full Redis command",
-                since: "7.0.0",
-                group: "server",
-                complexity: "O(N) where N is the number of arguments to the command",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Extract keys and access flags given a full Redis command\n\
+                    7.0.0\n\
+                    server\n\
+                    O(N) where N is the number of arguments to the command\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1916,15 +1778,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "5.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    5.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1936,17 +1797,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output_order"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get array of specific Redis command details, or all when no argument is given.",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(N) where N is the number of commands to look up",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("7.0.0", "Allowed to be called with no argument to get info on all commands.")],
-                args: &[
-                    Arg { name: "command-name", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Get array of specific Redis command details, or all when no argument is given.\n\
+                    2.8.13\n\
+                    server\n\
+                    O(N) where N is the number of commands to look up\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t7.0.0\tAllowed to be called with no argument to get info on all commands.\n\
+                    A\t0\tcommand-name\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -1958,21 +1818,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output_order"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get an array of Redis command names",
-                since: "7.0.0",
-                group: "server",
-                complexity: "O(N) where N is the total number of Redis commands",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "filterby", kind: OneOf, key_spec: -1, token: Some("FILTERBY"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "module-name", kind: Str, key_spec: -1, token: Some("MODULE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "category", kind: Str, key_spec: -1, token: Some("ACLCAT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "pattern", kind: Pattern, key_spec: -1, token: Some("PATTERN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Get an array of Redis command names\n\
+                    7.0.0\n\
+                    server\n\
+                    O(N) where N is the total number of Redis commands\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tfilterby\toneof\t-1\to\t=FILTERBY\t\t\n\
+                    A\t1\tmodule-name\tstring\t-1\t\t=MODULE\t\t\n\
+                    A\t1\tcategory\tstring\t-1\t\t=ACLCAT\t\t\n\
+                    A\t1\tpattern\tpattern\t-1\t\t=PATTERN\t\t",
                 subcommands: &[],
             },
         ],
@@ -1986,15 +1843,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for server configuration commands",
-        since: "2.0.0",
-        group: "server",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for server configuration commands\n\
+            2.0.0\n\
+            server\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "get",
@@ -2005,19 +1861,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the values of configuration parameters",
-                since: "2.0.0",
-                group: "server",
-                complexity: "O(N) when N is the number of configuration parameters provided",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("7.0.0", "Added the ability to pass multiple pattern parameters in one call")],
-                args: &[
-                    Arg { name: "parameter", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                        Arg { name: "parameter", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Get the values of configuration parameters\n\
+                    2.0.0\n\
+                    server\n\
+                    O(N) when N is the number of configuration parameters provided\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t7.0.0\tAdded the ability to pass multiple pattern parameters in one call\n\
+                    A\t0\tparameter\tblock\t-1\tm\t\t\t\n\
+                    A\t1\tparameter\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2029,15 +1883,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "5.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    5.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2049,15 +1902,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Reset the stats returned by INFO",
-                since: "2.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Reset the stats returned by INFO\n\
+                    2.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2069,15 +1921,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Rewrite the configuration file with the in memory configuration",
-                since: "2.8.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Rewrite the configuration file with the in memory configuration\n\
+                    2.8.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2089,20 +1940,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Set configuration parameters to the given values",
-                since: "2.0.0",
-                group: "server",
-                complexity: "O(N) when N is the number of configuration parameters provided",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("7.0.0", "Added the ability to set multiple parameters in one call.")],
-                args: &[
-                    Arg { name: "parameter_value", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                        Arg { name: "parameter", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Set configuration parameters to the given values\n\
+                    2.0.0\n\
+                    server\n\
+                    O(N) when N is the number of configuration parameters provided\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t7.0.0\tAdded the ability to set multiple parameters in one call.\n\
+                    A\t0\tparameter_value\tblock\t-1\tm\t\t\t\n\
+                    A\t1\tparameter\tstring\t-1\t\t\t\t\n\
+                    A\t1\tvalue\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
         ],
@@ -2116,20 +1965,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Copy a key",
-        since: "6.2.0",
-        group: "generic",
-        complexity: "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "source", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "destination", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "destination-db", kind: Integer, key_spec: -1, token: Some("DB"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "replace", kind: PureToken, key_spec: -1, token: Some("REPLACE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Copy a key\n\
+            6.2.0\n\
+            generic\n\
+            O(N) worst case for collections, where N is the number of nested items. O(1) for string values.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tsource\tkey\t0\t\t\t\t\n\
+            A\t0\tdestination\tkey\t1\t\t\t\t\n\
+            A\t0\tdestination-db\tinteger\t-1\to\t=DB\t\t\n\
+            A\t0\treplace\tpure-token\t-1\to\t=REPLACE\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2141,15 +1988,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:all_shards", "response_policy:agg_sum"],
         key_specs: &[],
         getkeys: None,
-        summary: "Return the number of keys in the selected database",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Return the number of keys in the selected database\n\
+            1.0.0\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -2161,15 +2007,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for debugging commands",
-        since: "1.0.0",
-        group: "server",
-        complexity: "Depends on subcommand.",
-        doc_flags: doc::SYSCMD,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for debugging commands\n\
+            1.0.0\n\
+            server\n\
+            Depends on subcommand.\n\
+            syscmd\n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -2181,17 +2026,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Decrement the integer value of a key by one",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Decrement the integer value of a key by one\n\
+            1.0.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2203,18 +2046,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Decrement the integer value of a key by the given number",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "decrement", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Decrement the integer value of a key by the given number\n\
+            1.0.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tdecrement\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2226,17 +2067,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         key_specs: &[KeySpec { notes: "", flags: key::RM | key::DELETE, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Delete a key",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Delete a key\n\
+            1.0.0\n\
+            generic\n\
+            O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2248,15 +2087,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Discard all commands issued after MULTI",
-        since: "2.0.0",
-        group: "transactions",
-        complexity: "O(N), when N is the number of queued commands",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Discard all commands issued after MULTI\n\
+            2.0.0\n\
+            transactions\n\
+            O(N), when N is the number of queued commands\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -2268,17 +2106,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a serialized version of the value stored at the specified key.",
-        since: "2.6.0",
-        group: "generic",
-        complexity: "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Return a serialized version of the value stored at the specified key.\n\
+            2.6.0\n\
+            generic\n\
+            O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2290,17 +2126,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Echo the given string",
-        since: "1.0.0",
-        group: "connection",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "message", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Echo the given string\n\
+            1.0.0\n\
+            connection\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tmessage\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2312,20 +2146,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Eval),
-        summary: "Execute a Lua script server side",
-        since: "2.6.0",
-        group: "scripting",
-        complexity: "Depends on the script that is executed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "script", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Execute a Lua script server side\n\
+            2.6.0\n\
+            scripting\n\
+            Depends on the script that is executed.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tscript\tstring\t-1\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tom\t\t\t\n\
+            A\t0\targ\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2337,20 +2169,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS", flags: key::RO | key::ACCESS, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Eval),
-        summary: "Execute a read-only Lua script server side",
-        since: "7.0.0",
-        group: "scripting",
-        complexity: "Depends on the script that is executed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "script", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Execute a read-only Lua script server side\n\
+            7.0.0\n\
+            scripting\n\
+            Depends on the script that is executed.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tscript\tstring\t-1\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tom\t\t\t\n\
+            A\t0\targ\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2362,20 +2192,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Eval),
-        summary: "Execute a Lua script server side",
-        since: "2.6.0",
-        group: "scripting",
-        complexity: "Depends on the script that is executed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "sha1", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Execute a Lua script server side\n\
+            2.6.0\n\
+            scripting\n\
+            Depends on the script that is executed.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tsha1\tstring\t-1\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tom\t\t\t\n\
+            A\t0\targ\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2387,20 +2215,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Eval),
-        summary: "Execute a read-only Lua script server side",
-        since: "7.0.0",
-        group: "scripting",
-        complexity: "Depends on the script that is executed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "sha1", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Execute a read-only Lua script server side\n\
+            7.0.0\n\
+            scripting\n\
+            Depends on the script that is executed.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tsha1\tstring\t-1\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tom\t\t\t\n\
+            A\t0\targ\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2412,15 +2238,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Execute all commands issued after MULTI",
-        since: "1.2.0",
-        group: "transactions",
-        complexity: "Depends on commands in the transaction",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Execute all commands issued after MULTI\n\
+            1.2.0\n\
+            transactions\n\
+            Depends on commands in the transaction\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -2432,17 +2257,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Determine if a key exists",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(N) where N is the number of keys to check.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("3.0.3", "Accepts multiple `key` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Determine if a key exists\n\
+            1.0.0\n\
+            generic\n\
+            O(N) where N is the number of keys to check.\n\
+            \n\
+            \n\
+            \n\
+            H\t3.0.3\tAccepts multiple `key` arguments.\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2454,24 +2278,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set a key's time to live in seconds",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "seconds", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "condition", kind: OneOf, key_spec: -1, token: None, since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "nx", kind: PureToken, key_spec: -1, token: Some("NX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "xx", kind: PureToken, key_spec: -1, token: Some("XX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "gt", kind: PureToken, key_spec: -1, token: Some("GT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "lt", kind: PureToken, key_spec: -1, token: Some("LT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set a key's time to live in seconds\n\
+            1.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded options: `NX`, `XX`, `GT` and `LT`.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tseconds\tinteger\t-1\t\t\t\t\n\
+            A\t0\tcondition\toneof\t-1\to\t\t7.0.0\t\n\
+            A\t1\tnx\tpure-token\t-1\t\t=NX\t\t\n\
+            A\t1\txx\tpure-token\t-1\t\t=XX\t\t\n\
+            A\t1\tgt\tpure-token\t-1\t\t=GT\t\t\n\
+            A\t1\tlt\tpure-token\t-1\t\t=LT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2483,24 +2305,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the expiration for a key as a UNIX timestamp",
-        since: "1.2.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "unix-time-seconds", kind: UnixTime, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "condition", kind: OneOf, key_spec: -1, token: None, since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "nx", kind: PureToken, key_spec: -1, token: Some("NX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "xx", kind: PureToken, key_spec: -1, token: Some("XX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "gt", kind: PureToken, key_spec: -1, token: Some("GT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "lt", kind: PureToken, key_spec: -1, token: Some("LT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set the expiration for a key as a UNIX timestamp\n\
+            1.2.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded options: `NX`, `XX`, `GT` and `LT`.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tunix-time-seconds\tunix-time\t-1\t\t\t\t\n\
+            A\t0\tcondition\toneof\t-1\to\t\t7.0.0\t\n\
+            A\t1\tnx\tpure-token\t-1\t\t=NX\t\t\n\
+            A\t1\txx\tpure-token\t-1\t\t=XX\t\t\n\
+            A\t1\tgt\tpure-token\t-1\t\t=GT\t\t\n\
+            A\t1\tlt\tpure-token\t-1\t\t=LT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2512,17 +2332,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the expiration Unix timestamp for a key",
-        since: "7.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the expiration Unix timestamp for a key\n\
+            7.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2534,23 +2352,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Start a coordinated failover between this server and one of its replicas.",
-        since: "6.2.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "target", kind: Block, key_spec: -1, token: Some("TO"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "host", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "port", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "force", kind: PureToken, key_spec: -1, token: Some("FORCE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-            Arg { name: "abort", kind: PureToken, key_spec: -1, token: Some("ABORT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "milliseconds", kind: Integer, key_spec: -1, token: Some("TIMEOUT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Start a coordinated failover between this server and one of its replicas.\n\
+            6.2.0\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\ttarget\tblock\t-1\to\t=TO\t\t\n\
+            A\t1\thost\tstring\t-1\t\t\t\t\n\
+            A\t1\tport\tinteger\t-1\t\t\t\t\n\
+            A\t1\tforce\tpure-token\t-1\to\t=FORCE\t\t\n\
+            A\t0\tabort\tpure-token\t-1\to\t=ABORT\t\t\n\
+            A\t0\tmilliseconds\tinteger\t-1\to\t=TIMEOUT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2562,20 +2377,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Function),
-        summary: "Invoke a function",
-        since: "7.0.0",
-        group: "scripting",
-        complexity: "Depends on the function that is executed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "function", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Invoke a function\n\
+            7.0.0\n\
+            scripting\n\
+            Depends on the function that is executed.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tfunction\tstring\t-1\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tom\t\t\t\n\
+            A\t0\targ\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2587,20 +2400,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS", flags: key::RO | key::ACCESS, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Function),
-        summary: "Invoke a read-only function",
-        since: "7.0.0",
-        group: "scripting",
-        complexity: "Depends on the function that is executed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "function", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Invoke a read-only function\n\
+            7.0.0\n\
+            scripting\n\
+            Depends on the function that is executed.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tfunction\tstring\t-1\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tom\t\t\t\n\
+            A\t0\targ\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2612,20 +2423,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         key_specs: &[],
         getkeys: None,
-        summary: "Remove all keys from all databases",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(N) where N is the total number of keys in all databases",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")],
-        args: &[
-            Arg { name: "async", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "async", kind: PureToken, key_spec: -1, token: Some("ASYNC"), since: "4.0.0", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "sync", kind: PureToken, key_spec: -1, token: Some("SYNC"), since: "6.2.0", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Remove all keys from all databases\n\
+            1.0.0\n\
+            server\n\
+            O(N) where N is the total number of keys in all databases\n\
+            \n\
+            \n\
+            \n\
+            H\t4.0.0\tAdded the `ASYNC` flushing mode modifier.\n\
+            H\t6.2.0\tAdded the `SYNC` flushing mode modifier.\n\
+            A\t0\tasync\toneof\t-1\to\t\t\t\n\
+            A\t1\tasync\tpure-token\t-1\t\t=ASYNC\t4.0.0\t\n\
+            A\t1\tsync\tpure-token\t-1\t\t=SYNC\t6.2.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2637,20 +2447,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         key_specs: &[],
         getkeys: None,
-        summary: "Remove all keys from the current database",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(N) where N is the number of keys in the selected database",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("4.0.0", "Added the `ASYNC` flushing mode modifier."), ("6.2.0", "Added the `SYNC` flushing mode modifier.")],
-        args: &[
-            Arg { name: "async", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "async", kind: PureToken, key_spec: -1, token: Some("ASYNC"), since: "4.0.0", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "sync", kind: PureToken, key_spec: -1, token: Some("SYNC"), since: "6.2.0", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Remove all keys from the current database\n\
+            1.0.0\n\
+            server\n\
+            O(N) where N is the number of keys in the selected database\n\
+            \n\
+            \n\
+            \n\
+            H\t4.0.0\tAdded the `ASYNC` flushing mode modifier.\n\
+            H\t6.2.0\tAdded the `SYNC` flushing mode modifier.\n\
+            A\t0\tasync\toneof\t-1\to\t\t\t\n\
+            A\t1\tasync\tpure-token\t-1\t\t=ASYNC\t4.0.0\t\n\
+            A\t1\tsync\tpure-token\t-1\t\t=SYNC\t6.2.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2662,15 +2471,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for function commands",
-        since: "7.0.0",
-        group: "scripting",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for function commands\n\
+            7.0.0\n\
+            scripting\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "delete",
@@ -2681,17 +2489,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Delete a function by name",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "library-name", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Delete a function by name\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tlibrary-name\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2703,15 +2509,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Dump all functions into a serialized binary payload",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(N) where N is the number of functions",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Dump all functions into a serialized binary payload\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(N) where N is the number of functions\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2723,20 +2528,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Deleting all functions",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(N) where N is the number of functions deleted",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "async", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "async", kind: PureToken, key_spec: -1, token: Some("ASYNC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "sync", kind: PureToken, key_spec: -1, token: Some("SYNC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Deleting all functions\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(N) where N is the number of functions deleted\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tasync\toneof\t-1\to\t\t\t\n\
+                    A\t1\tasync\tpure-token\t-1\t\t=ASYNC\t\t\n\
+                    A\t1\tsync\tpure-token\t-1\t\t=SYNC\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2748,15 +2550,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2768,15 +2569,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_shards", "response_policy:one_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Kill the function currently in execution.",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Kill the function currently in execution.\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2788,18 +2588,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output_order"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List information about all the functions",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(N) where N is the number of functions",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "library-name-pattern", kind: Str, key_spec: -1, token: Some("LIBRARYNAME"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                    Arg { name: "withcode", kind: PureToken, key_spec: -1, token: Some("WITHCODE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    List information about all the functions\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(N) where N is the number of functions\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tlibrary-name-pattern\tstring\t-1\to\t=LIBRARYNAME\t\t\n\
+                    A\t0\twithcode\tpure-token\t-1\to\t=WITHCODE\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2811,18 +2609,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Create a function with the given arguments (name, code, description)",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(1) (considering compilation time is redundant)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "replace", kind: PureToken, key_spec: -1, token: Some("REPLACE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                    Arg { name: "function-code", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Create a function with the given arguments (name, code, description)\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(1) (considering compilation time is redundant)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\treplace\tpure-token\t-1\to\t=REPLACE\t\t\n\
+                    A\t0\tfunction-code\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2834,22 +2630,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Restore all the functions on the given payload",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(N) where N is the number of functions on the payload",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "serialized-value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "policy", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "flush", kind: PureToken, key_spec: -1, token: Some("FLUSH"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "append", kind: PureToken, key_spec: -1, token: Some("APPEND"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "replace", kind: PureToken, key_spec: -1, token: Some("REPLACE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Restore all the functions on the given payload\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(N) where N is the number of functions on the payload\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tserialized-value\tstring\t-1\t\t\t\t\n\
+                    A\t0\tpolicy\toneof\t-1\to\t\t\t\n\
+                    A\t1\tflush\tpure-token\t-1\t\t=FLUSH\t\t\n\
+                    A\t1\tappend\tpure-token\t-1\t\t=APPEND\t\t\n\
+                    A\t1\treplace\tpure-token\t-1\t\t=REPLACE\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -2861,15 +2654,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return information about the function currently running (name, description, duration)",
-                since: "7.0.0",
-                group: "scripting",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Return information about the function currently running (name, description, duration)\n\
+                    7.0.0\n\
+                    scripting\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
         ],
@@ -2883,27 +2675,24 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Add one or more geospatial items in the geospatial index represented using a sorted set",
-        since: "3.2.0",
-        group: "geo",
-        complexity: "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added the `CH`, `NX` and `XX` options.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "condition", kind: OneOf, key_spec: -1, token: None, since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "nx", kind: PureToken, key_spec: -1, token: Some("NX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "xx", kind: PureToken, key_spec: -1, token: Some("XX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "change", kind: PureToken, key_spec: -1, token: Some("CH"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "longitude_latitude_member", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                Arg { name: "longitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "latitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Add one or more geospatial items in the geospatial index represented using a sorted set\n\
+            3.2.0\n\
+            geo\n\
+            O(log(N)) for each item added, where N is the number of elements in the sorted set.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded the `CH`, `NX` and `XX` options.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcondition\toneof\t-1\to\t\t6.2.0\t\n\
+            A\t1\tnx\tpure-token\t-1\t\t=NX\t\t\n\
+            A\t1\txx\tpure-token\t-1\t\t=XX\t\t\n\
+            A\t0\tchange\tpure-token\t-1\to\t=CH\t6.2.0\t\n\
+            A\t0\tlongitude_latitude_member\tblock\t-1\tm\t\t\t\n\
+            A\t1\tlongitude\tdouble\t-1\t\t\t\t\n\
+            A\t1\tlatitude\tdouble\t-1\t\t\t\t\n\
+            A\t1\tmember\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2915,25 +2704,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Returns the distance between two members of a geospatial index",
-        since: "3.2.0",
-        group: "geo",
-        complexity: "O(log(N))",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member1", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member2", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Returns the distance between two members of a geospatial index\n\
+            3.2.0\n\
+            geo\n\
+            O(log(N))\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember1\tstring\t-1\t\t\t\t\n\
+            A\t0\tmember2\tstring\t-1\t\t\t\t\n\
+            A\t0\tunit\toneof\t-1\to\t\t\t\n\
+            A\t1\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t1\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t1\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t1\tmi\tpure-token\t-1\t\t=MI\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2945,18 +2731,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Returns members of a geospatial index as standard geohash strings",
-        since: "3.2.0",
-        group: "geo",
-        complexity: "O(log(N)) for each member requested, where N is the number of elements in the sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Returns members of a geospatial index as standard geohash strings\n\
+            3.2.0\n\
+            geo\n\
+            O(log(N)) for each member requested, where N is the number of elements in the sorted set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2968,18 +2752,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Returns longitude and latitude of members of a geospatial index",
-        since: "3.2.0",
-        group: "geo",
-        complexity: "O(N) where N is the number of members requested.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Returns longitude and latitude of members of a geospatial index\n\
+            3.2.0\n\
+            geo\n\
+            O(N) where N is the number of members requested.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -2991,39 +2773,36 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Keyword("STORE", 6), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Keyword("STOREDIST", 6), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: Some(GetKeys::Georadius),
-        summary: "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point",
-        since: "3.2.0",
-        group: "geo",
-        complexity: "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument",
-        history: &[("6.2.0", "Added the `ANY` option for `COUNT`."), ("7.0.0", "Added support for uppercase unit names.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "longitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "latitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "radius", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "withcoord", kind: PureToken, key_spec: -1, token: Some("WITHCOORD"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withdist", kind: PureToken, key_spec: -1, token: Some("WITHDIST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withhash", kind: PureToken, key_spec: -1, token: Some("WITHHASH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "any", kind: PureToken, key_spec: -1, token: Some("ANY"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-            Arg { name: "order", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "asc", kind: PureToken, key_spec: -1, token: Some("ASC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "desc", kind: PureToken, key_spec: -1, token: Some("DESC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: Some("STORE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 2, token: Some("STOREDIST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point\n\
+            3.2.0\n\
+            geo\n\
+            O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.\n\
+            deprecated\n\
+            6.2.0\n\
+            `GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument\n\
+            H\t6.2.0\tAdded the `ANY` option for `COUNT`.\n\
+            H\t7.0.0\tAdded support for uppercase unit names.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tlongitude\tdouble\t-1\t\t\t\t\n\
+            A\t0\tlatitude\tdouble\t-1\t\t\t\t\n\
+            A\t0\tradius\tdouble\t-1\t\t\t\t\n\
+            A\t0\tunit\toneof\t-1\t\t\t\t\n\
+            A\t1\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t1\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t1\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t1\tmi\tpure-token\t-1\t\t=MI\t\t\n\
+            A\t0\twithcoord\tpure-token\t-1\to\t=WITHCOORD\t\t\n\
+            A\t0\twithdist\tpure-token\t-1\to\t=WITHDIST\t\t\n\
+            A\t0\twithhash\tpure-token\t-1\to\t=WITHHASH\t\t\n\
+            A\t0\tcount\tblock\t-1\to\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t=COUNT\t\t\n\
+            A\t1\tany\tpure-token\t-1\to\t=ANY\t6.2.0\t\n\
+            A\t0\torder\toneof\t-1\to\t\t\t\n\
+            A\t1\tasc\tpure-token\t-1\t\t=ASC\t\t\n\
+            A\t1\tdesc\tpure-token\t-1\t\t=DESC\t\t\n\
+            A\t0\tkey\tkey\t1\to\t=STORE\t\t\n\
+            A\t0\tkey\tkey\t2\to\t=STOREDIST\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3035,37 +2814,33 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "A read-only variant for GEORADIUS",
-        since: "3.2.10",
-        group: "geo",
-        complexity: "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`GEOSEARCH` with the `BYRADIUS` argument",
-        history: &[("6.2.0", "Added the `ANY` option for `COUNT`.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "longitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "latitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "radius", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "withcoord", kind: PureToken, key_spec: -1, token: Some("WITHCOORD"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withdist", kind: PureToken, key_spec: -1, token: Some("WITHDIST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withhash", kind: PureToken, key_spec: -1, token: Some("WITHHASH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "any", kind: PureToken, key_spec: -1, token: Some("ANY"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-            Arg { name: "order", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "asc", kind: PureToken, key_spec: -1, token: Some("ASC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "desc", kind: PureToken, key_spec: -1, token: Some("DESC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            A read-only variant for GEORADIUS\n\
+            3.2.10\n\
+            geo\n\
+            O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.\n\
+            deprecated\n\
+            6.2.0\n\
+            `GEOSEARCH` with the `BYRADIUS` argument\n\
+            H\t6.2.0\tAdded the `ANY` option for `COUNT`.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tlongitude\tdouble\t-1\t\t\t\t\n\
+            A\t0\tlatitude\tdouble\t-1\t\t\t\t\n\
+            A\t0\tradius\tdouble\t-1\t\t\t\t\n\
+            A\t0\tunit\toneof\t-1\t\t\t\t\n\
+            A\t1\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t1\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t1\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t1\tmi\tpure-token\t-1\t\t=MI\t\t\n\
+            A\t0\twithcoord\tpure-token\t-1\to\t=WITHCOORD\t\t\n\
+            A\t0\twithdist\tpure-token\t-1\to\t=WITHDIST\t\t\n\
+            A\t0\twithhash\tpure-token\t-1\to\t=WITHHASH\t\t\n\
+            A\t0\tcount\tblock\t-1\to\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t=COUNT\t\t\n\
+            A\t1\tany\tpure-token\t-1\to\t=ANY\t6.2.0\t\n\
+            A\t0\torder\toneof\t-1\to\t\t\t\n\
+            A\t1\tasc\tpure-token\t-1\t\t=ASC\t\t\n\
+            A\t1\tdesc\tpure-token\t-1\t\t=DESC\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3077,38 +2852,34 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Keyword("STORE", 5), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Keyword("STOREDIST", 5), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: Some(GetKeys::Georadius),
-        summary: "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member",
-        since: "3.2.0",
-        group: "geo",
-        complexity: "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments",
-        history: &[("7.0.0", "Added support for uppercase unit names.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "radius", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "withcoord", kind: PureToken, key_spec: -1, token: Some("WITHCOORD"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withdist", kind: PureToken, key_spec: -1, token: Some("WITHDIST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withhash", kind: PureToken, key_spec: -1, token: Some("WITHHASH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "any", kind: PureToken, key_spec: -1, token: Some("ANY"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-            Arg { name: "order", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "asc", kind: PureToken, key_spec: -1, token: Some("ASC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "desc", kind: PureToken, key_spec: -1, token: Some("DESC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: Some("STORE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 2, token: Some("STOREDIST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member\n\
+            3.2.0\n\
+            geo\n\
+            O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.\n\
+            deprecated\n\
+            6.2.0\n\
+            `GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments\n\
+            H\t7.0.0\tAdded support for uppercase unit names.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\t\t\t\t\n\
+            A\t0\tradius\tdouble\t-1\t\t\t\t\n\
+            A\t0\tunit\toneof\t-1\t\t\t\t\n\
+            A\t1\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t1\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t1\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t1\tmi\tpure-token\t-1\t\t=MI\t\t\n\
+            A\t0\twithcoord\tpure-token\t-1\to\t=WITHCOORD\t\t\n\
+            A\t0\twithdist\tpure-token\t-1\to\t=WITHDIST\t\t\n\
+            A\t0\twithhash\tpure-token\t-1\to\t=WITHHASH\t\t\n\
+            A\t0\tcount\tblock\t-1\to\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t=COUNT\t\t\n\
+            A\t1\tany\tpure-token\t-1\to\t=ANY\t\t\n\
+            A\t0\torder\toneof\t-1\to\t\t\t\n\
+            A\t1\tasc\tpure-token\t-1\t\t=ASC\t\t\n\
+            A\t1\tdesc\tpure-token\t-1\t\t=DESC\t\t\n\
+            A\t0\tkey\tkey\t1\to\t=STORE\t\t\n\
+            A\t0\tkey\tkey\t2\to\t=STOREDIST\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3120,36 +2891,31 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "A read-only variant for GEORADIUSBYMEMBER",
-        since: "3.2.10",
-        group: "geo",
-        complexity: "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "radius", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "withcoord", kind: PureToken, key_spec: -1, token: Some("WITHCOORD"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withdist", kind: PureToken, key_spec: -1, token: Some("WITHDIST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withhash", kind: PureToken, key_spec: -1, token: Some("WITHHASH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "any", kind: PureToken, key_spec: -1, token: Some("ANY"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-            Arg { name: "order", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "asc", kind: PureToken, key_spec: -1, token: Some("ASC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "desc", kind: PureToken, key_spec: -1, token: Some("DESC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            A read-only variant for GEORADIUSBYMEMBER\n\
+            3.2.10\n\
+            geo\n\
+            O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.\n\
+            deprecated\n\
+            6.2.0\n\
+            `GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\t\t\t\t\n\
+            A\t0\tradius\tdouble\t-1\t\t\t\t\n\
+            A\t0\tunit\toneof\t-1\t\t\t\t\n\
+            A\t1\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t1\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t1\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t1\tmi\tpure-token\t-1\t\t=MI\t\t\n\
+            A\t0\twithcoord\tpure-token\t-1\to\t=WITHCOORD\t\t\n\
+            A\t0\twithdist\tpure-token\t-1\to\t=WITHDIST\t\t\n\
+            A\t0\twithhash\tpure-token\t-1\to\t=WITHHASH\t\t\n\
+            A\t0\tcount\tblock\t-1\to\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t=COUNT\t\t\n\
+            A\t1\tany\tpure-token\t-1\to\t=ANY\t\t\n\
+            A\t0\torder\toneof\t-1\to\t\t\t\n\
+            A\t1\tasc\tpure-token\t-1\t\t=ASC\t\t\n\
+            A\t1\tdesc\tpure-token\t-1\t\t=DESC\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3161,56 +2927,46 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.",
-        since: "6.2.0",
-        group: "geo",
-        complexity: "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added support for uppercase unit names.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "from", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "member", kind: Str, key_spec: -1, token: Some("FROMMEMBER"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "longitude_latitude", kind: Block, key_spec: -1, token: Some("FROMLONLAT"), since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "longitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "latitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-            ] },
-            Arg { name: "by", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "circle", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "radius", kind: Double, key_spec: -1, token: Some("BYRADIUS"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ] },
-                Arg { name: "box", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "width", kind: Double, key_spec: -1, token: Some("BYBOX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "height", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ] },
-            ] },
-            Arg { name: "order", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "asc", kind: PureToken, key_spec: -1, token: Some("ASC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "desc", kind: PureToken, key_spec: -1, token: Some("DESC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "count", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "any", kind: PureToken, key_spec: -1, token: Some("ANY"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-            Arg { name: "withcoord", kind: PureToken, key_spec: -1, token: Some("WITHCOORD"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withdist", kind: PureToken, key_spec: -1, token: Some("WITHDIST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withhash", kind: PureToken, key_spec: -1, token: Some("WITHHASH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.\n\
+            6.2.0\n\
+            geo\n\
+            O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded support for uppercase unit names.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfrom\toneof\t-1\t\t\t\t\n\
+            A\t1\tmember\tstring\t-1\t\t=FROMMEMBER\t\t\n\
+            A\t1\tlongitude_latitude\tblock\t-1\t\t=FROMLONLAT\t\t\n\
+            A\t2\tlongitude\tdouble\t-1\t\t\t\t\n\
+            A\t2\tlatitude\tdouble\t-1\t\t\t\t\n\
+            A\t0\tby\toneof\t-1\t\t\t\t\n\
+            A\t1\tcircle\tblock\t-1\t\t\t\t\n\
+            A\t2\tradius\tdouble\t-1\t\t=BYRADIUS\t\t\n\
+            A\t2\tunit\toneof\t-1\t\t\t\t\n\
+            A\t3\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t3\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t3\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t3\tmi\tpure-token\t-1\t\t=MI\t\t\n\
+            A\t1\tbox\tblock\t-1\t\t\t\t\n\
+            A\t2\twidth\tdouble\t-1\t\t=BYBOX\t\t\n\
+            A\t2\theight\tdouble\t-1\t\t\t\t\n\
+            A\t2\tunit\toneof\t-1\t\t\t\t\n\
+            A\t3\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t3\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t3\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t3\tmi\tpure-token\t-1\t\t=MI\t\t\n\
+            A\t0\torder\toneof\t-1\to\t\t\t\n\
+            A\t1\tasc\tpure-token\t-1\t\t=ASC\t\t\n\
+            A\t1\tdesc\tpure-token\t-1\t\t=DESC\t\t\n\
+            A\t0\tcount\tblock\t-1\to\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t=COUNT\t\t\n\
+            A\t1\tany\tpure-token\t-1\to\t=ANY\t\t\n\
+            A\t0\twithcoord\tpure-token\t-1\to\t=WITHCOORD\t\t\n\
+            A\t0\twithdist\tpure-token\t-1\to\t=WITHDIST\t\t\n\
+            A\t0\twithhash\tpure-token\t-1\to\t=WITHHASH\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3222,55 +2978,45 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.",
-        since: "6.2.0",
-        group: "geo",
-        complexity: "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added support for uppercase unit names.")],
-        args: &[
-            Arg { name: "destination", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "source", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "from", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "member", kind: Str, key_spec: -1, token: Some("FROMMEMBER"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "longitude_latitude", kind: Block, key_spec: -1, token: Some("FROMLONLAT"), since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "longitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "latitude", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-            ] },
-            Arg { name: "by", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "circle", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "radius", kind: Double, key_spec: -1, token: Some("BYRADIUS"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ] },
-                Arg { name: "box", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "width", kind: Double, key_spec: -1, token: Some("BYBOX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "height", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "unit", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "m", kind: PureToken, key_spec: -1, token: Some("M"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "km", kind: PureToken, key_spec: -1, token: Some("KM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "ft", kind: PureToken, key_spec: -1, token: Some("FT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "mi", kind: PureToken, key_spec: -1, token: Some("MI"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ] },
-            ] },
-            Arg { name: "order", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "asc", kind: PureToken, key_spec: -1, token: Some("ASC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "desc", kind: PureToken, key_spec: -1, token: Some("DESC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "count", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "any", kind: PureToken, key_spec: -1, token: Some("ANY"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-            Arg { name: "storedist", kind: PureToken, key_spec: -1, token: Some("STOREDIST"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.\n\
+            6.2.0\n\
+            geo\n\
+            O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded support for uppercase unit names.\n\
+            A\t0\tdestination\tkey\t0\t\t\t\t\n\
+            A\t0\tsource\tkey\t1\t\t\t\t\n\
+            A\t0\tfrom\toneof\t-1\t\t\t\t\n\
+            A\t1\tmember\tstring\t-1\t\t=FROMMEMBER\t\t\n\
+            A\t1\tlongitude_latitude\tblock\t-1\t\t=FROMLONLAT\t\t\n\
+            A\t2\tlongitude\tdouble\t-1\t\t\t\t\n\
+            A\t2\tlatitude\tdouble\t-1\t\t\t\t\n\
+            A\t0\tby\toneof\t-1\t\t\t\t\n\
+            A\t1\tcircle\tblock\t-1\t\t\t\t\n\
+            A\t2\tradius\tdouble\t-1\t\t=BYRADIUS\t\t\n\
+            A\t2\tunit\toneof\t-1\t\t\t\t\n\
+            A\t3\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t3\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t3\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t3\tmi\tpure-token\t-1\t\t=MI\t\t\n\
+            A\t1\tbox\tblock\t-1\t\t\t\t\n\
+            A\t2\twidth\tdouble\t-1\t\t=BYBOX\t\t\n\
+            A\t2\theight\tdouble\t-1\t\t\t\t\n\
+            A\t2\tunit\toneof\t-1\t\t\t\t\n\
+            A\t3\tm\tpure-token\t-1\t\t=M\t\t\n\
+            A\t3\tkm\tpure-token\t-1\t\t=KM\t\t\n\
+            A\t3\tft\tpure-token\t-1\t\t=FT\t\t\n\
+            A\t3\tmi\tpure-token\t-1\t\t=MI\t\t\n\
+            A\t0\torder\toneof\t-1\to\t\t\t\n\
+            A\t1\tasc\tpure-token\t-1\t\t=ASC\t\t\n\
+            A\t1\tdesc\tpure-token\t-1\t\t=DESC\t\t\n\
+            A\t0\tcount\tblock\t-1\to\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t=COUNT\t\t\n\
+            A\t1\tany\tpure-token\t-1\to\t=ANY\t\t\n\
+            A\t0\tstoredist\tpure-token\t-1\to\t=STOREDIST\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3282,17 +3028,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the value of a key",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the value of a key\n\
+            1.0.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3304,18 +3048,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Returns the bit value at offset in the string value stored at key",
-        since: "2.2.0",
-        group: "bitmap",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Returns the bit value at offset in the string value stored at key\n\
+            2.2.0\n\
+            bitmap\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\toffset\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3327,17 +3069,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the value of a key and delete the key",
-        since: "6.2.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the value of a key and delete the key\n\
+            6.2.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3349,24 +3089,21 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "RW and UPDATE because it changes the TTL", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the value of a key and optionally set its expiration",
-        since: "6.2.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "expiration", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "seconds", kind: Integer, key_spec: -1, token: Some("EX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "milliseconds", kind: Integer, key_spec: -1, token: Some("PX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "unix-time-seconds", kind: UnixTime, key_spec: -1, token: Some("EXAT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "unix-time-milliseconds", kind: UnixTime, key_spec: -1, token: Some("PXAT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "persist", kind: PureToken, key_spec: -1, token: Some("PERSIST"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Get the value of a key and optionally set its expiration\n\
+            6.2.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\texpiration\toneof\t-1\to\t\t\t\n\
+            A\t1\tseconds\tinteger\t-1\t\t=EX\t\t\n\
+            A\t1\tmilliseconds\tinteger\t-1\t\t=PX\t\t\n\
+            A\t1\tunix-time-seconds\tunix-time\t-1\t\t=EXAT\t\t\n\
+            A\t1\tunix-time-milliseconds\tunix-time\t-1\t\t=PXAT\t\t\n\
+            A\t1\tpersist\tpure-token\t-1\t\t=PERSIST\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3378,19 +3115,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get a substring of the string stored at a key",
-        since: "2.4.0",
-        group: "string",
-        complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "end", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get a substring of the string stored at a key\n\
+            2.4.0\n\
+            string\n\
+            O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tstart\tinteger\t-1\t\t\t\t\n\
+            A\t0\tend\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3402,18 +3137,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the string value of a key and return its old value",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`SET` with the `!GET` argument",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Set the string value of a key and return its old value\n\
+            1.0.0\n\
+            string\n\
+            O(1)\n\
+            deprecated\n\
+            6.2.0\n\
+            `SET` with the `!GET` argument\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3425,18 +3158,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Delete one or more hash fields",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(N) where N is the number of fields to be removed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.4.0", "Accepts multiple `field` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Delete one or more hash fields\n\
+            2.0.0\n\
+            hash\n\
+            O(N) where N is the number of fields to be removed.\n\
+            \n\
+            \n\
+            \n\
+            H\t2.4.0\tAccepts multiple `field` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3448,24 +3180,21 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Handshake with Redis",
-        since: "6.0.0",
-        group: "connection",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "`protover` made optional; when called without arguments the command reports the current connection's context.")],
-        args: &[
-            Arg { name: "arguments", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "protover", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "username_password", kind: Block, key_spec: -1, token: Some("AUTH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                    Arg { name: "username", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "password", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-                Arg { name: "clientname", kind: Str, key_spec: -1, token: Some("SETNAME"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Handshake with Redis\n\
+            6.0.0\n\
+            connection\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\t`protover` made optional; when called without arguments the command reports the current connection's context.\n\
+            A\t0\targuments\tblock\t-1\to\t\t\t\n\
+            A\t1\tprotover\tinteger\t-1\t\t\t\t\n\
+            A\t1\tusername_password\tblock\t-1\to\t=AUTH\t\t\n\
+            A\t2\tusername\tstring\t-1\t\t\t\t\n\
+            A\t2\tpassword\tstring\t-1\t\t\t\t\n\
+            A\t1\tclientname\tstring\t-1\to\t=SETNAME\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3477,18 +3206,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Determine if a hash field exists",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Determine if a hash field exists\n\
+            2.0.0\n\
+            hash\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3500,18 +3227,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the value of a hash field",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the value of a hash field\n\
+            2.0.0\n\
+            hash\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3523,17 +3248,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output_order"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get all the fields and values in a hash",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(N) where N is the size of the hash.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get all the fields and values in a hash\n\
+            2.0.0\n\
+            hash\n\
+            O(N) where N is the size of the hash.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3545,19 +3268,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Increment the integer value of a hash field by the given number",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "increment", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Increment the integer value of a hash field by the given number\n\
+            2.0.0\n\
+            hash\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield\tstring\t-1\t\t\t\t\n\
+            A\t0\tincrement\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3569,19 +3290,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Increment the float value of a hash field by the given amount",
-        since: "2.6.0",
-        group: "hash",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "increment", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Increment the float value of a hash field by the given amount\n\
+            2.6.0\n\
+            hash\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield\tstring\t-1\t\t\t\t\n\
+            A\t0\tincrement\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3593,17 +3312,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output_order"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get all the fields in a hash",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(N) where N is the size of the hash.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get all the fields in a hash\n\
+            2.0.0\n\
+            hash\n\
+            O(N) where N is the size of the hash.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3615,17 +3332,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the number of fields in a hash",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the number of fields in a hash\n\
+            2.0.0\n\
+            hash\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3637,18 +3352,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the values of all the given hash fields",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(N) where N is the number of fields being requested.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Get the values of all the given hash fields\n\
+            2.0.0\n\
+            hash\n\
+            O(N) where N is the number of fields being requested.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3660,21 +3373,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set multiple hash fields to multiple values",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(N) where N is the number of fields being set.",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "4.0.0",
-        replaced_by: "`HSET` with multiple field-value pairs",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field_value", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set multiple hash fields to multiple values\n\
+            2.0.0\n\
+            hash\n\
+            O(N) where N is the number of fields being set.\n\
+            deprecated\n\
+            4.0.0\n\
+            `HSET` with multiple field-value pairs\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield_value\tblock\t-1\tm\t\t\t\n\
+            A\t1\tfield\tstring\t-1\t\t\t\t\n\
+            A\t1\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3686,21 +3396,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get one or multiple random fields from a hash",
-        since: "6.2.0",
-        group: "hash",
-        complexity: "O(N) where N is the number of fields returned",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "options", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "withvalues", kind: PureToken, key_spec: -1, token: Some("WITHVALUES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Get one or multiple random fields from a hash\n\
+            6.2.0\n\
+            hash\n\
+            O(N) where N is the number of fields returned\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\toptions\tblock\t-1\to\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t\n\
+            A\t1\twithvalues\tpure-token\t-1\to\t=WITHVALUES\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3712,20 +3419,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Incrementally iterate hash fields and associated values",
-        since: "2.8.0",
-        group: "hash",
-        complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "cursor", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "pattern", kind: Pattern, key_spec: -1, token: Some("MATCH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Incrementally iterate hash fields and associated values\n\
+            2.8.0\n\
+            hash\n\
+            O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcursor\tinteger\t-1\t\t\t\t\n\
+            A\t0\tpattern\tpattern\t-1\to\t=MATCH\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3737,21 +3442,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the string value of a hash field",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("4.0.0", "Accepts multiple `field` and `value` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field_value", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set the string value of a hash field\n\
+            2.0.0\n\
+            hash\n\
+            O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.\n\
+            \n\
+            \n\
+            \n\
+            H\t4.0.0\tAccepts multiple `field` and `value` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield_value\tblock\t-1\tm\t\t\t\n\
+            A\t1\tfield\tstring\t-1\t\t\t\t\n\
+            A\t1\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3763,19 +3466,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the value of a hash field, only if the field does not exist",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Set the value of a hash field, only if the field does not exist\n\
+            2.0.0\n\
+            hash\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield\tstring\t-1\t\t\t\t\n\
+            A\t0\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3787,18 +3488,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the length of the value of a hash field",
-        since: "3.2.0",
-        group: "hash",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the length of the value of a hash field\n\
+            3.2.0\n\
+            hash\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tfield\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3810,17 +3509,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output_order"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get all the values in a hash",
-        since: "2.0.0",
-        group: "hash",
-        complexity: "O(N) where N is the size of the hash.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get all the values in a hash\n\
+            2.0.0\n\
+            hash\n\
+            O(N) where N is the size of the hash.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3832,17 +3529,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Increment the integer value of a key by one",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Increment the integer value of a key by one\n\
+            1.0.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3854,18 +3549,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Increment the integer value of a key by the given amount",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "increment", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Increment the integer value of a key by the given amount\n\
+            1.0.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tincrement\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3877,18 +3570,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Increment the float value of a key by the given amount",
-        since: "2.6.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "increment", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Increment the float value of a key by the given amount\n\
+            2.6.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tincrement\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3900,17 +3591,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
         key_specs: &[],
         getkeys: None,
-        summary: "Get information and statistics about the server",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added support for taking multiple section arguments.")],
-        args: &[
-            Arg { name: "section", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Get information and statistics about the server\n\
+            1.0.0\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded support for taking multiple section arguments.\n\
+            A\t0\tsection\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3922,17 +3612,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:all_shards", "nondeterministic_output_order"],
         key_specs: &[],
         getkeys: None,
-        summary: "Find all keys matching the given pattern",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "pattern", kind: Pattern, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Find all keys matching the given pattern\n\
+            1.0.0\n\
+            generic\n\
+            O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tpattern\tpattern\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -3944,15 +3632,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[],
         getkeys: None,
-        summary: "Get the UNIX time stamp of the last successful save to disk",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Get the UNIX time stamp of the last successful save to disk\n\
+            1.0.0\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -3964,15 +3651,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for latency diagnostics commands",
-        since: "2.8.13",
-        group: "server",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for latency diagnostics commands\n\
+            2.8.13\n\
+            server\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "doctor",
@@ -3983,15 +3669,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return a human readable latency analysis report.",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Return a human readable latency analysis report.\n\
+                    2.8.13\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4003,17 +3688,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return a latency graph for the event.",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "event", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Return a latency graph for the event.\n\
+                    2.8.13\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tevent\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4025,15 +3708,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands.",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands.\n\
+                    2.8.13\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4045,17 +3727,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return the cumulative distribution of latencies of a subset of commands or all.",
-                since: "7.0.0",
-                group: "server",
-                complexity: "O(N) where N is the number of commands with latency information being retrieved.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "command", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Return the cumulative distribution of latencies of a subset of commands or all.\n\
+                    7.0.0\n\
+                    server\n\
+                    O(N) where N is the number of commands with latency information being retrieved.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tcommand\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4067,17 +3747,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return timestamp-latency samples for the event.",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "event", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Return timestamp-latency samples for the event.\n\
+                    2.8.13\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tevent\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4089,15 +3767,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_nodes", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Return the latest latency samples for all events.",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Return the latest latency samples for all events.\n\
+                    2.8.13\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4109,17 +3786,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Reset latency data for one or more events.",
-                since: "2.8.13",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "event", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Reset latency data for one or more events.\n\
+                    2.8.13\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tevent\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
         ],
@@ -4133,22 +3808,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Find longest common substring",
-        since: "7.0.0",
-        group: "string",
-        complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key1", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key2", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "len", kind: PureToken, key_spec: -1, token: Some("LEN"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "idx", kind: PureToken, key_spec: -1, token: Some("IDX"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "len", kind: Integer, key_spec: -1, token: Some("MINMATCHLEN"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "withmatchlen", kind: PureToken, key_spec: -1, token: Some("WITHMATCHLEN"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Find longest common substring\n\
+            7.0.0\n\
+            string\n\
+            O(N*M) where N and M are the lengths of s1 and s2, respectively\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey1\tkey\t0\t\t\t\t\n\
+            A\t0\tkey2\tkey\t0\t\t\t\t\n\
+            A\t0\tlen\tpure-token\t-1\to\t=LEN\t\t\n\
+            A\t0\tidx\tpure-token\t-1\to\t=IDX\t\t\n\
+            A\t0\tlen\tinteger\t-1\to\t=MINMATCHLEN\t\t\n\
+            A\t0\twithmatchlen\tpure-token\t-1\to\t=WITHMATCHLEN\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4160,18 +3833,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get an element from a list by its index",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "index", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get an element from a list by its index\n\
+            1.0.0\n\
+            list\n\
+            O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tindex\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4183,23 +3854,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Insert an element before or after another element in a list",
-        since: "2.2.0",
-        group: "list",
-        complexity: "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "where", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "before", kind: PureToken, key_spec: -1, token: Some("BEFORE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "after", kind: PureToken, key_spec: -1, token: Some("AFTER"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "pivot", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Insert an element before or after another element in a list\n\
+            2.2.0\n\
+            list\n\
+            O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\twhere\toneof\t-1\t\t\t\t\n\
+            A\t1\tbefore\tpure-token\t-1\t\t=BEFORE\t\t\n\
+            A\t1\tafter\tpure-token\t-1\t\t=AFTER\t\t\n\
+            A\t0\tpivot\tstring\t-1\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4211,17 +3879,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the length of a list",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the length of a list\n\
+            1.0.0\n\
+            list\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4233,26 +3899,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Pop an element from a list, push it to another list and return it",
-        since: "6.2.0",
-        group: "list",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "source", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "destination", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "wherefrom", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "left", kind: PureToken, key_spec: -1, token: Some("LEFT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "right", kind: PureToken, key_spec: -1, token: Some("RIGHT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "whereto", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "left", kind: PureToken, key_spec: -1, token: Some("LEFT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "right", kind: PureToken, key_spec: -1, token: Some("RIGHT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Pop an element from a list, push it to another list and return it\n\
+            6.2.0\n\
+            list\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tsource\tkey\t0\t\t\t\t\n\
+            A\t0\tdestination\tkey\t1\t\t\t\t\n\
+            A\t0\twherefrom\toneof\t-1\t\t\t\t\n\
+            A\t1\tleft\tpure-token\t-1\t\t=LEFT\t\t\n\
+            A\t1\tright\tpure-token\t-1\t\t=RIGHT\t\t\n\
+            A\t0\twhereto\toneof\t-1\t\t\t\t\n\
+            A\t1\tleft\tpure-token\t-1\t\t=LEFT\t\t\n\
+            A\t1\tright\tpure-token\t-1\t\t=RIGHT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4264,23 +3926,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Lmpop),
-        summary: "Pop elements from a list",
-        since: "7.0.0",
-        group: "list",
-        complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "where", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "left", kind: PureToken, key_spec: -1, token: Some("LEFT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "right", kind: PureToken, key_spec: -1, token: Some("RIGHT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Pop elements from a list\n\
+            7.0.0\n\
+            list\n\
+            O(N+M) where N is the number of provided keys and M is the number of elements returned.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\twhere\toneof\t-1\t\t\t\t\n\
+            A\t1\tleft\tpure-token\t-1\t\t=LEFT\t\t\n\
+            A\t1\tright\tpure-token\t-1\t\t=RIGHT\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4292,17 +3951,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Display some computer art and the Redis version",
-        since: "5.0.0",
-        group: "server",
-        complexity: "",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "version", kind: Integer, key_spec: -1, token: Some("VERSION"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Display some computer art and the Redis version\n\
+            5.0.0\n\
+            server\n\
+            \n\
+            \n\
+            \n\
+            \n\
+            A\t0\tversion\tinteger\t-1\to\t=VERSION\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4314,18 +3971,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and get the first elements in a list",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(N) where N is the number of elements returned",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added the `count` argument.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Remove and get the first elements in a list\n\
+            1.0.0\n\
+            list\n\
+            O(N) where N is the number of elements returned\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded the `count` argument.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t\t6.2.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4337,21 +3993,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return the index of matching elements on a list",
-        since: "6.0.6",
-        group: "list",
-        complexity: "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "rank", kind: Integer, key_spec: -1, token: Some("RANK"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "num-matches", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "len", kind: Integer, key_spec: -1, token: Some("MAXLEN"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Return the index of matching elements on a list\n\
+            6.0.6\n\
+            list\n\
+            O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\t\t\t\t\n\
+            A\t0\trank\tinteger\t-1\to\t=RANK\t\t\n\
+            A\t0\tnum-matches\tinteger\t-1\to\t=COUNT\t\t\n\
+            A\t0\tlen\tinteger\t-1\to\t=MAXLEN\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4363,18 +4017,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Prepend one or multiple elements to a list",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.4.0", "Accepts multiple `element` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Prepend one or multiple elements to a list\n\
+            1.0.0\n\
+            list\n\
+            O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.\n\
+            \n\
+            \n\
+            \n\
+            H\t2.4.0\tAccepts multiple `element` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4386,18 +4039,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Prepend an element to a list, only if the list exists",
-        since: "2.2.0",
-        group: "list",
-        complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("4.0.0", "Accepts multiple `element` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Prepend an element to a list, only if the list exists\n\
+            2.2.0\n\
+            list\n\
+            O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.\n\
+            \n\
+            \n\
+            \n\
+            H\t4.0.0\tAccepts multiple `element` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4409,19 +4061,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get a range of elements from a list",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "stop", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get a range of elements from a list\n\
+            1.0.0\n\
+            list\n\
+            O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tstart\tinteger\t-1\t\t\t\t\n\
+            A\t0\tstop\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4433,19 +4083,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove elements from a list",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(N+M) where N is the length of the list and M is the number of elements removed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove elements from a list\n\
+            1.0.0\n\
+            list\n\
+            O(N+M) where N is the length of the list and M is the number of elements removed.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4457,19 +4105,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the value of an element in a list by its index",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "index", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Set the value of an element in a list by its index\n\
+            1.0.0\n\
+            list\n\
+            O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tindex\tinteger\t-1\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4481,19 +4127,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Trim a list to the specified range",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(N) where N is the number of elements to be removed by the operation.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "stop", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Trim a list to the specified range\n\
+            1.0.0\n\
+            list\n\
+            O(N) where N is the number of elements to be removed by the operation.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tstart\tinteger\t-1\t\t\t\t\n\
+            A\t0\tstop\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4505,15 +4149,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for memory diagnostics commands",
-        since: "4.0.0",
-        group: "server",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for memory diagnostics commands\n\
+            4.0.0\n\
+            server\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "doctor",
@@ -4524,15 +4167,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Outputs memory problems report",
-                since: "4.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Outputs memory problems report\n\
+                    4.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4544,15 +4186,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "4.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    4.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4564,15 +4205,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show allocator internal stats",
-                since: "4.0.0",
-                group: "server",
-                complexity: "Depends on how much memory is allocated, could be slow",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show allocator internal stats\n\
+                    4.0.0\n\
+                    server\n\
+                    Depends on how much memory is allocated, could be slow\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4584,15 +4224,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Ask the allocator to release memory",
-                since: "4.0.0",
-                group: "server",
-                complexity: "Depends on how much memory is allocated, could be slow",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Ask the allocator to release memory\n\
+                    4.0.0\n\
+                    server\n\
+                    Depends on how much memory is allocated, could be slow\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4604,15 +4243,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show memory usage details",
-                since: "4.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show memory usage details\n\
+                    4.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4624,18 +4262,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Estimate the memory usage of a key",
-                since: "4.0.0",
-                group: "server",
-                complexity: "O(N) where N is the number of samples.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "count", kind: Integer, key_spec: -1, token: Some("SAMPLES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    Estimate the memory usage of a key\n\
+                    4.0.0\n\
+                    server\n\
+                    O(N) where N is the number of samples.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t\n\
+                    A\t0\tcount\tinteger\t-1\to\t=SAMPLES\t\t",
                 subcommands: &[],
             },
         ],
@@ -4649,17 +4285,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:multi_shard"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the values of all the given keys",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(N) where N is the number of keys to retrieve.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Get the values of all the given keys\n\
+            1.0.0\n\
+            string\n\
+            O(N) where N is the number of keys to retrieve.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4671,34 +4305,33 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(3), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE | key::INCOMPLETE, begin: Keyword("KEYS", -2), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: Some(GetKeys::Migrate),
-        summary: "Atomically transfer a key from a Redis instance to another one.",
-        since: "2.6.0",
-        group: "generic",
-        complexity: "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("3.0.0", "Added the `COPY` and `REPLACE` options."), ("3.0.6", "Added the `KEYS` option."), ("4.0.7", "Added the `AUTH` option."), ("6.0.0", "Added the `AUTH2` option.")],
-        args: &[
-            Arg { name: "host", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "port", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key_or_empty_string", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "empty_string", kind: PureToken, key_spec: -1, token: Some(""), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "destination-db", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "timeout", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "copy", kind: PureToken, key_spec: -1, token: Some("COPY"), since: "3.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "replace", kind: PureToken, key_spec: -1, token: Some("REPLACE"), since: "3.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "authentication", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "password", kind: Str, key_spec: -1, token: Some("AUTH"), since: "4.0.7", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                Arg { name: "username_password", kind: Block, key_spec: -1, token: Some("AUTH2"), since: "6.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                    Arg { name: "username", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "password", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-            ] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: Some("KEYS"), since: "3.0.6", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Atomically transfer a key from a Redis instance to another one.\n\
+            2.6.0\n\
+            generic\n\
+            This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.\n\
+            \n\
+            \n\
+            \n\
+            H\t3.0.0\tAdded the `COPY` and `REPLACE` options.\n\
+            H\t3.0.6\tAdded the `KEYS` option.\n\
+            H\t4.0.7\tAdded the `AUTH` option.\n\
+            H\t6.0.0\tAdded the `AUTH2` option.\n\
+            A\t0\thost\tstring\t-1\t\t\t\t\n\
+            A\t0\tport\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey_or_empty_string\toneof\t-1\t\t\t\t\n\
+            A\t1\tkey\tkey\t0\t\t\t\t\n\
+            A\t1\tempty_string\tpure-token\t-1\t\t=\t\t\n\
+            A\t0\tdestination-db\tinteger\t-1\t\t\t\t\n\
+            A\t0\ttimeout\tinteger\t-1\t\t\t\t\n\
+            A\t0\tcopy\tpure-token\t-1\to\t=COPY\t3.0.0\t\n\
+            A\t0\treplace\tpure-token\t-1\to\t=REPLACE\t3.0.0\t\n\
+            A\t0\tauthentication\toneof\t-1\to\t\t\t\n\
+            A\t1\tpassword\tstring\t-1\to\t=AUTH\t4.0.7\t\n\
+            A\t1\tusername_password\tblock\t-1\to\t=AUTH2\t6.0.0\t\n\
+            A\t2\tusername\tstring\t-1\t\t\t\t\n\
+            A\t2\tpassword\tstring\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t1\tom\t=KEYS\t3.0.6\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4710,15 +4343,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for module commands",
-        since: "4.0.0",
-        group: "server",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for module commands\n\
+            4.0.0\n\
+            server\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "help",
@@ -4729,15 +4361,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "5.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    5.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4749,15 +4380,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output_order"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List all modules loaded by the server",
-                since: "4.0.0",
-                group: "server",
-                complexity: "O(N) where N is the number of loaded modules.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    List all modules loaded by the server\n\
+                    4.0.0\n\
+                    server\n\
+                    O(N) where N is the number of loaded modules.\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4769,18 +4399,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Load a module",
-                since: "4.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "path", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Load a module\n\
+                    4.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tpath\tstring\t-1\t\t\t\t\n\
+                    A\t0\targ\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4792,24 +4420,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Load a module with extended parameters",
-                since: "7.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "path", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "configs", kind: Block, key_spec: -1, token: Some("CONFIG"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE | arg::MULTIPLE_TOKEN, args: &[
-                        Arg { name: "name", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                    Arg { name: "args", kind: Block, key_spec: -1, token: Some("ARGS"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[
-                        Arg { name: "arg", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Load a module with extended parameters\n\
+                    7.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tpath\tstring\t-1\t\t\t\t\n\
+                    A\t0\tconfigs\tblock\t-1\tomt\t=CONFIG\t\t\n\
+                    A\t1\tname\tstring\t-1\t\t\t\t\n\
+                    A\t1\tvalue\tstring\t-1\t\t\t\t\n\
+                    A\t0\targs\tblock\t-1\tom\t=ARGS\t\t\n\
+                    A\t1\targ\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4821,17 +4445,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Unload a module",
-                since: "4.0.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "name", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Unload a module\n\
+                    4.0.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tname\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
         ],
@@ -4845,15 +4467,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Listen for all requests received by the server in real time",
-        since: "1.0.0",
-        group: "server",
-        complexity: "",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Listen for all requests received by the server in real time\n\
+            1.0.0\n\
+            server\n\
+            \n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -4865,18 +4486,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Move a key to another database",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "db", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Move a key to another database\n\
+            1.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tdb\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4888,20 +4507,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:multi_shard", "response_policy:all_succeeded"],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: -1, step: 2, limit: 0 } }],
         getkeys: None,
-        summary: "Set multiple keys to multiple values",
-        since: "1.0.1",
-        group: "string",
-        complexity: "O(N) where N is the number of keys to set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key_value", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set multiple keys to multiple values\n\
+            1.0.1\n\
+            string\n\
+            O(N) where N is the number of keys to set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey_value\tblock\t-1\tm\t\t\t\n\
+            A\t1\tkey\tkey\t0\t\t\t\t\n\
+            A\t1\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4913,20 +4529,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:multi_shard", "response_policy:agg_min"],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::INSERT, begin: Index(1), find: Range { lastkey: -1, step: 2, limit: 0 } }],
         getkeys: None,
-        summary: "Set multiple keys to multiple values, only if none of the keys exist",
-        since: "1.0.1",
-        group: "string",
-        complexity: "O(N) where N is the number of keys to set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key_value", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set multiple keys to multiple values, only if none of the keys exist\n\
+            1.0.1\n\
+            string\n\
+            O(N) where N is the number of keys to set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey_value\tblock\t-1\tm\t\t\t\n\
+            A\t1\tkey\tkey\t0\t\t\t\t\n\
+            A\t1\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -4938,15 +4551,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Mark the start of a transaction block",
-        since: "1.2.0",
-        group: "transactions",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Mark the start of a transaction block\n\
+            1.2.0\n\
+            transactions\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -4958,15 +4570,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for object introspection commands",
-        since: "2.2.3",
-        group: "generic",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for object introspection commands\n\
+            2.2.3\n\
+            generic\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "encoding",
@@ -4977,17 +4588,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Inspect the internal encoding of a Redis object",
-                since: "2.2.3",
-                group: "generic",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Inspect the internal encoding of a Redis object\n\
+                    2.2.3\n\
+                    generic\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -4999,17 +4608,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Get the logarithmic access frequency counter of a Redis object",
-                since: "4.0.0",
-                group: "generic",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Get the logarithmic access frequency counter of a Redis object\n\
+                    4.0.0\n\
+                    generic\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -5021,15 +4628,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "6.2.0",
-                group: "generic",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    6.2.0\n\
+                    generic\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -5041,17 +4647,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Get the time since a Redis object was last accessed",
-                since: "2.2.3",
-                group: "generic",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Get the time since a Redis object was last accessed\n\
+                    2.2.3\n\
+                    generic\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -5063,17 +4667,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Get the number of references to the value of the key",
-                since: "2.2.3",
-                group: "generic",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Get the number of references to the value of the key\n\
+                    2.2.3\n\
+                    generic\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t",
                 subcommands: &[],
             },
         ],
@@ -5087,17 +4689,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove the expiration from a key",
-        since: "2.2.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove the expiration from a key\n\
+            2.2.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5109,24 +4709,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set a key's time to live in milliseconds",
-        since: "2.6.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "milliseconds", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "condition", kind: OneOf, key_spec: -1, token: None, since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "nx", kind: PureToken, key_spec: -1, token: Some("NX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "xx", kind: PureToken, key_spec: -1, token: Some("XX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "gt", kind: PureToken, key_spec: -1, token: Some("GT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "lt", kind: PureToken, key_spec: -1, token: Some("LT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set a key's time to live in milliseconds\n\
+            2.6.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded options: `NX`, `XX`, `GT` and `LT`.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmilliseconds\tinteger\t-1\t\t\t\t\n\
+            A\t0\tcondition\toneof\t-1\to\t\t7.0.0\t\n\
+            A\t1\tnx\tpure-token\t-1\t\t=NX\t\t\n\
+            A\t1\txx\tpure-token\t-1\t\t=XX\t\t\n\
+            A\t1\tgt\tpure-token\t-1\t\t=GT\t\t\n\
+            A\t1\tlt\tpure-token\t-1\t\t=LT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5138,24 +4736,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
-        since: "2.6.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "unix-time-milliseconds", kind: UnixTime, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "condition", kind: OneOf, key_spec: -1, token: None, since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "nx", kind: PureToken, key_spec: -1, token: Some("NX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "xx", kind: PureToken, key_spec: -1, token: Some("XX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "gt", kind: PureToken, key_spec: -1, token: Some("GT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "lt", kind: PureToken, key_spec: -1, token: Some("LT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set the expiration for a key as a UNIX timestamp specified in milliseconds\n\
+            2.6.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded options: `NX`, `XX`, `GT` and `LT`.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tunix-time-milliseconds\tunix-time\t-1\t\t\t\t\n\
+            A\t0\tcondition\toneof\t-1\to\t\t7.0.0\t\n\
+            A\t1\tnx\tpure-token\t-1\t\t=NX\t\t\n\
+            A\t1\txx\tpure-token\t-1\t\t=XX\t\t\n\
+            A\t1\tgt\tpure-token\t-1\t\t=GT\t\t\n\
+            A\t1\tlt\tpure-token\t-1\t\t=LT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5167,17 +4763,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the expiration Unix timestamp for a key in milliseconds",
-        since: "7.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the expiration Unix timestamp for a key in milliseconds\n\
+            7.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5189,18 +4783,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Adds the specified elements to the specified HyperLogLog.",
-        since: "2.8.9",
-        group: "hyperloglog",
-        complexity: "O(1) to add every element.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Adds the specified elements to the specified HyperLogLog.\n\
+            2.8.9\n\
+            hyperloglog\n\
+            O(1) to add every element.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5212,17 +4804,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "RW because it may change the internal representation of the key, and propagate to replicas", flags: key::RW | key::ACCESS, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
-        since: "2.8.9",
-        group: "hyperloglog",
-        complexity: "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).\n\
+            2.8.9\n\
+            hyperloglog\n\
+            O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5234,18 +4824,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Internal commands for debugging HyperLogLog values",
-        since: "2.8.9",
-        group: "hyperloglog",
-        complexity: "N/A",
-        doc_flags: doc::SYSCMD,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "subcommand", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Internal commands for debugging HyperLogLog values\n\
+            2.8.9\n\
+            hyperloglog\n\
+            N/A\n\
+            syscmd\n\
+            \n\
+            \n\
+            A\t0\tsubcommand\tstring\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5257,18 +4845,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Merge N different HyperLogLogs into a single one.",
-        since: "2.8.9",
-        group: "hyperloglog",
-        complexity: "O(N) to merge N HyperLogLogs, but with high constant times.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "destkey", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "sourcekey", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Merge N different HyperLogLogs into a single one.\n\
+            2.8.9\n\
+            hyperloglog\n\
+            O(N) to merge N HyperLogLogs, but with high constant times.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tdestkey\tkey\t0\t\t\t\t\n\
+            A\t0\tsourcekey\tkey\t1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5280,15 +4866,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "An internal command for testing HyperLogLog values",
-        since: "2.8.9",
-        group: "hyperloglog",
-        complexity: "N/A",
-        doc_flags: doc::SYSCMD,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            An internal command for testing HyperLogLog values\n\
+            2.8.9\n\
+            hyperloglog\n\
+            N/A\n\
+            syscmd\n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -5300,17 +4885,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:all_shards", "response_policy:all_succeeded"],
         key_specs: &[],
         getkeys: None,
-        summary: "Ping the server",
-        since: "1.0.0",
-        group: "connection",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "message", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Ping the server\n\
+            1.0.0\n\
+            connection\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tmessage\tstring\t-1\to\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5322,19 +4905,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the value and expiration in milliseconds of a key",
-        since: "2.6.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "milliseconds", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Set the value and expiration in milliseconds of a key\n\
+            2.6.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmilliseconds\tinteger\t-1\t\t\t\t\n\
+            A\t0\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5346,19 +4927,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Listen for messages published to channels matching the given patterns",
-        since: "2.0.0",
-        group: "pubsub",
-        complexity: "O(N) where N is the number of patterns the client is already subscribed to.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "pattern", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                Arg { name: "pattern", kind: Pattern, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Listen for messages published to channels matching the given patterns\n\
+            2.0.0\n\
+            pubsub\n\
+            O(N) where N is the number of patterns the client is already subscribed to.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tpattern\tblock\t-1\tm\t\t\t\n\
+            A\t1\tpattern\tpattern\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5370,18 +4948,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Internal command used for replication",
-        since: "2.8.0",
-        group: "server",
-        complexity: "",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "replicationid", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Internal command used for replication\n\
+            2.8.0\n\
+            server\n\
+            \n\
+            \n\
+            \n\
+            \n\
+            A\t0\treplicationid\tstring\t-1\t\t\t\t\n\
+            A\t0\toffset\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5393,17 +4969,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the time to live for a key in milliseconds",
-        since: "2.6.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.8.0", "Added the -2 reply.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the time to live for a key in milliseconds\n\
+            2.6.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t2.8.0\tAdded the -2 reply.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5415,18 +4990,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Post a message to a channel",
-        since: "2.0.0",
-        group: "pubsub",
-        complexity: "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "channel", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "message", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Post a message to a channel\n\
+            2.0.0\n\
+            pubsub\n\
+            O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tchannel\tstring\t-1\t\t\t\t\n\
+            A\t0\tmessage\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5438,15 +5011,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for Pub/Sub commands",
-        since: "2.8.0",
-        group: "pubsub",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for Pub/Sub commands\n\
+            2.8.0\n\
+            pubsub\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "channels",
@@ -5457,17 +5029,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List active channels",
-                since: "2.8.0",
-                group: "pubsub",
-                complexity: "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "pattern", kind: Pattern, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    List active channels\n\
+                    2.8.0\n\
+                    pubsub\n\
+                    O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tpattern\tpattern\t-1\to\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -5479,15 +5049,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "6.2.0",
-                group: "pubsub",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    6.2.0\n\
+                    pubsub\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -5499,15 +5068,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the count of unique patterns pattern subscriptions",
-                since: "2.8.0",
-                group: "pubsub",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Get the count of unique patterns pattern subscriptions\n\
+                    2.8.0\n\
+                    pubsub\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -5519,17 +5087,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the count of subscribers for channels",
-                since: "2.8.0",
-                group: "pubsub",
-                complexity: "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "channel", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Get the count of subscribers for channels\n\
+                    2.8.0\n\
+                    pubsub\n\
+                    O(N) for the NUMSUB subcommand, where N is the number of requested channels\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tchannel\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -5541,17 +5107,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "List active shard channels",
-                since: "7.0.0",
-                group: "pubsub",
-                complexity: "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "pattern", kind: Pattern, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    List active shard channels\n\
+                    7.0.0\n\
+                    pubsub\n\
+                    O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tpattern\tpattern\t-1\to\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -5563,17 +5127,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the count of subscribers for shard channels",
-                since: "7.0.0",
-                group: "pubsub",
-                complexity: "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "shardchannel", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Get the count of subscribers for shard channels\n\
+                    7.0.0\n\
+                    pubsub\n\
+                    O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tshardchannel\tstring\t-1\tom\t\t\t",
                 subcommands: &[],
             },
         ],
@@ -5587,17 +5149,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Stop listening for messages posted to channels matching the given patterns",
-        since: "2.0.0",
-        group: "pubsub",
-        complexity: "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "pattern", kind: Pattern, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Stop listening for messages posted to channels matching the given patterns\n\
+            2.0.0\n\
+            pubsub\n\
+            O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tpattern\tpattern\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5609,15 +5169,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Close the connection",
-        since: "1.0.0",
-        group: "connection",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Close the connection\n\
+            1.0.0\n\
+            connection\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -5629,15 +5188,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:all_shards", "nondeterministic_output"],
         key_specs: &[],
         getkeys: None,
-        summary: "Return a random key from the keyspace",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Return a random key from the keyspace\n\
+            1.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -5649,15 +5207,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Enables read queries for a connection to a cluster replica node",
-        since: "3.0.0",
-        group: "cluster",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Enables read queries for a connection to a cluster replica node\n\
+            3.0.0\n\
+            cluster\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -5669,15 +5226,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Disables read queries for a connection to a cluster replica node",
-        since: "3.0.0",
-        group: "cluster",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Disables read queries for a connection to a cluster replica node\n\
+            3.0.0\n\
+            cluster\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -5689,18 +5245,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Rename a key",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "newkey", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Rename a key\n\
+            1.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tnewkey\tkey\t1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5712,18 +5266,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::OW | key::INSERT, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Rename a key, only if the new key does not exist",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("3.2.0", "The command no longer returns an error when source and destination names are the same.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "newkey", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Rename a key, only if the new key does not exist\n\
+            1.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t3.2.0\tThe command no longer returns an error when source and destination names are the same.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tnewkey\tkey\t1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5735,15 +5288,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "An internal command for configuring the replication stream",
-        since: "3.0.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: doc::SYSCMD,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            An internal command for configuring the replication stream\n\
+            3.0.0\n\
+            server\n\
+            O(1)\n\
+            syscmd\n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -5755,26 +5307,21 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Make the server a replica of another instance, or promote it as master.",
-        since: "5.0.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "args", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "host-port", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "host", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "port", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-                Arg { name: "no-one", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "no", kind: PureToken, key_spec: -1, token: Some("NO"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "one", kind: PureToken, key_spec: -1, token: Some("ONE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-            ] },
-        ],
+        docs: "\
+            Make the server a replica of another instance, or promote it as master.\n\
+            5.0.0\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\targs\toneof\t-1\t\t\t\t\n\
+            A\t1\thost-port\tblock\t-1\t\t\t\t\n\
+            A\t2\thost\tstring\t-1\t\t\t\t\n\
+            A\t2\tport\tinteger\t-1\t\t\t\t\n\
+            A\t1\tno-one\tblock\t-1\t\t\t\t\n\
+            A\t2\tno\tpure-token\t-1\t\t=NO\t\t\n\
+            A\t2\tone\tpure-token\t-1\t\t=ONE\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5786,15 +5333,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Reset the connection",
-        since: "6.2.0",
-        group: "connection",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Reset the connection\n\
+            6.2.0\n\
+            connection\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -5806,23 +5352,24 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Create a key using the provided serialized value, previously obtained using DUMP.",
-        since: "2.6.0",
-        group: "generic",
-        complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("3.0.0", "Added the `REPLACE` modifier."), ("5.0.0", "Added the `ABSTTL` modifier."), ("5.0.0", "Added the `IDLETIME` and `FREQ` options.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "ttl", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "serialized-value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "replace", kind: PureToken, key_spec: -1, token: Some("REPLACE"), since: "3.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "absttl", kind: PureToken, key_spec: -1, token: Some("ABSTTL"), since: "5.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "seconds", kind: Integer, key_spec: -1, token: Some("IDLETIME"), since: "5.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "frequency", kind: Integer, key_spec: -1, token: Some("FREQ"), since: "5.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Create a key using the provided serialized value, previously obtained using DUMP.\n\
+            2.6.0\n\
+            generic\n\
+            O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).\n\
+            \n\
+            \n\
+            \n\
+            H\t3.0.0\tAdded the `REPLACE` modifier.\n\
+            H\t5.0.0\tAdded the `ABSTTL` modifier.\n\
+            H\t5.0.0\tAdded the `IDLETIME` and `FREQ` options.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tttl\tinteger\t-1\t\t\t\t\n\
+            A\t0\tserialized-value\tstring\t-1\t\t\t\t\n\
+            A\t0\treplace\tpure-token\t-1\to\t=REPLACE\t3.0.0\t\n\
+            A\t0\tabsttl\tpure-token\t-1\to\t=ABSTTL\t5.0.0\t\n\
+            A\t0\tseconds\tinteger\t-1\to\t=IDLETIME\t5.0.0\t\n\
+            A\t0\tfrequency\tinteger\t-1\to\t=FREQ\t5.0.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5834,23 +5381,24 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "An internal command for migrating keys in a cluster",
-        since: "3.0.0",
-        group: "server",
-        complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
-        doc_flags: doc::SYSCMD,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("3.0.0", "Added the `REPLACE` modifier."), ("5.0.0", "Added the `ABSTTL` modifier."), ("5.0.0", "Added the `IDLETIME` and `FREQ` options.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "ttl", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "serialized-value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "replace", kind: PureToken, key_spec: -1, token: Some("REPLACE"), since: "3.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "absttl", kind: PureToken, key_spec: -1, token: Some("ABSTTL"), since: "5.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "seconds", kind: Integer, key_spec: -1, token: Some("IDLETIME"), since: "5.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "frequency", kind: Integer, key_spec: -1, token: Some("FREQ"), since: "5.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            An internal command for migrating keys in a cluster\n\
+            3.0.0\n\
+            server\n\
+            O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).\n\
+            syscmd\n\
+            \n\
+            \n\
+            H\t3.0.0\tAdded the `REPLACE` modifier.\n\
+            H\t5.0.0\tAdded the `ABSTTL` modifier.\n\
+            H\t5.0.0\tAdded the `IDLETIME` and `FREQ` options.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tttl\tinteger\t-1\t\t\t\t\n\
+            A\t0\tserialized-value\tstring\t-1\t\t\t\t\n\
+            A\t0\treplace\tpure-token\t-1\to\t=REPLACE\t3.0.0\t\n\
+            A\t0\tabsttl\tpure-token\t-1\to\t=ABSTTL\t5.0.0\t\n\
+            A\t0\tseconds\tinteger\t-1\to\t=IDLETIME\t5.0.0\t\n\
+            A\t0\tfrequency\tinteger\t-1\to\t=FREQ\t5.0.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5862,15 +5410,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Return the role of the instance in the context of replication",
-        since: "2.8.12",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Return the role of the instance in the context of replication\n\
+            2.8.12\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -5882,18 +5429,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and get the last elements in a list",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(N) where N is the number of elements returned",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added the `count` argument.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Remove and get the last elements in a list\n\
+            1.0.0\n\
+            list\n\
+            O(N) where N is the number of elements returned\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded the `count` argument.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t\t6.2.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5905,18 +5451,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove the last element in a list, prepend it to another list and return it",
-        since: "1.2.0",
-        group: "list",
-        complexity: "O(1)",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`LMOVE` with the `RIGHT` and `LEFT` arguments",
-        history: &[],
-        args: &[
-            Arg { name: "source", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "destination", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove the last element in a list, prepend it to another list and return it\n\
+            1.2.0\n\
+            list\n\
+            O(1)\n\
+            deprecated\n\
+            6.2.0\n\
+            `LMOVE` with the `RIGHT` and `LEFT` arguments\n\
+            A\t0\tsource\tkey\t0\t\t\t\t\n\
+            A\t0\tdestination\tkey\t1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5928,18 +5472,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Append one or multiple elements to a list",
-        since: "1.0.0",
-        group: "list",
-        complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.4.0", "Accepts multiple `element` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Append one or multiple elements to a list\n\
+            1.0.0\n\
+            list\n\
+            O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.\n\
+            \n\
+            \n\
+            \n\
+            H\t2.4.0\tAccepts multiple `element` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5951,18 +5494,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Append an element to a list, only if the list exists",
-        since: "2.2.0",
-        group: "list",
-        complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("4.0.0", "Accepts multiple `element` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "element", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Append an element to a list, only if the list exists\n\
+            2.2.0\n\
+            list\n\
+            O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.\n\
+            \n\
+            \n\
+            \n\
+            H\t4.0.0\tAccepts multiple `element` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\telement\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5974,18 +5516,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Add one or more members to a set",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.4.0", "Accepts multiple `member` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Add one or more members to a set\n\
+            1.0.0\n\
+            set\n\
+            O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.\n\
+            \n\
+            \n\
+            \n\
+            H\t2.4.0\tAccepts multiple `member` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -5997,15 +5538,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Synchronously save the dataset to disk",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(N) where N is the total number of keys in all databases",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Synchronously save the dataset to disk\n\
+            1.0.0\n\
+            server\n\
+            O(N) where N is the total number of keys in all databases\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -6017,20 +5557,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output", "request_policy:special"],
         key_specs: &[],
         getkeys: None,
-        summary: "Incrementally iterate the keys space",
-        since: "2.8.0",
-        group: "generic",
-        complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.0.0", "Added the `TYPE` subcommand.")],
-        args: &[
-            Arg { name: "cursor", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "pattern", kind: Pattern, key_spec: -1, token: Some("MATCH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "type", kind: Str, key_spec: -1, token: Some("TYPE"), since: "6.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Incrementally iterate the keys space\n\
+            2.8.0\n\
+            generic\n\
+            O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.0.0\tAdded the `TYPE` subcommand.\n\
+            A\t0\tcursor\tinteger\t-1\t\t\t\t\n\
+            A\t0\tpattern\tpattern\t-1\to\t=MATCH\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t\n\
+            A\t0\ttype\tstring\t-1\to\t=TYPE\t6.0.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6042,17 +5581,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the number of members in a set",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the number of members in a set\n\
+            1.0.0\n\
+            set\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6064,15 +5601,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for Lua scripts management commands",
-        since: "2.6.0",
-        group: "scripting",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for Lua scripts management commands\n\
+            2.6.0\n\
+            scripting\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "debug",
@@ -6083,21 +5619,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Set the debug mode for executed scripts.",
-                since: "3.2.0",
-                group: "scripting",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "mode", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "yes", kind: PureToken, key_spec: -1, token: Some("YES"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "sync", kind: PureToken, key_spec: -1, token: Some("SYNC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "no", kind: PureToken, key_spec: -1, token: Some("NO"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Set the debug mode for executed scripts.\n\
+                    3.2.0\n\
+                    scripting\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tmode\toneof\t-1\t\t\t\t\n\
+                    A\t1\tyes\tpure-token\t-1\t\t=YES\t\t\n\
+                    A\t1\tsync\tpure-token\t-1\t\t=SYNC\t\t\n\
+                    A\t1\tno\tpure-token\t-1\t\t=NO\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -6109,17 +5642,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_shards", "response_policy:agg_logical_and"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Check existence of scripts in the script cache.",
-                since: "2.6.0",
-                group: "scripting",
-                complexity: "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "sha1", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-                ],
+                docs: "\
+                    Check existence of scripts in the script cache.\n\
+                    2.6.0\n\
+                    scripting\n\
+                    O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tsha1\tstring\t-1\tm\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -6131,20 +5662,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Remove all the scripts from the script cache.",
-                since: "2.6.0",
-                group: "scripting",
-                complexity: "O(N) with N being the number of scripts in cache",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("6.2.0", "Added the `ASYNC` and `SYNC` flushing mode modifiers.")],
-                args: &[
-                    Arg { name: "async", kind: OneOf, key_spec: -1, token: None, since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "async", kind: PureToken, key_spec: -1, token: Some("ASYNC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "sync", kind: PureToken, key_spec: -1, token: Some("SYNC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Remove all the scripts from the script cache.\n\
+                    2.6.0\n\
+                    scripting\n\
+                    O(N) with N being the number of scripts in cache\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t6.2.0\tAdded the `ASYNC` and `SYNC` flushing mode modifiers.\n\
+                    A\t0\tasync\toneof\t-1\to\t\t6.2.0\t\n\
+                    A\t1\tasync\tpure-token\t-1\t\t=ASYNC\t\t\n\
+                    A\t1\tsync\tpure-token\t-1\t\t=SYNC\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -6156,15 +5685,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "5.0.0",
-                group: "scripting",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    5.0.0\n\
+                    scripting\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -6176,15 +5704,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_shards", "response_policy:one_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Kill the script currently in execution.",
-                since: "2.6.0",
-                group: "scripting",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Kill the script currently in execution.\n\
+                    2.6.0\n\
+                    scripting\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -6196,17 +5723,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Load the specified Lua script into the script cache.",
-                since: "2.6.0",
-                group: "scripting",
-                complexity: "O(N) with N being the length in bytes of the script body.",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "script", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Load the specified Lua script into the script cache.\n\
+                    2.6.0\n\
+                    scripting\n\
+                    O(N) with N being the length in bytes of the script body.\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tscript\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
         ],
@@ -6220,17 +5745,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output_order"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Subtract multiple sets",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(N) where N is the total number of elements in all given sets.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Subtract multiple sets\n\
+            1.0.0\n\
+            set\n\
+            O(N) where N is the total number of elements in all given sets.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6242,18 +5765,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Subtract multiple sets and store the resulting set in a key",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(N) where N is the total number of elements in all given sets.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "destination", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Subtract multiple sets and store the resulting set in a key\n\
+            1.0.0\n\
+            set\n\
+            O(N) where N is the total number of elements in all given sets.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tdestination\tkey\t0\t\t\t\t\n\
+            A\t0\tkey\tkey\t1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6265,17 +5786,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Change the selected database for the current connection",
-        since: "1.0.0",
-        group: "connection",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "index", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Change the selected database for the current connection\n\
+            1.0.0\n\
+            connection\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tindex\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6287,30 +5806,30 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "RW and ACCESS due to the optional `GET` argument", flags: key::RW | key::ACCESS | key::UPDATE | key::VARIABLE_FLAGS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: Some(GetKeys::Set),
-        summary: "Set the string value of a key",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."), ("6.0.0", "Added the `KEEPTTL` option."), ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."), ("7.0.0", "Allowed the `NX` and `GET` options to be used together.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "condition", kind: OneOf, key_spec: -1, token: None, since: "2.6.12", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "nx", kind: PureToken, key_spec: -1, token: Some("NX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "xx", kind: PureToken, key_spec: -1, token: Some("XX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "get", kind: PureToken, key_spec: -1, token: Some("GET"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "expiration", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "seconds", kind: Integer, key_spec: -1, token: Some("EX"), since: "2.6.12", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "milliseconds", kind: Integer, key_spec: -1, token: Some("PX"), since: "2.6.12", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "unix-time-seconds", kind: UnixTime, key_spec: -1, token: Some("EXAT"), since: "6.2.0", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "unix-time-milliseconds", kind: UnixTime, key_spec: -1, token: Some("PXAT"), since: "6.2.0", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "keepttl", kind: PureToken, key_spec: -1, token: Some("KEEPTTL"), since: "6.0.0", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Set the string value of a key\n\
+            1.0.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t2.6.12\tAdded the `EX`, `PX`, `NX` and `XX` options.\n\
+            H\t6.0.0\tAdded the `KEEPTTL` option.\n\
+            H\t6.2.0\tAdded the `GET`, `EXAT` and `PXAT` option.\n\
+            H\t7.0.0\tAllowed the `NX` and `GET` options to be used together.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tvalue\tstring\t-1\t\t\t\t\n\
+            A\t0\tcondition\toneof\t-1\to\t\t2.6.12\t\n\
+            A\t1\tnx\tpure-token\t-1\t\t=NX\t\t\n\
+            A\t1\txx\tpure-token\t-1\t\t=XX\t\t\n\
+            A\t0\tget\tpure-token\t-1\to\t=GET\t6.2.0\t\n\
+            A\t0\texpiration\toneof\t-1\to\t\t\t\n\
+            A\t1\tseconds\tinteger\t-1\t\t=EX\t2.6.12\t\n\
+            A\t1\tmilliseconds\tinteger\t-1\t\t=PX\t2.6.12\t\n\
+            A\t1\tunix-time-seconds\tunix-time\t-1\t\t=EXAT\t6.2.0\t\n\
+            A\t1\tunix-time-milliseconds\tunix-time\t-1\t\t=PXAT\t6.2.0\t\n\
+            A\t1\tkeepttl\tpure-token\t-1\t\t=KEEPTTL\t6.0.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6322,19 +5841,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Sets or clears the bit at offset in the string value stored at key",
-        since: "2.2.0",
-        group: "bitmap",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Sets or clears the bit at offset in the string value stored at key\n\
+            2.2.0\n\
+            bitmap\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t0\tvalue\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6346,19 +5863,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the value and expiration of a key",
-        since: "2.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "seconds", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Set the value and expiration of a key\n\
+            2.0.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tseconds\tinteger\t-1\t\t\t\t\n\
+            A\t0\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6370,18 +5885,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::INSERT, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Set the value of a key, only if the key does not exist",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Set the value of a key, only if the key does not exist\n\
+            1.0.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6393,19 +5906,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Overwrite part of a string at key starting at the specified offset",
-        since: "2.2.0",
-        group: "string",
-        complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Overwrite part of a string at key starting at the specified offset\n\
+            2.2.0\n\
+            string\n\
+            O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t0\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6417,23 +5928,21 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Synchronously save the dataset to disk and then shut down the server",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")],
-        args: &[
-            Arg { name: "nosave_save", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "nosave", kind: PureToken, key_spec: -1, token: Some("NOSAVE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "save", kind: PureToken, key_spec: -1, token: Some("SAVE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "now", kind: PureToken, key_spec: -1, token: Some("NOW"), since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "force", kind: PureToken, key_spec: -1, token: Some("FORCE"), since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "abort", kind: PureToken, key_spec: -1, token: Some("ABORT"), since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Synchronously save the dataset to disk and then shut down the server\n\
+            1.0.0\n\
+            server\n\
+            O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded the `NOW`, `FORCE` and `ABORT` modifiers.\n\
+            A\t0\tnosave_save\toneof\t-1\to\t\t\t\n\
+            A\t1\tnosave\tpure-token\t-1\t\t=NOSAVE\t\t\n\
+            A\t1\tsave\tpure-token\t-1\t\t=SAVE\t\t\n\
+            A\t0\tnow\tpure-token\t-1\to\t=NOW\t7.0.0\t\n\
+            A\t0\tforce\tpure-token\t-1\to\t=FORCE\t7.0.0\t\n\
+            A\t0\tabort\tpure-token\t-1\to\t=ABORT\t7.0.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6445,17 +5954,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output_order"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Intersect multiple sets",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Intersect multiple sets\n\
+            1.0.0\n\
+            set\n\
+            O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6467,19 +5974,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Sintercard),
-        summary: "Intersect multiple sets and return the cardinality of the result",
-        since: "7.0.0",
-        group: "set",
-        complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "limit", kind: Integer, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Intersect multiple sets and return the cardinality of the result\n\
+            7.0.0\n\
+            set\n\
+            O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\tlimit\tinteger\t-1\to\t=LIMIT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6491,18 +5996,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Intersect multiple sets and store the resulting set in a key",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "destination", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Intersect multiple sets and store the resulting set in a key\n\
+            1.0.0\n\
+            set\n\
+            O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tdestination\tkey\t0\t\t\t\t\n\
+            A\t0\tkey\tkey\t1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6514,18 +6017,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Determine if a given value is a member of a set",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Determine if a given value is a member of a set\n\
+            1.0.0\n\
+            set\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6537,26 +6038,21 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Make the server a replica of another instance, or promote it as master.",
-        since: "1.0.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "5.0.0",
-        replaced_by: "`REPLICAOF`",
-        history: &[],
-        args: &[
-            Arg { name: "args", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "host-port", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "host", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "port", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-                Arg { name: "no-one", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "no", kind: PureToken, key_spec: -1, token: Some("NO"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "one", kind: PureToken, key_spec: -1, token: Some("ONE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-            ] },
-        ],
+        docs: "\
+            Make the server a replica of another instance, or promote it as master.\n\
+            1.0.0\n\
+            server\n\
+            O(1)\n\
+            deprecated\n\
+            5.0.0\n\
+            `REPLICAOF`\n\
+            A\t0\targs\toneof\t-1\t\t\t\t\n\
+            A\t1\thost-port\tblock\t-1\t\t\t\t\n\
+            A\t2\thost\tstring\t-1\t\t\t\t\n\
+            A\t2\tport\tinteger\t-1\t\t\t\t\n\
+            A\t1\tno-one\tblock\t-1\t\t\t\t\n\
+            A\t2\tno\tpure-token\t-1\t\t=NO\t\t\n\
+            A\t2\tone\tpure-token\t-1\t\t=ONE\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6568,15 +6064,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for slow log commands",
-        since: "2.2.12",
-        group: "server",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for slow log commands\n\
+            2.2.12\n\
+            server\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "get",
@@ -6587,17 +6082,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_nodes", "nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the slow log's entries",
-                since: "2.2.12",
-                group: "server",
-                complexity: "O(N) where N is the number of entries returned",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("4.0.0", "Added client IP address, port and name to the reply.")],
-                args: &[
-                    Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    Get the slow log's entries\n\
+                    2.2.12\n\
+                    server\n\
+                    O(N) where N is the number of entries returned\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t4.0.0\tAdded client IP address, port and name to the reply.\n\
+                    A\t0\tcount\tinteger\t-1\to\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -6609,15 +6103,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "6.2.0",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    6.2.0\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -6629,15 +6122,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_nodes", "response_policy:agg_sum", "nondeterministic_output"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Get the slow log's length",
-                since: "2.2.12",
-                group: "server",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Get the slow log's length\n\
+                    2.2.12\n\
+                    server\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -6649,15 +6141,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Clear all entries from the slow log",
-                since: "2.2.12",
-                group: "server",
-                complexity: "O(N) where N is the number of entries in the slowlog",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Clear all entries from the slow log\n\
+                    2.2.12\n\
+                    server\n\
+                    O(N) where N is the number of entries in the slowlog\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
         ],
@@ -6671,17 +6162,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output_order"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get all the members in a set",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(N) where N is the set cardinality.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get all the members in a set\n\
+            1.0.0\n\
+            set\n\
+            O(N) where N is the set cardinality.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6693,18 +6182,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Returns the membership associated with the given elements for a set",
-        since: "6.2.0",
-        group: "set",
-        complexity: "O(N) where N is the number of elements being checked for membership",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Returns the membership associated with the given elements for a set\n\
+            6.2.0\n\
+            set\n\
+            O(N) where N is the number of elements being checked for membership\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6716,19 +6203,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Move a member from one set to another",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "source", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "destination", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Move a member from one set to another\n\
+            1.0.0\n\
+            set\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tsource\tkey\t0\t\t\t\t\n\
+            A\t0\tdestination\tkey\t1\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6740,29 +6225,25 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort", flags: key::RO | key::ACCESS, begin: UnknownBegin, find: UnknownFind }, KeySpec { notes: "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array", flags: key::OW | key::UPDATE, begin: UnknownBegin, find: UnknownFind }],
         getkeys: Some(GetKeys::Sort),
-        summary: "Sort the elements in a list, set or sorted set",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "pattern", kind: Pattern, key_spec: 1, token: Some("BY"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "offset_count", kind: Block, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "pattern", kind: Pattern, key_spec: 1, token: Some("GET"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE | arg::MULTIPLE_TOKEN, args: &[] },
-            Arg { name: "order", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "asc", kind: PureToken, key_spec: -1, token: Some("ASC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "desc", kind: PureToken, key_spec: -1, token: Some("DESC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "sorting", kind: PureToken, key_spec: -1, token: Some("ALPHA"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "destination", kind: Key, key_spec: 2, token: Some("STORE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Sort the elements in a list, set or sorted set\n\
+            1.0.0\n\
+            generic\n\
+            O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tpattern\tpattern\t1\to\t=BY\t\t\n\
+            A\t0\toffset_count\tblock\t-1\to\t=LIMIT\t\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t\n\
+            A\t0\tpattern\tpattern\t1\tomt\t=GET\t\t\n\
+            A\t0\torder\toneof\t-1\to\t\t\t\n\
+            A\t1\tasc\tpure-token\t-1\t\t=ASC\t\t\n\
+            A\t1\tdesc\tpure-token\t-1\t\t=DESC\t\t\n\
+            A\t0\tsorting\tpure-token\t-1\to\t=ALPHA\t\t\n\
+            A\t0\tdestination\tkey\t2\to\t=STORE\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6774,28 +6255,24 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort", flags: key::RO | key::ACCESS, begin: UnknownBegin, find: UnknownFind }],
         getkeys: Some(GetKeys::SortRO),
-        summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
-        since: "7.0.0",
-        group: "generic",
-        complexity: "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "pattern", kind: Pattern, key_spec: 1, token: Some("BY"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "offset_count", kind: Block, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "pattern", kind: Pattern, key_spec: 1, token: Some("GET"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE | arg::MULTIPLE_TOKEN, args: &[] },
-            Arg { name: "order", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "asc", kind: PureToken, key_spec: -1, token: Some("ASC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "desc", kind: PureToken, key_spec: -1, token: Some("DESC"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "sorting", kind: PureToken, key_spec: -1, token: Some("ALPHA"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Sort the elements in a list, set or sorted set. Read-only variant of SORT.\n\
+            7.0.0\n\
+            generic\n\
+            O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tpattern\tpattern\t1\to\t=BY\t\t\n\
+            A\t0\toffset_count\tblock\t-1\to\t=LIMIT\t\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t\n\
+            A\t0\tpattern\tpattern\t1\tomt\t=GET\t\t\n\
+            A\t0\torder\toneof\t-1\to\t\t\t\n\
+            A\t1\tasc\tpure-token\t-1\t\t=ASC\t\t\n\
+            A\t1\tdesc\tpure-token\t-1\t\t=DESC\t\t\n\
+            A\t0\tsorting\tpure-token\t-1\to\t=ALPHA\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6807,18 +6284,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and return one or multiple random members from a set",
-        since: "1.0.0",
-        group: "set",
-        complexity: "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("3.2.0", "Added the `count` argument.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "3.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Remove and return one or multiple random members from a set\n\
+            1.0.0\n\
+            set\n\
+            Without the count argument O(1), otherwise O(N) where N is the value of the passed count.\n\
+            \n\
+            \n\
+            \n\
+            H\t3.2.0\tAdded the `count` argument.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t\t3.2.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6830,18 +6306,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::NOT_KEY, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Post a message to a shard channel",
-        since: "7.0.0",
-        group: "pubsub",
-        complexity: "O(N) where N is the number of clients subscribed to the receiving shard channel.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "shardchannel", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "message", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Post a message to a shard channel\n\
+            7.0.0\n\
+            pubsub\n\
+            O(N) where N is the number of clients subscribed to the receiving shard channel.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tshardchannel\tstring\t-1\t\t\t\t\n\
+            A\t0\tmessage\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6853,18 +6327,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get one or multiple random members from a set",
-        since: "1.0.0",
-        group: "set",
-        complexity: "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.6.0", "Added the optional `count` argument.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "2.6.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Get one or multiple random members from a set\n\
+            1.0.0\n\
+            set\n\
+            Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.\n\
+            \n\
+            \n\
+            \n\
+            H\t2.6.0\tAdded the optional `count` argument.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t\t2.6.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6876,18 +6349,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove one or more members from a set",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(N) where N is the number of members to be removed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.4.0", "Accepts multiple `member` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Remove one or more members from a set\n\
+            1.0.0\n\
+            set\n\
+            O(N) where N is the number of members to be removed.\n\
+            \n\
+            \n\
+            \n\
+            H\t2.4.0\tAccepts multiple `member` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6899,20 +6371,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Incrementally iterate Set elements",
-        since: "2.8.0",
-        group: "set",
-        complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "cursor", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "pattern", kind: Pattern, key_spec: -1, token: Some("MATCH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Incrementally iterate Set elements\n\
+            2.8.0\n\
+            set\n\
+            O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcursor\tinteger\t-1\t\t\t\t\n\
+            A\t0\tpattern\tpattern\t-1\to\t=MATCH\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6924,17 +6394,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::NOT_KEY, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Listen for messages published to the given shard channels",
-        since: "7.0.0",
-        group: "pubsub",
-        complexity: "O(N) where N is the number of shard channels to subscribe to.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "shardchannel", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Listen for messages published to the given shard channels\n\
+            7.0.0\n\
+            pubsub\n\
+            O(N) where N is the number of shard channels to subscribe to.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tshardchannel\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6946,17 +6414,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the length of the value stored in a key",
-        since: "2.2.0",
-        group: "string",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the length of the value stored in a key\n\
+            2.2.0\n\
+            string\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6968,17 +6434,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Listen for messages published to the given channels",
-        since: "2.0.0",
-        group: "pubsub",
-        complexity: "O(N) where N is the number of channels to subscribe to.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "channel", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Listen for messages published to the given channels\n\
+            2.0.0\n\
+            pubsub\n\
+            O(N) where N is the number of channels to subscribe to.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tchannel\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -6990,19 +6454,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get a substring of the string stored at a key",
-        since: "1.0.0",
-        group: "string",
-        complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "2.0.0",
-        replaced_by: "`GETRANGE`",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "end", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get a substring of the string stored at a key\n\
+            1.0.0\n\
+            string\n\
+            O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.\n\
+            deprecated\n\
+            2.0.0\n\
+            `GETRANGE`\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tstart\tinteger\t-1\t\t\t\t\n\
+            A\t0\tend\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7014,17 +6476,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output_order"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Add multiple sets",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(N) where N is the total number of elements in all given sets.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Add multiple sets\n\
+            1.0.0\n\
+            set\n\
+            O(N) where N is the total number of elements in all given sets.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7036,18 +6496,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Add multiple sets and store the resulting set in a key",
-        since: "1.0.0",
-        group: "set",
-        complexity: "O(N) where N is the total number of elements in all given sets.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "destination", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Add multiple sets and store the resulting set in a key\n\
+            1.0.0\n\
+            set\n\
+            O(N) where N is the total number of elements in all given sets.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tdestination\tkey\t0\t\t\t\t\n\
+            A\t0\tkey\tkey\t1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7059,17 +6517,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::NOT_KEY, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Stop listening for messages posted to the given shard channels",
-        since: "7.0.0",
-        group: "pubsub",
-        complexity: "O(N) where N is the number of clients already subscribed to a shard channel.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "shardchannel", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Stop listening for messages posted to the given shard channels\n\
+            7.0.0\n\
+            pubsub\n\
+            O(N) where N is the number of clients already subscribed to a shard channel.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tshardchannel\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7081,18 +6537,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Swaps two Redis databases",
-        since: "4.0.0",
-        group: "server",
-        complexity: "O(N) where N is the count of clients watching or blocking on keys from both databases.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "index1", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "index2", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Swaps two Redis databases\n\
+            4.0.0\n\
+            server\n\
+            O(N) where N is the count of clients watching or blocking on keys from both databases.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tindex1\tinteger\t-1\t\t\t\t\n\
+            A\t0\tindex2\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7104,15 +6558,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Internal command used for replication",
-        since: "1.0.0",
-        group: "server",
-        complexity: "",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Internal command used for replication\n\
+            1.0.0\n\
+            server\n\
+            \n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -7124,15 +6577,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[],
         getkeys: None,
-        summary: "Return the current server time",
-        since: "2.6.0",
-        group: "server",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Return the current server time\n\
+            2.6.0\n\
+            server\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -7144,17 +6596,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Alters the last access time of a key(s). Returns the number of existing keys specified.",
-        since: "3.2.1",
-        group: "generic",
-        complexity: "O(N) where N is the number of keys that will be touched.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Alters the last access time of a key(s). Returns the number of existing keys specified.\n\
+            3.2.1\n\
+            generic\n\
+            O(N) where N is the number of keys that will be touched.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7166,17 +6616,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the time to live for a key in seconds",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.8.0", "Added the -2 reply.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the time to live for a key in seconds\n\
+            1.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t2.8.0\tAdded the -2 reply.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7188,17 +6637,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Determine the type stored at key",
-        since: "1.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Determine the type stored at key\n\
+            1.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7210,17 +6657,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:multi_shard", "response_policy:agg_sum"],
         key_specs: &[KeySpec { notes: "", flags: key::RM | key::DELETE, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
-        since: "4.0.0",
-        group: "generic",
-        complexity: "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.\n\
+            4.0.0\n\
+            generic\n\
+            O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7232,17 +6677,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Stop listening for messages posted to the given channels",
-        since: "2.0.0",
-        group: "pubsub",
-        complexity: "O(N) where N is the number of clients already subscribed to a channel.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "channel", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Stop listening for messages posted to the given channels\n\
+            2.0.0\n\
+            pubsub\n\
+            O(N) where N is the number of clients already subscribed to a channel.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tchannel\tstring\t-1\tom\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7254,15 +6697,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "Forget about all watched keys",
-        since: "2.2.0",
-        group: "transactions",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            Forget about all watched keys\n\
+            2.2.0\n\
+            transactions\n\
+            O(1)\n\
+            \n\
+            \n\
+            ",
         subcommands: &[],
     },
     CommandMeta {
@@ -7274,18 +6716,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["request_policy:all_shards", "response_policy:agg_min"],
         key_specs: &[],
         getkeys: None,
-        summary: "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
-        since: "3.0.0",
-        group: "generic",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "numreplicas", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "timeout", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Wait for the synchronous replication of all the write commands sent in the context of the current connection\n\
+            3.0.0\n\
+            generic\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tnumreplicas\tinteger\t-1\t\t\t\t\n\
+            A\t0\ttimeout\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7297,17 +6737,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: -1, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Watch the given keys to determine execution of the MULTI/EXEC block",
-        since: "2.2.0",
-        group: "transactions",
-        complexity: "O(1) for every key.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Watch the given keys to determine execution of the MULTI/EXEC block\n\
+            2.2.0\n\
+            transactions\n\
+            O(1) for every key.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7319,19 +6757,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(1) for each message ID processed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "group", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.\n\
+            5.0.0\n\
+            stream\n\
+            O(1) for each message ID processed.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tgroup\tstring\t-1\t\t\t\t\n\
+            A\t0\tid\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7343,38 +6779,33 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "UPDATE instead of INSERT because of the optional trimming feature", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Appends a new entry to a stream",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option."), ("7.0.0", "Added support for the `<ms>-*` explicit ID form.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "nomkstream", kind: PureToken, key_spec: -1, token: Some("NOMKSTREAM"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "trim", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "strategy", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "maxlen", kind: PureToken, key_spec: -1, token: Some("MAXLEN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "minid", kind: PureToken, key_spec: -1, token: Some("MINID"), since: "6.2.0", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-                Arg { name: "operator", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                    Arg { name: "equal", kind: PureToken, key_spec: -1, token: Some("="), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "approximately", kind: PureToken, key_spec: -1, token: Some("~"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-                Arg { name: "threshold", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: Some("LIMIT"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-            Arg { name: "id_or_auto", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "auto_id", kind: PureToken, key_spec: -1, token: Some("*"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "field_value", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                Arg { name: "field", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "value", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Appends a new entry to a stream\n\
+            5.0.0\n\
+            stream\n\
+            O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option.\n\
+            H\t7.0.0\tAdded support for the `<ms>-*` explicit ID form.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tnomkstream\tpure-token\t-1\to\t=NOMKSTREAM\t6.2.0\t\n\
+            A\t0\ttrim\tblock\t-1\to\t\t\t\n\
+            A\t1\tstrategy\toneof\t-1\t\t\t\t\n\
+            A\t2\tmaxlen\tpure-token\t-1\t\t=MAXLEN\t\t\n\
+            A\t2\tminid\tpure-token\t-1\t\t=MINID\t6.2.0\t\n\
+            A\t1\toperator\toneof\t-1\to\t\t\t\n\
+            A\t2\tequal\tpure-token\t-1\t\t==\t\t\n\
+            A\t2\tapproximately\tpure-token\t-1\t\t=~\t\t\n\
+            A\t1\tthreshold\tstring\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\to\t=LIMIT\t6.2.0\t\n\
+            A\t0\tid_or_auto\toneof\t-1\t\t\t\t\n\
+            A\t1\tauto_id\tpure-token\t-1\t\t=*\t\t\n\
+            A\t1\tid\tstring\t-1\t\t\t\t\n\
+            A\t0\tfield_value\tblock\t-1\tm\t\t\t\n\
+            A\t1\tfield\tstring\t-1\t\t\t\t\n\
+            A\t1\tvalue\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7386,23 +6817,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.",
-        since: "6.2.0",
-        group: "stream",
-        complexity: "O(1) if COUNT is small.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added an element to the reply array, containing deleted entries the command cleared from the PEL")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "group", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "consumer", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min-idle-time", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "justid", kind: PureToken, key_spec: -1, token: Some("JUSTID"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.\n\
+            6.2.0\n\
+            stream\n\
+            O(1) if COUNT is small.\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded an element to the reply array, containing deleted entries the command cleared from the PEL\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tgroup\tstring\t-1\t\t\t\t\n\
+            A\t0\tconsumer\tstring\t-1\t\t\t\t\n\
+            A\t0\tmin-idle-time\tstring\t-1\t\t\t\t\n\
+            A\t0\tstart\tstring\t-1\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t\n\
+            A\t0\tjustid\tpure-token\t-1\to\t=JUSTID\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7414,27 +6844,25 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(log N) with N being the number of messages in the PEL of the consumer group.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "group", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "consumer", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min-idle-time", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "ms", kind: Integer, key_spec: -1, token: Some("IDLE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "unix-time-milliseconds", kind: UnixTime, key_spec: -1, token: Some("TIME"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("RETRYCOUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "force", kind: PureToken, key_spec: -1, token: Some("FORCE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "justid", kind: PureToken, key_spec: -1, token: Some("JUSTID"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "id", kind: Str, key_spec: -1, token: Some("LASTID"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.\n\
+            5.0.0\n\
+            stream\n\
+            O(log N) with N being the number of messages in the PEL of the consumer group.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tgroup\tstring\t-1\t\t\t\t\n\
+            A\t0\tconsumer\tstring\t-1\t\t\t\t\n\
+            A\t0\tmin-idle-time\tstring\t-1\t\t\t\t\n\
+            A\t0\tid\tstring\t-1\tm\t\t\t\n\
+            A\t0\tms\tinteger\t-1\to\t=IDLE\t\t\n\
+            A\t0\tunix-time-milliseconds\tunix-time\t-1\to\t=TIME\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=RETRYCOUNT\t\t\n\
+            A\t0\tforce\tpure-token\t-1\to\t=FORCE\t\t\n\
+            A\t0\tjustid\tpure-token\t-1\to\t=JUSTID\t\t\n\
+            A\t0\tid\tstring\t-1\to\t=LASTID\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7446,18 +6874,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(1) for each single item to delete in the stream, regardless of the stream size.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.\n\
+            5.0.0\n\
+            stream\n\
+            O(1) for each single item to delete in the stream, regardless of the stream size.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tid\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7469,15 +6895,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for consumer groups commands",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for consumer groups commands\n\
+            5.0.0\n\
+            stream\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "create",
@@ -7488,24 +6913,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Create a consumer group.",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("7.0.0", "Added the `entries_read` named argument.")],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "groupname", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "id", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "new_id", kind: PureToken, key_spec: -1, token: Some("$"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                    Arg { name: "mkstream", kind: PureToken, key_spec: -1, token: Some("MKSTREAM"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                    Arg { name: "entries_read", kind: Integer, key_spec: -1, token: Some("ENTRIESREAD"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    Create a consumer group.\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t7.0.0\tAdded the `entries_read` named argument.\n\
+                    A\t0\tkey\tkey\t0\t\t\t\t\n\
+                    A\t0\tgroupname\tstring\t-1\t\t\t\t\n\
+                    A\t0\tid\toneof\t-1\t\t\t\t\n\
+                    A\t1\tid\tstring\t-1\t\t\t\t\n\
+                    A\t1\tnew_id\tpure-token\t-1\t\t=$\t\t\n\
+                    A\t0\tmkstream\tpure-token\t-1\to\t=MKSTREAM\t\t\n\
+                    A\t0\tentries_read\tinteger\t-1\to\t=ENTRIESREAD\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -7517,19 +6940,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[KeySpec { notes: "", flags: key::RW | key::INSERT, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Create a consumer in a consumer group.",
-                since: "6.2.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "groupname", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "consumername", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Create a consumer in a consumer group.\n\
+                    6.2.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t\n\
+                    A\t0\tgroupname\tstring\t-1\t\t\t\t\n\
+                    A\t0\tconsumername\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -7541,19 +6962,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Delete a consumer from a consumer group.",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "groupname", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "consumername", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Delete a consumer from a consumer group.\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t\n\
+                    A\t0\tgroupname\tstring\t-1\t\t\t\t\n\
+                    A\t0\tconsumername\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -7565,18 +6984,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Destroy a consumer group.",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(N) where N is the number of entries in the group's pending entries list (PEL).",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "groupname", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    Destroy a consumer group.\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(N) where N is the number of entries in the group's pending entries list (PEL).\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t\n\
+                    A\t0\tgroupname\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -7588,15 +7005,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -7608,23 +7024,21 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Set a consumer group to an arbitrary last delivered ID value.",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("7.0.0", "Added the optional `entries_read` argument.")],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "groupname", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "id", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                        Arg { name: "id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                        Arg { name: "new_id", kind: PureToken, key_spec: -1, token: Some("$"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    ] },
-                    Arg { name: "entries_read", kind: Integer, key_spec: -1, token: Some("ENTRIESREAD"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                ],
+                docs: "\
+                    Set a consumer group to an arbitrary last delivered ID value.\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t7.0.0\tAdded the optional `entries_read` argument.\n\
+                    A\t0\tkey\tkey\t0\t\t\t\t\n\
+                    A\t0\tgroupname\tstring\t-1\t\t\t\t\n\
+                    A\t0\tid\toneof\t-1\t\t\t\t\n\
+                    A\t1\tid\tstring\t-1\t\t\t\t\n\
+                    A\t1\tnew_id\tpure-token\t-1\t\t=$\t\t\n\
+                    A\t0\tentries_read\tinteger\t-1\to\t=ENTRIESREAD\t\t",
                 subcommands: &[],
             },
         ],
@@ -7638,15 +7052,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[],
         getkeys: None,
-        summary: "A container for stream introspection commands",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "Depends on subcommand.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[],
+        docs: "\
+            A container for stream introspection commands\n\
+            5.0.0\n\
+            stream\n\
+            Depends on subcommand.\n\
+            \n\
+            \n\
+            ",
         subcommands: &[
             CommandMeta {
                 name: "consumers",
@@ -7657,18 +7070,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &["nondeterministic_output"],
                 key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "List the consumers in a consumer group",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "groupname", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    List the consumers in a consumer group\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    A\t0\tkey\tkey\t0\t\t\t\t\n\
+                    A\t0\tgroupname\tstring\t-1\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -7680,17 +7091,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "List the consumer groups of a stream",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("7.0.0", "Added the `entries-read` and `lag` fields")],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                ],
+                docs: "\
+                    List the consumer groups of a stream\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t7.0.0\tAdded the `entries-read` and `lag` fields\n\
+                    A\t0\tkey\tkey\t0\t\t\t\t",
                 subcommands: &[],
             },
             CommandMeta {
@@ -7702,15 +7112,14 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[],
                 getkeys: None,
-                summary: "Show helpful text about the different subcommands",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[],
-                args: &[],
+                docs: "\
+                    Show helpful text about the different subcommands\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    ",
                 subcommands: &[],
             },
             CommandMeta {
@@ -7722,20 +7131,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
                 tips: &[],
                 key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
                 getkeys: None,
-                summary: "Get information about a stream",
-                since: "5.0.0",
-                group: "stream",
-                complexity: "O(1)",
-                doc_flags: 0,
-                deprecated_since: "",
-                replaced_by: "",
-                history: &[("6.0.0", "Added the `FULL` modifier."), ("7.0.0", "Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries-read` and `lag` fields")],
-                args: &[
-                    Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "full", kind: Block, key_spec: -1, token: Some("FULL"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                        Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                    ] },
-                ],
+                docs: "\
+                    Get information about a stream\n\
+                    5.0.0\n\
+                    stream\n\
+                    O(1)\n\
+                    \n\
+                    \n\
+                    \n\
+                    H\t6.0.0\tAdded the `FULL` modifier.\n\
+                    H\t7.0.0\tAdded the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries-read` and `lag` fields\n\
+                    A\t0\tkey\tkey\t0\t\t\t\t\n\
+                    A\t0\tfull\tblock\t-1\to\t=FULL\t\t\n\
+                    A\t1\tcount\tinteger\t-1\to\t=COUNT\t\t",
                 subcommands: &[],
             },
         ],
@@ -7749,17 +7157,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return the number of entries in a stream",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Return the number of entries in a stream\n\
+            5.0.0\n\
+            stream\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7771,25 +7177,23 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added the `IDLE` option and exclusive range intervals.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "group", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "filters", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "min-idle-time", kind: Integer, key_spec: -1, token: Some("IDLE"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-                Arg { name: "start", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "end", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "consumer", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.\n\
+            5.0.0\n\
+            stream\n\
+            O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded the `IDLE` option and exclusive range intervals.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tgroup\tstring\t-1\t\t\t\t\n\
+            A\t0\tfilters\tblock\t-1\to\t\t\t\n\
+            A\t1\tmin-idle-time\tinteger\t-1\to\t=IDLE\t6.2.0\t\n\
+            A\t1\tstart\tstring\t-1\t\t\t\t\n\
+            A\t1\tend\tstring\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t\n\
+            A\t1\tconsumer\tstring\t-1\to\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7801,20 +7205,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a range of elements in a stream, with IDs matching the specified IDs interval",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added exclusive ranges.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "end", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Return a range of elements in a stream, with IDs matching the specified IDs interval\n\
+            5.0.0\n\
+            stream\n\
+            O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded exclusive ranges.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tstart\tstring\t-1\t\t\t\t\n\
+            A\t0\tend\tstring\t-1\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7826,22 +7229,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Keyword("STREAMS", 1), find: Range { lastkey: -1, step: 1, limit: 2 } }],
         getkeys: Some(GetKeys::Xread),
-        summary: "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "milliseconds", kind: Integer, key_spec: -1, token: Some("BLOCK"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "streams", kind: Block, key_spec: -1, token: Some("STREAMS"), since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-                Arg { name: "id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.\n\
+            5.0.0\n\
+            stream\n\
+            For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t\n\
+            A\t0\tmilliseconds\tinteger\t-1\to\t=BLOCK\t\t\n\
+            A\t0\tstreams\tblock\t-1\t\t=STREAMS\t\t\n\
+            A\t1\tkey\tkey\t0\tm\t\t\t\n\
+            A\t1\tid\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7853,27 +7253,23 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Keyword("STREAMS", 4), find: Range { lastkey: -1, step: 1, limit: 2 } }],
         getkeys: Some(GetKeys::Xread),
-        summary: "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "group_consumer", kind: Block, key_spec: -1, token: Some("GROUP"), since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "group", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "consumer", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "milliseconds", kind: Integer, key_spec: -1, token: Some("BLOCK"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "noack", kind: PureToken, key_spec: -1, token: Some("NOACK"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "streams", kind: Block, key_spec: -1, token: Some("STREAMS"), since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-                Arg { name: "id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.\n\
+            5.0.0\n\
+            stream\n\
+            For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tgroup_consumer\tblock\t-1\t\t=GROUP\t\t\n\
+            A\t1\tgroup\tstring\t-1\t\t\t\t\n\
+            A\t1\tconsumer\tstring\t-1\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t\n\
+            A\t0\tmilliseconds\tinteger\t-1\to\t=BLOCK\t\t\n\
+            A\t0\tnoack\tpure-token\t-1\to\t=NOACK\t\t\n\
+            A\t0\tstreams\tblock\t-1\t\t=STREAMS\t\t\n\
+            A\t1\tkey\tkey\t0\tm\t\t\t\n\
+            A\t1\tid\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7885,20 +7281,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added exclusive ranges.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "end", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE\n\
+            5.0.0\n\
+            stream\n\
+            O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded exclusive ranges.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tend\tstring\t-1\t\t\t\t\n\
+            A\t0\tstart\tstring\t-1\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7910,20 +7305,19 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "An internal command for replicating stream values",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("7.0.0", "Added the `entries_added` and `max_deleted_entry_id` arguments.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "last-id", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "entries_added", kind: Integer, key_spec: -1, token: Some("ENTRIESADDED"), since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "max_deleted_entry_id", kind: Str, key_spec: -1, token: Some("MAXDELETEDID"), since: "7.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            An internal command for replicating stream values\n\
+            5.0.0\n\
+            stream\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            H\t7.0.0\tAdded the `entries_added` and `max_deleted_entry_id` arguments.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tlast-id\tstring\t-1\t\t\t\t\n\
+            A\t0\tentries_added\tinteger\t-1\to\t=ENTRIESADDED\t7.0.0\t\n\
+            A\t0\tmax_deleted_entry_id\tstring\t-1\to\t=MAXDELETEDID\t7.0.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7935,29 +7329,25 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Trims the stream to (approximately if '~' is passed) a certain size",
-        since: "5.0.0",
-        group: "stream",
-        complexity: "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "trim", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "strategy", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                    Arg { name: "maxlen", kind: PureToken, key_spec: -1, token: Some("MAXLEN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "minid", kind: PureToken, key_spec: -1, token: Some("MINID"), since: "6.2.0", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-                Arg { name: "operator", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                    Arg { name: "equal", kind: PureToken, key_spec: -1, token: Some("="), since: "", deprecated_since: "", flags: 0, args: &[] },
-                    Arg { name: "approximately", kind: PureToken, key_spec: -1, token: Some("~"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                ] },
-                Arg { name: "threshold", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: Some("LIMIT"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Trims the stream to (approximately if '~' is passed) a certain size\n\
+            5.0.0\n\
+            stream\n\
+            O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded the `MINID` trimming strategy and the `LIMIT` option.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\ttrim\tblock\t-1\t\t\t\t\n\
+            A\t1\tstrategy\toneof\t-1\t\t\t\t\n\
+            A\t2\tmaxlen\tpure-token\t-1\t\t=MAXLEN\t\t\n\
+            A\t2\tminid\tpure-token\t-1\t\t=MINID\t6.2.0\t\n\
+            A\t1\toperator\toneof\t-1\to\t\t\t\n\
+            A\t2\tequal\tpure-token\t-1\t\t==\t\t\n\
+            A\t2\tapproximately\tpure-token\t-1\t\t=~\t\t\n\
+            A\t1\tthreshold\tstring\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\to\t=LIMIT\t6.2.0\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -7969,31 +7359,29 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Add one or more members to a sorted set, or update its score if it already exists",
-        since: "1.2.0",
-        group: "sorted-set",
-        complexity: "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.4.0", "Accepts multiple elements."), ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."), ("6.2.0", "Added the `GT` and `LT` options.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "condition", kind: OneOf, key_spec: -1, token: None, since: "3.0.2", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "nx", kind: PureToken, key_spec: -1, token: Some("NX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "xx", kind: PureToken, key_spec: -1, token: Some("XX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "comparison", kind: OneOf, key_spec: -1, token: None, since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "gt", kind: PureToken, key_spec: -1, token: Some("GT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "lt", kind: PureToken, key_spec: -1, token: Some("LT"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "change", kind: PureToken, key_spec: -1, token: Some("CH"), since: "3.0.2", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "increment", kind: PureToken, key_spec: -1, token: Some("INCR"), since: "3.0.2", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "score_member", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[
-                Arg { name: "score", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Add one or more members to a sorted set, or update its score if it already exists\n\
+            1.2.0\n\
+            sorted-set\n\
+            O(log(N)) for each item added, where N is the number of elements in the sorted set.\n\
+            \n\
+            \n\
+            \n\
+            H\t2.4.0\tAccepts multiple elements.\n\
+            H\t3.0.2\tAdded the `XX`, `NX`, `CH` and `INCR` options.\n\
+            H\t6.2.0\tAdded the `GT` and `LT` options.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcondition\toneof\t-1\to\t\t3.0.2\t\n\
+            A\t1\tnx\tpure-token\t-1\t\t=NX\t\t\n\
+            A\t1\txx\tpure-token\t-1\t\t=XX\t\t\n\
+            A\t0\tcomparison\toneof\t-1\to\t\t6.2.0\t\n\
+            A\t1\tgt\tpure-token\t-1\t\t=GT\t\t\n\
+            A\t1\tlt\tpure-token\t-1\t\t=LT\t\t\n\
+            A\t0\tchange\tpure-token\t-1\to\t=CH\t3.0.2\t\n\
+            A\t0\tincrement\tpure-token\t-1\to\t=INCR\t3.0.2\t\n\
+            A\t0\tscore_member\tblock\t-1\tm\t\t\t\n\
+            A\t1\tscore\tdouble\t-1\t\t\t\t\n\
+            A\t1\tmember\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8005,17 +7393,15 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the number of members in a sorted set",
-        since: "1.2.0",
-        group: "sorted-set",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the number of members in a sorted set\n\
+            1.2.0\n\
+            sorted-set\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8027,19 +7413,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Count the members in a sorted set with scores within the given values",
-        since: "2.0.0",
-        group: "sorted-set",
-        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Count the members in a sorted set with scores within the given values\n\
+            2.0.0\n\
+            sorted-set\n\
+            O(log(N)) with N being the number of elements in the sorted set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmin\tdouble\t-1\t\t\t\t\n\
+            A\t0\tmax\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8051,19 +7435,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::ZunionInterDiff),
-        summary: "Subtract multiple sorted sets",
-        since: "6.2.0",
-        group: "sorted-set",
-        complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "withscores", kind: PureToken, key_spec: -1, token: Some("WITHSCORES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Subtract multiple sorted sets\n\
+            6.2.0\n\
+            sorted-set\n\
+            O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\twithscores\tpure-token\t-1\to\t=WITHSCORES\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8075,19 +7457,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::ZunionInterDiffStore),
-        summary: "Subtract multiple sorted sets and store the resulting sorted set in a new key",
-        since: "6.2.0",
-        group: "sorted-set",
-        complexity: "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "destination", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Subtract multiple sorted sets and store the resulting sorted set in a new key\n\
+            6.2.0\n\
+            sorted-set\n\
+            O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tdestination\tkey\t0\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8099,19 +7479,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Increment the score of a member in a sorted set",
-        since: "1.2.0",
-        group: "sorted-set",
-        complexity: "O(log(N)) where N is the number of elements in the sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "increment", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Increment the score of a member in a sorted set\n\
+            1.2.0\n\
+            sorted-set\n\
+            O(log(N)) where N is the number of elements in the sorted set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tincrement\tinteger\t-1\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8123,25 +7501,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::ZunionInterDiff),
-        summary: "Intersect multiple sorted sets",
-        since: "6.2.0",
-        group: "sorted-set",
-        complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "weight", kind: Integer, key_spec: -1, token: Some("WEIGHTS"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "aggregate", kind: OneOf, key_spec: -1, token: Some("AGGREGATE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "sum", kind: PureToken, key_spec: -1, token: Some("SUM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "min", kind: PureToken, key_spec: -1, token: Some("MIN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "max", kind: PureToken, key_spec: -1, token: Some("MAX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "withscores", kind: PureToken, key_spec: -1, token: Some("WITHSCORES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Intersect multiple sorted sets\n\
+            6.2.0\n\
+            sorted-set\n\
+            O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\tweight\tinteger\t-1\tom\t=WEIGHTS\t\t\n\
+            A\t0\taggregate\toneof\t-1\to\t=AGGREGATE\t\t\n\
+            A\t1\tsum\tpure-token\t-1\t\t=SUM\t\t\n\
+            A\t1\tmin\tpure-token\t-1\t\t=MIN\t\t\n\
+            A\t1\tmax\tpure-token\t-1\t\t=MAX\t\t\n\
+            A\t0\twithscores\tpure-token\t-1\to\t=WITHSCORES\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8153,19 +7528,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::ZunionInterDiff),
-        summary: "Intersect multiple sorted sets and return the cardinality of the result",
-        since: "7.0.0",
-        group: "sorted-set",
-        complexity: "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "limit", kind: Integer, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Intersect multiple sorted sets and return the cardinality of the result\n\
+            7.0.0\n\
+            sorted-set\n\
+            O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\tlimit\tinteger\t-1\to\t=LIMIT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8177,25 +7550,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::ZunionInterDiffStore),
-        summary: "Intersect multiple sorted sets and store the resulting sorted set in a new key",
-        since: "2.0.0",
-        group: "sorted-set",
-        complexity: "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "destination", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "weight", kind: Integer, key_spec: -1, token: Some("WEIGHTS"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "aggregate", kind: OneOf, key_spec: -1, token: Some("AGGREGATE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "sum", kind: PureToken, key_spec: -1, token: Some("SUM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "min", kind: PureToken, key_spec: -1, token: Some("MIN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "max", kind: PureToken, key_spec: -1, token: Some("MAX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Intersect multiple sorted sets and store the resulting sorted set in a new key\n\
+            2.0.0\n\
+            sorted-set\n\
+            O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tdestination\tkey\t0\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t1\tm\t\t\t\n\
+            A\t0\tweight\tinteger\t-1\tom\t=WEIGHTS\t\t\n\
+            A\t0\taggregate\toneof\t-1\to\t=AGGREGATE\t\t\n\
+            A\t1\tsum\tpure-token\t-1\t\t=SUM\t\t\n\
+            A\t1\tmin\tpure-token\t-1\t\t=MIN\t\t\n\
+            A\t1\tmax\tpure-token\t-1\t\t=MAX\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8207,19 +7577,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Count the number of members in a sorted set between a given lexicographical range",
-        since: "2.8.9",
-        group: "sorted-set",
-        complexity: "O(log(N)) with N being the number of elements in the sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Count the number of members in a sorted set between a given lexicographical range\n\
+            2.8.9\n\
+            sorted-set\n\
+            O(log(N)) with N being the number of elements in the sorted set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmin\tstring\t-1\t\t\t\t\n\
+            A\t0\tmax\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8231,23 +7599,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::Zmpop),
-        summary: "Remove and return members with scores in a sorted set",
-        since: "7.0.0",
-        group: "sorted-set",
-        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "where", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[
-                Arg { name: "min", kind: PureToken, key_spec: -1, token: Some("MIN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "max", kind: PureToken, key_spec: -1, token: Some("MAX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Remove and return members with scores in a sorted set\n\
+            7.0.0\n\
+            sorted-set\n\
+            O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\twhere\toneof\t-1\t\t\t\t\n\
+            A\t1\tmin\tpure-token\t-1\t\t=MIN\t\t\n\
+            A\t1\tmax\tpure-token\t-1\t\t=MAX\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8259,18 +7624,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the score associated with the given members in a sorted set",
-        since: "6.2.0",
-        group: "sorted-set",
-        complexity: "O(N) where N is the number of members being requested.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Get the score associated with the given members in a sorted set\n\
+            6.2.0\n\
+            sorted-set\n\
+            O(N) where N is the number of members being requested.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8282,18 +7645,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and return members with the highest scores in a sorted set",
-        since: "5.0.0",
-        group: "sorted-set",
-        complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Remove and return members with the highest scores in a sorted set\n\
+            5.0.0\n\
+            sorted-set\n\
+            O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8305,18 +7666,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::ACCESS | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove and return members with the lowest scores in a sorted set",
-        since: "5.0.0",
-        group: "sorted-set",
-        complexity: "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Remove and return members with the lowest scores in a sorted set\n\
+            5.0.0\n\
+            sorted-set\n\
+            O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8328,21 +7687,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get one or multiple random elements from a sorted set",
-        since: "6.2.0",
-        group: "sorted-set",
-        complexity: "O(N) where N is the number of elements returned",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "options", kind: Block, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "withscores", kind: PureToken, key_spec: -1, token: Some("WITHSCORES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Get one or multiple random elements from a sorted set\n\
+            6.2.0\n\
+            sorted-set\n\
+            O(N) where N is the number of elements returned\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\toptions\tblock\t-1\to\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t\n\
+            A\t1\twithscores\tpure-token\t-1\to\t=WITHSCORES\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8354,29 +7710,26 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a range of members in a sorted set",
-        since: "1.2.0",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "stop", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "sortby", kind: OneOf, key_spec: -1, token: None, since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "byscore", kind: PureToken, key_spec: -1, token: Some("BYSCORE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "bylex", kind: PureToken, key_spec: -1, token: Some("BYLEX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "rev", kind: PureToken, key_spec: -1, token: Some("REV"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "offset_count", kind: Block, key_spec: -1, token: Some("LIMIT"), since: "6.2.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "withscores", kind: PureToken, key_spec: -1, token: Some("WITHSCORES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Return a range of members in a sorted set\n\
+            1.2.0\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.\n\
+            \n\
+            \n\
+            \n\
+            H\t6.2.0\tAdded the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tstart\tstring\t-1\t\t\t\t\n\
+            A\t0\tstop\tstring\t-1\t\t\t\t\n\
+            A\t0\tsortby\toneof\t-1\to\t\t6.2.0\t\n\
+            A\t1\tbyscore\tpure-token\t-1\t\t=BYSCORE\t\t\n\
+            A\t1\tbylex\tpure-token\t-1\t\t=BYLEX\t\t\n\
+            A\t0\trev\tpure-token\t-1\to\t=REV\t6.2.0\t\n\
+            A\t0\toffset_count\tblock\t-1\to\t=LIMIT\t6.2.0\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t\n\
+            A\t0\twithscores\tpure-token\t-1\to\t=WITHSCORES\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8388,23 +7741,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a range of members in a sorted set, by lexicographical range",
-        since: "2.8.9",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`ZRANGE` with the `BYLEX` argument",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "offset_count", kind: Block, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Return a range of members in a sorted set, by lexicographical range\n\
+            2.8.9\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).\n\
+            deprecated\n\
+            6.2.0\n\
+            `ZRANGE` with the `BYLEX` argument\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmin\tstring\t-1\t\t\t\t\n\
+            A\t0\tmax\tstring\t-1\t\t\t\t\n\
+            A\t0\toffset_count\tblock\t-1\to\t=LIMIT\t\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8416,24 +7766,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a range of members in a sorted set, by score",
-        since: "1.0.5",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`ZRANGE` with the `BYSCORE` argument",
-        history: &[("2.0.0", "Added the `WITHSCORES` modifier.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "withscores", kind: PureToken, key_spec: -1, token: Some("WITHSCORES"), since: "2.0.0", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "offset_count", kind: Block, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Return a range of members in a sorted set, by score\n\
+            1.0.5\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).\n\
+            deprecated\n\
+            6.2.0\n\
+            `ZRANGE` with the `BYSCORE` argument\n\
+            H\t2.0.0\tAdded the `WITHSCORES` modifier.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmin\tdouble\t-1\t\t\t\t\n\
+            A\t0\tmax\tdouble\t-1\t\t\t\t\n\
+            A\t0\twithscores\tpure-token\t-1\to\t=WITHSCORES\t2.0.0\t\n\
+            A\t0\toffset_count\tblock\t-1\to\t=LIMIT\t\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8445,29 +7793,25 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Store a range of members from sorted set into another key",
-        since: "6.2.0",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "dst", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "src", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "sortby", kind: OneOf, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "byscore", kind: PureToken, key_spec: -1, token: Some("BYSCORE"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "bylex", kind: PureToken, key_spec: -1, token: Some("BYLEX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "rev", kind: PureToken, key_spec: -1, token: Some("REV"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "offset_count", kind: Block, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Store a range of members from sorted set into another key\n\
+            6.2.0\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tdst\tkey\t0\t\t\t\t\n\
+            A\t0\tsrc\tkey\t1\t\t\t\t\n\
+            A\t0\tmin\tstring\t-1\t\t\t\t\n\
+            A\t0\tmax\tstring\t-1\t\t\t\t\n\
+            A\t0\tsortby\toneof\t-1\to\t\t\t\n\
+            A\t1\tbyscore\tpure-token\t-1\t\t=BYSCORE\t\t\n\
+            A\t1\tbylex\tpure-token\t-1\t\t=BYLEX\t\t\n\
+            A\t0\trev\tpure-token\t-1\to\t=REV\t\t\n\
+            A\t0\toffset_count\tblock\t-1\to\t=LIMIT\t\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8479,18 +7823,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Determine the index of a member in a sorted set",
-        since: "2.0.0",
-        group: "sorted-set",
-        complexity: "O(log(N))",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Determine the index of a member in a sorted set\n\
+            2.0.0\n\
+            sorted-set\n\
+            O(log(N))\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8502,18 +7844,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove one or more members from a sorted set",
-        since: "1.2.0",
-        group: "sorted-set",
-        complexity: "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[("2.4.0", "Accepts multiple elements.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-        ],
+        docs: "\
+            Remove one or more members from a sorted set\n\
+            1.2.0\n\
+            sorted-set\n\
+            O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.\n\
+            \n\
+            \n\
+            \n\
+            H\t2.4.0\tAccepts multiple elements.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\tm\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8525,19 +7866,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove all members in a sorted set between the given lexicographical range",
-        since: "2.8.9",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove all members in a sorted set between the given lexicographical range\n\
+            2.8.9\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmin\tstring\t-1\t\t\t\t\n\
+            A\t0\tmax\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8549,19 +7888,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove all members in a sorted set within the given indexes",
-        since: "2.0.0",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "stop", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove all members in a sorted set within the given indexes\n\
+            2.0.0\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tstart\tinteger\t-1\t\t\t\t\n\
+            A\t0\tstop\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8573,19 +7910,17 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RW | key::DELETE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Remove all members in a sorted set within the given scores",
-        since: "1.2.0",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Remove all members in a sorted set within the given scores\n\
+            1.2.0\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmin\tdouble\t-1\t\t\t\t\n\
+            A\t0\tmax\tdouble\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8597,20 +7932,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a range of members in a sorted set, by index, with scores ordered from high to low",
-        since: "1.2.0",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`ZRANGE` with the `REV` argument",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "start", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "stop", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "withscores", kind: PureToken, key_spec: -1, token: Some("WITHSCORES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Return a range of members in a sorted set, by index, with scores ordered from high to low\n\
+            1.2.0\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.\n\
+            deprecated\n\
+            6.2.0\n\
+            `ZRANGE` with the `REV` argument\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tstart\tinteger\t-1\t\t\t\t\n\
+            A\t0\tstop\tinteger\t-1\t\t\t\t\n\
+            A\t0\twithscores\tpure-token\t-1\to\t=WITHSCORES\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8622,23 +7955,20 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.",
-        since: "2.8.9",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`ZRANGE` with the `REV` and `BYLEX` arguments",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "offset_count", kind: Block, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.\n\
+            2.8.9\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).\n\
+            deprecated\n\
+            6.2.0\n\
+            `ZRANGE` with the `REV` and `BYLEX` arguments\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmax\tstring\t-1\t\t\t\t\n\
+            A\t0\tmin\tstring\t-1\t\t\t\t\n\
+            A\t0\toffset_count\tblock\t-1\to\t=LIMIT\t\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8650,24 +7980,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Return a range of members in a sorted set, by score, with scores ordered from high to low",
-        since: "2.2.0",
-        group: "sorted-set",
-        complexity: "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        doc_flags: doc::DEPRECATED,
-        deprecated_since: "6.2.0",
-        replaced_by: "`ZRANGE` with the `REV` and `BYSCORE` arguments",
-        history: &[("2.1.6", "`min` and `max` can be exclusive.")],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "max", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "min", kind: Double, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "withscores", kind: PureToken, key_spec: -1, token: Some("WITHSCORES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "offset_count", kind: Block, key_spec: -1, token: Some("LIMIT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "offset", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "count", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Return a range of members in a sorted set, by score, with scores ordered from high to low\n\
+            2.2.0\n\
+            sorted-set\n\
+            O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).\n\
+            deprecated\n\
+            6.2.0\n\
+            `ZRANGE` with the `REV` and `BYSCORE` arguments\n\
+            H\t2.1.6\t`min` and `max` can be exclusive.\n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmax\tdouble\t-1\t\t\t\t\n\
+            A\t0\tmin\tdouble\t-1\t\t\t\t\n\
+            A\t0\twithscores\tpure-token\t-1\to\t=WITHSCORES\t\t\n\
+            A\t0\toffset_count\tblock\t-1\to\t=LIMIT\t\t\n\
+            A\t1\toffset\tinteger\t-1\t\t\t\t\n\
+            A\t1\tcount\tinteger\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8679,18 +8007,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Determine the index of a member in a sorted set, with scores ordered from high to low",
-        since: "2.0.0",
-        group: "sorted-set",
-        complexity: "O(log(N))",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Determine the index of a member in a sorted set, with scores ordered from high to low\n\
+            2.0.0\n\
+            sorted-set\n\
+            O(log(N))\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8702,20 +8028,18 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &["nondeterministic_output"],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Incrementally iterate sorted sets elements and associated scores",
-        since: "2.8.0",
-        group: "sorted-set",
-        complexity: "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "cursor", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "pattern", kind: Pattern, key_spec: -1, token: Some("MATCH"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-            Arg { name: "count", kind: Integer, key_spec: -1, token: Some("COUNT"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Incrementally iterate sorted sets elements and associated scores\n\
+            2.8.0\n\
+            sorted-set\n\
+            O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tcursor\tinteger\t-1\t\t\t\t\n\
+            A\t0\tpattern\tpattern\t-1\to\t=MATCH\t\t\n\
+            A\t0\tcount\tinteger\t-1\to\t=COUNT\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8727,18 +8051,16 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }],
         getkeys: None,
-        summary: "Get the score associated with the given member in a sorted set",
-        since: "1.2.0",
-        group: "sorted-set",
-        complexity: "O(1)",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "member", kind: Str, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-        ],
+        docs: "\
+            Get the score associated with the given member in a sorted set\n\
+            1.2.0\n\
+            sorted-set\n\
+            O(1)\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tkey\tkey\t0\t\t\t\t\n\
+            A\t0\tmember\tstring\t-1\t\t\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8750,25 +8072,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(1), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::ZunionInterDiff),
-        summary: "Add multiple sorted sets",
-        since: "6.2.0",
-        group: "sorted-set",
-        complexity: "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "weight", kind: Integer, key_spec: -1, token: Some("WEIGHTS"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "aggregate", kind: OneOf, key_spec: -1, token: Some("AGGREGATE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "sum", kind: PureToken, key_spec: -1, token: Some("SUM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "min", kind: PureToken, key_spec: -1, token: Some("MIN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "max", kind: PureToken, key_spec: -1, token: Some("MAX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-            Arg { name: "withscores", kind: PureToken, key_spec: -1, token: Some("WITHSCORES"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[] },
-        ],
+        docs: "\
+            Add multiple sorted sets\n\
+            6.2.0\n\
+            sorted-set\n\
+            O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t0\tm\t\t\t\n\
+            A\t0\tweight\tinteger\t-1\tom\t=WEIGHTS\t\t\n\
+            A\t0\taggregate\toneof\t-1\to\t=AGGREGATE\t\t\n\
+            A\t1\tsum\tpure-token\t-1\t\t=SUM\t\t\n\
+            A\t1\tmin\tpure-token\t-1\t\t=MIN\t\t\n\
+            A\t1\tmax\tpure-token\t-1\t\t=MAX\t\t\n\
+            A\t0\twithscores\tpure-token\t-1\to\t=WITHSCORES\t\t",
         subcommands: &[],
     },
     CommandMeta {
@@ -8780,25 +8099,22 @@ pub(super) static COMMANDS: &[CommandMeta] = &[
         tips: &[],
         key_specs: &[KeySpec { notes: "", flags: key::OW | key::UPDATE, begin: Index(1), find: Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { notes: "", flags: key::RO | key::ACCESS, begin: Index(2), find: Keynum { keynumidx: 0, firstkey: 1, step: 1 } }],
         getkeys: Some(GetKeys::ZunionInterDiffStore),
-        summary: "Add multiple sorted sets and store the resulting sorted set in a new key",
-        since: "2.0.0",
-        group: "sorted-set",
-        complexity: "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
-        doc_flags: 0,
-        deprecated_since: "",
-        replaced_by: "",
-        history: &[],
-        args: &[
-            Arg { name: "destination", kind: Key, key_spec: 0, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "numkeys", kind: Integer, key_spec: -1, token: None, since: "", deprecated_since: "", flags: 0, args: &[] },
-            Arg { name: "key", kind: Key, key_spec: 1, token: None, since: "", deprecated_since: "", flags: arg::MULTIPLE, args: &[] },
-            Arg { name: "weight", kind: Integer, key_spec: -1, token: Some("WEIGHTS"), since: "", deprecated_since: "", flags: arg::OPTIONAL | arg::MULTIPLE, args: &[] },
-            Arg { name: "aggregate", kind: OneOf, key_spec: -1, token: Some("AGGREGATE"), since: "", deprecated_since: "", flags: arg::OPTIONAL, args: &[
-                Arg { name: "sum", kind: PureToken, key_spec: -1, token: Some("SUM"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "min", kind: PureToken, key_spec: -1, token: Some("MIN"), since: "", deprecated_since: "", flags: 0, args: &[] },
-                Arg { name: "max", kind: PureToken, key_spec: -1, token: Some("MAX"), since: "", deprecated_since: "", flags: 0, args: &[] },
-            ] },
-        ],
+        docs: "\
+            Add multiple sorted sets and store the resulting sorted set in a new key\n\
+            2.0.0\n\
+            sorted-set\n\
+            O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.\n\
+            \n\
+            \n\
+            \n\
+            A\t0\tdestination\tkey\t0\t\t\t\t\n\
+            A\t0\tnumkeys\tinteger\t-1\t\t\t\t\n\
+            A\t0\tkey\tkey\t1\tm\t\t\t\n\
+            A\t0\tweight\tinteger\t-1\tom\t=WEIGHTS\t\t\n\
+            A\t0\taggregate\toneof\t-1\to\t=AGGREGATE\t\t\n\
+            A\t1\tsum\tpure-token\t-1\t\t=SUM\t\t\n\
+            A\t1\tmin\tpure-token\t-1\t\t=MIN\t\t\n\
+            A\t1\tmax\tpure-token\t-1\t\t=MAX\t\t",
         subcommands: &[],
     },
 ];
