@@ -44,8 +44,13 @@ fn show(frame: &Frame) -> String {
         Frame::Simple(s) => format!("+{s}"),
         Frame::Error(e) => format!("-{e}"),
         Frame::Integer(i) => format!(":{i}"),
-        Frame::Array(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(" ")),
-        Frame::Set(items) => format!("~{{{}}}", items.iter().map(show).collect::<Vec<_>>().join(" ")),
+        Frame::Array(items) => {
+            format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(" "))
+        }
+        Frame::Set(items) => format!(
+            "~{{{}}}",
+            items.iter().map(show).collect::<Vec<_>>().join(" ")
+        ),
         Frame::Map(pairs) => format!(
             "%{{{}}}",
             pairs
@@ -85,7 +90,7 @@ fn normalize_info(entry: &Frame, keep: Option<&BTreeSet<String>>) -> Frame {
     if let Some(Frame::Array(subs)) = fields.get(9) {
         let mut subs: Vec<Frame> = subs
             .iter()
-            .filter(|s| keep.is_none_or(|k| k.contains(&bulk_text(&items(s)[0]))))
+            .filter(|s| keep.map_or(true, |k| k.contains(&bulk_text(&items(s)[0]))))
             .map(|s| normalize_info(s, None))
             .collect();
         subs.sort_by_key(|s| bulk_text(&items(s)[0]));
@@ -135,7 +140,7 @@ fn normalize_docs(docs: &Frame, keep: Option<&BTreeSet<String>>) -> Frame {
             }
             let mut subs: Vec<(Frame, Frame)> = pairs(&v)
                 .into_iter()
-                .filter(|(name, _)| keep.is_none_or(|k| k.contains(&bulk_text(name))))
+                .filter(|(name, _)| keep.map_or(true, |k| k.contains(&bulk_text(name))))
                 .map(|(name, d)| (name, normalize_docs(&d, None)))
                 .collect();
             subs.sort_by_key(|(name, _)| bulk_text(name));
@@ -154,7 +159,12 @@ const LATER_THAN_7_0: &[&str] = &["client|setinfo", "client|no-touch"];
 /// drift from Redis's would make COMMAND lie about what the server does.
 #[test]
 fn dispatch_rows_agree_with_the_metadata() {
-    fn check(row: &Command, meta: Option<&meta::CommandMeta>, name: &str, problems: &mut Vec<String>) {
+    fn check(
+        row: &Command,
+        meta: Option<&meta::CommandMeta>,
+        name: &str,
+        problems: &mut Vec<String>,
+    ) {
         let Some(meta) = meta else {
             if !LATER_THAN_7_0.contains(&name) {
                 problems.push(format!("{name}: not a Redis 7.0 command"));
@@ -162,7 +172,10 @@ fn dispatch_rows_agree_with_the_metadata() {
             return;
         };
         if row.arity != meta.arity {
-            problems.push(format!("{name}: arity {} vs Redis {}", row.arity, meta.arity));
+            problems.push(format!(
+                "{name}: arity {} vs Redis {}",
+                row.arity, meta.arity
+            ));
         }
         for (bit, flag) in commands::flags::NAMES {
             let redis_has = meta::cmd::NAMES
@@ -190,7 +203,11 @@ fn dispatch_rows_agree_with_the_metadata() {
         let row = commands::lookup(name.as_bytes()).expect("row");
         check(row, meta::command(name.as_bytes()), name, &mut problems);
     }
-    assert!(problems.is_empty(), "rows differing from Redis 7.0:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "rows differing from Redis 7.0:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// The generated table has what Redis 7.0.15 has: 240 commands.
@@ -240,16 +257,27 @@ fn compare_info(protocol: u8) {
                 .difference(&have)
                 .map(|s| s.to_string()),
         );
-        let (mine, real) = (normalize_info(mine, None), normalize_info(real, Some(&have)));
+        let (mine, real) = (
+            normalize_info(mine, None),
+            normalize_info(real, Some(&have)),
+        );
         if mine != real {
-            differences.push(format!("{name}:\n  respd {}\n  redis {}", show(&mine), show(&real)));
+            differences.push(format!(
+                "{name}:\n  respd {}\n  redis {}",
+                show(&mine),
+                show(&real)
+            ));
         }
     }
     // COMMAND with no argument lists the same entries.
     let all = ask(&mut ours, &[b"COMMAND"]);
     assert_eq!(items(&all).len(), respd_commands().len());
     eprintln!("subcommands respd lacks: {}", missing_subcommands.join(" "));
-    assert!(differences.is_empty(), "COMMAND INFO differs:\n{}", differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "COMMAND INFO differs:\n{}",
+        differences.join("\n")
+    );
 }
 
 #[test]
@@ -285,10 +313,18 @@ fn compare_docs(protocol: u8) {
         let mine = normalize_docs(&mine[0].1, None);
         let real = normalize_docs(&real[0].1, Some(&subs));
         if mine != real {
-            differences.push(format!("{name}:\n  respd {}\n  redis {}", show(&mine), show(&real)));
+            differences.push(format!(
+                "{name}:\n  respd {}\n  redis {}",
+                show(&mine),
+                show(&real)
+            ));
         }
     }
-    assert!(differences.is_empty(), "COMMAND DOCS differs:\n{}", differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "COMMAND DOCS differs:\n{}",
+        differences.join("\n")
+    );
     // Unknown names are left out; subcommands are found by full name.
     let args: [&[u8]; 5] = [b"COMMAND", b"DOCS", b"nosuch", b"GET", b"config|GET"];
     let (mine, real) = (ask(&mut ours, &args), ask(&mut theirs, &args));
@@ -317,7 +353,14 @@ fn command_info_lookups_match_redis() {
         let mut theirs = client(redis.addr, protocol);
         for names in [
             &[&b"nosuch"[..], b"get"][..],
-            &[b"GeT", b"CONFIG|get", b"config|nosuch", b"get|x", b"config|get|x", b""],
+            &[
+                b"GeT",
+                b"CONFIG|get",
+                b"config|nosuch",
+                b"get|x",
+                b"config|get|x",
+                b"",
+            ],
             &[b"client|"],
         ] {
             let mut args: Vec<&[u8]> = vec![b"COMMAND", b"INFO"];
@@ -359,8 +402,29 @@ const GETKEYS_CASES: &[&[&str]] = &[
     &["XREAD", "STREAMS", "a", "b", "0"],
     &["XREAD", "STREAMS", "streams", "streams", "0", "0"],
     &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", "0"],
-    &["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "NOACK", "STREAMS", "a", "b", ">", ">"],
-    &["XREADGROUP", "GROUP", "streams", "streams", "STREAMS", "streams", ">"],
+    &[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "COUNT",
+        "1",
+        "NOACK",
+        "STREAMS",
+        "a",
+        "b",
+        ">",
+        ">",
+    ],
+    &[
+        "XREADGROUP",
+        "GROUP",
+        "streams",
+        "streams",
+        "STREAMS",
+        "streams",
+        ">",
+    ],
     &["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"],
     &["ZUNIONSTORE", "d", "3", "a", "b"],
     &["ZUNIONSTORE", "d", "0", "a"],
@@ -379,8 +443,12 @@ const GETKEYS_CASES: &[&[&str]] = &[
     &["BZMPOP", "1.5", "2", "a", "b", "MAX"],
     &["MIGRATE", "h", "6379", "k", "0", "5000"],
     &["MIGRATE", "h", "6379", "", "0", "5000", "KEYS", "a", "b"],
-    &["MIGRATE", "h", "6379", "", "0", "5000", "COPY", "REPLACE", "AUTH", "pw", "KEYS", "a"],
-    &["MIGRATE", "h", "6379", "", "0", "5000", "AUTH2", "u", "keys", "KEYS", "a"],
+    &[
+        "MIGRATE", "h", "6379", "", "0", "5000", "COPY", "REPLACE", "AUTH", "pw", "KEYS", "a",
+    ],
+    &[
+        "MIGRATE", "h", "6379", "", "0", "5000", "AUTH2", "u", "keys", "KEYS", "a",
+    ],
     &["MIGRATE", "h", "6379", "k", "0", "5000", "KEYS", "a", "b"],
     &["SORT", "k"],
     &["SORT", "k", "BY", "w_*", "GET", "#", "STORE", "d"],
@@ -388,10 +456,30 @@ const GETKEYS_CASES: &[&[&str]] = &[
     &["SORT", "k", "GET", "store", "STORE"],
     &["SORT_RO", "k", "BY", "x"],
     &["GEORADIUS", "k", "0", "0", "1", "km", "STORE", "d"],
-    &["GEORADIUS", "k", "0", "0", "1", "km", "STOREDIST", "d", "STORE", "e"],
+    &[
+        "GEORADIUS",
+        "k",
+        "0",
+        "0",
+        "1",
+        "km",
+        "STOREDIST",
+        "d",
+        "STORE",
+        "e",
+    ],
     &["GEORADIUSBYMEMBER", "k", "m", "1", "km", "STORE", "d"],
     &["GEORADIUS_RO", "k", "0", "0", "1", "km"],
-    &["GEOSEARCHSTORE", "d", "s", "FROMMEMBER", "m", "BYRADIUS", "1", "km"],
+    &[
+        "GEOSEARCHSTORE",
+        "d",
+        "s",
+        "FROMMEMBER",
+        "m",
+        "BYRADIUS",
+        "1",
+        "km",
+    ],
     &["BITFIELD", "k", "GET", "u8", "0"],
     &["BITFIELD", "k", "SET", "u8", "0", "1"],
     &["BITFIELD", "k", "GET", "u8"],
@@ -450,13 +538,21 @@ fn getkeys_matches_redis() {
                 let (mine, real) = (ask(&mut ours, &args), ask(&mut theirs, &args));
                 compared += 1;
                 if mine != real {
-                    differences.push(format!("{sub} {case:?}:\n  respd {}\n  redis {}", show(&mine), show(&real)));
+                    differences.push(format!(
+                        "{sub} {case:?}:\n  respd {}\n  redis {}",
+                        show(&mine),
+                        show(&real)
+                    ));
                 }
             }
         }
     }
     assert!(compared > 100, "only {compared} cases compared");
-    assert!(differences.is_empty(), "GETKEYS differs:\n{}", differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "GETKEYS differs:\n{}",
+        differences.join("\n")
+    );
     // Too few arguments for COMMAND GETKEYS itself.
     let mut ours = client(server.local_addr(), 2);
     let mut theirs = client(redis.addr, 2);
@@ -486,7 +582,10 @@ fn key_finding_of_every_case_matches_redis() {
                             let flags = meta::flag_names(k.flags, meta::key::NAMES)
                                 .map(|f| Frame::Simple(f.into()))
                                 .collect();
-                            Frame::Array(vec![Frame::Bulk(call[k.pos].clone()), Frame::Array(flags)])
+                            Frame::Array(vec![
+                                Frame::Bulk(call[k.pos].clone()),
+                                Frame::Array(flags),
+                            ])
                         })
                         .collect(),
                 ),
@@ -496,7 +595,11 @@ fn key_finding_of_every_case_matches_redis() {
         args.extend(case.iter().map(|a| a.as_bytes()));
         let real = ask(&mut theirs, &args);
         if mine != real {
-            differences.push(format!("{case:?}:\n  ours  {}\n  redis {}", show(&mine), show(&real)));
+            differences.push(format!(
+                "{case:?}:\n  ours  {}\n  redis {}",
+                show(&mine),
+                show(&real)
+            ));
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
@@ -512,7 +615,8 @@ fn command_list_filters_match_redis() {
     let server = common::start();
     let mut ours = client(server.local_addr(), 2);
     let mut theirs = client(redis.addr, 2);
-    let names = |frame: Frame| -> BTreeSet<String> { items(&frame).iter().map(bulk_text).collect() };
+    let names =
+        |frame: Frame| -> BTreeSet<String> { items(&frame).iter().map(bulk_text).collect() };
     let everything = names(ask(&mut ours, &[b"COMMAND", b"LIST"]));
     let expected_len: usize = commands::table()
         .values()
@@ -600,17 +704,33 @@ fn metadata_of_every_redis_command_matches_redis() {
                 m.write_info(out, m.name, &subs)
             }));
             let real = ask(&mut theirs, &[b"COMMAND", b"INFO", m.name.as_bytes()]);
-            let (mine, real) = (normalize_info(&info, None), normalize_info(&items(&real)[0], None));
+            let (mine, real) = (
+                normalize_info(&info, None),
+                normalize_info(&items(&real)[0], None),
+            );
             if mine != real {
-                differences.push(format!("INFO {}:\n  ours  {}\n  redis {}", m.name, show(&mine), show(&real)));
+                differences.push(format!(
+                    "INFO {}:\n  ours  {}\n  redis {}",
+                    m.name,
+                    show(&mine),
+                    show(&real)
+                ));
             }
             let docs = decode(respd::resp::Reply::encoded(resp3, |out| {
                 m.write_docs(out, m.name, &subs)
             }));
             let real = ask(&mut theirs, &[b"COMMAND", b"DOCS", m.name.as_bytes()]);
-            let (mine, real) = (normalize_docs(&docs, None), normalize_docs(&pairs(&real)[0].1, None));
+            let (mine, real) = (
+                normalize_docs(&docs, None),
+                normalize_docs(&pairs(&real)[0].1, None),
+            );
             if mine != real {
-                differences.push(format!("DOCS {}:\n  ours  {}\n  redis {}", m.name, show(&mine), show(&real)));
+                differences.push(format!(
+                    "DOCS {}:\n  ours  {}\n  redis {}",
+                    m.name,
+                    show(&mine),
+                    show(&real)
+                ));
             }
         }
     }

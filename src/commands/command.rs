@@ -146,7 +146,10 @@ fn docs(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let commands: Vec<Known> = if args.len() == 2 {
         all_commands()
     } else {
-        args[2..].iter().filter_map(|n| find_by_full_name(n)).collect()
+        args[2..]
+            .iter()
+            .filter_map(|n| find_by_full_name(n))
+            .collect()
     };
     cx.out.map(commands.len());
     for known in commands {
@@ -300,7 +303,8 @@ fn write_info(out: &mut Reply, known: Known) {
 fn write_docs(out: &mut Reply, known: Known) {
     match known.meta {
         Some(m) => {
-            let subs: Vec<&CommandMeta> = known.subcommands().iter().filter_map(|s| s.meta).collect();
+            let subs: Vec<&CommandMeta> =
+                known.subcommands().iter().filter_map(|s| s.meta).collect();
             m.write_docs(out, &known.full_name(), &subs);
         }
         None => {

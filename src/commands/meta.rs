@@ -196,7 +196,11 @@ pub enum BeginSearch {
 pub enum FindKeys {
     /// Up to `lastkey` (relative to the start; negative counts from the
     /// end), every `step`; `limit` n stops at 1/n of the remaining arguments.
-    Range { lastkey: i32, step: i32, limit: i32 },
+    Range {
+        lastkey: i32,
+        step: i32,
+        limit: i32,
+    },
     /// The argument at `keynumidx` counts the keys, which start at `firstkey`.
     Keynum {
         keynumidx: i32,
@@ -583,11 +587,7 @@ fn atoi(arg: &[u8]) -> i32 {
     for (i, &b) in text.enumerate() {
         match b {
             b'-' | b'+' if i == 0 => negative = b == b'-',
-            b'0'..=b'9' => {
-                value = value
-                    .saturating_mul(10)
-                    .saturating_add(i64::from(b - b'0'))
-            }
+            b'0'..=b'9' => value = value.saturating_mul(10).saturating_add(i64::from(b - b'0')),
             _ => break,
         }
     }
@@ -733,7 +733,12 @@ impl GetKeys {
 
 /// Redis's `genericGetKeys`: `COMMAND [dest] numkeys key ...`, the count
 /// at `count_at` and the keys from `first`; the destination comes last.
-fn counted_keys(args: &[Vec<u8>], dest: Option<usize>, count_at: usize, first: usize) -> Vec<KeyRef> {
+fn counted_keys(
+    args: &[Vec<u8>],
+    dest: Option<usize>,
+    count_at: usize,
+    first: usize,
+) -> Vec<KeyRef> {
     let count = args.get(count_at).map_or(0, |arg| atoi(arg));
     let room = args.len().saturating_sub(first) as i64;
     if count < 1 || i64::from(count) > room {
@@ -750,7 +755,10 @@ fn counted_keys(args: &[Vec<u8>], dest: Option<usize>, count_at: usize, first: u
 }
 
 /// The names of the bits set in `flags`, in the table's order.
-pub fn flag_names(flags: u32, names: &'static [(u32, &'static str)]) -> impl Iterator<Item = &'static str> {
+pub fn flag_names(
+    flags: u32,
+    names: &'static [(u32, &'static str)],
+) -> impl Iterator<Item = &'static str> {
     names
         .iter()
         .filter(move |(bit, _)| flags & bit != 0)
@@ -886,7 +894,11 @@ impl CommandMeta {
             ("replaced_by", docs.replaced_by),
         ];
         let has_subcommands = !self.subcommands.is_empty();
-        let len = texts.iter().chain(&later).filter(|(_, v)| !v.is_empty()).count()
+        let len = texts
+            .iter()
+            .chain(&later)
+            .filter(|(_, v)| !v.is_empty())
+            .count()
             + usize::from(!docs.doc_flags.is_empty())
             + usize::from(!docs.history.is_empty())
             + usize::from(!docs.args.is_empty())
@@ -936,13 +948,18 @@ fn write_args(out: &mut Reply, args: &[ArgDoc]) {
         out.array(0);
         return;
     };
-    let siblings: Vec<usize> = (0..args.len()).filter(|&i| args[i].depth == depth).collect();
+    let siblings: Vec<usize> = (0..args.len())
+        .filter(|&i| args[i].depth == depth)
+        .collect();
     out.array(siblings.len());
     for (n, &i) in siblings.iter().enumerate() {
         let arg = &args[i];
         let children = &args[i + 1..siblings.get(n + 1).copied().unwrap_or(args.len())];
         let nested = matches!(arg.kind, "oneof" | "block");
-        let texts = [("since", arg.since), ("deprecated_since", arg.deprecated_since)];
+        let texts = [
+            ("since", arg.since),
+            ("deprecated_since", arg.deprecated_since),
+        ];
         let len = 2
             + usize::from(arg.key_spec >= 0)
             + usize::from(arg.token.is_some())
