@@ -736,3 +736,38 @@ fn metadata_of_every_redis_command_matches_redis() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// `meta_table.rs` is what the generator writes from Redis 7.0.15's JSON
+/// (where the Redis source and python3 are at hand): nobody edited it by
+/// hand, and the generator still reproduces it.
+#[test]
+fn generated_table_is_up_to_date() {
+    let source =
+        std::env::var("REDIS_SRC").unwrap_or_else(|_| "/work/redis-src/redis-7.0.15".into());
+    if !std::path::Path::new(&source)
+        .join("src/commands/get.json")
+        .exists()
+    {
+        eprintln!("no Redis source at {source}: skipping the generator check");
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let output = std::process::Command::new("python3")
+        .arg(format!("{root}/scripts/gen-command-meta.py"))
+        .arg(&source)
+        .output();
+    let Ok(output) = output else {
+        eprintln!("no python3: skipping the generator check");
+        return;
+    };
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let committed = std::fs::read(format!("{root}/src/commands/meta_table.rs")).expect("table");
+    assert!(
+        output.stdout == committed,
+        "src/commands/meta_table.rs differs from scripts/gen-command-meta.py's output: regenerate it"
+    );
+}
