@@ -166,7 +166,6 @@ def command_expr(name, desc, subs, indent):
         flags.append("MOVABLE_KEYS")
     group = GROUPS.get(desc["group"], desc["group"])
     tips = "&[%s]" % ", ".join(rust_str(t.lower()) for t in desc.get("command_tips", []))
-    history = "&[%s]" % ", ".join("(%s, %s)" % (rust_str(s), rust_str(c)) for s, c in desc.get("history", []))
     getkeys = desc.get("get_keys_function")
     out = [
         pad + "CommandMeta {",
