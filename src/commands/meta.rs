@@ -8,6 +8,8 @@
 //! only the commands respd has. `tests/command_info.rs` checks that each
 //! dispatch row's arity, flags, key range and group agree with it.
 
+use crate::resp::Reply;
+
 /// Command flags (COMMAND INFO's third field), in the order Redis lists
 /// them; the hidden ones last.
 pub mod cmd {
@@ -86,36 +88,36 @@ pub mod acl {
     pub const TRANSACTION: u32 = 1 << 19;
     pub const SCRIPTING: u32 = 1 << 20;
 
-    /// Every category's name (without `@`); bit `i` is `NAMES[i]`.
+    /// Every category's name with its `@`; bit `i` is `NAMES[i]`.
     pub const NAMES: &[&str] = &[
-        "keyspace",
-        "read",
-        "write",
-        "set",
-        "sortedset",
-        "list",
-        "hash",
-        "string",
-        "bitmap",
-        "hyperloglog",
-        "geo",
-        "stream",
-        "pubsub",
-        "admin",
-        "fast",
-        "slow",
-        "blocking",
-        "dangerous",
-        "connection",
-        "transaction",
-        "scripting",
+        "@keyspace",
+        "@read",
+        "@write",
+        "@set",
+        "@sortedset",
+        "@list",
+        "@hash",
+        "@string",
+        "@bitmap",
+        "@hyperloglog",
+        "@geo",
+        "@stream",
+        "@pubsub",
+        "@admin",
+        "@fast",
+        "@slow",
+        "@blocking",
+        "@dangerous",
+        "@connection",
+        "@transaction",
+        "@scripting",
     ];
 
     /// The bit of a category named without `@`, in any case.
     pub fn by_name(name: &[u8]) -> Option<u32> {
         NAMES
             .iter()
-            .position(|n| n.as_bytes().eq_ignore_ascii_case(name))
+            .position(|n| n[1..].as_bytes().eq_ignore_ascii_case(name))
             .map(|i| 1 << i)
     }
 }
@@ -326,8 +328,6 @@ pub enum GetKeys {
     ZunionInterDiffStore,
 }
 
-use crate::resp::Reply;
-
 #[rustfmt::skip]
 #[path = "meta_table.rs"]
 mod table;
@@ -367,9 +367,9 @@ pub fn categories(full_name: &[u8]) -> Vec<&'static str> {
     find(full_name).map_or_else(Vec::new, CommandMeta::categories)
 }
 
-/// Every ACL category's name (ACL CAT).
-pub fn category_names() -> &'static [&'static str] {
-    acl::NAMES
+/// Every ACL category's name without its `@`, in Redis's order (ACL CAT).
+pub fn category_names() -> impl Iterator<Item = &'static str> {
+    acl::NAMES.iter().map(|name| &name[1..])
 }
 
 /// The row Redis runs for a call (`lookupCommand`): the command, or its
@@ -382,7 +382,7 @@ pub fn resolve(call: &[Vec<u8>]) -> Option<&'static CommandMeta> {
     }
 }
 
-/// Why COMMAND GETKEYS finds no keys, in Redis's words.
+// Why COMMAND GETKEYS finds no keys, in Redis's words.
 pub const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 pub const INVALID_ARGUMENT_COUNT: &str = "ERR Invalid number of arguments specified for command";
 pub const INVALID_ARGUMENTS: &str = "ERR Invalid arguments specified for command";
@@ -430,32 +430,9 @@ impl CommandMeta {
 
     /// The command's ACL categories with their `@`, in Redis's order.
     pub fn categories(&self) -> Vec<&'static str> {
-        const AT_NAMES: [&str; 21] = [
-            "@keyspace",
-            "@read",
-            "@write",
-            "@set",
-            "@sortedset",
-            "@list",
-            "@hash",
-            "@string",
-            "@bitmap",
-            "@hyperloglog",
-            "@geo",
-            "@stream",
-            "@pubsub",
-            "@admin",
-            "@fast",
-            "@slow",
-            "@blocking",
-            "@dangerous",
-            "@connection",
-            "@transaction",
-            "@scripting",
-        ];
-        (0..AT_NAMES.len())
+        (0..acl::NAMES.len())
             .filter(|i| self.acl & (1 << i) != 0)
-            .map(|i| AT_NAMES[i])
+            .map(|i| acl::NAMES[i])
             .collect()
     }
 
