@@ -117,7 +117,7 @@ pub mod acl {
     pub fn by_name(name: &[u8]) -> Option<u32> {
         NAMES
             .iter()
-            .position(|n| n[1..].as_bytes().eq_ignore_ascii_case(name))
+            .position(|n| n.as_bytes()[1..].eq_ignore_ascii_case(name))
             .map(|i| 1 << i)
     }
 }
