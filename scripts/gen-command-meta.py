@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Writes src/commands/meta_table.rs: every Redis 7.0 command's metadata
+"""Writes src/commands/meta/table.rs: every Redis 7.0 command's metadata
 (arity, flags, ACL categories, tips, key specs, docs and arguments) from
 Redis's own per-command JSON files.
 
-    scripts/gen-command-meta.py [REDIS_SRC] > src/commands/meta_table.rs
+    scripts/gen-command-meta.py [REDIS_SRC] > src/commands/meta/table.rs
 
 REDIS_SRC defaults to /work/redis-src/redis-7.0.15. The output is
 committed; run this again only when moving to another Redis version.

@@ -753,7 +753,7 @@ fn metadata_of_every_redis_command_matches_redis() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
-/// `meta_table.rs` is what the generator writes from Redis 7.0.15's JSON
+/// `meta/table.rs` is what the generator writes from Redis 7.0.15's JSON
 /// (where the Redis source and python3 are at hand): nobody edited it by
 /// hand, and the generator still reproduces it.
 #[test]
@@ -781,9 +781,9 @@ fn generated_table_is_up_to_date() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let committed = std::fs::read(format!("{root}/src/commands/meta_table.rs")).expect("table");
+    let committed = std::fs::read(format!("{root}/src/commands/meta/table.rs")).expect("table");
     assert!(
         output.stdout == committed,
-        "src/commands/meta_table.rs differs from scripts/gen-command-meta.py's output: regenerate it"
+        "src/commands/meta/table.rs differs from scripts/gen-command-meta.py's output: regenerate it"
     );
 }
