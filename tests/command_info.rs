@@ -235,6 +235,19 @@ fn command_count_is_respd_table() {
     assert_eq!(count, Frame::Integer(commands::table().len() as i64));
     let all = ask(&mut respd, &[b"COMMAND"]);
     assert_eq!(items(&all).len(), commands::table().len());
+    let docs = ask(&mut respd, &[b"COMMAND", b"DOCS"]);
+    assert_eq!(pairs(&docs).len(), commands::table().len());
+    let missing: Vec<&str> = meta::all()
+        .iter()
+        .map(|m| m.name)
+        .filter(|name| commands::lookup(name.as_bytes()).is_none())
+        .collect();
+    eprintln!(
+        "respd has {} of Redis 7.0's {} commands; missing: {}",
+        commands::table().len(),
+        meta::all().len(),
+        missing.join(" ")
+    );
 }
 
 fn compare_info(protocol: u8) {
