@@ -68,6 +68,21 @@ pub mod cmd {
         (MOVABLE_KEYS, "movablekeys"),
         (ALLOW_BUSY, "allow_busy"),
     ];
+
+    /// A flag by its lower-case name, the hidden ones included.
+    pub fn by_name(name: &str) -> Option<u32> {
+        let hidden = [
+            (MAY_REPLICATE, "may_replicate"),
+            (SENTINEL, "sentinel"),
+            (PROTECTED, "protected"),
+            (TOUCHES_ARBITRARY_KEYS, "touches_arbitrary_keys"),
+        ];
+        NAMES
+            .iter()
+            .chain(&hidden)
+            .find(|(_, n)| *n == name)
+            .map(|(bit, _)| *bit)
+    }
 }
 
 /// ACL categories, in the order Redis lists them (ACL CAT, COMMAND INFO).
