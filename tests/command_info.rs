@@ -802,3 +802,19 @@ fn generated_table_is_up_to_date() {
         "src/commands/meta/table.rs differs from scripts/gen-command-meta.py's output: regenerate it"
     );
 }
+
+/// Key finding never points past the arguments, even for calls shorter
+/// than the command's arity (callers other than GETKEYS may not check it).
+#[test]
+fn key_positions_stay_inside_the_call() {
+    for m in meta::all() {
+        for sub in std::iter::once(m).chain(m.subcommands) {
+            for argc in 0..8 {
+                let call: Vec<Vec<u8>> = (0..argc).map(|i| format!("{i}").into_bytes()).collect();
+                for key in sub.keys(&call) {
+                    assert!(key.pos < call.len(), "{} with {argc} arguments", sub.name);
+                }
+            }
+        }
+    }
+}

@@ -45,6 +45,7 @@ impl CommandMeta {
     /// Redis's `getKeysFromCommandWithSpecs`: the key specs when they can
     /// tell, else the command's own finder. Empty when the arguments name
     /// no keys (often a syntax error the command itself will report).
+    /// Every position is inside `args`, whatever its length.
     pub fn keys(&self, args: &[Vec<u8>]) -> Vec<KeyRef> {
         let all_flags = self.key_specs.iter().fold(0, |acc, s| acc | s.flags);
         let has_real_spec = self.key_specs.iter().any(|s| s.flags & key::NOT_KEY == 0);
@@ -54,7 +55,13 @@ impl CommandMeta {
             }
         }
         match self.getkeys {
-            Some(finder) => finder.keys(args),
+            // Some finders name fixed positions; a call too short for the
+            // command's arity must not get positions past its end.
+            Some(finder) => finder
+                .keys(args)
+                .into_iter()
+                .filter(|key| key.pos < args.len())
+                .collect(),
             None => Vec::new(),
         }
     }
