@@ -229,16 +229,21 @@ fn command_lists_every_command_with_ten_fields() {
 fn command_docs_is_a_map() {
     let server = start();
     let mut s = raw(server.local_addr());
+    let get_docs =
+        "$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n\
+        $5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n";
+    let key_arg =
+        "$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n";
     assert_reply(
         &mut s,
         &cmd(&["COMMAND", "DOCS", "get"]),
-        b"*2\r\n$3\r\nget\r\n*4\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
+        format!("*2\r\n$3\r\nget\r\n*10\r\n{get_docs}*1\r\n*6\r\n{key_arg}").as_bytes(),
     );
     switch_to_resp3(&mut s);
     assert_reply(
         &mut s,
         &cmd(&["COMMAND", "DOCS", "get"]),
-        b"%1\r\n$3\r\nget\r\n%2\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
+        format!("%1\r\n$3\r\nget\r\n%5\r\n{get_docs}*1\r\n%3\r\n{key_arg}").as_bytes(),
     );
 }
 

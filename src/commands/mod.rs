@@ -12,12 +12,14 @@ pub mod errors;
 
 mod bitmaps;
 mod client;
+mod command;
 mod connection;
 mod geo;
 mod hashes;
 mod hyperloglog;
 mod keys;
 mod lists;
+pub mod meta;
 pub(crate) mod migrate;
 mod pubsub;
 mod scan;
@@ -184,12 +186,13 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 17] {
+fn families() -> [&'static [Command]; 18] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
+        command::COMMANDS,
         client::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,
