@@ -145,7 +145,7 @@ fn scan(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mut found: Vec<&[u8]> = Vec::new();
     let next = db.keys().scan(cursor, count, |key, value| {
         let wanted = pattern.map_or(true, |p| glob_match(p, key, false))
-            && type_name.map_or(true, |t| value.value.type_name().as_bytes() == t)
+            && type_name.map_or(true, |t| value.type_name().as_bytes() == t)
             && db.is_live(key, now);
         if wanted {
             found.push(key);
@@ -178,12 +178,12 @@ fn rename_key(cx: &mut Context<'_>, args: &Args, only_new: bool) -> CmdResult {
     }
     let renamed = from != to && !(only_new && db.contains(to, now));
     if renamed {
-        if let Some((entry, expire)) = db.take_entry(from, now) {
+        if let Some((value, clock, expire)) = db.take_entry(from, now) {
             // The old value under the new name goes first (Redis then
             // adds the key anew: a `new` event). The value keeps its
             // access clock.
             db.remove(to, now);
-            db.put_entry(to.as_slice().into(), entry, expire);
+            db.put_entry(to.as_slice().into(), value, clock, expire);
             db.notify(GENERIC, "rename_from", from);
             db.notify(GENERIC, "rename_to", to);
         }
@@ -299,8 +299,8 @@ fn move_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             return false;
         }
         match src.take_entry(key, now) {
-            Some((entry, expire)) => {
-                dst.put_entry(key.as_slice().into(), entry, expire);
+            Some((value, clock, expire)) => {
+                dst.put_entry(key.as_slice().into(), value, clock, expire);
                 src.notify(GENERIC, "move_from", key);
                 dst.notify(GENERIC, "move_to", key);
                 true

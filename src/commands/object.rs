@@ -43,7 +43,7 @@ static SUBCOMMANDS: &[Command] = &[
 fn with_entry(
     cx: &mut Context<'_>,
     key: &[u8],
-    answer: impl FnOnce(&Entry, &Context<'_>) -> Result<i64, &'static str>,
+    answer: impl FnOnce(Entry<'_>, &Context<'_>) -> Result<i64, &'static str>,
 ) -> CmdResult {
     let db = cx.db();
     let Some(entry) = db.peek_entry(key, now_ms()) else {

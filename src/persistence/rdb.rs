@@ -224,13 +224,14 @@ pub fn write_with(
             }
             // The access clock, as the policy counts it (none otherwise).
             let policy = db.access_policy();
+            let clock = key.clock().map_or(0, |clock| clock.get());
             if policy.is_lru() {
                 w.put(&[OP_IDLE])?;
-                w.length(access::idle_ms(value.clock.get(), now) / 1000)?;
+                w.length(access::idle_ms(clock, now) / 1000)?;
             } else if policy.is_lfu() {
-                w.put(&[OP_FREQ, policy.frequency(value.clock.get(), now)])?;
+                w.put(&[OP_FREQ, policy.frequency(clock, now)])?;
             }
-            write_value(&mut w, Some(key), &value.value)?;
+            write_value(&mut w, Some(key), value)?;
             written += 1;
         }
     }

@@ -15,7 +15,9 @@ use super::value::Value;
 /// samples volatile keys so memory comes back even for keys nobody reads.
 #[derive(Debug, Default)]
 pub struct Db {
-    keys: Dict<Entry>,
+    /// Each key carries its access clock inside its own bytes
+    /// ([`Bytes::clock`](super::Bytes::clock)).
+    keys: Dict<Value>,
     /// Unix time in milliseconds at which each volatile key expires.
     expires: Dict<u64>,
     /// Where the active expiry cycle resumes its walk of `expires`.
@@ -38,11 +40,11 @@ pub struct Db {
     access: Arc<AccessPolicy>,
 }
 
-/// A value in the keyspace with its access clock (see `store::access`).
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub value: Value,
-    pub clock: AccessClock,
+/// A live key's value and access clock (see `store::access`).
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub value: &'a Value,
+    pub clock: &'a AccessClock,
 }
 
 /// A watched key's version and how many clients watch it.
@@ -51,6 +53,10 @@ struct Watched {
     version: u64,
     watchers: u32,
 }
+
+/// The clock of a key that has none (never in the keyspace, whose keys all
+/// get room for one): always zero.
+static NO_CLOCK: AccessClock = AccessClock::new(0);
 
 impl Db {
     /// An empty database, number `index`, logging its events to `events`.
@@ -63,39 +69,38 @@ impl Db {
         }
     }
 
-    /// A new entry for `value`, its clock started now.
-    fn entry(&self, value: Value) -> Entry {
-        Entry {
-            value,
-            clock: AccessClock::new(self.access.fresh(crate::util::now_ms())),
-        }
+    /// The access clock of `key`, if present.
+    fn clock_of(&self, key: &[u8]) -> Option<&AccessClock> {
+        self.keys
+            .get_key_value(key)
+            .and_then(|(name, _)| name.clock())
     }
 
     /// Remembers that the string under `key` was changed in place: Redis
     /// keeps such a string `raw` (OBJECT ENCODING).
     pub fn mark_raw(&self, key: &[u8]) {
-        if let Some(entry) = self.keys.get(key) {
-            entry.clock.mark(super::access::flags::RAW_STRING);
+        if let Some(clock) = self.clock_of(key) {
+            clock.mark(super::access::flags::RAW_STRING);
         }
     }
 
     /// Sets the access clock of `key` (RESTORE's IDLETIME and FREQ).
     pub fn set_clock(&self, key: &[u8], clock: u32) {
-        if let Some(entry) = self.keys.get(key) {
-            entry.clock.set(clock);
+        if let Some(slot) = self.clock_of(key) {
+            slot.set(clock);
         }
     }
 
     /// What the key's flags say about its encoding (see
     /// `store::access::flags`), for a copy to keep.
     pub fn shape_flags(&self, key: &[u8]) -> u32 {
-        self.keys.get(key).map_or(0, |entry| entry.clock.flags())
+        self.clock_of(key).map_or(0, AccessClock::flags)
     }
 
     /// Gives `key` the encoding flags of the value it was copied from.
     pub fn set_shape_flags(&self, key: &[u8], flags: u32) {
-        if let Some(entry) = self.keys.get(key) {
-            entry.clock.mark(flags);
+        if let Some(clock) = self.clock_of(key) {
+            clock.mark(flags);
         }
     }
 
@@ -122,23 +127,31 @@ impl Db {
     /// Inserts or replaces `key`, logging `new` when it did not exist (the
     /// clone of the key is paid only while someone listens).
     ///
-    /// An overwritten key's LFU counter carries over to the new value, as
-    /// Redis's `dbOverwrite` keeps it; an LRU clock starts again.
+    /// The value's clock starts now, except that an overwritten key's LFU
+    /// counter carries over, as Redis's `dbOverwrite` keeps it.
     fn insert(&mut self, key: Key, value: Value) {
-        let mut entry = self.entry(value);
-        if self.access.is_lfu() {
-            if let Some(old) = self.keys.get(&key[..]) {
-                entry.clock = AccessClock::new(old.clock.get());
-            }
-        }
-        self.insert_entry(key, entry);
+        let fresh = self.access.fresh(crate::util::now_ms());
+        let word = match self.clock_of(&key) {
+            Some(old) if self.access.is_lfu() => old.get(),
+            _ => fresh,
+        };
+        self.insert_with_clock(key, value, word);
     }
 
-    /// Inserts or replaces `key` with `entry` as it is (its clock too).
-    fn insert_entry(&mut self, key: Key, entry: Entry) {
+    /// Inserts or replaces `key` with its clock word (clock and flags).
+    fn insert_with_clock(&mut self, key: Key, value: Value, word: u32) {
+        // std's map keeps the old key object when a key is overwritten:
+        // its clock is the one that must change.
+        if let Some(old) = self.clock_of(&key) {
+            old.set_raw(word);
+        }
+        let key = key.with_clock();
+        if let Some(clock) = key.clock() {
+            clock.set_raw(word);
+        }
         if !self.events.wants(class::NEW) {
-            self.keys.insert(key, entry);
-        } else if self.keys.insert(key.clone(), entry).is_none() {
+            self.keys.insert(key, value);
+        } else if self.keys.insert(key.clone(), value).is_none() {
             self.events.record(self.index, class::NEW, "new", &key);
         }
     }
@@ -234,22 +247,26 @@ impl Db {
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
         let entry = self.peek_entry(key, now)?;
         accessed(&self.access, entry, now);
-        Some(&entry.value)
+        Some(entry.value)
     }
 
     /// The live value under `key` without counting an access (Redis's
     /// `LOOKUP_NOTOUCH`: TYPE, EXISTS, TTL).
     pub fn peek(&self, key: &[u8], now: u64) -> Option<&Value> {
-        self.peek_entry(key, now).map(|entry| &entry.value)
+        self.peek_entry(key, now).map(|entry| entry.value)
     }
 
     /// The live entry under `key`, value and clock, untouched (OBJECT).
-    pub fn peek_entry(&self, key: &[u8], now: u64) -> Option<&Entry> {
+    pub fn peek_entry(&self, key: &[u8], now: u64) -> Option<Entry<'_>> {
         if self.is_expired(key, now) {
             self.events.expired_seen(self.index, key);
             return None;
         }
-        self.keys.get(key)
+        let (name, value) = self.keys.get_key_value(key)?;
+        Some(Entry {
+            value,
+            clock: name.clock().unwrap_or(&NO_CLOCK),
+        })
     }
 
     /// The live value under `key`, to change in place; an expired key is
@@ -260,9 +277,17 @@ impl Db {
         if self.keys.get(key).is_some() {
             self.touch(key);
         }
-        let entry = self.keys.get_mut(key)?;
-        accessed(&self.access, entry, now);
-        Some(&mut entry.value)
+        // The clock is in the key: one look for it, one for the value.
+        let (name, value) = self.keys.get_key_value(key)?;
+        accessed(
+            &self.access,
+            Entry {
+                value,
+                clock: name.clock().unwrap_or(&NO_CLOCK),
+            },
+            now,
+        );
+        self.keys.get_mut(key)
     }
 
     /// True when `key` holds a live value. Not an access (as EXISTS).
@@ -319,21 +344,21 @@ impl Db {
     ) -> &mut Value {
         self.purge_if_expired(key, now);
         self.touch(key);
-        let mut made = false;
-        let fresh = self.access.fresh(now);
-        let entry = self.keys.get_or_insert_with(key, || {
-            made = true;
-            Entry {
-                value: make(),
-                clock: AccessClock::new(fresh),
-            }
-        });
-        if made {
-            self.events.record(self.index, class::NEW, "new", key);
+        if let Some((name, value)) = self.keys.get_key_value(key) {
+            let clock = name.clock().unwrap_or(&NO_CLOCK);
+            accessed(&self.access, Entry { value, clock }, now);
         } else {
-            accessed(&self.access, entry, now);
+            let name = Key::from(key).with_clock();
+            if let Some(clock) = name.clock() {
+                clock.set_raw(self.access.fresh(now));
+            }
+            self.keys.insert(name, make());
+            self.events.record(self.index, class::NEW, "new", key);
         }
-        &mut entry.value
+        match self.keys.get_mut(key) {
+            Some(value) => value,
+            None => unreachable!("the key is present or was inserted above"),
+        }
     }
 
     /// Removes `key` and returns its live value.
@@ -346,32 +371,42 @@ impl Db {
             self.expires.remove(key);
         }
         self.touch(key);
-        Some(removed.value)
+        Some(removed)
     }
 
     /// Removes `key`, returning its value and expiry time.
     pub fn take(&mut self, key: &[u8], now: u64) -> Option<(Value, Option<u64>)> {
         self.take_entry(key, now)
-            .map(|(entry, expire)| (entry.value, expire))
+            .map(|(value, _, expire)| (value, expire))
     }
 
-    /// Removes `key`, returning its entry (value and access clock) and
-    /// expiry time (RENAME, MOVE: the value keeps its clock and flags, as
-    /// Redis's object does; the lookup that finds it is an access).
-    pub fn take_entry(&mut self, key: &[u8], now: u64) -> Option<(Entry, Option<u64>)> {
+    /// Removes `key`, returning its value, its clock word (clock and flags)
+    /// and its expiry time (RENAME, MOVE: the value keeps its clock and
+    /// flags, as Redis's object does; the lookup that finds it is an
+    /// access).
+    pub fn take_entry(&mut self, key: &[u8], now: u64) -> Option<(Value, u32, Option<u64>)> {
         if self.purge_if_expired(key, now) {
             return None;
         }
-        let entry = self.keys.remove(key)?;
-        accessed(&self.access, &entry, now);
+        let (name, value) = self.keys.remove_entry(key)?;
+        let clock = name.clock().unwrap_or(&NO_CLOCK);
+        accessed(
+            &self.access,
+            Entry {
+                value: &value,
+                clock,
+            },
+            now,
+        );
+        let word = clock.raw();
         let expire = self.expires.remove(key);
         self.touch(key);
-        Some((entry, expire))
+        Some((value, word, expire))
     }
 
-    /// Stores an entry taken with [`Db::take_entry`] under `key`, with an
-    /// expiry time (or none), replacing the key.
-    pub fn put_entry(&mut self, key: Key, entry: Entry, expire_at: Option<u64>) {
+    /// Stores what [`Db::take_entry`] took under `key`, with an expiry time
+    /// (or none), replacing the key.
+    pub fn put_entry(&mut self, key: Key, value: Value, word: u32, expire_at: Option<u64>) {
         self.purge_before_overwrite(&key);
         self.touch(&key);
         match expire_at {
@@ -382,7 +417,7 @@ impl Db {
                 self.expires.remove(&key[..]);
             }
         }
-        self.insert_entry(key, entry);
+        self.insert_with_clock(key, value, word);
     }
 
     /// Stores a value with an expiry time (or none), replacing the key.
@@ -434,7 +469,7 @@ impl Db {
 
     /// The keyspace, for walks (KEYS, SCAN). Callers skip expired keys with
     /// [`Db::is_live`].
-    pub fn keys(&self) -> &Dict<Entry> {
+    pub fn keys(&self) -> &Dict<Value> {
         &self.keys
     }
 
@@ -504,26 +539,25 @@ impl Db {
 /// Records an access to `entry`, and whether its collection has outgrown
 /// its compact encoding: checked at every lookup, so before any later
 /// command can shrink it, which keeps the conversion one-way as Redis's.
-fn accessed(access: &AccessPolicy, entry: &Entry, now: u64) {
-    access.touch(&entry.clock, now);
-    let size = match &entry.value {
+fn accessed(access: &AccessPolicy, entry: Entry<'_>, now: u64) {
+    access.touch(entry.clock, now);
+    let size = match entry.value {
         Value::Hash(hash) => Some((Compact::Hash, hash.len())),
         Value::Set(set) => Some((Compact::Set, set.len())),
         Value::ZSet(zset) => Some((Compact::ZSet, zset.len())),
         _ => None,
     };
     if let Some((kind, len)) = size {
-        access.note_size(&entry.clock, kind, len);
+        access.note_size(entry.clock, kind, len);
     }
 }
 
 #[cfg(test)]
 mod entry_size {
     #[test]
-    fn the_access_clock_costs_one_word_per_key_at_most() {
-        let value = std::mem::size_of::<super::Value>();
-        let entry = std::mem::size_of::<super::Entry>();
-        println!("Value {value} bytes, Entry {entry} bytes");
-        assert!(entry <= value + 8);
+    fn the_access_clock_costs_a_key_nothing() {
+        // It lives in the key's own 24 bytes.
+        assert_eq!(std::mem::size_of::<super::Key>(), 24);
+        assert_eq!(std::mem::size_of::<super::Value>(), 24);
     }
 }
