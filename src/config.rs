@@ -249,7 +249,14 @@ pub static PARAMS: &[Param] = &[
     p("activedefrag", "no", Tuning, Bool),
     p("dynamic-hz", "yes", Tuning, Bool),
     p("jemalloc-bg-thread", "yes", Tuning, Bool),
-    p("maxmemory-policy", "noeviction", Tuning, Text),
+    p(
+        "maxmemory-policy",
+        "noeviction",
+        Live,
+        OneOf(crate::store::access::POLICIES),
+    ),
+    p("lfu-log-factor", "10", Live, Int(0, I32)),
+    p("lfu-decay-time", "1", Live, Int(0, I32)),
     p("maxmemory-samples", "5", Tuning, Int(1, I32)),
     p("maxmemory-eviction-tenacity", "10", Tuning, Int(0, 100)),
     p("active-expire-effort", "1", Tuning, Int(1, 10)),
@@ -475,6 +482,23 @@ impl Config {
     /// The keyspace event classes to publish (`notify-keyspace-events`).
     pub fn keyspace_events(&self) -> u32 {
         self.keyspace_events
+    }
+    /// What the keys' access clocks count: (`maxmemory-policy`,
+    /// `lfu-log-factor`, `lfu-decay-time`).
+    pub fn access_settings(&self) -> (&str, u32, u32) {
+        let policy = self.get("maxmemory-policy").unwrap_or("noeviction");
+        let number = |name| u32::try_from(self.number(name)).unwrap_or(u32::MAX);
+        (policy, number("lfu-log-factor"), number("lfu-decay-time"))
+    }
+    /// The compact encodings' entry limits: hash, set of integers, sorted
+    /// set (see `store::access::Compact`).
+    pub fn compact_limits(&self) -> [u32; 3] {
+        [
+            "hash-max-listpack-entries",
+            "set-max-intset-entries",
+            "zset-max-listpack-entries",
+        ]
+        .map(|name| u32::try_from(self.number(name)).unwrap_or(u32::MAX))
     }
     pub fn hz(&self) -> u64 {
         self.number("hz").max(1) as u64

@@ -13,7 +13,7 @@
 //! | module | holds | uses |
 //! |---|---|---|
 //! | [`resp`] | RESP2/RESP3 frames, the command parser, the reply writer, the wire-trace notation | nothing of respd |
-//! | [`store`] | databases, values, expiry, the glob matcher, HyperLogLog and geohash arithmetic | nothing of sockets or RESP |
+//! | [`store`] | databases, values, expiry, each key's access clock, the glob matcher, HyperLogLog and geohash arithmetic | nothing of sockets or RESP |
 //! | [`commands`] | the command table, one file per family, and Redis 7.0's command metadata (`commands::meta`, generated) | `store`, `resp::Reply` |
 //! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |

@@ -78,8 +78,15 @@ pub fn show_classes(classes: u32) -> String {
 
 /// Makes the log follow the configuration (at startup and after CONFIG SET).
 pub fn configure(shared: &Shared) {
-    let classes = shared.config().keyspace_events();
-    shared.store.events().set_classes(classes);
+    let config = shared.config();
+    shared.store.events().set_classes(config.keyspace_events());
+    // The access clocks follow the configuration at the same moments.
+    let (policy, log_factor, decay) = config.access_settings();
+    shared.store.access().configure(policy, log_factor, decay);
+    shared
+        .store
+        .access()
+        .configure_compact(config.compact_limits());
 }
 
 /// Publishes the events logged so far. First deletes the expired keys that

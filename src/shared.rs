@@ -94,6 +94,9 @@ impl Shared {
     pub fn new(config: Config, port: u16) -> Self {
         let store = Store::new(config.databases());
         store.events().set_classes(config.keyspace_events());
+        let (policy, log_factor, decay) = config.access_settings();
+        store.access().configure(policy, log_factor, decay);
+        store.access().configure_compact(config.compact_limits());
         Shared {
             store,
             config: RwLock::new(config),

@@ -580,3 +580,81 @@ fn a_served_blocked_read_creates_its_consumer_as_redis() {
         "{ours:?}"
     );
 }
+
+/// The messages of `script` with classes `classes`, in one server.
+fn script_events_with(addr: SocketAddr, classes: &str, script: &[&[&str]]) -> Vec<String> {
+    let mut listener = Listener::new(addr, Some(classes), false);
+    let mut events = Vec::new();
+    for command in script {
+        events.extend(listener.run(command).1);
+    }
+    events
+}
+
+#[test]
+fn read_misses_and_sort_store_publish_as_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    // Read commands that miss publish `keymiss`; writes, OBJECT and
+    // blocked-client lookups do not.
+    let script: &[&[&str]] = &[
+        &["GET", "nope"],
+        &["MGET", "nope", "nope2"],
+        &["STRLEN", "nope"],
+        &["GETRANGE", "nope", "0", "1"],
+        &["EXISTS", "nope"],
+        &["TYPE", "nope"],
+        &["TTL", "nope"],
+        &["PTTL", "nope"],
+        &["TOUCH", "nope"],
+        &["DUMP", "nope"],
+        &["OBJECT", "ENCODING", "nope"],
+        &["LRANGE", "nope", "0", "-1"],
+        &["LLEN", "nope"],
+        &["LINDEX", "nope", "0"],
+        &["HGET", "nope", "f"],
+        &["HGETALL", "nope"],
+        &["SMEMBERS", "nope"],
+        &["SISMEMBER", "nope", "m"],
+        &["SINTER", "nope", "nope2"],
+        &["ZRANGE", "nope", "0", "-1"],
+        &["ZSCORE", "nope", "m"],
+        &["ZCARD", "nope"],
+        &["XLEN", "nope"],
+        &["XRANGE", "nope", "-", "+"],
+        &["BITCOUNT", "nope"],
+        &["GETBIT", "nope", "1"],
+        &["COPY", "nope", "other"],
+        &["SUNIONSTORE", "d", "nope", "nope2"],
+        &["SINTERSTORE", "d", "nope"],
+        &["ZUNION", "2", "nope", "nope2"],
+        &["ZINTERSTORE", "d", "1", "nope"],
+        &["ZRANGESTORE", "d", "nope", "0", "1"],
+        &["ZINTERCARD", "1", "nope"],
+        &["XREAD", "STREAMS", "nope", "0"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "nope", ">"],
+        &["XPENDING", "nope", "g"],
+        &["LCS", "nope", "nope2"],
+        &["SORT_RO", "nope", "BY", "w_*"],
+        &["SET", "nope", "v"],
+        &["LPUSH", "l", "3", "1", "2"],
+        &["SORT", "l", "BY", "w_*", "GET", "v_*"],
+        &["SORT", "l", "STORE", "dst"],
+        &["SORT", "l", "STORE", "dst"],
+        &["SORT", "missing", "STORE", "dst"],
+        &["SORT", "missing", "STORE", "dst"],
+        &["SET", "k", "v", "PX", "1"],
+        &["DEL", "gone"],
+    ];
+    for classes in ["KEAm", "Em", "Kl", "Eg"] {
+        let ours = script_events_with(server.local_addr(), classes, script);
+        assert_eq!(
+            ours,
+            script_events_with(real.addr, classes, script),
+            "{classes}"
+        );
+        println!("{classes}: {} messages identical to Redis", ours.len());
+    }
+}

@@ -434,3 +434,69 @@ fn debug_reload_round_trips_through_the_format() {
     assert_eq!(run(&mut conn, &["DEBUG", "RELOAD"]), Value::Okay);
     assert_eq!(contents(&mut conn), expected);
 }
+
+/// OBJECT IDLETIME / FREQ of `key` on `conn`.
+fn object_int(conn: &mut redis::Connection, what: &str, key: &str) -> i64 {
+    redis::cmd("OBJECT").arg(what).arg(key).query(conn).unwrap()
+}
+
+#[test]
+fn idle_times_and_counters_travel_in_dumps_both_ways() {
+    // Under an LRU policy a dump carries each key's idle seconds, under an
+    // LFU one its counter, as Redis writes and reads them.
+    if !installed("redis-server") {
+        return;
+    }
+    for (policy, what, option, value) in [
+        ("allkeys-lru", "IDLETIME", "IDLETIME", 5000),
+        ("volatile-lfu", "FREQ", "FREQ", 77),
+    ] {
+        let dir = temp_dir(&format!("clock-{policy}"));
+        // respd writes, Redis reads.
+        let server = respd(&dir, &["--save", "", "--maxmemory-policy", policy]);
+        let mut conn = server.conn();
+        run(&mut conn, &["SET", "k", "v"]);
+        let payload: Vec<u8> = redis::cmd("DUMP").arg("k").query(&mut conn).unwrap();
+        let restored: String = redis::cmd("RESTORE")
+            .arg("r")
+            .arg(0)
+            .arg(payload)
+            .arg(option)
+            .arg(value)
+            .query(&mut conn)
+            .unwrap();
+        assert_eq!(restored, "OK");
+        assert_eq!(run(&mut conn, &["SAVE"]), Value::Okay);
+        drop(conn);
+        drop(server);
+        let dir_text = dir.to_str().unwrap();
+        let redis = spawn(
+            "redis-server",
+            &[
+                "--dir",
+                dir_text,
+                "--save",
+                "",
+                "--maxmemory-policy",
+                policy,
+            ],
+        );
+        let mut conn = redis.conn();
+        let read = object_int(&mut conn, what, "r");
+        assert!(
+            (value..=value + 2).contains(&read),
+            "Redis read {read} ({policy})"
+        );
+        // Redis writes, respd reads.
+        assert_eq!(run(&mut conn, &["SAVE"]), Value::Okay);
+        drop(conn);
+        drop(redis);
+        let server = respd(&dir, &["--save", "", "--maxmemory-policy", policy]);
+        let mut conn = server.conn();
+        let read = object_int(&mut conn, what, "r");
+        assert!(
+            (value..=value + 4).contains(&read),
+            "respd read {read} ({policy})"
+        );
+    }
+}

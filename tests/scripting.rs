@@ -821,3 +821,63 @@ fn bullmq_queue_worker_delayed_and_retried_jobs() {
         &["-e", "require.resolve('bullmq')"],
     );
 }
+
+#[test]
+fn sort_in_scripts_orders_sets_and_reads_weights_as_redis() {
+    // A set left unsorted (BY a constant) comes out sorted ALPHA from a
+    // script, so the script's effects are the same everywhere.
+    let compared = differential(&[
+        &[
+            "sadd", "s", "pear", "apple", "fig", "Banana", "kiwi", "10", "9",
+        ],
+        &["rpush", "l", "3", "1", "2"],
+        &["mset", "w_1", "30", "w_2", "20", "w_3", "10"],
+        &[
+            "eval",
+            "return redis.call('sort', KEYS[1], 'by', 'nosort')",
+            "1",
+            "s",
+        ],
+        &[
+            "eval",
+            "return redis.call('sort_ro', KEYS[1], 'by', 'nosort', 'desc')",
+            "1",
+            "s",
+        ],
+        &[
+            "eval",
+            "return redis.call('sort', KEYS[1], 'by', 'w_*')",
+            "1",
+            "l",
+        ],
+        &[
+            "eval",
+            "return redis.call('sort', KEYS[1], 'get', 'w_*', 'get', 'nope_*')",
+            "1",
+            "l",
+        ],
+        &["eval", "return redis.pcall('sort', KEYS[1])", "1", "s"],
+        &[
+            "eval",
+            "return redis.call('sort', KEYS[1], 'alpha', 'store', KEYS[2])",
+            "2",
+            "s",
+            "dst",
+        ],
+        &["lrange", "dst", "0", "-1"],
+        &[
+            "eval",
+            "return redis.call('object', 'encoding', KEYS[1])",
+            "1",
+            "s",
+        ],
+        &[
+            "eval",
+            "return redis.call('lcs', KEYS[1], KEYS[2], 'idx')",
+            "2",
+            "w_1",
+            "w_2",
+        ],
+    ]);
+    println!("{compared} replies compared with redis-server");
+}

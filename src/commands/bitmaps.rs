@@ -81,7 +81,7 @@ fn read_string<'d>(
     now: u64,
 ) -> Result<Option<&'d [u8]>, Error> {
     let value = db.get(key, now);
-    cx.count_lookup(value.is_some());
+    cx.count_lookup(key, value.is_some());
     match value {
         None => Ok(None),
         Some(Value::Str(bytes)) => Ok(Some(bytes)),
@@ -126,6 +126,7 @@ fn setbit(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
         old
     });
+    db.mark_raw(&args[1]);
     // An event only for a real change, as Redis.
     if grown || old != u8::from(on) {
         db.modified(&args[1]);
@@ -350,6 +351,7 @@ fn bitop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
     } else {
         db.set(dest[..].into(), Value::Str(result.into()));
+        db.mark_raw(dest);
         cx.notify(STRING, "set", dest);
     }
     drop(db);
@@ -599,6 +601,7 @@ fn run_bitfield(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult
                     .map(|f| f.apply(bytes, grown, &mut changes))
                     .collect()
             });
+            db.mark_raw(&args[1]);
             if changes > 0 {
                 db.modified(&args[1]);
                 cx.notify(STRING, "setbit", &args[1]);

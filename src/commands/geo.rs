@@ -142,7 +142,7 @@ fn read_zset<'d>(
     now: u64,
 ) -> Result<Option<&'d ZSet>, Error> {
     let value = db.get(key, now);
-    cx.count_lookup(value.is_some());
+    cx.count_lookup(key, value.is_some());
     match value {
         None => Ok(None),
         Some(Value::ZSet(z)) => Ok(Some(z)),

@@ -53,7 +53,7 @@ pub static COMMANDS: &[Command] = &[
 /// miss): None when missing, WRONGTYPE for other types.
 fn read_hash<'d>(cx: &Context<'_>, db: &'d Db, key: &[u8]) -> Result<Option<&'d Hash>, Error> {
     let value = db.get(key, now_ms());
-    cx.count_lookup(value.is_some());
+    cx.count_lookup(key, value.is_some());
     match value {
         None => Ok(None),
         Some(Value::Hash(hash)) => Ok(Some(hash)),

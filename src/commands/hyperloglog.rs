@@ -129,7 +129,7 @@ fn pfcount(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         let db = cx.db();
         for key in &args[1..] {
             let found = read_hll(&db, key, now);
-            cx.count_lookup(matches!(found, Ok(Some(_)) | Err(_)));
+            cx.count_lookup(key, matches!(found, Ok(Some(_)) | Err(_)));
             if let Some(hll) = found? {
                 hll::merge_into(&mut registers, hll).map_err(corrupt)?;
             }
@@ -143,7 +143,7 @@ fn pfcount(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     {
         let db = cx.db();
         let found = read_hll(&db, key, now);
-        cx.count_lookup(!matches!(found, Ok(None)));
+        cx.count_lookup(key, !matches!(found, Ok(None)));
         match found? {
             None => {
                 drop(db);
@@ -196,7 +196,7 @@ fn pfmerge(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // The destination is merged too: it is the first of the keys.
     for source in &args[1..] {
         let found = read_hll(&db, source, now);
-        cx.count_lookup(!matches!(found, Ok(None)));
+        cx.count_lookup(source, !matches!(found, Ok(None)));
         if let Some(hll) = found? {
             use_dense |= hll::encoding(hll) == Encoding::Dense;
             hll::merge_into(&mut registers, hll).map_err(corrupt)?;

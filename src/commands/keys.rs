@@ -77,14 +77,19 @@ fn del(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// EXISTS and TOUCH: how many of the keys (repeats counted) exist.
-fn count_existing(cx: &mut Context<'_>, keys: &[Vec<u8>]) -> CmdResult {
+/// EXISTS and TOUCH: how many of the keys (repeats counted) exist. Only
+/// TOUCH counts as an access.
+fn count_existing(cx: &mut Context<'_>, keys: &[Vec<u8>], access: bool) -> CmdResult {
     let now = now_ms();
     let db = cx.db();
     let mut found = 0;
     for key in keys {
-        let hit = db.contains(key, now);
-        cx.count_lookup(hit);
+        let hit = if access {
+            db.get(key, now).is_some()
+        } else {
+            db.contains(key, now)
+        };
+        cx.count_lookup(key, hit);
         found += i64::from(hit);
     }
     drop(db);
@@ -94,19 +99,19 @@ fn count_existing(cx: &mut Context<'_>, keys: &[Vec<u8>]) -> CmdResult {
 
 // EXISTS key [key ...]
 fn exists(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    count_existing(cx, &args[1..])
+    count_existing(cx, &args[1..], false)
 }
 
 // TOUCH key [key ...]
 fn touch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    count_existing(cx, &args[1..])
+    count_existing(cx, &args[1..], true)
 }
 
 // TYPE key
 fn type_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
-    let value = db.get(&args[1], now_ms());
-    cx.count_lookup(value.is_some());
+    let value = db.peek(&args[1], now_ms());
+    cx.count_lookup(&args[1], value.is_some());
     cx.out.simple(value.map_or("none", Value::type_name));
     Ok(())
 }
@@ -173,11 +178,12 @@ fn rename_key(cx: &mut Context<'_>, args: &Args, only_new: bool) -> CmdResult {
     }
     let renamed = from != to && !(only_new && db.contains(to, now));
     if renamed {
-        if let Some((value, expire)) = db.take(from, now) {
+        if let Some((value, clock, expire)) = db.take_entry(from, now) {
             // The old value under the new name goes first (Redis then
-            // adds the key anew: a `new` event).
+            // adds the key anew: a `new` event). The value keeps its
+            // access clock.
             db.remove(to, now);
-            db.put(to.as_slice().into(), value, expire);
+            db.put_entry(to.as_slice().into(), value, clock, expire);
             db.notify(GENERIC, "rename_from", from);
             db.notify(GENERIC, "rename_to", to);
         }
@@ -255,17 +261,20 @@ fn copy(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let copied = with_two_dbs(cx, target, |src, other| {
         let found = src.get(from, now).is_some();
-        cx.count_lookup(found);
+        cx.count_lookup(from, found);
         let Some(value) = src.get(from, now).cloned() else {
             return false;
         };
         let expire = src.expire_at(from);
+        // The copy is a new object with the same encoding (raw stays raw).
+        let shape = src.shape_flags(from);
         let dst = other.unwrap_or(src);
         if dst.contains(to, now) && !replace {
             return false;
         }
         dst.remove(to, now);
         dst.put(to.as_slice().into(), value, expire);
+        dst.set_shape_flags(to, shape);
         dst.notify(GENERIC, "copy_to", to);
         true
     });
@@ -289,9 +298,9 @@ fn move_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         if !src.contains(key, now) || dst.contains(key, now) {
             return false;
         }
-        match src.take(key, now) {
-            Some((value, expire)) => {
-                dst.put(key.as_slice().into(), value, expire);
+        match src.take_entry(key, now) {
+            Some((value, clock, expire)) => {
+                dst.put_entry(key.as_slice().into(), value, clock, expire);
                 src.notify(GENERIC, "move_from", key);
                 dst.notify(GENERIC, "move_to", key);
                 true
@@ -421,7 +430,7 @@ fn time_to_live(cx: &mut Context<'_>, key: &[u8], show: fn(u64, u64) -> i64) -> 
     let now = now_ms();
     let db = cx.db();
     let found = db.contains(key, now);
-    cx.count_lookup(found);
+    cx.count_lookup(key, found);
     let reply = match (found, db.expire_at(key)) {
         (false, _) => -2,
         (true, None) => -1,

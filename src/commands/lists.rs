@@ -189,7 +189,7 @@ fn read_list<'d>(
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'d List>, Error> {
-    cx.count_lookup(db.contains(key, now));
+    cx.count_lookup(key, db.contains(key, now));
     list_at(db, key, now)
 }
 

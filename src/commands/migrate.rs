@@ -46,6 +46,15 @@ const MIGRATE_KEY: KeySpec = KeySpec {
 pub static COMMANDS: &[Command] = &[
     Command::new("dump", 2, READONLY, ONE_KEY, "generic", dump_),
     Command::new("restore", -4, WRITE | DENYOOM, ONE_KEY, "generic", restore),
+    // What a cluster node sends after an ASK redirection; RESTORE here.
+    Command::new(
+        "restore-asking",
+        -4,
+        WRITE | DENYOOM,
+        ONE_KEY,
+        "server",
+        restore,
+    ),
     Command::new("migrate", -6, WRITE, MIGRATE_KEY, "generic", migrate),
 ];
 
@@ -53,7 +62,7 @@ pub static COMMANDS: &[Command] = &[
 fn dump_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let value = db.get(&args[1], now_ms());
-    cx.count_lookup(value.is_some());
+    cx.count_lookup(&args[1], value.is_some());
     match value {
         None => cx.out.null(),
         Some(value) => {
@@ -68,9 +77,9 @@ fn dump_(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 // RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
 fn restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let (mut replace, mut absolute) = (false, false);
-    // respd keeps no access times or frequencies: both are checked as Redis
-    // checks them, then ignored. Either one, not both.
-    let (mut idle, mut freq) = (false, false);
+    // The key's access clock, idle seconds or LFU counter: either one,
+    // not both; each applies only under its kind of maxmemory-policy.
+    let (mut idle, mut freq): (Option<u64>, Option<u8>) = (None, None);
     let mut i = 4;
     while i < args.len() {
         let has_value = i + 1 < args.len();
@@ -78,17 +87,19 @@ fn restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             replace = true;
         } else if is(&args[i], "absttl") {
             absolute = true;
-        } else if is(&args[i], "idletime") && has_value && !freq {
-            if int_arg(&args[i + 1])? < 0 {
+        } else if is(&args[i], "idletime") && has_value && freq.is_none() {
+            let seconds = int_arg(&args[i + 1])?;
+            if seconds < 0 {
                 return Err(INVALID_IDLETIME.into());
             }
-            idle = true;
+            idle = Some(seconds as u64);
             i += 1;
-        } else if is(&args[i], "freq") && has_value && !idle {
-            if !(0..=255).contains(&int_arg(&args[i + 1])?) {
+        } else if is(&args[i], "freq") && has_value && idle.is_none() {
+            let counter = int_arg(&args[i + 1])?;
+            if !(0..=255).contains(&counter) {
                 return Err(INVALID_FREQ.into());
             }
-            freq = true;
+            freq = Some(counter as u8);
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());
@@ -123,6 +134,9 @@ fn restore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
     } else {
         db.put(key.as_slice().into(), value, expire_at);
+        if let Some(clock) = db.access_policy().restored(idle, freq, now) {
+            db.set_clock(key, clock);
+        }
         db.notify(GENERIC, "restore", key);
         drop(db);
         cx.key_ready(cx.session.db, key);

@@ -21,11 +21,14 @@ mod keys;
 mod lists;
 pub mod meta;
 pub(crate) mod migrate;
+mod object;
 mod pubsub;
 mod scan;
 mod scripting;
 mod server;
 mod sets;
+mod sort;
+mod standalone;
 mod streams;
 mod strings;
 mod transactions;
@@ -186,7 +189,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 18] {
+fn families() -> [&'static [Command]; 21] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -206,6 +209,9 @@ fn families() -> [&'static [Command]; 18] {
         migrate::COMMANDS,
         hyperloglog::COMMANDS,
         geo::COMMANDS,
+        standalone::COMMANDS,
+        object::COMMANDS,
+        sort::COMMANDS,
     ]
 }
 
@@ -504,8 +510,19 @@ impl<'a> Context<'a> {
         self.shared.store.events().record(db, class, name, key);
     }
 
-    /// Counts a key lookup for INFO's keyspace_hits / keyspace_misses.
-    pub fn count_lookup(&self, hit: bool) {
+    /// A read command's lookup of `key` (Redis's `lookupKeyRead`): counted
+    /// for INFO's keyspace_hits / keyspace_misses, and a miss publishes
+    /// `keymiss` (class `m`).
+    pub fn count_lookup(&self, key: &[u8], hit: bool) {
+        self.count_stats(hit);
+        if !hit {
+            self.notify(crate::store::class::KEY_MISS, "keymiss", key);
+        }
+    }
+
+    /// Counts a lookup as a hit or miss without any event (OBJECT's
+    /// `LOOKUP_NONOTIFY`).
+    pub fn count_stats(&self, hit: bool) {
         let stats = &self.shared.stats;
         Stats::bump(if hit {
             &stats.keyspace_hits

@@ -85,7 +85,7 @@ fn set_at<'d>(db: &'d Db, key: &[u8], now: u64) -> Result<Option<&'d Set>, Error
 /// The set under `key` for a read command, counted as a keyspace hit or miss.
 fn read_set<'d>(cx: &Context<'_>, db: &'d Db, key: &[u8]) -> Result<Option<&'d Set>, Error> {
     let set = set_at(db, key, now_ms());
-    cx.count_lookup(!matches!(set, Ok(None)));
+    cx.count_lookup(key, !matches!(set, Ok(None)));
     set
 }
 
@@ -312,22 +312,13 @@ fn smove(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 /// The sets under `keys`, None for missing ones; WRONGTYPE when any key
 /// holds another type (every key is checked, even after a missing one).
+/// Each is a read lookup, for the STORE variants too, as in Redis.
 fn sets_at<'d>(
     cx: &Context<'_>,
     db: &'d Db,
     keys: &[Vec<u8>],
-    count_lookups: bool,
 ) -> Result<Vec<Option<&'d Set>>, Error> {
-    let now = now_ms();
-    keys.iter()
-        .map(|key| {
-            if count_lookups {
-                read_set(cx, db, key)
-            } else {
-                set_at(db, key, now)
-            }
-        })
-        .collect()
+    keys.iter().map(|key| read_set(cx, db, key)).collect()
 }
 
 /// Members of every set, stopping at `limit` (0: no limit). A missing key
@@ -393,7 +384,7 @@ impl Operation {
 /// SINTER, SUNION, SDIFF: the result as a set reply.
 fn combine(cx: &mut Context<'_>, keys: &[Vec<u8>], operation: Operation) -> CmdResult {
     let db = cx.db();
-    let sets = sets_at(cx, &db, keys, true)?;
+    let sets = sets_at(cx, &db, keys)?;
     let members = operation.apply(&sets);
     reply_set(cx, members.into_iter());
     Ok(())
@@ -410,7 +401,7 @@ fn combine_store(
     let now = now_ms();
     let destination = &args[1];
     let mut db = cx.db_mut();
-    let sets = sets_at(cx, &db, &args[2..], false)?;
+    let sets = sets_at(cx, &db, &args[2..])?;
     let result: Set = operation.apply(&sets).into_iter().collect();
     let len = result.len();
     if result.is_empty() {
@@ -480,7 +471,7 @@ fn sintercard(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
     }
     let db = cx.db();
-    let sets = sets_at(cx, &db, keys, true)?;
+    let sets = sets_at(cx, &db, keys)?;
     let len = intersection(&sets, limit).len();
     drop(db);
     cx.out.int(len as i64);

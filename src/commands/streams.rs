@@ -537,7 +537,7 @@ fn xadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 fn xlen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let db = cx.db();
     let now = now_ms();
-    cx.count_lookup(db.contains(&args[1], now));
+    cx.count_lookup(&args[1], db.contains(&args[1], now));
     let len = stream_at(&db, &args[1], now)?.map_or(0, Stream::len);
     cx.out.int(len as i64);
     Ok(())
@@ -564,7 +564,7 @@ fn range(cx: &mut Context<'_>, args: &Args, rev: bool) -> CmdResult {
     }
     let db = cx.db();
     let now = now_ms();
-    cx.count_lookup(db.contains(&args[1], now));
+    cx.count_lookup(&args[1], db.contains(&args[1], now));
     let Some(stream) = stream_at(&db, &args[1], now)? else {
         cx.out.array(0);
         return Ok(());
@@ -860,6 +860,8 @@ fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResul
     let now = now_ms();
     let mut positions = Vec::with_capacity(parsed.keys.len());
     for (key, id) in parsed.keys.iter().zip(&parsed.ids) {
+        // Each key is looked up twice, here and to serve it, as in Redis.
+        cx.count_lookup(key, db.contains(key, now));
         let stream = stream_at(&db, key, now)?;
         if let Some((group, _)) = &parsed.group {
             if !stream.is_some_and(|s| s.groups.contains_key(group)) {
@@ -885,6 +887,7 @@ fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResul
     }
     let mut served = Vec::new();
     for (key, position) in parsed.keys.iter().zip(&positions) {
+        cx.count_lookup(key, db.contains(key, now));
         let had = has_reader(&db, key, &parsed, now);
         if let Some(read) = read_one(&mut db, key, *position, &parsed, parsed.count, now) {
             served.push((key.clone(), read));
@@ -1084,6 +1087,7 @@ fn xpending(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     }
     let db = cx.db();
     let now = now_ms();
+    cx.count_lookup(&args[1], db.contains(&args[1], now));
     let group = stream_at(&db, &args[1], now)?.and_then(|s| s.groups.get(&args[2]));
     let Some(group) = group else {
         return Err(no_key_or_group(&args[1], &args[2], ""));
@@ -1518,7 +1522,7 @@ fn xgroup_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
 /// The stream XINFO describes, or `ERR no such key`.
 fn info_stream<'d>(cx: &Context<'_>, db: &'d Db, key: &[u8]) -> Result<&'d Stream, Error> {
     let now = now_ms();
-    cx.count_lookup(db.contains(key, now));
+    cx.count_lookup(key, db.contains(key, now));
     stream_at(db, key, now)?.ok_or(Error::from(errors::NO_SUCH_KEY))
 }
 

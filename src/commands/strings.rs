@@ -8,6 +8,17 @@ use crate::store::{incr_by_float, Bytes, Db, IncrFloatError, Value};
 use crate::util::{now_ms, parse_i64};
 
 const DECREMENT_OVERFLOW: &str = "ERR decrement would overflow";
+const LCS_NOT_STRINGS: &str = "ERR The specified keys must contain string values";
+const LCS_LEN_AND_IDX: &str = "ERR If you want both the length and indexes, please just use IDX.";
+const LCS_TOO_BIG: &str =
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+
+/// LCS's two keys.
+const TWO_KEYS: KeySpec = KeySpec {
+    first: 1,
+    last: 2,
+    step: 1,
+};
 
 /// MSET and MSETNX: keys at 1, 3, 5...
 const PAIRS: KeySpec = KeySpec {
@@ -44,6 +55,7 @@ pub static COMMANDS: &[Command] = &[
         append,
     ),
     Command::new("strlen", 2, READONLY | FAST, ONE_KEY, "string", strlen),
+    Command::new("lcs", -3, READONLY, TWO_KEYS, "string", lcs),
     Command::new("incr", 2, WRITE | DENYOOM | FAST, ONE_KEY, "string", incr),
     Command::new("decr", 2, WRITE | DENYOOM | FAST, ONE_KEY, "string", decr),
     Command::new(
@@ -91,7 +103,7 @@ fn read_string<'d>(
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'d [u8]>, Error> {
-    cx.count_lookup(db.contains(key, now));
+    cx.count_lookup(key, db.contains(key, now));
     string_at(db, key, now)
 }
 
@@ -451,7 +463,7 @@ fn mget(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     cx.out.array(args.len() - 1);
     for key in &args[1..] {
         let value = db.get(key, now);
-        cx.count_lookup(value.is_some());
+        cx.count_lookup(key, value.is_some());
         match value {
             Some(Value::Str(bytes)) => cx.out.bulk(bytes),
             _ => cx.out.null(),
@@ -478,7 +490,9 @@ fn append(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         Some(Value::Str(bytes)) => {
             check_length(cx, bytes.len() as u64, args[2].len() as u64)?;
             bytes.edit(|b| b.extend_from_slice(&args[2]));
-            bytes.len()
+            let len = bytes.len();
+            db.mark_raw(&args[1]);
+            len
         }
         Some(_) => return Err(errors::WRONGTYPE.into()),
         None => {
@@ -620,8 +634,136 @@ fn setrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         bytes.len()
     });
     db.modified(&args[1]);
+    db.mark_raw(&args[1]);
     cx.notify(STRING, "setrange", &args[1]);
     drop(db);
     cx.out.int(len as i64);
+    Ok(())
+}
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]
+fn lcs(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let now = now_ms();
+    let db = cx.db();
+    // Both keys are looked up before either's type is checked.
+    let (a, b) = (db.get(&args[1], now), db.get(&args[2], now));
+    cx.count_lookup(&args[1], a.is_some());
+    cx.count_lookup(&args[2], b.is_some());
+    let string = |value: Option<&Value>| match value {
+        None => Ok(Vec::new()),
+        Some(Value::Str(bytes)) => Ok(bytes.to_vec()),
+        Some(_) => Err(Error::from(LCS_NOT_STRINGS)),
+    };
+    let (a, b) = (string(a)?, string(b)?);
+    drop(db);
+    let (mut len_only, mut with_idx, mut with_match_len) = (false, false, false);
+    let mut min_match_len = 0;
+    let mut i = 3;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        if is(&args[i], "idx") {
+            with_idx = true;
+        } else if is(&args[i], "len") {
+            len_only = true;
+        } else if is(&args[i], "withmatchlen") {
+            with_match_len = true;
+        } else if is(&args[i], "minmatchlen") && more {
+            min_match_len = int_arg(&args[i + 1])?.max(0) as u64;
+            i += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    if len_only && with_idx {
+        return Err(LCS_LEN_AND_IDX.into());
+    }
+    // The table of u32 lengths, bounded as Redis bounds it.
+    let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
+    let max = u64::try_from(cx.shared.config().proto_max_bulk_len()).unwrap_or(0);
+    if cells.saturating_mul(4) > max {
+        return Err(LCS_TOO_BIG.into());
+    }
+    let width = b.len() + 1;
+    // lengths[i * width + j]: the LCS length of a[..i] and b[..j].
+    let mut lengths = vec![0u32; (a.len() + 1) * width];
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            lengths[i * width + j] = if a[i - 1] == b[j - 1] {
+                lengths[(i - 1) * width + j - 1] + 1
+            } else {
+                lengths[(i - 1) * width + j].max(lengths[i * width + j - 1])
+            };
+        }
+    }
+    let total = lengths[a.len() * width + b.len()];
+    if len_only {
+        cx.out.int(i64::from(total));
+        return Ok(());
+    }
+    // Walk back from the end, spelling the subsequence and collecting the
+    // matching ranges (last first), as Redis does.
+    let mut common = vec![0u8; total as usize];
+    let mut left = total as usize;
+    let mut ranges: Vec<[u64; 4]> = Vec::new();
+    let (mut i, mut j) = (a.len(), b.len());
+    // The range being grown: a's start and end, b's start and end.
+    let mut range: Option<[usize; 4]> = None;
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            common[left - 1] = a[i - 1];
+            match &mut range {
+                None => range = Some([i - 1, i - 1, j - 1, j - 1]),
+                Some(r) if r[0] == i && r[2] == j => {
+                    r[0] -= 1;
+                    r[2] -= 1;
+                }
+                Some(_) => emit = true,
+            }
+            if range.is_some_and(|r| r[0] == 0 || r[2] == 0) {
+                emit = true;
+            }
+            left -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if lengths[(i - 1) * width + j] > lengths[i * width + j - 1] {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = range.is_some();
+        }
+        if emit {
+            if let Some(r) = range.take() {
+                let match_len = (r[1] - r[0] + 1) as u64;
+                if match_len >= min_match_len {
+                    ranges.push([r[0] as u64, r[1] as u64, r[2] as u64, r[3] as u64]);
+                }
+            }
+        }
+    }
+    if !with_idx {
+        cx.out.bulk(&common);
+        return Ok(());
+    }
+    cx.out.map(2);
+    cx.out.bulk(b"matches");
+    cx.out.array(ranges.len());
+    for [a_start, a_end, b_start, b_end] in ranges {
+        cx.out.array(2 + usize::from(with_match_len));
+        cx.out.array(2);
+        cx.out.int(a_start as i64);
+        cx.out.int(a_end as i64);
+        cx.out.array(2);
+        cx.out.int(b_start as i64);
+        cx.out.int(b_end as i64);
+        if with_match_len {
+            cx.out.int((a_end - a_start + 1) as i64);
+        }
+    }
+    cx.out.bulk(b"len");
+    cx.out.int(i64::from(total));
     Ok(())
 }

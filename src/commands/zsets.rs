@@ -259,7 +259,7 @@ fn read_zset<'d>(
     key: &[u8],
     now: u64,
 ) -> Result<Option<&'d ZSet>, Error> {
-    cx.count_lookup(db.contains(key, now));
+    cx.count_lookup(key, db.contains(key, now));
     zset_at(db, key, now)
 }
 
@@ -756,7 +756,7 @@ fn zrangestore(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
     let mut result = ZSet::new();
-    if let Some(z) = zset_at(&db, &args[2], now)? {
+    if let Some(z) = read_zset(cx, &db, &args[2], now)? {
         for (member, score) in query.select(z) {
             result.insert(member, score);
         }
@@ -1211,9 +1211,19 @@ fn set_contains(set: &Set, member: &[u8]) -> bool {
     set.contains(member)
 }
 
-fn lookup_inputs<'d>(db: &'d Db, keys: &[Vec<u8>], now: u64) -> Result<Vec<Input<'d>>, Error> {
+fn lookup_inputs<'d>(
+    cx: &Context<'_>,
+    db: &'d Db,
+    keys: &[Vec<u8>],
+    now: u64,
+) -> Result<Vec<Input<'d>>, Error> {
     keys.iter()
-        .map(|key| match db.get(key, now) {
+        .map(|key| {
+            let value = db.get(key, now);
+            cx.count_lookup(key, value.is_some());
+            value
+        })
+        .map(|value| match value {
             None => Ok(Input::Missing),
             Some(Value::ZSet(z)) => Ok(Input::Sorted(z)),
             Some(Value::Set(s)) => Ok(Input::Plain(s)),
@@ -1360,7 +1370,7 @@ fn setop_generic(
     })?;
     let now = now_ms();
     let compute = |db: &Db| -> Result<(ZSet, OpOptions), Error> {
-        let inputs = lookup_inputs(db, &args[keys.clone()], now)?;
+        let inputs = lookup_inputs(cx, db, &args[keys.clone()], now)?;
         let options = parse_op_options(&args[after..], keys.len(), op, store, card_only)?;
         Ok((combine(&inputs, op, &options), options))
     };

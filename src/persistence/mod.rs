@@ -477,8 +477,13 @@ fn load_rdb_file(shared: &Shared, path: &Path) -> Result<bool, String> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(err) => return Err(format!("can't read {}: {err}", path.display())),
     };
-    let loaded = rdb::read(&data, shared.store.len(), now_ms())
-        .map_err(|err| format!("bad RDB file {} {err}", path.display()))?;
+    let loaded = rdb::read(
+        &data,
+        shared.store.len(),
+        now_ms(),
+        shared.store.access_handle(),
+    )
+    .map_err(|err| format!("bad RDB file {} {err}", path.display()))?;
     drop(data);
     install_libraries(shared, &loaded.libraries)
         .map_err(|err| format!("can't load {}: {err}", path.display()))?;

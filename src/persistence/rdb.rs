@@ -22,8 +22,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use super::{compact, crc64, lzf};
+use crate::store::access::{self, AccessPolicy};
 use crate::store::{
     Consumer, Db, Group, Hash, Nack, NodeImage, Set, Stream, StreamId, Value, ZSet,
 };
@@ -219,6 +221,15 @@ pub fn write_with(
             if let Some(at) = expire {
                 w.put(&[OP_EXPIRETIME_MS])?;
                 w.put(&at.to_le_bytes())?;
+            }
+            // The access clock, as the policy counts it (none otherwise).
+            let policy = db.access_policy();
+            let clock = key.clock().map_or(0, |clock| clock.get());
+            if policy.is_lru() {
+                w.put(&[OP_IDLE])?;
+                w.length(access::idle_ms(clock, now) / 1000)?;
+            } else if policy.is_lfu() {
+                w.put(&[OP_FREQ, policy.frequency(clock, now)])?;
             }
             write_value(&mut w, Some(key), value)?;
             written += 1;
@@ -499,7 +510,10 @@ impl<'a> Reader<'a> {
 
 /// Reads a whole RDB file into `databases` databases. Keys whose expiry
 /// time is at or before `now` are left out, as a Redis master does.
-pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
+///
+/// Keys get their access clocks under `access`, from the file's idle times
+/// or counters where it has the kind the policy uses.
+pub fn read(data: &[u8], databases: usize, now: u64, access: Arc<AccessPolicy>) -> Result<Loaded> {
     let mut r = Reader { data, at: 0 };
     let header = r
         .take(9)
@@ -529,12 +543,16 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
         });
     }
     let mut loaded = Loaded {
-        dbs: (0..databases).map(|_| Db::default()).collect(),
+        dbs: (0..databases)
+            .map(|_| Db::with_access(access.clone()))
+            .collect(),
         version,
         ..Loaded::default()
     };
     let mut db = 0;
     let mut expire: Option<u64> = None;
+    // The next key's idle seconds or LFU counter.
+    let (mut idle, mut frequency): (Option<u64>, Option<u8>) = (None, None);
     loop {
         let opcode_at = r.at;
         let opcode = r.byte()?;
@@ -564,12 +582,8 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
             OP_EXPIRETIME => {
                 expire = Some(i64::from(i32::from_le_bytes(r.array()?)).max(0) as u64 * 1000)
             }
-            OP_IDLE => {
-                r.length()?;
-            }
-            OP_FREQ => {
-                r.byte()?;
-            }
+            OP_IDLE => idle = Some(r.length()?),
+            OP_FREQ => frequency = Some(r.byte()?),
             OP_MODULE_AUX => return r.fail("module data is not supported"),
             OP_FUNCTION2 | OP_FUNCTION => {
                 let code = read_library(&mut r, opcode)?;
@@ -590,11 +604,15 @@ pub fn read(data: &[u8], databases: usize, now: u64) -> Result<Loaded> {
                     None => {}
                     Some(_) if expire.is_some_and(|at| at <= now) => loaded.keys_expired += 1,
                     Some(value) => {
-                        target.put(key.into(), value, expire);
+                        target.put(key.as_slice().into(), value, expire);
+                        if let Some(clock) = access.restored(idle, frequency, now) {
+                            target.set_clock(&key, clock);
+                        }
                         loaded.keys_loaded += 1;
                     }
                 }
                 expire = None;
+                (idle, frequency) = (None, None);
             }
         }
     }
@@ -1158,7 +1176,7 @@ mod tests {
         let mut file = Vec::new();
         assert_eq!(write(&mut file, &[(3, &db)], 1000).unwrap(), 5);
         assert!(file.starts_with(b"REDIS0009"));
-        let loaded = read(&file, 16, 1000).unwrap();
+        let loaded = read(&file, 16, 1000, Default::default()).unwrap();
         let back = &loaded.dbs[3];
         assert_eq!(back.len(), 5);
         let get = |k: &[u8]| back.get(k, 1000).cloned();
@@ -1172,17 +1190,20 @@ mod tests {
         // Any damage is found: every truncation and a flipped byte.
         let near_end = file.len().saturating_sub(12)..file.len();
         for cut in (0..file.len()).step_by(97).chain(near_end) {
-            assert!(read(&file[..cut], 16, 1000).is_err(), "cut at {cut}");
+            assert!(
+                read(&file[..cut], 16, 1000, Default::default()).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut flipped = file.clone();
         flipped[40] ^= 1;
-        assert!(read(&flipped, 16, 1000).is_err());
+        assert!(read(&flipped, 16, 1000, Default::default()).is_err());
         // Compressed (rdbcompression yes): smaller, and reads back the same.
         let mut compressed = Vec::new();
         let libraries = [b"#!lua name=l\nredis.register_function('f', function() end)".to_vec()];
         write_with(&mut compressed, &[(3, &db)], &libraries, 1000, true).unwrap();
         assert!(compressed.len() + 19_000 < file.len());
-        let again = read(&compressed, 16, 1000).unwrap();
+        let again = read(&compressed, 16, 1000, Default::default()).unwrap();
         assert_eq!(again.libraries, libraries);
         assert!(loaded.libraries.is_empty());
         let list = |loaded: &Loaded| match loaded.dbs[3].get(b"l", 1000) {
@@ -1191,13 +1212,13 @@ mod tests {
         };
         assert_eq!(list(&again), list(&loaded));
         // Too few databases, too new a version.
-        assert!(read(&file, 2, 1000)
+        assert!(read(&file, 2, 1000, Default::default())
             .unwrap_err()
             .message
             .contains("database 3"));
         let mut newer = file.clone();
         newer[5..9].copy_from_slice(b"0011");
-        assert!(read(&newer, 16, 1000)
+        assert!(read(&newer, 16, 1000, Default::default())
             .unwrap_err()
             .message
             .contains("version 11"));

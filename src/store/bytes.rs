@@ -12,38 +12,78 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
+use super::access::AccessClock;
+
 /// The most bytes kept inline.
 const INLINE: usize = 22;
+/// The most bytes kept inline beside an access clock.
+const SHORT: usize = 18;
 
 /// A binary-safe byte string, inline when short.
+///
+/// Keys of the keyspace carry their access clock (`store::access`) in the
+/// same 24 bytes: a short or heap string has 4 spare bytes for it, so the
+/// clock costs a key nothing. Only a key of 19 to 22 bytes, which fills
+/// the inline room, moves to the heap to make space ([`Bytes::with_clock`]).
 #[derive(Clone)]
 pub enum Bytes {
+    /// Up to 18 bytes, and room for a clock.
+    Short {
+        len: u8,
+        data: [u8; SHORT],
+        clock: AccessClock,
+    },
+    /// 19 to 22 bytes (no clock).
     Inline { len: u8, data: [u8; INLINE] },
-    Heap(Box<[u8]>),
+    /// Longer ones, and room for a clock.
+    Heap { clock: AccessClock, data: Box<[u8]> },
 }
 
 impl Bytes {
     /// The empty string.
     pub const fn new() -> Self {
-        Bytes::Inline {
+        Bytes::Short {
             len: 0,
-            data: [0; INLINE],
+            data: [0; SHORT],
+            clock: AccessClock::new(0),
         }
     }
 
     /// The contents.
     pub fn as_slice(&self) -> &[u8] {
         match self {
+            Bytes::Short { len, data, .. } => &data[..usize::from(*len)],
             Bytes::Inline { len, data } => &data[..usize::from(*len)],
-            Bytes::Heap(bytes) => bytes,
+            Bytes::Heap { data, .. } => data,
         }
     }
 
     /// The contents as a vector (free for heap strings).
     pub fn into_vec(self) -> Vec<u8> {
         match self {
-            Bytes::Inline { .. } => self.as_slice().to_vec(),
-            Bytes::Heap(bytes) => bytes.into_vec(),
+            Bytes::Heap { data, .. } => data.into_vec(),
+            _ => self.as_slice().to_vec(),
+        }
+    }
+
+    /// The access clock a keyspace key carries (None for a 19-22 byte
+    /// string that has no room for one).
+    pub fn clock(&self) -> Option<&AccessClock> {
+        match self {
+            Bytes::Short { clock, .. } | Bytes::Heap { clock, .. } => Some(clock),
+            Bytes::Inline { .. } => None,
+        }
+    }
+
+    /// The same string with room for a clock: a 19-22 byte one moves to
+    /// the heap (what a keyspace key needs).
+    pub fn with_clock(self) -> Bytes {
+        match self {
+            Bytes::Inline { .. } => Bytes::Heap {
+                clock: AccessClock::default(),
+                data: self.as_slice().into(),
+            },
+            other => other,
         }
     }
 
@@ -64,7 +104,15 @@ impl Default for Bytes {
 
 impl From<&[u8]> for Bytes {
     fn from(bytes: &[u8]) -> Self {
-        if bytes.len() <= INLINE {
+        if bytes.len() <= SHORT {
+            let mut data = [0; SHORT];
+            data[..bytes.len()].copy_from_slice(bytes);
+            Bytes::Short {
+                len: bytes.len() as u8,
+                data,
+                clock: AccessClock::default(),
+            }
+        } else if bytes.len() <= INLINE {
             let mut data = [0; INLINE];
             data[..bytes.len()].copy_from_slice(bytes);
             Bytes::Inline {
@@ -72,7 +120,10 @@ impl From<&[u8]> for Bytes {
                 data,
             }
         } else {
-            Bytes::Heap(bytes.into())
+            Bytes::Heap {
+                clock: AccessClock::default(),
+                data: bytes.into(),
+            }
         }
     }
 }
@@ -82,7 +133,10 @@ impl From<Vec<u8>> for Bytes {
         if bytes.len() <= INLINE {
             Bytes::from(bytes.as_slice())
         } else {
-            Bytes::Heap(bytes.into_boxed_slice())
+            Bytes::Heap {
+                clock: AccessClock::default(),
+                data: bytes.into_boxed_slice(),
+            }
         }
     }
 }
@@ -165,11 +219,15 @@ mod tests {
     #[test]
     fn short_inline_long_heap_same_behaviour() {
         assert_eq!(std::mem::size_of::<Bytes>(), 24);
-        for len in [0usize, 1, 22, 23, 100] {
+        for len in [0usize, 1, 18, 19, 22, 23, 100] {
             let source: Vec<u8> = (0..len as u8).collect();
             let bytes = Bytes::from(source.clone());
             assert_eq!(bytes.as_slice(), &source[..]);
-            assert_eq!(matches!(bytes, Bytes::Inline { .. }), len <= INLINE);
+            let inline = matches!(bytes, Bytes::Inline { .. } | Bytes::Short { .. });
+            assert_eq!(inline, len <= INLINE);
+            assert_eq!(bytes.clock().is_some(), !(19..=22).contains(&len));
+            assert!(bytes.clone().with_clock().clock().is_some());
+            assert_eq!(bytes.clone().with_clock().as_slice(), &source[..]);
             let mut grown = bytes.clone();
             grown.edit(|v| v.extend_from_slice(b"xyz"));
             assert_eq!(grown.len(), len + 3);

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::access::{AccessClock, AccessPolicy, Compact};
 use super::dict::{Dict, Key};
 use super::events::{class, EventLog};
 use super::value::Value;
@@ -14,6 +15,8 @@ use super::value::Value;
 /// samples volatile keys so memory comes back even for keys nobody reads.
 #[derive(Debug, Default)]
 pub struct Db {
+    /// Each key carries its access clock inside its own bytes
+    /// ([`Bytes::clock`](super::Bytes::clock)).
     keys: Dict<Value>,
     /// Unix time in milliseconds at which each volatile key expires.
     expires: Dict<u64>,
@@ -35,6 +38,15 @@ pub struct Db {
     events: Arc<EventLog>,
     /// Where stream keys that go away are noted (blocked XREADGROUP).
     pub(super) gone_streams: Arc<super::GoneStreams>,
+    /// What the keys' access clocks hold (LRU or LFU), server-wide.
+    access: Arc<AccessPolicy>,
+}
+
+/// A live key's value and access clock (see `store::access`).
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub value: &'a Value,
+    pub clock: &'a AccessClock,
 }
 
 /// A watched key's version and how many clients watch it.
@@ -44,12 +56,65 @@ struct Watched {
     watchers: u32,
 }
 
+/// The clock of a key that has none (never in the keyspace, whose keys all
+/// get room for one): always zero.
+static NO_CLOCK: AccessClock = AccessClock::new(0);
+
 impl Db {
     /// An empty database, number `index`, logging its events to `events`.
-    pub fn new(index: usize, events: Arc<EventLog>) -> Self {
+    pub fn new(index: usize, events: Arc<EventLog>, access: Arc<AccessPolicy>) -> Self {
         Db {
             index,
             events,
+            access,
+            ..Db::default()
+        }
+    }
+
+    /// The access clock of `key`, if present.
+    fn clock_of(&self, key: &[u8]) -> Option<&AccessClock> {
+        self.keys
+            .get_key_value(key)
+            .and_then(|(name, _)| name.clock())
+    }
+
+    /// Remembers that the string under `key` was changed in place: Redis
+    /// keeps such a string `raw` (OBJECT ENCODING).
+    pub fn mark_raw(&self, key: &[u8]) {
+        if let Some(clock) = self.clock_of(key) {
+            clock.mark(super::access::flags::RAW_STRING);
+        }
+    }
+
+    /// Sets the access clock of `key` (RESTORE's IDLETIME and FREQ).
+    pub fn set_clock(&self, key: &[u8], clock: u32) {
+        if let Some(slot) = self.clock_of(key) {
+            slot.set(clock);
+        }
+    }
+
+    /// What the key's flags say about its encoding (see
+    /// `store::access::flags`), for a copy to keep.
+    pub fn shape_flags(&self, key: &[u8]) -> u32 {
+        self.clock_of(key).map_or(0, AccessClock::flags)
+    }
+
+    /// Gives `key` the encoding flags of the value it was copied from.
+    pub fn set_shape_flags(&self, key: &[u8], flags: u32) {
+        if let Some(clock) = self.clock_of(key) {
+            clock.mark(flags);
+        }
+    }
+
+    /// The server-wide access policy the clocks follow.
+    pub fn access_policy(&self) -> &AccessPolicy {
+        &self.access
+    }
+
+    /// An empty database whose clocks follow `access` (files being loaded).
+    pub fn with_access(access: Arc<AccessPolicy>) -> Self {
+        Db {
+            access,
             ..Db::default()
         }
     }
@@ -64,7 +129,29 @@ impl Db {
     /// Inserts or replaces `key`, logging `new` when it did not exist (the
     /// clone of the key is paid only while someone listens), and noting a
     /// stream it replaces.
+    ///
+    /// The value's clock starts now, except that an overwritten key's LFU
+    /// counter carries over, as Redis's `dbOverwrite` keeps it.
     fn insert(&mut self, key: Key, value: Value) {
+        let fresh = self.access.fresh(crate::util::now_ms());
+        let word = match self.clock_of(&key) {
+            Some(old) if self.access.is_lfu() => old.get(),
+            _ => fresh,
+        };
+        self.insert_with_clock(key, value, word);
+    }
+
+    /// Inserts or replaces `key` with its clock word (clock and flags).
+    fn insert_with_clock(&mut self, key: Key, value: Value, word: u32) {
+        // std's map keeps the old key object when a key is overwritten:
+        // its clock is the one that must change.
+        if let Some(old) = self.clock_of(&key) {
+            old.set_raw(word);
+        }
+        let key = key.with_clock();
+        if let Some(clock) = key.clock() {
+            clock.set_raw(word);
+        }
         let is_stream = |old: &Value| matches!(old, Value::Stream(_));
         if !self.events.wants(class::NEW) {
             if let (_, Some(key)) = self.keys.insert_noting(key, value, is_stream) {
@@ -158,6 +245,7 @@ impl Db {
         Db {
             keys: self.keys.clone(),
             expires: self.expires.clone(),
+            access: self.access.clone(),
             ..Db::default()
         }
     }
@@ -201,19 +289,55 @@ impl Db {
 
     /// The live value under `key`. An expired key reads as missing; it is
     /// reclaimed by the next write or by active expiry.
+    ///
+    /// This is an access: the key's clock records it.
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
+        let entry = self.peek_entry(key, now)?;
+        accessed(&self.access, entry, now);
+        Some(entry.value)
+    }
+
+    /// The live value under `key` without counting an access (Redis's
+    /// `LOOKUP_NOTOUCH`: TYPE, EXISTS, TTL).
+    pub fn peek(&self, key: &[u8], now: u64) -> Option<&Value> {
+        self.peek_entry(key, now).map(|entry| entry.value)
+    }
+
+    /// The live entry under `key`, value and clock, untouched (OBJECT).
+    pub fn peek_entry(&self, key: &[u8], now: u64) -> Option<Entry<'_>> {
         if self.is_expired(key, now) {
             self.events.expired_seen(self.index, key);
             return None;
         }
-        self.keys.get(key)
+        let (name, value) = self.keys.get_key_value(key)?;
+        Some(Entry {
+            value,
+            clock: name.clock().unwrap_or(&NO_CLOCK),
+        })
     }
 
     /// The live value under `key`, to change in place; an expired key is
-    /// deleted first. The caller signals [`Db::modified`] if it changes it.
+    /// deleted first. This is an access; the caller signals [`Db::modified`]
+    /// if it changes it.
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.purge_if_expired(key, now);
+        self.accessed_in_place(key, now)?;
         self.keys.get_mut(key)
+    }
+
+    /// Counts an access to the live `key` on its clock (the clock is in the
+    /// key: one look for it, one for the value). None when it is missing.
+    fn accessed_in_place(&self, key: &[u8], now: u64) -> Option<()> {
+        let (name, value) = self.keys.get_key_value(key)?;
+        accessed(
+            &self.access,
+            Entry {
+                value,
+                clock: name.clock().unwrap_or(&NO_CLOCK),
+            },
+            now,
+        );
+        Some(())
     }
 
     /// The live value under `key`, handed to `change`, which says whether it
@@ -226,17 +350,16 @@ impl Db {
         now: u64,
         change: impl FnOnce(&mut Value) -> (R, bool),
     ) -> Option<R> {
-        self.purge_if_expired(key, now);
-        let (result, changed) = change(self.keys.get_mut(key)?);
+        let (result, changed) = change(self.get_mut(key, now)?);
         if changed {
             self.modified(key);
         }
         Some(result)
     }
 
-    /// True when `key` holds a live value.
+    /// True when `key` holds a live value. Not an access (as EXISTS).
     pub fn contains(&self, key: &[u8], now: u64) -> bool {
-        self.get(key, now).is_some()
+        self.peek(key, now).is_some()
     }
 
     /// Deletes `key` when its time has passed; true if it did.
@@ -292,11 +415,19 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Value {
         self.purge_if_expired(key, now);
-        if !self.keys.contains_key(key) {
+        if self.accessed_in_place(key, now).is_none() {
+            let name = Key::from(key).with_clock();
+            if let Some(clock) = name.clock() {
+                clock.set_raw(self.access.fresh(now));
+            }
+            self.keys.insert(name, make());
             self.modified(key);
             self.events.record(self.index, class::NEW, "new", key);
         }
-        self.keys.get_or_insert_with(key, make)
+        match self.keys.get_mut(key) {
+            Some(value) => value,
+            None => unreachable!("the key is present or was inserted above"),
+        }
     }
 
     /// Removes `key` and returns its live value.
@@ -313,16 +444,51 @@ impl Db {
         Some(removed)
     }
 
-    /// Removes `key`, returning its value and expiry time (RENAME, MOVE).
+    /// Removes `key`, returning its value and expiry time.
     pub fn take(&mut self, key: &[u8], now: u64) -> Option<(Value, Option<u64>)> {
+        self.take_entry(key, now)
+            .map(|(value, _, expire)| (value, expire))
+    }
+
+    /// Removes `key`, returning its value, its clock word (clock and flags)
+    /// and its expiry time (RENAME, MOVE: the value keeps its clock and
+    /// flags, as Redis's object does; the lookup that finds it is an
+    /// access).
+    pub fn take_entry(&mut self, key: &[u8], now: u64) -> Option<(Value, u32, Option<u64>)> {
         if self.purge_if_expired(key, now) {
             return None;
         }
-        let value = self.keys.remove(key)?;
+        let (name, value) = self.keys.remove_entry(key)?;
+        let clock = name.clock().unwrap_or(&NO_CLOCK);
+        accessed(
+            &self.access,
+            Entry {
+                value: &value,
+                clock,
+            },
+            now,
+        );
+        let word = clock.raw();
         let expire = self.expires.remove(key);
         self.modified(key);
         self.note_if_stream(key, Some(&value));
-        Some((value, expire))
+        Some((value, word, expire))
+    }
+
+    /// Stores what [`Db::take_entry`] took under `key`, with an expiry time
+    /// (or none), replacing the key.
+    pub fn put_entry(&mut self, key: Key, value: Value, word: u32, expire_at: Option<u64>) {
+        self.purge_before_overwrite(&key);
+        self.modified(&key);
+        match expire_at {
+            Some(at) => {
+                self.expires.insert(key.clone(), at);
+            }
+            None => {
+                self.expires.remove(&key[..]);
+            }
+        }
+        self.insert_with_clock(key, value, word);
     }
 
     /// Stores a value with an expiry time (or none), replacing the key.
@@ -439,5 +605,31 @@ impl Db {
         }
         self.expired_count += due.len() as u64;
         (checked, due.len())
+    }
+}
+
+/// Records an access to `entry`, and whether its collection has outgrown
+/// its compact encoding: checked at every lookup, so before any later
+/// command can shrink it, which keeps the conversion one-way as Redis's.
+fn accessed(access: &AccessPolicy, entry: Entry<'_>, now: u64) {
+    access.touch(entry.clock, now);
+    let size = match entry.value {
+        Value::Hash(hash) => Some((Compact::Hash, hash.len())),
+        Value::Set(set) => Some((Compact::Set, set.len())),
+        Value::ZSet(zset) => Some((Compact::ZSet, zset.len())),
+        _ => None,
+    };
+    if let Some((kind, len)) = size {
+        access.note_size(entry.clock, kind, len);
+    }
+}
+
+#[cfg(test)]
+mod entry_size {
+    #[test]
+    fn the_access_clock_costs_a_key_nothing() {
+        // It lives in the key's own 24 bytes.
+        assert_eq!(std::mem::size_of::<super::Key>(), 24);
+        assert_eq!(std::mem::size_of::<super::Value>(), 24);
     }
 }

@@ -118,6 +118,16 @@ impl<V> Dict<V> {
         self.buckets[self.bucket_of(key)].get(key)
     }
 
+    /// The stored key and value under `key` (the keyspace's keys carry
+    /// their access clocks).
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&Key, &V)>
+    where
+        Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.buckets[self.bucket_of(key)].get_key_value(key)
+    }
+
     /// The value stored under `key`, to change in place.
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where

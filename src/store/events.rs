@@ -32,8 +32,7 @@ pub mod class {
     pub const EVICTED: u32 = 1 << 9;
     /// `t`
     pub const STREAM: u32 = 1 << 10;
-    /// `m`: a read that missed (`keymiss`): accepted and shown, not yet
-    /// emitted by respd (Redis 7.0 does).
+    /// `m`: a read command's lookup that missed (`keymiss`).
     pub const KEY_MISS: u32 = 1 << 11;
     /// `d`: module events (respd has no modules).
     pub const MODULE: u32 = 1 << 12;

@@ -1,6 +1,7 @@
 //! The data: databases of keys, values and expiry times. Nothing here knows
 //! about sockets or RESP; commands reach it through [`Store`].
 
+pub mod access;
 mod bytes;
 mod db;
 mod dict;
@@ -17,7 +18,7 @@ mod value;
 mod zset;
 
 pub use bytes::Bytes;
-pub use db::Db;
+pub use db::{Db, Entry};
 pub use dict::{Dict, Key};
 pub use events::{class, Event, EventLog};
 pub use glob::glob_match;
@@ -70,6 +71,8 @@ pub struct Store {
     events: Arc<EventLog>,
     /// Streams of every database that went away.
     gone_streams: Arc<GoneStreams>,
+    /// What the keys' access clocks hold (LRU or LFU).
+    access: Arc<access::AccessPolicy>,
 }
 
 impl Store {
@@ -77,16 +80,18 @@ impl Store {
     pub fn new(count: usize) -> Self {
         let events = Arc::new(EventLog::default());
         let gone_streams = Arc::new(GoneStreams::default());
+        let access = Arc::new(access::AccessPolicy::default());
         Store {
             dbs: (0..count.max(1))
                 .map(|index| {
-                    let mut db = Db::new(index, events.clone());
+                    let mut db = Db::new(index, events.clone(), access.clone());
                     db.gone_streams = gone_streams.clone();
                     RwLock::new(db)
                 })
                 .collect(),
             events,
             gone_streams,
+            access,
         }
     }
 
@@ -94,6 +99,16 @@ impl Store {
     /// [`GoneStreams`]).
     pub fn take_gone_streams(&self) -> Vec<(usize, Key)> {
         self.gone_streams.take()
+    }
+
+    /// The access clocks' policy (LRU or LFU), set from the configuration.
+    pub fn access(&self) -> &access::AccessPolicy {
+        &self.access
+    }
+
+    /// The same policy, to share with databases being loaded.
+    pub fn access_handle(&self) -> Arc<access::AccessPolicy> {
+        self.access.clone()
     }
 
     /// The keyspace event log.
