@@ -36,6 +36,9 @@ pub enum Check {
     OneOf(&'static [&'static str]),
     /// `notify-keyspace-events`: class letters (see `crate::notify`).
     EventClasses,
+    /// `shutdown-on-sigint` / `-sigterm`: `default`, or some of `save`,
+    /// `nosave`, `now`, `force` (see `crate::shutdown::Flags`).
+    ShutdownFlags,
     Text,
 }
 
@@ -84,7 +87,7 @@ const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: C
     }
 }
 
-use Check::{Bool, EventClasses, Int, Memory, OneOf, SavePoints, Text};
+use Check::{Bool, EventClasses, Int, Memory, OneOf, SavePoints, ShutdownFlags, Text};
 use Kind::{DefaultOnly, Live, Tuning};
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
@@ -254,7 +257,10 @@ pub static PARAMS: &[Param] = &[
     p("maxmemory-eviction-tenacity", "10", Tuning, Int(0, 100)),
     p("active-expire-effort", "1", Tuning, Int(1, 10)),
     p("io-threads-do-reads", "no", Tuning, Bool),
+    // Seconds to wait for replicas at shutdown: respd has none to wait for.
     p("shutdown-timeout", "10", Tuning, Int(0, I32)),
+    p("shutdown-on-sigint", "default", Live, ShutdownFlags),
+    p("shutdown-on-sigterm", "default", Live, ShutdownFlags),
     p(
         "tracking-table-max-keys",
         "1000000",
@@ -693,6 +699,33 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
                     options.join(", ")
                 ))
             }
+        }
+        ShutdownFlags => {
+            const WORDS: [&str; 5] = ["default", "save", "nosave", "now", "force"];
+            let given: Vec<String> = value
+                .split_whitespace()
+                .map(str::to_ascii_lowercase)
+                .collect();
+            if given.is_empty() || given.iter().any(|w| !WORDS.contains(&w.as_str())) {
+                return Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    WORDS.join(", ")
+                ));
+            }
+            if given.iter().any(|w| w == "save") && given.iter().any(|w| w == "nosave") {
+                return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+            }
+            // Shown in the table's order, as Redis shows its flags.
+            let shown: Vec<&str> = WORDS[1..]
+                .iter()
+                .copied()
+                .filter(|w| given.iter().any(|g| g == w))
+                .collect();
+            Ok(if shown.is_empty() {
+                "default".into()
+            } else {
+                shown.join(" ")
+            })
         }
         Text => Ok(value.to_string()),
     }

@@ -70,6 +70,7 @@ pub mod resp;
 pub mod scripting;
 pub mod server;
 pub mod shared;
+pub mod shutdown;
 pub mod store;
 pub mod util;
 

@@ -74,8 +74,10 @@ pub struct Shared {
     this: OnceLock<Weak<Shared>>,
     /// 40 random hex digits naming this run (INFO run_id, master_replid).
     pub run_id: String,
-    /// Set by SHUTDOWN: the accept loop stops and connections close.
+    /// Set once the server stops: the accept loops end, connections close.
     pub shutting_down: AtomicBool,
+    /// A shutdown under way (see `crate::shutdown`): commands wait for it.
+    pub shutdown: crate::shutdown::State,
     /// False after DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when found.
     pub active_expire: AtomicBool,
     /// The port the listeners are bound to (INFO tcp_port).
@@ -109,6 +111,7 @@ impl Shared {
             this: OnceLock::new(),
             run_id: random_hex(40),
             shutting_down: AtomicBool::new(false),
+            shutdown: Default::default(),
             active_expire: AtomicBool::new(true),
             port,
             listen_addrs: Mutex::new(Vec::new()),

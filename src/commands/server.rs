@@ -309,17 +309,18 @@ fn shutdown(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         // A shutdown here is immediate: there is never one to abort.
         return Err(NO_SHUTDOWN.into());
     }
-    crate::log::log(cx.shared, crate::log::NOTICE, "User requested shutdown...");
-    // SAVE forces a save, NOSAVE forbids it; otherwise save when save
-    // points are set. A failed save cancels the shutdown (unless FORCE).
-    if save || (!nosave && persistence::saves_on_shutdown(cx.shared)) {
-        let force = args[1..].iter().any(|a| is(a, "force"));
-        if persistence::save(cx.shared).is_err() && !force {
-            return Err(SHUTDOWN_FAILED.into());
-        }
+    let flags = crate::shutdown::Flags {
+        save,
+        nosave,
+        now: args[1..].iter().any(|a| is(a, "now")),
+        force: args[1..].iter().any(|a| is(a, "force")),
+    };
+    // The shutdown waits for every other command to finish: this one must
+    // not hold the gate meanwhile.
+    cx.release_gate();
+    if crate::shutdown::shut_down(cx.shared, flags, cx.session.in_exec).is_err() {
+        return Err(SHUTDOWN_FAILED.into());
     }
-    persistence::aof::sync(cx.shared);
-    cx.shared.request_shutdown();
     // Redis exits without replying; the client sees the connection close.
     cx.session.close_after_reply = true;
     Ok(())

@@ -11,6 +11,7 @@
 //! before a worker is spent on it.
 
 mod connection;
+mod signals;
 
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
@@ -165,6 +166,16 @@ impl Server {
         &self.shared
     }
 
+    /// What the `respd` binary adds to a server: SIGTERM and SIGINT shut
+    /// it down (see `crate::shutdown`), SIGHUP is ignored, and the pidfile
+    /// is written. Not for embedding programs: signals belong to the
+    /// process.
+    pub fn own_process(&self) -> io::Result<()> {
+        signals::install(&self.shared)?;
+        crate::shutdown::write_pidfile(&self.shared);
+        Ok(())
+    }
+
     /// Serves clients until SHUTDOWN.
     pub fn run(self) -> io::Result<()> {
         let Server { shared, listeners } = self;
@@ -210,11 +221,6 @@ impl Server {
         let _ = expiry.join();
         let _ = saver.join();
         crate::persistence::aof::sync(&shared);
-        log(
-            &shared,
-            log::NOTICE,
-            "respd is now ready to exit, bye bye...",
-        );
         Ok(())
     }
 
