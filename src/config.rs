@@ -380,8 +380,14 @@ impl Config {
             normalize(param, value)?
         };
         if param.kind == DefaultOnly && value != normalize(param, param.default)? {
+            // A daemon is what a supervisor makes of a foreground process.
+            let hint = if param.name == "daemonize" {
+                ": respd stays in the foreground; run it under a supervisor (systemd, runit) or with `nohup respd &`, and use `pidfile` and `logfile`"
+            } else {
+                ""
+            };
             return Err(format!(
-                "respd does not support '{} {}' (only '{}')",
+                "respd does not support '{} {}' (only '{}'){hint}",
                 param.name, value, param.default
             ));
         }
@@ -812,7 +818,10 @@ mod tests {
             "{err}"
         );
         let err = Config::default().load("daemonize yes\n").unwrap_err();
-        assert!(err.contains("does not support"), "{err}");
+        assert!(
+            err.contains("does not support") && err.contains("supervisor"),
+            "{err}"
+        );
         assert!(Config::default()
             .load("daemonize no\nappendonly no\n")
             .is_ok());

@@ -367,7 +367,10 @@ fn a_second_sigint_exits_at_once() {
 fn shutdown_on_sigterm_and_sigint_choose_the_save() {
     // nosave: save points set, yet no dump.
     let dir = temp_dir("shutdown", "nosave");
-    let mut server = process::respd(&dir, &["--save", "3600 1", "--shutdown-on-sigterm", "nosave"]);
+    let mut server = process::respd(
+        &dir,
+        &["--save", "3600 1", "--shutdown-on-sigterm", "nosave"],
+    );
     run(&mut server.conn(), &["SET", "k", "v"]);
     signal(&server, "TERM");
     assert_eq!(exit_code(&mut server), Some(0));
@@ -403,8 +406,7 @@ fn shutdown_on_signal_settings_read_as_redis() {
     let dir = temp_dir("shutdown", "settings");
     let server = process::respd(&dir, &["--save", ""]);
     let mut conn = server.conn();
-    let get = |conn: &mut redis::Connection, name: &str| match run(conn, &["CONFIG", "GET", name])
-    {
+    let get = |conn: &mut redis::Connection, name: &str| match run(conn, &["CONFIG", "GET", name]) {
         Value::Array(items) => items[1].clone(),
         other => panic!("{other:?}"),
     };
@@ -412,12 +414,18 @@ fn shutdown_on_signal_settings_read_as_redis() {
         get(&mut conn, "shutdown-on-sigterm"),
         Value::BulkString(b"default".to_vec())
     );
-    run(&mut conn, &["CONFIG", "SET", "shutdown-on-sigint", "now nosave"]);
+    run(
+        &mut conn,
+        &["CONFIG", "SET", "shutdown-on-sigint", "now nosave"],
+    );
     assert_eq!(
         get(&mut conn, "shutdown-on-sigint"),
         Value::BulkString(b"nosave now".to_vec())
     );
-    run(&mut conn, &["CONFIG", "SET", "shutdown-on-sigint", "force save now"]);
+    run(
+        &mut conn,
+        &["CONFIG", "SET", "shutdown-on-sigint", "force save now"],
+    );
     assert_eq!(
         get(&mut conn, "shutdown-on-sigint"),
         Value::BulkString(b"save now force".to_vec())
@@ -430,7 +438,10 @@ fn shutdown_on_signal_settings_read_as_redis() {
         process::run_err(&mut conn, &["CONFIG", "SET", "shutdown-on-sigterm", "bad"]),
         "ERR CONFIG SET failed (possibly related to argument 'shutdown-on-sigterm') - argument(s) must be one of the following: default, save, nosave, now, force"
     );
-    run(&mut conn, &["CONFIG", "SET", "shutdown-on-sigint", "default"]);
+    run(
+        &mut conn,
+        &["CONFIG", "SET", "shutdown-on-sigint", "default"],
+    );
     assert_eq!(
         get(&mut conn, "shutdown-on-sigint"),
         Value::BulkString(b"default".to_vec())
