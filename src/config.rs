@@ -39,6 +39,8 @@ pub enum Check {
     /// `shutdown-on-sigint` / `-sigterm`: `default`, or some of `save`,
     /// `nosave`, `now`, `force` (see `crate::shutdown::Flags`).
     ShutdownFlags,
+    /// An octal number up to this (`unixsocketperm`), shown in octal.
+    Octal(u32),
     Text,
 }
 
@@ -87,7 +89,7 @@ const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: C
     }
 }
 
-use Check::{Bool, EventClasses, Int, Memory, OneOf, SavePoints, ShutdownFlags, Text};
+use Check::{Bool, EventClasses, Int, Memory, Octal, OneOf, SavePoints, ShutdownFlags, Text};
 use Kind::{DefaultOnly, Live, Tuning};
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
@@ -152,7 +154,8 @@ pub static PARAMS: &[Param] = &[
     p("masteruser", "", DefaultOnly, Text),
     p("maxmemory", "0", DefaultOnly, Memory(0)),
     p("maxmemory-clients", "0", DefaultOnly, Text),
-    fixed("unixsocket", "", DefaultOnly, Text),
+    fixed("unixsocket", "", Live, Text),
+    fixed("unixsocketperm", "0", Live, Octal(0o777)),
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
     fixed("syslog-enabled", "no", DefaultOnly, Bool),
     fixed("aclfile", "", DefaultOnly, Text),
@@ -448,6 +451,13 @@ impl Config {
             .map(|a| a.trim_start_matches('-').to_string())
             .collect()
     }
+    /// The unix socket's permissions (`unixsocketperm`); 0 leaves them
+    /// to the umask.
+    pub fn unixsocketperm(&self) -> u32 {
+        self.get("unixsocketperm")
+            .and_then(|v| u32::from_str_radix(v, 8).ok())
+            .unwrap_or(0)
+    }
     pub fn maxclients(&self) -> usize {
         self.number("maxclients") as usize
     }
@@ -732,6 +742,14 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
             } else {
                 shown.join(" ")
             })
+        }
+        Octal(max) => {
+            let n = u32::from_str_radix(value, 8)
+                .map_err(|_| "argument couldn't be parsed as an octal number")?;
+            if n > max {
+                return Err(format!("argument must be between 0 and {max:o} inclusive"));
+            }
+            Ok(format!("{n:o}"))
         }
         Text => Ok(value.to_string()),
     }

@@ -160,6 +160,13 @@ pub fn shut_down(shared: &Shared, flags: Flags, in_exec: bool) -> Result<(), Ref
             }
         }
     }
+    // No reply leaves after this: the listeners stop (woken while their
+    // socket file still exists), every client closes, and commands that
+    // waited are refused.
+    shared.request_shutdown();
+    for client in shared.clients.all() {
+        client.kill();
+    }
     let (pidfile, unixsocket) = {
         let config = shared.config();
         (
@@ -180,12 +187,6 @@ pub fn shut_down(shared: &Shared, flags: Flags, in_exec: bool) -> Result<(), Ref
         log::WARNING,
         "Redis is now ready to exit, bye bye...",
     );
-    // No reply leaves after this: the listeners stop, every client closes,
-    // and commands that waited are refused.
-    shared.request_shutdown();
-    for client in shared.clients.all() {
-        client.kill();
-    }
     settle(shared, true);
     drop(gate);
     Ok(())

@@ -403,7 +403,13 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             ("process_id", std::process::id().to_string()),
             ("process_supervised", "no".into()),
             ("run_id", shared.run_id.clone()),
-            ("tcp_port", shared.port.to_string()),
+            (
+                "tcp_port",
+                shared
+                    .port
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .to_string(),
+            ),
             ("server_time_usec", (now_micros()).to_string()),
             ("uptime_in_seconds", uptime.to_string()),
             ("uptime_in_days", (uptime / 86_400).to_string()),
@@ -1171,8 +1177,37 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     updated
         .set_many(&pairs)
         .map_err(|failure| Error::new(failure.to_string()))?;
+    let listen = |c: &crate::config::Config| (c.get("bind").unwrap_or("").to_string(), c.port());
+    let (old_listen, new_listen) = (listen(&previous), listen(&updated));
     *cx.shared.config_mut() = updated;
     crate::notify::configure(cx.shared);
+    // port / bind: the TCP listeners move now, as Redis 7.0's do; if the
+    // new addresses cannot be bound, the old ones stay and so does the
+    // configuration.
+    if new_listen != old_listen {
+        if let Some(listening) = cx.shared.listening() {
+            let (bind, port) = &new_listen;
+            if let Err(err) = listening.rebind(bind, *port, &old_listen.0, old_listen.1) {
+                crate::log::log(
+                    cx.shared,
+                    crate::log::WARNING,
+                    &format!(
+                        "Can't listen on the new addresses: {err}. Restoring previous settings."
+                    ),
+                );
+                *cx.shared.config_mut() = previous;
+                crate::notify::configure(cx.shared);
+                return Err(Error::new(if new_listen.0 != old_listen.0 {
+                    "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.".to_string()
+                } else {
+                    "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.".to_string()
+                }));
+            }
+            cx.shared
+                .port
+                .store(*port, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     // appendonly yes starts the AOF with a rewrite; no stops it. If that
     // fails, every change is undone, as Redis does.
     if let Err(err) = persistence::aof::apply_config(cx.shared) {
