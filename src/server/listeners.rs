@@ -22,6 +22,12 @@ use crate::commands::errors;
 use crate::log::{self, log};
 use crate::shared::{Listening, Shared, Stats};
 
+/// How often the pool is checked for idle workers.
+const TRIM_PERIOD: Duration = Duration::from_secs(1);
+/// More idle workers than this, and the pool is retired (see
+/// `Acceptors::trim_pool`).
+const RETIRE_IDLE_WORKERS: usize = 4 * super::POOL_STEP;
+
 /// One listening socket.
 #[derive(Debug)]
 pub enum Listener {
@@ -173,11 +179,13 @@ struct Running {
     thread: JoinHandle<()>,
 }
 
-/// Every accept thread of a running server.
+/// Every accept thread of a running server, and the pool of connection
+/// workers they hand clients to.
 #[derive(Debug)]
 pub struct Acceptors {
     shared: Arc<Shared>,
-    pool: ThreadPool,
+    pool: Arc<Mutex<ThreadPool>>,
+    /// Connections being served, in the current pool or a retired one.
     live: Arc<AtomicUsize>,
     running: Mutex<Vec<Running>>,
     /// Signalled when the server stops.
@@ -185,11 +193,11 @@ pub struct Acceptors {
 }
 
 impl Acceptors {
-    pub fn new(shared: Arc<Shared>, pool: ThreadPool, live: Arc<AtomicUsize>) -> Self {
+    pub fn new(shared: Arc<Shared>) -> Self {
         Acceptors {
             shared,
-            pool,
-            live,
+            pool: Arc::new(Mutex::new(new_pool())),
+            live: Arc::new(AtomicUsize::new(0)),
             running: Mutex::new(Vec::new()),
             stopped: Condvar::new(),
         }
@@ -255,17 +263,41 @@ impl Acceptors {
         self.publish_addrs();
     }
 
-    /// Blocks until the server stops, then stops every accept thread.
+    /// Blocks until the server stops, giving idle workers back once a
+    /// second; then stops every accept thread and waits for every
+    /// connection to end (the caller has closed them).
     pub fn serve_until_stopped(&self) {
         let mut running = self.running();
         while !self.shared.shutting_down.load(Ordering::SeqCst) {
             running = self
                 .stopped
-                .wait(running)
-                .unwrap_or_else(PoisonError::into_inner);
+                .wait_timeout(running, TRIM_PERIOD)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            self.trim_pool();
         }
         drop(running);
         self.stop(|_| true);
+    }
+
+    /// Waits until every connection has ended.
+    pub fn wait_for_connections(&self) {
+        while self.live.load(Ordering::SeqCst) > 0 {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// After a burst of clients, the pool holds many idle workers (each
+    /// with its stack). threadpool cannot stop an idle worker, so the pool
+    /// is retired instead: new clients go to a fresh pool of `POOL_STEP`
+    /// workers; the old pool's idle workers end at once (their job queue
+    /// closes), its busy ones when their client leaves.
+    fn trim_pool(&self) {
+        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        let busy = pool.active_count() + pool.queued_count();
+        if pool.max_count().saturating_sub(busy) > RETIRE_IDLE_WORKERS {
+            *pool = new_pool();
+        }
     }
 }
 
@@ -338,11 +370,20 @@ impl Drop for LiveGuard {
     }
 }
 
+/// A pool of `POOL_STEP` connection workers.
+fn new_pool() -> ThreadPool {
+    threadpool::Builder::new()
+        .thread_name("respd-client".into())
+        .thread_stack_size(super::WORKER_STACK_BYTES)
+        .num_threads(super::POOL_STEP)
+        .build()
+}
+
 fn accept_loop(
     listener: &Listener,
     stop: &AtomicBool,
     shared: &Arc<Shared>,
-    mut pool: ThreadPool,
+    pool: Arc<Mutex<ThreadPool>>,
     live: &Arc<AtomicUsize>,
 ) {
     loop {
@@ -374,11 +415,14 @@ fn accept_loop(
             let _ = accepted.stream.shutdown(Shutdown::Both);
             continue;
         }
-        let now_live = live.fetch_add(1, Ordering::SeqCst) + 1;
-        if now_live > pool.max_count() {
-            pool.set_num_threads((now_live + super::POOL_STEP).min(maxclients.max(now_live)));
-        }
+        live.fetch_add(1, Ordering::SeqCst);
         let (shared, guard) = (shared.clone(), LiveGuard(live.clone()));
+        let mut pool = pool.lock().unwrap_or_else(PoisonError::into_inner);
+        // Every worker busy: grow by a step (one worker serves one client).
+        let busy = pool.active_count() + pool.queued_count();
+        if busy >= pool.max_count() {
+            pool.set_num_threads(busy + super::POOL_STEP);
+        }
         pool.execute(move || {
             let _guard = guard;
             connection::serve(&shared, accepted.stream, accepted.peer, accepted.laddr);

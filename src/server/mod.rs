@@ -17,7 +17,7 @@ mod stream;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -161,13 +161,7 @@ impl Server {
     /// Serves clients until SHUTDOWN.
     pub fn run(self) -> io::Result<()> {
         let Server { shared, listeners } = self;
-        let pool = threadpool::Builder::new()
-            .thread_name("respd-client".into())
-            .thread_stack_size(WORKER_STACK_BYTES)
-            .num_threads(POOL_STEP)
-            .build();
-        let live = Arc::new(AtomicUsize::new(0));
-        let acceptors = Arc::new(Acceptors::new(shared.clone(), pool.clone(), live));
+        let acceptors = Arc::new(Acceptors::new(shared.clone()));
         let as_listening: Arc<dyn Listening> = acceptors.clone();
         let _ = shared.listening.set(Arc::downgrade(&as_listening));
         drop(as_listening);
@@ -181,7 +175,7 @@ impl Server {
         for client in shared.clients.all() {
             client.kill();
         }
-        pool.join();
+        acceptors.wait_for_connections();
         let _ = expiry.join();
         let _ = saver.join();
         crate::persistence::aof::sync(&shared);
