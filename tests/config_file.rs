@@ -123,7 +123,10 @@ fn free_port() -> u16 {
 
 /// A respd process, killed when dropped. It runs in a scratch directory,
 /// so what it writes with the default `dir` stays out of the repository.
-struct Respd(Child, TempDir);
+struct Respd {
+    child: Child,
+    _cwd: TempDir,
+}
 
 impl Respd {
     fn spawn(args: &[&str]) -> Respd {
@@ -137,14 +140,14 @@ impl Respd {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        Respd(child, cwd)
+        Respd { child, _cwd: cwd }
     }
 }
 
 impl Drop for Respd {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,14 +1,15 @@
-//! The server: listeners, the pool of connection workers, and the
-//! background expiry thread.
+//! The server: listeners (see `listeners`), the pool of connection
+//! workers, and the background expiry and save-point threads.
 //!
 //! One thread serves one connection, for as long as it stays connected.
 //! The pool grows with the number of live connections, up to `maxclients`;
 //! past that a client is told `-ERR max number of clients reached` and
-//! closed, as Redis does, instead of waiting unseen in a queue.
+//! closed, as Redis does, instead of waiting unseen in a queue. After a
+//! burst, the idle workers go (`Acceptors::trim_pool`).
 //!
-//! Protected mode is checked here too: while no password is set, a client
-//! that does not come from the loopback interface is told why and closed
-//! before a worker is spent on it.
+//! Protected mode is checked at accept too: while no password is set, a
+//! client that does not come from the loopback interface (or the unix
+//! socket) is told why and closed before a worker is spent on it.
 
 mod connection;
 mod listeners;
