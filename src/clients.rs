@@ -25,6 +25,8 @@ pub struct ClientMeta {
 /// One connected client, as others see it.
 pub struct ClientInfo {
     pub id: u64,
+    /// Connected through the unix socket (`flags=U`).
+    pub unix_socket: bool,
     pub addr: String,
     pub laddr: String,
     pub fd: i64,
@@ -69,6 +71,7 @@ impl ClientInfo {
     ) -> Self {
         ClientInfo {
             id,
+            unix_socket: false,
             addr,
             laddr,
             fd,
@@ -140,6 +143,9 @@ impl ClientInfo {
         }
         if sub + psub + ssub > 0 {
             flags.push('P');
+        }
+        if self.unix_socket {
+            flags.push('U');
         }
         if meta.no_evict {
             flags.push('e');

@@ -36,6 +36,11 @@ pub enum Check {
     OneOf(&'static [&'static str]),
     /// `notify-keyspace-events`: class letters (see `crate::notify`).
     EventClasses,
+    /// `shutdown-on-sigint` / `-sigterm`: `default`, or some of `save`,
+    /// `nosave`, `now`, `force` (see `crate::shutdown::Flags`).
+    ShutdownFlags,
+    /// An octal number up to this (`unixsocketperm`), shown in octal.
+    Octal(u32),
     Text,
 }
 
@@ -84,7 +89,7 @@ const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: C
     }
 }
 
-use Check::{Bool, EventClasses, Int, Memory, OneOf, SavePoints, Text};
+use Check::{Bool, EventClasses, Int, Memory, Octal, OneOf, SavePoints, ShutdownFlags, Text};
 use Kind::{DefaultOnly, Live, Tuning};
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
@@ -149,7 +154,8 @@ pub static PARAMS: &[Param] = &[
     p("masteruser", "", DefaultOnly, Text),
     p("maxmemory", "0", DefaultOnly, Memory(0)),
     p("maxmemory-clients", "0", DefaultOnly, Text),
-    fixed("unixsocket", "", DefaultOnly, Text),
+    fixed("unixsocket", "", Live, Text),
+    fixed("unixsocketperm", "0", Live, Octal(0o777)),
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
     fixed("syslog-enabled", "no", DefaultOnly, Bool),
     fixed("aclfile", "", DefaultOnly, Text),
@@ -261,7 +267,10 @@ pub static PARAMS: &[Param] = &[
     p("maxmemory-eviction-tenacity", "10", Tuning, Int(0, 100)),
     p("active-expire-effort", "1", Tuning, Int(1, 10)),
     p("io-threads-do-reads", "no", Tuning, Bool),
+    // Seconds to wait for replicas at shutdown: respd has none to wait for.
     p("shutdown-timeout", "10", Tuning, Int(0, I32)),
+    p("shutdown-on-sigint", "default", Live, ShutdownFlags),
+    p("shutdown-on-sigterm", "default", Live, ShutdownFlags),
     p(
         "tracking-table-max-keys",
         "1000000",
@@ -381,8 +390,14 @@ impl Config {
             normalize(param, value)?
         };
         if param.kind == DefaultOnly && value != normalize(param, param.default)? {
+            // A daemon is what a supervisor makes of a foreground process.
+            let hint = if param.name == "daemonize" {
+                ": respd stays in the foreground; run it under a supervisor (systemd, runit) or with `nohup respd &`, and use `pidfile` and `logfile`"
+            } else {
+                ""
+            };
             return Err(format!(
-                "respd does not support '{} {}' (only '{}')",
+                "respd does not support '{} {}' (only '{}'){hint}",
                 param.name, value, param.default
             ));
         }
@@ -442,6 +457,13 @@ impl Config {
             .split_whitespace()
             .map(|a| a.trim_start_matches('-').to_string())
             .collect()
+    }
+    /// The unix socket's permissions (`unixsocketperm`); 0 leaves them
+    /// to the umask.
+    pub fn unixsocketperm(&self) -> u32 {
+        self.get("unixsocketperm")
+            .and_then(|v| u32::from_str_radix(v, 8).ok())
+            .unwrap_or(0)
     }
     pub fn maxclients(&self) -> usize {
         self.number("maxclients") as usize
@@ -722,6 +744,41 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
                 ))
             }
         }
+        ShutdownFlags => {
+            const WORDS: [&str; 5] = ["default", "save", "nosave", "now", "force"];
+            let given: Vec<String> = value
+                .split_whitespace()
+                .map(str::to_ascii_lowercase)
+                .collect();
+            if given.is_empty() || given.iter().any(|w| !WORDS.contains(&w.as_str())) {
+                return Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    WORDS.join(", ")
+                ));
+            }
+            if given.iter().any(|w| w == "save") && given.iter().any(|w| w == "nosave") {
+                return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+            }
+            // Shown in the table's order, as Redis shows its flags.
+            let shown: Vec<&str> = WORDS[1..]
+                .iter()
+                .copied()
+                .filter(|w| given.iter().any(|g| g == w))
+                .collect();
+            Ok(if shown.is_empty() {
+                "default".into()
+            } else {
+                shown.join(" ")
+            })
+        }
+        Octal(max) => {
+            let n = u32::from_str_radix(value, 8)
+                .map_err(|_| "argument couldn't be parsed as an octal number")?;
+            if n > max {
+                return Err(format!("argument must be between 0 and {max:o} inclusive"));
+            }
+            Ok(format!("{n:o}"))
+        }
         Text => Ok(value.to_string()),
     }
 }
@@ -807,7 +864,10 @@ mod tests {
             "{err}"
         );
         let err = Config::default().load("daemonize yes\n").unwrap_err();
-        assert!(err.contains("does not support"), "{err}");
+        assert!(
+            err.contains("does not support") && err.contains("supervisor"),
+            "{err}"
+        );
         assert!(Config::default()
             .load("daemonize no\nappendonly no\n")
             .is_ok());

@@ -1,7 +1,8 @@
 //! # respd
 //!
 //! A Redis-compatible server that a person can read in an afternoon:
-//! blocking threads, the standard library and one dependency (`threadpool`).
+//! blocking threads, the standard library and two small dependencies
+//! (`threadpool`; `signal-hook`, which catches SIGTERM and SIGINT).
 //!
 //! Two guides come with the source: `docs/PROTOCOL.md` (RESP2 and RESP3
 //! byte by byte, every example checked by `tests/protocol_guide.rs`) and
@@ -15,7 +16,8 @@
 //! | [`resp`] | RESP2/RESP3 frames, the command parser, the reply writer, the wire-trace notation | nothing of respd |
 //! | [`store`] | databases, values, expiry, each key's access clock, the glob matcher, HyperLogLog and geohash arithmetic | nothing of sockets or RESP |
 //! | [`commands`] | the command table, one file per family, and Redis 7.0's command metadata (`commands::meta`, generated) | `store`, `resp::Reply` |
-//! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
+//! | [`server`] | listeners (TCP and unix), the worker pool, the connection loop, signals | `commands`, `resp` |
+//! | [`shutdown`] | the one way a server stops (SHUTDOWN, SIGTERM, SIGINT): drain, save, clean up | `persistence`, `shared` |
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |
 //! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file | `store` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
@@ -70,6 +72,7 @@ pub mod resp;
 pub mod scripting;
 pub mod server;
 pub mod shared;
+pub mod shutdown;
 pub mod store;
 pub mod util;
 

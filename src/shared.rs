@@ -2,12 +2,11 @@
 //! registry and the counters INFO reports. The server builds one `Shared`;
 //! commands read and change it through their [`Context`](crate::commands::Context).
 
-use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{
     Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
 };
-use std::time::Duration;
 use std::time::Instant;
 
 use crate::blocking::Blocking;
@@ -47,6 +46,16 @@ impl Stats {
     }
 }
 
+/// What the server lets others do with its listening sockets: replace
+/// the TCP ones (CONFIG SET port / bind), and wake every accept thread
+/// (a shutdown).
+pub trait Listening: Send + Sync + std::fmt::Debug {
+    /// Listens on `bind` / `port` instead; on failure the old addresses
+    /// are listened on again and the error says why.
+    fn rebind(&self, bind: &str, port: u16, old_bind: &str, old_port: u16) -> Result<(), String>;
+    fn wake_all(&self);
+}
+
 /// The state of one running server.
 #[derive(Debug)]
 pub struct Shared {
@@ -74,14 +83,18 @@ pub struct Shared {
     this: OnceLock<Weak<Shared>>,
     /// 40 random hex digits naming this run (INFO run_id, master_replid).
     pub run_id: String,
-    /// Set by SHUTDOWN: the accept loop stops and connections close.
+    /// Set once the server stops: the accept loops end, connections close.
     pub shutting_down: AtomicBool,
+    /// A shutdown under way (see `crate::shutdown`): commands wait for it.
+    pub shutdown: crate::shutdown::State,
     /// False after DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when found.
     pub active_expire: AtomicBool,
-    /// The port the listeners are bound to (INFO tcp_port).
-    pub port: u16,
-    /// Every listener's address, so a shutdown can wake the accept loops.
+    /// The port the TCP listeners are bound to (INFO tcp_port).
+    pub port: AtomicU16,
+    /// Every TCP listener's address.
     pub listen_addrs: Mutex<Vec<SocketAddr>>,
+    /// The running server's listeners (set by `Server::run`).
+    pub listening: OnceLock<Weak<dyn Listening>>,
     /// MIGRATE's cached connections to its targets.
     pub(crate) migrate_links: crate::commands::migrate::Links,
     /// The Lua VM, the script cache and the running script's state.
@@ -112,8 +125,10 @@ impl Shared {
             this: OnceLock::new(),
             run_id: random_hex(40),
             shutting_down: AtomicBool::new(false),
+            shutdown: Default::default(),
             active_expire: AtomicBool::new(true),
-            port,
+            port: AtomicU16::new(port),
+            listening: OnceLock::new(),
             listen_addrs: Mutex::new(Vec::new()),
             migrate_links: Default::default(),
             #[cfg(feature = "scripting")]
@@ -145,29 +160,22 @@ impl Shared {
         self.config.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts a shutdown (SHUTDOWN, or the embedding program): the accept
-    /// loops are woken by a connection of our own, see the flag and stop;
-    /// the server then closes every client.
+    /// Stops the server (the end of a shutdown, or the embedding program):
+    /// the accept loops are woken, see the flag and stop; the server then
+    /// closes every client.
     pub fn request_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         // A running script stops, written or not (SHUTDOWN NOSAVE).
         #[cfg(feature = "scripting")]
         self.scripting.abort();
-        let addrs = self
-            .listen_addrs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        for mut addr in addrs {
-            if addr.ip().is_unspecified() {
-                addr.set_ip(if addr.is_ipv4() {
-                    [127, 0, 0, 1].into()
-                } else {
-                    std::net::Ipv6Addr::LOCALHOST.into()
-                });
-            }
-            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        if let Some(listening) = self.listening.get().and_then(Weak::upgrade) {
+            listening.wake_all();
         }
+    }
+
+    /// The running server's listeners, if it runs.
+    pub fn listening(&self) -> Option<std::sync::Arc<dyn Listening>> {
+        self.listening.get().and_then(Weak::upgrade)
     }
 }
 

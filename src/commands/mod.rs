@@ -498,6 +498,12 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
+    /// Lets go of the shared side of the EXEC gate before the command ends
+    /// (SHUTDOWN, which then waits for every other command).
+    pub fn release_gate(&mut self) {
+        self.gate = None;
+    }
+
     /// Logs keyspace event `name` (`set`, `lpush`...) of `class` about `key`
     /// of the selected database; it is published after the command. One
     /// atomic load when nobody listens to `class`.
@@ -618,6 +624,18 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // gate; they take the exclusive side, so no one sees them half done.
     if resolved.parent != "exec" && !scripting::RUNS_SCRIPTS.contains(&resolved.parent) {
         cx.gate = shared_gate(cx.shared, resolved.command)?;
+    }
+    // A shutdown under way: wait to see whether the server stops (then no
+    // reply) or goes on (then run as usual). SHUTDOWN inside EXEC runs on.
+    if cx.shared.shutdown.closing() && !cx.session.in_exec {
+        cx.gate = None;
+        return match crate::shutdown::wait_for_outcome(cx.shared) {
+            crate::shutdown::Arrival::Proceed => dispatch(cx, args),
+            crate::shutdown::Arrival::Close => {
+                cx.session.close_after_reply = true;
+                Ok(())
+            }
+        };
     }
     run(cx, resolved, args)
 }

@@ -272,17 +272,18 @@ fn shutdown(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         // A shutdown here is immediate: there is never one to abort.
         return Err(NO_SHUTDOWN.into());
     }
-    crate::log::log(cx.shared, crate::log::NOTICE, "User requested shutdown...");
-    // SAVE forces a save, NOSAVE forbids it; otherwise save when save
-    // points are set. A failed save cancels the shutdown (unless FORCE).
-    if save || (!nosave && persistence::saves_on_shutdown(cx.shared)) {
-        let force = args[1..].iter().any(|a| is(a, "force"));
-        if persistence::save(cx.shared).is_err() && !force {
-            return Err(SHUTDOWN_FAILED.into());
-        }
+    let flags = crate::shutdown::Flags {
+        save,
+        nosave,
+        now: args[1..].iter().any(|a| is(a, "now")),
+        force: args[1..].iter().any(|a| is(a, "force")),
+    };
+    // The shutdown waits for every other command to finish: this one must
+    // not hold the gate meanwhile.
+    cx.release_gate();
+    if crate::shutdown::shut_down(cx.shared, flags, cx.session.in_exec).is_err() {
+        return Err(SHUTDOWN_FAILED.into());
     }
-    persistence::aof::sync(cx.shared);
-    cx.shared.request_shutdown();
     // Redis exits without replying; the client sees the connection close.
     cx.session.close_after_reply = true;
     Ok(())
@@ -365,7 +366,13 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             ("process_id", std::process::id().to_string()),
             ("process_supervised", "no".into()),
             ("run_id", shared.run_id.clone()),
-            ("tcp_port", shared.port.to_string()),
+            (
+                "tcp_port",
+                shared
+                    .port
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .to_string(),
+            ),
             ("server_time_usec", (now_micros()).to_string()),
             ("uptime_in_seconds", uptime.to_string()),
             ("uptime_in_days", (uptime / 86_400).to_string()),
@@ -655,8 +662,37 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     updated
         .set_many(&pairs)
         .map_err(|failure| Error::new(failure.to_string()))?;
+    let listen = |c: &crate::config::Config| (c.get("bind").unwrap_or("").to_string(), c.port());
+    let (old_listen, new_listen) = (listen(&previous), listen(&updated));
     *cx.shared.config_mut() = updated;
     crate::notify::configure(cx.shared);
+    // port / bind: the TCP listeners move now, as Redis 7.0's do; if the
+    // new addresses cannot be bound, the old ones stay and so does the
+    // configuration.
+    if new_listen != old_listen {
+        if let Some(listening) = cx.shared.listening() {
+            let (bind, port) = &new_listen;
+            if let Err(err) = listening.rebind(bind, *port, &old_listen.0, old_listen.1) {
+                crate::log::log(
+                    cx.shared,
+                    crate::log::WARNING,
+                    &format!(
+                        "Can't listen on the new addresses: {err}. Restoring previous settings."
+                    ),
+                );
+                *cx.shared.config_mut() = previous;
+                crate::notify::configure(cx.shared);
+                return Err(Error::new(if new_listen.0 != old_listen.0 {
+                    "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.".to_string()
+                } else {
+                    "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.".to_string()
+                }));
+            }
+            cx.shared
+                .port
+                .store(*port, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     // appendonly yes starts the AOF with a rewrite; no stops it. If that
     // fails, every change is undone, as Redis does.
     if let Err(err) = persistence::aof::apply_config(cx.shared) {
