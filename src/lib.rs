@@ -59,10 +59,14 @@
 pub mod blocking;
 pub mod client;
 pub mod clients;
+pub mod cmdstats;
 pub mod commands;
 pub mod config;
+pub mod histogram;
+pub mod latency;
 pub mod log;
 pub mod notify;
+pub mod pause;
 pub mod persistence;
 pub mod pubsub;
 pub mod resp;
@@ -70,6 +74,7 @@ pub mod resp;
 pub mod scripting;
 pub mod server;
 pub mod shared;
+pub mod slowlog;
 pub mod store;
 pub mod util;
 

@@ -426,3 +426,10 @@ mod tests {
         assert_eq!(split_args(b"\0").unwrap(), Vec::<Vec<u8>>::new());
     }
 }
+
+/// A number as C's `%f` prints it with trailing zeros (and a bare dot)
+/// trimmed: Redis's percentile names (`50`, `99.9`).
+pub fn format_percentile(value: f64) -> String {
+    let text = format!("{value:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}

@@ -9,6 +9,7 @@ use super::server::help_reply;
 use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
 use crate::blocking::Outcome;
 use crate::clients::ClientInfo;
+use crate::pause::PauseKind;
 
 const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
 const CLIENT_ID_RANGE: &str = "ERR client-id should be greater than 0";
@@ -34,8 +35,48 @@ static SUBCOMMANDS: &[Command] = &[
     Command::new("no-evict", 3, OTHERS, NO_KEYS, "connection", no_evict),
     Command::new("no-touch", 3, OWN, NO_KEYS, "connection", no_touch),
     Command::new("unblock", -3, OTHERS, NO_KEYS, "connection", unblock),
+    Command::new("pause", -3, OTHERS, NO_KEYS, "connection", pause),
+    Command::new("unpause", 2, OTHERS, NO_KEYS, "connection", unpause),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "connection", help),
 ];
+
+// CLIENT PAUSE timeout [WRITE | ALL]
+fn pause(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(errors::subcommand_syntax("client", &args[1]));
+    }
+    let kind = match args.get(3) {
+        None => PauseKind::All,
+        Some(mode) if is(mode, "write") => PauseKind::Write,
+        Some(mode) if is(mode, "all") => PauseKind::All,
+        Some(_) => return Err(Error::from("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    let until = millis_timeout(&args[2])?;
+    cx.shared.pause.pause(kind, until);
+    cx.out.ok();
+    Ok(())
+}
+
+/// A timeout in milliseconds from now, as Redis's
+/// getTimeoutFromObjectOrReply with UNIT_MILLISECONDS reads it.
+pub(super) fn millis_timeout(arg: &[u8]) -> Result<std::time::Instant, Error> {
+    let millis = crate::util::parse_i64(arg)
+        .ok_or(Error::from("ERR timeout is not an integer or out of range"))?;
+    if millis < 0 {
+        return Err(Error::from("ERR timeout is negative"));
+    }
+    let now = std::time::Instant::now();
+    // Far beyond any real pause: a year stands for "for ever".
+    let far = std::time::Duration::from_secs(365 * 86_400);
+    Ok(now + std::time::Duration::from_millis(millis as u64).min(far))
+}
+
+// CLIENT UNPAUSE
+fn unpause(cx: &mut Context<'_>, _: &Args) -> CmdResult {
+    cx.shared.pause.unpause();
+    cx.out.ok();
+    Ok(())
+}
 
 // CLIENT ID
 fn id(cx: &mut Context<'_>, _: &Args) -> CmdResult {

@@ -14,14 +14,18 @@ mod bitmaps;
 mod client;
 mod connection;
 mod hashes;
+mod info;
+mod latency;
 mod keys;
 mod lists;
 pub(crate) mod migrate;
 mod pubsub;
+mod replication;
 mod scan;
 mod scripting;
 mod server;
 mod sets;
+mod slowlog;
 mod streams;
 mod strings;
 mod transactions;
@@ -182,7 +186,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 15] {
+fn families() -> [&'static [Command]; 19] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -199,6 +203,10 @@ fn families() -> [&'static [Command]; 15] {
         streams::COMMANDS,
         scripting::COMMANDS,
         migrate::COMMANDS,
+        info::COMMANDS,
+        slowlog::COMMANDS,
+        latency::COMMANDS,
+        replication::COMMANDS,
     ]
 }
 
@@ -295,6 +303,12 @@ pub struct Session {
     pub peer_closed: PeerProbe,
     /// Subscriptions, MONITOR mode and the outbox that serves them.
     pub pubsub: crate::pubsub::ClientPubsub,
+    /// Time the running command spent blocked on keys, which its
+    /// statistics leave out (as Redis's do).
+    pub blocked_time: std::time::Duration,
+    /// Error replies this connection's commands counted (so a script's
+    /// error is not counted twice).
+    pub errors_counted: u64,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -350,6 +364,8 @@ impl Session {
             watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
             pubsub: Default::default(),
+            blocked_time: std::time::Duration::ZERO,
+            errors_counted: 0,
         };
         session.refresh_config(shared);
         session
@@ -461,10 +477,12 @@ impl<'a> Context<'a> {
             .blocked_on
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waiter.clone());
+        let blocked_at = std::time::Instant::now();
         let outcome = self
             .shared
             .blocking
             .wait(&waiter, deadline, &*self.session.peer_closed.0);
+        self.session.blocked_time += blocked_at.elapsed();
         *self
             .session
             .info
@@ -478,6 +496,12 @@ impl<'a> Context<'a> {
             Outcome::Closed => self.session.close_after_reply = true,
         }
         Ok(())
+    }
+
+    /// Lets go of the EXEC gate before a long wait that touches no data
+    /// (WAIT), so transactions and scripts elsewhere can run.
+    pub fn release_gate(&mut self) {
+        self.gate = None;
     }
 
     /// Logs keyspace event `name` (`set`, `lpush`...) of `class` about `key`
@@ -557,18 +581,30 @@ const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "rese
 fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let resolved = match resolve(cx, args) {
         Ok(resolved) => resolved,
-        Err(error) => {
+        Err((command, error)) => {
             // A refused EXEC discards the transaction, saying why (as
             // Redis's execCommandAbort); any other refused command dooms it.
-            if args[0].eq_ignore_ascii_case(b"exec") {
-                return Err(transactions::abort(cx, error));
+            let error = if args[0].eq_ignore_ascii_case(b"exec") {
+                transactions::abort(cx, error)
+            } else {
+                if let Some(transaction) = cx.session.multi.as_mut() {
+                    transaction.failed = true;
+                }
+                error
+            };
+            // Counted as rejected (when the command is known) and as an
+            // error reply, as Redis's rejectCommand.
+            let stats = &cx.shared.command_stats;
+            if let Some(command) = command {
+                stats.record_rejected(command);
             }
-            if let Some(transaction) = cx.session.multi.as_mut() {
-                transaction.failed = true;
-            }
+            stats.record_error(&error.0);
             return Err(error);
         }
     };
+    // CLIENT PAUSE holds the command back (before MULTI queues it, as in
+    // Redis's processCommand).
+    wait_while_paused(cx, resolved, args);
     if let Some(transaction) = cx.session.multi.as_mut() {
         if !NOT_QUEUED.contains(&resolved.parent) {
             transaction.queued.push((resolved, args.to_vec()));
@@ -579,9 +615,52 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // Every command but EXEC and scripts runs on the shared side of the
     // gate; they take the exclusive side, so no one sees them half done.
     if resolved.parent != "exec" && !scripting::RUNS_SCRIPTS.contains(&resolved.parent) {
-        cx.gate = shared_gate(cx.shared, resolved.command)?;
+        cx.gate = shared_gate(cx.shared, resolved.command).inspect_err(|busy| {
+            cx.shared.command_stats.record_rejected(resolved.command);
+            cx.shared.command_stats.record_error(&busy.0);
+        })?;
     }
     run(cx, resolved, args)
+}
+
+/// Waits while CLIENT PAUSE holds this command back: any command under
+/// `ALL`, one that writes or may replicate under `WRITE`.
+fn wait_while_paused(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
+    let pause = &cx.shared.pause;
+    if !pause.engaged() {
+        return;
+    }
+    let writes = match cx.session.multi.as_ref() {
+        Some(transaction) if resolved.parent == "exec" => transaction
+            .queued
+            .iter()
+            .any(|(queued, queued_args)| may_replicate(cx.shared, *queued, queued_args)),
+        _ => may_replicate(cx.shared, resolved, args),
+    };
+    if !pause.wait_if_paused(writes, &*cx.session.peer_closed.0) {
+        cx.session.close_after_reply = true;
+    }
+}
+
+/// Redis's "write or may-replicate" test for CLIENT PAUSE WRITE: writes,
+/// PUBLISH, PFCOUNT, and scripts that do not declare `no-writes`.
+fn may_replicate(shared: &Shared, resolved: Resolved, args: &Args) -> bool {
+    if resolved.command.flags & flags::WRITE != 0 {
+        return true;
+    }
+    match resolved.parent {
+        "publish" | "spublish" | "pfcount" => true,
+        "eval" | "evalsha" | "fcall" => {
+            #[cfg(feature = "scripting")]
+            return !crate::scripting::declares_no_writes(shared, resolved.parent, args);
+            #[cfg(not(feature = "scripting"))]
+            {
+                let _ = (shared, args);
+                true
+            }
+        }
+        _ => false,
+    }
 }
 
 /// The shared side of the EXEC gate. While a script holds the exclusive
@@ -649,14 +728,27 @@ pub(crate) fn find(args: &Args) -> Result<Resolved, NotFound> {
 }
 
 /// Finds the row for `args` and checks arity and authentication.
-fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
+/// A refusal names the command's row when it was found (Redis counts it
+/// in the command's `rejected_calls`).
+fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, (Option<&'static Command>, Error)> {
     let resolved = find(args).map_err(|not_found| match not_found {
-        NotFound::UnknownCommand => errors::unknown_command(args),
+        NotFound::UnknownCommand => (None, errors::unknown_command(args)),
         NotFound::UnknownSubcommand(container) => {
-            errors::unknown_subcommand(container.name, &args[1])
+            (None, errors::unknown_subcommand(container.name, &args[1]))
         }
-        NotFound::WrongArity(resolved) => errors::wrong_arity(&resolved.full_name()),
+        NotFound::WrongArity(resolved) => (
+            Some(resolved.command),
+            errors::wrong_arity(&resolved.full_name()),
+        ),
     })?;
+    let command = resolved.command;
+    check(cx, resolved).map_err(|error| (Some(command), error))?;
+    Ok(resolved)
+}
+
+/// The checks after the row is found: authentication, Pub/Sub context,
+/// MISCONF, a busy script.
+fn check(cx: &Context<'_>, resolved: Resolved) -> CmdResult {
     let command = resolved.command;
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
@@ -679,7 +771,7 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
             return Err(busy);
         }
     }
-    Ok(resolved)
+    Ok(())
 }
 
 /// Runs a resolved command's handler. A panic in it costs the client one
@@ -691,6 +783,9 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     let monitored = pubsub::monitor_before(cx, resolved.command, args);
     let reply_start = cx.out.buf.len();
     crate::persistence::aof::before(cx, resolved, args);
+    let blocked_before = cx.session.blocked_time;
+    let errors_before = cx.session.errors_counted;
+    let started = std::time::Instant::now();
     let result = match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {
@@ -709,11 +804,54 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
             )))
         }
     };
+    let blocked = cx.session.blocked_time.saturating_sub(blocked_before);
+    let elapsed = started.elapsed().saturating_sub(blocked);
     crate::persistence::aof::after(cx, resolved, reply_start);
     pubsub::monitor_after(cx, monitored);
     // Its keyspace events (inside EXEC too, command by command).
     crate::notify::publish_pending(cx.shared);
+    record_call(cx, resolved, args, elapsed, &result, errors_before);
     result
+}
+
+/// What Redis's `call()` records after a command: its statistics, a
+/// latency spike, a slow log entry. An error is counted once: a script
+/// failing with the error of a command it called (already counted) only
+/// counts as failed.
+fn record_call(
+    cx: &mut Context<'_>,
+    resolved: Resolved,
+    args: &Args,
+    elapsed: std::time::Duration,
+    result: &CmdResult,
+    errors_before: u64,
+) {
+    let shared = cx.shared;
+    if let Err(error) = result {
+        let counted_inside = scripting::RUNS_SCRIPTS.contains(&resolved.parent)
+            && cx.session.errors_counted > errors_before;
+        if !counted_inside {
+            shared.command_stats.record_error(&error.0);
+            cx.session.errors_counted += 1;
+        }
+    }
+    shared
+        .command_stats
+        .record_call(resolved.command, elapsed, result.is_err());
+    let micros = elapsed.as_micros() as u64;
+    let event = if resolved.command.flags & flags::FAST != 0 {
+        "fast-command"
+    } else {
+        "command"
+    };
+    shared.latency.add_if_needed(event, micros / 1000);
+    // EXEC is not logged (its commands are); nor are a script's calls.
+    if resolved.parent != "exec" && !cx.session.in_script && shared.slowlog.wants(micros) {
+        let args = crate::slowlog::redacted(&resolved.full_name(), args);
+        let info = &cx.session.info;
+        let name = info.meta().name.clone();
+        shared.slowlog.push(&args, micros, &info.addr, &name);
+    }
 }
 
 /// Reads an integer argument (Redis's `getLongLongFromObjectOrReply`).
