@@ -187,7 +187,8 @@ fn list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     };
     let mut text = String::new();
     for client in clients {
-        text.push_str(&client.list_line());
+        let current = (client.id == cx.session.id).then_some(args);
+        text.push_str(&client.list_line(current));
         text.push('\n');
     }
     cx.out.verbatim(text.as_bytes());
@@ -195,8 +196,8 @@ fn list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 }
 
 // CLIENT INFO
-fn info(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    let mut line = cx.session.info.list_line();
+fn info(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let mut line = cx.session.info.list_line(Some(args));
     line.push('\n');
     cx.out.verbatim(line.as_bytes());
     Ok(())
