@@ -143,6 +143,14 @@ impl ClientInfo {
         if sub + psub + ssub > 0 {
             flags.push('P');
         }
+        let blocked = self
+            .blocked_on
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if blocked {
+            flags.push('b');
+        }
         if meta.no_evict {
             flags.push('e');
         }

@@ -7,6 +7,7 @@
 //! atomics, found by the row's address: recording a call takes no lock.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -34,14 +35,17 @@ impl Slot {
     }
 }
 
+/// Slots by row address, hashed with the command table's cheap hash.
+type SlotIndex = HashMap<usize, usize, BuildHasherDefault<crate::commands::NameHasher>>;
+
 /// Every row of the table (subcommands after their container), with its
 /// full name, in a fixed order; a row's index is its slot.
-fn rows() -> &'static (Vec<(&'static Command, String)>, HashMap<usize, usize>) {
-    static ROWS: OnceLock<(Vec<(&'static Command, String)>, HashMap<usize, usize>)> =
-        OnceLock::new();
+fn rows() -> &'static (Vec<(&'static Command, String)>, SlotIndex) {
+    static ROWS: OnceLock<(Vec<(&'static Command, String)>, SlotIndex)> = OnceLock::new();
     ROWS.get_or_init(|| {
         let mut rows = Vec::new();
-        let mut parents: Vec<&'static Command> = crate::commands::table().values().copied().collect();
+        let mut parents: Vec<&'static Command> =
+            crate::commands::table().values().copied().collect();
         parents.sort_by_key(|c| c.name);
         for parent in parents {
             rows.push((parent, parent.name.to_string()));

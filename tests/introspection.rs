@@ -109,10 +109,7 @@ fn errorstats_and_commandstats_count_as_redis_does() {
             .filter(|l| l.starts_with("cmdstat_"))
             .map(|l| {
                 let (name, rest) = l.split_once(':').unwrap();
-                let kept: Vec<&str> = rest
-                    .split(',')
-                    .filter(|f| !f.starts_with("usec"))
-                    .collect();
+                let kept: Vec<&str> = rest.split(',').filter(|f| !f.starts_with("usec")).collect();
                 format!("{name}:{}", kept.join(","))
             })
             .collect::<std::collections::BTreeSet<_>>()
@@ -158,7 +155,10 @@ fn blocked_command_stats_leave_out_the_wait_and_count_unblock_errors() {
     let stats = info(&mut con, &["commandstats", "errorstats"]);
     let blpop = field(&stats, "cmdstat_blpop").expect("blpop counted");
     assert!(blpop.starts_with("calls=1,"), "{blpop}");
-    assert!(blpop.ends_with(",rejected_calls=0,failed_calls=1"), "{blpop}");
+    assert!(
+        blpop.ends_with(",rejected_calls=0,failed_calls=1"),
+        "{blpop}"
+    );
     // The 300 ms spent blocked are not the command's time.
     let usec: u64 = blpop
         .split(',')
@@ -187,7 +187,10 @@ fn client_list_has_redis_fields_in_order() {
     for request in [&["CLIENT", "LIST"][..], &["CLIENT", "INFO"]] {
         let mut mine = redis(server.local_addr());
         let mut theirs = redis(real.addr);
-        let a: String = redis::cmd(request[0]).arg(&request[1..]).query(&mut mine).unwrap();
+        let a: String = redis::cmd(request[0])
+            .arg(&request[1..])
+            .query(&mut mine)
+            .unwrap();
         let b: String = redis::cmd(request[0])
             .arg(&request[1..])
             .query(&mut theirs)
@@ -215,7 +218,14 @@ fn config_set_several_get_several_and_hidden() {
     same_as_redis(
         &[],
         &[
-            cmd(&["CONFIG", "SET", "maxmemory", "10000001", "maxmemory", "10000002"]),
+            cmd(&[
+                "CONFIG",
+                "SET",
+                "maxmemory",
+                "10000001",
+                "maxmemory",
+                "10000002",
+            ]),
             cmd(&["CONFIG", "SET", "daemonize", "yes"]),
             cmd(&[
                 "CONFIG",
@@ -262,7 +272,11 @@ fn pause_and_wait_errors_match_redis() {
 fn pause_write_holds_writes_until_unpause_and_lets_reads_through() {
     let server = start();
     let mut admin = redis(server.local_addr());
-    let _: () = redis::cmd("SET").arg("k").arg("v0").query(&mut admin).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v0")
+        .query(&mut admin)
+        .unwrap();
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")
         .arg("100000")
@@ -354,4 +368,21 @@ fn write_transactions_wait_read_ones_do_not() {
         .query(&mut admin)
         .unwrap();
     assert_eq!(read_n(&mut writer, 9), b"*1\r\n+OK\r\n");
+}
+
+#[test]
+fn a_blocked_client_shows_flag_b() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let mut blocked = raw(server.local_addr());
+    blocked.write_all(&cmd(&["BLPOP", "nothing", "0"])).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
+        if list.contains(" flags=b ") && list.contains(" cmd=blpop ") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

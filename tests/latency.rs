@@ -141,8 +141,11 @@ fn latencystats_follow_tracking_and_the_percentiles_asked() {
     assert_eq!(percentiles_line(&mut con, "set"), None);
 }
 
-/// LATENCY HISTOGRAM as (command, calls, buckets).
-fn histogram(con: &mut redis::Connection, names: &[&str]) -> Vec<(String, i64, Vec<(i64, i64)>)> {
+/// One command of LATENCY HISTOGRAM: name, calls, (usec, cumulative count).
+type CommandHistogram = (String, i64, Vec<(i64, i64)>);
+
+/// LATENCY HISTOGRAM, command by command.
+fn histogram(con: &mut redis::Connection, names: &[&str]) -> Vec<CommandHistogram> {
     let reply: Value = redis::cmd("LATENCY")
         .arg("HISTOGRAM")
         .arg(names)
@@ -204,7 +207,9 @@ fn histogram_lists_commands_and_subcommands_with_cumulative_buckets() {
     // Bounds are 1, 2, 4, 8... microseconds (Redis prints the highest value
     // of each power-of-two bucket), counts cumulative, ending at the calls.
     assert_eq!(buckets.last().map(|b| b.1), Some(2));
-    assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+    assert!(buckets
+        .windows(2)
+        .all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
     let only = histogram(&mut con, &["client|id"]);
     assert_eq!(only.len(), 1);
     assert_eq!(only[0].1, 1);

@@ -441,4 +441,3 @@ fn bytes_to_human(n: u64) -> String {
     }
     unreachable!("the loop returns at P")
 }
-

@@ -63,7 +63,10 @@ fn reset(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let resets = if args.len() == 2 {
         latency.reset(None)
     } else {
-        args[2..].iter().map(|event| latency.reset(Some(event))).sum()
+        args[2..]
+            .iter()
+            .map(|event| latency.reset(Some(event)))
+            .sum()
     };
     cx.out.int(resets as i64);
     Ok(())
@@ -101,7 +104,9 @@ fn histogram(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             for (_, name, slot) in stats.all() {
                 let matches = name == wanted
                     || (!wanted.contains('|')
-                        && name.split_once('|').is_some_and(|(parent, _)| parent == wanted));
+                        && name
+                            .split_once('|')
+                            .is_some_and(|(parent, _)| parent == wanted));
                 if let Some(histogram) = slot.latency().filter(|_| matches) {
                     found.push((name.to_string(), histogram));
                 }

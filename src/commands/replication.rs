@@ -19,7 +19,14 @@ fn wait(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         let probe = &cx.session.peer_closed.0;
         loop {
             let now = std::time::Instant::now();
-            if (!forever && now >= until) || probe() || cx.session.info.killed.load(std::sync::atomic::Ordering::Relaxed) {
+            if (!forever && now >= until)
+                || probe()
+                || cx
+                    .session
+                    .info
+                    .killed
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            {
                 break;
             }
             let left = until.saturating_duration_since(now);

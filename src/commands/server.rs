@@ -1,7 +1,6 @@
 //! Server commands: COMMAND, CONFIG, DBSIZE, TIME, SAVE, BGSAVE,
 //! LASTSAVE, SHUTDOWN, and the little of DEBUG that tests need.
 
-
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{is, lookup, table, Args, CmdResult, Command, Context, NotFound, NO_KEYS};

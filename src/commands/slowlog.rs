@@ -12,7 +12,14 @@ pub static COMMANDS: &[Command] = &[Command::container("slowlog", "server", SUBC
 static SUBCOMMANDS: &[Command] = &[
     Command::new("get", -2, ADMIN | LOADING | STALE, NO_KEYS, "server", get),
     Command::new("len", 2, ADMIN | LOADING | STALE, NO_KEYS, "server", len),
-    Command::new("reset", 2, ADMIN | LOADING | STALE, NO_KEYS, "server", reset),
+    Command::new(
+        "reset",
+        2,
+        ADMIN | LOADING | STALE,
+        NO_KEYS,
+        "server",
+        reset,
+    ),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "server", help),
 ];
 

@@ -348,8 +348,7 @@ fn command(
     // Commands that may replicate (PUBLISH...) are writes to a read-only
     // script, as in Redis.
     let may_replicate = matches!(resolved.parent, "publish" | "spublish" | "pfcount");
-    if may_replicate && command_flags & flags::WRITE == 0 && run.read_only.load(Ordering::Acquire)
-    {
+    if may_replicate && command_flags & flags::WRITE == 0 && run.read_only.load(Ordering::Acquire) {
         return failed(&format!("ERR {READ_ONLY}"));
     }
     if command_flags & flags::WRITE != 0 {
