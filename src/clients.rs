@@ -3,7 +3,7 @@
 //! other connections only read it, or ask it to close.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -45,6 +45,9 @@ pub struct ClientInfo {
     pub pubsub: [AtomicUsize; 3],
     /// In MONITOR mode (flag O).
     pub monitor: AtomicBool,
+    /// Commands queued since MULTI, or -1 outside a transaction (CLIENT
+    /// LIST's multi= and flag x).
+    pub multi: AtomicI64,
     /// Closes the socket, waking the connection's worker if it is reading.
     closer: Box<dyn Fn() + Send + Sync>,
 }
@@ -84,6 +87,7 @@ impl ClientInfo {
             blocked_on: Mutex::new(None),
             pubsub: Default::default(),
             monitor: AtomicBool::new(false),
+            multi: AtomicI64::new(-1),
             closer,
         }
     }
@@ -143,6 +147,10 @@ impl ClientInfo {
         if sub + psub + ssub > 0 {
             flags.push('P');
         }
+        let multi = self.multi.load(Ordering::Relaxed);
+        if multi >= 0 {
+            flags.push('x');
+        }
         let blocked = self
             .blocked_on
             .lock()
@@ -183,7 +191,7 @@ impl ClientInfo {
             None => "qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1800".to_string(),
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 {buffers} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} {buffers} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,

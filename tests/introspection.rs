@@ -386,3 +386,21 @@ fn a_blocked_client_shows_flag_b() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_client_in_multi_shows_flag_x_and_its_queue() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let mut queuing = raw(server.local_addr());
+    assert_reply(&mut queuing, &cmd(&["MULTI"]), b"+OK\r\n");
+    assert_reply(&mut queuing, &cmd(&["SET", "a", "b"]), b"+QUEUED\r\n");
+    assert_reply(&mut queuing, &cmd(&["GET", "a"]), b"+QUEUED\r\n");
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
+    assert!(
+        list.contains(" flags=x db=0 sub=0 psub=0 ssub=0 multi=2 "),
+        "{list}"
+    );
+    assert_reply(&mut queuing, &cmd(&["DISCARD"]), b"+OK\r\n");
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
+    assert!(!list.contains("flags=x"), "{list}");
+}

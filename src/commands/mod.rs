@@ -309,6 +309,9 @@ pub struct Session {
     /// Error replies this connection's commands counted (so a script's
     /// error is not counted twice).
     pub errors_counted: u64,
+    /// Replaying the append-only file: commands leave no statistics, slow
+    /// log entries or latency spikes (Redis's CMD_CALL_NONE).
+    pub replaying: bool,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -366,6 +369,7 @@ impl Session {
             pubsub: Default::default(),
             blocked_time: std::time::Duration::ZERO,
             errors_counted: 0,
+            replaying: false,
         };
         session.refresh_config(shared);
         session
@@ -536,6 +540,15 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
         cx.out.error(&error.0);
     }
     Stats::bump(&cx.shared.stats.commands_processed);
+    let queued = cx
+        .session
+        .multi
+        .as_ref()
+        .map_or(-1, |t| t.queued.len() as i64);
+    cx.session
+        .info
+        .multi
+        .store(queued, std::sync::atomic::Ordering::Relaxed);
     if !cx.session.ready_keys.is_empty() {
         let ready = std::mem::take(&mut cx.session.ready_keys);
         cx.shared.blocking.serve(&cx.shared.store, ready);
@@ -827,6 +840,9 @@ fn record_call(
     errors_before: u64,
 ) {
     let shared = cx.shared;
+    if cx.session.replaying {
+        return;
+    }
     if let Err(error) = result {
         let counted_inside = scripting::RUNS_SCRIPTS.contains(&resolved.parent)
             && cx.session.errors_counted > errors_before;
