@@ -255,3 +255,22 @@ fn errors_and_help_match_redis() {
         );
     }
 }
+
+#[cfg(feature = "scripting")]
+#[test]
+fn a_script_s_calls_are_logged_as_the_lua_client() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    config_set(&mut con, "slowlog-log-slower-than", "0");
+    let _: () = redis::cmd("EVAL")
+        .arg("redis.call('set','x','y')")
+        .arg(0)
+        .query(&mut con)
+        .unwrap();
+    let entries = slowlog_get(&mut con, Some(2));
+    assert_eq!(entries[0].args, ["EVAL", "redis.call('set','x','y')", "0"]);
+    assert!(entries[0].addr.starts_with("127.0.0.1:"));
+    assert_eq!(entries[1].args, ["set", "x", "y"]);
+    assert_eq!(entries[1].addr, "?:0");
+    assert_eq!(entries[1].name, "");
+}

@@ -861,12 +861,16 @@ fn record_call(
         "command"
     };
     shared.latency.add_if_needed(event, micros / 1000);
-    // EXEC is not logged (its commands are); nor are a script's calls.
-    if resolved.parent != "exec" && !cx.session.in_script && shared.slowlog.wants(micros) {
+    // EXEC is not logged (its commands are). A script's calls are logged
+    // as made by Redis's Lua client: no address, no name.
+    if resolved.parent != "exec" && shared.slowlog.wants(micros) {
         let args = crate::slowlog::redacted(&resolved.full_name(), args);
         let info = &cx.session.info;
-        let name = info.meta().name.clone();
-        shared.slowlog.push(&args, micros, &info.addr, &name);
+        let (addr, name) = match cx.session.in_script {
+            true => ("?:0".to_string(), String::new()),
+            false => (info.addr.clone(), info.meta().name.clone()),
+        };
+        shared.slowlog.push(&args, micros, &addr, &name);
     }
 }
 
