@@ -404,3 +404,47 @@ fn a_client_in_multi_shows_flag_x_and_its_queue() {
     let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
     assert!(!list.contains("flags=x"), "{list}");
 }
+
+#[test]
+fn replaying_the_aof_leaves_no_statistics() {
+    let dir = common::process::temp_dir("introspection", "aof-replay");
+    let sub = dir.join("appendonlydir");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(
+        sub.join("appendonly.aof.manifest"),
+        "file appendonly.aof.1.incr.aof seq 1 type i\n",
+    )
+    .unwrap();
+    std::fs::write(
+        sub.join("appendonly.aof.1.incr.aof"),
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
+    )
+    .unwrap();
+    let server = common::process::respd(
+        &dir,
+        &[
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--slowlog-log-slower-than",
+            "0",
+        ],
+    );
+    let mut con = server.conn();
+    let value: String = redis::cmd("GET").arg("k").query(&mut con).unwrap();
+    assert_eq!(value, "v");
+    let stats = info(&mut con, &["commandstats"]);
+    assert_eq!(field(&stats, "cmdstat_set"), None, "{stats}");
+    assert_eq!(field(&stats, "cmdstat_select"), None, "{stats}");
+    let logged: Vec<(i64, i64, i64, Vec<String>, String, String)> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg("-1")
+        .query(&mut con)
+        .unwrap();
+    // What clients sent only (GET k, INFO, the harness's probes).
+    assert!(logged
+        .iter()
+        .all(|entry| entry.3[0] != "SET" && entry.3[0] != "SELECT"));
+    assert!(logged.iter().any(|entry| entry.3 == ["GET", "k"]));
+}
