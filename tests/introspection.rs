@@ -242,6 +242,10 @@ fn config_set_several_get_several_and_hidden() {
             cmd(&["CONFIG", "GET", "watchdog-period", "watchdog-period"]),
             cmd(&["CONFIG", "GET", "key-load-*"]),
             cmd(&["CONFIG", "GET", "use-exit-on-panic"]),
+            cmd(&["CONFIG", "SET", "slowlog-max-len", "-1"]),
+            cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "abc"]),
+            cmd(&["CONFIG", "SET", "latency-monitor-threshold", "-1"]),
+            cmd(&["CONFIG", "SET", "latency-tracking", "maybe"]),
         ],
     );
 }
