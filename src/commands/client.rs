@@ -6,10 +6,11 @@ use std::sync::Arc;
 use super::errors::{self, Error};
 use super::flags::*;
 use super::server::help_reply;
-use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
+use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, Resolved, NO_KEYS};
 use crate::blocking::Outcome;
 use crate::clients::ClientInfo;
 use crate::pause::PauseKind;
+use crate::shared::Shared;
 
 const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
 const CLIENT_ID_RANGE: &str = "ERR client-id should be greater than 0";
@@ -444,4 +445,44 @@ fn help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         ],
     );
     Ok(())
+}
+
+/// Waits while CLIENT PAUSE holds this command back: any command under
+/// `ALL`, one that writes or may replicate under `WRITE`.
+pub(super) fn wait_while_paused(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
+    let pause = &cx.shared.pause;
+    if !pause.engaged() {
+        return;
+    }
+    let writes = match cx.session.multi.as_ref() {
+        Some(transaction) if resolved.parent == "exec" => transaction
+            .queued
+            .iter()
+            .any(|(queued, queued_args)| may_replicate(cx.shared, *queued, queued_args)),
+        _ => may_replicate(cx.shared, resolved, args),
+    };
+    if !pause.wait_if_paused(writes, &*cx.session.peer_closed.0) {
+        cx.session.close_after_reply = true;
+    }
+}
+
+/// Redis's "write or may-replicate" test for CLIENT PAUSE WRITE: writes,
+/// PUBLISH, PFCOUNT, and scripts that do not declare `no-writes`.
+fn may_replicate(shared: &Shared, resolved: Resolved, args: &Args) -> bool {
+    if resolved.command.flags & WRITE != 0 {
+        return true;
+    }
+    match resolved.parent {
+        "publish" | "spublish" | "pfcount" => true,
+        "eval" | "evalsha" | "fcall" => {
+            #[cfg(feature = "scripting")]
+            return !crate::scripting::declares_no_writes(shared, resolved.parent, args);
+            #[cfg(not(feature = "scripting"))]
+            {
+                let _ = (shared, args);
+                true
+            }
+        }
+        _ => false,
+    }
 }

@@ -10,6 +10,7 @@
 
 pub mod errors;
 
+mod accounting;
 mod bitmaps;
 mod client;
 mod connection;
@@ -617,7 +618,7 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     };
     // CLIENT PAUSE holds the command back (before MULTI queues it, as in
     // Redis's processCommand).
-    wait_while_paused(cx, resolved, args);
+    client::wait_while_paused(cx, resolved, args);
     if let Some(transaction) = cx.session.multi.as_mut() {
         if !NOT_QUEUED.contains(&resolved.parent) {
             transaction.queued.push((resolved, args.to_vec()));
@@ -634,46 +635,6 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         })?;
     }
     run(cx, resolved, args)
-}
-
-/// Waits while CLIENT PAUSE holds this command back: any command under
-/// `ALL`, one that writes or may replicate under `WRITE`.
-fn wait_while_paused(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
-    let pause = &cx.shared.pause;
-    if !pause.engaged() {
-        return;
-    }
-    let writes = match cx.session.multi.as_ref() {
-        Some(transaction) if resolved.parent == "exec" => transaction
-            .queued
-            .iter()
-            .any(|(queued, queued_args)| may_replicate(cx.shared, *queued, queued_args)),
-        _ => may_replicate(cx.shared, resolved, args),
-    };
-    if !pause.wait_if_paused(writes, &*cx.session.peer_closed.0) {
-        cx.session.close_after_reply = true;
-    }
-}
-
-/// Redis's "write or may-replicate" test for CLIENT PAUSE WRITE: writes,
-/// PUBLISH, PFCOUNT, and scripts that do not declare `no-writes`.
-fn may_replicate(shared: &Shared, resolved: Resolved, args: &Args) -> bool {
-    if resolved.command.flags & flags::WRITE != 0 {
-        return true;
-    }
-    match resolved.parent {
-        "publish" | "spublish" | "pfcount" => true,
-        "eval" | "evalsha" | "fcall" => {
-            #[cfg(feature = "scripting")]
-            return !crate::scripting::declares_no_writes(shared, resolved.parent, args);
-            #[cfg(not(feature = "scripting"))]
-            {
-                let _ = (shared, args);
-                true
-            }
-        }
-        _ => false,
-    }
 }
 
 /// The shared side of the EXEC gate. While a script holds the exclusive
@@ -823,55 +784,8 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     pubsub::monitor_after(cx, monitored);
     // Its keyspace events (inside EXEC too, command by command).
     crate::notify::publish_pending(cx.shared);
-    record_call(cx, resolved, args, elapsed, &result, errors_before);
+    accounting::record_call(cx, resolved, args, elapsed, &result, errors_before);
     result
-}
-
-/// What Redis's `call()` records after a command: its statistics, a
-/// latency spike, a slow log entry. An error is counted once: a script
-/// failing with the error of a command it called (already counted) only
-/// counts as failed.
-fn record_call(
-    cx: &mut Context<'_>,
-    resolved: Resolved,
-    args: &Args,
-    elapsed: std::time::Duration,
-    result: &CmdResult,
-    errors_before: u64,
-) {
-    let shared = cx.shared;
-    if cx.session.replaying {
-        return;
-    }
-    if let Err(error) = result {
-        let counted_inside = scripting::RUNS_SCRIPTS.contains(&resolved.parent)
-            && cx.session.errors_counted > errors_before;
-        if !counted_inside {
-            shared.command_stats.record_error(&error.0);
-            cx.session.errors_counted += 1;
-        }
-    }
-    shared
-        .command_stats
-        .record_call(resolved.command, elapsed, result.is_err());
-    let micros = elapsed.as_micros() as u64;
-    let event = if resolved.command.flags & flags::FAST != 0 {
-        "fast-command"
-    } else {
-        "command"
-    };
-    shared.latency.add_if_needed(event, micros / 1000);
-    // EXEC is not logged (its commands are). A script's calls are logged
-    // as made by Redis's Lua client: no address, no name.
-    if resolved.parent != "exec" && shared.slowlog.wants(micros) {
-        let args = crate::slowlog::redacted(&resolved.full_name(), args);
-        let info = &cx.session.info;
-        let (addr, name) = match cx.session.in_script {
-            true => ("?:0".to_string(), String::new()),
-            false => (info.addr.clone(), info.meta().name.clone()),
-        };
-        shared.slowlog.push(&args, micros, &addr, &name);
-    }
 }
 
 /// Reads an integer argument (Redis's `getLongLongFromObjectOrReply`).
