@@ -41,6 +41,8 @@ pub enum Check {
     ShutdownFlags,
     /// An octal number up to this (`unixsocketperm`), shown in octal.
     Octal(u32),
+    /// `latency-tracking-info-percentiles`: numbers from 0 to 100.
+    Percentiles,
     Text,
 }
 
@@ -56,6 +58,9 @@ pub struct Param {
     /// A path on disk: Redis refuses it to CONFIG SET unless
     /// `enable-protected-configs` allows (respd never does).
     pub protected: bool,
+    /// Left out of CONFIG GET patterns; shown only when asked by name
+    /// (Redis's HIDDEN_CONFIG: test and debugging knobs).
+    pub hidden: bool,
 }
 
 const fn p(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
@@ -66,6 +71,7 @@ const fn p(name: &'static str, default: &'static str, kind: Kind, check: Check) 
         check,
         immutable: false,
         protected: false,
+        hidden: false,
     }
 }
 const fn fixed(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
@@ -76,6 +82,7 @@ const fn fixed(name: &'static str, default: &'static str, kind: Kind, check: Che
         check,
         immutable: true,
         protected: false,
+        hidden: false,
     }
 }
 const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
@@ -86,10 +93,24 @@ const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: C
         check,
         immutable: false,
         protected: true,
+        hidden: false,
+    }
+}
+const fn hidden(name: &'static str, default: &'static str, immutable: bool, check: Check) -> Param {
+    Param {
+        name,
+        default,
+        kind: Tuning,
+        check,
+        immutable,
+        protected: false,
+        hidden: true,
     }
 }
 
-use Check::{Bool, EventClasses, Int, Memory, Octal, OneOf, SavePoints, ShutdownFlags, Text};
+use Check::{
+    Bool, EventClasses, Int, Memory, Octal, OneOf, Percentiles, SavePoints, ShutdownFlags, Text,
+};
 use Kind::{DefaultOnly, Live, Tuning};
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
@@ -220,12 +241,18 @@ pub static PARAMS: &[Param] = &[
     p(
         "slowlog-log-slower-than",
         "10000",
-        Tuning,
+        Live,
         Int(i64::MIN, i64::MAX),
     ),
-    p("slowlog-max-len", "128", Tuning, Int(0, I32)),
-    p("latency-monitor-threshold", "0", Tuning, Int(0, i64::MAX)),
-    p("latency-tracking", "yes", Tuning, Bool),
+    p("slowlog-max-len", "128", Live, Int(0, i64::MAX)),
+    p("latency-monitor-threshold", "0", Live, Int(0, i64::MAX)),
+    p("latency-tracking", "yes", Live, Bool),
+    p(
+        "latency-tracking-info-percentiles",
+        "50 99 99.9",
+        Live,
+        Percentiles,
+    ),
     p("hash-max-listpack-entries", "512", Tuning, Int(0, i64::MAX)),
     p("hash-max-listpack-value", "64", Tuning, Int(0, i64::MAX)),
     p("hash-max-ziplist-entries", "512", Tuning, Int(0, i64::MAX)),
@@ -313,6 +340,17 @@ pub static PARAMS: &[Param] = &[
     p("syslog-facility", "local0", Tuning, Text),
     p("cluster-config-file", "nodes.conf", Tuning, Text),
     p("cluster-node-timeout", "15000", Tuning, Int(0, i64::MAX)),
+    hidden("use-exit-on-panic", "no", false, Bool),
+    hidden("lua-enable-deprecated-api", "no", true, Bool),
+    hidden("rdb-key-save-delay", "0", false, Int(i32::MIN as i64, I32)),
+    hidden("key-load-delay", "0", false, Int(i32::MIN as i64, I32)),
+    hidden("watchdog-period", "0", false, Int(0, I32)),
+    hidden(
+        "loading-process-events-interval-bytes",
+        "2097152",
+        false,
+        Int(1024, I32),
+    ),
 ];
 
 /// Looks a parameter up by name, case-insensitively.
@@ -360,10 +398,14 @@ impl Config {
         self.values.get(param(name)?.name).map(String::as_str)
     }
 
-    /// Every (name, value) whose name matches the glob `pattern`, in table order.
+    /// Every (name, value) whose name matches the glob `pattern`, in table
+    /// order. A pattern without glob characters is a name, which finds
+    /// hidden parameters too.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, &str)> {
+        let exact = !pattern.iter().any(|b| b"[*?".contains(b));
         PARAMS
             .iter()
+            .filter(|p| !p.hidden || exact)
             .filter(|p| glob_match(pattern, p.name.as_bytes(), true))
             .map(|p| {
                 (
@@ -778,6 +820,19 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
                 return Err(format!("argument must be between 0 and {max:o} inclusive"));
             }
             Ok(format!("{n:o}"))
+        }
+        Percentiles => {
+            let mut shown = Vec::new();
+            for word in value.split_whitespace() {
+                let n = crate::util::parse_f64(word.as_bytes())
+                    .filter(|n| n.is_finite())
+                    .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+                if !(0.0..=100.0).contains(&n) {
+                    return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into());
+                }
+                shown.push(crate::util::format_percentile(n));
+            }
+            Ok(shown.join(" "))
         }
         Text => Ok(value.to_string()),
     }

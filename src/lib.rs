@@ -21,6 +21,7 @@
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |
 //! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file | `store` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
+//! | [`cmdstats`], [`histogram`], [`slowlog`], [`latency`], [`pause`] | what `commands::run` records after each command (INFO commandstats/errorstats/latencystats, SLOWLOG, LATENCY) and CLIENT PAUSE's state | `commands` (row addresses) |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!
@@ -61,10 +62,14 @@
 pub mod blocking;
 pub mod client;
 pub mod clients;
+pub mod cmdstats;
 pub mod commands;
 pub mod config;
+pub mod histogram;
+pub mod latency;
 pub mod log;
 pub mod notify;
+pub mod pause;
 pub mod persistence;
 pub mod pubsub;
 pub mod resp;
@@ -73,6 +78,7 @@ pub mod scripting;
 pub mod server;
 pub mod shared;
 pub mod shutdown;
+pub mod slowlog;
 pub mod store;
 pub mod util;
 

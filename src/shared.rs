@@ -95,6 +95,14 @@ pub struct Shared {
     pub listen_addrs: Mutex<Vec<SocketAddr>>,
     /// The running server's listeners (set by `Server::run`).
     pub listening: OnceLock<Weak<dyn Listening>>,
+    /// Per-command and per-error counters (INFO commandstats, errorstats).
+    pub command_stats: crate::cmdstats::CommandStats,
+    /// SLOWLOG's entries.
+    pub slowlog: crate::slowlog::SlowLog,
+    /// LATENCY's spikes per event.
+    pub latency: crate::latency::LatencyMonitor,
+    /// CLIENT PAUSE.
+    pub pause: crate::pause::Pause,
     /// MIGRATE's cached connections to its targets.
     pub(crate) migrate_links: crate::commands::migrate::Links,
     /// The Lua VM, the script cache and the running script's state.
@@ -110,7 +118,7 @@ impl Shared {
         let (policy, log_factor, decay) = config.access_settings();
         store.access().configure(policy, log_factor, decay);
         store.access().configure_compact(config.compact_limits());
-        Shared {
+        let shared = Shared {
             store,
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),
@@ -130,10 +138,41 @@ impl Shared {
             port: AtomicU16::new(port),
             listening: OnceLock::new(),
             listen_addrs: Mutex::new(Vec::new()),
+            command_stats: Default::default(),
+            slowlog: Default::default(),
+            latency: Default::default(),
+            pause: Default::default(),
             migrate_links: Default::default(),
             #[cfg(feature = "scripting")]
             scripting: Default::default(),
-        }
+        };
+        shared.configure_introspection();
+        shared
+    }
+
+    /// Copies the settings read on every command (slow log, latency
+    /// monitor and tracking) into atomics, after a start or CONFIG SET.
+    pub fn configure_introspection(&self) {
+        let config = self.config();
+        let number = |name: &str| {
+            config
+                .get(name)
+                .and_then(|v| crate::util::parse_i64(v.as_bytes()))
+                .unwrap_or(0)
+        };
+        self.slowlog
+            .slower_than
+            .store(number("slowlog-log-slower-than"), Ordering::Relaxed);
+        self.slowlog
+            .set_max_len(number("slowlog-max-len").max(0) as u64);
+        self.latency.threshold_ms.store(
+            number("latency-monitor-threshold").max(0) as u64,
+            Ordering::Relaxed,
+        );
+        self.command_stats.tracking.store(
+            config.get("latency-tracking") == Some("yes"),
+            Ordering::Relaxed,
+        );
     }
 
     /// Wraps the state in an `Arc` that it knows (see [`Shared::arc`]).

@@ -339,6 +339,23 @@ impl Drop for FrozenTime {
     }
 }
 
+/// A number as C's `%f` prints it with trailing zeros (and a bare dot)
+/// trimmed: Redis's percentile names (`50`, `99.9`).
+pub fn format_percentile(value: f64) -> String {
+    let text = format!("{value:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The bytes of `args` sent as a RESP multibulk (`*2\r\n$4\r\nPING...`).
+pub fn command_len(args: &[Vec<u8>]) -> usize {
+    let digits = |n: usize| n.to_string().len();
+    3 + digits(args.len())
+        + args
+            .iter()
+            .map(|arg| 5 + digits(arg.len()) + arg.len())
+            .sum::<usize>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

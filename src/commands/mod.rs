@@ -10,6 +10,7 @@
 
 pub mod errors;
 
+mod accounting;
 mod bitmaps;
 mod client;
 mod command;
@@ -17,18 +18,22 @@ mod connection;
 mod geo;
 mod hashes;
 mod hyperloglog;
+mod info;
 mod keys;
+mod latency;
 mod lists;
 pub mod meta;
 pub(crate) mod migrate;
 mod object;
 mod pubsub;
+mod replication;
 mod scan;
 mod scripting;
 mod server;
 mod sets;
 mod sort;
 mod standalone;
+mod slowlog;
 mod streams;
 mod strings;
 mod transactions;
@@ -189,7 +194,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 21] {
+fn families() -> [&'static [Command]; 25] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -212,6 +217,10 @@ fn families() -> [&'static [Command]; 21] {
         standalone::COMMANDS,
         object::COMMANDS,
         sort::COMMANDS,
+        info::COMMANDS,
+        slowlog::COMMANDS,
+        latency::COMMANDS,
+        replication::COMMANDS,
     ]
 }
 
@@ -312,6 +321,15 @@ pub struct Session {
     pub peer_closed: PeerProbe,
     /// Subscriptions, MONITOR mode and the outbox that serves them.
     pub pubsub: crate::pubsub::ClientPubsub,
+    /// Time the running command spent blocked on keys, which its
+    /// statistics leave out (as Redis's do).
+    pub blocked_time: std::time::Duration,
+    /// Error replies this connection's commands counted (so a script's
+    /// error is not counted twice).
+    pub errors_counted: u64,
+    /// Replaying the append-only file: commands leave no statistics, slow
+    /// log entries or latency spikes (Redis's CMD_CALL_NONE).
+    pub replaying: bool,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -368,6 +386,9 @@ impl Session {
             watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
             pubsub: Default::default(),
+            blocked_time: std::time::Duration::ZERO,
+            errors_counted: 0,
+            replaying: false,
         };
         session.refresh_config(shared);
         session
@@ -479,10 +500,12 @@ impl<'a> Context<'a> {
             .blocked_on
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waiter.clone());
+        let blocked_at = std::time::Instant::now();
         let outcome = self
             .shared
             .blocking
             .wait(&waiter, deadline, &*self.session.peer_closed.0);
+        self.session.blocked_time += blocked_at.elapsed();
         *self
             .session
             .info
@@ -499,7 +522,9 @@ impl<'a> Context<'a> {
     }
 
     /// Lets go of the shared side of the EXEC gate before the command ends
-    /// (SHUTDOWN, which then waits for every other command).
+    /// (SHUTDOWN, which then waits for every other command) or before a
+    /// long wait that touches no data (WAIT), so transactions and scripts
+    /// elsewhere can run.
     pub fn release_gate(&mut self) {
         self.gate = None;
     }
@@ -552,6 +577,15 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
     for (db, key) in cx.shared.store.take_gone_streams() {
         cx.key_ready(db, &key);
     }
+    let queued = cx
+        .session
+        .multi
+        .as_ref()
+        .map_or(-1, |t| t.queued.len() as i64);
+    cx.session
+        .info
+        .multi
+        .store(queued, std::sync::atomic::Ordering::Relaxed);
     if !cx.session.ready_keys.is_empty() {
         let ready = std::mem::take(&mut cx.session.ready_keys);
         cx.shared.blocking.serve(&cx.shared.store, ready);
@@ -601,18 +635,30 @@ const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "rese
 fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let resolved = match resolve(cx, args) {
         Ok(resolved) => resolved,
-        Err(error) => {
+        Err((command, error)) => {
             // A refused EXEC discards the transaction, saying why (as
             // Redis's execCommandAbort); any other refused command dooms it.
-            if args[0].eq_ignore_ascii_case(b"exec") {
-                return Err(transactions::abort(cx, error));
+            let error = if args[0].eq_ignore_ascii_case(b"exec") {
+                transactions::abort(cx, error)
+            } else {
+                if let Some(transaction) = cx.session.multi.as_mut() {
+                    transaction.failed = true;
+                }
+                error
+            };
+            // Counted as rejected (when the command is known) and as an
+            // error reply, as Redis's rejectCommand.
+            let stats = &cx.shared.command_stats;
+            if let Some(command) = command {
+                stats.record_rejected(command);
             }
-            if let Some(transaction) = cx.session.multi.as_mut() {
-                transaction.failed = true;
-            }
+            stats.record_error(&error.0);
             return Err(error);
         }
     };
+    // CLIENT PAUSE holds the command back (before MULTI queues it, as in
+    // Redis's processCommand).
+    client::wait_while_paused(cx, resolved, args);
     if let Some(transaction) = cx.session.multi.as_mut() {
         if !NOT_QUEUED.contains(&resolved.parent) {
             transaction.queued.push((resolved, args.to_vec()));
@@ -623,7 +669,10 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // Every command but EXEC and scripts runs on the shared side of the
     // gate; they take the exclusive side, so no one sees them half done.
     if resolved.parent != "exec" && !scripting::RUNS_SCRIPTS.contains(&resolved.parent) {
-        cx.gate = shared_gate(cx.shared, resolved.command)?;
+        cx.gate = shared_gate(cx.shared, resolved.command).inspect_err(|busy| {
+            cx.shared.command_stats.record_rejected(resolved.command);
+            cx.shared.command_stats.record_error(&busy.0);
+        })?;
     }
     // A shutdown under way: wait to see whether the server stops (then no
     // reply) or goes on (then run as usual). SHUTDOWN inside EXEC runs on.
@@ -705,14 +754,27 @@ pub(crate) fn find(args: &Args) -> Result<Resolved, NotFound> {
 }
 
 /// Finds the row for `args` and checks arity and authentication.
-fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
+/// A refusal names the command's row when it was found (Redis counts it
+/// in the command's `rejected_calls`).
+fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, (Option<&'static Command>, Error)> {
     let resolved = find(args).map_err(|not_found| match not_found {
-        NotFound::UnknownCommand => errors::unknown_command(args),
+        NotFound::UnknownCommand => (None, errors::unknown_command(args)),
         NotFound::UnknownSubcommand(container) => {
-            errors::unknown_subcommand(container.name, &args[1])
+            (None, errors::unknown_subcommand(container.name, &args[1]))
         }
-        NotFound::WrongArity(resolved) => errors::wrong_arity(&resolved.full_name()),
+        NotFound::WrongArity(resolved) => (
+            Some(resolved.command),
+            errors::wrong_arity(&resolved.full_name()),
+        ),
     })?;
+    let command = resolved.command;
+    check(cx, resolved).map_err(|error| (Some(command), error))?;
+    Ok(resolved)
+}
+
+/// The checks after the row is found: authentication, Pub/Sub context,
+/// MISCONF, a busy script.
+fn check(cx: &Context<'_>, resolved: Resolved) -> CmdResult {
     let command = resolved.command;
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
@@ -735,7 +797,7 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
             return Err(busy);
         }
     }
-    Ok(resolved)
+    Ok(())
 }
 
 /// Runs a resolved command's handler. A panic in it costs the client one
@@ -747,6 +809,9 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     let monitored = pubsub::monitor_before(cx, resolved.command, args);
     let reply_start = cx.out.buf.len();
     crate::persistence::aof::before(cx, resolved, args);
+    let blocked_before = cx.session.blocked_time;
+    let errors_before = cx.session.errors_counted;
+    let started = std::time::Instant::now();
     let result = match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {
@@ -765,10 +830,13 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
             )))
         }
     };
+    let blocked = cx.session.blocked_time.saturating_sub(blocked_before);
+    let elapsed = started.elapsed().saturating_sub(blocked);
     crate::persistence::aof::after(cx, resolved, reply_start);
     pubsub::monitor_after(cx, monitored);
     // Its keyspace events (inside EXEC too, command by command).
     crate::notify::publish_pending(cx.shared);
+    accounting::record_call(cx, resolved, args, elapsed, &result, errors_before);
     result
 }
 

@@ -1,8 +1,5 @@
-//! Server commands: INFO, CONFIG, DBSIZE, TIME, SAVE, BGSAVE,
+//! Server commands: CONFIG, DBSIZE, TIME, SAVE, BGSAVE,
 //! LASTSAVE, SHUTDOWN, and the little of DEBUG that tests need.
-
-use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
 
 use super::errors::{self, Error};
 use super::flags::*;
@@ -22,7 +19,6 @@ const ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
     Command::new("dbsize", 1, READONLY | FAST, NO_KEYS, "server", dbsize),
-    Command::new("info", -1, LOADING | STALE, NO_KEYS, "server", info),
     Command::new("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", time),
     Command::new(
         "lastsave",
@@ -289,320 +285,6 @@ fn shutdown(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-// INFO [section [section ...]]
-fn info(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    let asked: Vec<String> = args[1..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
-    let mut text = String::new();
-    for &name in SECTIONS {
-        if !section_wanted(&asked, name) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str("\r\n");
-        }
-        let mut title = name.to_string();
-        title[..1].make_ascii_uppercase();
-        if name == "cpu" {
-            title = "CPU".into();
-        }
-        let _ = write!(text, "# {title}\r\n");
-        for (field, value) in section(cx, name) {
-            let _ = write!(text, "{field}:{value}\r\n");
-        }
-    }
-    cx.out.verbatim(text.as_bytes());
-    Ok(())
-}
-
-/// INFO's sections, in the order Redis prints them.
-const SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "modules",
-    "commandstats",
-    "errorstats",
-    "latencystats",
-    "cluster",
-    "keyspace",
-];
-
-/// True when `name` is among the sections asked for (no argument means
-/// `default`, which leaves out the per-command statistics).
-fn section_wanted(asked: &[String], name: &str) -> bool {
-    let in_default = !matches!(name, "commandstats" | "latencystats");
-    if asked.is_empty() {
-        return in_default;
-    }
-    asked
-        .iter()
-        .any(|a| a == name || a == "all" || a == "everything" || (a == "default" && in_default))
-}
-
-/// The `field:value` lines of one INFO section.
-fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
-    let shared = cx.shared;
-    let config = shared.config();
-    let uptime = shared.started.elapsed().as_secs();
-    let stat = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed).to_string();
-    match name {
-        "server" => vec![
-            ("redis_version", crate::REDIS_VERSION.into()),
-            ("respd_version", env!("CARGO_PKG_VERSION").into()),
-            ("redis_git_sha1", "00000000".into()),
-            ("redis_git_dirty", "0".into()),
-            ("redis_build_id", "0".into()),
-            ("redis_mode", "standalone".into()),
-            ("os", os_name()),
-            ("arch_bits", usize::BITS.to_string()),
-            ("multiplexing_api", "threads".into()),
-            ("process_id", std::process::id().to_string()),
-            ("process_supervised", "no".into()),
-            ("run_id", shared.run_id.clone()),
-            (
-                "tcp_port",
-                shared
-                    .port
-                    .load(std::sync::atomic::Ordering::Relaxed)
-                    .to_string(),
-            ),
-            ("server_time_usec", (now_micros()).to_string()),
-            ("uptime_in_seconds", uptime.to_string()),
-            ("uptime_in_days", (uptime / 86_400).to_string()),
-            ("hz", config.hz().to_string()),
-            ("configured_hz", config.hz().to_string()),
-            // Redis's LRU clock: seconds, wrapping at 24 bits.
-            (
-                "lru_clock",
-                ((now_micros() / 1_000_000) & 0xFF_FFFF).to_string(),
-            ),
-            (
-                "executable",
-                std::env::current_exe()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-            ),
-            ("config_file", config.file.clone().unwrap_or_default()),
-            ("io_threads_active", "0".into()),
-        ],
-        "clients" => vec![
-            ("connected_clients", shared.clients.len().to_string()),
-            ("cluster_connections", "0".into()),
-            ("maxclients", config.maxclients().to_string()),
-            ("client_recent_max_input_buffer", "0".into()),
-            ("client_recent_max_output_buffer", "0".into()),
-            (
-                "blocked_clients",
-                cx.shared.blocking.blocked_count().to_string(),
-            ),
-            ("tracking_clients", "0".into()),
-            ("clients_in_timeout_table", "0".into()),
-        ],
-        "memory" => {
-            // used_memory is the resident set size from /proc/self/statm:
-            // respd has no allocator statistics of its own.
-            let rss = resident_bytes();
-            let maxmemory = config.get("maxmemory").unwrap_or("0").to_string();
-            let max = maxmemory.parse().unwrap_or(0);
-            let total = total_system_memory();
-            #[allow(unused_mut)]
-            let mut lines = vec![
-                ("used_memory", rss.to_string()),
-                ("used_memory_human", bytes_to_human(rss)),
-                ("used_memory_rss", rss.to_string()),
-                ("used_memory_rss_human", bytes_to_human(rss)),
-                ("used_memory_peak", rss.to_string()),
-                ("used_memory_peak_human", bytes_to_human(rss)),
-                ("total_system_memory", total.to_string()),
-                ("total_system_memory_human", bytes_to_human(total)),
-                ("maxmemory", maxmemory),
-                ("maxmemory_human", bytes_to_human(max)),
-                (
-                    "maxmemory_policy",
-                    config.get("maxmemory-policy").unwrap_or("").into(),
-                ),
-                ("mem_fragmentation_ratio", "1.00".into()),
-                ("mem_allocator", "libc".into()),
-                ("lazyfree_pending_objects", "0".into()),
-            ];
-            // The scripting lines go before maxmemory, where Redis has them.
-            #[cfg(feature = "scripting")]
-            {
-                let at = lines.iter().position(|(name, _)| *name == "maxmemory");
-                let at = at.unwrap_or(lines.len());
-                lines.splice(at..at, shared.scripting.info_memory(bytes_to_human));
-            }
-            lines
-        }
-        "persistence" => {
-            drop(config);
-            let mut lines = persistence::info(shared);
-            lines.extend(persistence::aof::info(shared));
-            lines
-        }
-        "stats" => {
-            let stats = &shared.stats;
-            use crate::pubsub::Space;
-            let pubsub_count = |space| shared.pubsub.registry().len(space).to_string();
-            let expired: u64 = (0..shared.store.len())
-                .map(|i| shared.store.read(i).expired_count)
-                .sum();
-            vec![
-                (
-                    "total_connections_received",
-                    stat(&stats.connections_received),
-                ),
-                ("total_commands_processed", stat(&stats.commands_processed)),
-                ("instantaneous_ops_per_sec", "0".into()),
-                ("rejected_connections", stat(&stats.rejected_connections)),
-                ("sync_full", "0".into()),
-                ("sync_partial_ok", "0".into()),
-                ("sync_partial_err", "0".into()),
-                ("expired_keys", expired.to_string()),
-                ("evicted_keys", "0".into()),
-                ("evicted_clients", "0".into()),
-                ("keyspace_hits", stat(&stats.keyspace_hits)),
-                ("keyspace_misses", stat(&stats.keyspace_misses)),
-                ("pubsub_channels", pubsub_count(Space::Channels)),
-                ("pubsub_patterns", pubsub_count(Space::Patterns)),
-                ("pubsubshard_channels", pubsub_count(Space::ShardChannels)),
-                ("latest_fork_usec", "0".into()),
-                ("total_forks", "0".into()),
-            ]
-        }
-        "replication" => vec![
-            ("role", "master".into()),
-            ("connected_slaves", "0".into()),
-            ("master_failover_state", "no-failover".into()),
-            ("master_replid", shared.run_id.clone()),
-            ("master_replid2", "0".repeat(40)),
-            ("master_repl_offset", "0".into()),
-            ("second_repl_offset", "-1".into()),
-            ("repl_backlog_active", "0".into()),
-            (
-                "repl_backlog_size",
-                config.get("repl-backlog-size").unwrap_or("0").into(),
-            ),
-            ("repl_backlog_first_byte_offset", "0".into()),
-            ("repl_backlog_histlen", "0".into()),
-        ],
-        "cpu" => {
-            let (user, system) = cpu_seconds();
-            vec![
-                ("used_cpu_sys", format!("{system:.6}")),
-                ("used_cpu_user", format!("{user:.6}")),
-                ("used_cpu_sys_children", "0.000000".into()),
-                ("used_cpu_user_children", "0.000000".into()),
-            ]
-        }
-        "cluster" => vec![("cluster_enabled", "0".into())],
-        "keyspace" => {
-            drop(config);
-            (0..shared.store.len())
-                .filter_map(|i| {
-                    let db = shared.store.read(i);
-                    (!db.is_empty()).then(|| {
-                        (
-                            DB_NAMES.get(i).copied().unwrap_or("db?"),
-                            format!("keys={},expires={},avg_ttl=0", db.len(), db.volatile_len()),
-                        )
-                    })
-                })
-                .collect()
-        }
-        // modules, commandstats, errorstats, latencystats: nothing to show.
-        _ => Vec::new(),
-    }
-}
-
-/// Keyspace line names (`databases` is at most what this table holds when
-/// it matters: beyond it the line says `db?`).
-const DB_NAMES: &[&str] = &[
-    "db0", "db1", "db2", "db3", "db4", "db5", "db6", "db7", "db8", "db9", "db10", "db11", "db12",
-    "db13", "db14", "db15",
-];
-
-fn now_micros() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or(0)
-}
-
-/// `Linux 6.1.0 x86_64`, as uname reports it.
-fn os_name() -> String {
-    let read = |path: &str| {
-        std::fs::read_to_string(path)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (kind, release) = (
-        read("/proc/sys/kernel/ostype"),
-        read("/proc/sys/kernel/osrelease"),
-    );
-    if kind.is_empty() {
-        format!("{} {}", std::env::consts::OS, std::env::consts::ARCH)
-    } else {
-        format!("{kind} {release} {}", std::env::consts::ARCH)
-    }
-}
-
-/// Resident memory, from /proc/self/statm (assuming 4 KiB pages); 0 where
-/// there is no /proc.
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
-}
-
-fn total_system_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// User and system CPU seconds, from /proc/self/stat (clock ticks of 1/100 s).
-fn cpu_seconds() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which may hold spaces: ") S ppid ...".
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let field = |n: usize| {
-        rest.split_whitespace()
-            .nth(n)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 100.0
-    };
-    (field(11), field(12))
-}
-
-/// Redis's `bytesToHuman`: `895.33K`, `1.00G`, `512B`.
-fn bytes_to_human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if n < 1024 {
-        return format!("{n}B");
-    }
-    let mut value = n as f64 / 1024.0;
-    for unit in UNITS {
-        if value < 1024.0 || unit == "P" {
-            return format!("{value:.2}{unit}");
-        }
-        value /= 1024.0;
-    }
-    unreachable!("the loop returns at P")
-}
 
 // ----- CONFIG --------------------------------------------------------------
 
@@ -693,6 +375,7 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 .store(*port, std::sync::atomic::Ordering::Relaxed);
         }
     }
+    cx.shared.configure_introspection();
     // appendonly yes starts the AOF with a rewrite; no stops it. If that
     // fails, every change is undone, as Redis does.
     if let Err(err) = persistence::aof::apply_config(cx.shared) {
@@ -703,6 +386,7 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         );
         *cx.shared.config_mut() = previous;
         crate::notify::configure(cx.shared);
+        cx.shared.configure_introspection();
         return Err(Error::new(
             "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs."
                 .to_string(),
@@ -715,6 +399,7 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 // CONFIG RESETSTAT
 fn config_resetstat(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.shared.stats.reset();
+    cx.shared.command_stats.reset();
     for index in 0..cx.shared.store.len() {
         cx.shared.store.write(index).expired_count = 0;
     }

@@ -1259,6 +1259,7 @@ fn replay(shared: &Shared, path: &Path, last: bool) -> Result<(), String> {
     );
     let mut session = Session::new(Arc::new(info), shared);
     session.set_authenticated(true);
+    session.replaying = true;
     let mut out = Reply::new();
     let mut at = 0;
     let mut multi_at = None;

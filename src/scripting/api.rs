@@ -345,6 +345,12 @@ fn command(
     if command_flags & flags::NOSCRIPT != 0 {
         return failed(&format!("ERR {NOT_ALLOWED}"));
     }
+    // Commands that may replicate (PUBLISH...) are writes to a read-only
+    // script, as in Redis.
+    let may_replicate = matches!(resolved.parent, "publish" | "spublish" | "pfcount");
+    if may_replicate && command_flags & flags::WRITE == 0 && run.read_only.load(Ordering::Acquire) {
+        return failed(&format!("ERR {READ_ONLY}"));
+    }
     if command_flags & flags::WRITE != 0 {
         if run.read_only.load(Ordering::Acquire) {
             return failed(&format!("ERR {READ_ONLY}"));

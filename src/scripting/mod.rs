@@ -836,3 +836,29 @@ pub(crate) fn running_function(shared: &Shared) -> Option<(String, Vec<Vec<u8>>,
     let (name, command) = lock(&run.current).clone()?;
     Some((name, command, crate::util::now_ms().saturating_sub(since)))
 }
+
+/// True when the script EVAL, EVALSHA or FCALL would run declares
+/// `no-writes` (CLIENT PAUSE WRITE lets it through). A script not known
+/// yet, or a VM busy running one, counts as one that may write.
+pub(crate) fn declares_no_writes(shared: &Shared, command: &str, args: &[Vec<u8>]) -> bool {
+    let Some(first) = args.get(1) else {
+        return false;
+    };
+    if command == "eval" {
+        return parse_shebang(first).is_ok_and(|(flags, _)| flags.no_writes);
+    }
+    let Ok(guard) = shared.scripting.vm.try_lock() else {
+        return false;
+    };
+    let Some(vm) = guard.as_ref() else {
+        return false;
+    };
+    match command {
+        "evalsha" => {
+            let sha = String::from_utf8_lossy(first).to_ascii_lowercase();
+            vm.scripts.get(&sha).is_some_and(|s| s.flags.no_writes)
+        }
+        "fcall" => vm.libraries.find(first).is_some_and(|f| f.no_writes),
+        _ => false,
+    }
+}

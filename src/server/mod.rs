@@ -243,7 +243,10 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .spawn(move || {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
-                let active = shared.active_expire.load(Ordering::Relaxed);
+                // No key is deleted while clients are paused (Redis keeps
+                // the dataset still so a failover sees it as it was).
+                let active = shared.active_expire.load(Ordering::Relaxed)
+                    && (!shared.pause.engaged() || shared.pause.current().is_none());
                 for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
                         // Each step waits for the shared side of the EXEC
@@ -269,6 +272,9 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                         }
                     }
                 }
+                // A slow cycle is a latency spike of its own (LATENCY).
+                let cycle_ms = started.elapsed().as_millis() as u64;
+                shared.latency.add_if_needed("expire-cycle", cycle_ms);
                 let period = Duration::from_millis(1000 / shared.config().hz());
                 thread::sleep(period.saturating_sub(started.elapsed()));
             }
