@@ -18,6 +18,10 @@ use crate::util::now_ms;
 const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 const ID_TOO_SMALL: &str =
     "ERR The ID specified in XADD is equal or smaller than the target stream top item";
+/// `ms-*` when the last ID is `ms-18446744073709551615`: Redis refuses to
+/// roll over into the next millisecond, and (errno not being EDOM there)
+/// answers with its other XADD error.
+const SEQ_EXHAUSTED: &str = "ERR Elements are too large to be stored";
 const ID_ZERO: &str = "ERR The ID specified in XADD must be greater than 0-0";
 const EXHAUSTED: &str =
     "ERR The stream has exhausted the last possible ID, unable to add more items";
@@ -497,6 +501,11 @@ fn xadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
         None => Stream::new().next_id(parsed.id, now),
         Some(stream) if stream.last_id == StreamId::MAX => return Err(EXHAUSTED.into()),
+        Some(stream)
+            if parsed.id == Some((stream.last_id.ms, None)) && stream.last_id.seq == u64::MAX =>
+        {
+            return Err(SEQ_EXHAUSTED.into())
+        }
         Some(stream) => stream.next_id(parsed.id, now),
     };
     let id = id.ok_or(Error::from(ID_TOO_SMALL))?;
