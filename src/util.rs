@@ -283,6 +283,11 @@ impl Rng {
         Rng(seed | 1)
     }
 
+    /// A generator started from `seed` (from another generator).
+    pub fn seeded(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;

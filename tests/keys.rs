@@ -528,3 +528,22 @@ fn empty_key_and_deeply_nested_patterns_match_redis() {
         String::from_utf8_lossy(&theirs)
     );
 }
+
+/// RANDOMKEY picks among all keys: with two keys in one small table, both
+/// come up (Redis's suite draws 100 times; respd always gave the first key
+/// of the bucket). 200 fair draws miss one with probability 2^-199.
+#[test]
+fn randomkey_returns_every_key() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let _: () = redis::cmd("MSET")
+        .arg(&["foo", "x", "bar", "y"])
+        .query(&mut con)
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..200 {
+        let key: String = redis::cmd("RANDOMKEY").query(&mut con).unwrap();
+        seen.insert(key);
+    }
+    assert_eq!(seen.len(), 2, "RANDOMKEY only returned {seen:?}");
+}
