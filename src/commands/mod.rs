@@ -16,6 +16,7 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+mod memory;
 pub(crate) mod migrate;
 mod pubsub;
 mod scan;
@@ -182,7 +183,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 15] {
+fn families() -> [&'static [Command]; 16] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -199,6 +200,7 @@ fn families() -> [&'static [Command]; 15] {
         streams::COMMANDS,
         scripting::COMMANDS,
         migrate::COMMANDS,
+        memory::COMMANDS,
     ]
 }
 
