@@ -362,7 +362,8 @@ fn add_one(z: &mut ZSet, member: &[u8], score: f64, flags: AddFlags) -> Result<A
             return Ok(Added::Skipped);
         }
         z.insert(member, score);
-        return Ok(Added::New(score + 0.0));
+        // ZINCRBY/ZADD INCR reply with the increment itself: `-0` stays.
+        return Ok(Added::New(score));
     };
     if flags.nx {
         return Ok(Added::Skipped);
