@@ -601,7 +601,7 @@ impl RangeBy {
                 }
             }
             RangeBy::Score(min, max) => z.score_ranks(*min, *max),
-            RangeBy::Lex(min, max) => z.lex_ranks(min, max),
+            RangeBy::Lex(min, max) => z.lex_ranks(min, max, reverse),
         }
     }
 }
