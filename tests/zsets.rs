@@ -736,7 +736,7 @@ fn lex_ranges_on_unsorted_scores_and_strtod_scores_match_redis() {
         }
     }
     for (min, max) in [("[b", "[d"), ("-", "[c"), ("(a", "+"), ("[e", "[f")] {
-        lines.push(format!("COPY z z2 REPLACE"));
+        lines.push("COPY z z2 REPLACE".to_string());
         lines.push(format!("ZREMRANGEBYLEX z2 {min} {max}"));
         lines.push("ZRANGE z2 0 -1 WITHSCORES".to_string());
     }
