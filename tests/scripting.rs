@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{process, start, RealRedis};
+use common::{cmd, process, start, RealRedis};
 use respd::resp::{read_frame, Frame};
 
 /// A connection that sends commands and reads whole replies.
@@ -880,4 +880,111 @@ fn sort_in_scripts_orders_sets_and_reads_weights_as_redis() {
         ],
     ]);
     println!("{compared} replies compared with redis-server");
+}
+
+/// Stock Lua 5.1's unpack overflows on huge ranges and writes past its
+/// stack (a crash found by Redis's suite); Redis's Lua refuses them.
+#[test]
+fn unpack_ranges_match_redis() {
+    let compared = differential(UNPACK);
+    println!("{compared} replies compared with redis-server");
+}
+
+const UNPACK: &[&[&str]] = &[
+    &["eval", "return {unpack({1,2,3}, -2, 2147483647)}", "0"],
+    &["eval", "return {unpack({1,2,3}, 0, 2147483647)}", "0"],
+    &["eval", "return {unpack({1,2,3}, -2147483648, -2)}", "0"],
+    &["eval", "return {unpack({1,2,3}, 1, 100000)}", "0"],
+    &["eval", "return {unpack({1,2,3}, -1, -2)}", "0"],
+    &["eval", "return {unpack({1,2,3}, 2, 1)}", "0"],
+    &["eval", "return {unpack({1,2,3}, '2')}", "0"],
+    &["eval", "return {unpack({1,2,3}, 2, 3.7)}", "0"],
+    &["eval", "return {unpack({1,2,3})}", "0"],
+    &["eval", "return {unpack({1,2,3}, -1)}", "0"],
+    &["eval", "local r = {unpack({1,2,3}, 'x')} return r", "0"],
+    &["eval", "local r = {unpack({1,2,3}, 1, {})} return r", "0"],
+    &["eval", "local r = unpack(nil) return r", "0"],
+    &["eval", "local r = unpack() return r", "0"],
+    &[
+        "eval",
+        "local t = {} for i = 1, 7999 do t[i] = i end return #({unpack(t)})",
+        "0",
+    ],
+    &[
+        "eval",
+        "local t = {} for i = 1, 8000 do t[i] = i end return #({unpack(t)})",
+        "0",
+    ],
+    &[
+        "eval",
+        "local t = {} for i = 1, 7997 do t[i] = i end return #({unpack(t, 1, 7997)})",
+        "0",
+    ],
+    &[
+        "eval",
+        "local t = {} for i = 1, 7998 do t[i] = i end return #({unpack(t, 1, 7998)})",
+        "0",
+    ],
+    &["eval", "return {pcall(unpack, {1}, 1, 2147483647)}", "0"],
+    &[
+        "eval",
+        "local a = {} for i = 1, 7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))",
+        "0",
+    ],
+];
+
+/// A table that contains itself: Redis writes nested replies until its
+/// Lua stack is full (7995 arrays deep; a map costs 3 slots a level), then
+/// an error; respd writes the same bytes, without recursing on its small
+/// worker stack (a debug build overflowed it before).
+#[test]
+fn self_referencing_replies_match_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let scripts = [
+        "local a = {} local b = {a} a[1] = b return a",
+        "local a = {} a[1] = {1, a, 2} return a",
+        "local a = {} a['map'] = {k = a} return a",
+        "local a = {} a['set'] = {[a] = true} return a",
+    ];
+    for resp in ["2", "3"] {
+        let mut ours = TcpStream::connect(server.local_addr()).unwrap();
+        let mut theirs = TcpStream::connect(real.addr).unwrap();
+        // HELLO's reply names the server: read past it, unread.
+        let hello = [cmd(&["hello", resp]), cmd(&["ping"])].concat();
+        until_pong(&mut ours, &hello);
+        until_pong(&mut theirs, &hello);
+        for script in scripts {
+            let request = [cmd(&["eval", script, "0"]), cmd(&["ping"])].concat();
+            let (mine, reference) = (
+                until_pong(&mut ours, &request),
+                until_pong(&mut theirs, &request),
+            );
+            assert!(
+                mine == reference,
+                "RESP{resp} {script}: {} bytes from respd, {} from redis",
+                mine.len(),
+                reference.len()
+            );
+        }
+    }
+}
+
+/// Sends `request` (ending in PING) and reads until the PONG.
+fn until_pong(stream: &mut TcpStream, request: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while !got.ends_with(b"+PONG\r\n") {
+        let n = stream.read(&mut buf).expect("the reply ends with PONG");
+        assert!(n > 0, "connection closed before PONG");
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
 }

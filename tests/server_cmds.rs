@@ -414,3 +414,82 @@ fn config_get_dir_is_the_absolute_working_directory_as_redis_reports_it() {
     let expected = format!("*2\r\n$3\r\ndir\r\n${}\r\n{}\r\n", cwd.len(), cwd);
     assert_reply(&mut s, &cmd(&["CONFIG", "GET", "dir"]), expected.as_bytes());
 }
+
+/// MEMORY USAGE: Redis's errors and null; for present keys an estimate
+/// (respd counts no allocations), positive and growing with the value.
+#[test]
+fn memory_usage_errors_match_redis_and_sizes_grow() {
+    let setup: &[&[u8]] = &[&cmd(&["SET", "foo", "bar"])];
+    for request in [
+        cmd(&["MEMORY", "USAGE", "nokey"]),
+        cmd(&["MEMORY", "USAGE", "foo", "SAMPLES", "x"]),
+        cmd(&["MEMORY", "USAGE", "foo", "SAMPLES", "-1"]),
+        cmd(&["MEMORY", "USAGE", "foo", "SAMPLES"]),
+        cmd(&["MEMORY", "USAGE", "foo", "bogus"]),
+        cmd(&["MEMORY", "USAGE"]),
+        cmd(&["MEMORY", "bogus"]),
+        cmd(&["MEMORY", "HELP", "x"]),
+        cmd(&["COMMAND", "GETKEYS", "MEMORY", "USAGE", "foo"]),
+    ] {
+        same_as_redis(setup, &request);
+    }
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let big = "x".repeat(1000);
+    let items: Vec<String> = (0..1000).map(|i| format!("item:{i}")).collect();
+    let _: () = redis::pipe()
+        .cmd("SET")
+        .arg("small")
+        .arg("v")
+        .ignore()
+        .cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .ignore()
+        .cmd("RPUSH")
+        .arg("list")
+        .arg(&items[..10])
+        .ignore()
+        .cmd("RPUSH")
+        .arg("longlist")
+        .arg(&items)
+        .ignore()
+        .cmd("HSET")
+        .arg("hash")
+        .arg("f")
+        .arg("v")
+        .ignore()
+        .cmd("SADD")
+        .arg("set")
+        .arg(&items)
+        .ignore()
+        .cmd("ZADD")
+        .arg("zset")
+        .arg(1)
+        .arg("m")
+        .ignore()
+        .cmd("XADD")
+        .arg("stream")
+        .arg("*")
+        .arg("f")
+        .arg("v")
+        .ignore()
+        .query(&mut con)
+        .unwrap();
+    let usage = |con: &mut redis::Connection, key: &str, samples: i64| -> i64 {
+        redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(samples)
+            .query(con)
+            .unwrap()
+    };
+    for key in [
+        "small", "big", "list", "longlist", "hash", "set", "zset", "stream",
+    ] {
+        assert!(usage(&mut con, key, 5) > key.len() as i64, "{key}");
+    }
+    assert!(usage(&mut con, "big", 5) > usage(&mut con, "small", 5) + 900);
+    assert!(usage(&mut con, "longlist", 0) > usage(&mut con, "list", 0) * 50);
+}

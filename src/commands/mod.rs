@@ -23,6 +23,7 @@ mod keys;
 mod latency;
 mod lists;
 pub mod meta;
+mod memory;
 pub(crate) mod migrate;
 mod object;
 mod pubsub;
@@ -194,7 +195,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 25] {
+fn families() -> [&'static [Command]; 26] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -221,6 +222,7 @@ fn families() -> [&'static [Command]; 25] {
         slowlog::COMMANDS,
         latency::COMMANDS,
         replication::COMMANDS,
+        memory::COMMANDS,
     ]
 }
 
@@ -853,7 +855,17 @@ pub fn float_arg(arg: &[u8]) -> Result<f64, Error> {
 /// Reads a blocking timeout in seconds (a double; 0 waits for ever), as
 /// Redis's `getTimeoutFromObjectOrReply`.
 pub fn timeout_arg(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
-    let seconds = crate::util::parse_f64(arg).ok_or(Error::from(errors::TIMEOUT_NOT_FLOAT))?;
+    // Redis reads a long double: what overflows a double is finite there
+    // (and overflows the millisecond count below), what underflows is a
+    // tiny number that still rounds up to 1 ms.
+    let seconds = match crate::util::strtod(arg) {
+        _ if arg.first().map_or(true, crate::util::is_c_space) => None,
+        Some((value, _)) if value.is_nan() => None,
+        Some((value, true)) if value == 0.0 => Some(f64::MIN_POSITIVE.copysign(value)),
+        Some((value, _)) => Some(value),
+        None => None,
+    };
+    let seconds = seconds.ok_or(Error::from(errors::TIMEOUT_NOT_FLOAT))?;
     let millis = (seconds * 1000.0).ceil();
     // Redis 7.0 converts to a 64-bit count of milliseconds without a range
     // check, so an overflowing timeout (1e300, inf) comes out negative.

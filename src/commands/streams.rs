@@ -19,6 +19,9 @@ const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argu
 const ID_TOO_SMALL: &str =
     "ERR The ID specified in XADD is equal or smaller than the target stream top item";
 const ID_ZERO: &str = "ERR The ID specified in XADD must be greater than 0-0";
+/// `ms-*` when the last ID is `ms-18446744073709551615`: Redis refuses to
+/// roll over into the next millisecond, and (errno not being EDOM there)
+/// answers with its other XADD error.
 const SEQUENCE_EXHAUSTED: &str = "ERR Elements are too large to be stored";
 const EXHAUSTED: &str =
     "ERR The stream has exhausted the last possible ID, unable to add more items";

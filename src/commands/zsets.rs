@@ -18,7 +18,7 @@ use crate::blocking::DbKey;
 use crate::notify::class::{GENERIC, ZSET};
 use crate::resp::Reply;
 use crate::store::{glob_match, Db, Key, LexBound, ScoreBound, Set, Value, ZSet};
-use crate::util::{now_ms, parse_f64, Rng};
+use crate::util::{now_ms, parse_f64, strtod, Rng};
 
 const XX_AND_NX: &str = "ERR XX and NX options at the same time are not compatible";
 const GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
@@ -368,7 +368,8 @@ fn add_one(z: &mut ZSet, member: &[u8], score: f64, flags: AddFlags) -> Result<A
             return Ok(Added::Skipped);
         }
         z.insert(member, score);
-        return Ok(Added::New(score + 0.0));
+        // ZINCRBY/ZADD INCR reply with the increment itself: `-0` stays.
+        return Ok(Added::New(score));
     };
     if flags.nx {
         return Ok(Added::Skipped);
@@ -542,13 +543,20 @@ fn zrevrank(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 // ---- ranges ----
 
-/// A score bound as Redis writes it: `1.5`, `(1.5`, `-inf`, `+inf`.
+/// A score bound as Redis writes it: `1.5`, `(1.5`, `-inf`, `+inf`. Redis
+/// reads it with a bare `strtod`: leading spaces pass, an empty number is 0
+/// and one out of range is an infinity (or 0); only NaN and text after the
+/// number are refused.
 fn score_bound(arg: &[u8]) -> Result<ScoreBound, Error> {
     let (exclusive, text) = match arg {
         [b'(', rest @ ..] => (true, rest),
         _ => (false, arg),
     };
-    let value = parse_f64(text).ok_or(Error::from(NOT_FLOAT_RANGE))?;
+    let value = match strtod(text) {
+        _ if text.is_empty() => 0.0,
+        Some((value, _)) if !value.is_nan() => value,
+        _ => return Err(NOT_FLOAT_RANGE.into()),
+    };
     Ok(ScoreBound { value, exclusive })
 }
 
@@ -600,7 +608,7 @@ impl RangeBy {
                 }
             }
             RangeBy::Score(min, max) => z.score_ranks(*min, *max),
-            RangeBy::Lex(min, max) => z.lex_ranks(min, max),
+            RangeBy::Lex(min, max) => z.lex_ranks(min, max, reverse),
         }
     }
 }

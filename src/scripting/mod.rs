@@ -698,7 +698,7 @@ pub(crate) fn run_script(
     match outcome {
         Ok(Ok(value)) => {
             let resp3 = run.resp3.load(Ordering::Acquire);
-            convert::write_reply(&value, cx.out, resp3, 0);
+            convert::write_reply(&value, cx.out, resp3);
             Ok(())
         }
         Ok(Err(error)) => Err(Error::new(api::error_reply_text(&error, &name))),

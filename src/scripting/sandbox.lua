@@ -66,6 +66,37 @@ real.pcall = function(f, ...)
     return unpack(result, 1, table.maxn(result))
 end
 
+-- Stock Lua 5.1's unpack counts its results in an int that overflows
+-- (unpack(t, -2, 2147483647)), then writes past the end of the Lua stack;
+-- Redis's Lua refuses such a range. The checks are made here, with the
+-- C function's messages raised at the script's line, so that the C
+-- function is only called when it cannot fail.
+local c_unpack, tonumber, select, floor, ceil = unpack, tonumber, select, math.floor, math.ceil
+local INT_MAX, LUA_MAX_C_STACK = 2147483647, 8000
+local function int_argument(n, value, default)
+    if value == nil then
+        return default
+    end
+    local number = tonumber(value)
+    if number == nil then
+        error("bad argument #" .. n .. " to 'unpack' (number expected, got " .. type(value) .. ")", 3)
+    end
+    return number >= 0 and floor(number) or ceil(number)
+end
+real.unpack = function(...)
+    local nargs, t, i, j = select('#', ...), ...
+    if type(t) ~= 'table' then
+        local got = nargs == 0 and 'no value' or type(t)
+        error("bad argument #1 to 'unpack' (table expected, got " .. got .. ")", 2)
+    end
+    local first, last = int_argument(2, i, 1), int_argument(3, j, #t)
+    -- lua_checkstack fails past 8000 slots, the arguments included.
+    if first <= last and (last - first >= INT_MAX or last - first + 1 + nargs > LUA_MAX_C_STACK) then
+        error('too many results to unpack', 2)
+    end
+    return c_unpack(...)
+end
+
 -- Code loaded at run time gets the script's environment too.
 local env
 real.loadstring = function(code, name)

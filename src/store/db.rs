@@ -549,13 +549,21 @@ impl Db {
         !self.is_expired(key, now)
     }
 
-    /// A random live key, or None when there is none.
+    /// A random live key, every key about equally likely, or None when
+    /// there is none. Fair draws first; when they keep landing on expired
+    /// keys, a walk from a random cursor finds any live one.
     pub fn random_key(&self, now: u64, seed: u64) -> Option<&Key> {
         if self.keys.is_empty() {
             return None;
         }
-        // Start the walk at a random cursor and take the first live key; a
-        // few rounds cover databases where most keys have expired.
+        let mut rng = crate::util::Rng::seeded(seed);
+        for _ in 0..100 {
+            match self.keys.random_entry(&mut rng) {
+                Some((key, _)) if self.is_live(key, now) => return Some(key),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
         let mut cursor = seed;
         for _ in 0..2 {
             let start = cursor;
