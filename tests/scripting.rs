@@ -495,6 +495,9 @@ fn eventually(mut check: impl FnMut() -> bool) {
 const BUSY: &[u8] =
     b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
 
+const BUSY_FUNCTION: &[u8] =
+    b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
+
 #[test]
 fn a_slow_script_makes_others_busy_and_script_kill_stops_it() {
     let server = start();
@@ -820,4 +823,112 @@ fn bullmq_queue_worker_delayed_and_retried_jobs() {
         "bullmq_app.mjs",
         &["-e", "require.resolve('bullmq')"],
     );
+}
+
+/// SCRIPT KILL's error cannot be caught: pcall, xpcall and the rest
+/// raise it again, so the loops below end as in Redis (which re-raises
+/// it from its hook on every line).
+#[test]
+fn script_kill_stops_scripts_that_catch_errors() {
+    const SCRIPTS: &[&str] = &[
+        "while true do pcall(function() while true do end end) end",
+        "while true do pcall(redis.call, 'ping') end",
+        "while true do pcall(function() redis.call('ping') end) end",
+        "while true do xpcall(function() while true do end end, function(e) return e end) end",
+    ];
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    for addr in [server.local_addr(), real.addr] {
+        let mut admin = Conn::open(addr);
+        admin.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+        for script in SCRIPTS {
+            let mut looping = Conn::open(addr);
+            looping.send(&["EVAL", script, "0"]);
+            eventually(|| admin.call(&["GET", "x"]) == BUSY);
+            assert_eq!(
+                admin.call(&["SCRIPT", "KILL"]),
+                b"+OK\r\n",
+                "{script} at {addr}"
+            );
+            assert_eq!(
+                text(&looping.read()),
+                format!(
+                    "-ERR Script killed by user with SCRIPT KILL... script: {}, on @user_script:1.\r\n",
+                    respd::scripting::sha1_hex(script.as_bytes())
+                ),
+                "{script} at {addr}"
+            );
+            assert_eq!(admin.call(&["PING"]), b"+PONG\r\n", "{script} at {addr}");
+        }
+        let library = "#!lua name=spinning\n\
+            redis.register_function('spin', function() while true do pcall(function() while true do end end) end end)\n\
+            redis.register_function{function_name='spin_ro', callback=function() while true do pcall(redis.call, 'ping') end end, flags={'no-writes'}}";
+        assert_eq!(
+            admin.call(&["FUNCTION", "LOAD", library]),
+            b"$8\r\nspinning\r\n"
+        );
+        for (name, line) in [("spin", 2), ("spin_ro", 3)] {
+            let mut looping = Conn::open(addr);
+            looping.send(&["FCALL", name, "0"]);
+            eventually(|| admin.call(&["GET", "x"]) == BUSY_FUNCTION);
+            assert_eq!(
+                admin.call(&["FUNCTION", "KILL"]),
+                b"+OK\r\n",
+                "{name} at {addr}"
+            );
+            assert_eq!(
+                text(&looping.read()),
+                format!("-ERR Script killed by user with SCRIPT KILL... script: {name}, on @user_function:{line}.\r\n"),
+                "{name} at {addr}"
+            );
+            assert_eq!(admin.call(&["GET", "x"]), b"$-1\r\n");
+        }
+    }
+}
+
+/// Coroutines and load's reader catch errors too; Redis cannot kill these
+/// loops (a coroutine keeps its old hook), respd can.
+#[test]
+fn script_kill_stops_coroutines_and_load_readers() {
+    const SCRIPTS: &[&str] = &[
+        "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+        "while true do local co = coroutine.wrap(function() while true do end end); pcall(co) end",
+        "while true do load(function() while true do end end) end",
+    ];
+    let server = start();
+    let addr = server.local_addr();
+    let mut admin = Conn::open(addr);
+    admin.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+    for script in SCRIPTS {
+        let mut looping = Conn::open(addr);
+        looping.send(&["EVAL", script, "0"]);
+        eventually(|| admin.call(&["GET", "x"]) == BUSY);
+        assert_eq!(admin.call(&["SCRIPT", "KILL"]), b"+OK\r\n", "{script}");
+        assert_eq!(
+            text(&looping.read()),
+            format!(
+                "-ERR Script killed by user with SCRIPT KILL... script: {}, on @user_script:1.\r\n",
+                respd::scripting::sha1_hex(script.as_bytes())
+            ),
+            "{script}"
+        );
+        assert_eq!(admin.call(&["PING"]), b"+PONG\r\n", "{script}");
+    }
+}
+
+#[test]
+fn shutdown_nosave_stops_a_script_that_catches_errors() {
+    let server = respd_process("pcall_shutdown", &["--busy-reply-threshold", "50"]);
+    let mut admin = Conn::open(server.addr);
+    let mut looping = Conn::open(server.addr);
+    looping.send(&[
+        "EVAL",
+        "redis.call('set', 'k', 'v') while true do pcall(function() while true do end end) end",
+        "0",
+    ]);
+    eventually(|| admin.call(&["GET", "k"]) == BUSY);
+    admin.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(server.wait_exit(), "respd exits on SHUTDOWN NOSAVE");
 }

@@ -188,6 +188,20 @@ impl Vm {
             call.call::<()>((log_hidden.clone(), args))
         })?;
         redis.raw_set("log", log)?;
+        // The sandbox's pcall, xpcall, coroutine.resume and load call this
+        // when they caught an error: once the script is killed, no error
+        // handling may keep it running (Redis re-raises the kill from its
+        // hook on every line for the same reason).
+        let killed = run.clone();
+        hidden.raw_set(
+            "check_kill",
+            lua.create_function(move |_, ()| {
+                if killed.kill.load(Ordering::Acquire) || killed.abort.load(Ordering::Acquire) {
+                    return Err(mlua::Error::RuntimeError(KILLED.into()));
+                }
+                Ok(())
+            })?,
+        )?;
         globals.raw_set("redis", redis.clone())?;
         math_random(&lua, &globals)?;
         libs::open_all(&lua)?;
@@ -195,7 +209,8 @@ impl Vm {
             .load(include_str!("sandbox.lua"))
             .set_name("=respd")
             .call((globals.clone(), hidden.clone()))?;
-        lua.set_hook(
+        // A global hook: coroutines a script creates run under it too.
+        lua.set_global_hook(
             mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_, _| {
                 if run.kill.load(Ordering::Acquire) || run.abort.load(Ordering::Acquire) {

@@ -49,11 +49,16 @@ real.rawget = function(t, k)
     return rawget(proxies[t] or t, k)
 end
 
+-- Every function that catches errors lets a killed script's error through
+-- (SCRIPT KILL, FUNCTION KILL, SHUTDOWN): it raises it again.
+local check_kill, xpcall_raw, resume = hidden.check_kill, xpcall, coroutine.resume
+
 -- Redis 7.0's pcall gives the `err` string of an error table (what
 -- redis.call raises) rather than the table, as Redis 6 did.
 real.pcall = function(f, ...)
     local result = { pcall(f, ...) }
     if not result[1] then
+        check_kill()
         local err = result[2]
         if type(err) == 'userdata' and hidden.pending then
             err, hidden.pending = hidden.pending, nil
@@ -62,6 +67,22 @@ real.pcall = function(f, ...)
             err = err.err
         end
         result[2] = err
+    end
+    return unpack(result, 1, table.maxn(result))
+end
+
+real.xpcall = function(f, handler)
+    local result = { xpcall_raw(f, handler) }
+    if not result[1] then
+        check_kill()
+    end
+    return unpack(result, 1, table.maxn(result))
+end
+
+real.coroutine.resume = function(co, ...)
+    local result = { resume(co, ...) }
+    if not result[1] then
+        check_kill()
     end
     return unpack(result, 1, table.maxn(result))
 end
@@ -75,7 +96,7 @@ real.loadstring = function(code, name)
 end
 real.load = function(fn, name)
     local f, err = load(fn, name)
-    if f then setfenv(f, env) end
+    if f then setfenv(f, env) else check_kill() end
     return f, err
 end
 
@@ -123,7 +144,7 @@ proxies[library_env] = real
 -- its keys and arguments in KEYS and ARGV; a function gets them as its
 -- arguments. Done here rather than from Rust: a table write costs Lua far
 -- less than it costs the binding.
-local xpcall, handler = xpcall, hidden.handler
+local xpcall, handler = xpcall_raw, hidden.handler
 local function run(call, f, keys, args, eval)
     api.call, hidden.call = call, call
     local ok, result
