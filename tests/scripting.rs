@@ -932,3 +932,65 @@ fn shutdown_nosave_stops_a_script_that_catches_errors() {
     admin.send(&["SHUTDOWN", "NOSAVE"]);
     assert!(server.wait_exit(), "respd exits on SHUTDOWN NOSAVE");
 }
+
+/// The globals, the library tables and the metatables a script can reach
+/// are read-only, with Redis's errors: no script changes what the next one
+/// sees (each attempt is followed by a script that looks).
+#[test]
+fn no_script_can_change_the_globals_or_the_libraries() {
+    const ATTEMPTS: &[&str] = &[
+        "_G.x = 1",
+        "x = 1",
+        "KEYS = {}",
+        "redis.call = nil",
+        "redis.x = 1",
+        "string.format = nil",
+        "string.x = 1",
+        "table.insert = nil",
+        "math.x = 1",
+        "cjson.encode = nil",
+        "setmetatable(_G, {})",
+        "setmetatable(_G, nil)",
+        "setmetatable(redis, {})",
+        "setmetatable(getmetatable(''), {})",
+        "rawset(_G, 'x', 1)",
+        "rawset(string, 'x', 1)",
+        "rawset(getmetatable(''), '__index', 1)",
+        "local m = getmetatable(_G); m.__index = nil",
+        "getmetatable('').__index = {}",
+        "table.insert(_G, 1)",
+        "table.insert(string, 1)",
+        "table.insert(_G, 1, 2)",
+        "table.remove(_G)",
+        "table.sort(redis)",
+        "return {pcall(setmetatable, _G, nil)}",
+        "return {pcall(table.insert, string, 1)}",
+        "return {pcall(setmetatable, getmetatable(_G), nil)}",
+        // What a script may still do.
+        "local t = setmetatable({}, {__index = _G}); return type(t.redis)",
+        "local t = setmetatable({}, {__metatable = 'no'}); return getmetatable(t)",
+        "local t = {1, 2} table.insert(t, 1, 0) table.insert(t, 9) return t",
+        "table.insert(KEYS, 1); return #KEYS",
+        "local n = 0 for k, v in pairs(getmetatable(_G)) do n = n + 1 end return n",
+        "return {type(getmetatable(_G).__newindex), type(getmetatable(redis)), type(getmetatable(''))}",
+        "return getmetatable('').__index == string",
+        // Argument errors name the script's line, as C functions' do.
+        "table.insert(_G)",
+        "table.insert()",
+        "local t = {} table.insert(t, 'x', 2)",
+        "setmetatable(1, {})",
+        "setmetatable({}, 1)",
+    ];
+    let mut cases: Vec<Vec<&str>> = Vec::new();
+    for attempt in ATTEMPTS {
+        cases.push(vec!["eval", attempt, "0"]);
+        cases.push(vec![
+            "eval",
+            "return {type(redis), type(string), type(_G), type(redis.call), string.format('%d', 7), ('x'):rep(2), _G[1] == nil, type(getmetatable('').__index)}",
+            "0",
+        ]);
+    }
+    let cases: Vec<&[&str]> = cases.iter().map(|case| &case[..]).collect();
+    let compared = differential(&cases);
+    println!("{compared} replies compared with redis-server");
+}

@@ -53,6 +53,63 @@ end
 -- (SCRIPT KILL, FUNCTION KILL, SHUTDOWN): it raises it again.
 local check_kill, xpcall_raw, resume = hidden.check_kill, xpcall, coroutine.resume
 
+-- Metatables: a protected table's cannot be replaced; _G's reads as a
+-- read-only table (as Redis's), the libraries' as none, strings' as a
+-- read-only copy of the real one.
+local getmetatable_raw = getmetatable
+local visible_metatables = setmetatable({}, { __mode = 'k' })
+-- (Their argument errors are raised here, in C's order, naming the
+-- script's line as C's do.)
+real.setmetatable = function(...)
+    local count, t, mt = select('#', ...), ...
+    if type(t) ~= 'table' then
+        local got = count == 0 and 'no value' or type(t)
+        error("bad argument #1 to 'setmetatable' (table expected, got " .. got .. ")", 2)
+    end
+    if count < 2 or (mt ~= nil and type(mt) ~= 'table') then
+        error("bad argument #2 to 'setmetatable' (nil or table expected)", 2)
+    end
+    if proxies[t] then
+        error('Attempt to modify a readonly table', 0)
+    end
+    return setmetatable(t, mt)
+end
+real.getmetatable = function(...)
+    local t = ...
+    if select('#', ...) == 0 then
+        error("bad argument #1 to 'getmetatable' (value expected)", 2)
+    end
+    if proxies[t] then
+        return visible_metatables[t]
+    end
+    if type(t) == 'string' then
+        return visible_metatables['']
+    end
+    return getmetatable_raw(t)
+end
+
+-- table.insert writes raw: it refuses protected tables (remove and sort
+-- see them as empty, as Redis's are, and write nothing).
+-- Its argument errors are raised here, naming the script's line as C's do.
+local insert = real.table.insert
+real.table.insert = function(...)
+    local count, t, pos = select('#', ...), ...
+    if type(t) ~= 'table' then
+        local got = count == 0 and 'no value' or type(t)
+        error("bad argument #1 to 'insert' (table expected, got " .. got .. ")", 2)
+    end
+    if count ~= 2 and count ~= 3 then
+        error("wrong number of arguments to 'insert'", 2)
+    end
+    if count == 3 and tonumber(pos) == nil then
+        error("bad argument #2 to 'insert' (number expected, got " .. type(pos) .. ")", 2)
+    end
+    if proxies[t] then
+        error('Attempt to modify a readonly table', 0)
+    end
+    return insert(...)
+end
+
 -- Redis 7.0's pcall gives the `err` string of an error table (what
 -- redis.call raises) rather than the table, as Redis 6 did.
 real.pcall = function(f, ...)
@@ -112,7 +169,7 @@ for _, name in ipairs({ 'redis', 'string', 'table', 'math', 'coroutine', 'cjson'
 end
 
 -- Methods on strings ('x'):rep(3) go through the same protected table.
-getmetatable('').__index = real.string
+getmetatable_raw('').__index = real.string
 
 -- A script's global reads go through plain tables (no Lua call each): env
 -- falls back to `real`, and only a name `real` lacks reaches a function,
@@ -120,6 +177,10 @@ getmetatable('').__index = real.string
 env = setmetatable({}, { __index = real, __newindex = readonly })
 proxies[env] = real
 real._G = env
+local globals_metatable = protect({ __index = function(t, name) nonexistent(name) end })
+visible_metatables[env] = globals_metatable
+local string_metatable = protect(getmetatable_raw(''))
+visible_metatables[''] = string_metatable
 
 -- The environment of function libraries while they load: `redis` there
 -- offers register_function and a few helpers, not call.
@@ -138,6 +199,7 @@ local library_env = setmetatable({}, {
     __newindex = readonly,
 })
 proxies[library_env] = real
+visible_metatables[library_env] = globals_metatable
 
 -- Runs `f` for one call, through xpcall so errors carry their place.
 -- `call` is redis.call meanwhile. An EVAL script finds
