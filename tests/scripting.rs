@@ -994,3 +994,37 @@ fn no_script_can_change_the_globals_or_the_libraries() {
     let compared = differential(&cases);
     println!("{compared} replies compared with redis-server");
 }
+
+/// Redis's Lua reads every chunk as text: precompiled code (string.dump's
+/// output) fails on its first byte, whether in EVAL, SCRIPT LOAD,
+/// loadstring or load. Scripts may not block in XREAD/XREADGROUP.
+#[test]
+fn binary_chunks_and_blocking_stream_reads_are_refused_as_in_redis() {
+    let dumped =
+        "local f, e = loadstring(string.dump(function() return 1 end)) return {type(f), e}";
+    let cases: &[&[&str]] = &[
+        &["eval", "\x1bLuaQ", "0"],
+        &["eval", "\x1b", "0"],
+        &["script", "load", "\x1bLuaQ\x00\x01"],
+        &["eval", dumped, "0"],
+        &["eval", "local f, e = loadstring(string.dump(function() return 1 end), '=named') return e", "0"],
+        &["eval", "local f, e = loadstring(string.dump(function() return 1 end), '@file') return e", "0"],
+        &["eval", "local f, e = loadstring('\\27Lua') return e", "0"],
+        &["eval", "local f, e = loadstring(string.rep('\\27', 100) .. '\\n' .. string.rep('y', 100)) return e", "0"],
+        &["eval", "local i = 0 local f, e = load(function() i = i + 1 if i == 1 then return '\\27Lua' end end) return e", "0"],
+        &["eval", "local i = 0 local f, e = load(function() i = i + 1 if i == 1 then return '\\27Lua' end end, 'x') return e", "0"],
+        &["eval", "local i = 0 local f = load(function() i = i + 1 if i == 1 then return 'return 5' end end) return f()", "0"],
+        &["eval", "local f = loadstring(' return 6') return f()", "0"],
+        &["eval", "return #string.dump(function() return 1 end) > 10", "0"],
+        &["eval", "return redis.call('xread','block',0,'streams','s','$')", "0"],
+        &["eval", "return redis.call('XREAD','BLOCK',10,'streams','s','0')", "0"],
+        &["eval", "return redis.pcall('xread','count','x','block',0,'streams','s','$')", "0"],
+        &["eval", "return redis.pcall('xread','block','x','streams','s','$')", "0"],
+        &["eval", "redis.call('xgroup','create','s2','g','$','mkstream') return redis.call('xreadgroup','group','g','c','block',0,'streams','s2','>')", "0"],
+        &["eval", "redis.call('xadd','s','1-1','a','1') return redis.call('xread','count',1,'streams','s','0')", "0"],
+        &["eval", "return redis.call('blmpop',0,1,'nol','left')", "0"],
+        &["eval", "return redis.call('blmove','nol','x','left','left',0)", "0"],
+    ];
+    let compared = differential(cases);
+    println!("{compared} replies compared with redis-server");
+}

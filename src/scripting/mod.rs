@@ -241,6 +241,13 @@ impl Vm {
     /// Compiles `body` as an EVAL script (not cached).
     fn compile(&self, body: &[u8]) -> Result<(Function, ShebangFlags), Error> {
         let (flags, code) = parse_shebang(body)?;
+        // Redis's Lua reads every chunk as text: a precompiled one fails on
+        // its first byte (see `binary_refused` in sandbox.lua).
+        if code.first() == Some(&0x1b) {
+            return Err(Error::new(
+                "ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'".to_string(),
+            ));
+        }
         let function = self
             .lua
             .load(code)

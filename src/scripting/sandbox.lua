@@ -146,13 +146,43 @@ end
 
 -- Code loaded at run time gets the script's environment too.
 local env
+-- Redis's Lua parses every chunk as text (precompiled chunks could corrupt
+-- the VM): one that starts with the bytecode signature, ESC, fails on that
+-- byte. The same error is had here by parsing a one-byte chunk of the same
+-- name.
+local function binary_refused(chunkname)
+    local _, err = loadstring('\1', chunkname)
+    return nil, (string.gsub(err, "'char%(1%)'$", "'char(27)'"))
+end
 real.loadstring = function(code, name)
+    if type(code) == 'string' and string.byte(code, 1) == 27 then
+        return binary_refused(name or code)
+    end
     local f, err = loadstring(code, name)
     if f then setfenv(f, env) end
     return f, err
 end
 real.load = function(fn, name)
-    local f, err = load(fn, name)
+    local binary = false
+    local reader = fn
+    if type(fn) == 'function' then
+        local first = true
+        reader = function()
+            local piece = fn()
+            if first then
+                first = false
+                if type(piece) == 'string' and string.byte(piece, 1) == 27 then
+                    binary = true
+                    return nil
+                end
+            end
+            return piece
+        end
+    end
+    local f, err = load(reader, name)
+    if binary then
+        return binary_refused(name or '=(load)')
+    end
     if f then setfenv(f, env) else check_kill() end
     return f, err
 end
