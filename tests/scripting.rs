@@ -1028,3 +1028,67 @@ fn binary_chunks_and_blocking_stream_reads_are_refused_as_in_redis() {
     let compared = differential(cases);
     println!("{compared} replies compared with redis-server");
 }
+
+/// FUNCTION as Redis 7.0: function names are case-insensitive (FCALL and
+/// clashes between libraries), a library sees only `redis` (register_function,
+/// log, the constants) while it loads, the `#!` line's errors and order,
+/// FUNCTION LIST / FLUSH argument errors.
+#[test]
+fn function_names_load_time_globals_and_arguments_match_redis() {
+    let cases: &[&[&str]] = &[
+        &["function", "load", "#!lua name=lib1\nredis.register_function('test', function() return 'hello1' end)"],
+        &["fcall", "TEST", "0"],
+        &["fcall", "Test", "0"],
+        &["function", "load", "#!lua name=lib2\nredis.register_function('TEST', function() return 2 end)"],
+        &["function", "load", "#!lua name=LIB1\nredis.register_function('x1', function() return 2 end)"],
+        &["function", "load", "#!lua name=lib3\nredis.register_function('f', function() return 1 end)\nredis.register_function('F', function() return 2 end)"],
+        &["function", "list", "libraryname", "LIB*"],
+        &["function", "list", "libraryname", "lib1", "libraryname", "lib1"],
+        &["function", "list", "withcode", "withcode"],
+        &["function", "flush", "sync", "extra"],
+        &["function", "load", "#!lua name=lib4\nredis.setresp(3)"],
+        &["function", "load", "#!lua name=lib4\nmath.random()"],
+        &["function", "load", "#!lua name=lib4\nreturn redis.call('ping')"],
+        &["function", "load", "#!lua name=lib4\nredis.log(redis.LOG_WARNING, 'x') redis.register_function('f4', function() return 1 end)"],
+        &["function", "load", "#!lua name=lib5\nreturn type(redis.register_function)"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.sha1hex('a')"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.error_reply('a')"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.pcall('ping')"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.set_repl(1)"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.REPL_ALL"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.REDIS_VERSION_NUM redis.register_function('f5', function() return x end)"],
+        &["function", "load", "#!lua name=lib6\nlocal x = type(pcall)"],
+        &["function", "load", "#!lua name=lib6\nlocal x = KEYS"],
+        &["function", "load", "#!lua name=lib6\nredis.register_function('f6', function() return redis.register_function('g', function() end) end)"],
+        &["fcall", "f6", "0"],
+        &["eval", "redis.register_function('g', function() end)", "0"],
+        &["eval", "return type(redis.register_function)", "0"],
+        &["function", "load", "#!lua name=lib7\nredis.register_function('f7', function() return math.random() > 0 end)"],
+        &["fcall", "f7", "0"],
+        &["function", "load", "#!LUA name=lib9\nredis.register_function('f9', function() return 1 end)"],
+        &["function", "load", "#!luax name=lib9"],
+        &["function", "load", "#!lua name=lib9 name=lib10\nredis.register_function('f10', function() return 1 end)"],
+        &["function", "load", "#!lua  name=lib11\nredis.register_function('f11', function() return 1 end)"],
+        &["function", "load", "#! lua name=lib12\nredis.register_function('f12', function() return 1 end)"],
+        &["function", "load", "#!lua name=lib14\n"],
+        &["function", "load", "REPLACE", "#!lua name=lib1\nredis.register_function('test', function() return 'again' end)"],
+        &["function", "load", "bogus", "#!lua name=lib1\nredis.register_function('test', function() return 'again' end)"],
+        &["function", "list", "libraryname", "LIB1"],
+        &["function", "delete", "LIB1"],
+        &["fcall_ro", "TEST", "0"],
+        &["function", "load", "#!lua name=lib15\nredis.register_function('t15', function() return redis.setresp end)"],
+        &["fcall", "t15", "0"],
+        &["function", "load", "#!lua name=lib16\nredis.register_function{function_name='T16', callback=function() return 1 end}"],
+        &["fcall", "t16", "0"],
+        &["function", "load", "#!lua name=lib17\nlocal function f() end redis.register_function('test', f)"],
+        &["function", "load", "#!lua name=lib18\nredis.register_function('x', function() end) error('boom')"],
+        &["function", "load", "#!lua name=lib19\nredis.register_function('_G', function() end)"],
+        &["function", "load", "#!lua name=lib20\nredis.register_function('a b', function() end)"],
+        &["function", "load", "#!lua name=lib21\nredis.register_function('', function() end)"],
+        &["function", "load", "#!lua name=lib23\nredis.call = 1"],
+        &["function", "load", "#!lua name=lib24\nredis.foo()"],
+        &["function", "load", "#!lua name=lib25\nlocal a = redis.LOG_DEBUG .. redis.LOG_VERBOSE .. redis.LOG_NOTICE"],
+    ];
+    let compared = differential(cases);
+    println!("{compared} replies compared with redis-server");
+}

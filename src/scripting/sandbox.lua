@@ -217,8 +217,12 @@ visible_metatables[''] = string_metatable
 local loading_redis
 local library_env = setmetatable({}, {
     __index = function(t, name)
-        if name == 'redis' and loading_redis then
-            return loading_redis
+        -- While a library loads, Redis offers it its `redis` table only.
+        if loading_redis then
+            if name == 'redis' then
+                return loading_redis
+            end
+            nonexistent(name)
         end
         local value = rawget(real, name)
         if value == nil then
