@@ -1088,6 +1088,13 @@ fn function_names_load_time_globals_and_arguments_match_redis() {
         &["function", "load", "#!lua name=lib23\nredis.call = 1"],
         &["function", "load", "#!lua name=lib24\nredis.foo()"],
         &["function", "load", "#!lua name=lib25\nlocal a = redis.LOG_DEBUG .. redis.LOG_VERBOSE .. redis.LOG_NOTICE"],
+        &["function", "load", "replace", "#!lua name=kept\nlocal lib = redis\nlib.register_function('g2', function() lib.register_function('f1', function() end) end)\nlib.register_function('g3', function() lib.log(lib.LOG_WARNING, 'hi') return 1 end)\nlib.register_function('g4', function() return {pcall(lib.register_function, 'f1', function() end)} end)\nlib.register_function('g5', function() lib.redis = redis end)"],
+        &["fcall", "g2", "0"],
+        &["fcall", "g3", "0"],
+        &["fcall", "g4", "0"],
+        &["fcall", "g5", "0"],
+        &["function", "load", "#!lua name=lib30\nredis.math.random()"],
+        &["function", "load", "#!lua name=lib30\nredis.redis.call('ping')"],
     ];
     let compared = differential(cases);
     println!("{compared} replies compared with redis-server");

@@ -191,6 +191,7 @@ end
 -- connection) and put in place by `run`; redis.pcall and redis.log pass
 -- through it (see mod.rs).
 local api = real.redis
+local redis_log = api.log
 
 for _, name in ipairs({ 'redis', 'string', 'table', 'math', 'coroutine', 'cjson', 'cmsgpack', 'bit', 'struct' }) do
     if type(real[name]) == 'table' then
@@ -269,6 +270,12 @@ local function load_library(f, api)
     })
     local ok, err = xpcall(f, handler)
     loading_redis = nil
+    -- A function may have kept the loading table: once loaded, it can no
+    -- longer register (Redis's error) and its log is the ordinary one.
+    rawset(api, 'register_function', function()
+        error({ err = 'ERR redis.register_function can only be called on FUNCTION LOAD command' })
+    end)
+    rawset(api, 'log', redis_log)
     return ok, err
 end
 
