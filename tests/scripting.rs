@@ -1095,6 +1095,9 @@ fn function_names_load_time_globals_and_arguments_match_redis() {
         &["fcall", "g5", "0"],
         &["function", "load", "#!lua name=lib30\nredis.math.random()"],
         &["function", "load", "#!lua name=lib30\nredis.redis.call('ping')"],
+        &["function", "load", "#!lua name=\"quoted\"\nredis.register_function('q', function() return 1 end)"],
+        &["function", "load", "#!lua name=\"unbalanced\nredis.register_function('q2', function() return 1 end)"],
+        &["function", "load", "#!lua name='single' \nredis.register_function('q3', function() return 1 end)"],
     ];
     let compared = differential(cases);
     println!("{compared} replies compared with redis-server");

@@ -99,11 +99,17 @@ fn library_name(code: &[u8]) -> Result<String, Error> {
         .iter()
         .position(|&b| b == b'\n')
         .ok_or(Error::from(INVALID_METADATA))?;
-    let line = String::from_utf8_lossy(&code[..end]).into_owned();
-    let mut parts = line.split([' ', '\t', '\r']).filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or("#!")[2..].to_string();
+    // Split as Redis's sdssplitargs does (quotes included).
+    let parts: Vec<String> = crate::util::split_args(&code[..end])
+        .ok()
+        .filter(|parts| !parts.is_empty())
+        .ok_or(Error::from(INVALID_METADATA))?
+        .iter()
+        .map(|part| String::from_utf8_lossy(part).into_owned())
+        .collect();
+    let engine = parts[0].get(2..).unwrap_or("").to_string();
     let mut name = None;
-    for part in parts {
+    for part in &parts[1..] {
         let value = part
             .get(..5)
             .filter(|prefix| prefix.eq_ignore_ascii_case("name="))
