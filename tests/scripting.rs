@@ -1102,3 +1102,25 @@ fn function_names_load_time_globals_and_arguments_match_redis() {
     let compared = differential(cases);
     println!("{compared} replies compared with redis-server");
 }
+
+/// A wide unpack range overflowed Lua 5.1's count and crashed the server;
+/// Redis refuses it. The server must still answer afterwards.
+#[test]
+fn unpack_with_huge_ranges_is_refused_as_in_redis() {
+    let cases: &[&[&str]] = &[
+        &["eval", "return {unpack({1,2,3}, -2, 2147483647)}", "0"],
+        &["eval", "return {unpack({1,2,3}, 0, 2147483647)}", "0"],
+        &["eval", "return {unpack({1,2,3}, -2147483648, -2)}", "0"],
+        &["eval", "return {unpack({1,2,3}, -1, -2)}", "0"],
+        &["eval", "return {unpack({1,2,3}, 1, -1)}", "0"],
+        &["eval", "return {unpack({1,2,3}, 1, 100000)}", "0"],
+        &["eval", "return {unpack({1,2,3}, '1', '2')}", "0"],
+        &["eval", "return {unpack({1,2,3}, 1.7, 2.9)}", "0"],
+        &["eval", "return {unpack({1,2,3}, nil, 2)}", "0"],
+        &["eval", "return {unpack({1,2,3}, 'x')}", "0"],
+        &["eval", "return {unpack(1)}", "0"],
+        &["ping"],
+    ];
+    let compared = differential(cases);
+    println!("{compared} replies compared with redis-server");
+}

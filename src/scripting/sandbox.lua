@@ -26,6 +26,27 @@ local function nonexistent(name)
     error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 3)
 end
 
+-- Lua 5.1's unpack computes its count in an int that a wide range
+-- overflows (a crash); Redis's patched Lua refuses such ranges.
+local unpack_raw = unpack
+local function truncate(x)
+    return x - math.fmod(x, 1)
+end
+do
+    -- (named so that its argument errors name 'unpack')
+    local unpack = unpack_raw
+    real.unpack = function(t, i, j)
+        if type(t) == 'table' then
+            local first = truncate(tonumber(i) or 1)
+            local last = truncate(tonumber(j) or #t)
+            if first <= last and last - first >= 2147483647 then
+                error('too many results to unpack', 2)
+            end
+        end
+        return unpack(t, i, j)
+    end
+end
+
 -- What Redis 7.0 leaves out of the globals.
 for _, name in ipairs({ 'print', 'dofile', 'loadfile', 'module', 'require', 'setfenv',
     'getfenv', 'newproxy', 'package', 'os', 'io', 'debug' }) do
@@ -125,7 +146,7 @@ real.pcall = function(f, ...)
         end
         result[2] = err
     end
-    return unpack(result, 1, table.maxn(result))
+    return unpack_raw(result, 1, table.maxn(result))
 end
 
 real.xpcall = function(f, handler)
@@ -133,7 +154,7 @@ real.xpcall = function(f, handler)
     if not result[1] then
         check_kill()
     end
-    return unpack(result, 1, table.maxn(result))
+    return unpack_raw(result, 1, table.maxn(result))
 end
 
 real.coroutine.resume = function(co, ...)
@@ -141,7 +162,7 @@ real.coroutine.resume = function(co, ...)
     if not result[1] then
         check_kill()
     end
-    return unpack(result, 1, table.maxn(result))
+    return unpack_raw(result, 1, table.maxn(result))
 end
 
 -- Code loaded at run time gets the script's environment too.
