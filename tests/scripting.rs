@@ -1119,6 +1119,9 @@ fn unpack_with_huge_ranges_is_refused_as_in_redis() {
         &["eval", "return {unpack({1,2,3}, nil, 2)}", "0"],
         &["eval", "return {unpack({1,2,3}, 'x')}", "0"],
         &["eval", "return {unpack(1)}", "0"],
+        &["eval", "local a = {} for i = 1, 7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))", "0"],
+        &["eval", "local a = {} for i = 1, 8000 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))", "0"],
+        &["eval", "local a = {} for i = 1, 7998 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a, 1))", "0"],
         &["ping"],
     ];
     let compared = differential(cases);

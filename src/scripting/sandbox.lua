@@ -35,7 +35,10 @@ end
 do
     -- (named so that its argument errors name 'unpack')
     local unpack = unpack_raw
-    real.unpack = function(t, i, j)
+    -- (passes on exactly its arguments: each takes one of the 8000 stack
+    -- slots the results share)
+    real.unpack = function(...)
+        local t, i, j = ...
         if type(t) == 'table' then
             local first = truncate(tonumber(i) or 1)
             local last = truncate(tonumber(j) or #t)
@@ -43,7 +46,7 @@ do
                 error('too many results to unpack', 2)
             end
         end
-        return unpack(t, i, j)
+        return unpack(...)
     end
 end
 
