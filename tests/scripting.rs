@@ -1127,3 +1127,32 @@ fn unpack_with_huge_ranges_is_refused_as_in_redis() {
     let compared = differential(cases);
     println!("{compared} replies compared with redis-server");
 }
+
+/// Redis's own suite: 10000 scripts (and as many FUNCTION LOADs) leave
+/// used_memory_lua under 100 KB: garbage is collected as scripts run.
+#[test]
+fn scripts_and_function_loads_do_not_pile_up_lua_memory() {
+    let server = start();
+    let mut conn = Conn::open(server.local_addr());
+    let library = "#!lua name=test\nredis.register_function('test', function(KEYS, ARGV)\n return redis.call('incr', KEYS[1]) \nend)";
+    let mut batch = Vec::new();
+    for _ in 0..10_000 {
+        batch.extend(
+            Frame::command(&["EVAL", "return redis.call('incr', KEYS[1])", "1", "x"]).to_bytes(),
+        );
+        batch.extend(Frame::command(&["FUNCTION", "LOAD", "REPLACE", library]).to_bytes());
+        batch.extend(Frame::command(&["FCALL", "test", "1", "y"]).to_bytes());
+    }
+    conn.0.get_mut().write_all(&batch).unwrap();
+    for _ in 0..30_000 {
+        conn.read();
+    }
+    assert_eq!(conn.call(&["GET", "y"]), b"$5\r\n10000\r\n");
+    let info = text(&conn.call(&["INFO", "memory"]));
+    let used: usize = info
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory_lua:"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("used_memory_lua in INFO");
+    assert!(used < 100 * 1024, "used_memory_lua is {used}");
+}

@@ -148,6 +148,10 @@ pub(crate) fn load(
     let mut libraries = std::mem::take(&mut vm.libraries);
     let result = load_into(vm, &mut libraries, shared, code, replace);
     vm.libraries = libraries;
+    // A load leaves a compiled chunk (and maybe a replaced library) behind:
+    // collected at once, so that used_memory_lua stays what scripts hold
+    // (Redis keeps functions in a VM of their own).
+    let _ = vm.lua.gc_collect();
     result
 }
 
