@@ -1156,3 +1156,24 @@ fn scripts_and_function_loads_do_not_pile_up_lua_memory() {
         .expect("used_memory_lua in INFO");
     assert!(used < 100 * 1024, "used_memory_lua is {used}");
 }
+
+/// COMMAND GETKEYS finds EVAL's and FCALL's keys after their key count.
+#[test]
+fn command_getkeys_reads_script_key_counts_as_redis() {
+    let cases: &[&[&str]] = &[
+        &["command", "getkeys", "eval", "script", "1", "x", "foo"],
+        &["command", "getkeys", "fcall", "test", "1", "x", "foo"],
+        &[
+            "command", "getkeys", "fcall_ro", "test", "2", "x", "y", "foo",
+        ],
+        &["command", "getkeys", "evalsha", "abc", "2", "a", "b"],
+        &["command", "getkeys", "EVAL_RO", "s", "1", "a"],
+        &["command", "getkeys", "eval", "script", "0"],
+        &["command", "getkeys", "eval", "script", "3", "x"],
+        &["command", "getkeys", "eval", "script", "-1"],
+        &["command", "getkeys", "eval", "script", "abc"],
+        &["command", "getkeys", "eval", "script"],
+    ];
+    let compared = differential(cases);
+    println!("{compared} replies compared with redis-server");
+}

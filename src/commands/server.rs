@@ -727,6 +727,16 @@ fn command_list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Commands whose keys follow a key count at argument 2.
+const SCRIPT_KEY_COUNT: &[&str] = &[
+    "eval",
+    "evalsha",
+    "eval_ro",
+    "evalsha_ro",
+    "fcall",
+    "fcall_ro",
+];
+
 // COMMAND GETKEYS command [arg [arg ...]]
 fn command_getkeys(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let call = &args[2..];
@@ -736,6 +746,21 @@ fn command_getkeys(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         Err(NotFound::WrongArity(resolved)) => (resolved.command, false),
         Err(_) => return Err(INVALID_COMMAND.into()),
     };
+    // EVAL and FCALL give their keys with a count (Redis's keynum spec);
+    // a count that does not fit gives no keys.
+    if SCRIPT_KEY_COUNT.contains(&command.name) {
+        if !arity_ok {
+            return Err(INVALID_ARGUMENT_COUNT.into());
+        }
+        let count = std::str::from_utf8(&call[2])
+            .ok()
+            .and_then(|text| text.parse::<usize>().ok())
+            .filter(|&count| count <= call.len() - 3)
+            .unwrap_or(0);
+        cx.out
+            .bulks(call[3..3 + count].iter().map(|key| key.as_slice()));
+        return Ok(());
+    }
     let spec = command.keys;
     if spec.first <= 0 {
         return Err(NO_KEY_ARGUMENTS.into());
