@@ -801,7 +801,9 @@ struct ReadArgs {
     ids: Vec<Vec<u8>>,
 }
 
-fn parse_read_args(args: &Args, xreadgroup: bool) -> Result<ReadArgs, Error> {
+/// `from_script`: scripts may not use BLOCK (Redis refuses it there even
+/// though blocking commands in scripts otherwise just do not block).
+fn parse_read_args(args: &Args, xreadgroup: bool, from_script: bool) -> Result<ReadArgs, Error> {
     let mut parsed = ReadArgs {
         block: None,
         count: 0,
@@ -816,6 +818,12 @@ fn parse_read_args(args: &Args, xreadgroup: bool) -> Result<ReadArgs, Error> {
         let more = args.len() - 1 - i;
         let opt = &args[i];
         if is(opt, "block") && more > 0 {
+            if from_script {
+                return Err(Error::new(format!(
+                    "ERR {} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(&args[0])
+                )));
+            }
             parsed.block = Some(ms_timeout_arg(&args[i + 1])?);
             i += 1;
         } else if is(opt, "count") && more > 0 {
@@ -858,7 +866,7 @@ fn parse_read_args(args: &Args, xreadgroup: bool) -> Result<ReadArgs, Error> {
 
 /// XREAD and XREADGROUP: serve what is there, else block if asked.
 fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResult {
-    let parsed = parse_read_args(args, xreadgroup)?;
+    let parsed = parse_read_args(args, xreadgroup, cx.session.in_script)?;
     let mut db = cx.db_mut();
     let now = now_ms();
     let mut positions = Vec::with_capacity(parsed.keys.len());
