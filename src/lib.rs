@@ -65,6 +65,7 @@ pub mod log;
 pub mod notify;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod resp;
 #[cfg(feature = "scripting")]
 pub mod scripting;

@@ -20,6 +20,7 @@ mod keys;
 mod lists;
 pub(crate) mod migrate;
 mod pubsub;
+mod replication;
 mod scan;
 mod scripting;
 mod server;
@@ -184,7 +185,7 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 17] {
+fn families() -> [&'static [Command]; 18] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -203,6 +204,7 @@ fn families() -> [&'static [Command]; 17] {
         migrate::COMMANDS,
         hyperloglog::COMMANDS,
         geo::COMMANDS,
+        replication::COMMANDS,
     ]
 }
 
@@ -303,6 +305,8 @@ pub struct Session {
     pub peer_closed: PeerProbe,
     /// Subscriptions, MONITOR mode and the outbox that serves them.
     pub pubsub: crate::pubsub::ClientPubsub,
+    /// What REPLCONF said, and the hand-over SYNC/PSYNC asks for.
+    pub replication: crate::replication::master::Link,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -359,6 +363,7 @@ impl Session {
             watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
             pubsub: Default::default(),
+            replication: Default::default(),
         };
         session.refresh_config(shared);
         session

@@ -172,7 +172,7 @@ pub fn count_change(shared: &Shared) {
 }
 
 /// The code of every function library, to save with the data.
-fn library_codes(shared: &Shared) -> Vec<Vec<u8>> {
+pub(crate) fn library_codes(shared: &Shared) -> Vec<Vec<u8>> {
     #[cfg(feature = "scripting")]
     return shared.scripting.library_codes();
     #[cfg(not(feature = "scripting"))]

@@ -378,10 +378,12 @@ fn spawn_save_points_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .name("respd-savepoints".into())
         .spawn(move || {
             let mut last_check = Instant::now();
+            let mut last_ping = Instant::now();
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 // Sleep in short steps so a shutdown is not held up.
                 thread::sleep(PERIOD);
                 crate::persistence::aof::cron(&shared);
+                crate::replication::master::cron(&shared, &mut last_ping);
                 if last_check.elapsed() >= Duration::from_secs(1) {
                     last_check = Instant::now();
                     crate::persistence::check_save_points(&shared);
