@@ -11,7 +11,14 @@ use crate::replication::master::{self, Handover};
 use crate::replication::ReplicaState;
 
 pub static COMMANDS: &[Command] = &[
-    Command::new("sync", 1, ADMIN | NO_MULTI | NOSCRIPT, NO_KEYS, "server", sync),
+    Command::new(
+        "sync",
+        1,
+        ADMIN | NO_MULTI | NOSCRIPT,
+        NO_KEYS,
+        "server",
+        sync,
+    ),
     Command::new(
         "psync",
         -3,
@@ -99,7 +106,13 @@ fn full_resync(cx: &mut Context<'_>, psync: bool) -> CmdResult {
     let session = &*cx.session;
     let offset = crate::persistence::aof::start_full_resync(shared, |offset| {
         let mut backlog = shared.replication.backlog();
-        master::register(&mut backlog, &session.info, &session.replication, offset, true);
+        master::register(
+            &mut backlog,
+            &session.info,
+            &session.replication,
+            offset,
+            true,
+        );
     });
     let dbs = (0..shared.store.len())
         .map(|i| shared.store.read(i).snapshot())
@@ -145,7 +158,7 @@ fn replconf(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             match int_arg(value)? {
                 0 => cx.session.replication.rdb_only = false,
                 1 => cx.session.replication.rdb_only = true,
-                _ => return Err("ERR value is out of range, must be positive".into()),
+                _ => return Err("ERR value is out of range, value must between 0 and 1".into()),
             }
         } else {
             return Err(Error::new(format!(
@@ -180,8 +193,7 @@ fn wait(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         shared,
         &[b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()],
     );
-    let deadline =
-        (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
     let mut backlog = replication.backlog();
     let count = loop {
         let count = backlog
@@ -194,7 +206,9 @@ fn wait(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         if count as i64 >= wanted
             || expired
             || (cx.session.peer_closed.0)()
-            || shared.shutting_down.load(std::sync::atomic::Ordering::SeqCst)
+            || shared
+                .shutting_down
+                .load(std::sync::atomic::Ordering::SeqCst)
         {
             break count;
         }
@@ -274,10 +288,7 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
         ("master_replid2".into(), "0".repeat(40)),
         ("master_repl_offset".into(), offset.to_string()),
         ("second_repl_offset".into(), "-1".into()),
-        (
-            "repl_backlog_active".into(),
-            u8::from(active).to_string(),
-        ),
+        ("repl_backlog_active".into(), u8::from(active).to_string()),
         (
             "repl_backlog_size".into(),
             shared

@@ -159,8 +159,7 @@ fn send_stream(shared: &Shared, stream: &TcpStream, id: u64) -> io::Result<()> {
                     let Some(bytes) = backlog.since(sent) else {
                         return Err(io::Error::other("fell out of the backlog"));
                     };
-                    if let Some(replica) = backlog.replicas.iter_mut().find(|r| r.client_id == id)
-                    {
+                    if let Some(replica) = backlog.replicas.iter_mut().find(|r| r.client_id == id) {
                         replica.sent = end;
                     }
                     break bytes;
