@@ -695,6 +695,15 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
     if writes && crate::persistence::writes_refused(cx.shared) {
         return Err(crate::persistence::MISCONF.into());
     }
+    // A read-only replica takes writes from its master only.
+    let client_writes = command.flags & flags::WRITE != 0
+        || (resolved.parent == "exec" && cx.session.multi.as_ref().is_some_and(|t| t.writes()));
+    if client_writes
+        && !cx.session.replication.is_master
+        && crate::replication::replica::read_only(cx.shared)
+    {
+        return Err(crate::replication::replica::READONLY.into());
+    }
     // While a script is slow, only the commands allowed beside it run.
     #[cfg(feature = "scripting")]
     if command.flags & flags::ALLOW_BUSY == 0 {

@@ -8,6 +8,7 @@ use super::errors::{self, Error};
 use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, NO_KEYS};
 use crate::replication::master::{self, Handover};
+use crate::replication::replica;
 use crate::replication::ReplicaState;
 
 pub static COMMANDS: &[Command] = &[
@@ -36,6 +37,22 @@ pub static COMMANDS: &[Command] = &[
         replconf,
     ),
     Command::new("wait", 3, NOSCRIPT, NO_KEYS, "generic", wait),
+    Command::new(
+        "replicaof",
+        3,
+        ADMIN | NOSCRIPT | STALE,
+        NO_KEYS,
+        "server",
+        replicaof,
+    ),
+    Command::new(
+        "slaveof",
+        3,
+        ADMIN | NOSCRIPT | STALE,
+        NO_KEYS,
+        "server",
+        replicaof,
+    ),
     Command::new(
         "role",
         1,
@@ -181,6 +198,9 @@ fn wait(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     }
     let shared = cx.shared;
     let replication = &shared.replication;
+    if replication.replica.is_replica() {
+        return Err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.".into());
+    }
     let target = replication.backlog().offset();
     let count = replication.acked_at_least(target);
     if count as i64 >= wanted || cx.session.in_exec || !replication.active() && timeout == 0 {
@@ -226,8 +246,47 @@ fn wait(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// REPLICAOF host port | REPLICAOF NO ONE (SLAVEOF is the old name)
+fn replicaof(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    if is(&args[1], "no") && is(&args[2], "one") {
+        replica::unfollow(cx.shared);
+        cx.out.ok();
+        return Ok(());
+    }
+    let port = crate::util::parse_i64(&args[2])
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or(Error::from("ERR Invalid master port"))?;
+    let host = String::from_utf8_lossy(&args[1]).into_owned();
+    if replica::follow(cx.shared, &host, port as u16) {
+        cx.out.ok();
+    } else {
+        cx.out.simple("OK Already connected to specified master");
+    }
+    Ok(())
+}
+
 /// ROLE
 fn role(cx: &mut Context<'_>, _args: &Args) -> CmdResult {
+    if let Some(master) = cx.shared.replication.replica.master() {
+        let offset = cx
+            .shared
+            .replication
+            .replica
+            .offset
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let out = &mut *cx.out;
+        out.array(5);
+        out.bulk(b"slave");
+        out.bulk(master.host.as_bytes());
+        out.int(i64::from(master.port));
+        out.bulk(master.link.word().as_bytes());
+        out.int(if master.link == replica::LinkState::Connected {
+            offset as i64
+        } else {
+            -1
+        });
+        return Ok(());
+    }
     let backlog = cx.shared.replication.backlog();
     let offset = if cx.shared.replication.active() {
         backlog.offset()
@@ -260,12 +319,47 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
     let shared = cx_shared;
     let active = shared.replication.active();
     let backlog = shared.replication.backlog();
-    let offset = if active { backlog.offset() } else { 0 };
+    let mut offset = if active { backlog.offset() } else { 0 };
+    let mut replid = shared.run_id.clone();
     let online: Vec<_> = backlog.replicas.iter().filter(|r| !r.dropped).collect();
-    let mut fields = vec![
-        ("role".to_string(), "master".to_string()),
-        ("connected_slaves".into(), online.len().to_string()),
-    ];
+    let mut fields = vec![("role".to_string(), "master".to_string())];
+    let side = &shared.replication.replica;
+    let replica_offset = side.offset.load(std::sync::atomic::Ordering::SeqCst);
+    if let Some(master) = side.master() {
+        let up = master.link == replica::LinkState::Connected;
+        offset = replica_offset;
+        replid = master.replid.clone().unwrap_or(replid);
+        fields = vec![
+            ("role".into(), "slave".into()),
+            ("master_host".into(), master.host.clone()),
+            ("master_port".into(), master.port.to_string()),
+            (
+                "master_link_status".into(),
+                if up { "up" } else { "down" }.into(),
+            ),
+            (
+                "master_last_io_seconds_ago".into(),
+                if up {
+                    master.last_io.elapsed().as_secs().to_string()
+                } else {
+                    "-1".into()
+                },
+            ),
+            (
+                "master_sync_in_progress".into(),
+                u8::from(master.link == replica::LinkState::Sync).to_string(),
+            ),
+            ("slave_read_repl_offset".into(), replica_offset.to_string()),
+            ("slave_repl_offset".into(), replica_offset.to_string()),
+            ("slave_priority".into(), "100".into()),
+            (
+                "slave_read_only".into(),
+                u8::from(replica::read_only(shared)).to_string(),
+            ),
+            ("replica_announced".into(), "1".into()),
+        ];
+    }
+    fields.push(("connected_slaves".into(), online.len().to_string()));
     for (n, r) in online.iter().enumerate() {
         let state = match r.state {
             ReplicaState::SendBulk => "wait_bgsave",
@@ -284,7 +378,7 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
     }
     fields.extend([
         ("master_failover_state".into(), "no-failover".into()),
-        ("master_replid".into(), shared.run_id.clone()),
+        ("master_replid".into(), replid),
         ("master_replid2".into(), "0".repeat(40)),
         ("master_repl_offset".into(), offset.to_string()),
         ("second_repl_offset".into(), "-1".into()),

@@ -482,6 +482,23 @@ fn load_rdb_file(shared: &Shared, path: &Path) -> Result<bool, String> {
     drop(data);
     install_libraries(shared, &loaded.libraries)
         .map_err(|err| format!("can't load {}: {err}", path.display()))?;
+    install(shared, loaded, started);
+    Ok(true)
+}
+
+/// Replaces the store's contents with an RDB received from a master.
+pub fn load_rdb_bytes(shared: &Shared, data: &[u8]) -> Result<(), String> {
+    let started = Instant::now();
+    let loaded = rdb::read(data, shared.store.len(), now_ms())
+        .map_err(|err| format!("bad RDB from the master {err}"))?;
+    install_libraries(shared, &loaded.libraries)
+        .map_err(|err| format!("can't load the master's RDB: {err}"))?;
+    install(shared, loaded, started);
+    Ok(())
+}
+
+/// Puts loaded databases in place of the store's.
+fn install(shared: &Shared, loaded: rdb::Loaded, started: Instant) {
     let mut dbs = loaded.dbs;
     let mut guards = shared.store.write_all();
     for (guard, db) in guards.iter_mut().zip(dbs.iter_mut()) {
@@ -508,7 +525,6 @@ fn load_rdb_file(shared: &Shared, path: &Path) -> Result<bool, String> {
             loaded.version
         ),
     );
-    Ok(true)
 }
 
 /// INFO's persistence lines about RDB.

@@ -27,6 +27,8 @@ pub struct Link {
     pub rdb_only: bool,
     /// Set by SYNC/PSYNC: the connection becomes a replica's.
     pub handover: Option<Handover>,
+    /// This is the link to our master: its writes pass the read-only check.
+    pub is_master: bool,
 }
 
 /// How a replica's stream starts.

@@ -19,6 +19,7 @@
 //! writes them; a small reader thread takes its `REPLCONF ACK`s.
 
 pub mod master;
+pub mod replica;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +43,8 @@ pub struct Replication {
     pub fed: Condvar,
     /// Signalled when a replica acknowledges an offset (WAIT).
     pub acked: Condvar,
+    /// This server as a replica: its master and link.
+    pub replica: replica::ReplicaSide,
 }
 
 /// The stream's recent bytes and the replicas reading them.

@@ -190,6 +190,7 @@ impl Server {
         }
         let expiry = spawn_expiry_thread(shared.clone())?;
         let saver = spawn_save_points_thread(shared.clone())?;
+        crate::replication::replica::start_from_config(&shared);
         let accept_threads: Vec<JoinHandle<()>> = listeners
             .into_iter()
             .map(|listener| {
@@ -337,7 +338,9 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .spawn(move || {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
-                let active = shared.active_expire.load(Ordering::Relaxed);
+                // A replica hides expired keys; the master's DEL removes them.
+                let active = shared.active_expire.load(Ordering::Relaxed)
+                    && !shared.replication.replica.is_replica();
                 for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
                         // Each step waits for the shared side of the EXEC
