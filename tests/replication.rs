@@ -67,11 +67,19 @@ fn canonical(conn: &mut redis::Connection) -> BTreeMap<String, String> {
                         redis::cmd("HGETALL").arg(&key).query(conn).unwrap();
                     format!("{map:?}")
                 }
-                "stream" => format!(
-                    "{} groups={}",
-                    text(&run(conn, &["XRANGE", &key, "-", "+"])),
-                    text(&run(conn, &["XINFO", "GROUPS", &key]))
-                ),
+                // entries-read and lag are not replicated by Redis 7.0
+                // either (a redis-server replica shows nil): left out.
+                "stream" => {
+                    let groups = text(&run(conn, &["XINFO", "GROUPS", &key]));
+                    let groups = match groups.find(",entries-read,") {
+                        Some(at) => groups[..at].to_string(),
+                        None => groups,
+                    };
+                    format!(
+                        "{} groups={groups}",
+                        text(&run(conn, &["XRANGE", &key, "-", "+"]))
+                    )
+                }
                 other => other.to_string(),
             };
             let expires = text(&run(conn, &["PEXPIRETIME", &key]));
@@ -85,10 +93,27 @@ fn canonical(conn: &mut redis::Connection) -> BTreeMap<String, String> {
     all
 }
 
+/// Fails listing only the keys that differ.
+fn assert_same(got: &BTreeMap<String, String>, expected: &BTreeMap<String, String>) {
+    let mut differences = Vec::new();
+    for key in got.keys().chain(expected.keys()) {
+        if got.get(key) != expected.get(key) && !differences.iter().any(|(k, _, _)| k == key) {
+            differences.push((key.clone(), got.get(key), expected.get(key)));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} keys differ (replica, master): {:#?}",
+        differences.len(),
+        &differences[..differences.len().min(10)]
+    );
+}
+
 /// Writes of every type, with the commands the stream must translate.
 fn write_everything(conn: &mut redis::Connection, tag: &str) {
     let k = |name: &str| format!("{tag}:{name}");
     for args in [
+        vec!["SET", &k("gone"), "v", "PX", "1"],
         vec!["SET", &k("s"), "v"],
         vec!["SET", &k("ex"), "v", "EX", "1000"],
         vec!["SETEX", &k("setex"), "500", "v"],
@@ -111,7 +136,6 @@ fn write_everything(conn: &mut redis::Connection, tag: &str) {
         vec!["EXPIRE", &k("l"), "900"],
         vec!["PFADD", &k("hll"), "a", "b", "c"],
         vec!["SETBIT", &k("bits"), "7", "1"],
-        vec!["SET", &k("gone"), "v", "PX", "1"],
         vec!["SET", &k("deleted"), "v"],
         vec!["DEL", &k("deleted"), &k("never")],
     ] {
@@ -145,6 +169,8 @@ fn write_everything(conn: &mut redis::Connection, tag: &str) {
             &["EVAL", script, "2", &k("script"), &format!("{tag}:set")],
         );
     }
+    // `gone` has expired by the time anyone looks.
+    std::thread::sleep(Duration::from_millis(5));
 }
 
 /// Waits for `done` to hold, up to 30 seconds.
@@ -239,7 +265,7 @@ fn redis_replica_follows_respd_master() {
         Some("string 300 expires=-1")
     );
     assert!(!expected.contains_key("0:before:gone"));
-    assert_eq!(canonical(&mut r), expected);
+    assert_same(&canonical(&mut r), &expected);
 
     // INFO and ROLE name the replica, online.
     let text = info(&mut m, "replication");
@@ -281,11 +307,11 @@ fn redis_replica_follows_respd_master() {
     let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
     assert_eq!(acked, 1);
     let expected = canonical(&mut m);
-    assert_eq!(canonical(&mut r), expected);
+    assert_same(&canonical(&mut r), &expected);
 
     // Promote it: every acknowledged write is there.
     run(&mut r, &["REPLICAOF", "NO", "ONE"]);
-    assert_eq!(canonical(&mut r), expected);
+    assert_same(&canonical(&mut r), &expected);
     run(&mut r, &["SET", "writable", "yes"]);
 }
 
@@ -352,4 +378,105 @@ fn replication_commands_answer_as_redis() {
             String::from_utf8_lossy(&request)
         );
     }
+}
+
+fn start_redis_master(dir: &Path, diskless: &str) -> Process {
+    spawn(
+        "redis-server",
+        &[
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--repl-diskless-sync",
+            diskless,
+            "--repl-diskless-sync-delay",
+            "0",
+        ],
+    )
+}
+
+fn stat(conn: &mut redis::Connection, name: &str) -> String {
+    field(&info(conn, "stats"), name).unwrap_or_default()
+}
+
+/// respd follows a redis-server master, with the RDB sent as `$<length>`
+/// (disk) or `$EOF:` (diskless).
+fn respd_follows_redis_master(diskless: &str) {
+    if !installed("redis-server") {
+        return;
+    }
+    let master_dir = dir(&format!("redis-master-{diskless}"));
+    let replica_dir = dir(&format!("respd-replica-{diskless}"));
+    let master = start_redis_master(&master_dir, diskless);
+    let mut m = conn(&master);
+    write_everything(&mut m, "before");
+    for i in 0..2000 {
+        run(&mut m, &["SET", &format!("bulk:{i}"), &i.to_string()]);
+    }
+    let replicaof = format!("127.0.0.1 {}", master.addr.port());
+    let replica = respd(&replica_dir, &["--replicaof", &replicaof]);
+    let mut r = conn(&replica);
+    for i in 0..200 {
+        run(&mut m, &["RPUSH", "during", &i.to_string()]);
+    }
+    wait_for("respd's link", || {
+        let text = info(&mut r, "replication");
+        field(&text, "master_link_status").as_deref() == Some("up")
+    });
+    write_everything(&mut m, "after");
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let expected = canonical(&mut m);
+    assert_same(&canonical(&mut r), &expected);
+
+    // A read-only replica refuses writes, in and out of MULTI.
+    let err = common::process::run_err(&mut r, &["SET", "k", "v"]);
+    assert_eq!(err, "READONLY You can't write against a read only replica.");
+    let role = run(&mut r, &["ROLE"]);
+    assert_eq!(
+        text(&role),
+        format!("[slave,127.0.0.1,{},connected,{}]", master.addr.port(), {
+            let text = info(&mut r, "replication");
+            field(&text, "slave_repl_offset").unwrap()
+        })
+    );
+    assert_eq!(
+        common::process::run_err(&mut r, &["WAIT", "1", "1"]),
+        "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."
+    );
+
+    // Cut the link: respd comes back with a partial resync.
+    assert_eq!(stat(&mut m, "sync_partial_ok"), "0");
+    run(&mut m, &["CLIENT", "KILL", "TYPE", "replica"]);
+    write_everything(&mut m, "reconnected");
+    wait_for("the partial resync", || {
+        stat(&mut m, "sync_partial_ok") == "1"
+    });
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let expected = canonical(&mut m);
+    assert_same(&canonical(&mut r), &expected);
+    assert_eq!(stat(&mut m, "sync_full"), "1");
+
+    // Promoted, it keeps everything and takes writes.
+    run(&mut r, &["REPLICAOF", "NO", "ONE"]);
+    assert_same(&canonical(&mut r), &expected);
+    run(&mut r, &["SET", "writable", "yes"]);
+    assert_eq!(
+        text(&run(&mut r, &["ROLE"])).split(',').next(),
+        Some("[master")
+    );
+}
+
+#[test]
+fn respd_replica_of_redis_master_disk() {
+    respd_follows_redis_master("no");
+}
+
+#[test]
+fn respd_replica_of_redis_master_diskless() {
+    respd_follows_redis_master("yes");
 }
