@@ -724,7 +724,8 @@ fn translate(
             None if alive() => vec![vec![word("PERSIST"), key]],
             None => vec![vec![word("DEL"), key]],
         },
-        "setex" | "psetex" | "set" if expire().is_some() => {
+        // A plain `SET k v` clears any TTL: no lookup needed.
+        "setex" | "psetex" | "set" if (name != "set" || args.len() > 3) && expire().is_some() => {
             let value = if name == "set" {
                 std::mem::take(&mut args[2])
             } else {

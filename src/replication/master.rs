@@ -166,11 +166,13 @@ fn send_stream(shared: &Shared, stream: &TcpStream, id: u64) -> io::Result<()> {
                     }
                     break bytes;
                 }
+                backlog.waiting += 1;
                 backlog = replication
                     .fed
                     .wait_timeout(backlog, Duration::from_millis(500))
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
+                backlog.waiting -= 1;
             }
         };
         let mut out = stream;

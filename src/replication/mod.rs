@@ -57,6 +57,9 @@ pub struct Backlog {
     /// `repl-backlog-size`, refreshed by the cron.
     pub size: u64,
     pub replicas: Vec<Replica>,
+    /// Replica threads waiting on [`Replication::fed`]: a write wakes
+    /// them only when some are (a wake-up costs a system call).
+    pub waiting: usize,
 }
 
 impl Backlog {
@@ -158,8 +161,11 @@ impl Replication {
         let mut backlog = self.backlog();
         backlog.bytes.extend(bytes);
         backlog.trim();
+        let wake = backlog.waiting > 0;
         drop(backlog);
-        self.fed.notify_all();
+        if wake {
+            self.fed.notify_all();
+        }
     }
 
     /// The number of replicas that acknowledged `offset` or later.
