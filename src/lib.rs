@@ -17,7 +17,8 @@
 //! | [`commands`] | the command table and one file per family | `store`, `resp::Reply` |
 //! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |
-//! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file | `store` |
+//! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file, whose propagation step also feeds the replicas | `store` |
+//! | [`replication`] | as a master: the backlog, a replica's link (snapshot then stream), ACKs; as a replica: the link to a master (handshake, RDB load, applying the stream) | `persistence`, `commands` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |

@@ -28,6 +28,13 @@
 //! comes before an entry for another database; commands run by EXEC, and
 //! a command logged as several, are wrapped in MULTI/EXEC.
 //!
+//! **One stream for the log and the replicas.** Every entry goes through
+//! `propagate` (Redis's `propagate()`), which appends it to the AOF's
+//! buffer when the AOF is on and to the replication backlog once a replica
+//! has connected (`crate::replication`). So everything above (the order
+//! lock, the translations, SELECT, MULTI/EXEC, expired keys as DEL) holds
+//! for the replicas too, and runs whenever either is on.
+//!
 //! **Rewrite** (BGREWRITEAOF, and turning the AOF on): under the order lock
 //! the databases are cloned and appending moves to a new increment; a
 //! background thread writes the clone as the new base, then a new manifest
@@ -290,7 +297,7 @@ pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
     if resolved.parent == "exec" {
         let mut buffer = lock(&shared.persistence.aof.buffer);
         if std::mem::take(&mut buffer.in_multi) {
-            push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+            propagate(shared, &mut buffer, &[b"EXEC".to_vec()]);
         }
         return;
     }
@@ -321,7 +328,7 @@ pub fn close_script(shared: &Shared) {
     }
     let mut buffer = lock(&aof.buffer);
     if std::mem::take(&mut buffer.in_multi) {
-        push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+        propagate(shared, &mut buffer, &[b"EXEC".to_vec()]);
         drop(buffer);
         // Once for the whole script (its commands only let go of the
         // order lock): written, and on disk with appendfsync always.
@@ -439,7 +446,7 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
     let mut buffer = lock(&shared.persistence.aof.buffer);
     log_expired(shared, &mut buffer);
     if buffer.selected != Some(db) {
-        push_entry(
+        propagate(
             shared,
             &mut buffer,
             &[b"SELECT".to_vec(), db.to_string().into_bytes()],
@@ -447,20 +454,20 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
         buffer.selected = Some(db);
     }
     if in_exec && !buffer.in_multi {
-        push_entry(shared, &mut buffer, &[b"MULTI".to_vec()]);
+        propagate(shared, &mut buffer, &[b"MULTI".to_vec()]);
         buffer.in_multi = true;
     }
     // A command logged as several (a stream read as XCLAIMs) is a
     // transaction, as Redis writes it: a torn log never holds half of it.
     let wrap = !in_exec && entries.len() > 1;
     if wrap {
-        push_entry(shared, &mut buffer, &[b"MULTI".to_vec()]);
+        propagate(shared, &mut buffer, &[b"MULTI".to_vec()]);
     }
     for entry in entries {
-        push_entry(shared, &mut buffer, entry);
+        propagate(shared, &mut buffer, entry);
     }
     if wrap {
-        push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+        propagate(shared, &mut buffer, &[b"EXEC".to_vec()]);
     }
 }
 
@@ -470,17 +477,17 @@ fn log_expired(shared: &Shared, buffer: &mut Buffer) {
     for (db, key) in shared.store.events().take_deleted_by_expiry() {
         if buffer.selected != Some(db) {
             let select = [b"SELECT".to_vec(), db.to_string().into_bytes()];
-            push_entry(shared, buffer, &select);
+            propagate(shared, buffer, &select);
             buffer.selected = Some(db);
         }
-        push_entry(shared, buffer, &[b"DEL".to_vec(), key.to_vec()]);
+        propagate(shared, buffer, &[b"DEL".to_vec(), key.to_vec()]);
     }
 }
 
 /// Redis's `propagate`: one entry of the write stream, to the AOF (when
 /// on) and to the replication backlog (once a replica has connected). The
 /// one place both learn of a change, so they always carry the same bytes.
-fn push_entry(shared: &Shared, buffer: &mut Buffer, args: &[Vec<u8>]) {
+fn propagate(shared: &Shared, buffer: &mut Buffer, args: &[Vec<u8>]) {
     let start = buffer.bytes.len();
     crate::resp::encode_command(&mut buffer.bytes, args);
     if shared.replication.active() {
