@@ -153,8 +153,10 @@ pub static PARAMS: &[Param] = &[
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
     fixed("syslog-enabled", "no", DefaultOnly, Bool),
     fixed("aclfile", "", DefaultOnly, Text),
-    p("min-replicas-to-write", "0", DefaultOnly, Int(0, I32)),
-    p("min-slaves-to-write", "0", DefaultOnly, Int(0, I32)),
+    p("min-replicas-to-write", "0", Live, Int(0, I32)),
+    p("min-slaves-to-write", "0", Live, Int(0, I32)),
+    p("min-replicas-max-lag", "10", Live, Int(0, I32)),
+    p("min-slaves-max-lag", "10", Live, Int(0, I32)),
     p("io-threads", "1", DefaultOnly, Int(1, 128)),
     // Tuning of Redis internals: stored and reported only.
     p("tcp-backlog", "511", Tuning, Int(0, I32)),

@@ -480,3 +480,37 @@ fn respd_replica_of_redis_master_disk() {
 fn respd_replica_of_redis_master_diskless() {
     respd_follows_redis_master("yes");
 }
+
+/// `min-replicas-to-write` without replicas: writes get `-NOREPLICAS`
+/// (reads do not), as from Redis.
+#[test]
+fn min_replicas_to_write_refuses_writes() {
+    let Some(real) = common::RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    let setup = common::cmd(&["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    for request in [
+        common::cmd(&["SET", "k", "v"]),
+        common::cmd(&["GET", "k"]),
+        [
+            common::cmd(&["MULTI"]),
+            common::cmd(&["SET", "k", "v"]),
+            common::cmd(&["EXEC"]),
+        ]
+        .concat(),
+    ] {
+        let (ours, theirs) = common::both(server.local_addr(), real.addr, &[&setup], &request);
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs)
+        );
+    }
+    let (ours, _) = common::both(
+        server.local_addr(),
+        real.addr,
+        &[&setup],
+        &common::cmd(&["SET", "k", "v"]),
+    );
+    assert_eq!(ours, b"-NOREPLICAS Not enough good replicas to write.\r\n");
+}

@@ -388,6 +388,7 @@ impl Session {
             authenticated: self.authenticated,
         };
         self.idle_timeout = config.timeout();
+        self.replication.min_replicas = crate::replication::min_replicas(&config);
     }
 
     /// Marks the client authenticated (AUTH, HELLO AUTH).
@@ -695,9 +696,15 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
     if writes && crate::persistence::writes_refused(cx.shared) {
         return Err(crate::persistence::MISCONF.into());
     }
-    // A read-only replica takes writes from its master only.
     let client_writes = command.flags & flags::WRITE != 0
         || (resolved.parent == "exec" && cx.session.multi.as_ref().is_some_and(|t| t.writes()));
+    // `min-replicas-to-write`: not enough replicas acknowledged lately.
+    if client_writes
+        && !crate::replication::enough_good_replicas(cx.shared, cx.session.replication.min_replicas)
+    {
+        return Err(crate::replication::NOREPLICAS.into());
+    }
+    // A read-only replica takes writes from its master only.
     if client_writes
         && !cx.session.replication.is_master
         && crate::replication::replica::read_only(cx.shared)

@@ -29,6 +29,8 @@ pub struct Link {
     pub handover: Option<Handover>,
     /// This is the link to our master: its writes pass the read-only check.
     pub is_master: bool,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` (cached).
+    pub min_replicas: (u64, u64),
 }
 
 /// How a replica's stream starts.

@@ -32,6 +32,44 @@ use std::time::Instant;
 /// Redis's `client-output-buffer-limit replica 256mb 64mb 60`).
 pub const REPLICA_OUTPUT_LIMIT: u64 = 256 * 1024 * 1024;
 
+/// Redis's reply to a write when `min-replicas-to-write` is not met.
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// `min-replicas-to-write` and `min-replicas-max-lag`, as a connection
+/// caches them (read again after CONFIG SET).
+pub fn min_replicas(config: &crate::config::Config) -> (u64, u64) {
+    let number = |name: &str| {
+        config
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        number("min-replicas-to-write").max(number("min-slaves-to-write")),
+        number("min-replicas-max-lag"),
+    )
+}
+
+/// False when fewer than `wanted` replicas acknowledged in the last
+/// `max_lag` seconds (a replica itself never refuses).
+pub fn enough_good_replicas(shared: &crate::shared::Shared, (wanted, max_lag): (u64, u64)) -> bool {
+    if wanted == 0 || max_lag == 0 || shared.replication.replica.is_replica() {
+        return true;
+    }
+    let good = shared
+        .replication
+        .backlog()
+        .replicas
+        .iter()
+        .filter(|r| {
+            !r.dropped
+                && r.state == ReplicaState::Online
+                && r.acked_at.elapsed().as_secs() <= max_lag
+        })
+        .count() as u64;
+    good >= wanted
+}
+
 /// The replication state, part of [`crate::shared::Shared`].
 #[derive(Debug, Default)]
 pub struct Replication {
