@@ -71,6 +71,7 @@ fn sync(cx: &mut Context<'_>, _args: &Args) -> CmdResult {
 
 /// PSYNC replicationid offset
 fn psync(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    cx.session.replication.psync = true;
     let replid = cx.shared.run_id.as_bytes();
     if args[1] == replid {
         if let Some(wanted) = crate::util::parse_i64(&args[2]) {

@@ -27,6 +27,8 @@ pub struct Link {
     pub rdb_only: bool,
     /// Set by SYNC/PSYNC: the connection becomes a replica's.
     pub handover: Option<Handover>,
+    /// The link came by PSYNC (the replica ACKs), not SYNC.
+    pub psync: bool,
     /// This is the link to our master: its writes pass the read-only check.
     pub is_master: bool,
     /// `min-replicas-to-write` and `min-replicas-max-lag` (cached).
@@ -101,7 +103,7 @@ pub fn serve(
         }
         let _ = stream.set_read_timeout(None);
         spawn_ack_reader(shared.clone(), stream.clone(), buffered, id);
-        send_stream(shared, stream, id)
+        send_stream(shared, stream, id, link.psync)
     })();
     if let Err(err) = result {
         crate::log::log(
@@ -142,8 +144,13 @@ fn put_online(shared: &Shared, id: u64) {
 
 /// Waits for stream bytes the replica has not been sent, and sends them,
 /// until the replica is dropped or the server stops.
-fn send_stream(shared: &Shared, stream: &TcpStream, id: u64) -> io::Result<()> {
+fn send_stream(shared: &Shared, stream: &TcpStream, id: u64, acks: bool) -> io::Result<()> {
     let replication = &shared.replication;
+    let timeout = shared
+        .config()
+        .get("repl-timeout")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(60);
     loop {
         let bytes = {
             let mut backlog = replication.backlog();
@@ -157,6 +164,11 @@ fn send_stream(shared: &Shared, stream: &TcpStream, id: u64) -> io::Result<()> {
                 };
                 if replica.dropped {
                     return Err(io::Error::other("dropped (output buffer limit)"));
+                }
+                // A PSYNC replica ACKs every second; silence means it is gone
+                // (SYNC clients never ACK, as Redis's pre-PSYNC replicas).
+                if acks && replica.acked_at.elapsed().as_secs() > timeout {
+                    return Err(io::Error::other("timeout: no ACK within repl-timeout"));
                 }
                 let sent = replica.sent;
                 if sent < end {
