@@ -78,6 +78,8 @@ pub struct Shared {
     pub started_unix: u64,
     /// Saves, their status and the save points' bookkeeping.
     pub persistence: Persistence,
+    /// The replication backlog and the replicas reading it.
+    pub replication: crate::replication::Replication,
     /// The `Arc` this state lives in, for threads that outlive a command
     /// (a background save). Set by the server; empty for a bare `Shared`.
     this: OnceLock<Weak<Shared>>,
@@ -130,6 +132,7 @@ impl Shared {
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,
             persistence: Persistence::new(crate::util::now_ms() / 1000),
+            replication: Default::default(),
             this: OnceLock::new(),
             run_id: random_hex(40),
             shutting_down: AtomicBool::new(false),

@@ -34,6 +34,11 @@ fn info(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             title = "CPU".into();
         }
         let _ = write!(text, "# {title}\r\n");
+        if name == "replication" {
+            for (field, value) in super::replication::info(cx.shared) {
+                let _ = write!(text, "{field}:{value}\r\n");
+            }
+        }
         for (field, value) in section(cx, name) {
             if field.is_empty() {
                 let _ = write!(text, "{value}\r\n");
@@ -247,22 +252,8 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ),
             ]
         }
-        "replication" => vec![
-            ("role", "master".into()),
-            ("connected_slaves", "0".into()),
-            ("master_failover_state", "no-failover".into()),
-            ("master_replid", shared.run_id.clone()),
-            ("master_replid2", "0".repeat(40)),
-            ("master_repl_offset", "0".into()),
-            ("second_repl_offset", "-1".into()),
-            ("repl_backlog_active", "0".into()),
-            (
-                "repl_backlog_size",
-                config.get("repl-backlog-size").unwrap_or("0").into(),
-            ),
-            ("repl_backlog_first_byte_offset", "0".into()),
-            ("repl_backlog_histlen", "0".into()),
-        ],
+        // Written by `replication::info`, which knows the links.
+        "replication" => Vec::new(),
         "cpu" => {
             let (user, system) = cpu_seconds();
             vec![

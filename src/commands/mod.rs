@@ -332,6 +332,8 @@ pub struct Session {
     /// Replaying the append-only file: commands leave no statistics, slow
     /// log entries or latency spikes (Redis's CMD_CALL_NONE).
     pub replaying: bool,
+    /// What REPLCONF said, and the hand-over SYNC/PSYNC asks for.
+    pub replication: crate::replication::master::Link,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -391,6 +393,7 @@ impl Session {
             blocked_time: std::time::Duration::ZERO,
             errors_counted: 0,
             replaying: false,
+            replication: Default::default(),
         };
         session.refresh_config(shared);
         session
@@ -415,6 +418,7 @@ impl Session {
             authenticated: self.authenticated,
         };
         self.idle_timeout = config.timeout();
+        self.replication.min_replicas = crate::replication::min_replicas(&config);
     }
 
     /// Marks the client authenticated (AUTH, HELLO AUTH).
@@ -791,6 +795,21 @@ fn check(cx: &Context<'_>, resolved: Resolved) -> CmdResult {
         || (resolved.parent == "exec" && cx.session.multi.as_ref().is_some_and(|t| t.writes()));
     if writes && crate::persistence::writes_refused(cx.shared) {
         return Err(crate::persistence::MISCONF.into());
+    }
+    let client_writes = command.flags & flags::WRITE != 0
+        || (resolved.parent == "exec" && cx.session.multi.as_ref().is_some_and(|t| t.writes()));
+    // `min-replicas-to-write`: not enough replicas acknowledged lately.
+    if client_writes
+        && !crate::replication::enough_good_replicas(cx.shared, cx.session.replication.min_replicas)
+    {
+        return Err(crate::replication::NOREPLICAS.into());
+    }
+    // A read-only replica takes writes from its master only.
+    if client_writes
+        && !cx.session.replication.is_master
+        && crate::replication::replica::read_only(cx.shared)
+    {
+        return Err(crate::replication::replica::READONLY.into());
     }
     // While a script is slow, only the commands allowed beside it run.
     #[cfg(feature = "scripting")]

@@ -246,6 +246,22 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
                 if session.pubsub.outbox.is_some() {
                     route_through_outbox(shared, &session, socket);
                 }
+                if session.replication.handover.is_some() {
+                    // SYNC/PSYNC: from now on this connection is a replica's.
+                    let buffered = reader.buffer().to_vec();
+                    let socket = reader.get_mut();
+                    if socket.send_pending().is_ok() {
+                        let link = std::mem::take(&mut session.replication);
+                        crate::replication::master::serve(
+                            shared,
+                            &socket.stream,
+                            buffered,
+                            &session.info,
+                            link,
+                        );
+                    }
+                    break;
+                }
                 if session.close_after_reply
                     || session
                         .info

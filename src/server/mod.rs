@@ -14,7 +14,7 @@
 mod connection;
 mod listeners;
 mod signals;
-mod stream;
+pub(crate) mod stream;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
@@ -168,6 +168,7 @@ impl Server {
         drop(as_listening);
         let expiry = spawn_expiry_thread(shared.clone())?;
         let saver = spawn_save_points_thread(shared.clone())?;
+        crate::replication::replica::start_from_config(&shared);
         for listener in listeners {
             acceptors.start(listener)?;
         }
@@ -244,8 +245,11 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
                 // No key is deleted while clients are paused (Redis keeps
-                // the dataset still so a failover sees it as it was).
+                // the dataset still so a failover sees it as it was), nor by
+                // a replica (it hides expired keys; the master's DEL removes
+                // them).
                 let active = shared.active_expire.load(Ordering::Relaxed)
+                    && !shared.replication.replica.is_replica()
                     && (!shared.pause.engaged() || shared.pause.current().is_none());
                 for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
@@ -290,10 +294,12 @@ fn spawn_save_points_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .name("respd-savepoints".into())
         .spawn(move || {
             let mut last_check = Instant::now();
+            let mut last_ping = Instant::now();
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 // Sleep in short steps so a shutdown is not held up.
                 thread::sleep(PERIOD);
                 crate::persistence::aof::cron(&shared);
+                crate::replication::master::cron(&shared, &mut last_ping);
                 if last_check.elapsed() >= Duration::from_secs(1) {
                     last_check = Instant::now();
                     crate::persistence::check_save_points(&shared);
