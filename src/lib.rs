@@ -71,6 +71,7 @@ pub mod scripting;
 pub mod server;
 pub mod shared;
 pub mod store;
+pub mod tracking;
 pub mod util;
 
 pub use client::Client;

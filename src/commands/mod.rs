@@ -31,6 +31,7 @@ mod sort;
 mod standalone;
 mod streams;
 mod strings;
+mod tracking;
 mod transactions;
 mod zsets;
 
@@ -312,6 +313,10 @@ pub struct Session {
     pub peer_closed: PeerProbe,
     /// Subscriptions, MONITOR mode and the outbox that serves them.
     pub pubsub: crate::pubsub::ClientPubsub,
+    /// CLIENT TRACKING's mode, while it is on.
+    pub tracking: Option<crate::tracking::Mode>,
+    /// CLIENT CACHING was given for the next command (or transaction).
+    pub caching_given: bool,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -335,6 +340,7 @@ impl Transaction {
 /// (its WATCHes).
 pub fn disconnect(shared: &Shared, session: &mut Session) {
     transactions::unwatch_all(shared, session);
+    shared.tracking.forget(session.id);
 }
 
 /// A check that the client is still there (set by the server; commands
@@ -368,6 +374,8 @@ impl Session {
             watched: Vec::new(),
             peer_closed: PeerProbe(Box::new(|| false)),
             pubsub: Default::default(),
+            tracking: None,
+            caching_given: false,
         };
         session.refresh_config(shared);
         session
@@ -567,6 +575,8 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
             cx.session.reply_mode = ReplyMode::On;
         }
     }
+    // Invalidations for the keys this command changed: after its reply.
+    tracking::after_command(cx, args);
 }
 
 /// A command found in the table: the row to run and the names it goes by.
@@ -748,6 +758,7 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
         }
     };
     crate::persistence::aof::after(cx, resolved, reply_start);
+    tracking::remember_keys(cx, resolved, args);
     pubsub::monitor_after(cx, monitored);
     // Its keyspace events (inside EXEC too, command by command).
     crate::notify::publish_pending(cx.shared);

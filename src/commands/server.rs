@@ -395,7 +395,10 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 "blocked_clients",
                 cx.shared.blocking.blocked_count().to_string(),
             ),
-            ("tracking_clients", "0".into()),
+            (
+                "tracking_clients",
+                shared.tracking.totals().clients.to_string(),
+            ),
             ("clients_in_timeout_table", "0".into()),
         ],
         "memory" => {
@@ -447,6 +450,7 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             let expired: u64 = (0..shared.store.len())
                 .map(|i| shared.store.read(i).expired_count)
                 .sum();
+            let tracking = shared.tracking.totals();
             vec![
                 (
                     "total_connections_received",
@@ -468,6 +472,9 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("pubsubshard_channels", pubsub_count(Space::ShardChannels)),
                 ("latest_fork_usec", "0".into()),
                 ("total_forks", "0".into()),
+                ("tracking_total_keys", tracking.keys.to_string()),
+                ("tracking_total_items", tracking.items.to_string()),
+                ("tracking_total_prefixes", tracking.prefixes.to_string()),
             ]
         }
         "replication" => vec![
