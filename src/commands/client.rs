@@ -34,10 +34,31 @@ static SUBCOMMANDS: &[Command] = &[
     Command::new("no-evict", 3, OTHERS, NO_KEYS, "connection", no_evict),
     Command::new("unblock", -3, OTHERS, NO_KEYS, "connection", unblock),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "connection", help),
-    Command::new("tracking", -3, OWN, NO_KEYS, "connection", tracking::tracking),
+    Command::new(
+        "tracking",
+        -3,
+        OWN,
+        NO_KEYS,
+        "connection",
+        tracking::tracking,
+    ),
     Command::new("caching", 3, OWN, NO_KEYS, "connection", tracking::caching),
-    Command::new("getredir", 2, OWN, NO_KEYS, "connection", tracking::getredir),
-    Command::new("trackinginfo", 2, OWN, NO_KEYS, "connection", tracking::trackinginfo),
+    Command::new(
+        "getredir",
+        2,
+        OWN,
+        NO_KEYS,
+        "connection",
+        tracking::getredir,
+    ),
+    Command::new(
+        "trackinginfo",
+        2,
+        OWN,
+        NO_KEYS,
+        "connection",
+        tracking::trackinginfo,
+    ),
 ];
 
 // CLIENT ID

@@ -152,7 +152,11 @@ pub fn caching(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 /// CLIENT GETREDIR
 pub fn getredir(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    let redirect = cx.session.tracking.as_ref().map_or(-1, |m| m.redirect as i64);
+    let redirect = cx
+        .session
+        .tracking
+        .as_ref()
+        .map_or(-1, |m| m.redirect as i64);
     cx.out.int(redirect);
     Ok(())
 }
