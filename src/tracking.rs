@@ -83,6 +83,8 @@ struct State {
     prefixes: BTreeMap<Vec<u8>, BTreeSet<u64>>,
     /// The outbox of each client that has one: where its messages go.
     outboxes: HashMap<u64, Weak<Outbox>>,
+    /// How many outboxes were left after the last sweep.
+    outboxes_swept_at: usize,
 }
 
 /// What one client will be sent.
@@ -113,8 +115,16 @@ impl Tracking {
     }
 
     /// Remembers `id`'s outbox, for messages to it (own or redirected).
+    /// An outbox lives as long as its connection (RESET keeps it), so the
+    /// entries of closed connections are swept here, once they are as many
+    /// as the live ones.
     pub fn note_outbox(&self, id: u64, outbox: &Arc<Outbox>) {
-        self.state().outboxes.insert(id, Arc::downgrade(outbox));
+        let mut state = self.state();
+        if state.outboxes.len() >= state.outboxes_swept_at * 2 + 64 {
+            state.outboxes.retain(|_, outbox| outbox.strong_count() > 0);
+            state.outboxes_swept_at = state.outboxes.len();
+        }
+        state.outboxes.insert(id, Arc::downgrade(outbox));
     }
 
     /// Turns tracking on for `id` (again: the prefixes add up, as Redis).
@@ -156,12 +166,6 @@ impl Tracking {
                 }
             }
         }
-    }
-
-    /// A departing client: no tracking, no outbox.
-    pub fn forget(&self, id: u64) {
-        self.disable(id);
-        self.state().outboxes.remove(&id);
     }
 
     /// CLIENT TRACKINGINFO's view of `id`: mode and broken redirect.

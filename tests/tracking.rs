@@ -488,3 +488,46 @@ fn the_redis_crate_receives_invalidate_pushes() {
         );
     });
 }
+
+#[test]
+fn expiry_and_transactions_invalidate_and_reset_stops_tracking() {
+    on_both(|addr| {
+        let mut reader = resp3(addr);
+        let mut writer = raw(addr);
+        assert_reply(&mut reader, &cmd(&["CLIENT", "TRACKING", "ON"]), OK);
+        // Setting a time to live is a change; the key going is another.
+        assert_reply(&mut writer, &cmd(&["SET", "brief", "1"]), OK);
+        assert_reply(&mut reader, &cmd(&["GET", "brief"]), b"$1\r\n1\r\n");
+        assert_reply(&mut writer, &cmd(&["PEXPIRE", "brief", "50"]), b":1\r\n");
+        assert_eq!(
+            read_n(&mut reader, push(&["brief"]).len()),
+            push(&["brief"])
+        );
+        assert_reply(&mut reader, &cmd(&["GET", "brief"]), b"$1\r\n1\r\n");
+        // The active expiry cycle removes it (read_n gives up after 5 s).
+        assert_eq!(
+            read_n(&mut reader, push(&["brief"]).len()),
+            push(&["brief"])
+        );
+        // A transaction's changes come after EXEC's reply, in order.
+        assert_reply(&mut reader, &cmd(&["MGET", "a", "b"]), b"*2\r\n_\r\n_\r\n");
+        let mut request = cmd(&["MULTI"]);
+        request.extend(cmd(&["SET", "b", "1"]));
+        request.extend(cmd(&["SET", "a", "2"]));
+        request.extend(cmd(&["EXEC"]));
+        let mut expected = b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n+OK\r\n".to_vec();
+        expected.extend(push(&["b"]));
+        expected.extend(push(&["a"]));
+        assert_reply(&mut reader, &request, &expected);
+        // RESET turns tracking off.
+        assert_reply(&mut reader, &cmd(&["GET", "a"]), b"$1\r\n2\r\n");
+        assert_reply(&mut reader, &cmd(&["RESET"]), b"+RESET\r\n");
+        assert_reply(
+            &mut reader,
+            &cmd(&["CLIENT", "TRACKINGINFO"]),
+            b"*6\r\n$5\r\nflags\r\n*1\r\n$3\r\noff\r\n$8\r\nredirect\r\n:-1\r\n$8\r\nprefixes\r\n*0\r\n",
+        );
+        assert_reply(&mut writer, &cmd(&["SET", "a", "3"]), OK);
+        assert_reply(&mut reader, &cmd(&["PING"]), PONG);
+    });
+}

@@ -337,10 +337,12 @@ impl Transaction {
 }
 
 /// Clears what a connection leaves behind in shared state when it closes
-/// (its WATCHes).
+/// (its WATCHes, its client-side caching).
 pub fn disconnect(shared: &Shared, session: &mut Session) {
     transactions::unwatch_all(shared, session);
-    shared.tracking.forget(session.id);
+    shared.tracking.disable(session.id);
+    session.tracking = None;
+    session.caching_given = false;
 }
 
 /// A check that the client is still there (set by the server; commands
