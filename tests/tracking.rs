@@ -531,3 +531,34 @@ fn expiry_and_transactions_invalidate_and_reset_stops_tracking() {
         assert_reply(&mut reader, &cmd(&["PING"]), PONG);
     });
 }
+
+#[test]
+fn redis_py_client_tracking_on_with_a_redirect() {
+    // Outside CI, no redis-py skips it; in CI (.ci/run installs it with
+    // python-redis-lock) it must run.
+    let apps = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps");
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import redis"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-py is not installed (see .ci/run)"
+        );
+        eprintln!("redis-py is not installed: skipping");
+        return;
+    }
+    on_both(|addr| {
+        let output = std::process::Command::new("python3")
+            .current_dir(&apps)
+            .args(["tracking_app.py", &addr.port().to_string()])
+            .output()
+            .expect("python3");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains(", 0 failed"),
+            "tracking_app.py against {addr}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}
