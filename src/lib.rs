@@ -19,6 +19,7 @@
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |
 //! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file | `store` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
+//! | [`tracking`] | client-side caching: the tracking table, BCAST prefixes, `invalidate` messages | `store::changed`, `pubsub`, `clients` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!

@@ -4,49 +4,18 @@
 //!
 //! The store signals changes without knowing about clients: `Db::modified`
 //! (and expiry, and flushes) note the key in a per-thread list
-//! ([`key_changed`], [`flushed`]), and whoever ran the change (a command,
-//! after its reply; the active expiry thread) hands the list to
+//! (`store::changed`), and whoever ran the change (a command, after its
+//! reply; the active expiry thread) hands the list to
 //! [`Tracking::deliver`], which sends the messages through the clients'
 //! Pub/Sub outboxes. Invalidations for the client that made the change go
 //! out after that command's reply, as in Redis.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use crate::clients::Clients;
 use crate::pubsub::{Limit, Outbox};
 use crate::resp::Reply;
-
-/// Tracking clients in the whole process (every server in it): a cheap
-/// test that lets writes skip the per-thread list when nobody tracks.
-static TRACKING_ANYWHERE: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// Keys changed by what this thread is running; `None` is a flush.
-    static CHANGED: RefCell<Vec<Option<Vec<u8>>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Notes that `key` really changed (called by the store).
-pub fn key_changed(key: &[u8]) {
-    if TRACKING_ANYWHERE.load(Ordering::Relaxed) > 0 {
-        CHANGED.with(|changed| changed.borrow_mut().push(Some(key.to_vec())));
-    }
-}
-
-/// Notes that a database was flushed: every tracking client gets the null
-/// invalidation.
-pub fn flushed() {
-    if TRACKING_ANYWHERE.load(Ordering::Relaxed) > 0 {
-        CHANGED.with(|changed| changed.borrow_mut().push(None));
-    }
-}
-
-/// The changes this thread noted since it last asked.
-pub fn take_changed() -> Vec<Option<Vec<u8>>> {
-    CHANGED.with(|changed| std::mem::take(&mut *changed.borrow_mut()))
-}
 
 /// The channel RESP2 clients receive invalidations on, through a redirect.
 pub const INVALIDATE_CHANNEL: &[u8] = b"__redis__:invalidate";
@@ -146,7 +115,7 @@ impl Tracking {
                 }
             }
             None => {
-                TRACKING_ANYWHERE.fetch_add(1, Ordering::Relaxed);
+                crate::store::changed::listen();
             }
         }
     }
@@ -156,7 +125,7 @@ impl Tracking {
     pub fn disable(&self, id: u64) {
         let mut state = self.state();
         if let Some(tracker) = state.trackers.remove(&id) {
-            TRACKING_ANYWHERE.fetch_sub(1, Ordering::Relaxed);
+            crate::store::changed::unlisten();
             for prefix in tracker.mode.prefixes {
                 if let Some(clients) = state.prefixes.get_mut(&prefix) {
                     clients.remove(&id);
@@ -205,7 +174,7 @@ impl Tracking {
         send_batches(&mut state, clients, batches, limit);
     }
 
-    /// Sends what the `changes` (from [`take_changed`]) call for; `writer`
+    /// Sends what the `changes` (from `store::changed::take`) call for; `writer`
     /// is the client that made them (0: the server, by expiry).
     pub fn deliver(
         &self,

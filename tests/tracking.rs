@@ -562,3 +562,26 @@ fn redis_py_client_tracking_on_with_a_redirect() {
         );
     });
 }
+
+#[cfg(feature = "scripting")]
+#[test]
+fn keys_read_by_a_script_are_tracked_for_its_caller() {
+    on_both(|addr| {
+        let mut reader = resp3(addr);
+        let mut writer = raw(addr);
+        assert_reply(&mut reader, &cmd(&["CLIENT", "TRACKING", "ON"]), OK);
+        let get = "return redis.call('get', KEYS[1])";
+        assert_reply(&mut reader, &cmd(&["EVAL", get, "1", "s1"]), b"_\r\n");
+        assert_reply(&mut reader, &cmd(&["EVAL_RO", get, "1", "s2"]), b"_\r\n");
+        assert_reply(&mut writer, &cmd(&["MSET", "s1", "1", "s2", "2"]), OK);
+        let mut expected = push(&["s1"]);
+        expected.extend(push(&["s2"]));
+        assert_eq!(read_n(&mut reader, expected.len()), expected);
+        // A script's own writes come after its reply.
+        let set = "return redis.call('set', KEYS[1], 'x')";
+        assert_reply(&mut reader, &cmd(&["GET", "s1"]), b"$1\r\n1\r\n");
+        let mut expected = OK.to_vec();
+        expected.extend(push(&["s1"]));
+        assert_reply(&mut reader, &cmd(&["EVAL", set, "1", "s1"]), &expected);
+    });
+}

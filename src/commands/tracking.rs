@@ -251,7 +251,7 @@ pub fn after_command(cx: &mut Context<'_>, args: &Args) {
     if cx.session.multi.is_none() && !is(&args[0], "client") {
         cx.session.caching_given = false;
     }
-    let changed = crate::tracking::take_changed();
+    let changed = crate::store::changed::take();
     let max_keys = if cx.session.tracking.is_some() {
         cx.shared
             .config()

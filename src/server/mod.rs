@@ -356,7 +356,7 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                             shared.blocking.serve(&shared.store, gone);
                         }
                         drop(gate);
-                        let changed = crate::tracking::take_changed();
+                        let changed = crate::store::changed::take();
                         if !changed.is_empty() {
                             let limit = shared.pubsub.output_limits(&shared).pubsub;
                             shared.tracking.deliver(&shared.clients, 0, changed, limit);
