@@ -20,6 +20,10 @@ pub struct ClientMeta {
     /// CLIENT NO-EVICT / NO-TOUCH, reported in `flags=`.
     pub no_evict: bool,
     pub no_touch: bool,
+    /// CLIENT TRACKING as CLIENT LIST shows it: its flags (`t`, then `R`
+    /// for a broken redirect, `B` for BCAST) and `redir=` (-1 when off).
+    pub tracking_flags: &'static str,
+    pub tracking_redirect: i64,
 }
 
 /// One connected client, as others see it.
@@ -78,6 +82,7 @@ impl ClientInfo {
             last_command: Mutex::new(("NULL", None)),
             meta: Mutex::new(ClientMeta {
                 resp: 2,
+                tracking_redirect: -1,
                 ..ClientMeta::default()
             }),
             killed: AtomicBool::new(false),
@@ -141,6 +146,7 @@ impl ClientInfo {
         if sub + psub + ssub > 0 {
             flags.push('P');
         }
+        flags.push_str(meta.tracking_flags);
         if meta.no_evict {
             flags.push('e');
         }
@@ -159,7 +165,7 @@ impl ClientInfo {
             (name, Some(sub)) => format!("{name}|{sub}"),
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -170,6 +176,7 @@ impl ClientInfo {
             flags,
             self.db.load(Ordering::Relaxed),
             command,
+            meta.tracking_redirect,
             meta.resp,
         )
     }

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use crate::clients::Clients;
+use crate::clients::{ClientInfo, Clients};
 use crate::pubsub::{Limit, Outbox};
 use crate::resp::Reply;
 
@@ -39,6 +39,23 @@ struct Tracker {
     mode: Mode,
     /// The redirect target was gone when a message was due.
     broken_redirect: bool,
+    /// The client's entry in the registry, where CLIENT LIST reads the mode.
+    info: Arc<ClientInfo>,
+}
+
+/// Shows the tracking mode in CLIENT LIST (flags and `redir=`).
+fn show(info: &ClientInfo, mode: Option<&Mode>, broken_redirect: bool) {
+    let mut meta = info.meta();
+    meta.tracking_flags = match mode {
+        None => "",
+        Some(mode) => match (broken_redirect, mode.bcast) {
+            (false, false) => "t",
+            (false, true) => "tB",
+            (true, false) => "tR",
+            (true, true) => "tRB",
+        },
+    };
+    meta.tracking_redirect = mode.map_or(-1, |m| m.redirect as i64);
 }
 
 #[derive(Debug, Default)]
@@ -97,7 +114,9 @@ impl Tracking {
     }
 
     /// Turns tracking on for `id` (again: the prefixes add up, as Redis).
-    pub fn enable(&self, id: u64, mode: Mode) {
+    pub fn enable(&self, info: &Arc<ClientInfo>, mode: Mode) {
+        let id = info.id;
+        show(info, Some(&mode), false);
         let mut state = self.state();
         for prefix in &mode.prefixes {
             state.prefixes.entry(prefix.clone()).or_default().insert(id);
@@ -106,6 +125,7 @@ impl Tracking {
         let tracker = Tracker {
             mode,
             broken_redirect: false,
+            info: info.clone(),
         };
         match state.trackers.insert(id, tracker) {
             Some(old) => {
@@ -126,6 +146,7 @@ impl Tracking {
         let mut state = self.state();
         if let Some(tracker) = state.trackers.remove(&id) {
             crate::store::changed::unlisten();
+            show(&tracker.info, None, false);
             for prefix in tracker.mode.prefixes {
                 if let Some(clients) = state.prefixes.get_mut(&prefix) {
                     clients.remove(&id);
@@ -291,7 +312,10 @@ fn send(state: &mut State, clients: &Clients, id: u64, message: &Message, limit:
         return;
     }
     if clients.get(redirect).is_none() {
-        tracker.broken_redirect = true;
+        if !tracker.broken_redirect {
+            tracker.broken_redirect = true;
+            show(&tracker.info, Some(&tracker.mode), true);
+        }
         if let Some(outbox) = outbox_of(id) {
             outbox.push_frame(limit, |out| {
                 if out.resp3 {

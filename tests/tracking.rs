@@ -56,6 +56,17 @@ fn client_id(stream: &mut TcpStream) -> i64 {
         .unwrap_or_else(|_| panic!("CLIENT ID: {text:?}"))
 }
 
+/// CLIENT INFO's `flags=` and `redir=` fields for the connection.
+fn listed(stream: &mut TcpStream) -> String {
+    stream.write_all(&cmd(&["CLIENT", "INFO"])).expect("write");
+    let reply = read_until_quiet(stream, Duration::from_millis(50));
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    text.split_whitespace()
+        .filter(|field| field.starts_with("flags=") || field.starts_with("redir="))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Runs `scenario` against respd, then against a real Redis if there is one.
 fn on_both(scenario: impl Fn(SocketAddr)) {
     let server = start();
@@ -186,6 +197,9 @@ fn bcast_sends_every_change_under_the_prefixes() {
             &cmd(&["CLIENT", "TRACKINGINFO"]),
             b"%3\r\n$5\r\nflags\r\n~2\r\n$2\r\non\r\n$5\r\nbcast\r\n$8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*2\r\n$2\r\na:\r\n$2\r\nb:\r\n",
         );
+        assert_eq!(listed(&mut reader), "flags=tB redir=0");
+        assert_reply(&mut reader, &cmd(&["CLIENT", "TRACKING", "OFF"]), OK);
+        assert_eq!(listed(&mut reader), "flags=N redir=-1");
         // Without PREFIX: every key.
         let mut all = resp3(addr);
         assert_reply(&mut all, &cmd(&["CLIENT", "TRACKING", "on", "BCAST"]), OK);
@@ -285,6 +299,7 @@ fn a_redirect_to_a_closed_client_is_reported_as_broken() {
             OK,
         );
         assert_reply(&mut reader, &cmd(&["GET", "k"]), b"_\r\n");
+        assert_eq!(listed(&mut reader), format!("flags=t redir={id}"));
         drop(target);
         // The server notices the close in its own time: ask until it has.
         let mut gone = false;
@@ -306,6 +321,7 @@ fn a_redirect_to_a_closed_client_is_reported_as_broken() {
             String::from_utf8_lossy(&read_n(&mut reader, broken.len())),
             broken
         );
+        assert_eq!(listed(&mut reader), format!("flags=tR redir={id}"));
         let info = b"%3\r\n$5\r\nflags\r\n~2\r\n$2\r\non\r\n$15\r\nbroken_redirect\r\n";
         assert_eq!(
             &exchange_prefix(&mut reader, &cmd(&["CLIENT", "TRACKINGINFO"]), info.len()),

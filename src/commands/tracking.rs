@@ -99,7 +99,7 @@ pub fn tracking(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // Invalidations reach the client through an outbox, interleaved with
     // its replies.
     super::pubsub::outbox(cx);
-    cx.shared.tracking.enable(cx.session.id, mode.clone());
+    cx.shared.tracking.enable(&cx.session.info, mode.clone());
     cx.session.tracking = Some(mode);
     cx.out.ok();
     Ok(())
