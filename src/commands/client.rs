@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::errors::{self, Error};
 use super::flags::*;
 use super::server::help_reply;
-use super::tracking;
+use super::tracking::{caching, getredir, tracking, trackinginfo};
 use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
 use crate::blocking::Outcome;
 use crate::clients::ClientInfo;
@@ -34,31 +34,10 @@ static SUBCOMMANDS: &[Command] = &[
     Command::new("no-evict", 3, OTHERS, NO_KEYS, "connection", no_evict),
     Command::new("unblock", -3, OTHERS, NO_KEYS, "connection", unblock),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "connection", help),
-    Command::new(
-        "tracking",
-        -3,
-        OWN,
-        NO_KEYS,
-        "connection",
-        tracking::tracking,
-    ),
-    Command::new("caching", 3, OWN, NO_KEYS, "connection", tracking::caching),
-    Command::new(
-        "getredir",
-        2,
-        OWN,
-        NO_KEYS,
-        "connection",
-        tracking::getredir,
-    ),
-    Command::new(
-        "trackinginfo",
-        2,
-        OWN,
-        NO_KEYS,
-        "connection",
-        tracking::trackinginfo,
-    ),
+    Command::new("tracking", -3, OWN, NO_KEYS, "connection", tracking),
+    Command::new("caching", 3, OWN, NO_KEYS, "connection", caching),
+    Command::new("getredir", 2, OWN, NO_KEYS, "connection", getredir),
+    Command::new("trackinginfo", 2, OWN, NO_KEYS, "connection", trackinginfo),
 ];
 
 // CLIENT ID
