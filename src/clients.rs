@@ -20,6 +20,10 @@ pub struct ClientMeta {
     /// CLIENT NO-EVICT / NO-TOUCH, reported in `flags=`.
     pub no_evict: bool,
     pub no_touch: bool,
+    /// CLIENT TRACKING as CLIENT LIST shows it: its flags (`t`, then `R`
+    /// for a broken redirect, `B` for BCAST) and `redir=` (-1 when off).
+    pub tracking_flags: &'static str,
+    pub tracking_redirect: i64,
 }
 
 /// One connected client, as others see it.
@@ -84,6 +88,7 @@ impl ClientInfo {
             last_command: Mutex::new(("NULL", None)),
             meta: Mutex::new(ClientMeta {
                 resp: 2,
+                tracking_redirect: -1,
                 ..ClientMeta::default()
             }),
             killed: AtomicBool::new(false),
@@ -162,6 +167,7 @@ impl ClientInfo {
         if blocked {
             flags.push('b');
         }
+        flags.push_str(meta.tracking_flags);
         if self.unix_socket {
             flags.push('U');
         }
@@ -197,7 +203,7 @@ impl ClientInfo {
             None => "qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1800".to_string(),
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} {buffers} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} {buffers} events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -208,6 +214,7 @@ impl ClientInfo {
             flags,
             self.db.load(Ordering::Relaxed),
             command,
+            meta.tracking_redirect,
             meta.resp,
         )
     }

@@ -23,6 +23,7 @@
 //! | [`replication`] | as a master: the backlog, a replica's link (snapshot then stream), ACKs; as a replica: the link to a master (handshake, RDB load, applying the stream) | `persistence`, `commands` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
 //! | [`cmdstats`], [`histogram`], [`slowlog`], [`latency`], [`pause`] | what `commands::run` records after each command (INFO commandstats/errorstats/latencystats, SLOWLOG, LATENCY) and CLIENT PAUSE's state | `commands` (row addresses) |
+//! | [`tracking`] | client-side caching: the tracking table, BCAST prefixes, `invalidate` messages | `store::changed`, `pubsub`, `clients` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!
@@ -82,6 +83,7 @@ pub mod shared;
 pub mod shutdown;
 pub mod slowlog;
 pub mod store;
+pub mod tracking;
 pub mod util;
 
 pub use client::Client;

@@ -72,6 +72,8 @@ pub struct Shared {
     pub exec_gate: RwLock<()>,
     /// Pub/Sub subscribers and MONITOR clients.
     pub pubsub: Hub,
+    /// Client-side caching: tracking clients and the keys they cache.
+    pub tracking: crate::tracking::Tracking,
     pub stats: Stats,
     pub started: Instant,
     /// Unix time of the start, in seconds.
@@ -128,6 +130,7 @@ impl Shared {
             blocking: Blocking::new(),
             exec_gate: RwLock::new(()),
             pubsub: Hub::new(),
+            tracking: Default::default(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,

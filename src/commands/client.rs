@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::errors::{self, Error};
 use super::flags::*;
 use super::server::help_reply;
+use super::tracking::{caching, getredir, tracking, trackinginfo};
 use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, Resolved, NO_KEYS};
 use crate::blocking::Outcome;
 use crate::clients::ClientInfo;
@@ -37,6 +38,10 @@ static SUBCOMMANDS: &[Command] = &[
     Command::new("pause", -3, OTHERS, NO_KEYS, "connection", pause),
     Command::new("unpause", 2, OTHERS, NO_KEYS, "connection", unpause),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "connection", help),
+    Command::new("tracking", -3, OWN, NO_KEYS, "connection", tracking),
+    Command::new("caching", 3, OWN, NO_KEYS, "connection", caching),
+    Command::new("getredir", 2, OWN, NO_KEYS, "connection", getredir),
+    Command::new("trackinginfo", 2, OWN, NO_KEYS, "connection", trackinginfo),
 ];
 
 // CLIENT PAUSE timeout [WRITE | ALL]

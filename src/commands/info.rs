@@ -172,7 +172,7 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                     + cx.shared.pause.waiting.load(Ordering::Relaxed))
                 .to_string(),
             ),
-            ("tracking_clients", "0".into()),
+            ("tracking_clients", shared.tracking.totals().clients.to_string()),
             ("clients_in_timeout_table", "0".into()),
         ],
         "memory" => {
@@ -224,6 +224,7 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             let expired: u64 = (0..shared.store.len())
                 .map(|i| shared.store.read(i).expired_count)
                 .sum();
+            let tracking = shared.tracking.totals();
             vec![
                 (
                     "total_connections_received",
@@ -245,6 +246,9 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("pubsubshard_channels", pubsub_count(Space::ShardChannels)),
                 ("latest_fork_usec", "0".into()),
                 ("total_forks", "0".into()),
+                ("tracking_total_keys", tracking.keys.to_string()),
+                ("tracking_total_items", tracking.items.to_string()),
+                ("tracking_total_prefixes", tracking.prefixes.to_string()),
                 ("unexpected_error_replies", "0".into()),
                 (
                     "total_error_replies",

@@ -489,6 +489,7 @@ fn flush_mode_ok(args: &Args) -> CmdResult {
 fn flushdb(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     flush_mode_ok(args)?;
     cx.db_mut().clear();
+    crate::store::changed::flushed();
     let db = cx.session.db;
     wake_waiters_of(cx, db);
     cx.out.ok();
@@ -501,6 +502,7 @@ fn flushall(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     for mut db in cx.shared.store.write_all() {
         db.clear();
     }
+    crate::store::changed::flushed();
     for db in 0..cx.shared.store.len() {
         wake_waiters_of(cx, db);
     }

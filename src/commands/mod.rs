@@ -37,6 +37,7 @@ mod standalone;
 mod slowlog;
 mod streams;
 mod strings;
+mod tracking;
 mod transactions;
 mod zsets;
 
@@ -334,6 +335,10 @@ pub struct Session {
     pub replaying: bool,
     /// What REPLCONF said, and the hand-over SYNC/PSYNC asks for.
     pub replication: crate::replication::master::Link,
+    /// CLIENT TRACKING's mode, while it is on.
+    pub tracking: Option<crate::tracking::Mode>,
+    /// CLIENT CACHING was given for the next command (or transaction).
+    pub caching_given: bool,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -354,9 +359,12 @@ impl Transaction {
 }
 
 /// Clears what a connection leaves behind in shared state when it closes
-/// (its WATCHes).
+/// (its WATCHes, its client-side caching).
 pub fn disconnect(shared: &Shared, session: &mut Session) {
     transactions::unwatch_all(shared, session);
+    shared.tracking.disable(session.id);
+    session.tracking = None;
+    session.caching_given = false;
 }
 
 /// A check that the client is still there (set by the server; commands
@@ -394,6 +402,8 @@ impl Session {
             errors_counted: 0,
             replaying: false,
             replication: Default::default(),
+            tracking: None,
+            caching_given: false,
         };
         session.refresh_config(shared);
         session
@@ -613,6 +623,8 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
             cx.session.reply_mode = ReplyMode::On;
         }
     }
+    // Invalidations for the keys this command changed: after its reply.
+    tracking::after_command(cx, args);
 }
 
 /// A command found in the table: the row to run and the names it goes by.
@@ -854,6 +866,7 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     let blocked = cx.session.blocked_time.saturating_sub(blocked_before);
     let elapsed = started.elapsed().saturating_sub(blocked);
     crate::persistence::aof::after(cx, resolved, reply_start);
+    tracking::remember_keys(cx, resolved, args);
     pubsub::monitor_after(cx, monitored);
     // Its keyspace events (inside EXEC too, command by command).
     crate::notify::publish_pending(cx.shared);

@@ -226,14 +226,16 @@ fn unsubscribe_in(cx: &mut Context<'_>, space: Space, names: &[Vec<u8>]) -> CmdR
 
 /// The client's outbox, created on its first subscription (or MONITOR);
 /// the connection starts the writer thread after this command.
-fn outbox(cx: &mut Context<'_>) -> Arc<Outbox> {
+pub(super) fn outbox(cx: &mut Context<'_>) -> Arc<Outbox> {
     let resp3 = cx.out.resp3;
-    let info = &cx.session.info;
-    cx.session
-        .pubsub
-        .outbox
-        .get_or_insert_with(|| Outbox::new(info.clone(), resp3))
-        .clone()
+    if let Some(outbox) = &cx.session.pubsub.outbox {
+        return outbox.clone();
+    }
+    let outbox = Outbox::new(cx.session.info.clone(), resp3);
+    // Client-side caching finds a client's outbox by its id.
+    cx.shared.tracking.note_outbox(cx.session.id, &outbox);
+    cx.session.pubsub.outbox = Some(outbox.clone());
+    outbox
 }
 
 /// Moves the replies written so far into the outbox, so they go out before

@@ -269,6 +269,11 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                             shared.blocking.serve(&shared.store, gone);
                         }
                         drop(gate);
+                        let changed = crate::store::changed::take();
+                        if !changed.is_empty() {
+                            let limit = shared.pubsub.output_limits(&shared).pubsub;
+                            shared.tracking.deliver(&shared.clients, 0, changed, limit);
+                        }
                         // Their `expired` events, once the lock is let go.
                         crate::notify::publish_pending(&shared);
                         if checked == 0 || deleted * 4 <= checked || started.elapsed() > BUDGET {

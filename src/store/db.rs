@@ -196,6 +196,7 @@ impl Db {
     /// changed something, never for a no-op or a failed write.
     pub fn modified(&mut self, key: &[u8]) {
         self.changes += 1;
+        super::changed::key_changed(key);
         if !self.watched.is_empty() {
             if let Some(watched) = self.watched.get_mut(key) {
                 watched.version += 1;
@@ -372,6 +373,7 @@ impl Db {
             // Not a change for WATCH: EXEC compares liveness itself, and a
             // key already expired when watched did not change by going.
             self.changes += 1;
+            super::changed::key_changed(key);
             self.events.expired_purged(self.index, key);
             return true;
         }
@@ -609,6 +611,7 @@ impl Db {
             self.note_if_stream(key, gone.as_ref());
             self.expires.remove(&key[..]);
             self.changes += 1;
+            super::changed::key_changed(key);
             self.events.expired_purged(self.index, key);
         }
         self.expired_count += due.len() as u64;

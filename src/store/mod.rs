@@ -3,6 +3,7 @@
 
 pub mod access;
 mod bytes;
+pub mod changed;
 mod db;
 mod dict;
 pub mod events;
