@@ -208,6 +208,9 @@ impl Blocking {
             };
             let candidates: Vec<Arc<Waiter>> = queue.iter().cloned().collect();
             let now = now_ms();
+            // A key that is gone (a deleted stream) is reported to every
+            // waiter; one that is there is served until it runs dry.
+            let present = db.contains(&key, now);
             for waiter in candidates {
                 // Holding the outcome from the check to the hand-over means
                 // a waiter cannot time out with its element already popped.
@@ -224,7 +227,7 @@ impl Blocking {
                     self.forget(&mut by_key, &waiter);
                     pending.extend(filled);
                 }
-                if !db.contains(&key, now) {
+                if present && !db.contains(&key, now) {
                     break;
                 }
             }

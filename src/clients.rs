@@ -3,7 +3,7 @@
 //! other connections only read it, or ask it to close.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -20,11 +20,17 @@ pub struct ClientMeta {
     /// CLIENT NO-EVICT / NO-TOUCH, reported in `flags=`.
     pub no_evict: bool,
     pub no_touch: bool,
+    /// CLIENT TRACKING as CLIENT LIST shows it: its flags (`t`, then `R`
+    /// for a broken redirect, `B` for BCAST) and `redir=` (-1 when off).
+    pub tracking_flags: &'static str,
+    pub tracking_redirect: i64,
 }
 
 /// One connected client, as others see it.
 pub struct ClientInfo {
     pub id: u64,
+    /// Connected through the unix socket (`flags=U`).
+    pub unix_socket: bool,
     pub addr: String,
     pub laddr: String,
     pub fd: i64,
@@ -45,6 +51,9 @@ pub struct ClientInfo {
     pub pubsub: [AtomicUsize; 3],
     /// In MONITOR mode (flag O).
     pub monitor: AtomicBool,
+    /// Commands queued since MULTI, or -1 outside a transaction (CLIENT
+    /// LIST's multi= and flag x).
+    pub multi: AtomicI64,
     /// Closes the socket, waking the connection's worker if it is reading.
     closer: Box<dyn Fn() + Send + Sync>,
 }
@@ -69,6 +78,7 @@ impl ClientInfo {
     ) -> Self {
         ClientInfo {
             id,
+            unix_socket: false,
             addr,
             laddr,
             fd,
@@ -78,12 +88,14 @@ impl ClientInfo {
             last_command: Mutex::new(("NULL", None)),
             meta: Mutex::new(ClientMeta {
                 resp: 2,
+                tracking_redirect: -1,
                 ..ClientMeta::default()
             }),
             killed: AtomicBool::new(false),
             blocked_on: Mutex::new(None),
             pubsub: Default::default(),
             monitor: AtomicBool::new(false),
+            multi: AtomicI64::new(-1),
             closer,
         }
     }
@@ -130,8 +142,10 @@ impl ClientInfo {
     }
 
     /// One line of CLIENT LIST / CLIENT INFO, with Redis 7.0.15's fields
-    /// in its order (buffer sizes, which respd does not track, read 0).
-    pub fn list_line(&self) -> String {
+    /// in its order. respd does not track buffer sizes: the figures are
+    /// what Redis shows for a client in the same state (idle, or running
+    /// `current`, the command asking, whose arguments are given).
+    pub fn list_line(&self, current: Option<&[Vec<u8>]>) -> String {
         let meta = self.meta();
         let mut flags = String::new();
         let [sub, psub, ssub] = self.pubsub.each_ref().map(|n| n.load(Ordering::Relaxed));
@@ -140,6 +154,22 @@ impl ClientInfo {
         }
         if sub + psub + ssub > 0 {
             flags.push('P');
+        }
+        let multi = self.multi.load(Ordering::Relaxed);
+        if multi >= 0 {
+            flags.push('x');
+        }
+        let blocked = self
+            .blocked_on
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if blocked {
+            flags.push('b');
+        }
+        flags.push_str(meta.tracking_flags);
+        if self.unix_socket {
+            flags.push('U');
         }
         if meta.no_evict {
             flags.push('e');
@@ -158,8 +188,22 @@ impl ClientInfo {
             (name, None) => name.to_string(),
             (name, Some(sub)) => format!("{name}|{sub}"),
         };
+        // Redis's 16 KB reply buffer and 20 KB query buffer, and the
+        // query buffer freed when idle.
+        let buffers = match current {
+            Some(args) => {
+                let qbuf = crate::util::command_len(args);
+                let argv: usize = args.iter().map(Vec::len).sum();
+                format!(
+                    "qbuf={qbuf} qbuf-free={} argv-mem={argv} multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem=0 tot-mem={}",
+                    20474usize.saturating_sub(qbuf),
+                    37632 + qbuf
+                )
+            }
+            None => "qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1800".to_string(),
+        };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} {buffers} events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -170,6 +214,7 @@ impl ClientInfo {
             flags,
             self.db.load(Ordering::Relaxed),
             command,
+            meta.tracking_redirect,
             meta.resp,
         )
     }

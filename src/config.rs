@@ -36,6 +36,13 @@ pub enum Check {
     OneOf(&'static [&'static str]),
     /// `notify-keyspace-events`: class letters (see `crate::notify`).
     EventClasses,
+    /// `shutdown-on-sigint` / `-sigterm`: `default`, or some of `save`,
+    /// `nosave`, `now`, `force` (see `crate::shutdown::Flags`).
+    ShutdownFlags,
+    /// An octal number up to this (`unixsocketperm`), shown in octal.
+    Octal(u32),
+    /// `latency-tracking-info-percentiles`: numbers from 0 to 100.
+    Percentiles,
     Text,
 }
 
@@ -51,6 +58,9 @@ pub struct Param {
     /// A path on disk: Redis refuses it to CONFIG SET unless
     /// `enable-protected-configs` allows (respd never does).
     pub protected: bool,
+    /// Left out of CONFIG GET patterns; shown only when asked by name
+    /// (Redis's HIDDEN_CONFIG: test and debugging knobs).
+    pub hidden: bool,
 }
 
 const fn p(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
@@ -61,6 +71,7 @@ const fn p(name: &'static str, default: &'static str, kind: Kind, check: Check) 
         check,
         immutable: false,
         protected: false,
+        hidden: false,
     }
 }
 const fn fixed(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
@@ -71,6 +82,7 @@ const fn fixed(name: &'static str, default: &'static str, kind: Kind, check: Che
         check,
         immutable: true,
         protected: false,
+        hidden: false,
     }
 }
 const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: Check) -> Param {
@@ -81,10 +93,24 @@ const fn guarded(name: &'static str, default: &'static str, kind: Kind, check: C
         check,
         immutable: false,
         protected: true,
+        hidden: false,
+    }
+}
+const fn hidden(name: &'static str, default: &'static str, immutable: bool, check: Check) -> Param {
+    Param {
+        name,
+        default,
+        kind: Tuning,
+        check,
+        immutable,
+        protected: false,
+        hidden: true,
     }
 }
 
-use Check::{Bool, EventClasses, Int, Memory, OneOf, SavePoints, Text};
+use Check::{
+    Bool, EventClasses, Int, Memory, Octal, OneOf, Percentiles, SavePoints, ShutdownFlags, Text,
+};
 use Kind::{DefaultOnly, Live, Tuning};
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
@@ -143,18 +169,21 @@ pub static PARAMS: &[Param] = &[
         OneOf(&["no", "upstart", "systemd", "auto"]),
     ),
     fixed("cluster-enabled", "no", DefaultOnly, Bool),
-    p("replicaof", "", DefaultOnly, Text),
-    p("slaveof", "", DefaultOnly, Text),
-    p("masterauth", "", DefaultOnly, Text),
-    p("masteruser", "", DefaultOnly, Text),
+    p("replicaof", "", Live, Text),
+    p("slaveof", "", Live, Text),
+    p("masterauth", "", Live, Text),
+    p("masteruser", "", Live, Text),
     p("maxmemory", "0", Live, Memory(0)),
     p("maxmemory-clients", "0", DefaultOnly, Text),
-    fixed("unixsocket", "", DefaultOnly, Text),
+    fixed("unixsocket", "", Live, Text),
+    fixed("unixsocketperm", "0", Live, Octal(0o777)),
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
     fixed("syslog-enabled", "no", DefaultOnly, Bool),
     fixed("aclfile", "", DefaultOnly, Text),
-    p("min-replicas-to-write", "0", DefaultOnly, Int(0, I32)),
-    p("min-slaves-to-write", "0", DefaultOnly, Int(0, I32)),
+    p("min-replicas-to-write", "0", Live, Int(0, I32)),
+    p("min-slaves-to-write", "0", Live, Int(0, I32)),
+    p("min-replicas-max-lag", "10", Live, Int(0, I32)),
+    p("min-slaves-max-lag", "10", Live, Int(0, I32)),
     p("io-threads", "1", DefaultOnly, Int(1, 128)),
     // Tuning of Redis internals: stored and reported only.
     p("tcp-backlog", "511", Tuning, Int(0, I32)),
@@ -214,12 +243,18 @@ pub static PARAMS: &[Param] = &[
     p(
         "slowlog-log-slower-than",
         "10000",
-        Tuning,
+        Live,
         Int(i64::MIN, i64::MAX),
     ),
-    p("slowlog-max-len", "128", Tuning, Int(0, I32)),
-    p("latency-monitor-threshold", "0", Tuning, Int(0, i64::MAX)),
-    p("latency-tracking", "yes", Tuning, Bool),
+    p("slowlog-max-len", "128", Live, Int(0, i64::MAX)),
+    p("latency-monitor-threshold", "0", Live, Int(0, i64::MAX)),
+    p("latency-tracking", "yes", Live, Bool),
+    p(
+        "latency-tracking-info-percentiles",
+        "50 99 99.9",
+        Live,
+        Percentiles,
+    ),
     p("hash-max-listpack-entries", "512", Tuning, Int(0, i64::MAX)),
     p("hash-max-listpack-value", "64", Tuning, Int(0, i64::MAX)),
     p("hash-max-ziplist-entries", "512", Tuning, Int(0, i64::MAX)),
@@ -261,7 +296,10 @@ pub static PARAMS: &[Param] = &[
     p("maxmemory-eviction-tenacity", "10", Tuning, Int(0, 100)),
     p("active-expire-effort", "1", Tuning, Int(1, 10)),
     p("io-threads-do-reads", "no", Tuning, Bool),
+    // Seconds to wait for replicas at shutdown: respd has none to wait for.
     p("shutdown-timeout", "10", Tuning, Int(0, I32)),
+    p("shutdown-on-sigint", "default", Live, ShutdownFlags),
+    p("shutdown-on-sigterm", "default", Live, ShutdownFlags),
     p(
         "tracking-table-max-keys",
         "1000000",
@@ -304,6 +342,17 @@ pub static PARAMS: &[Param] = &[
     p("syslog-facility", "local0", Tuning, Text),
     p("cluster-config-file", "nodes.conf", Tuning, Text),
     p("cluster-node-timeout", "15000", Tuning, Int(0, i64::MAX)),
+    hidden("use-exit-on-panic", "no", false, Bool),
+    hidden("lua-enable-deprecated-api", "no", true, Bool),
+    hidden("rdb-key-save-delay", "0", false, Int(i32::MIN as i64, I32)),
+    hidden("key-load-delay", "0", false, Int(i32::MIN as i64, I32)),
+    hidden("watchdog-period", "0", false, Int(0, I32)),
+    hidden(
+        "loading-process-events-interval-bytes",
+        "2097152",
+        false,
+        Int(1024, I32),
+    ),
 ];
 
 /// Looks a parameter up by name, case-insensitively.
@@ -351,10 +400,14 @@ impl Config {
         self.values.get(param(name)?.name).map(String::as_str)
     }
 
-    /// Every (name, value) whose name matches the glob `pattern`, in table order.
+    /// Every (name, value) whose name matches the glob `pattern`, in table
+    /// order. A pattern without glob characters is a name, which finds
+    /// hidden parameters too.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, &str)> {
+        let exact = !pattern.iter().any(|b| b"[*?".contains(b));
         PARAMS
             .iter()
+            .filter(|p| !p.hidden || exact)
             .filter(|p| glob_match(pattern, p.name.as_bytes(), true))
             .map(|p| {
                 (
@@ -381,8 +434,14 @@ impl Config {
             normalize(param, value)?
         };
         if param.kind == DefaultOnly && value != normalize(param, param.default)? {
+            // A daemon is what a supervisor makes of a foreground process.
+            let hint = if param.name == "daemonize" {
+                ": respd stays in the foreground; run it under a supervisor (systemd, runit) or with `nohup respd &`, and use `pidfile` and `logfile`"
+            } else {
+                ""
+            };
             return Err(format!(
-                "respd does not support '{} {}' (only '{}')",
+                "respd does not support '{} {}' (only '{}'){hint}",
                 param.name, value, param.default
             ));
         }
@@ -442,6 +501,13 @@ impl Config {
             .split_whitespace()
             .map(|a| a.trim_start_matches('-').to_string())
             .collect()
+    }
+    /// The unix socket's permissions (`unixsocketperm`); 0 leaves them
+    /// to the umask.
+    pub fn unixsocketperm(&self) -> u32 {
+        self.get("unixsocketperm")
+            .and_then(|v| u32::from_str_radix(v, 8).ok())
+            .unwrap_or(0)
     }
     pub fn maxclients(&self) -> usize {
         self.number("maxclients") as usize
@@ -734,6 +800,54 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
                 ))
             }
         }
+        ShutdownFlags => {
+            const WORDS: [&str; 5] = ["default", "save", "nosave", "now", "force"];
+            let given: Vec<String> = value
+                .split_whitespace()
+                .map(str::to_ascii_lowercase)
+                .collect();
+            if given.is_empty() || given.iter().any(|w| !WORDS.contains(&w.as_str())) {
+                return Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    WORDS.join(", ")
+                ));
+            }
+            if given.iter().any(|w| w == "save") && given.iter().any(|w| w == "nosave") {
+                return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+            }
+            // Shown in the table's order, as Redis shows its flags.
+            let shown: Vec<&str> = WORDS[1..]
+                .iter()
+                .copied()
+                .filter(|w| given.iter().any(|g| g == w))
+                .collect();
+            Ok(if shown.is_empty() {
+                "default".into()
+            } else {
+                shown.join(" ")
+            })
+        }
+        Octal(max) => {
+            let n = u32::from_str_radix(value, 8)
+                .map_err(|_| "argument couldn't be parsed as an octal number")?;
+            if n > max {
+                return Err(format!("argument must be between 0 and {max:o} inclusive"));
+            }
+            Ok(format!("{n:o}"))
+        }
+        Percentiles => {
+            let mut shown = Vec::new();
+            for word in value.split_whitespace() {
+                let n = crate::util::parse_f64(word.as_bytes())
+                    .filter(|n| n.is_finite())
+                    .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+                if !(0.0..=100.0).contains(&n) {
+                    return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into());
+                }
+                shown.push(crate::util::format_percentile(n));
+            }
+            Ok(shown.join(" "))
+        }
         Text => Ok(value.to_string()),
     }
 }
@@ -819,7 +933,10 @@ mod tests {
             "{err}"
         );
         let err = Config::default().load("daemonize yes\n").unwrap_err();
-        assert!(err.contains("does not support"), "{err}");
+        assert!(
+            err.contains("does not support") && err.contains("supervisor"),
+            "{err}"
+        );
         assert!(Config::default()
             .load("daemonize no\nappendonly no\n")
             .is_ok());

@@ -1,7 +1,8 @@
 //! # respd
 //!
 //! A Redis-compatible server that a person can read in an afternoon:
-//! blocking threads, the standard library and one dependency (`threadpool`).
+//! blocking threads, the standard library and two small dependencies
+//! (`threadpool`; `signal-hook`, which catches SIGTERM and SIGINT).
 //!
 //! Two guides come with the source: `docs/PROTOCOL.md` (RESP2 and RESP3
 //! byte by byte, every example checked by `tests/protocol_guide.rs`) and
@@ -13,12 +14,16 @@
 //! | module | holds | uses |
 //! |---|---|---|
 //! | [`resp`] | RESP2/RESP3 frames, the command parser, the reply writer, the wire-trace notation | nothing of respd |
-//! | [`store`] | databases, values, expiry, memory accounting and eviction, the glob matcher, HyperLogLog and geohash arithmetic | nothing of sockets or RESP |
-//! | [`commands`] | the command table and one file per family | `store`, `resp::Reply` |
-//! | [`server`] | listeners, the worker pool, the connection loop | `commands`, `resp` |
+//! | [`store`] | databases, values, expiry, each key's access clock, memory accounting and eviction, the glob matcher, HyperLogLog and geohash arithmetic | nothing of sockets or RESP |
+//! | [`commands`] | the command table, one file per family, and Redis 7.0's command metadata (`commands::meta`, generated) | `store`, `resp::Reply` |
+//! | [`server`] | listeners (TCP and unix), the worker pool, the connection loop, signals | `commands`, `resp` |
+//! | [`shutdown`] | the one way a server stops (SHUTDOWN, SIGTERM, SIGINT): drain, save, clean up | `persistence`, `shared` |
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |
-//! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file | `store` |
+//! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file, whose propagation step also feeds the replicas | `store` |
+//! | [`replication`] | as a master: the backlog, a replica's link (snapshot then stream), ACKs; as a replica: the link to a master (handshake, RDB load, applying the stream) | `persistence`, `commands` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
+//! | [`cmdstats`], [`histogram`], [`slowlog`], [`latency`], [`pause`] | what `commands::run` records after each command (INFO commandstats/errorstats/latencystats, SLOWLOG, LATENCY) and CLIENT PAUSE's state | `commands` (row addresses) |
+//! | [`tracking`] | client-side caching: the tracking table, BCAST prefixes, `invalidate` messages | `store::changed`, `pubsub`, `clients` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!
@@ -59,18 +64,26 @@
 pub mod blocking;
 pub mod client;
 pub mod clients;
+pub mod cmdstats;
 pub mod commands;
 pub mod config;
+pub mod histogram;
+pub mod latency;
 pub mod log;
 pub mod notify;
+pub mod pause;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod resp;
 #[cfg(feature = "scripting")]
 pub mod scripting;
 pub mod server;
 pub mod shared;
+pub mod shutdown;
+pub mod slowlog;
 pub mod store;
+pub mod tracking;
 pub mod util;
 
 pub use client::Client;

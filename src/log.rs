@@ -27,8 +27,23 @@ pub fn log(shared: &Shared, level: u8, message: &str) {
         std::process::id(),
         timestamp()
     );
-    let file = config.get("logfile").unwrap_or("").to_string();
     drop(config);
+    write_line(shared, &line);
+}
+
+/// A line about a signal, in the form Redis's signal handler writes
+/// (`pid:signal-handler (unix-seconds) text`), whatever `loglevel` says.
+pub fn log_signal(shared: &Shared, message: &str) {
+    let line = format!(
+        "{}:signal-handler ({}) {message}\n",
+        std::process::id(),
+        crate::util::now_ms() / 1000
+    );
+    write_line(shared, &line);
+}
+
+fn write_line(shared: &Shared, line: &str) {
+    let file = shared.config().get("logfile").unwrap_or("").to_string();
     if file.is_empty() {
         // eprint! rather than a raw write: tests capture it.
         eprint!("{line}");

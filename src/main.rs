@@ -40,6 +40,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(err) = server.own_process() {
+        eprintln!("respd: can't handle signals: {err}");
+        return ExitCode::FAILURE;
+    }
     respd::log::log(
         server.shared(),
         respd::log::NOTICE,

@@ -187,6 +187,21 @@ impl Outbox {
         Delivery::Disconnected
     }
 
+    /// Queues a frame written by `encode` in the client's protocol (a
+    /// client-side caching invalidation), then applies `limit`.
+    pub fn push_frame(&self, limit: Limit, encode: impl FnOnce(&mut Reply)) -> Delivery {
+        self.push(limit, encode)
+    }
+
+    /// True while the client is subscribed to something (Redis's
+    /// `CLIENT_PUBSUB`), as CLIENT LIST shows it.
+    pub fn client_subscribed(&self) -> bool {
+        self.client
+            .pubsub
+            .iter()
+            .any(|count| count.load(Ordering::Relaxed) > 0)
+    }
+
     /// Stops accepting bytes; the writer sends what is queued, then ends.
     pub fn finish(&self) {
         lock(&self.pending).closed = true;

@@ -2,12 +2,11 @@
 //! registry and the counters INFO reports. The server builds one `Shared`;
 //! commands read and change it through their [`Context`](crate::commands::Context).
 
-use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{
     Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
 };
-use std::time::Duration;
 use std::time::Instant;
 
 use crate::blocking::Blocking;
@@ -47,6 +46,16 @@ impl Stats {
     }
 }
 
+/// What the server lets others do with its listening sockets: replace
+/// the TCP ones (CONFIG SET port / bind), and wake every accept thread
+/// (a shutdown).
+pub trait Listening: Send + Sync + std::fmt::Debug {
+    /// Listens on `bind` / `port` instead; on failure the old addresses
+    /// are listened on again and the error says why.
+    fn rebind(&self, bind: &str, port: u16, old_bind: &str, old_port: u16) -> Result<(), String>;
+    fn wake_all(&self);
+}
+
 /// The state of one running server.
 #[derive(Debug)]
 pub struct Shared {
@@ -63,25 +72,41 @@ pub struct Shared {
     pub exec_gate: RwLock<()>,
     /// Pub/Sub subscribers and MONITOR clients.
     pub pubsub: Hub,
+    /// Client-side caching: tracking clients and the keys they cache.
+    pub tracking: crate::tracking::Tracking,
     pub stats: Stats,
     pub started: Instant,
     /// Unix time of the start, in seconds.
     pub started_unix: u64,
     /// Saves, their status and the save points' bookkeeping.
     pub persistence: Persistence,
+    /// The replication backlog and the replicas reading it.
+    pub replication: crate::replication::Replication,
     /// The `Arc` this state lives in, for threads that outlive a command
     /// (a background save). Set by the server; empty for a bare `Shared`.
     this: OnceLock<Weak<Shared>>,
     /// 40 random hex digits naming this run (INFO run_id, master_replid).
     pub run_id: String,
-    /// Set by SHUTDOWN: the accept loop stops and connections close.
+    /// Set once the server stops: the accept loops end, connections close.
     pub shutting_down: AtomicBool,
+    /// A shutdown under way (see `crate::shutdown`): commands wait for it.
+    pub shutdown: crate::shutdown::State,
     /// False after DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when found.
     pub active_expire: AtomicBool,
-    /// The port the listeners are bound to (INFO tcp_port).
-    pub port: u16,
-    /// Every listener's address, so a shutdown can wake the accept loops.
+    /// The port the TCP listeners are bound to (INFO tcp_port).
+    pub port: AtomicU16,
+    /// Every TCP listener's address.
     pub listen_addrs: Mutex<Vec<SocketAddr>>,
+    /// The running server's listeners (set by `Server::run`).
+    pub listening: OnceLock<Weak<dyn Listening>>,
+    /// Per-command and per-error counters (INFO commandstats, errorstats).
+    pub command_stats: crate::cmdstats::CommandStats,
+    /// SLOWLOG's entries.
+    pub slowlog: crate::slowlog::SlowLog,
+    /// LATENCY's spikes per event.
+    pub latency: crate::latency::LatencyMonitor,
+    /// CLIENT PAUSE.
+    pub pause: crate::pause::Pause,
     /// MIGRATE's cached connections to its targets.
     pub(crate) migrate_links: crate::commands::migrate::Links,
     /// The Lua VM, the script cache and the running script's state.
@@ -99,7 +124,7 @@ impl Shared {
         store.access().configure_compact(config.compact_limits());
         let (maxmemory, policy, samples) = config.memory_settings();
         store.governor.configure(maxmemory, policy, samples);
-        Shared {
+        let shared = Shared {
             store,
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(0),
@@ -107,20 +132,55 @@ impl Shared {
             blocking: Blocking::new(),
             exec_gate: RwLock::new(()),
             pubsub: Hub::new(),
+            tracking: Default::default(),
             stats: Stats::default(),
             started: Instant::now(),
             started_unix: crate::util::now_ms() / 1000,
             persistence: Persistence::new(crate::util::now_ms() / 1000),
+            replication: Default::default(),
             this: OnceLock::new(),
             run_id: random_hex(40),
             shutting_down: AtomicBool::new(false),
+            shutdown: Default::default(),
             active_expire: AtomicBool::new(true),
-            port,
+            port: AtomicU16::new(port),
+            listening: OnceLock::new(),
             listen_addrs: Mutex::new(Vec::new()),
+            command_stats: Default::default(),
+            slowlog: Default::default(),
+            latency: Default::default(),
+            pause: Default::default(),
             migrate_links: Default::default(),
             #[cfg(feature = "scripting")]
             scripting: Default::default(),
-        }
+        };
+        shared.configure_introspection();
+        shared
+    }
+
+    /// Copies the settings read on every command (slow log, latency
+    /// monitor and tracking) into atomics, after a start or CONFIG SET.
+    pub fn configure_introspection(&self) {
+        let config = self.config();
+        let number = |name: &str| {
+            config
+                .get(name)
+                .and_then(|v| crate::util::parse_i64(v.as_bytes()))
+                .unwrap_or(0)
+        };
+        self.slowlog
+            .slower_than
+            .store(number("slowlog-log-slower-than"), Ordering::Relaxed);
+        self.slowlog
+            .set_max_len(number("slowlog-max-len").max(0) as u64);
+        self.latency.threshold_ms.store(
+            number("latency-monitor-threshold").max(0) as u64,
+            Ordering::Relaxed,
+        );
+        self.command_stats.tracking.store(
+            config.get("latency-tracking") == Some("yes"),
+            Ordering::Relaxed,
+        );
     }
 
     /// Wraps the state in an `Arc` that it knows (see [`Shared::arc`]).
@@ -147,29 +207,22 @@ impl Shared {
         self.config.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts a shutdown (SHUTDOWN, or the embedding program): the accept
-    /// loops are woken by a connection of our own, see the flag and stop;
-    /// the server then closes every client.
+    /// Stops the server (the end of a shutdown, or the embedding program):
+    /// the accept loops are woken, see the flag and stop; the server then
+    /// closes every client.
     pub fn request_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         // A running script stops, written or not (SHUTDOWN NOSAVE).
         #[cfg(feature = "scripting")]
         self.scripting.abort();
-        let addrs = self
-            .listen_addrs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        for mut addr in addrs {
-            if addr.ip().is_unspecified() {
-                addr.set_ip(if addr.is_ipv4() {
-                    [127, 0, 0, 1].into()
-                } else {
-                    std::net::Ipv6Addr::LOCALHOST.into()
-                });
-            }
-            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        if let Some(listening) = self.listening.get().and_then(Weak::upgrade) {
+            listening.wake_all();
         }
+    }
+
+    /// The running server's listeners, if it runs.
+    pub fn listening(&self) -> Option<std::sync::Arc<dyn Listening>> {
+        self.listening.get().and_then(Weak::upgrade)
     }
 }
 

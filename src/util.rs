@@ -47,23 +47,176 @@ pub fn parse_u64(s: &[u8]) -> Option<u64> {
     Some(value)
 }
 
-/// Parses a double as Redis's `string2ld`/`strtold` callers do: no spaces,
-/// no empty string, `inf`/`-inf` accepted, NaN refused.
+/// Parses a double as Redis's `getDoubleFromObject` does: C's `strtod`
+/// syntax (decimal, hex such as `0x10` or `0x1p-3`, `inf`, `infinity`),
+/// no leading space, nothing after the number, no NaN, and no value out of
+/// range (overflowing to an infinity, or nonzero rounding to zero).
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(s).ok()?;
-    if text.is_empty()
-        || text.starts_with(char::is_whitespace)
-        || text.ends_with(char::is_whitespace)
-    {
+    if s.first().map_or(true, is_c_space) {
         return None;
     }
-    let value: f64 = match text.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        lower if lower.contains("nan") => return None,
-        _ => text.parse().ok()?,
+    match strtod(s)? {
+        (_, true) => None,
+        (value, false) if value.is_nan() => None,
+        (value, false) => Some(value),
+    }
+}
+
+/// C's `isspace` in the C locale.
+pub fn is_c_space(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// C's `strtod` (glibc) when it must read all of `text`: the value and
+/// whether it is out of range (ERANGE: an overflow to an infinity, or a
+/// nonzero number that rounds to zero). Leading white space is skipped, as
+/// `strtod` does. None when `text` is not a number from start to end.
+pub fn strtod(text: &[u8]) -> Option<(f64, bool)> {
+    let start = text.iter().take_while(|b| is_c_space(b)).count();
+    let (negative, body) = match text.get(start) {
+        Some(b'-') => (true, &text[start + 1..]),
+        Some(b'+') => (false, &text[start + 1..]),
+        _ => (false, &text[start..]),
     };
-    Some(value)
+    let lower = body.to_ascii_lowercase();
+    let (magnitude, out_of_range) = if lower == b"inf" || lower == b"infinity" {
+        (f64::INFINITY, false)
+    } else if lower.starts_with(b"nan") {
+        // `nan` or `nan(chars)`.
+        let rest = &lower[3..];
+        let chars = rest.strip_prefix(b"(").and_then(|r| r.strip_suffix(b")"));
+        let valid = rest.is_empty()
+            || chars.is_some_and(|c| c.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_'));
+        if !valid {
+            return None;
+        }
+        (f64::NAN, false)
+    } else if let Some(hex) = lower.strip_prefix(b"0x") {
+        strtod_hex(hex)?
+    } else {
+        strtod_decimal(&lower)?
+    };
+    Some((if negative { -magnitude } else { magnitude }, out_of_range))
+}
+
+/// `digits[.digits][e[+-]digits]`, correctly rounded by Rust's parser.
+fn strtod_decimal(text: &[u8]) -> Option<(f64, bool)> {
+    let mantissa_end = text
+        .iter()
+        .position(|b| !b.is_ascii_digit() && *b != b'.')
+        .unwrap_or(text.len());
+    let mantissa = &text[..mantissa_end];
+    let points = mantissa.iter().filter(|b| **b == b'.').count();
+    if points > 1 || !mantissa.iter().any(u8::is_ascii_digit) {
+        return None;
+    }
+    if mantissa_end < text.len() {
+        let rest = text[mantissa_end..].strip_prefix(b"e")?;
+        let digits = rest
+            .strip_prefix(b"+")
+            .or_else(|| rest.strip_prefix(b"-"))
+            .unwrap_or(rest);
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+    }
+    let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+    let nonzero = mantissa.iter().any(|b| (b'1'..=b'9').contains(b));
+    Some((value, value.is_infinite() || (value == 0.0 && nonzero)))
+}
+
+/// Hex digits with an optional point, then an optional `p[+-]digits`
+/// (a power of two), rounded to nearest even as glibc does.
+fn strtod_hex(text: &[u8]) -> Option<(f64, bool)> {
+    let (mut mantissa, mut exponent, mut sticky) = (0u64, 0i64, false);
+    let (mut digits, mut seen_point, mut i) = (0, false, 0);
+    while i < text.len() {
+        match (text[i] as char).to_digit(16) {
+            Some(d) => {
+                digits += 1;
+                if mantissa >> 60 == 0 {
+                    mantissa = mantissa << 4 | u64::from(d);
+                    if seen_point {
+                        exponent -= 4;
+                    }
+                } else {
+                    // Past 60 bits only whether anything is left matters.
+                    sticky |= d != 0;
+                    if !seen_point {
+                        exponent += 4;
+                    }
+                }
+            }
+            None if text[i] == b'.' && !seen_point => seen_point = true,
+            None => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < text.len() {
+        let rest = text[i..].strip_prefix(b"p")?;
+        let (sign, power) = match rest.first() {
+            Some(b'-') => (-1, &rest[1..]),
+            Some(b'+') => (1, &rest[1..]),
+            _ => (1, rest),
+        };
+        if power.is_empty() || !power.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let power = power.iter().fold(0i64, |acc, d| {
+            acc.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+        });
+        exponent = exponent.saturating_add(sign * power.min(1 << 40));
+    }
+    if mantissa == 0 {
+        return Some((0.0, false));
+    }
+    // value = mantissa × 2^exponent (+ a bit of sticky): keep 53 bits, or
+    // fewer for a subnormal, rounding half to even.
+    let bits = 64 - i64::from(mantissa.leading_zeros());
+    let top = bits - 1 + exponent;
+    if top > 1023 {
+        return Some((f64::INFINITY, true));
+    }
+    let precision = if top >= -1022 { 53 } else { 53 - (-1022 - top) };
+    let shift = bits - precision;
+    let kept = if shift <= 0 {
+        mantissa
+    } else if shift > 64 {
+        0
+    } else {
+        let kept = if shift == 64 { 0 } else { mantissa >> shift };
+        let rest = if shift == 64 {
+            mantissa
+        } else {
+            mantissa & ((1u64 << shift) - 1)
+        };
+        let half = 1u64 << (shift - 1);
+        let up = rest > half || (rest == half && (sticky || kept & 1 == 1));
+        kept + u64::from(up)
+    };
+    if kept == 0 {
+        return Some((0.0, true));
+    }
+    let value = times_power_of_two(kept as f64, exponent + shift.max(0));
+    Some((value, value.is_infinite()))
+}
+
+/// `x × 2^power` in exact steps (`x` has at most 53 bits and the result is
+/// representable, or infinite).
+fn times_power_of_two(mut x: f64, mut power: i64) -> f64 {
+    let step = |p: i64| f64::from_bits(((p + 1023) as u64) << 52);
+    while power > 1023 {
+        x *= step(1023);
+        power -= 1023;
+    }
+    while power < -1022 {
+        x *= step(-1022);
+        power += 1022;
+    }
+    x * step(power)
 }
 
 /// Appends the decimal form of `value` (what Redis's `ll2string` writes).
@@ -283,6 +436,11 @@ impl Rng {
         Rng(seed | 1)
     }
 
+    /// A generator started from `seed` (from another generator).
+    pub fn seeded(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
@@ -337,6 +495,23 @@ impl Drop for FrozenTime {
     fn drop(&mut self) {
         FROZEN_MS.with(|f| f.set(self.0));
     }
+}
+
+/// A number as C's `%f` prints it with trailing zeros (and a bare dot)
+/// trimmed: Redis's percentile names (`50`, `99.9`).
+pub fn format_percentile(value: f64) -> String {
+    let text = format!("{value:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The bytes of `args` sent as a RESP multibulk (`*2\r\n$4\r\nPING...`).
+pub fn command_len(args: &[Vec<u8>]) -> usize {
+    let digits = |n: usize| n.to_string().len();
+    3 + digits(args.len())
+        + args
+            .iter()
+            .map(|arg| 5 + digits(arg.len()) + arg.len())
+            .sum::<usize>()
 }
 
 #[cfg(test)]

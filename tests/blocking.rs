@@ -98,6 +98,19 @@ fn timeout_arguments_are_checked_as_redis_does() {
         &cmd(&["BLPOP", "q", "inf"]),
         b"-ERR timeout is negative\r\n",
     );
+    // A long double in Redis: finite past a double's range (then negative
+    // in milliseconds), and a tiny positive number below it (1 ms); hex
+    // as strtold reads it.
+    for too_big in ["1e400", "-1e400"] {
+        assert_reply(
+            &mut c,
+            &cmd(&["BLPOP", "q", too_big]),
+            b"-ERR timeout is negative\r\n",
+        );
+    }
+    for short in ["1e-400", "0x0.01", "1e-310"] {
+        assert_reply(&mut c, &cmd(&["BLPOP", "q", short]), b"*-1\r\n");
+    }
     assert_reply(&mut c, &cmd(&["SET", "s", "x"]), b"+OK\r\n");
     assert_reply(
         &mut c,

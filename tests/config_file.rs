@@ -121,25 +121,33 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A respd process, killed when dropped.
-struct Respd(Child);
+/// A respd process, killed when dropped. It runs in a scratch directory,
+/// so what it writes with the default `dir` stays out of the repository.
+struct Respd {
+    child: Child,
+    _cwd: TempDir,
+}
 
 impl Respd {
     fn spawn(args: &[&str]) -> Respd {
+        static SPAWNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let spawn = SPAWNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cwd = TempDir::new(&format!("spawned-{spawn}"));
         let child = Command::new(env!("CARGO_BIN_EXE_respd"))
             .args(args)
+            .current_dir(&cwd.0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        Respd(child)
+        Respd { child, _cwd: cwd }
     }
 }
 
 impl Drop for Respd {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -165,8 +173,14 @@ fn config_get(con: &mut redis::Connection, name: &str) -> String {
 /// Runs respd to completion (it is expected to refuse to start).
 fn run_to_exit(args: &[&str]) -> Output {
     // A respd that unexpectedly starts serving must fail the test, not hang it.
+    // In a directory of its own: a respd that did start must not leave its
+    // dump or AOF in the repository.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let cwd = TempDir::new(&format!("run-to-exit-{run}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_respd"))
         .args(args)
+        .current_dir(&cwd.0)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

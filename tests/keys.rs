@@ -484,3 +484,66 @@ fn same_bytes_as_real_redis() {
         String::from_utf8_lossy(&theirs)
     );
 }
+
+/// Redis's matcher: the empty key matches no pattern but a lone `*` (which
+/// KEYS and SCAN take as "everything"), and past 1000 nested `*` with text
+/// left nothing matches (found by Redis's suite: KEYS `*?` x 50000).
+#[test]
+fn empty_key_and_deeply_nested_patterns_match_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let long_key = "a".repeat(2000);
+    let too_deep = "*?".repeat(1001);
+    let deep = "*?".repeat(1000);
+    let deep_then_final = "*a".repeat(1000) + "*";
+    let commands: &[&[&str]] = &[
+        &["SET", "", "empty"],
+        &["KEYS", "**"],
+        &["KEYS", "*"],
+        &["KEYS", "?"],
+        &["KEYS", ""],
+        &["SCAN", "0", "MATCH", "**"],
+        &["SCAN", "0", "MATCH", "*"],
+        &["SADD", "set", "", "x"],
+        &["SSCAN", "set", "0", "MATCH", "**"],
+        &["HSET", "hash", "", "1"],
+        &["HSCAN", "hash", "0", "MATCH", "**"],
+        &["ZADD", "zset", "1", ""],
+        &["ZSCAN", "zset", "0", "MATCH", "**"],
+        &["DEL", ""],
+        &["SET", &long_key, "1"],
+        &["KEYS", &too_deep],
+        &["KEYS", &deep],
+        &["KEYS", &deep_then_final],
+        &["KEYS", &"*?".repeat(50000)],
+        &["KEYS", "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b"],
+    ];
+    let request: Vec<u8> = commands.iter().flat_map(|c| cmd(c)).collect();
+    let (ours, theirs) = common::both(server.local_addr(), real.addr, &[], &request);
+    assert!(!theirs.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs)
+    );
+}
+
+/// RANDOMKEY picks among all keys: with two keys in one small table, both
+/// come up (Redis's suite draws 100 times; respd always gave the first key
+/// of the bucket). 200 fair draws miss one with probability 2^-199.
+#[test]
+fn randomkey_returns_every_key() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let _: () = redis::cmd("MSET")
+        .arg(&["foo", "x", "bar", "y"])
+        .query(&mut con)
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..200 {
+        let key: String = redis::cmd("RANDOMKEY").query(&mut con).unwrap();
+        seen.insert(key);
+    }
+    assert_eq!(seen.len(), 2, "RANDOMKEY only returned {seen:?}");
+}

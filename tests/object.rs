@@ -214,6 +214,32 @@ fn idle_time_and_frequency_follow_the_policy() {
             panic!("IDLETIME is not an integer");
         };
         assert!((1000..=1001).contains(&idle), "{addr}: idle {idle}");
+        // Keys of every length keep a clock (19-22 bytes is a corner for
+        // respd, whose short keys carry it inline).
+        for key in [
+            "k19-123456789012345",
+            "k22-123456789012345678",
+            "k40".repeat(10).as_str(),
+        ] {
+            assert_eq!(
+                restore(&mut client, key, "IDLETIME", "2000"),
+                Frame::Simple("OK".into())
+            );
+            let Frame::Integer(idle) = run(&mut client, &["OBJECT", "IDLETIME", key]) else {
+                panic!("IDLETIME is not an integer");
+            };
+            assert!((2000..=2001).contains(&idle), "{addr} {key}: idle {idle}");
+            run(&mut client, &["RENAME", key, "renamed-to-twenty-b"]);
+            let Frame::Integer(idle) =
+                run(&mut client, &["OBJECT", "IDLETIME", "renamed-to-twenty-b"])
+            else {
+                panic!("IDLETIME is not an integer");
+            };
+            assert!(
+                idle <= 1,
+                "{addr} {key}: RENAME's lookup touches, idle {idle}"
+            );
+        }
         // OBJECT, TYPE, EXISTS and TTL do not touch it; GET does.
         run(&mut client, &["TYPE", "idle"]);
         run(&mut client, &["EXISTS", "idle"]);

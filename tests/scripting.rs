@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{process, start, RealRedis};
+use common::{cmd, process, start, RealRedis};
 use respd::resp::{read_frame, Frame};
 
 /// A connection that sends commands and reads whole replies.
@@ -495,6 +495,9 @@ fn eventually(mut check: impl FnMut() -> bool) {
 const BUSY: &[u8] =
     b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
 
+const BUSY_FUNCTION: &[u8] =
+    b"-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
+
 #[test]
 fn a_slow_script_makes_others_busy_and_script_kill_stops_it() {
     let server = start();
@@ -822,6 +825,359 @@ fn bullmq_queue_worker_delayed_and_retried_jobs() {
     );
 }
 
+/// SCRIPT KILL's error cannot be caught: pcall, xpcall and the rest
+/// raise it again, so the loops below end as in Redis (which re-raises
+/// it from its hook on every line).
+#[test]
+fn script_kill_stops_scripts_that_catch_errors() {
+    const SCRIPTS: &[&str] = &[
+        "while true do pcall(function() while true do end end) end",
+        "while true do pcall(redis.call, 'ping') end",
+        "while true do pcall(function() redis.call('ping') end) end",
+        "while true do xpcall(function() while true do end end, function(e) return e end) end",
+    ];
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    for addr in [server.local_addr(), real.addr] {
+        let mut admin = Conn::open(addr);
+        admin.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+        for script in SCRIPTS {
+            let mut looping = Conn::open(addr);
+            looping.send(&["EVAL", script, "0"]);
+            eventually(|| admin.call(&["GET", "x"]) == BUSY);
+            assert_eq!(
+                admin.call(&["SCRIPT", "KILL"]),
+                b"+OK\r\n",
+                "{script} at {addr}"
+            );
+            assert_eq!(
+                text(&looping.read()),
+                format!(
+                    "-ERR Script killed by user with SCRIPT KILL... script: {}, on @user_script:1.\r\n",
+                    respd::scripting::sha1_hex(script.as_bytes())
+                ),
+                "{script} at {addr}"
+            );
+            assert_eq!(admin.call(&["PING"]), b"+PONG\r\n", "{script} at {addr}");
+        }
+        let library = "#!lua name=spinning\n\
+            redis.register_function('spin', function() while true do pcall(function() while true do end end) end end)\n\
+            redis.register_function{function_name='spin_ro', callback=function() while true do pcall(redis.call, 'ping') end end, flags={'no-writes'}}";
+        assert_eq!(
+            admin.call(&["FUNCTION", "LOAD", library]),
+            b"$8\r\nspinning\r\n"
+        );
+        for (name, line) in [("spin", 2), ("spin_ro", 3)] {
+            let mut looping = Conn::open(addr);
+            looping.send(&["FCALL", name, "0"]);
+            eventually(|| admin.call(&["GET", "x"]) == BUSY_FUNCTION);
+            assert_eq!(
+                admin.call(&["FUNCTION", "KILL"]),
+                b"+OK\r\n",
+                "{name} at {addr}"
+            );
+            assert_eq!(
+                text(&looping.read()),
+                format!("-ERR Script killed by user with SCRIPT KILL... script: {name}, on @user_function:{line}.\r\n"),
+                "{name} at {addr}"
+            );
+            assert_eq!(admin.call(&["GET", "x"]), b"$-1\r\n");
+        }
+    }
+}
+
+/// Coroutines and load's reader catch errors too; Redis cannot kill these
+/// loops (a coroutine keeps its old hook), respd can.
+#[test]
+fn script_kill_stops_coroutines_and_load_readers() {
+    const SCRIPTS: &[&str] = &[
+        "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+        "while true do local co = coroutine.wrap(function() while true do end end); pcall(co) end",
+        "while true do load(function() while true do end end) end",
+    ];
+    let server = start();
+    let addr = server.local_addr();
+    let mut admin = Conn::open(addr);
+    admin.call(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+    for script in SCRIPTS {
+        let mut looping = Conn::open(addr);
+        looping.send(&["EVAL", script, "0"]);
+        eventually(|| admin.call(&["GET", "x"]) == BUSY);
+        assert_eq!(admin.call(&["SCRIPT", "KILL"]), b"+OK\r\n", "{script}");
+        assert_eq!(
+            text(&looping.read()),
+            format!(
+                "-ERR Script killed by user with SCRIPT KILL... script: {}, on @user_script:1.\r\n",
+                respd::scripting::sha1_hex(script.as_bytes())
+            ),
+            "{script}"
+        );
+        assert_eq!(admin.call(&["PING"]), b"+PONG\r\n", "{script}");
+    }
+}
+
+#[test]
+fn shutdown_nosave_stops_a_script_that_catches_errors() {
+    let server = respd_process("pcall_shutdown", &["--busy-reply-threshold", "50"]);
+    let mut admin = Conn::open(server.addr);
+    let mut looping = Conn::open(server.addr);
+    looping.send(&[
+        "EVAL",
+        "redis.call('set', 'k', 'v') while true do pcall(function() while true do end end) end",
+        "0",
+    ]);
+    eventually(|| admin.call(&["GET", "k"]) == BUSY);
+    admin.send(&["SHUTDOWN", "NOSAVE"]);
+    assert!(server.wait_exit(), "respd exits on SHUTDOWN NOSAVE");
+}
+
+/// The globals, the library tables and the metatables a script can reach
+/// are read-only, with Redis's errors: no script changes what the next one
+/// sees (each attempt is followed by a script that looks).
+#[test]
+fn no_script_can_change_the_globals_or_the_libraries() {
+    const ATTEMPTS: &[&str] = &[
+        "_G.x = 1",
+        "x = 1",
+        "KEYS = {}",
+        "redis.call = nil",
+        "redis.x = 1",
+        "string.format = nil",
+        "string.x = 1",
+        "table.insert = nil",
+        "math.x = 1",
+        "cjson.encode = nil",
+        "setmetatable(_G, {})",
+        "setmetatable(_G, nil)",
+        "setmetatable(redis, {})",
+        "setmetatable(getmetatable(''), {})",
+        "rawset(_G, 'x', 1)",
+        "rawset(string, 'x', 1)",
+        "rawset(getmetatable(''), '__index', 1)",
+        "local m = getmetatable(_G); m.__index = nil",
+        "getmetatable('').__index = {}",
+        "table.insert(_G, 1)",
+        "table.insert(string, 1)",
+        "table.insert(_G, 1, 2)",
+        "table.remove(_G)",
+        "table.sort(redis)",
+        "return {pcall(setmetatable, _G, nil)}",
+        "return {pcall(table.insert, string, 1)}",
+        "return {pcall(setmetatable, getmetatable(_G), nil)}",
+        // What a script may still do.
+        "local t = setmetatable({}, {__index = _G}); return type(t.redis)",
+        "local t = setmetatable({}, {__metatable = 'no'}); return getmetatable(t)",
+        "local t = {1, 2} table.insert(t, 1, 0) table.insert(t, 9) return t",
+        "table.insert(KEYS, 1); return #KEYS",
+        "local n = 0 for k, v in pairs(getmetatable(_G)) do n = n + 1 end return n",
+        "return {type(getmetatable(_G).__newindex), type(getmetatable(redis)), type(getmetatable(''))}",
+        "return getmetatable('').__index == string",
+        // Argument errors name the script's line, as C functions' do.
+        "table.insert(_G)",
+        "table.insert()",
+        "local t = {} table.insert(t, 'x', 2)",
+        "setmetatable(1, {})",
+        "setmetatable({}, 1)",
+    ];
+    let mut cases: Vec<Vec<&str>> = Vec::new();
+    for attempt in ATTEMPTS {
+        cases.push(vec!["eval", attempt, "0"]);
+        cases.push(vec![
+            "eval",
+            "return {type(redis), type(string), type(_G), type(redis.call), string.format('%d', 7), ('x'):rep(2), _G[1] == nil, type(getmetatable('').__index)}",
+            "0",
+        ]);
+    }
+    let cases: Vec<&[&str]> = cases.iter().map(|case| &case[..]).collect();
+    let compared = differential(&cases);
+    println!("{compared} replies compared with redis-server");
+}
+
+/// Redis's Lua reads every chunk as text: precompiled code (string.dump's
+/// output) fails on its first byte, whether in EVAL, SCRIPT LOAD,
+/// loadstring or load. Scripts may not block in XREAD/XREADGROUP.
+#[test]
+fn binary_chunks_and_blocking_stream_reads_are_refused_as_in_redis() {
+    let dumped =
+        "local f, e = loadstring(string.dump(function() return 1 end)) return {type(f), e}";
+    let cases: &[&[&str]] = &[
+        &["eval", "\x1bLuaQ", "0"],
+        &["eval", "\x1b", "0"],
+        &["script", "load", "\x1bLuaQ\x00\x01"],
+        &["eval", dumped, "0"],
+        &["eval", "local f, e = loadstring(string.dump(function() return 1 end), '=named') return e", "0"],
+        &["eval", "local f, e = loadstring(string.dump(function() return 1 end), '@file') return e", "0"],
+        &["eval", "local f, e = loadstring('\\27Lua') return e", "0"],
+        &["eval", "local f, e = loadstring(string.rep('\\27', 100) .. '\\n' .. string.rep('y', 100)) return e", "0"],
+        &["eval", "local i = 0 local f, e = load(function() i = i + 1 if i == 1 then return '\\27Lua' end end) return e", "0"],
+        &["eval", "local i = 0 local f, e = load(function() i = i + 1 if i == 1 then return '\\27Lua' end end, 'x') return e", "0"],
+        &["eval", "local i = 0 local f = load(function() i = i + 1 if i == 1 then return 'return 5' end end) return f()", "0"],
+        &["eval", "local f = loadstring(' return 6') return f()", "0"],
+        &["eval", "return #string.dump(function() return 1 end) > 10", "0"],
+        &["eval", "return redis.call('xread','block',0,'streams','s','$')", "0"],
+        &["eval", "return redis.call('XREAD','BLOCK',10,'streams','s','0')", "0"],
+        &["eval", "return redis.pcall('xread','count','x','block',0,'streams','s','$')", "0"],
+        &["eval", "return redis.pcall('xread','block','x','streams','s','$')", "0"],
+        &["eval", "redis.call('xgroup','create','s2','g','$','mkstream') return redis.call('xreadgroup','group','g','c','block',0,'streams','s2','>')", "0"],
+        &["eval", "redis.call('xadd','s','1-1','a','1') return redis.call('xread','count',1,'streams','s','0')", "0"],
+        &["eval", "return redis.call('blmpop',0,1,'nol','left')", "0"],
+        &["eval", "return redis.call('blmove','nol','x','left','left',0)", "0"],
+    ];
+    let compared = differential(cases);
+    println!("{compared} replies compared with redis-server");
+}
+
+/// FUNCTION as Redis 7.0: function names are case-insensitive (FCALL and
+/// clashes between libraries), a library sees only `redis` (register_function,
+/// log, the constants) while it loads, the `#!` line's errors and order,
+/// FUNCTION LIST / FLUSH argument errors.
+#[test]
+fn function_names_load_time_globals_and_arguments_match_redis() {
+    let cases: &[&[&str]] = &[
+        &["function", "load", "#!lua name=lib1\nredis.register_function('test', function() return 'hello1' end)"],
+        &["fcall", "TEST", "0"],
+        &["fcall", "Test", "0"],
+        &["function", "load", "#!lua name=lib2\nredis.register_function('TEST', function() return 2 end)"],
+        &["function", "load", "#!lua name=LIB1\nredis.register_function('x1', function() return 2 end)"],
+        &["function", "load", "#!lua name=lib3\nredis.register_function('f', function() return 1 end)\nredis.register_function('F', function() return 2 end)"],
+        &["function", "list", "libraryname", "LIB*"],
+        &["function", "list", "libraryname", "lib1", "libraryname", "lib1"],
+        &["function", "list", "withcode", "withcode"],
+        &["function", "flush", "sync", "extra"],
+        &["function", "load", "#!lua name=lib4\nredis.setresp(3)"],
+        &["function", "load", "#!lua name=lib4\nmath.random()"],
+        &["function", "load", "#!lua name=lib4\nreturn redis.call('ping')"],
+        &["function", "load", "#!lua name=lib4\nredis.log(redis.LOG_WARNING, 'x') redis.register_function('f4', function() return 1 end)"],
+        &["function", "load", "#!lua name=lib5\nreturn type(redis.register_function)"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.sha1hex('a')"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.error_reply('a')"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.pcall('ping')"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.set_repl(1)"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.REPL_ALL"],
+        &["function", "load", "#!lua name=lib5\nlocal x = redis.REDIS_VERSION_NUM redis.register_function('f5', function() return x end)"],
+        &["function", "load", "#!lua name=lib6\nlocal x = type(pcall)"],
+        &["function", "load", "#!lua name=lib6\nlocal x = KEYS"],
+        &["function", "load", "#!lua name=lib6\nredis.register_function('f6', function() return redis.register_function('g', function() end) end)"],
+        &["fcall", "f6", "0"],
+        &["eval", "redis.register_function('g', function() end)", "0"],
+        &["eval", "return type(redis.register_function)", "0"],
+        &["function", "load", "#!lua name=lib7\nredis.register_function('f7', function() return math.random() > 0 end)"],
+        &["fcall", "f7", "0"],
+        &["function", "load", "#!LUA name=lib9\nredis.register_function('f9', function() return 1 end)"],
+        &["function", "load", "#!luax name=lib9"],
+        &["function", "load", "#!lua name=lib9 name=lib10\nredis.register_function('f10', function() return 1 end)"],
+        &["function", "load", "#!lua  name=lib11\nredis.register_function('f11', function() return 1 end)"],
+        &["function", "load", "#! lua name=lib12\nredis.register_function('f12', function() return 1 end)"],
+        &["function", "load", "#!lua name=lib14\n"],
+        &["function", "load", "REPLACE", "#!lua name=lib1\nredis.register_function('test', function() return 'again' end)"],
+        &["function", "load", "bogus", "#!lua name=lib1\nredis.register_function('test', function() return 'again' end)"],
+        &["function", "list", "libraryname", "LIB1"],
+        &["function", "delete", "LIB1"],
+        &["fcall_ro", "TEST", "0"],
+        &["function", "load", "#!lua name=lib15\nredis.register_function('t15', function() return redis.setresp end)"],
+        &["fcall", "t15", "0"],
+        &["function", "load", "#!lua name=lib16\nredis.register_function{function_name='T16', callback=function() return 1 end}"],
+        &["fcall", "t16", "0"],
+        &["function", "load", "#!lua name=lib17\nlocal function f() end redis.register_function('test', f)"],
+        &["function", "load", "#!lua name=lib18\nredis.register_function('x', function() end) error('boom')"],
+        &["function", "load", "#!lua name=lib19\nredis.register_function('_G', function() end)"],
+        &["function", "load", "#!lua name=lib20\nredis.register_function('a b', function() end)"],
+        &["function", "load", "#!lua name=lib21\nredis.register_function('', function() end)"],
+        &["function", "load", "#!lua name=lib23\nredis.call = 1"],
+        &["function", "load", "#!lua name=lib24\nredis.foo()"],
+        &["function", "load", "#!lua name=lib25\nlocal a = redis.LOG_DEBUG .. redis.LOG_VERBOSE .. redis.LOG_NOTICE"],
+        &["function", "load", "replace", "#!lua name=kept\nlocal lib = redis\nlib.register_function('g2', function() lib.register_function('f1', function() end) end)\nlib.register_function('g3', function() lib.log(lib.LOG_WARNING, 'hi') return 1 end)\nlib.register_function('g4', function() return {pcall(lib.register_function, 'f1', function() end)} end)\nlib.register_function('g5', function() lib.redis = redis end)"],
+        &["fcall", "g2", "0"],
+        &["fcall", "g3", "0"],
+        &["fcall", "g4", "0"],
+        &["fcall", "g5", "0"],
+        &["function", "load", "#!lua name=lib30\nredis.math.random()"],
+        &["function", "load", "#!lua name=lib30\nredis.redis.call('ping')"],
+        &["function", "load", "#!lua name=\"quoted\"\nredis.register_function('q', function() return 1 end)"],
+        &["function", "load", "#!lua name=\"unbalanced\nredis.register_function('q2', function() return 1 end)"],
+        &["function", "load", "#!lua name='single' \nredis.register_function('q3', function() return 1 end)"],
+    ];
+    let compared = differential(cases);
+    println!("{compared} replies compared with redis-server");
+}
+
+/// A wide unpack range overflowed Lua 5.1's count and crashed the server;
+/// Redis refuses it. The server must still answer afterwards.
+#[test]
+fn unpack_with_huge_ranges_is_refused_as_in_redis() {
+    let cases: &[&[&str]] = &[
+        &["eval", "return {unpack({1,2,3}, -2, 2147483647)}", "0"],
+        &["eval", "return {unpack({1,2,3}, 0, 2147483647)}", "0"],
+        &["eval", "return {unpack({1,2,3}, -2147483648, -2)}", "0"],
+        &["eval", "return {unpack({1,2,3}, -1, -2)}", "0"],
+        &["eval", "return {unpack({1,2,3}, 1, -1)}", "0"],
+        &["eval", "return {unpack({1,2,3}, 1, 100000)}", "0"],
+        &["eval", "return {unpack({1,2,3}, '1', '2')}", "0"],
+        &["eval", "return {unpack({1,2,3}, 1.7, 2.9)}", "0"],
+        &["eval", "return {unpack({1,2,3}, nil, 2)}", "0"],
+        &["eval", "return {unpack({1,2,3}, 'x')}", "0"],
+        &["eval", "return {unpack(1)}", "0"],
+        &["eval", "local a = {} for i = 1, 7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))", "0"],
+        &["eval", "local a = {} for i = 1, 8000 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))", "0"],
+        &["eval", "local a = {} for i = 1, 7998 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a, 1))", "0"],
+        &["ping"],
+    ];
+    let compared = differential(cases);
+    println!("{compared} replies compared with redis-server");
+}
+
+/// Redis's own suite: 10000 scripts (and as many FUNCTION LOADs) leave
+/// used_memory_lua under 100 KB: garbage is collected as scripts run.
+#[test]
+fn scripts_and_function_loads_do_not_pile_up_lua_memory() {
+    let server = start();
+    let mut conn = Conn::open(server.local_addr());
+    let library = "#!lua name=test\nredis.register_function('test', function(KEYS, ARGV)\n return redis.call('incr', KEYS[1]) \nend)";
+    let mut batch = Vec::new();
+    for _ in 0..10_000 {
+        batch.extend(
+            Frame::command(&["EVAL", "return redis.call('incr', KEYS[1])", "1", "x"]).to_bytes(),
+        );
+        batch.extend(Frame::command(&["FUNCTION", "LOAD", "REPLACE", library]).to_bytes());
+        batch.extend(Frame::command(&["FCALL", "test", "1", "y"]).to_bytes());
+    }
+    conn.0.get_mut().write_all(&batch).unwrap();
+    for _ in 0..30_000 {
+        conn.read();
+    }
+    assert_eq!(conn.call(&["GET", "y"]), b"$5\r\n10000\r\n");
+    let info = text(&conn.call(&["INFO", "memory"]));
+    let used: usize = info
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory_lua:"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("used_memory_lua in INFO");
+    assert!(used < 100 * 1024, "used_memory_lua is {used}");
+}
+
+/// COMMAND GETKEYS finds EVAL's and FCALL's keys after their key count.
+#[test]
+fn command_getkeys_reads_script_key_counts_as_redis() {
+    let cases: &[&[&str]] = &[
+        &["command", "getkeys", "eval", "script", "1", "x", "foo"],
+        &["command", "getkeys", "fcall", "test", "1", "x", "foo"],
+        &[
+            "command", "getkeys", "fcall_ro", "test", "2", "x", "y", "foo",
+        ],
+        &["command", "getkeys", "evalsha", "abc", "2", "a", "b"],
+        &["command", "getkeys", "EVAL_RO", "s", "1", "a"],
+        &["command", "getkeys", "eval", "script", "0"],
+        &["command", "getkeys", "eval", "script", "3", "x"],
+        &["command", "getkeys", "eval", "script", "-1"],
+        &["command", "getkeys", "eval", "script", "abc"],
+        &["command", "getkeys", "eval", "script"],
+    ];
+    let compared = differential(cases);
+    println!("{compared} replies compared with redis-server");
+}
+
 #[test]
 fn sort_in_scripts_orders_sets_and_reads_weights_as_redis() {
     // A set left unsorted (BY a constant) comes out sorted ALPHA from a
@@ -880,4 +1236,60 @@ fn sort_in_scripts_orders_sets_and_reads_weights_as_redis() {
         ],
     ]);
     println!("{compared} replies compared with redis-server");
+}
+
+/// A table that contains itself: Redis writes nested replies until its
+/// Lua stack is full (7995 arrays deep; a map costs 3 slots a level), then
+/// an error; respd writes the same bytes, without recursing on its small
+/// worker stack (a debug build overflowed it before).
+#[test]
+fn self_referencing_replies_match_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let scripts = [
+        "local a = {} local b = {a} a[1] = b return a",
+        "local a = {} a[1] = {1, a, 2} return a",
+        "local a = {} a['map'] = {k = a} return a",
+        "local a = {} a['set'] = {[a] = true} return a",
+    ];
+    for resp in ["2", "3"] {
+        let mut ours = TcpStream::connect(server.local_addr()).unwrap();
+        let mut theirs = TcpStream::connect(real.addr).unwrap();
+        // HELLO's reply names the server: read past it, unread.
+        let hello = [cmd(&["hello", resp]), cmd(&["ping"])].concat();
+        until_pong(&mut ours, &hello);
+        until_pong(&mut theirs, &hello);
+        for script in scripts {
+            let request = [cmd(&["eval", script, "0"]), cmd(&["ping"])].concat();
+            let (mine, reference) = (
+                until_pong(&mut ours, &request),
+                until_pong(&mut theirs, &request),
+            );
+            assert!(
+                mine == reference,
+                "RESP{resp} {script}: {} bytes from respd, {} from redis",
+                mine.len(),
+                reference.len()
+            );
+        }
+    }
+}
+
+/// Sends `request` (ending in PING) and reads until the PONG.
+fn until_pong(stream: &mut TcpStream, request: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while !got.ends_with(b"+PONG\r\n") {
+        let n = stream.read(&mut buf).expect("the reply ends with PONG");
+        assert!(n > 0, "connection closed before PONG");
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
 }

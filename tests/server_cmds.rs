@@ -229,16 +229,21 @@ fn command_lists_every_command_with_ten_fields() {
 fn command_docs_is_a_map() {
     let server = start();
     let mut s = raw(server.local_addr());
+    let get_docs =
+        "$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n\
+        $5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n";
+    let key_arg =
+        "$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n";
     assert_reply(
         &mut s,
         &cmd(&["COMMAND", "DOCS", "get"]),
-        b"*2\r\n$3\r\nget\r\n*4\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
+        format!("*2\r\n$3\r\nget\r\n*10\r\n{get_docs}*1\r\n*6\r\n{key_arg}").as_bytes(),
     );
     switch_to_resp3(&mut s);
     assert_reply(
         &mut s,
         &cmd(&["COMMAND", "DOCS", "get"]),
-        b"%1\r\n$3\r\nget\r\n%2\r\n$7\r\nsummary\r\n$0\r\n\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
+        format!("%1\r\n$3\r\nget\r\n%5\r\n{get_docs}*1\r\n%3\r\n{key_arg}").as_bytes(),
     );
 }
 
@@ -408,4 +413,83 @@ fn config_get_dir_is_the_absolute_working_directory_as_redis_reports_it() {
     let cwd = cwd.to_str().unwrap();
     let expected = format!("*2\r\n$3\r\ndir\r\n${}\r\n{}\r\n", cwd.len(), cwd);
     assert_reply(&mut s, &cmd(&["CONFIG", "GET", "dir"]), expected.as_bytes());
+}
+
+/// MEMORY USAGE: Redis's errors and null; for present keys an estimate
+/// (respd counts no allocations), positive and growing with the value.
+#[test]
+fn memory_usage_errors_match_redis_and_sizes_grow() {
+    let setup: &[&[u8]] = &[&cmd(&["SET", "foo", "bar"])];
+    for request in [
+        cmd(&["MEMORY", "USAGE", "nokey"]),
+        cmd(&["MEMORY", "USAGE", "foo", "SAMPLES", "x"]),
+        cmd(&["MEMORY", "USAGE", "foo", "SAMPLES", "-1"]),
+        cmd(&["MEMORY", "USAGE", "foo", "SAMPLES"]),
+        cmd(&["MEMORY", "USAGE", "foo", "bogus"]),
+        cmd(&["MEMORY", "USAGE"]),
+        cmd(&["MEMORY", "bogus"]),
+        cmd(&["MEMORY", "HELP", "x"]),
+        cmd(&["COMMAND", "GETKEYS", "MEMORY", "USAGE", "foo"]),
+    ] {
+        same_as_redis(setup, &request);
+    }
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let big = "x".repeat(1000);
+    let items: Vec<String> = (0..1000).map(|i| format!("item:{i}")).collect();
+    let _: () = redis::pipe()
+        .cmd("SET")
+        .arg("small")
+        .arg("v")
+        .ignore()
+        .cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .ignore()
+        .cmd("RPUSH")
+        .arg("list")
+        .arg(&items[..10])
+        .ignore()
+        .cmd("RPUSH")
+        .arg("longlist")
+        .arg(&items)
+        .ignore()
+        .cmd("HSET")
+        .arg("hash")
+        .arg("f")
+        .arg("v")
+        .ignore()
+        .cmd("SADD")
+        .arg("set")
+        .arg(&items)
+        .ignore()
+        .cmd("ZADD")
+        .arg("zset")
+        .arg(1)
+        .arg("m")
+        .ignore()
+        .cmd("XADD")
+        .arg("stream")
+        .arg("*")
+        .arg("f")
+        .arg("v")
+        .ignore()
+        .query(&mut con)
+        .unwrap();
+    let usage = |con: &mut redis::Connection, key: &str, samples: i64| -> i64 {
+        redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(samples)
+            .query(con)
+            .unwrap()
+    };
+    for key in [
+        "small", "big", "list", "longlist", "hash", "set", "zset", "stream",
+    ] {
+        assert!(usage(&mut con, key, 5) > key.len() as i64, "{key}");
+    }
+    assert!(usage(&mut con, "big", 5) > usage(&mut con, "small", 5) + 900);
+    assert!(usage(&mut con, "longlist", 0) > usage(&mut con, "list", 0) * 50);
 }

@@ -581,3 +581,35 @@ fn same_replies_as_real_redis() {
     }
     println!("set differential cases: {}", script.len());
 }
+
+/// SRANDMEMBER with repetitions draws each member of a hashtable set about
+/// equally often (Redis's suite checks a chi-square). A random bucket then
+/// a random member in it gave members of sparse buckets several times the
+/// share of others; fair draws keep every count within 30% of the mean
+/// (the mean is 1000, one standard deviation about 32).
+#[test]
+fn srandmember_draws_hashtable_members_evenly() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let members: Vec<String> = (0..100).map(|i| format!("member:{i}")).collect();
+    let _: i64 = redis::cmd("SADD")
+        .arg("s")
+        .arg(&members)
+        .query(&mut con)
+        .unwrap();
+    let drawn: Vec<String> = redis::cmd("SRANDMEMBER")
+        .arg("s")
+        .arg(-100_000)
+        .query(&mut con)
+        .unwrap();
+    let mut counts = std::collections::HashMap::new();
+    for member in &drawn {
+        *counts.entry(member.as_str()).or_insert(0u32) += 1;
+    }
+    assert_eq!(counts.len(), 100);
+    let (min, max) = (
+        counts.values().min().unwrap(),
+        counts.values().max().unwrap(),
+    );
+    assert!(*min > 700 && *max < 1300, "counts range {min}..{max}");
+}

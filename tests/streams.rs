@@ -225,6 +225,11 @@ XSETID t 18446744073709551615-18446744073709551615
 XADD t 1-1 f v
 XADD t * f v
 XADD t 18446744073709551615-* f v
+XADD seqmax 1-18446744073709551615 a b
+XADD seqmax 1-* c d
+XADD seqmax 1-* c d
+XADD seqmax 2-* c d
+XLEN seqmax
 SET str x
 XADD str 1-1 f v
 XLEN str

@@ -200,6 +200,15 @@ fn watch_aborts_only_when_a_watched_key_changes() {
         b"*-1\r\n",
     );
     exec_with(&mut c, &mut other, "h", &["FLUSHDB"], b"*-1\r\n");
+    // A flush or a swap changes only keys that exist (on either side).
+    exec_with(
+        &mut c,
+        &mut other,
+        "h",
+        &["SWAPDB", "0", "1"],
+        b"*1\r\n:1\r\n",
+    );
+    assert_reply(&mut c, &cmd(&["SET", "h", "x"]), b"+OK\r\n");
     exec_with(&mut c, &mut other, "h", &["SWAPDB", "0", "1"], b"*-1\r\n");
     // A key that expires between WATCH and EXEC counts as changed.
     assert_reply(&mut c, &cmd(&["SET", "soon", "v", "PX", "30"]), b"+OK\r\n");

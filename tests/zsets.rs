@@ -710,3 +710,111 @@ fn plain_sets_as_inputs_agree_with_real_redis() {
         );
     }
 }
+
+/// Lex ranges over members with differing scores: Redis walks its listpack
+/// in score order (the first member `>= min`, then on while `<= max`; from
+/// the top for the REV forms), and respd gives the same answers for sets
+/// of that size. Also score bounds and scores as C's `strtod` reads them.
+#[test]
+fn lex_ranges_on_unsorted_scores_and_strtod_scores_match_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let setup = "ZADD z 3 a 1 b 0 c 5 d 2 e 4 f";
+    let bounds = [
+        "-", "+", "[a", "(a", "[b", "[c", "(c", "[d", "[f", "(f", "[z", "(0",
+    ];
+    let mut lines: Vec<String> = vec![setup.to_string()];
+    for min in bounds {
+        for max in bounds {
+            lines.push(format!("ZRANGEBYLEX z {min} {max}"));
+            lines.push(format!("ZREVRANGEBYLEX z {max} {min}"));
+            lines.push(format!("ZLEXCOUNT z {min} {max}"));
+            lines.push(format!("ZRANGE z {min} {max} BYLEX LIMIT 1 2"));
+            lines.push(format!("ZRANGE z {max} {min} BYLEX REV LIMIT 1 2"));
+        }
+    }
+    for (min, max) in [("[b", "[d"), ("-", "[c"), ("(a", "+"), ("[e", "[f")] {
+        lines.push("COPY z z2 REPLACE".to_string());
+        lines.push(format!("ZREMRANGEBYLEX z2 {min} {max}"));
+        lines.push("ZRANGE z2 0 -1 WITHSCORES".to_string());
+    }
+    for score in [
+        "0x10",
+        "-0x10",
+        "0X1p3",
+        "0x.8",
+        "0x1p-1074",
+        "0x1p-1075",
+        "0x1.fffffffffffff8p1023",
+        "0x",
+        "1e400",
+        "1e-400",
+        "4.9e-324",
+        "1e-310",
+        "+.5",
+        "5.",
+        "1e",
+        "infinity",
+        "-Inf",
+        "nan",
+        "nan(1)",
+        "infinit",
+    ] {
+        lines.push(format!("ZADD s {score} m"));
+        lines.push("ZSCORE s m".to_string());
+    }
+    lines.push("ZINCRBY new -0 m".to_string());
+    lines.push("ZADD new2 INCR -0 m".to_string());
+    lines.push("ZINCRBY s 0x10 m".to_string());
+    lines.push("ZADD w 1 a".to_string());
+    lines.push("ZUNIONSTORE out 1 w WEIGHTS 0x2".to_string());
+    for range in [
+        "0x0 0x20",
+        "(0x0 +inf",
+        "1e400 +inf",
+        "-1e400 1",
+        "1e-400 1",
+        "( 5",
+        "(nan 1",
+        "'' 1",
+        "' 1' 5",
+        "'1 ' 5",
+    ] {
+        lines.push(format!("ZRANGEBYSCORE s {range}"));
+        lines.push(format!("ZCOUNT s {range}"));
+    }
+    let request: Vec<u8> = lines
+        .iter()
+        .flat_map(|line| {
+            let args: Vec<String> = split_quoted(line);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            cmd(&args)
+        })
+        .collect();
+    let (ours, theirs) = common::both(server.local_addr(), real.addr, &[], &request);
+    assert!(!theirs.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&ours),
+        String::from_utf8_lossy(&theirs)
+    );
+}
+
+/// Splits on spaces; `'...'` is one argument (possibly empty or spaced).
+fn split_quoted(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut rest = line.trim_start();
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('\'') {
+            let end = quoted.find('\'').unwrap();
+            args.push(quoted[..end].to_string());
+            rest = quoted[end + 1..].trim_start();
+        } else {
+            let end = rest.find(' ').unwrap_or(rest.len());
+            args.push(rest[..end].to_string());
+            rest = rest[end..].trim_start();
+        }
+    }
+    args
+}

@@ -129,6 +129,7 @@ fn setbit(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     db.mark_raw(&args[1]);
     // An event only for a real change, as Redis.
     if grown || old != u8::from(on) {
+        db.modified(&args[1]);
         cx.notify(STRING, "setbit", &args[1]);
     }
     drop(db);
@@ -602,6 +603,7 @@ fn run_bitfield(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult
             });
             db.mark_raw(&args[1]);
             if changes > 0 {
+                db.modified(&args[1]);
                 cx.notify(STRING, "setbit", &args[1]);
             }
             replies

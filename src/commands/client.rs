@@ -6,9 +6,12 @@ use std::sync::Arc;
 use super::errors::{self, Error};
 use super::flags::*;
 use super::server::help_reply;
-use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, NO_KEYS};
+use super::tracking::{caching, getredir, tracking, trackinginfo};
+use super::{int_arg, is, Args, CmdResult, Command, Context, ReplyMode, Resolved, NO_KEYS};
 use crate::blocking::Outcome;
 use crate::clients::ClientInfo;
+use crate::pause::PauseKind;
+use crate::shared::Shared;
 
 const INVALID_CLIENT_ID: &str = "ERR Invalid client ID";
 const CLIENT_ID_RANGE: &str = "ERR client-id should be greater than 0";
@@ -29,13 +32,55 @@ static SUBCOMMANDS: &[Command] = &[
     Command::new("list", -2, OTHERS, NO_KEYS, "connection", list),
     Command::new("info", 2, OWN, NO_KEYS, "connection", info),
     Command::new("kill", -3, OTHERS, NO_KEYS, "connection", kill),
-    Command::new("setinfo", 4, OWN, NO_KEYS, "connection", setinfo),
     Command::new("reply", 3, OWN, NO_KEYS, "connection", reply),
     Command::new("no-evict", 3, OTHERS, NO_KEYS, "connection", no_evict),
-    Command::new("no-touch", 3, OWN, NO_KEYS, "connection", no_touch),
     Command::new("unblock", -3, OTHERS, NO_KEYS, "connection", unblock),
+    Command::new("pause", -3, OTHERS, NO_KEYS, "connection", pause),
+    Command::new("unpause", 2, OTHERS, NO_KEYS, "connection", unpause),
     Command::new("help", 2, LOADING | STALE, NO_KEYS, "connection", help),
+    Command::new("tracking", -3, OWN, NO_KEYS, "connection", tracking),
+    Command::new("caching", 3, OWN, NO_KEYS, "connection", caching),
+    Command::new("getredir", 2, OWN, NO_KEYS, "connection", getredir),
+    Command::new("trackinginfo", 2, OWN, NO_KEYS, "connection", trackinginfo),
 ];
+
+// CLIENT PAUSE timeout [WRITE | ALL]
+fn pause(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(errors::subcommand_syntax("client", &args[1]));
+    }
+    let kind = match args.get(3) {
+        None => PauseKind::All,
+        Some(mode) if is(mode, "write") => PauseKind::Write,
+        Some(mode) if is(mode, "all") => PauseKind::All,
+        Some(_) => return Err(Error::from("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    let until = millis_timeout(&args[2])?;
+    cx.shared.pause.pause(kind, until);
+    cx.out.ok();
+    Ok(())
+}
+
+/// A timeout in milliseconds from now, as Redis's
+/// getTimeoutFromObjectOrReply with UNIT_MILLISECONDS reads it.
+pub(super) fn millis_timeout(arg: &[u8]) -> Result<std::time::Instant, Error> {
+    let millis = crate::util::parse_i64(arg)
+        .ok_or(Error::from("ERR timeout is not an integer or out of range"))?;
+    if millis < 0 {
+        return Err(Error::from("ERR timeout is negative"));
+    }
+    let now = std::time::Instant::now();
+    // Far beyond any real pause: a year stands for "for ever".
+    let far = std::time::Duration::from_secs(365 * 86_400);
+    Ok(now + std::time::Duration::from_millis(millis as u64).min(far))
+}
+
+// CLIENT UNPAUSE
+fn unpause(cx: &mut Context<'_>, _: &Args) -> CmdResult {
+    cx.shared.pause.unpause();
+    cx.out.ok();
+    Ok(())
+}
 
 // CLIENT ID
 fn id(cx: &mut Context<'_>, _: &Args) -> CmdResult {
@@ -146,7 +191,8 @@ fn list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     };
     let mut text = String::new();
     for client in clients {
-        text.push_str(&client.list_line());
+        let current = (client.id == cx.session.id).then_some(args);
+        text.push_str(&client.list_line(current));
         text.push('\n');
     }
     cx.out.verbatim(text.as_bytes());
@@ -154,8 +200,8 @@ fn list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 }
 
 // CLIENT INFO
-fn info(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    let mut line = cx.session.info.list_line();
+fn info(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let mut line = cx.session.info.list_line(Some(args));
     line.push('\n');
     cx.out.verbatim(line.as_bytes());
     Ok(())
@@ -256,34 +302,6 @@ fn kill(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-// CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
-fn setinfo(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    let (attribute, value) = (&args[2], &args[3]);
-    let lib_name = is(attribute, "lib-name");
-    if !lib_name && !is(attribute, "lib-ver") {
-        return Err(Error::new(format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(attribute)
-        )));
-    }
-    if !printable(value) {
-        return Err(Error::new(format!(
-            "ERR {} cannot contain spaces, newlines or special characters.",
-            String::from_utf8_lossy(attribute)
-        )));
-    }
-    let value = String::from_utf8_lossy(value).into_owned();
-    let mut meta = cx.session.info.meta();
-    if lib_name {
-        meta.lib_name = value;
-    } else {
-        meta.lib_ver = value;
-    }
-    drop(meta);
-    cx.out.ok();
-    Ok(())
-}
-
 // CLIENT REPLY <ON | OFF | SKIP>
 fn reply(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let mode = &mut cx.session.reply_mode;
@@ -315,13 +333,6 @@ fn on_off(arg: &[u8]) -> Result<bool, Error> {
 // CLIENT NO-EVICT <ON | OFF>
 fn no_evict(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     cx.session.info.meta().no_evict = on_off(&args[2])?;
-    cx.out.ok();
-    Ok(())
-}
-
-// CLIENT NO-TOUCH <ON | OFF>
-fn no_touch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    cx.session.info.meta().no_touch = on_off(&args[2])?;
     cx.out.ok();
     Ok(())
 }
@@ -402,4 +413,44 @@ fn help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         ],
     );
     Ok(())
+}
+
+/// Waits while CLIENT PAUSE holds this command back: any command under
+/// `ALL`, one that writes or may replicate under `WRITE`.
+pub(super) fn wait_while_paused(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
+    let pause = &cx.shared.pause;
+    if !pause.engaged() {
+        return;
+    }
+    let writes = match cx.session.multi.as_ref() {
+        Some(transaction) if resolved.parent == "exec" => transaction
+            .queued
+            .iter()
+            .any(|(queued, queued_args)| may_replicate(cx.shared, *queued, queued_args)),
+        _ => may_replicate(cx.shared, resolved, args),
+    };
+    if !pause.wait_if_paused(writes, &*cx.session.peer_closed.0) {
+        cx.session.close_after_reply = true;
+    }
+}
+
+/// Redis's "write or may-replicate" test for CLIENT PAUSE WRITE: writes,
+/// PUBLISH, PFCOUNT, and scripts that do not declare `no-writes`.
+fn may_replicate(shared: &Shared, resolved: Resolved, args: &Args) -> bool {
+    if resolved.command.flags & WRITE != 0 {
+        return true;
+    }
+    match resolved.parent {
+        "publish" | "spublish" | "pfcount" => true,
+        "eval" | "evalsha" | "fcall" => {
+            #[cfg(feature = "scripting")]
+            return !crate::scripting::declares_no_writes(shared, resolved.parent, args);
+            #[cfg(not(feature = "scripting"))]
+            {
+                let _ = (shared, args);
+                true
+            }
+        }
+        _ => false,
+    }
 }

@@ -86,6 +86,16 @@ pub fn unknown_subcommand(command: &str, sub: &[u8]) -> Error {
     ))
 }
 
+/// Redis's addReplySubcommandSyntaxError: a known subcommand given the
+/// wrong arguments, worded as `sub` was typed.
+pub fn subcommand_syntax(command: &str, sub: &[u8]) -> Error {
+    let sub: String = String::from_utf8_lossy(sub).chars().take(128).collect();
+    Error::new(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+        command.to_ascii_uppercase()
+    ))
+}
+
 /// `ERR invalid expire time in 'set' command`
 pub fn invalid_expire(command: &str) -> Error {
     Error::new(INVALID_EXPIRE.replace("{}", command))

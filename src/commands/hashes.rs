@@ -92,6 +92,7 @@ fn set_pairs(cx: &mut Context<'_>, args: &Args, name: &str) -> Result<i64, Error
     for pair in args[2..].chunks_exact(2) {
         added += i64::from(hash.insert(&pair[0], pair[1].to_vec()));
     }
+    db.modified(key);
     db.notify(HASH, "hset", key);
     Ok(added)
 }
@@ -116,6 +117,7 @@ fn hsetnx(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let hash = hash_or_create(&mut db, &args[1], now_ms())?;
     let added = !hash.contains(&args[2]) && hash.insert(&args[2], args[3].to_vec());
     if added {
+        db.modified(&args[1]);
         db.notify(HASH, "hset", &args[1]);
     }
     drop(db);
@@ -160,6 +162,7 @@ fn hdel(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             db.remove(&args[1], now);
         }
         if removed > 0 {
+            db.modified(&args[1]);
             db.notify(HASH, "hdel", &args[1]);
         }
         if emptied {
@@ -243,6 +246,7 @@ fn hincrby(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         .checked_add(increment)
         .ok_or(Error::from(errors::OVERFLOW))?;
     hash.insert(field, sum.to_string().into_bytes());
+    db.modified(&args[1]);
     db.notify(HASH, "hincrby", &args[1]);
     drop(db);
     cx.out.int(sum);
@@ -264,6 +268,7 @@ fn hincrbyfloat(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         IncrFloatError::NanOrInfinity => Error::from(errors::INCR_NAN_OR_INF),
     })?;
     hash.insert(&args[2], sum.clone());
+    db.modified(&args[1]);
     db.notify(HASH, "hincrbyfloat", &args[1]);
     drop(db);
     cx.out.bulk(&sum);

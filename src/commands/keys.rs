@@ -143,9 +143,9 @@ fn scan(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let now = now_ms();
     let db = cx.db();
     let mut found: Vec<&[u8]> = Vec::new();
-    let next = db.keys().scan(cursor, count, |key, value| {
+    let next = db.keys().scan(cursor, count, |key, entry| {
         let wanted = pattern.map_or(true, |p| glob_match(p, key, false))
-            && type_name.map_or(true, |t| value.value.type_name().as_bytes() == t)
+            && type_name.map_or(true, |t| entry.value.type_name().as_bytes() == t)
             && db.is_live(key, now);
         if wanted {
             found.push(key);
@@ -489,6 +489,9 @@ fn flush_mode_ok(args: &Args) -> CmdResult {
 fn flushdb(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     flush_mode_ok(args)?;
     cx.db_mut().clear();
+    crate::store::changed::flushed();
+    let db = cx.session.db;
+    wake_waiters_of(cx, db);
     cx.out.ok();
     Ok(())
 }
@@ -499,6 +502,20 @@ fn flushall(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     for mut db in cx.shared.store.write_all() {
         db.clear();
     }
+    crate::store::changed::flushed();
+    for db in 0..cx.shared.store.len() {
+        wake_waiters_of(cx, db);
+    }
     cx.out.ok();
     Ok(())
+}
+
+/// After a flush: every key someone blocks on in database `db` is looked
+/// at again (XREADGROUP clients learn that their stream is gone).
+fn wake_waiters_of(cx: &mut Context<'_>, db: usize) {
+    if cx.shared.blocking.blocked_count() > 0 {
+        for key in cx.shared.blocking.waited_keys(db) {
+            cx.key_ready(db, &key);
+        }
+    }
 }

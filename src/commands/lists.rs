@@ -225,6 +225,7 @@ pub(super) fn push(
     if let Some(list) = list_at_mut(db, key, now)? {
         elements.iter().for_each(|e| push_at(list, end, e.clone()));
         let len = list.len();
+        db.modified(key);
         db.notify(LIST, end.push_event(), key);
         return Ok(len);
     }
@@ -277,6 +278,9 @@ fn pop_quietly(
     let popped: Vec<Vec<u8>> = (0..count.min(list.len()))
         .filter_map(|_| pop_at(list, end))
         .collect();
+    if !popped.is_empty() {
+        db.modified(key);
+    }
     let deleted = delete_if_empty(db, key, now);
     Ok(Some((popped, deleted)))
 }
@@ -300,6 +304,7 @@ pub(super) fn move_element(
             Some(element)
         });
         if element.is_some() {
+            db.modified(src);
             db.notify(LIST, to.push_event(), dst);
             db.notify(LIST, from.pop_event(), src);
         }
@@ -602,9 +607,20 @@ fn blocking_move(
     }
     let resp3 = cx.out.resp3;
     let attempt = move |db: &mut Db, now: u64, filled: &mut Vec<DbKey>| {
-        let element = move_element(db, &src, &dst, from, to, now).ok()??;
-        filled.push((db_index, dst.as_slice().into()));
-        Some(Reply::encoded(resp3, |r| r.bulk(&element)))
+        // A source that is no list (yet) keeps the client waiting.
+        if !matches!(list_at(db, &src, now), Ok(Some(_))) {
+            return None;
+        }
+        // A destination of another type ends the wait with WRONGTYPE, the
+        // source untouched (Redis's serveClientBlockedOnList).
+        match move_element(db, &src, &dst, from, to, now) {
+            Ok(element) => {
+                let element = element?;
+                filled.push((db_index, dst.as_slice().into()));
+                Some(Reply::encoded(resp3, |r| r.bulk(&element)))
+            }
+            Err(error) => Some(Reply::encoded(resp3, |r| r.error(&error.0))),
+        }
     };
     cx.block(db, &args[1..2], timeout, Box::new(attempt))
 }
@@ -767,6 +783,7 @@ fn lset(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         return Err(INDEX_OUT_OF_RANGE.into());
     };
     *slot = args[3].clone();
+    db.modified(&args[1]);
     cx.notify(LIST, "lset", &args[1]);
     drop(db);
     cx.out.ok();
@@ -795,6 +812,9 @@ fn linsert(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             None => -1,
         },
     };
+    if reply > 0 {
+        db.modified(&args[1]);
+    }
     drop(db);
     cx.out.int(reply);
     Ok(())
@@ -831,6 +851,7 @@ fn lrem(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     }
     let deleted = delete_if_empty(&mut db, &args[1], now);
     if removed > 0 {
+        db.modified(&args[1]);
         notify_change(&db, &args[1], "lrem", deleted);
     }
     drop(db);
@@ -852,6 +873,7 @@ fn ltrim(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             }
             None => list.clear(),
         }
+        db.modified(&args[1]);
         let deleted = delete_if_empty(&mut db, &args[1], now);
         notify_change(&db, &args[1], "ltrim", deleted);
     }

@@ -10,26 +10,34 @@
 
 pub mod errors;
 
+mod accounting;
 mod bitmaps;
 mod client;
+mod command;
 mod connection;
 mod geo;
 mod hashes;
 mod hyperloglog;
+mod info;
 mod keys;
+mod latency;
 mod lists;
 pub mod memory;
+pub mod meta;
 pub(crate) mod migrate;
 mod object;
 mod pubsub;
+mod replication;
 mod scan;
 mod scripting;
 mod server;
 mod sets;
+mod slowlog;
 mod sort;
 mod standalone;
 mod streams;
 mod strings;
+mod tracking;
 mod transactions;
 mod zsets;
 
@@ -188,12 +196,13 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 21] {
+fn families() -> [&'static [Command]; 26] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
+        command::COMMANDS,
         client::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,
@@ -205,11 +214,15 @@ fn families() -> [&'static [Command]; 21] {
         streams::COMMANDS,
         scripting::COMMANDS,
         migrate::COMMANDS,
+        hyperloglog::COMMANDS,
+        geo::COMMANDS,
         standalone::COMMANDS,
         object::COMMANDS,
         sort::COMMANDS,
-        hyperloglog::COMMANDS,
-        geo::COMMANDS,
+        info::COMMANDS,
+        slowlog::COMMANDS,
+        latency::COMMANDS,
+        replication::COMMANDS,
         memory::COMMANDS,
     ]
 }
@@ -286,6 +299,10 @@ pub struct Session {
     /// Set by QUIT, protocol errors and kills: close once the reply is out.
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
+    /// Set by a command whose reply is Pub/Sub frames (SUBSCRIBE's
+    /// confirmations): they go out whatever CLIENT REPLY says, as Redis's
+    /// CLIENT_PUSHING.
+    pub pushing: bool,
     /// The parser's limits, refreshed when the configuration changes.
     pub limits: Limits,
     /// Seconds of idleness before the server closes the client (`timeout`).
@@ -311,6 +328,21 @@ pub struct Session {
     pub peer_closed: PeerProbe,
     /// Subscriptions, MONITOR mode and the outbox that serves them.
     pub pubsub: crate::pubsub::ClientPubsub,
+    /// Time the running command spent blocked on keys, which its
+    /// statistics leave out (as Redis's do).
+    pub blocked_time: std::time::Duration,
+    /// Error replies this connection's commands counted (so a script's
+    /// error is not counted twice).
+    pub errors_counted: u64,
+    /// Replaying the append-only file: commands leave no statistics, slow
+    /// log entries or latency spikes (Redis's CMD_CALL_NONE).
+    pub replaying: bool,
+    /// What REPLCONF said, and the hand-over SYNC/PSYNC asks for.
+    pub replication: crate::replication::master::Link,
+    /// CLIENT TRACKING's mode, while it is on.
+    pub tracking: Option<crate::tracking::Mode>,
+    /// CLIENT CACHING was given for the next command (or transaction).
+    pub caching_given: bool,
 }
 
 /// Commands queued by MULTI, and whether one of them was refused.
@@ -331,9 +363,12 @@ impl Transaction {
 }
 
 /// Clears what a connection leaves behind in shared state when it closes
-/// (its WATCHes).
+/// (its WATCHes, its client-side caching).
 pub fn disconnect(shared: &Shared, session: &mut Session) {
     transactions::unwatch_all(shared, session);
+    shared.tracking.disable(session.id);
+    session.tracking = None;
+    session.caching_given = false;
 }
 
 /// A check that the client is still there (set by the server; commands
@@ -356,6 +391,7 @@ impl Session {
             info,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
+            pushing: false,
             limits: Limits::default(),
             idle_timeout: 0,
             config_epoch: u64::MAX,
@@ -367,6 +403,12 @@ impl Session {
             peer_closed: PeerProbe(Box::new(|| false)),
             pubsub: Default::default(),
             oom_before_command: false,
+            blocked_time: std::time::Duration::ZERO,
+            errors_counted: 0,
+            replaying: false,
+            replication: Default::default(),
+            tracking: None,
+            caching_given: false,
         };
         session.refresh_config(shared);
         session
@@ -391,6 +433,7 @@ impl Session {
             authenticated: self.authenticated,
         };
         self.idle_timeout = config.timeout();
+        self.replication.min_replicas = crate::replication::min_replicas(&config);
     }
 
     /// Marks the client authenticated (AUTH, HELLO AUTH).
@@ -478,10 +521,12 @@ impl<'a> Context<'a> {
             .blocked_on
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waiter.clone());
+        let blocked_at = std::time::Instant::now();
         let outcome = self
             .shared
             .blocking
             .wait(&waiter, deadline, &*self.session.peer_closed.0);
+        self.session.blocked_time += blocked_at.elapsed();
         *self
             .session
             .info
@@ -495,6 +540,14 @@ impl<'a> Context<'a> {
             Outcome::Closed => self.session.close_after_reply = true,
         }
         Ok(())
+    }
+
+    /// Lets go of the shared side of the EXEC gate before the command ends
+    /// (SHUTDOWN, which then waits for every other command) or before a
+    /// long wait that touches no data (WAIT), so transactions and scripts
+    /// elsewhere can run.
+    pub fn release_gate(&mut self) {
+        self.gate = None;
     }
 
     /// Logs keyspace event `name` (`set`, `lpush`...) of `class` about `key`
@@ -540,6 +593,20 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
         cx.out.error(&error.0);
     }
     Stats::bump(&cx.shared.stats.commands_processed);
+    // Streams this command deleted or replaced: their XREADGROUP clients
+    // are answered (Redis signals such keys as ready).
+    for (db, key) in cx.shared.store.take_gone_streams() {
+        cx.key_ready(db, &key);
+    }
+    let queued = cx
+        .session
+        .multi
+        .as_ref()
+        .map_or(-1, |t| t.queued.len() as i64);
+    cx.session
+        .info
+        .multi
+        .store(queued, std::sync::atomic::Ordering::Relaxed);
     if !cx.session.ready_keys.is_empty() {
         let ready = std::mem::take(&mut cx.session.ready_keys);
         cx.shared.blocking.serve(&cx.shared.store, ready);
@@ -548,15 +615,21 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
     cx.gate = None;
     // With appendfsync always, the reply waits here for the fsync.
     crate::persistence::aof::finish(cx.shared, &mut cx.aof);
+    let pushed = std::mem::take(&mut cx.session.pushing);
     match cx.session.reply_mode {
         ReplyMode::On => {}
-        ReplyMode::Off => cx.out.buf.truncate(reply_start),
+        ReplyMode::Off if !pushed => cx.out.buf.truncate(reply_start),
+        ReplyMode::Off => {}
         ReplyMode::Skip => cx.session.reply_mode = ReplyMode::Skipping,
         ReplyMode::Skipping => {
-            cx.out.buf.truncate(reply_start);
+            if !pushed {
+                cx.out.buf.truncate(reply_start);
+            }
             cx.session.reply_mode = ReplyMode::On;
         }
     }
+    // Invalidations for the keys this command changed: after its reply.
+    tracking::after_command(cx, args);
 }
 
 /// A command found in the table: the row to run and the names it goes by.
@@ -585,18 +658,30 @@ const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "rese
 fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let resolved = match resolve(cx, args) {
         Ok(resolved) => resolved,
-        Err(error) => {
+        Err((command, error)) => {
             // A refused EXEC discards the transaction, saying why (as
             // Redis's execCommandAbort); any other refused command dooms it.
-            if args[0].eq_ignore_ascii_case(b"exec") {
-                return Err(transactions::abort(cx, error));
+            let error = if args[0].eq_ignore_ascii_case(b"exec") {
+                transactions::abort(cx, error)
+            } else {
+                if let Some(transaction) = cx.session.multi.as_mut() {
+                    transaction.failed = true;
+                }
+                error
+            };
+            // Counted as rejected (when the command is known) and as an
+            // error reply, as Redis's rejectCommand.
+            let stats = &cx.shared.command_stats;
+            if let Some(command) = command {
+                stats.record_rejected(command);
             }
-            if let Some(transaction) = cx.session.multi.as_mut() {
-                transaction.failed = true;
-            }
+            stats.record_error(&error.0);
             return Err(error);
         }
     };
+    // CLIENT PAUSE holds the command back (before MULTI queues it, as in
+    // Redis's processCommand).
+    client::wait_while_paused(cx, resolved, args);
     if let Some(transaction) = cx.session.multi.as_mut() {
         if !NOT_QUEUED.contains(&resolved.parent) {
             transaction.queued.push((resolved, args.to_vec()));
@@ -607,7 +692,22 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // Every command but EXEC and scripts runs on the shared side of the
     // gate; they take the exclusive side, so no one sees them half done.
     if resolved.parent != "exec" && !scripting::RUNS_SCRIPTS.contains(&resolved.parent) {
-        cx.gate = shared_gate(cx.shared, resolved.command)?;
+        cx.gate = shared_gate(cx.shared, resolved.command).inspect_err(|busy| {
+            cx.shared.command_stats.record_rejected(resolved.command);
+            cx.shared.command_stats.record_error(&busy.0);
+        })?;
+    }
+    // A shutdown under way: wait to see whether the server stops (then no
+    // reply) or goes on (then run as usual). SHUTDOWN inside EXEC runs on.
+    if cx.shared.shutdown.closing() && !cx.session.in_exec {
+        cx.gate = None;
+        return match crate::shutdown::wait_for_outcome(cx.shared) {
+            crate::shutdown::Arrival::Proceed => dispatch(cx, args),
+            crate::shutdown::Arrival::Close => {
+                cx.session.close_after_reply = true;
+                Ok(())
+            }
+        };
     }
     run(cx, resolved, args)
 }
@@ -677,14 +777,30 @@ pub(crate) fn find(args: &Args) -> Result<Resolved, NotFound> {
 }
 
 /// Finds the row for `args` and checks arity and authentication.
-fn resolve(cx: &mut Context<'_>, args: &Args) -> Result<Resolved, Error> {
+/// A refusal names the command's row when it was found (Redis counts it
+/// in the command's `rejected_calls`).
+fn resolve(
+    cx: &mut Context<'_>,
+    args: &Args,
+) -> Result<Resolved, (Option<&'static Command>, Error)> {
     let resolved = find(args).map_err(|not_found| match not_found {
-        NotFound::UnknownCommand => errors::unknown_command(args),
+        NotFound::UnknownCommand => (None, errors::unknown_command(args)),
         NotFound::UnknownSubcommand(container) => {
-            errors::unknown_subcommand(container.name, &args[1])
+            (None, errors::unknown_subcommand(container.name, &args[1]))
         }
-        NotFound::WrongArity(resolved) => errors::wrong_arity(&resolved.full_name()),
+        NotFound::WrongArity(resolved) => (
+            Some(resolved.command),
+            errors::wrong_arity(&resolved.full_name()),
+        ),
     })?;
+    let command = resolved.command;
+    check(cx, resolved, args).map_err(|error| (Some(command), error))?;
+    Ok(resolved)
+}
+
+/// The checks after the row is found: authentication, Pub/Sub context,
+/// maxmemory, MISCONF, a busy script.
+fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     let command = resolved.command;
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
@@ -702,6 +818,21 @@ fn resolve(cx: &mut Context<'_>, args: &Args) -> Result<Resolved, Error> {
     if writes && crate::persistence::writes_refused(cx.shared) {
         return Err(crate::persistence::MISCONF.into());
     }
+    let client_writes = command.flags & flags::WRITE != 0
+        || (resolved.parent == "exec" && cx.session.multi.as_ref().is_some_and(|t| t.writes()));
+    // `min-replicas-to-write`: not enough replicas acknowledged lately.
+    if client_writes
+        && !crate::replication::enough_good_replicas(cx.shared, cx.session.replication.min_replicas)
+    {
+        return Err(crate::replication::NOREPLICAS.into());
+    }
+    // A read-only replica takes writes from its master only.
+    if client_writes
+        && !cx.session.replication.is_master
+        && crate::replication::replica::read_only(cx.shared)
+    {
+        return Err(crate::replication::replica::READONLY.into());
+    }
     // While a script is slow, only the commands allowed beside it run.
     #[cfg(feature = "scripting")]
     if command.flags & flags::ALLOW_BUSY == 0 {
@@ -709,7 +840,7 @@ fn resolve(cx: &mut Context<'_>, args: &Args) -> Result<Resolved, Error> {
             return Err(busy);
         }
     }
-    Ok(resolved)
+    Ok(())
 }
 
 /// Runs a resolved command's handler. A panic in it costs the client one
@@ -721,6 +852,9 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     let monitored = pubsub::monitor_before(cx, resolved.command, args);
     let reply_start = cx.out.buf.len();
     crate::persistence::aof::before(cx, resolved, args);
+    let blocked_before = cx.session.blocked_time;
+    let errors_before = cx.session.errors_counted;
+    let started = std::time::Instant::now();
     let result = match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {
@@ -739,10 +873,14 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
             )))
         }
     };
+    let blocked = cx.session.blocked_time.saturating_sub(blocked_before);
+    let elapsed = started.elapsed().saturating_sub(blocked);
     crate::persistence::aof::after(cx, resolved, reply_start);
+    tracking::remember_keys(cx, resolved, args);
     pubsub::monitor_after(cx, monitored);
     // Its keyspace events (inside EXEC too, command by command).
     crate::notify::publish_pending(cx.shared);
+    accounting::record_call(cx, resolved, args, elapsed, &result, errors_before);
     result
 }
 
@@ -759,7 +897,17 @@ pub fn float_arg(arg: &[u8]) -> Result<f64, Error> {
 /// Reads a blocking timeout in seconds (a double; 0 waits for ever), as
 /// Redis's `getTimeoutFromObjectOrReply`.
 pub fn timeout_arg(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
-    let seconds = crate::util::parse_f64(arg).ok_or(Error::from(errors::TIMEOUT_NOT_FLOAT))?;
+    // Redis reads a long double: what overflows a double is finite there
+    // (and overflows the millisecond count below), what underflows is a
+    // tiny number that still rounds up to 1 ms.
+    let seconds = match crate::util::strtod(arg) {
+        _ if arg.first().map_or(true, crate::util::is_c_space) => None,
+        Some((value, _)) if value.is_nan() => None,
+        Some((value, true)) if value == 0.0 => Some(f64::MIN_POSITIVE.copysign(value)),
+        Some((value, _)) => Some(value),
+        None => None,
+    };
+    let seconds = seconds.ok_or(Error::from(errors::TIMEOUT_NOT_FLOAT))?;
     let millis = (seconds * 1000.0).ceil();
     // Redis 7.0 converts to a 64-bit count of milliseconds without a range
     // check, so an overflowing timeout (1e300, inf) comes out negative.

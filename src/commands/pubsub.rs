@@ -168,6 +168,7 @@ fn subscription_count(cx: &Context<'_>, space: Space) -> usize {
 /// One confirmation: `kind name count`, a push in RESP3; `name` is null
 /// when an UNSUBSCRIBE found nothing to leave.
 fn confirm(cx: &mut Context<'_>, kind: &[u8], name: Option<&[u8]>, count: usize) {
+    cx.session.pushing = true;
     cx.out.push(3);
     cx.out.bulk(kind);
     match name {
@@ -225,21 +226,24 @@ fn unsubscribe_in(cx: &mut Context<'_>, space: Space, names: &[Vec<u8>]) -> CmdR
 
 /// The client's outbox, created on its first subscription (or MONITOR);
 /// the connection starts the writer thread after this command.
-fn outbox(cx: &mut Context<'_>) -> Arc<Outbox> {
+pub(super) fn outbox(cx: &mut Context<'_>) -> Arc<Outbox> {
     let resp3 = cx.out.resp3;
-    let info = &cx.session.info;
-    cx.session
-        .pubsub
-        .outbox
-        .get_or_insert_with(|| Outbox::new(info.clone(), resp3))
-        .clone()
+    if let Some(outbox) = &cx.session.pubsub.outbox {
+        return outbox.clone();
+    }
+    let outbox = Outbox::new(cx.session.info.clone(), resp3);
+    // Client-side caching finds a client's outbox by its id.
+    cx.shared.tracking.note_outbox(cx.session.id, &outbox);
+    cx.session.pubsub.outbox = Some(outbox.clone());
+    outbox
 }
 
 /// Moves the replies written so far into the outbox, so they go out before
-/// anything published from now on. Not when replies are off (CLIENT REPLY):
-/// the dispatcher drops them.
+/// anything published from now on. Under CLIENT REPLY OFF the buffer holds
+/// only what must go out anyway (earlier replies were dropped command by
+/// command), unless this command's own reply is to be dropped (MONITOR).
 fn send_replies_now(cx: &mut Context<'_>, outbox: &Outbox, limit: Limit) {
-    if cx.session.reply_mode != ReplyMode::On {
+    if cx.session.reply_mode != ReplyMode::On && !cx.session.pushing {
         return;
     }
     let delivery = outbox.push_replies(&cx.out.buf, cx.out.resp3, limit);

@@ -347,9 +347,10 @@ mod enabled {
         let mut with_code = false;
         let mut i = 2;
         while i < args.len() {
-            if is(&args[i], "withcode") {
+            // Each option once: a second one is an unknown argument.
+            if !with_code && is(&args[i], "withcode") {
                 with_code = true;
-            } else if is(&args[i], "libraryname") {
+            } else if pattern.is_none() && is(&args[i], "libraryname") {
                 i += 1;
                 let name = args
                     .get(i)
@@ -380,6 +381,12 @@ mod enabled {
 
     // FUNCTION FLUSH [ASYNC | SYNC]
     pub fn function_flush(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+        if args.len() > 3 {
+            return Err(Error::new(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                String::from_utf8_lossy(&args[1])
+            )));
+        }
         if !flush_mode_ok(args) {
             return Err(FLUSH_FUNCTION_SYNTAX.into());
         }

@@ -1,21 +1,14 @@
-//! Server commands: INFO, COMMAND, CONFIG, DBSIZE, TIME, SAVE, BGSAVE,
+//! Server commands: CONFIG, DBSIZE, TIME, SAVE, BGSAVE,
 //! LASTSAVE, SHUTDOWN, and the little of DEBUG that tests need.
-
-use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
 
 use super::errors::{self, Error};
 use super::flags::*;
-use super::{is, lookup, table, Args, CmdResult, Command, Context, NotFound, NO_KEYS};
+use super::{is, Args, CmdResult, Command, Context, NO_KEYS};
 use crate::persistence::aof::Rewrite;
 use crate::persistence::{self, Bgsave};
 use crate::resp::Reply;
-use crate::store::glob_match;
 
 const NO_CONFIG_FILE: &str = "ERR The server is running without a config file";
-const INVALID_COMMAND: &str = "ERR Invalid command specified";
-const INVALID_ARGUMENT_COUNT: &str = "ERR Invalid number of arguments specified for command";
-const NO_KEY_ARGUMENTS: &str = "ERR The command has no key arguments";
 const NO_SHUTDOWN: &str = "ERR No shutdown in progress.";
 const BGSAVE_RUNNING: &str = "ERR Background save already in progress";
 const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";
@@ -26,7 +19,6 @@ const ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 pub static COMMANDS: &[Command] = &[
     Command::new("dbsize", 1, READONLY | FAST, NO_KEYS, "server", dbsize),
-    Command::new("info", -1, LOADING | STALE, NO_KEYS, "server", info),
     Command::new("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", time),
     Command::new(
         "lastsave",
@@ -61,41 +53,8 @@ pub static COMMANDS: &[Command] = &[
         "server",
         shutdown,
     ),
-    // COMMAND runs alone (the whole table) as well as with a subcommand.
-    Command {
-        name: "command",
-        arity: -1,
-        flags: LOADING | STALE,
-        keys: NO_KEYS,
-        group: "server",
-        handler: command_all,
-        subcommands: COMMAND,
-    },
     Command::container("config", "server", CONFIG),
     Command::new("debug", -2, ADMIN_FLAGS, NO_KEYS, "server", debug),
-];
-
-static COMMAND: &[Command] = &[
-    Command::new(
-        "count",
-        2,
-        LOADING | STALE,
-        NO_KEYS,
-        "server",
-        command_count,
-    ),
-    Command::new("list", -2, LOADING | STALE, NO_KEYS, "server", command_list),
-    Command::new("info", -2, LOADING | STALE, NO_KEYS, "server", command_info),
-    Command::new("docs", -2, LOADING | STALE, NO_KEYS, "server", command_docs),
-    Command::new(
-        "getkeys",
-        -4,
-        LOADING | STALE,
-        NO_KEYS,
-        "server",
-        command_getkeys,
-    ),
-    Command::new("help", 2, LOADING | STALE, NO_KEYS, "server", command_help),
 ];
 
 static CONFIG: &[Command] = &[
@@ -309,859 +268,21 @@ fn shutdown(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         // A shutdown here is immediate: there is never one to abort.
         return Err(NO_SHUTDOWN.into());
     }
-    crate::log::log(cx.shared, crate::log::NOTICE, "User requested shutdown...");
-    // SAVE forces a save, NOSAVE forbids it; otherwise save when save
-    // points are set. A failed save cancels the shutdown (unless FORCE).
-    if save || (!nosave && persistence::saves_on_shutdown(cx.shared)) {
-        let force = args[1..].iter().any(|a| is(a, "force"));
-        if persistence::save(cx.shared).is_err() && !force {
-            return Err(SHUTDOWN_FAILED.into());
-        }
+    let flags = crate::shutdown::Flags {
+        save,
+        nosave,
+        now: args[1..].iter().any(|a| is(a, "now")),
+        force: args[1..].iter().any(|a| is(a, "force")),
+    };
+    // The shutdown waits for every other command to finish: this one must
+    // not hold the gate meanwhile.
+    cx.release_gate();
+    if crate::shutdown::shut_down(cx.shared, flags, cx.session.in_exec).is_err() {
+        return Err(SHUTDOWN_FAILED.into());
     }
-    persistence::aof::sync(cx.shared);
-    cx.shared.request_shutdown();
     // Redis exits without replying; the client sees the connection close.
     cx.session.close_after_reply = true;
     Ok(())
-}
-
-// INFO [section [section ...]]
-fn info(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    let asked: Vec<String> = args[1..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
-    let mut text = String::new();
-    for &name in SECTIONS {
-        if !section_wanted(&asked, name) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str("\r\n");
-        }
-        let mut title = name.to_string();
-        title[..1].make_ascii_uppercase();
-        if name == "cpu" {
-            title = "CPU".into();
-        }
-        let _ = write!(text, "# {title}\r\n");
-        for (field, value) in section(cx, name) {
-            let _ = write!(text, "{field}:{value}\r\n");
-        }
-    }
-    cx.out.verbatim(text.as_bytes());
-    Ok(())
-}
-
-/// INFO's sections, in the order Redis prints them.
-const SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "modules",
-    "commandstats",
-    "errorstats",
-    "latencystats",
-    "cluster",
-    "keyspace",
-];
-
-/// True when `name` is among the sections asked for (no argument means
-/// `default`, which leaves out the per-command statistics).
-fn section_wanted(asked: &[String], name: &str) -> bool {
-    let in_default = !matches!(name, "commandstats" | "latencystats");
-    if asked.is_empty() {
-        return in_default;
-    }
-    asked
-        .iter()
-        .any(|a| a == name || a == "all" || a == "everything" || (a == "default" && in_default))
-}
-
-/// The `field:value` lines of one INFO section.
-fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
-    let shared = cx.shared;
-    let config = shared.config();
-    let uptime = shared.started.elapsed().as_secs();
-    let stat = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed).to_string();
-    match name {
-        "server" => vec![
-            ("redis_version", crate::REDIS_VERSION.into()),
-            ("respd_version", env!("CARGO_PKG_VERSION").into()),
-            ("redis_git_sha1", "00000000".into()),
-            ("redis_git_dirty", "0".into()),
-            ("redis_build_id", "0".into()),
-            ("redis_mode", "standalone".into()),
-            ("os", os_name()),
-            ("arch_bits", usize::BITS.to_string()),
-            ("multiplexing_api", "threads".into()),
-            ("process_id", std::process::id().to_string()),
-            ("process_supervised", "no".into()),
-            ("run_id", shared.run_id.clone()),
-            ("tcp_port", shared.port.to_string()),
-            ("server_time_usec", (now_micros()).to_string()),
-            ("uptime_in_seconds", uptime.to_string()),
-            ("uptime_in_days", (uptime / 86_400).to_string()),
-            ("hz", config.hz().to_string()),
-            ("configured_hz", config.hz().to_string()),
-            // Redis's LRU clock: seconds, wrapping at 24 bits.
-            (
-                "lru_clock",
-                ((now_micros() / 1_000_000) & 0xFF_FFFF).to_string(),
-            ),
-            (
-                "executable",
-                std::env::current_exe()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-            ),
-            ("config_file", config.file.clone().unwrap_or_default()),
-            ("io_threads_active", "0".into()),
-        ],
-        "clients" => vec![
-            ("connected_clients", shared.clients.len().to_string()),
-            ("cluster_connections", "0".into()),
-            ("maxclients", config.maxclients().to_string()),
-            ("client_recent_max_input_buffer", "0".into()),
-            ("client_recent_max_output_buffer", "0".into()),
-            (
-                "blocked_clients",
-                cx.shared.blocking.blocked_count().to_string(),
-            ),
-            ("tracking_clients", "0".into()),
-            ("clients_in_timeout_table", "0".into()),
-        ],
-        "memory" => {
-            // used_memory is the data's running count plus the server's
-            // and connections' allowance (see `commands::memory`).
-            let used = super::memory::used_memory(shared) as u64;
-            let peak = shared.store.governor.note_used(used as usize) as u64;
-            let startup = super::memory::STARTUP_BYTES as u64;
-            let clients = super::memory::overhead(shared) as u64 - startup;
-            let tables: u64 = (0..shared.store.len())
-                .map(|i| shared.store.read(i).table_overhead() as u64)
-                .sum();
-            let overhead = startup + clients + tables;
-            let dataset = used.saturating_sub(overhead);
-            let rss = resident_bytes();
-            let maxmemory = config.get("maxmemory").unwrap_or("0").to_string();
-            let max = maxmemory.parse().unwrap_or(0);
-            let total = total_system_memory();
-            let percent = |a: u64, b: u64| {
-                let ratio = if b == 0 {
-                    0.0
-                } else {
-                    a as f64 * 100.0 / b as f64
-                };
-                format!("{ratio:.2}%")
-            };
-            let ratio =
-                |a: u64, b: u64| format!("{:.2}", if b == 0 { 0.0 } else { a as f64 / b as f64 });
-            #[allow(unused_mut)]
-            let mut lines = vec![
-                ("used_memory", used.to_string()),
-                ("used_memory_human", bytes_to_human(used)),
-                ("used_memory_rss", rss.to_string()),
-                ("used_memory_rss_human", bytes_to_human(rss)),
-                ("used_memory_peak", peak.to_string()),
-                ("used_memory_peak_human", bytes_to_human(peak)),
-                ("used_memory_peak_perc", percent(used, peak)),
-                ("used_memory_overhead", overhead.to_string()),
-                ("used_memory_startup", startup.to_string()),
-                ("used_memory_dataset", dataset.to_string()),
-                (
-                    "used_memory_dataset_perc",
-                    percent(dataset, used.saturating_sub(startup)),
-                ),
-                ("allocator_allocated", used.to_string()),
-                ("allocator_active", used.to_string()),
-                ("allocator_resident", rss.to_string()),
-                ("total_system_memory", total.to_string()),
-                ("total_system_memory_human", bytes_to_human(total)),
-                ("maxmemory", maxmemory),
-                ("maxmemory_human", bytes_to_human(max)),
-                (
-                    "maxmemory_policy",
-                    config.get("maxmemory-policy").unwrap_or("").into(),
-                ),
-                ("allocator_frag_ratio", "1.00".into()),
-                ("allocator_frag_bytes", "0".into()),
-                ("allocator_rss_ratio", ratio(rss, used)),
-                ("allocator_rss_bytes", rss.saturating_sub(used).to_string()),
-                ("rss_overhead_ratio", "1.00".into()),
-                ("rss_overhead_bytes", "0".into()),
-                ("mem_fragmentation_ratio", ratio(rss, used)),
-                (
-                    "mem_fragmentation_bytes",
-                    (rss as i64 - used as i64).to_string(),
-                ),
-                ("mem_not_counted_for_evict", "0".into()),
-                ("mem_replication_backlog", "0".into()),
-                ("mem_total_replication_buffers", "0".into()),
-                ("mem_clients_slaves", "0".into()),
-                ("mem_clients_normal", clients.to_string()),
-                ("mem_cluster_links", "0".into()),
-                ("mem_aof_buffer", "0".into()),
-                ("mem_allocator", "libc".into()),
-                ("active_defrag_running", "0".into()),
-                ("lazyfree_pending_objects", "0".into()),
-                ("lazyfreed_objects", "0".into()),
-            ];
-            // The scripting lines go before maxmemory, where Redis has them.
-            #[cfg(feature = "scripting")]
-            {
-                let at = lines.iter().position(|(name, _)| *name == "maxmemory");
-                let at = at.unwrap_or(lines.len());
-                lines.splice(at..at, shared.scripting.info_memory(bytes_to_human));
-            }
-            lines
-        }
-        "persistence" => {
-            drop(config);
-            let mut lines = persistence::info(shared);
-            lines.extend(persistence::aof::info(shared));
-            lines
-        }
-        "stats" => {
-            let stats = &shared.stats;
-            use crate::pubsub::Space;
-            let pubsub_count = |space| shared.pubsub.registry().len(space).to_string();
-            let expired: u64 = (0..shared.store.len())
-                .map(|i| shared.store.read(i).expired_count)
-                .sum();
-            let evicted: u64 = (0..shared.store.len())
-                .map(|i| shared.store.read(i).evicted_count)
-                .sum();
-            vec![
-                (
-                    "total_connections_received",
-                    stat(&stats.connections_received),
-                ),
-                ("total_commands_processed", stat(&stats.commands_processed)),
-                ("instantaneous_ops_per_sec", "0".into()),
-                ("rejected_connections", stat(&stats.rejected_connections)),
-                ("sync_full", "0".into()),
-                ("sync_partial_ok", "0".into()),
-                ("sync_partial_err", "0".into()),
-                ("expired_keys", expired.to_string()),
-                ("evicted_keys", evicted.to_string()),
-                ("evicted_clients", "0".into()),
-                ("keyspace_hits", stat(&stats.keyspace_hits)),
-                ("keyspace_misses", stat(&stats.keyspace_misses)),
-                ("pubsub_channels", pubsub_count(Space::Channels)),
-                ("pubsub_patterns", pubsub_count(Space::Patterns)),
-                ("pubsubshard_channels", pubsub_count(Space::ShardChannels)),
-                ("latest_fork_usec", "0".into()),
-                ("total_forks", "0".into()),
-            ]
-        }
-        "replication" => vec![
-            ("role", "master".into()),
-            ("connected_slaves", "0".into()),
-            ("master_failover_state", "no-failover".into()),
-            ("master_replid", shared.run_id.clone()),
-            ("master_replid2", "0".repeat(40)),
-            ("master_repl_offset", "0".into()),
-            ("second_repl_offset", "-1".into()),
-            ("repl_backlog_active", "0".into()),
-            (
-                "repl_backlog_size",
-                config.get("repl-backlog-size").unwrap_or("0").into(),
-            ),
-            ("repl_backlog_first_byte_offset", "0".into()),
-            ("repl_backlog_histlen", "0".into()),
-        ],
-        "cpu" => {
-            let (user, system) = cpu_seconds();
-            vec![
-                ("used_cpu_sys", format!("{system:.6}")),
-                ("used_cpu_user", format!("{user:.6}")),
-                ("used_cpu_sys_children", "0.000000".into()),
-                ("used_cpu_user_children", "0.000000".into()),
-            ]
-        }
-        "cluster" => vec![("cluster_enabled", "0".into())],
-        "keyspace" => {
-            drop(config);
-            (0..shared.store.len())
-                .filter_map(|i| {
-                    let db = shared.store.read(i);
-                    (!db.is_empty()).then(|| {
-                        (
-                            DB_NAMES.get(i).copied().unwrap_or("db?"),
-                            format!("keys={},expires={},avg_ttl=0", db.len(), db.volatile_len()),
-                        )
-                    })
-                })
-                .collect()
-        }
-        // modules, commandstats, errorstats, latencystats: nothing to show.
-        _ => Vec::new(),
-    }
-}
-
-/// Keyspace line names (`databases` is at most what this table holds when
-/// it matters: beyond it the line says `db?`).
-const DB_NAMES: &[&str] = &[
-    "db0", "db1", "db2", "db3", "db4", "db5", "db6", "db7", "db8", "db9", "db10", "db11", "db12",
-    "db13", "db14", "db15",
-];
-
-fn now_micros() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or(0)
-}
-
-/// `Linux 6.1.0 x86_64`, as uname reports it.
-fn os_name() -> String {
-    let read = |path: &str| {
-        std::fs::read_to_string(path)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    let (kind, release) = (
-        read("/proc/sys/kernel/ostype"),
-        read("/proc/sys/kernel/osrelease"),
-    );
-    if kind.is_empty() {
-        format!("{} {}", std::env::consts::OS, std::env::consts::ARCH)
-    } else {
-        format!("{kind} {release} {}", std::env::consts::ARCH)
-    }
-}
-
-/// Resident memory, from /proc/self/statm (assuming 4 KiB pages); 0 where
-/// there is no /proc.
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
-}
-
-fn total_system_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// User and system CPU seconds, from /proc/self/stat (clock ticks of 1/100 s).
-fn cpu_seconds() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which may hold spaces: ") S ppid ...".
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let field = |n: usize| {
-        rest.split_whitespace()
-            .nth(n)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 100.0
-    };
-    (field(11), field(12))
-}
-
-/// Redis's `bytesToHuman`: `895.33K`, `1.00G`, `512B`.
-fn bytes_to_human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if n < 1024 {
-        return format!("{n}B");
-    }
-    let mut value = n as f64 / 1024.0;
-    for unit in UNITS {
-        if value < 1024.0 || unit == "P" {
-            return format!("{value:.2}{unit}");
-        }
-        value /= 1024.0;
-    }
-    unreachable!("the loop returns at P")
-}
-
-// ----- COMMAND -------------------------------------------------------------
-
-// COMMAND
-fn command_all(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    let commands = sorted_commands();
-    cx.out.array(commands.len());
-    for command in commands {
-        write_command_info(cx.out, command, command.name);
-    }
-    Ok(())
-}
-
-/// Every top-level command, by name (Redis's order is its hash table's;
-/// sorted is as good and easier to read).
-fn sorted_commands() -> Vec<&'static Command> {
-    let mut commands: Vec<&'static Command> = table().values().copied().collect();
-    commands.sort_by_key(|c| c.name);
-    commands
-}
-
-// COMMAND COUNT
-fn command_count(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    cx.out.int(table().len() as i64);
-    Ok(())
-}
-
-/// A command or subcommand by name, `config|get` for a subcommand.
-fn find_command(name: &[u8]) -> Option<(&'static Command, String)> {
-    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-    match name.split_once('|') {
-        None => lookup(name.as_bytes()).map(|c| (c, c.name.to_string())),
-        Some((parent, child)) => {
-            let parent = lookup(parent.as_bytes())?;
-            let sub = parent.subcommands.iter().find(|s| s.name == child)?;
-            Some((sub, format!("{}|{}", parent.name, sub.name)))
-        }
-    }
-}
-
-// COMMAND INFO [command-name [command-name ...]]
-fn command_info(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    if args.len() == 2 {
-        return command_all(cx, args);
-    }
-    cx.out.array(args.len() - 2);
-    for name in &args[2..] {
-        match find_command(name) {
-            Some((command, full_name)) => write_command_info(cx.out, command, &full_name),
-            None => cx.out.null(),
-        }
-    }
-    Ok(())
-}
-
-// COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]
-fn command_list(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    let filter = match args.len() {
-        2 => None,
-        5 if is(&args[2], "filterby") => Some((&args[3], &args[4])),
-        _ => return Err(errors::SYNTAX.into()),
-    };
-    let mut names = Vec::new();
-    for command in sorted_commands() {
-        let rows = std::iter::once((command, command.name.to_string())).chain(
-            command
-                .subcommands
-                .iter()
-                .map(move |s| (s, format!("{}|{}", command.name, s.name))),
-        );
-        for (row, full_name) in rows {
-            let keep = match filter {
-                None => true,
-                Some((kind, _)) if is(kind, "module") => false,
-                Some((kind, category)) if is(kind, "aclcat") => {
-                    let wanted = format!("@{}", String::from_utf8_lossy(category));
-                    acl_categories(row, &full_name)
-                        .iter()
-                        .any(|c| c.eq_ignore_ascii_case(&wanted))
-                }
-                Some((kind, pattern)) if is(kind, "pattern") => {
-                    glob_match(pattern, full_name.as_bytes(), true)
-                }
-                Some(_) => return Err(errors::SYNTAX.into()),
-            };
-            if keep {
-                names.push(full_name);
-            }
-        }
-    }
-    cx.out.bulks(names.iter().map(|n| n.as_bytes()));
-    Ok(())
-}
-
-// COMMAND GETKEYS command [arg [arg ...]]
-fn command_getkeys(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    let call = &args[2..];
-    // As Redis: the row, then whether it takes keys, then its arity.
-    let (command, arity_ok) = match super::find(call) {
-        Ok(resolved) => (resolved.command, true),
-        Err(NotFound::WrongArity(resolved)) => (resolved.command, false),
-        Err(_) => return Err(INVALID_COMMAND.into()),
-    };
-    let spec = command.keys;
-    if spec.first <= 0 {
-        return Err(NO_KEY_ARGUMENTS.into());
-    }
-    if !arity_ok {
-        return Err(INVALID_ARGUMENT_COUNT.into());
-    }
-    let argc = call.len() as i32;
-    let last = if spec.last < 0 {
-        argc + spec.last
-    } else {
-        spec.last.min(argc - 1)
-    };
-    let positions = (spec.first..=last).step_by(spec.step.max(1) as usize);
-    let keys: Vec<&[u8]> = positions.map(|i| call[i as usize].as_slice()).collect();
-    cx.out.bulks(keys.into_iter());
-    Ok(())
-}
-
-// COMMAND HELP
-fn command_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    help_reply(
-        cx.out,
-        "COMMAND",
-        &[
-            "(no subcommand)",
-            "    Return details about all Redis commands.",
-            "COUNT",
-            "    Return the total number of commands in this Redis server.",
-            "LIST",
-            "    Return a list of all commands in this Redis server.",
-            "INFO [<command-name> ...]",
-            "    Return details about multiple Redis commands.",
-            "    If no command names are given, documentation details for all",
-            "    commands are returned.",
-            "DOCS [<command-name> ...]",
-            "    Return documentation details about multiple Redis commands.",
-            "    If no command names are given, documentation details for all",
-            "    commands are returned.",
-            "GETKEYS <full-command>",
-            "    Return the keys from a full Redis command.",
-            "GETKEYSANDFLAGS <full-command>",
-            "    Return the keys and the access flags from a full Redis command.",
-        ],
-    );
-    Ok(())
-}
-
-/// Flag names in the order Redis lists them (COMMAND's second field).
-const FLAG_ORDER: &[(u32, &str)] = &[
-    (WRITE, "write"),
-    (READONLY, "readonly"),
-    (DENYOOM, "denyoom"),
-    (ADMIN, "admin"),
-    (PUBSUB, "pubsub"),
-    (NOSCRIPT, "noscript"),
-    (BLOCKING, "blocking"),
-    (LOADING, "loading"),
-    (STALE, "stale"),
-    (FAST, "fast"),
-    (NO_AUTH, "no_auth"),
-    (NO_MULTI, "no_multi"),
-    (ALLOW_BUSY, "allow_busy"),
-];
-
-/// ACL categories in the order Redis lists them.
-const CATEGORY_ORDER: &[&str] = &[
-    "@keyspace",
-    "@read",
-    "@write",
-    "@set",
-    "@sortedset",
-    "@list",
-    "@hash",
-    "@string",
-    "@bitmap",
-    "@hyperloglog",
-    "@geo",
-    "@stream",
-    "@pubsub",
-    "@admin",
-    "@fast",
-    "@slow",
-    "@blocking",
-    "@dangerous",
-    "@connection",
-    "@transaction",
-    "@scripting",
-];
-
-/// Categories Redis's command descriptions add beyond those that follow
-/// from the flags and the group (a subcommand inherits its parent's row).
-const EXTRA_CATEGORIES: &[(&str, &[&str])] = &[
-    ("command", &["@connection"]),
-    ("dbsize", &["@keyspace"]),
-    ("flushall", &["@keyspace", "@dangerous"]),
-    ("flushdb", &["@keyspace", "@dangerous"]),
-    ("swapdb", &["@keyspace", "@dangerous"]),
-    ("info", &["@dangerous"]),
-    ("keys", &["@dangerous"]),
-    ("lastsave", &["@admin", "@dangerous"]),
-    ("role", &["@admin", "@dangerous"]),
-    ("migrate", &["@dangerous"]),
-    ("restore", &["@dangerous"]),
-    ("sort", &["@list", "@set", "@sortedset", "@dangerous"]),
-    ("sort_ro", &["@list", "@set", "@sortedset", "@dangerous"]),
-    ("wait", &["@connection"]),
-];
-
-/// Redis's command tips (COMMAND's eighth field), by command.
-const TIPS: &[(&[&str], &[&str])] = &[
-    (
-        &["nondeterministic_output"],
-        &[
-            "client|info",
-            "client|list",
-            "dump",
-            "hrandfield",
-            "hscan",
-            "lastsave",
-            "migrate",
-            "object|encoding",
-            "object|freq",
-            "object|idletime",
-            "object|refcount",
-            "pttl",
-            "spop",
-            "srandmember",
-            "sscan",
-            "time",
-            "ttl",
-            "zrandmember",
-            "zscan",
-        ],
-    ),
-    (
-        &["nondeterministic_output_order"],
-        &[
-            "command",
-            "command|docs",
-            "command|info",
-            "command|list",
-            "hgetall",
-            "hkeys",
-            "hvals",
-            "sdiff",
-            "sinter",
-            "smembers",
-            "sunion",
-        ],
-    ),
-    (
-        &["request_policy:multi_shard", "response_policy:agg_sum"],
-        &["del", "exists", "touch", "unlink"],
-    ),
-    (
-        &["request_policy:all_shards", "response_policy:all_succeeded"],
-        &["flushall", "flushdb", "ping"],
-    ),
-    (
-        &["request_policy:all_nodes", "response_policy:all_succeeded"],
-        &["config|set"],
-    ),
-    (
-        &["request_policy:all_shards", "nondeterministic_output"],
-        &["randomkey"],
-    ),
-    (
-        &["request_policy:all_shards", "nondeterministic_output_order"],
-        &["keys"],
-    ),
-    (
-        &[
-            "request_policy:multi_shard",
-            "response_policy:all_succeeded",
-        ],
-        &["mset"],
-    ),
-    (&["request_policy:multi_shard"], &["mget"]),
-    (
-        &["request_policy:all_shards", "response_policy:agg_sum"],
-        &["dbsize"],
-    ),
-    (
-        &[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ],
-        &["info"],
-    ),
-    (
-        &["nondeterministic_output", "request_policy:special"],
-        &["scan"],
-    ),
-    (
-        &["request_policy:multi_shard", "response_policy:agg_min"],
-        &["msetnx"],
-    ),
-];
-
-/// The category a command group implies.
-fn group_category(group: &str) -> Option<&'static str> {
-    Some(match group {
-        "generic" => "@keyspace",
-        "string" => "@string",
-        "list" => "@list",
-        "hash" => "@hash",
-        "set" => "@set",
-        "sorted-set" => "@sortedset",
-        "connection" => "@connection",
-        "pubsub" => "@pubsub",
-        "transactions" => "@transaction",
-        "scripting" => "@scripting",
-        "hyperloglog" => "@hyperloglog",
-        "bitmap" => "@bitmap",
-        "geo" => "@geo",
-        "stream" => "@stream",
-        _ => return None,
-    })
-}
-
-/// A command's ACL categories, as Redis derives them: from its flags (and
-/// group), or only `@slow` for a container.
-fn acl_categories(command: &Command, full_name: &str) -> Vec<&'static str> {
-    let mut have: Vec<&str> = Vec::new();
-    let parent = full_name.split('|').next().unwrap_or(full_name);
-    for (name, extra) in EXTRA_CATEGORIES {
-        if *name == full_name || *name == parent {
-            have.extend_from_slice(extra);
-        }
-    }
-    if !command.subcommands.is_empty() {
-        have.push("@slow");
-    } else {
-        let f = command.flags;
-        for (flag, category) in [
-            (WRITE, "@write"),
-            (READONLY, "@read"),
-            (ADMIN, "@admin"),
-            (ADMIN, "@dangerous"),
-            (PUBSUB, "@pubsub"),
-            (FAST, "@fast"),
-            (BLOCKING, "@blocking"),
-        ] {
-            if f & flag != 0 {
-                have.push(category);
-            }
-        }
-        if f & FAST == 0 {
-            have.push("@slow");
-        }
-        have.extend(group_category(command.group));
-    }
-    CATEGORY_ORDER
-        .iter()
-        .copied()
-        .filter(|c| have.contains(c))
-        .collect()
-}
-
-/// One 10-field entry of COMMAND / COMMAND INFO.
-fn write_command_info(out: &mut Reply, command: &Command, full_name: &str) {
-    out.array(10);
-    out.bulk(full_name.as_bytes());
-    out.int(i64::from(command.arity));
-    let flags: Vec<&str> = FLAG_ORDER
-        .iter()
-        .filter(|(flag, _)| command.flags & flag != 0)
-        .map(|(_, name)| *name)
-        .collect();
-    out.set(flags.len());
-    flags.iter().for_each(|f| out.simple(f));
-    let spec = command.keys;
-    out.int(i64::from(spec.first));
-    out.int(i64::from(spec.last));
-    out.int(i64::from(spec.step));
-    let categories = acl_categories(command, full_name);
-    out.set(categories.len());
-    categories.iter().for_each(|c| out.simple(c));
-    let tips = TIPS
-        .iter()
-        .find(|(_, names)| names.contains(&full_name))
-        .map_or(&[][..], |(tips, _)| *tips);
-    out.set(tips.len());
-    tips.iter().for_each(|t| out.bulk(t.as_bytes()));
-    write_key_specs(out, command);
-    out.set(command.subcommands.len());
-    for sub in command.subcommands {
-        write_command_info(out, sub, &format!("{full_name}|{}", sub.name));
-    }
-}
-
-/// The key specs of a command with the keys where `KeySpec` says: one
-/// range spec, its flags approximated from the command's flags.
-fn write_key_specs(out: &mut Reply, command: &Command) {
-    let spec = command.keys;
-    if spec.first <= 0 {
-        out.set(0);
-        return;
-    }
-    let flags: &[&str] = if command.flags & WRITE != 0 {
-        &["RW", "update"]
-    } else {
-        &["RO", "access"]
-    };
-    let lastkey = if spec.last < 0 {
-        spec.last
-    } else {
-        spec.last - spec.first
-    };
-    out.set(1);
-    out.map(3);
-    out.bulk(b"flags");
-    out.set(flags.len());
-    flags.iter().for_each(|f| out.simple(f));
-    out.bulk(b"begin_search");
-    out.map(2);
-    out.bulk(b"type");
-    out.bulk(b"index");
-    out.bulk(b"spec");
-    out.map(1);
-    out.bulk(b"index");
-    out.int(i64::from(spec.first));
-    out.bulk(b"find_keys");
-    out.map(2);
-    out.bulk(b"type");
-    out.bulk(b"range");
-    out.bulk(b"spec");
-    out.map(3);
-    out.bulk(b"lastkey");
-    out.int(i64::from(lastkey));
-    out.bulk(b"keystep");
-    out.int(i64::from(spec.step));
-    out.bulk(b"limit");
-    out.int(0);
-}
-
-// COMMAND DOCS [command-name [command-name ...]]
-fn command_docs(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    let commands: Vec<(&Command, String)> = if args.len() == 2 {
-        sorted_commands()
-            .into_iter()
-            .map(|c| (c, c.name.to_string()))
-            .collect()
-    } else {
-        args[2..].iter().filter_map(|n| find_command(n)).collect()
-    };
-    cx.out.map(commands.len());
-    for (command, full_name) in commands {
-        cx.out.bulk(full_name.as_bytes());
-        write_docs(cx.out, command, &full_name);
-    }
-    Ok(())
-}
-
-/// Minimal documentation: respd keeps no summaries, only each command's
-/// group and, for containers, their subcommands.
-fn write_docs(out: &mut Reply, command: &Command, full_name: &str) {
-    let has_subcommands = !command.subcommands.is_empty();
-    out.map(if has_subcommands { 3 } else { 2 });
-    out.bulk(b"summary");
-    out.bulk(b"");
-    out.bulk(b"group");
-    out.bulk(command.group.as_bytes());
-    if has_subcommands {
-        out.bulk(b"subcommands");
-        out.map(command.subcommands.len());
-        for sub in command.subcommands {
-            let name = format!("{full_name}|{}", sub.name);
-            out.bulk(name.as_bytes());
-            write_docs(out, sub, &name);
-        }
-    }
 }
 
 // ----- CONFIG --------------------------------------------------------------
@@ -1222,8 +343,38 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     updated
         .set_many(&pairs)
         .map_err(|failure| Error::new(failure.to_string()))?;
+    let listen = |c: &crate::config::Config| (c.get("bind").unwrap_or("").to_string(), c.port());
+    let (old_listen, new_listen) = (listen(&previous), listen(&updated));
     *cx.shared.config_mut() = updated;
     crate::notify::configure(cx.shared);
+    // port / bind: the TCP listeners move now, as Redis 7.0's do; if the
+    // new addresses cannot be bound, the old ones stay and so does the
+    // configuration.
+    if new_listen != old_listen {
+        if let Some(listening) = cx.shared.listening() {
+            let (bind, port) = &new_listen;
+            if let Err(err) = listening.rebind(bind, *port, &old_listen.0, old_listen.1) {
+                crate::log::log(
+                    cx.shared,
+                    crate::log::WARNING,
+                    &format!(
+                        "Can't listen on the new addresses: {err}. Restoring previous settings."
+                    ),
+                );
+                *cx.shared.config_mut() = previous;
+                crate::notify::configure(cx.shared);
+                return Err(Error::new(if new_listen.0 != old_listen.0 {
+                    "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.".to_string()
+                } else {
+                    "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.".to_string()
+                }));
+            }
+            cx.shared
+                .port
+                .store(*port, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    cx.shared.configure_introspection();
     // appendonly yes starts the AOF with a rewrite; no stops it. If that
     // fails, every change is undone, as Redis does.
     if let Err(err) = persistence::aof::apply_config(cx.shared) {
@@ -1234,6 +385,7 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         );
         *cx.shared.config_mut() = previous;
         crate::notify::configure(cx.shared);
+        cx.shared.configure_introspection();
         return Err(Error::new(
             "ERR CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs."
                 .to_string(),
@@ -1246,6 +398,7 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 // CONFIG RESETSTAT
 fn config_resetstat(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.shared.stats.reset();
+    cx.shared.command_stats.reset();
     for index in 0..cx.shared.store.len() {
         let mut db = cx.shared.store.write(index);
         db.expired_count = 0;

@@ -126,6 +126,7 @@ fn sadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let set = set_or_create(&mut db, &args[1], now_ms())?;
     let added = args[2..].iter().filter(|m| set.insert(m)).count();
     if added > 0 {
+        db.modified(&args[1]);
         db.notify(SET, "sadd", &args[1]);
     }
     drop(db);
@@ -145,6 +146,7 @@ fn srem(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             db.remove(&args[1], now);
         }
         if removed > 0 {
+            db.modified(&args[1]);
             notify_removal(&db, &args[1], "srem", emptied);
         }
     }
@@ -219,6 +221,7 @@ fn spop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             db.remove(key, now);
         }
         if member.is_some() {
+            db.modified(key);
             notify_removal(&db, key, "spop", emptied);
         }
         drop(db);
@@ -237,6 +240,7 @@ fn spop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         (0..count).filter_map(|_| set.pop_random()).collect()
     };
     if count > 0 {
+        db.modified(key);
         notify_removal(&db, key, "spop", emptied);
     }
     drop(db);
@@ -289,9 +293,12 @@ fn smove(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             if emptied {
                 db.remove(source, now);
             }
+            db.modified(source);
             notify_removal(&db, source, "srem", emptied);
         }
+        // Only a member new to the destination changes it.
         if set_or_create(&mut db, destination, now)?.insert(member) {
+            db.modified(destination);
             db.notify(SET, "sadd", destination);
         }
         true

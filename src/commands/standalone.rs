@@ -33,14 +33,6 @@ pub static COMMANDS: &[Command] = &[
     ),
     Command::new("asking", 1, FAST, NO_KEYS, "cluster", refused),
     Command::container("module", "server", MODULE),
-    Command::new(
-        "role",
-        1,
-        NOSCRIPT | LOADING | STALE | FAST,
-        NO_KEYS,
-        "server",
-        role,
-    ),
     Command::new("lolwut", -1, READONLY | FAST, NO_KEYS, "server", lolwut),
 ];
 
@@ -164,17 +156,6 @@ fn module_help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
             "    Unload a module.",
         ],
     );
-    Ok(())
-}
-
-// ROLE
-//
-// A master with no replicas and replication offset 0.
-fn role(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    cx.out.array(3);
-    cx.out.bulk(b"master");
-    cx.out.int(0);
-    cx.out.array(0);
     Ok(())
 }
 

@@ -19,6 +19,10 @@ const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argu
 const ID_TOO_SMALL: &str =
     "ERR The ID specified in XADD is equal or smaller than the target stream top item";
 const ID_ZERO: &str = "ERR The ID specified in XADD must be greater than 0-0";
+/// `ms-*` when the last ID is `ms-18446744073709551615`: Redis refuses to
+/// roll over into the next millisecond, and (errno not being EDOM there)
+/// answers with its other XADD error.
+const SEQUENCE_EXHAUSTED: &str = "ERR Elements are too large to be stored";
 const EXHAUSTED: &str =
     "ERR The stream has exhausted the last possible ID, unable to add more items";
 const MAXLEN_AND_MINID: &str =
@@ -42,6 +46,7 @@ const UNBALANCED: &str =
 const MISSING_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
 const DOLLAR_IN_XREADGROUP: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
 const GT_IN_XREAD: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+const STREAM_GONE: &str = "UNBLOCKED the stream key no longer exists";
 const GROUP_GONE: &str = "NOGROUP the consumer group this client was blocked on no longer exists";
 const KEY_MUST_EXIST: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
 const BUSYGROUP: &str = "BUSYGROUP Consumer Group name already exists";
@@ -390,6 +395,11 @@ fn stream_at_mut<'d>(
     if !db.contains(key, now) {
         return Ok(None);
     }
+    // Group and consumer changes count for the AOF and the save points
+    // (Redis's `server.dirty`), not for WATCH: no `signalModifiedKey`.
+    if matches!(db.get(key, now), Some(Value::Stream(_))) {
+        db.dirty();
+    }
     match db.get_mut(key, now) {
         None => Ok(None),
         Some(Value::Stream(stream)) => Ok(Some(stream)),
@@ -497,6 +507,13 @@ fn xadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
         None => Stream::new().next_id(parsed.id, now),
         Some(stream) if stream.last_id == StreamId::MAX => return Err(EXHAUSTED.into()),
+        // `ms-*` whose sequence is used up: Redis 7.0 fails without setting
+        // errno, so the reply is its fallback "too large" error.
+        Some(stream)
+            if parsed.id == Some((stream.last_id.ms, None)) && stream.last_id.seq == u64::MAX =>
+        {
+            return Err(SEQUENCE_EXHAUSTED.into())
+        }
         Some(stream) => stream.next_id(parsed.id, now),
     };
     let id = id.ok_or(Error::from(ID_TOO_SMALL))?;
@@ -508,6 +525,7 @@ fn xadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let trimmed = parsed
         .trim
         .map_or(0, |trim| stream.trim(trim, parsed.approx, parsed.limit));
+    db.modified(key);
     drop(db);
     cx.notify(class::STREAM, "xadd", key);
     if trimmed > 0 {
@@ -592,6 +610,9 @@ fn xdel(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         .map(|a| strict_id(a))
         .collect::<Result<Vec<_>, _>>()?;
     let deleted = ids.into_iter().filter(|&id| stream.delete(id)).count();
+    if deleted > 0 {
+        db.modified(&args[1]);
+    }
     drop(db);
     if deleted > 0 {
         cx.notify(class::STREAM, "xdel", &args[1]);
@@ -615,6 +636,9 @@ fn xtrim(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         (Some(stream), Some(trim)) => stream.trim(trim, parsed.approx, parsed.limit),
         _ => 0,
     };
+    if removed > 0 {
+        db.modified(&args[1]);
+    }
     drop(db);
     if removed > 0 {
         cx.notify(class::STREAM, "xtrim", &args[1]);
@@ -777,7 +801,9 @@ struct ReadArgs {
     ids: Vec<Vec<u8>>,
 }
 
-fn parse_read_args(args: &Args, xreadgroup: bool) -> Result<ReadArgs, Error> {
+/// `from_script`: scripts may not use BLOCK (Redis refuses it there even
+/// though blocking commands in scripts otherwise just do not block).
+fn parse_read_args(args: &Args, xreadgroup: bool, from_script: bool) -> Result<ReadArgs, Error> {
     let mut parsed = ReadArgs {
         block: None,
         count: 0,
@@ -792,6 +818,12 @@ fn parse_read_args(args: &Args, xreadgroup: bool) -> Result<ReadArgs, Error> {
         let more = args.len() - 1 - i;
         let opt = &args[i];
         if is(opt, "block") && more > 0 {
+            if from_script {
+                return Err(Error::new(format!(
+                    "ERR {} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(&args[0])
+                )));
+            }
             parsed.block = Some(ms_timeout_arg(&args[i + 1])?);
             i += 1;
         } else if is(opt, "count") && more > 0 {
@@ -834,7 +866,7 @@ fn parse_read_args(args: &Args, xreadgroup: bool) -> Result<ReadArgs, Error> {
 
 /// XREAD and XREADGROUP: serve what is there, else block if asked.
 fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResult {
-    let parsed = parse_read_args(args, xreadgroup)?;
+    let parsed = parse_read_args(args, xreadgroup, cx.session.in_script)?;
     let mut db = cx.db_mut();
     let now = now_ms();
     let mut positions = Vec::with_capacity(parsed.keys.len());
@@ -892,6 +924,11 @@ fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResul
     let attempt = move |db: &mut Db, now: u64, _: &mut Vec<DbKey>| {
         for (key, position) in parsed.keys.iter().zip(&positions) {
             let Ok(Some(stream)) = stream_at(db, key, now) else {
+                // The stream was deleted or replaced: XREADGROUP's group
+                // went with it, so Redis ends the wait; XREAD waits on.
+                if parsed.group.is_some() {
+                    return Some(Reply::encoded(resp3, |r| r.error(STREAM_GONE)));
+                }
                 continue;
             };
             let after = match (&parsed.group, position) {
@@ -1410,6 +1447,7 @@ fn xgroup(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 consumers: Default::default(),
             };
             stream.groups.insert(name.clone(), group);
+            db.dirty();
             drop(db);
             cx.notify(class::STREAM, "xgroup-create", key);
             cx.out.ok();

@@ -503,6 +503,7 @@ fn append(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             args[2].len()
         }
     };
+    db.modified(&args[1]);
     cx.notify(STRING, "append", &args[1]);
     drop(db);
     cx.out.int(len as i64);
@@ -533,6 +534,7 @@ fn incr_by(cx: &mut Context<'_>, key: &[u8], delta: i64) -> CmdResult {
     let mut digits = Vec::with_capacity(20);
     crate::util::push_i64(&mut digits, new);
     *db.get_or_insert_with(key, now, || Value::Str(Bytes::new())) = Value::Str(digits.into());
+    db.modified(key);
     cx.notify(STRING, "incrby", key);
     drop(db);
     cx.out.int(new);
@@ -573,6 +575,7 @@ fn incrbyfloat(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     })?;
     *db.get_or_insert_with(&args[1], now, || Value::Str(Bytes::new())) =
         Value::Str(sum.as_slice().into());
+    db.modified(&args[1]);
     cx.notify(STRING, "incrbyfloat", &args[1]);
     drop(db);
     cx.out.bulk(&sum);
@@ -630,6 +633,7 @@ fn setrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         bytes[offset..end].copy_from_slice(patch);
         bytes.len()
     });
+    db.modified(&args[1]);
     db.mark_raw(&args[1]);
     cx.notify(STRING, "setrange", &args[1]);
     drop(db);

@@ -4,7 +4,7 @@
 //! them (see `dispatch` in mod.rs). EXEC runs them one after the other on
 //! the exclusive side of the server's EXEC gate, so no other client sees a
 //! state between two of them. WATCH notes a version of each key, which
-//! every change to the key bumps (see `Db::watch`); EXEC refuses to run if
+//! every real change to the key bumps (`Db::modified`); EXEC refuses to run if
 //! any version moved, or a key alive at WATCH time has expired since.
 
 use super::errors::Error;

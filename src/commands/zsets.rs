@@ -18,7 +18,7 @@ use crate::blocking::DbKey;
 use crate::notify::class::{GENERIC, ZSET};
 use crate::resp::Reply;
 use crate::store::{glob_match, Db, Key, LexBound, ScoreBound, Set, Value, ZSet};
-use crate::util::{now_ms, parse_f64, Rng};
+use crate::util::{now_ms, parse_f64, strtod, Rng};
 
 const XX_AND_NX: &str = "ERR XX and NX options at the same time are not compatible";
 const GT_LT_NX: &str = "ERR GT, LT, and/or NX options at the same time are not compatible";
@@ -62,7 +62,7 @@ pub static COMMANDS: &[Command] = &[
         -4,
         WRITE | DENYOOM | FAST,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zadd,
     ),
     Command::new(
@@ -70,44 +70,44 @@ pub static COMMANDS: &[Command] = &[
         4,
         WRITE | DENYOOM | FAST,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zincrby,
     ),
-    Command::new("zscore", 3, READONLY | FAST, ONE_KEY, "sorted_set", zscore),
+    Command::new("zscore", 3, READONLY | FAST, ONE_KEY, "sorted-set", zscore),
     Command::new(
         "zmscore",
         -3,
         READONLY | FAST,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zmscore,
     ),
-    Command::new("zcard", 2, READONLY | FAST, ONE_KEY, "sorted_set", zcard),
-    Command::new("zcount", 4, READONLY | FAST, ONE_KEY, "sorted_set", zcount),
+    Command::new("zcard", 2, READONLY | FAST, ONE_KEY, "sorted-set", zcard),
+    Command::new("zcount", 4, READONLY | FAST, ONE_KEY, "sorted-set", zcount),
     Command::new(
         "zlexcount",
         4,
         READONLY | FAST,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zlexcount,
     ),
-    Command::new("zrank", 3, READONLY | FAST, ONE_KEY, "sorted_set", zrank),
+    Command::new("zrank", 3, READONLY | FAST, ONE_KEY, "sorted-set", zrank),
     Command::new(
         "zrevrank",
         3,
         READONLY | FAST,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zrevrank,
     ),
-    Command::new("zrange", -4, READONLY, ONE_KEY, "sorted_set", zrange),
+    Command::new("zrange", -4, READONLY, ONE_KEY, "sorted-set", zrange),
     Command::new(
         "zrangestore",
         -5,
         WRITE | DENYOOM,
         TWO_KEYS,
-        "sorted_set",
+        "sorted-set",
         zrangestore,
     ),
     Command::new(
@@ -115,7 +115,7 @@ pub static COMMANDS: &[Command] = &[
         -4,
         READONLY,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zrangebyscore,
     ),
     Command::new(
@@ -123,7 +123,7 @@ pub static COMMANDS: &[Command] = &[
         -4,
         READONLY,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zrevrangebyscore,
     ),
     Command::new(
@@ -131,7 +131,7 @@ pub static COMMANDS: &[Command] = &[
         -4,
         READONLY,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zrangebylex,
     ),
     Command::new(
@@ -139,17 +139,17 @@ pub static COMMANDS: &[Command] = &[
         -4,
         READONLY,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zrevrangebylex,
     ),
-    Command::new("zrevrange", -4, READONLY, ONE_KEY, "sorted_set", zrevrange),
-    Command::new("zrem", -3, WRITE | FAST, ONE_KEY, "sorted_set", zrem),
+    Command::new("zrevrange", -4, READONLY, ONE_KEY, "sorted-set", zrevrange),
+    Command::new("zrem", -3, WRITE | FAST, ONE_KEY, "sorted-set", zrem),
     Command::new(
         "zremrangebyrank",
         4,
         WRITE,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zremrangebyrank,
     ),
     Command::new(
@@ -157,7 +157,7 @@ pub static COMMANDS: &[Command] = &[
         4,
         WRITE,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zremrangebyscore,
     ),
     Command::new(
@@ -165,18 +165,18 @@ pub static COMMANDS: &[Command] = &[
         4,
         WRITE,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zremrangebylex,
     ),
-    Command::new("zpopmin", -2, WRITE | FAST, ONE_KEY, "sorted_set", zpopmin),
-    Command::new("zpopmax", -2, WRITE | FAST, ONE_KEY, "sorted_set", zpopmax),
-    Command::new("zmpop", -4, WRITE, NO_KEYS, "sorted_set", zmpop),
+    Command::new("zpopmin", -2, WRITE | FAST, ONE_KEY, "sorted-set", zpopmin),
+    Command::new("zpopmax", -2, WRITE | FAST, ONE_KEY, "sorted-set", zpopmax),
+    Command::new("zmpop", -4, WRITE, NO_KEYS, "sorted-set", zmpop),
     Command::new(
         "bzpopmin",
         -3,
         WRITE | NOSCRIPT | FAST | BLOCKING,
         KEYS_BEFORE_TIMEOUT,
-        "sorted_set",
+        "sorted-set",
         bzpopmin,
     ),
     Command::new(
@@ -184,7 +184,7 @@ pub static COMMANDS: &[Command] = &[
         -3,
         WRITE | NOSCRIPT | FAST | BLOCKING,
         KEYS_BEFORE_TIMEOUT,
-        "sorted_set",
+        "sorted-set",
         bzpopmax,
     ),
     Command::new(
@@ -192,7 +192,7 @@ pub static COMMANDS: &[Command] = &[
         -5,
         WRITE | BLOCKING,
         NO_KEYS,
-        "sorted_set",
+        "sorted-set",
         bzmpop,
     ),
     Command::new(
@@ -200,18 +200,18 @@ pub static COMMANDS: &[Command] = &[
         -2,
         READONLY,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zrandmember,
     ),
-    Command::new("zunion", -3, READONLY, NO_KEYS, "sorted_set", zunion),
-    Command::new("zinter", -3, READONLY, NO_KEYS, "sorted_set", zinter),
-    Command::new("zdiff", -3, READONLY, NO_KEYS, "sorted_set", zdiff),
+    Command::new("zunion", -3, READONLY, NO_KEYS, "sorted-set", zunion),
+    Command::new("zinter", -3, READONLY, NO_KEYS, "sorted-set", zinter),
+    Command::new("zdiff", -3, READONLY, NO_KEYS, "sorted-set", zdiff),
     Command::new(
         "zunionstore",
         -4,
         WRITE | DENYOOM,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zunionstore,
     ),
     Command::new(
@@ -219,7 +219,7 @@ pub static COMMANDS: &[Command] = &[
         -4,
         WRITE | DENYOOM,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zinterstore,
     ),
     Command::new(
@@ -227,7 +227,7 @@ pub static COMMANDS: &[Command] = &[
         -4,
         WRITE | DENYOOM,
         ONE_KEY,
-        "sorted_set",
+        "sorted-set",
         zdiffstore,
     ),
     Command::new(
@@ -235,10 +235,10 @@ pub static COMMANDS: &[Command] = &[
         -3,
         READONLY,
         NO_KEYS,
-        "sorted_set",
+        "sorted-set",
         zintercard,
     ),
-    Command::new("zscan", -3, READONLY, ONE_KEY, "sorted_set", zscan),
+    Command::new("zscan", -3, READONLY, ONE_KEY, "sorted-set", zscan),
 ];
 
 // ---- lookups and replies ----
@@ -368,7 +368,8 @@ fn add_one(z: &mut ZSet, member: &[u8], score: f64, flags: AddFlags) -> Result<A
             return Ok(Added::Skipped);
         }
         z.insert(member, score);
-        return Ok(Added::New(score + 0.0));
+        // ZINCRBY/ZADD INCR reply with the increment itself: `-0` stays.
+        return Ok(Added::New(score));
     };
     if flags.nx {
         return Ok(Added::Skipped);
@@ -472,6 +473,7 @@ fn add_generic(
         }
         drop_if_empty(&mut db, key, now);
         if added + changed > 0 {
+            db.modified(key);
             db.notify(ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
         }
     }
@@ -541,13 +543,20 @@ fn zrevrank(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 // ---- ranges ----
 
-/// A score bound as Redis writes it: `1.5`, `(1.5`, `-inf`, `+inf`.
+/// A score bound as Redis writes it: `1.5`, `(1.5`, `-inf`, `+inf`. Redis
+/// reads it with a bare `strtod`: leading spaces pass, an empty number is 0
+/// and one out of range is an infinity (or 0); only NaN and text after the
+/// number are refused.
 fn score_bound(arg: &[u8]) -> Result<ScoreBound, Error> {
     let (exclusive, text) = match arg {
         [b'(', rest @ ..] => (true, rest),
         _ => (false, arg),
     };
-    let value = parse_f64(text).ok_or(Error::from(NOT_FLOAT_RANGE))?;
+    let value = match strtod(text) {
+        _ if text.is_empty() => 0.0,
+        Some((value, _)) if !value.is_nan() => value,
+        _ => return Err(NOT_FLOAT_RANGE.into()),
+    };
     Ok(ScoreBound { value, exclusive })
 }
 
@@ -599,7 +608,7 @@ impl RangeBy {
                 }
             }
             RangeBy::Score(min, max) => z.score_ranks(*min, *max),
-            RangeBy::Lex(min, max) => z.lex_ranks(min, max),
+            RangeBy::Lex(min, max) => z.lex_ranks(min, max, reverse),
         }
     }
 }
@@ -799,6 +808,7 @@ fn zrem(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         removed = args[2..].iter().filter(|m| z.remove(m).is_some()).count();
         let deleted = drop_if_empty(&mut db, &args[1], now);
         if removed > 0 {
+            db.modified(&args[1]);
             notify_change(&db, &args[1], "zrem", deleted);
         }
     }
@@ -816,6 +826,7 @@ fn remrange_generic(cx: &mut Context<'_>, args: &Args, by: By, event: &'static s
         removed = z.remove_ranks(range.ranks(z, false)).len();
         let deleted = drop_if_empty(&mut db, &args[1], now);
         if removed > 0 {
+            db.modified(&args[1]);
             notify_change(&db, &args[1], event, deleted);
         }
     }
@@ -868,6 +879,7 @@ pub(super) fn pop(
     }
     let deleted = drop_if_empty(db, key, now);
     if !popped.is_empty() {
+        db.modified(key);
         notify_change(db, key, if max { "zpopmax" } else { "zpopmin" }, deleted);
     }
     Ok(Some(popped))

@@ -28,6 +28,13 @@
 //! comes before an entry for another database; commands run by EXEC, and
 //! a command logged as several, are wrapped in MULTI/EXEC.
 //!
+//! **One stream for the log and the replicas.** Every entry goes through
+//! `propagate` (Redis's `propagate()`), which appends it to the AOF's
+//! buffer when the AOF is on and to the replication backlog once a replica
+//! has connected (`crate::replication`). So everything above (the order
+//! lock, the translations, SELECT, MULTI/EXEC, expired keys as DEL) holds
+//! for the replicas too, and runs whenever either is on.
+//!
 //! **Rewrite** (BGREWRITEAOF, and turning the AOF on): under the order lock
 //! the databases are cloned and appending moves to a new increment; a
 //! background thread writes the clone as the new base, then a new manifest
@@ -259,10 +266,9 @@ pub struct Slot<'a> {
 /// Before a handler: a write command takes the order lock (once per
 /// connection turn) and keeps a copy of its arguments for the log.
 pub fn before(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
-    let aof = &cx.shared.persistence.aof;
     let may_write =
         resolved.command.flags & flags::WRITE != 0 || MAY_REPLICATE.contains(&resolved.parent);
-    if !aof.enabled() || !may_write {
+    if !propagating(cx.shared) || !may_write {
         return;
     }
     if cx.aof.order.is_none() {
@@ -285,13 +291,13 @@ pub fn replace_args(cx: &mut Context<'_>, args: Vec<Vec<u8>>) {
 /// MULTI of an EXEC.
 pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
     let shared = cx.shared;
-    if !shared.persistence.aof.enabled() {
+    if !propagating(shared) {
         return;
     }
     if resolved.parent == "exec" {
         let mut buffer = lock(&shared.persistence.aof.buffer);
         if std::mem::take(&mut buffer.in_multi) {
-            push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+            propagate(shared, &mut buffer, &[b"EXEC".to_vec()]);
         }
         return;
     }
@@ -317,12 +323,12 @@ pub fn after(cx: &mut Context<'_>, resolved: Resolved, reply_start: usize) {
 /// disk before the reply.
 pub fn close_script(shared: &Shared) {
     let aof = &shared.persistence.aof;
-    if !aof.enabled() {
+    if !propagating(shared) {
         return;
     }
     let mut buffer = lock(&aof.buffer);
     if std::mem::take(&mut buffer.in_multi) {
-        push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+        propagate(shared, &mut buffer, &[b"EXEC".to_vec()]);
         drop(buffer);
         // Once for the whole script (its commands only let go of the
         // order lock): written, and on disk with appendfsync always.
@@ -399,7 +405,8 @@ pub fn blocking(cx: &mut Context<'_>, attempt: Attempt) -> Attempt {
     let mut attempt = attempt;
     Box::new(move |db: &mut Db, now, filled| {
         let reply = attempt(db, now, filled)?;
-        if shared.persistence.aof.enabled() {
+        // An error reply (WRONGTYPE, UNBLOCKED) changed nothing to log.
+        if propagating(&shared) && !reply.starts_with(b"-") {
             let entries = translate_pop(&name, &args, &reply)
                 .or_else(|| super::aof_stream::translate(&name, &args, &reply, db, now))
                 .unwrap_or_default();
@@ -439,7 +446,7 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
     let mut buffer = lock(&shared.persistence.aof.buffer);
     log_expired(shared, &mut buffer);
     if buffer.selected != Some(db) {
-        push_entry(
+        propagate(
             shared,
             &mut buffer,
             &[b"SELECT".to_vec(), db.to_string().into_bytes()],
@@ -447,20 +454,20 @@ fn append(shared: &Shared, db: usize, in_exec: bool, entries: &[Vec<Vec<u8>>]) {
         buffer.selected = Some(db);
     }
     if in_exec && !buffer.in_multi {
-        push_entry(shared, &mut buffer, &[b"MULTI".to_vec()]);
+        propagate(shared, &mut buffer, &[b"MULTI".to_vec()]);
         buffer.in_multi = true;
     }
     // A command logged as several (a stream read as XCLAIMs) is a
     // transaction, as Redis writes it: a torn log never holds half of it.
     let wrap = !in_exec && entries.len() > 1;
     if wrap {
-        push_entry(shared, &mut buffer, &[b"MULTI".to_vec()]);
+        propagate(shared, &mut buffer, &[b"MULTI".to_vec()]);
     }
     for entry in entries {
-        push_entry(shared, &mut buffer, entry);
+        propagate(shared, &mut buffer, entry);
     }
     if wrap {
-        push_entry(shared, &mut buffer, &[b"EXEC".to_vec()]);
+        propagate(shared, &mut buffer, &[b"EXEC".to_vec()]);
     }
 }
 
@@ -470,22 +477,78 @@ fn log_expired(shared: &Shared, buffer: &mut Buffer) {
     for (db, key) in shared.store.events().take_deleted_by_expiry() {
         if buffer.selected != Some(db) {
             let select = [b"SELECT".to_vec(), db.to_string().into_bytes()];
-            push_entry(shared, buffer, &select);
+            propagate(shared, buffer, &select);
             buffer.selected = Some(db);
         }
-        push_entry(shared, buffer, &[b"DEL".to_vec(), key.to_vec()]);
+        propagate(shared, buffer, &[b"DEL".to_vec(), key.to_vec()]);
     }
 }
 
-fn push_entry(shared: &Shared, buffer: &mut Buffer, args: &[Vec<u8>]) {
+/// Redis's `propagate`: one entry of the write stream, to the AOF (when
+/// on) and to the replication backlog (once a replica has connected). The
+/// one place both learn of a change, so they always carry the same bytes.
+fn propagate(shared: &Shared, buffer: &mut Buffer, args: &[Vec<u8>]) {
     let start = buffer.bytes.len();
     crate::resp::encode_command(&mut buffer.bytes, args);
+    if shared.replication.active() {
+        shared.replication.feed(&buffer.bytes[start..]);
+    }
+    if !shared.persistence.aof.enabled() {
+        buffer.bytes.truncate(start);
+        return;
+    }
     let added = (buffer.bytes.len() - start) as u64;
     shared
         .persistence
         .aof
         .appended
         .fetch_add(added, Ordering::AcqRel);
+}
+
+/// True while writes are propagated anywhere: to the AOF, or to replicas.
+pub fn propagating(shared: &Shared) -> bool {
+    shared.persistence.aof.enabled() || shared.replication.active()
+}
+
+/// Sends `args` to the replicas only (PING, REPLCONF GETACK), between two
+/// entries of the stream: never inside a transaction or a script.
+pub fn propagate_to_replicas(shared: &Shared, args: &[Vec<u8>]) {
+    if !shared.replication.active() {
+        return;
+    }
+    let _gate = shared
+        .exec_gate
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    let _order = lock(&shared.persistence.aof.order);
+    let _buffer = lock(&shared.persistence.aof.buffer);
+    let mut bytes = Vec::new();
+    crate::resp::encode_command(&mut bytes, args);
+    shared.replication.feed(&bytes);
+}
+
+/// Starts a full resync (the caller holds the exclusive side of the EXEC
+/// gate, so no command runs): turns propagation to replicas on, and makes
+/// the stream select its database again before the next entry. Returns the
+/// stream's offset, the point the snapshot taken now stands for, after
+/// `register` has run at that point.
+pub fn start_full_resync(shared: &Shared, register: impl FnOnce(u64)) -> u64 {
+    let aof = &shared.persistence.aof;
+    let _order = lock(&aof.order);
+    let size = shared
+        .config()
+        .get("repl-backlog-size")
+        .and_then(crate::config::parse_memory)
+        .unwrap_or(1024 * 1024);
+    shared.replication.activate(size);
+    shared.store.events().keep_expired_for_log(true);
+    let mut buffer = lock(&aof.buffer);
+    // Keys that expired before the snapshot: their DELs go first.
+    log_expired(shared, &mut buffer);
+    buffer.selected = None;
+    let offset = shared.replication.backlog().offset();
+    register(offset);
+    offset
 }
 
 /// Writes the buffer to the increment, and fsyncs it if asked. Whoever
@@ -562,13 +625,16 @@ fn flush_to(shared: &Shared, fsync: bool, upto: u64) {
 /// fsync once a second, outside the sink lock so writers do not wait.
 pub fn cron(shared: &Shared) {
     let aof = &shared.persistence.aof;
-    if !aof.enabled() {
+    if !propagating(shared) {
         return;
     }
     // Keys active expiry deleted (no command logs them otherwise).
     {
         let _order = lock(&aof.order);
         log_expired(shared, &mut lock(&aof.buffer));
+    }
+    if !aof.enabled() {
+        return;
     }
     flush(shared, false);
     auto_rewrite(shared);
@@ -665,7 +731,8 @@ fn translate(
             None if alive() => vec![vec![word("PERSIST"), key]],
             None => vec![vec![word("DEL"), key]],
         },
-        "setex" | "psetex" | "set" if expire().is_some() => {
+        // A plain `SET k v` clears any TTL: no lookup needed.
+        "setex" | "psetex" | "set" if (name != "set" || args.len() > 3) && expire().is_some() => {
             let value = if name == "set" {
                 std::mem::take(&mut args[2])
             } else {
@@ -1077,7 +1144,11 @@ fn abandon(shared: &Shared, incr: &Path) {
     let aof = &shared.persistence.aof;
     let order = lock(&aof.order);
     aof.enabled.store(false, Ordering::Release);
-    shared.store.events().keep_expired_for_log(false);
+    // Replicas still need the keys that expire.
+    shared
+        .store
+        .events()
+        .keep_expired_for_log(shared.replication.active());
     *lock(&aof.sink) = None;
     let mut buffer = lock(&aof.buffer);
     buffer.bytes.clear();
@@ -1102,7 +1173,11 @@ pub fn disable(shared: &Shared) {
     let _order = lock(&aof.order);
     flush(shared, true);
     aof.enabled.store(false, Ordering::Release);
-    shared.store.events().keep_expired_for_log(false);
+    // Replicas still need the keys that expire.
+    shared
+        .store
+        .events()
+        .keep_expired_for_log(shared.replication.active());
     *lock(&aof.sink) = None;
     let mut buffer = lock(&aof.buffer);
     buffer.bytes.clear();
@@ -1258,6 +1333,7 @@ fn replay(shared: &Shared, path: &Path, last: bool) -> Result<(), String> {
     );
     let mut session = Session::new(Arc::new(info), shared);
     session.set_authenticated(true);
+    session.replaying = true;
     let mut out = Reply::new();
     let mut at = 0;
     let mut multi_at = None;

@@ -172,7 +172,7 @@ pub fn count_change(shared: &Shared) {
 }
 
 /// The code of every function library, to save with the data.
-fn library_codes(shared: &Shared) -> Vec<Vec<u8>> {
+pub(crate) fn library_codes(shared: &Shared) -> Vec<Vec<u8>> {
     #[cfg(feature = "scripting")]
     return shared.scripting.library_codes();
     #[cfg(not(feature = "scripting"))]
@@ -487,6 +487,28 @@ fn load_rdb_file(shared: &Shared, path: &Path) -> Result<bool, String> {
     drop(data);
     install_libraries(shared, &loaded.libraries)
         .map_err(|err| format!("can't load {}: {err}", path.display()))?;
+    install(shared, loaded, started);
+    Ok(true)
+}
+
+/// Replaces the store's contents with an RDB received from a master.
+pub fn load_rdb_bytes(shared: &Shared, data: &[u8]) -> Result<(), String> {
+    let started = Instant::now();
+    let loaded = rdb::read(
+        data,
+        shared.store.len(),
+        now_ms(),
+        shared.store.access_handle(),
+    )
+    .map_err(|err| format!("bad RDB from the master {err}"))?;
+    install_libraries(shared, &loaded.libraries)
+        .map_err(|err| format!("can't load the master's RDB: {err}"))?;
+    install(shared, loaded, started);
+    Ok(())
+}
+
+/// Puts loaded databases in place of the store's.
+fn install(shared: &Shared, loaded: rdb::Loaded, started: Instant) {
     let mut dbs = loaded.dbs;
     let mut guards = shared.store.write_all();
     for (guard, db) in guards.iter_mut().zip(dbs.iter_mut()) {
@@ -513,7 +535,6 @@ fn load_rdb_file(shared: &Shared, path: &Path) -> Result<bool, String> {
             loaded.version
         ),
     );
-    Ok(true)
 }
 
 /// INFO's persistence lines about RDB.

@@ -213,7 +213,7 @@ pub fn write_with(
         w.put(&[OP_RESIZEDB])?;
         w.length(db.len() as u64)?;
         w.length(db.volatile_len() as u64)?;
-        for (key, value) in db.keys().iter() {
+        for (key, entry) in db.keys().iter() {
             let expire = db.expire_at(key);
             if expire.is_some_and(|at| at <= now) {
                 continue;
@@ -224,13 +224,14 @@ pub fn write_with(
             }
             // The access clock, as the policy counts it (none otherwise).
             let policy = db.access_policy();
+            let clock = entry.clock.get();
             if policy.is_lru() {
                 w.put(&[OP_IDLE])?;
-                w.length(access::idle_ms(value.clock.get(), now) / 1000)?;
+                w.length(access::idle_ms(clock, now) / 1000)?;
             } else if policy.is_lfu() {
-                w.put(&[OP_FREQ, policy.frequency(value.clock.get(), now)])?;
+                w.put(&[OP_FREQ, policy.frequency(clock, now)])?;
             }
-            write_value(&mut w, Some(key), &value.value)?;
+            write_value(&mut w, Some(key), &entry.value)?;
             written += 1;
         }
     }

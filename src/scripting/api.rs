@@ -204,7 +204,23 @@ pub(super) fn error_handler(lua: &Lua, hidden: &Table, error: Value) -> mlua::Re
             };
             error_table(lua, &text)?
         }
-        Value::String(text) => error_table(lua, &format!("ERR {}", text.to_string_lossy()))?,
+        Value::String(text) => {
+            let text = text.to_string_lossy();
+            // The sandbox's wrappers stand where Redis has C functions, whose
+            // errors name the calling script's line, not the wrapper's.
+            let text = match (sandbox_place_len(&text), &place) {
+                (Some(len), Some((source, Some(line)))) => {
+                    format!(
+                        "{}:{line}: {}",
+                        source.trim_start_matches('@'),
+                        &text[len..]
+                    )
+                }
+                (Some(len), _) => text[len..].to_string(),
+                (None, _) => text,
+            };
+            error_table(lua, &format!("ERR {text}"))?
+        }
         other => {
             let tostring: mlua::Function = lua.globals().raw_get("tostring")?;
             let text: String = tostring.call(other).unwrap_or_else(|_| "?".into());
@@ -218,6 +234,17 @@ pub(super) fn error_handler(lua: &Lua, hidden: &Table, error: Value) -> mlua::Re
         }
     }
     Ok(table)
+}
+
+/// The length of a `respd:<line>: ` prefix (an error raised in the
+/// sandbox's own Lua), if `text` starts with one.
+fn sandbox_place_len(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix("respd:")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || !rest[digits..].starts_with(": ") {
+        return None;
+    }
+    Some("respd:".len() + digits + 2)
 }
 
 /// The innermost frame of the script's own code: (source, line).
@@ -344,6 +371,12 @@ fn command(
     let command_flags = resolved.command.flags;
     if command_flags & flags::NOSCRIPT != 0 {
         return failed(&format!("ERR {NOT_ALLOWED}"));
+    }
+    // Commands that may replicate (PUBLISH...) are writes to a read-only
+    // script, as in Redis.
+    let may_replicate = matches!(resolved.parent, "publish" | "spublish" | "pfcount");
+    if may_replicate && command_flags & flags::WRITE == 0 && run.read_only.load(Ordering::Acquire) {
+        return failed(&format!("ERR {READ_ONLY}"));
     }
     if command_flags & flags::WRITE != 0 {
         if run.read_only.load(Ordering::Acquire) {

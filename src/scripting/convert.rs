@@ -8,26 +8,40 @@ use mlua::{Lua, Table, Value};
 
 use crate::resp::{Frame, Reply};
 
-/// Nesting deeper than this is refused rather than risk the worker's stack.
-const MAX_DEPTH: usize = 200;
+/// Redis converts a script's reply recursively on the Lua stack and stops
+/// with this error where the next value would not fit under Lua's limit of
+/// 8000 slots (`lua_checkstack(lua, 4)` fails): a level of array costs one
+/// slot, a map value three (its key four), a set member three, and the
+/// script's value starts at height 2. respd counts the same heights, so a
+/// self-referencing table gives the same 7995 levels, without recursing.
+const LUA_STACK_LIMIT: usize = 8000;
+const REPLY_BASE_HEIGHT: usize = 2;
 const TOO_DEEP: &str = "ERR reached lua stack limit";
 
-/// Writes a script's return value (or a part of it) as a reply. `resp3`
-/// is the script's protocol (`redis.setresp`), which decides how booleans
-/// come out; `out` writes in the client's.
-pub(super) fn write_reply(value: &Value, out: &mut Reply, resp3: bool, depth: usize) {
-    match value {
-        Value::String(s) => out.bulk(&s.as_bytes()),
-        Value::Boolean(b) if resp3 => out.boolean(*b),
-        Value::Boolean(true) => out.int(1),
-        Value::Number(n) => out.int(truncate(*n)),
-        Value::Integer(i) => out.int(*i),
-        Value::Table(table) if depth >= MAX_DEPTH => {
-            let _ = table;
-            out.error(TOO_DEEP)
+/// Writes a script's return value as a reply. `resp3` is the script's
+/// protocol (`redis.setresp`), which decides how booleans come out; `out`
+/// writes in the client's. Nested tables are walked with an explicit stack:
+/// the connection's worker thread has a small one.
+pub(super) fn write_reply(value: &Value, out: &mut Reply, resp3: bool) {
+    let mut pending = vec![(value.clone(), REPLY_BASE_HEIGHT)];
+    while let Some((value, height)) = pending.pop() {
+        if height + 4 > LUA_STACK_LIMIT {
+            out.error(TOO_DEEP);
+            continue;
         }
-        Value::Table(table) => write_table(table, out, resp3, depth + 1),
-        _ => out.null(),
+        match value {
+            Value::String(s) => out.bulk(&s.as_bytes()),
+            Value::Boolean(b) if resp3 => out.boolean(b),
+            Value::Boolean(true) => out.int(1),
+            Value::Number(n) => out.int(truncate(n)),
+            Value::Integer(i) => out.int(i),
+            Value::Table(table) => {
+                let children = write_table(&table, out, height);
+                // Last child first: the stack pops them in order.
+                pending.extend(children.into_iter().rev());
+            }
+            _ => out.null(),
+        }
     }
 }
 
@@ -55,18 +69,21 @@ fn one_line(bytes: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-fn write_table(table: &Table, out: &mut Reply, resp3: bool, depth: usize) {
+/// Writes a table's reply header (or the whole reply, for the one-value
+/// forms) and returns the values still to write, each with its height on
+/// Redis's Lua stack.
+fn write_table(table: &Table, out: &mut Reply, height: usize) -> Vec<(Value, usize)> {
     if let Value::String(err) = field(table, "err") {
         out.error(&err.to_string_lossy());
-        return;
+        return Vec::new();
     }
     if let Value::String(ok) = field(table, "ok") {
         out.simple(&String::from_utf8_lossy(&one_line(&ok.as_bytes())));
-        return;
+        return Vec::new();
     }
     if let Some(n) = super::api::number(&field(table, "double")) {
         out.double(n);
-        return;
+        return Vec::new();
     }
     if let Value::String(big) = field(table, "big_number") {
         let text = one_line(&big.as_bytes());
@@ -77,16 +94,15 @@ fn write_table(table: &Table, out: &mut Reply, resp3: bool, depth: usize) {
         } else {
             out.bulk(&text);
         }
-        return;
+        return Vec::new();
     }
     if let Value::Table(map) = field(table, "map") {
         let pairs: Vec<(Value, Value)> = map.pairs().filter_map(Result::ok).collect();
         out.map(pairs.len());
-        for (key, value) in &pairs {
-            write_reply(key, out, resp3, depth);
-            write_reply(value, out, resp3, depth);
-        }
-        return;
+        return pairs
+            .into_iter()
+            .flat_map(|(key, value)| [(key, height + 4), (value, height + 3)])
+            .collect();
     }
     if let Value::Table(set) = field(table, "set") {
         let members: Vec<Value> = set
@@ -94,10 +110,7 @@ fn write_table(table: &Table, out: &mut Reply, resp3: bool, depth: usize) {
             .filter_map(|pair| pair.ok().map(|(k, _)| k))
             .collect();
         out.set(members.len());
-        for member in &members {
-            write_reply(member, out, resp3, depth);
-        }
-        return;
+        return members.into_iter().map(|m| (m, height + 3)).collect();
     }
     if let Value::Table(verbatim) = field(table, "verbatim_string") {
         if let (Value::String(format), Value::String(text)) =
@@ -119,7 +132,7 @@ fn write_table(table: &Table, out: &mut Reply, resp3: bool, depth: usize) {
             } else {
                 out.bulk(&text);
             }
-            return;
+            return Vec::new();
         }
     }
     // An array: up to the first nil.
@@ -128,9 +141,7 @@ fn write_table(table: &Table, out: &mut Reply, resp3: bool, depth: usize) {
         .take_while(|v| !v.is_nil())
         .collect();
     out.array(items.len());
-    for item in &items {
-        write_reply(item, out, resp3, depth);
-    }
+    items.into_iter().map(|item| (item, height + 1)).collect()
 }
 
 /// A command's reply as `redis.call` returns it.

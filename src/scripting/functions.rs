@@ -81,7 +81,7 @@ impl Libraries {
         self.libraries
             .iter()
             .flat_map(|l| &l.functions)
-            .find(|f| f.name.as_bytes() == name)
+            .find(|f| f.name.as_bytes().eq_ignore_ascii_case(name))
     }
 }
 
@@ -89,7 +89,8 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Reads the `#!lua name=<lib>` line: the library's name.
+/// Reads the `#!<engine> name=<lib>` line: the library's name. Redis
+/// reads the options first, then the name, then the engine.
 fn library_name(code: &[u8]) -> Result<String, Error> {
     if !code.starts_with(b"#!") {
         return Err(MISSING_METADATA.into());
@@ -98,15 +99,27 @@ fn library_name(code: &[u8]) -> Result<String, Error> {
         .iter()
         .position(|&b| b == b'\n')
         .ok_or(Error::from(INVALID_METADATA))?;
-    let line = String::from_utf8_lossy(&code[2..end]).into_owned();
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or("");
-    if !engine.eq_ignore_ascii_case("lua") {
-        return Err(Error::new(format!("ERR Engine '{engine}' not found")));
-    }
+    // Split as Redis's sdssplitargs does (quotes included).
+    let parts: Vec<String> = crate::util::split_args(&code[..end])
+        .ok()
+        .filter(|parts| !parts.is_empty())
+        .ok_or(Error::from(INVALID_METADATA))?
+        .iter()
+        .map(|part| String::from_utf8_lossy(part).into_owned())
+        .collect();
+    let engine = parts[0].get(2..).unwrap_or("").to_string();
     let mut name = None;
-    for part in parts {
-        match part.strip_prefix("name=") {
+    for part in &parts[1..] {
+        let value = part
+            .get(..5)
+            .filter(|prefix| prefix.eq_ignore_ascii_case("name="))
+            .map(|_| &part[5..]);
+        match value {
+            Some(_) if name.is_some() => {
+                return Err(
+                    "ERR Invalid metadata value, name argument was given multiple times".into(),
+                )
+            }
             Some(value) => name = Some(value.to_string()),
             None => {
                 return Err(Error::new(format!(
@@ -118,6 +131,9 @@ fn library_name(code: &[u8]) -> Result<String, Error> {
     let name = name.ok_or(Error::from(NO_NAME))?;
     if !valid_name(&name) {
         return Err(BAD_NAME.into());
+    }
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(Error::new(format!("ERR Engine '{engine}' not found")));
     }
     Ok(name)
 }
@@ -132,6 +148,10 @@ pub(crate) fn load(
     let mut libraries = std::mem::take(&mut vm.libraries);
     let result = load_into(vm, &mut libraries, shared, code, replace);
     vm.libraries = libraries;
+    // A load leaves a compiled chunk (and maybe a replaced library) behind:
+    // collected at once, so that used_memory_lua stays what scripts hold
+    // (Redis keeps functions in a VM of their own).
+    let _ = vm.lua.gc_collect();
     result
 }
 
@@ -218,7 +238,7 @@ fn load_into(
             .iter()
             .filter(|l| l.name != name)
             .flat_map(|l| &l.functions)
-            .any(|f| f.name == function.name);
+            .any(|f| f.name.eq_ignore_ascii_case(&function.name));
         if taken {
             return Err(Error::new(format!(
                 "ERR Function {} already exists",
@@ -315,7 +335,6 @@ fn loading_api(lua: &Lua) -> mlua::Result<Table> {
         "LOG_WARNING",
         "REDIS_VERSION",
         "REDIS_VERSION_NUM",
-        "setresp",
     ] {
         api.raw_set(name, redis.get::<Value>(name)?)?;
     }
@@ -444,7 +463,7 @@ pub(crate) fn list(vm: &Vm, out: &mut Reply, pattern: Option<&[u8]>, with_code: 
         .iter()
         .filter(|l| {
             pattern.map_or(true, |p| {
-                crate::store::glob_match(p, l.name.as_bytes(), false)
+                crate::store::glob_match(p, l.name.as_bytes(), true)
             })
         })
         .collect();

@@ -51,6 +51,11 @@ const TOO_MANY_KEYS: &str = "ERR Number of keys can't be greater than number of 
 const BAD_NUMKEYS: &str = "ERR Bad number of keys provided";
 const VM_FAILED: &str = "ERR the Lua VM could not be started";
 
+/// Every GC_PERIOD scripts, at most GC_STEPS steps of the Lua collector
+/// (each ~2 KB of work: about the 50 KB step Redis takes every 50 calls).
+const GC_PERIOD: u32 = 50;
+const GC_STEPS: u32 = 25;
+
 /// How often (in VM instructions) the hook looks at the kill flag.
 const HOOK_EVERY: u32 = 10_000;
 
@@ -149,6 +154,8 @@ pub(crate) struct Vm {
     scripts: HashMap<String, Script>,
     /// Bytes of script bodies in the cache (INFO used_memory_scripts_eval).
     script_bytes: usize,
+    /// Scripts run since the last garbage-collection step (see `call`).
+    runs: u32,
     pub(crate) libraries: functions::Libraries,
 }
 
@@ -190,6 +197,20 @@ impl Vm {
             call.call::<()>((log_hidden.clone(), args))
         })?;
         redis.raw_set("log", log)?;
+        // The sandbox's pcall, xpcall, coroutine.resume and load call this
+        // when they caught an error: once the script is killed, no error
+        // handling may keep it running (Redis re-raises the kill from its
+        // hook on every line for the same reason).
+        let killed = run.clone();
+        hidden.raw_set(
+            "check_kill",
+            lua.create_function(move |_, ()| {
+                if killed.kill.load(Ordering::Acquire) || killed.abort.load(Ordering::Acquire) {
+                    return Err(mlua::Error::RuntimeError(KILLED.into()));
+                }
+                Ok(())
+            })?,
+        )?;
         globals.raw_set("redis", redis.clone())?;
         math_random(&lua, &globals)?;
         libs::open_all(&lua)?;
@@ -197,7 +218,8 @@ impl Vm {
             .load(include_str!("sandbox.lua"))
             .set_name("=respd")
             .call((globals.clone(), hidden.clone()))?;
-        lua.set_hook(
+        // A global hook: coroutines a script creates run under it too.
+        lua.set_global_hook(
             mlua::HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_, _| {
                 if run.kill.load(Ordering::Acquire) || run.abort.load(Ordering::Acquire) {
@@ -210,7 +232,11 @@ impl Vm {
                 Ok(mlua::VmState::Continue)
             },
         )?;
+        // The start leaves garbage behind: INFO's used_memory_lua starts
+        // from what is live, as Redis's does.
+        lua.gc_collect()?;
         Ok(Vm {
+            runs: 0,
             lua,
             globals,
             env,
@@ -225,9 +251,30 @@ impl Vm {
         })
     }
 
+    /// As Redis: a few collector steps every 50 scripts (and library
+    /// loads), so that garbage never piles up to a long full collection.
+    pub(crate) fn gc_tick(&mut self) {
+        self.runs += 1;
+        if self.runs >= GC_PERIOD {
+            self.runs = 0;
+            for _ in 0..GC_STEPS {
+                if self.lua.gc_step().unwrap_or(true) {
+                    break;
+                }
+            }
+        }
+    }
+
     /// Compiles `body` as an EVAL script (not cached).
     fn compile(&self, body: &[u8]) -> Result<(Function, ShebangFlags), Error> {
         let (flags, code) = parse_shebang(body)?;
+        // Redis's Lua reads every chunk as text: a precompiled one fails on
+        // its first byte (see `binary_refused` in sandbox.lua).
+        if code.first() == Some(&0x1b) {
+            return Err(Error::new(
+                "ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'".to_string(),
+            ));
+        }
         let function = self
             .lua
             .load(code)
@@ -734,6 +781,7 @@ pub(crate) fn run_script(
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         call(vm, cx, &run, &function, keys, argv, is_function)
     }));
+    vm.gc_tick();
     drop(frozen);
     if !was_in_exec {
         crate::persistence::aof::close_script(shared);
@@ -747,7 +795,7 @@ pub(crate) fn run_script(
     match outcome {
         Ok(Ok(value)) => {
             let resp3 = run.resp3.load(Ordering::Acquire);
-            convert::write_reply(&value, cx.out, resp3, 0);
+            convert::write_reply(&value, cx.out, resp3);
             Ok(())
         }
         Ok(Err(error)) => Err(Error::new(api::error_reply_text(&error, &name))),
@@ -893,4 +941,30 @@ pub fn denies_oom(cx: &Context<'_>, resolved: Resolved, args: &Args) -> bool {
         .scripting
         .flags_of(resolved, args)
         .is_some_and(|flags| flags.denies_oom())
+}
+
+/// True when the script EVAL, EVALSHA or FCALL would run declares
+/// `no-writes` (CLIENT PAUSE WRITE lets it through). A script not known
+/// yet, or a VM busy running one, counts as one that may write.
+pub(crate) fn declares_no_writes(shared: &Shared, command: &str, args: &[Vec<u8>]) -> bool {
+    let Some(first) = args.get(1) else {
+        return false;
+    };
+    if command == "eval" {
+        return parse_shebang(first).is_ok_and(|(flags, _)| flags.no_writes);
+    }
+    let Ok(guard) = shared.scripting.vm.try_lock() else {
+        return false;
+    };
+    let Some(vm) = guard.as_ref() else {
+        return false;
+    };
+    match command {
+        "evalsha" => {
+            let sha = String::from_utf8_lossy(first).to_ascii_lowercase();
+            vm.scripts.get(&sha).is_some_and(|s| s.flags.no_writes)
+        }
+        "fcall" => vm.libraries.find(first).is_some_and(|f| f.no_writes),
+        _ => false,
+    }
 }

@@ -19,7 +19,7 @@
 //! shows all its requests, then all its replies, as they really travel.
 
 use std::io::{self, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::Shutdown;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -30,6 +30,8 @@ use crate::log::{self, log};
 use crate::pubsub::{Delivery, Limit, Outbox};
 use crate::resp::{trace_replies, trace_requests, CommandBuf, ReadError, Reply};
 use crate::shared::Shared;
+
+use super::stream::Stream;
 
 /// Room for incoming bytes. std's BufReader zeroes its whole buffer on the
 /// first read (stable Rust cannot hand it uninitialised memory), so every
@@ -47,7 +49,7 @@ const WRITER_STACK_BYTES: usize = 64 * 1024;
 struct Socket {
     /// Shared with the client registry, which may shut it down (CLIENT KILL)
     /// from another thread. One file descriptor per client, as in Redis.
-    stream: Arc<TcpStream>,
+    stream: Arc<Stream>,
     reply: Reply,
     /// The idle timeout currently set on the socket (`timeout`).
     idle_timeout: Option<Duration>,
@@ -191,33 +193,26 @@ fn trace_received(reader: &mut BufReader<Socket>) {
 }
 
 /// Serves one client until it disconnects, is killed, or the server stops.
-pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>) {
+/// `peer` and `laddr` are the addresses CLIENT LIST shows.
+pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) {
     // Without TCP_NODELAY, pipelined clients stall on Nagle's algorithm and
     // delayed ACKs.
-    let _ = stream.set_nodelay(true);
-    let peer = stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    stream.set_nodelay();
     let id = shared.clients.next_id();
     let tracer = Tracer::new(shared, format!("id={id} {peer}"));
-    let laddr = stream
-        .local_addr()
-        .ok()
-        .or(local)
-        .map(|a| a.to_string())
-        .unwrap_or_default();
     let stream = Arc::new(stream);
     let closer = stream.clone();
-    let info = Arc::new(ClientInfo::new(
+    let mut info = ClientInfo::new(
         id,
         peer,
         laddr,
-        raw_fd(&stream),
+        stream.raw_fd(),
         Box::new(move || {
             let _ = closer.shutdown(Shutdown::Both);
         }),
-    ));
+    );
+    info.unix_socket = stream.is_unix();
+    let info = Arc::new(info);
     shared.clients.register(info.clone());
     let _registration = Registration { shared, id };
     let mut session = Session::new(info, shared);
@@ -250,6 +245,22 @@ pub fn serve(shared: &Arc<Shared>, stream: TcpStream, local: Option<SocketAddr>)
                 );
                 if session.pubsub.outbox.is_some() {
                     route_through_outbox(shared, &session, socket);
+                }
+                if session.replication.handover.is_some() {
+                    // SYNC/PSYNC: from now on this connection is a replica's.
+                    let buffered = reader.buffer().to_vec();
+                    let socket = reader.get_mut();
+                    if socket.send_pending().is_ok() {
+                        let link = std::mem::take(&mut session.replication);
+                        crate::replication::master::serve(
+                            shared,
+                            &socket.stream,
+                            buffered,
+                            &session.info,
+                            link,
+                        );
+                    }
+                    break;
                 }
                 if session.close_after_reply
                     || session
@@ -326,7 +337,7 @@ fn route_through_outbox(shared: &Arc<Shared>, session: &Session, socket: &mut So
 /// outbox is closed and drained, or the client is gone. A chunk holds whole
 /// frames (replies, messages, MONITOR lines), so it traces frame by frame.
 fn spawn_writer(
-    stream: Arc<TcpStream>,
+    stream: Arc<Stream>,
     outbox: Arc<Outbox>,
     mut tracer: Tracer,
 ) -> Option<JoinHandle<()>> {
@@ -355,7 +366,7 @@ fn spawn_writer(
 
 /// `write_all` that rides out the moments when the socket is non-blocking
 /// (the worker's [`peer_closed`] probe sets that briefly).
-fn write_chunk(stream: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+fn write_chunk(stream: &Stream, mut bytes: &[u8]) -> io::Result<()> {
     let mut stream = stream;
     while !bytes.is_empty() {
         match stream.write(bytes) {
@@ -374,7 +385,7 @@ fn write_chunk(stream: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
 /// True when the client has closed its end: asked while its worker is busy
 /// with a blocking command and so not reading. Bytes the client sent in the
 /// meantime stay in the socket for later.
-fn peer_closed(stream: &TcpStream) -> bool {
+fn peer_closed(stream: &Stream) -> bool {
     if stream.set_nonblocking(true).is_err() {
         return false;
     }
@@ -408,15 +419,4 @@ impl Drop for Registration<'_> {
     fn drop(&mut self) {
         self.shared.clients.unregister(self.id);
     }
-}
-
-#[cfg(unix)]
-fn raw_fd(stream: &TcpStream) -> i64 {
-    use std::os::fd::AsRawFd;
-    i64::from(stream.as_raw_fd())
-}
-
-#[cfg(not(unix))]
-fn raw_fd(_: &TcpStream) -> i64 {
-    -1
 }

@@ -1,31 +1,33 @@
-//! The server: listeners, the pool of connection workers, and the
-//! background expiry thread.
+//! The server: listeners (see `listeners`), the pool of connection
+//! workers, and the background expiry and save-point threads.
 //!
 //! One thread serves one connection, for as long as it stays connected.
 //! The pool grows with the number of live connections, up to `maxclients`;
 //! past that a client is told `-ERR max number of clients reached` and
-//! closed, as Redis does, instead of waiting unseen in a queue.
+//! closed, as Redis does, instead of waiting unseen in a queue. After a
+//! burst, the idle workers go (`Acceptors::trim_pool`).
 //!
-//! Protected mode is checked here too: while no password is set, a client
-//! that does not come from the loopback interface is told why and closed
-//! before a worker is spent on it.
+//! Protected mode is checked at accept too: while no password is set, a
+//! client that does not come from the loopback interface (or the unix
+//! socket) is told why and closed before a worker is spent on it.
 
 mod connection;
+mod listeners;
+mod signals;
+pub(crate) mod stream;
 
-use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use threadpool::ThreadPool;
-
-use crate::commands::errors;
 use crate::config::Config;
-use crate::log::{self, log};
-use crate::shared::{Shared, Stats};
+use crate::shared::{Listening, Shared};
 use crate::util::now_ms;
+
+use listeners::{Acceptors, Listener};
 
 /// Stack size of a connection worker. Only the pages a worker touches cost
 /// memory, and handlers do not recurse, so a small stack keeps thousands of
@@ -48,7 +50,7 @@ pub fn is_local_peer(peer: &SocketAddr) -> bool {
 /// A bound, not yet running server.
 pub struct Server {
     shared: Arc<Shared>,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
 }
 
 impl Server {
@@ -63,53 +65,35 @@ impl Server {
     pub fn bind_with(addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(addr)?;
         let port = listener.local_addr()?.port();
-        Ok(Server::assemble(config, port, vec![listener]))
+        Ok(Server::assemble(
+            config,
+            port,
+            vec![Listener::Tcp(listener)],
+        ))
     }
 
-    /// Binds to every address of the configuration's `bind` on its `port`.
-    /// Addresses written with a leading `-` in redis.conf are optional: if
-    /// they cannot be bound (no IPv6, say), they are skipped.
+    /// Binds to every address of the configuration's `bind` on its `port`,
+    /// and to its `unixsocket`. Addresses written with a leading `-` in
+    /// redis.conf are optional: if they cannot be bound (no IPv6, say),
+    /// they are skipped.
     pub fn from_config(config: Config) -> io::Result<Server> {
-        let port = config.port();
-        let raw = config.get("bind").unwrap_or("").to_string();
-        let mut listeners = Vec::new();
-        let mut bound_port = port;
-        for entry in raw.split_whitespace() {
-            let optional = entry.starts_with('-');
-            let host = entry.trim_start_matches('-');
-            let host = if host == "*" {
-                "0.0.0.0"
-            } else if host == "::*" {
-                "::"
-            } else {
-                host
-            };
-            let addr = if host.contains(':') {
-                format!("[{host}]:{bound_port}")
-            } else {
-                format!("{host}:{bound_port}")
-            };
-            match TcpListener::bind(&addr) {
-                Ok(listener) => {
-                    bound_port = listener.local_addr()?.port();
-                    listeners.push(listener);
-                }
-                Err(_) if optional => {}
-                Err(err) => {
-                    return Err(io::Error::new(
-                        err.kind(),
-                        format!("could not bind {addr}: {err}"),
-                    ))
-                }
-            }
+        let bind = config.get("bind").unwrap_or("").to_string();
+        let tcp = listeners::bind_tcp(&bind, config.port())?;
+        let port = tcp
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(config.port(), |a| a.port());
+        let mut all: Vec<Listener> = tcp.into_iter().map(Listener::Tcp).collect();
+        if let Some(path) = config.get("unixsocket").filter(|p| !p.is_empty()) {
+            all.push(listeners::bind_unix(path, config.unixsocketperm())?);
         }
-        if listeners.is_empty() {
+        if all.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no address to listen on (bind)",
             ));
         }
-        Server::assemble(config, bound_port, listeners).persistent()
+        Server::assemble(config, port, all).persistent()
     }
 
     /// What redis-server does with its dump (`dir`/`dbfilename`): load it
@@ -140,24 +124,24 @@ impl Server {
         Ok(self)
     }
 
-    fn assemble(config: Config, port: u16, listeners: Vec<TcpListener>) -> Server {
+    fn assemble(config: Config, port: u16, listeners: Vec<Listener>) -> Server {
         let shared = Shared::new(config, port).into_arc();
-        let addrs = listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect();
         *shared
             .listen_addrs
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = addrs;
+            .unwrap_or_else(PoisonError::into_inner) =
+            listeners.iter().filter_map(Listener::tcp_addr).collect();
         Server { shared, listeners }
     }
 
-    /// The address of the first listener.
+    /// The address of the first TCP listener.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listeners[0]
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], self.shared.port)))
+        self.listeners
+            .iter()
+            .find_map(Listener::tcp_addr)
+            .unwrap_or_else(|| {
+                SocketAddr::from(([127, 0, 0, 1], self.shared.port.load(Ordering::Relaxed)))
+            })
     }
 
     /// The shared state (for embedding programs and tests).
@@ -165,56 +149,38 @@ impl Server {
         &self.shared
     }
 
+    /// What the `respd` binary adds to a server: SIGTERM and SIGINT shut
+    /// it down (see `crate::shutdown`), SIGHUP is ignored, and the pidfile
+    /// is written. Not for embedding programs: signals belong to the
+    /// process.
+    pub fn own_process(&self) -> io::Result<()> {
+        signals::install(&self.shared)?;
+        crate::shutdown::write_pidfile(&self.shared);
+        Ok(())
+    }
+
     /// Serves clients until SHUTDOWN.
     pub fn run(self) -> io::Result<()> {
         let Server { shared, listeners } = self;
-        let pool = threadpool::Builder::new()
-            .thread_name("respd-client".into())
-            .thread_stack_size(WORKER_STACK_BYTES)
-            .num_threads(POOL_STEP)
-            .build();
-        let live = Arc::new(AtomicUsize::new(0));
-        let addrs: Vec<SocketAddr> = listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect();
-        for addr in &addrs {
-            log(
-                &shared,
-                log::NOTICE,
-                &format!(
-                    "respd {} ready to accept connections on {addr}",
-                    env!("CARGO_PKG_VERSION")
-                ),
-            );
-        }
+        let acceptors = Arc::new(Acceptors::new(shared.clone()));
+        let as_listening: Arc<dyn Listening> = acceptors.clone();
+        let _ = shared.listening.set(Arc::downgrade(&as_listening));
+        drop(as_listening);
         let expiry = spawn_expiry_thread(shared.clone())?;
         let saver = spawn_save_points_thread(shared.clone())?;
-        let accept_threads: Vec<JoinHandle<()>> = listeners
-            .into_iter()
-            .map(|listener| {
-                let (shared, pool, live) = (shared.clone(), pool.clone(), live.clone());
-                thread::Builder::new()
-                    .name("respd-accept".into())
-                    .spawn(move || accept_loop(&listener, &shared, pool, &live))
-            })
-            .collect::<io::Result<_>>()?;
-        for handle in accept_threads {
-            let _ = handle.join();
+        crate::replication::replica::start_from_config(&shared);
+        for listener in listeners {
+            acceptors.start(listener)?;
         }
-        // SHUTDOWN: close every client, wait for the workers, stop expiry.
+        acceptors.serve_until_stopped();
+        // Stopped: close every client, wait for the workers, stop expiry.
         for client in shared.clients.all() {
             client.kill();
         }
-        pool.join();
+        acceptors.wait_for_connections();
         let _ = expiry.join();
         let _ = saver.join();
         crate::persistence::aof::sync(&shared);
-        log(
-            &shared,
-            log::NOTICE,
-            "respd is now ready to exit, bye bye...",
-        );
         Ok(())
     }
 
@@ -267,65 +233,6 @@ impl Drop for ServerHandle {
     }
 }
 
-/// Counts a live connection for as long as it exists, even if its worker
-/// panics.
-struct LiveGuard(Arc<AtomicUsize>);
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn accept_loop(
-    listener: &TcpListener,
-    shared: &Arc<Shared>,
-    mut pool: ThreadPool,
-    live: &Arc<AtomicUsize>,
-) {
-    let local = listener.local_addr().ok();
-    for stream in listener.incoming() {
-        if shared.shutting_down.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(mut stream) = stream else {
-            // Out of file descriptors, usually: back off a little.
-            thread::sleep(Duration::from_millis(10));
-            continue;
-        };
-        Stats::bump(&shared.stats.connections_received);
-        let (maxclients, protected) = {
-            let config = shared.config();
-            let protected = config.protected_mode() && config.requirepass().is_none();
-            (config.maxclients(), protected)
-        };
-        let refusal = if live.load(Ordering::SeqCst) >= maxclients {
-            Some(format!("-{}\r\n", errors::MAX_CLIENTS))
-        } else if protected && !stream.peer_addr().is_ok_and(|peer| is_local_peer(&peer)) {
-            Some(PROTECTED_MODE_DENIED.to_string())
-        } else {
-            None
-        };
-        if let Some(refusal) = refusal {
-            Stats::bump(&shared.stats.rejected_connections);
-            let _ = stream.write_all(refusal.as_bytes());
-            let _ = stream.shutdown(Shutdown::Both);
-            continue;
-        }
-        let now_live = live.fetch_add(1, Ordering::SeqCst) + 1;
-        if now_live > pool.max_count() {
-            pool.set_num_threads((now_live + POOL_STEP).min(maxclients.max(now_live)));
-        }
-        let (shared, guard) = (shared.clone(), LiveGuard(live.clone()));
-        pool.execute(move || {
-            let _guard = guard;
-            connection::serve(&shared, stream, local);
-        });
-    }
-    // Make sure the other listeners notice, too.
-    shared.request_shutdown();
-}
-
 /// Active expiry: `hz` times a second, sample the volatile keys of every
 /// database and delete the expired ones; keep going on a database while
 /// more than a quarter of the sample had expired (as Redis does).
@@ -337,7 +244,13 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .spawn(move || {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
-                let active = shared.active_expire.load(Ordering::Relaxed);
+                // No key is deleted while clients are paused (Redis keeps
+                // the dataset still so a failover sees it as it was), nor by
+                // a replica (it hides expired keys; the master's DEL removes
+                // them).
+                let active = shared.active_expire.load(Ordering::Relaxed)
+                    && !shared.replication.replica.is_replica()
+                    && (!shared.pause.engaged() || shared.pause.current().is_none());
                 for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
                         // Each step waits for the shared side of the EXEC
@@ -350,7 +263,17 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
                         let (checked, deleted) =
                             shared.store.write(index).expire_some(now_ms(), SAMPLE);
+                        // Expired streams end their XREADGROUP clients' wait.
+                        let gone = shared.store.take_gone_streams();
+                        if !gone.is_empty() && shared.blocking.blocked_count() > 0 {
+                            shared.blocking.serve(&shared.store, gone);
+                        }
                         drop(gate);
+                        let changed = crate::store::changed::take();
+                        if !changed.is_empty() {
+                            let limit = shared.pubsub.output_limits(&shared).pubsub;
+                            shared.tracking.deliver(&shared.clients, 0, changed, limit);
+                        }
                         // Their `expired` events, once the lock is let go.
                         crate::notify::publish_pending(&shared);
                         if checked == 0 || deleted * 4 <= checked || started.elapsed() > BUDGET {
@@ -358,6 +281,9 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                         }
                     }
                 }
+                // A slow cycle is a latency spike of its own (LATENCY).
+                let cycle_ms = started.elapsed().as_millis() as u64;
+                shared.latency.add_if_needed("expire-cycle", cycle_ms);
                 let period = Duration::from_millis(1000 / shared.config().hz());
                 thread::sleep(period.saturating_sub(started.elapsed()));
             }
@@ -373,10 +299,12 @@ fn spawn_save_points_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
         .name("respd-savepoints".into())
         .spawn(move || {
             let mut last_check = Instant::now();
+            let mut last_ping = Instant::now();
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 // Sleep in short steps so a shutdown is not held up.
                 thread::sleep(PERIOD);
                 crate::persistence::aof::cron(&shared);
+                crate::replication::master::cron(&shared, &mut last_ping);
                 if last_check.elapsed() >= Duration::from_secs(1) {
                     last_check = Instant::now();
                     crate::persistence::check_save_points(&shared);

@@ -201,8 +201,18 @@ pub struct AccessClock(AtomicU32);
 
 impl AccessClock {
     /// A clock holding `value` (from [`AccessPolicy::fresh`]), no flags.
-    pub fn new(value: u32) -> Self {
+    pub const fn new(value: u32) -> Self {
         AccessClock(AtomicU32::new(value & CLOCK_BITS))
+    }
+
+    /// The whole word, clock and flags (to carry them to another key).
+    pub fn raw(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the whole word, clock and flags.
+    pub fn set_raw(&self, word: u32) {
+        self.0.store(word, Ordering::Relaxed);
     }
 
     /// The clock's packed value (without the flags).

@@ -25,18 +25,20 @@ pub struct Db {
     pub expired_count: u64,
     /// Keys deleted to free memory (INFO's `evicted_keys`).
     pub evicted_count: u64,
-    /// Keys some client WATCHes, each with a version that every change to
-    /// the key bumps. Empty unless someone watches, so writes pay one
-    /// `is_empty` test for WATCH.
+    /// Keys some client WATCHes, each with a version that every real
+    /// change to the key bumps ([`Db::modified`]). Empty unless someone
+    /// watches, so writes pay one `is_empty` test for WATCH.
     watched: HashMap<Key, Watched>,
     /// Changes so far (never decreases): the save points and INFO's
-    /// `rdb_changes_since_last_save` count from it. Bumped where WATCH
-    /// versions are, so every write through these methods counts.
+    /// `rdb_changes_since_last_save` count from it. Bumped with WATCH
+    /// versions, and by expiry and eviction.
     changes: u64,
     /// This database's number, for the events it logs.
     index: usize,
     /// Where keys created and expired are logged, while someone listens.
     events: Arc<EventLog>,
+    /// Where stream keys that go away are noted (blocked XREADGROUP).
+    pub(super) gone_streams: Arc<super::GoneStreams>,
     /// What the keys' access clocks hold (LRU or LFU), server-wide.
     access: Arc<AccessPolicy>,
     /// Bytes the keys, their values and expiry entries cost (see
@@ -233,7 +235,8 @@ impl Db {
     }
 
     /// Inserts or replaces `key`, logging `new` when it did not exist (the
-    /// clone of the key is paid only while someone listens).
+    /// clone of the key is paid only while someone listens), and noting a
+    /// stream it replaces.
     ///
     /// An overwritten key's LFU counter carries over to the new value, as
     /// Redis's `dbOverwrite` keeps it; an LRU clock starts again.
@@ -251,15 +254,32 @@ impl Db {
     fn insert_entry(&mut self, key: Key, entry: Entry) {
         let (key_len, cost) = (key.len(), entry.cost);
         self.count_entry(key_len, cost, true);
+        let is_stream = |old: &Entry| matches!(old.value, Value::Stream(_));
         if !self.events.wants(class::NEW) {
-            if let Some(old) = self.keys.insert(key, entry) {
+            let (old, noted) = self.keys.insert_noting(key, entry, is_stream);
+            if let Some(old) = old {
                 self.count_entry(key_len, old.cost, false);
             }
+            if let Some(key) = noted {
+                self.gone_streams.record(self.index, &key);
+            }
         } else {
-            match self.keys.insert(key.clone(), entry) {
-                Some(old) => self.count_entry(key_len, old.cost, false),
+            let (old, _) = self.keys.insert_noting(key.clone(), entry, |_| false);
+            match old {
+                Some(old) => {
+                    self.count_entry(key_len, old.cost, false);
+                    self.note_if_stream(&key, Some(&old.value));
+                }
                 None => self.events.record(self.index, class::NEW, "new", &key),
             }
+        }
+    }
+
+    /// Notes that a stream left `key` (deleted, or replaced by any value:
+    /// Redis wakes the key's XREADGROUP clients then).
+    fn note_if_stream(&self, key: &[u8], gone: Option<&Value>) {
+        if let Some(Value::Stream(_)) = gone {
+            self.gone_streams.record(self.index, key);
         }
     }
 
@@ -278,9 +298,14 @@ impl Db {
         self.expires.len()
     }
 
-    /// Records a change to `key` for WATCH.
-    fn touch(&mut self, key: &[u8]) {
+    /// Signals that `key` really changed (Redis's `signalModifiedKey`):
+    /// its WATCHes fail and the change counter moves. The methods that
+    /// replace or delete a whole value call it themselves; a handler that
+    /// changes a value in place (through [`Db::get_mut`]) calls it when it
+    /// changed something, never for a no-op or a failed write.
+    pub fn modified(&mut self, key: &[u8]) {
         self.changes += 1;
+        super::changed::key_changed(key);
         if !self.watched.is_empty() {
             if let Some(watched) = self.watched.get_mut(key) {
                 watched.version += 1;
@@ -288,10 +313,35 @@ impl Db {
         }
     }
 
-    /// Records a change to every watched key (FLUSHDB, SWAPDB).
-    pub fn touch_all(&mut self) {
+    /// Counts a change that is no key modification for WATCH (a stream's
+    /// consumer groups: Redis's `server.dirty` without `signalModifiedKey`),
+    /// so the save points and the AOF still see it.
+    pub fn dirty(&mut self) {
         self.changes += 1;
-        self.watched.values_mut().for_each(|w| w.version += 1);
+    }
+
+    /// Before a flush or a swap: the watched keys that hold a live value
+    /// in this database or will in `replaced_with` (SWAPDB) count as
+    /// changed; a key missing (or expired) on both sides did not change,
+    /// as Redis's `touchAllWatchedKeysInDb`.
+    fn touch_watched_live(&mut self, replaced_with: Option<&Db>) {
+        self.changes += 1;
+        if self.watched.is_empty() {
+            return;
+        }
+        let now = crate::util::now_ms();
+        let live_here: Vec<bool> = self
+            .watched
+            .keys()
+            .map(|key| {
+                self.contains(key, now) || replaced_with.is_some_and(|db| db.contains(key, now))
+            })
+            .collect();
+        for (watched, live) in self.watched.values_mut().zip(live_here) {
+            if live {
+                watched.version += 1;
+            }
+        }
     }
 
     /// How many changes this database has seen (see `changes`).
@@ -339,6 +389,8 @@ impl Db {
     /// they are (they are about names in a database number) and count as
     /// changed.
     pub fn swap_data(&mut self, other: &mut Db) {
+        self.touch_watched_live(Some(other));
+        other.touch_watched_live(Some(self));
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
@@ -347,8 +399,6 @@ impl Db {
         std::mem::swap(&mut self.used, &mut other.used);
         std::mem::swap(&mut self.tables, &mut other.tables);
         std::mem::swap(&mut self.tables_at, &mut other.tables_at);
-        self.touch_all();
-        other.touch_all();
     }
 
     fn is_expired(&self, key: &[u8], now: u64) -> bool {
@@ -381,14 +431,11 @@ impl Db {
     }
 
     /// The live value under `key`, to change in place; an expired key is
-    /// deleted first. This is an access.
+    /// deleted first. This is an access; the caller signals [`Db::modified`]
+    /// if it changes it (its cost is measured again either way).
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.purge_if_expired(key, now);
-        // A missing key is not changed (WATCH on it survives, as in Redis).
-        if self.keys.get(key).is_some() {
-            self.touch(key);
-            self.mark_stale(key);
-        }
+        self.mark_stale(key);
         let entry = self.keys.get_mut(key)?;
         accessed(&self.access, entry, now);
         Some(&mut entry.value)
@@ -410,7 +457,7 @@ impl Db {
         accessed(&self.access, entry, now);
         let (result, changed) = change(&mut entry.value);
         if changed {
-            self.touch(key);
+            self.modified(key);
         }
         Some(result)
     }
@@ -423,9 +470,13 @@ impl Db {
     /// Deletes `key` when its time has passed; true if it did.
     pub fn purge_if_expired(&mut self, key: &[u8], now: u64) -> bool {
         if self.is_expired(key, now) {
-            self.forget(key);
+            let gone = self.forget(key);
+            self.note_if_stream(key, gone.as_ref().map(|entry| &entry.value));
             self.expired_count += 1;
-            self.touch(key);
+            // Not a change for WATCH: EXEC compares liveness itself, and a
+            // key already expired when watched did not change by going.
+            self.changes += 1;
+            super::changed::key_changed(key);
             self.events.expired_purged(self.index, key);
             return true;
         }
@@ -443,7 +494,7 @@ impl Db {
 
     /// Stores `value` under `key` and clears any expiry (what SET does).
     pub fn set(&mut self, key: Key, value: Value) {
-        self.touch(&key);
+        self.modified(&key);
         if !self.expires.is_empty() {
             self.purge_before_overwrite(&key);
             if self.expires.remove(&key[..]).is_some() {
@@ -457,11 +508,13 @@ impl Db {
     /// and every command that modifies a value in place).
     pub fn set_keep_ttl(&mut self, key: Key, value: Value, now: u64) {
         self.purge_if_expired(&key, now);
-        self.touch(&key);
+        self.modified(&key);
         self.insert(key, value);
     }
 
-    /// The value under `key`, created with `make()` when missing.
+    /// The value under `key`, created with `make()` when missing (a
+    /// change); the caller signals [`Db::modified`] if it changes a value
+    /// that was there.
     pub fn get_or_insert_with(
         &mut self,
         key: &[u8],
@@ -469,7 +522,6 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Value {
         self.purge_if_expired(key, now);
-        self.touch(key);
         let len_before = self
             .keys
             .get(key)
@@ -488,12 +540,16 @@ impl Db {
                 cost: 0,
             }
         });
-        if made {
-            self.events.record(self.index, class::NEW, "new", key);
-        } else {
+        if !made {
             accessed(&self.access, entry, now);
+        } else {
+            self.modified(key);
+            self.events.record(self.index, class::NEW, "new", key);
         }
-        &mut entry.value
+        match self.keys.get_mut(key) {
+            Some(entry) => &mut entry.value,
+            None => unreachable!("the key is present or was inserted above"),
+        }
     }
 
     /// Removes `key` and returns its live value.
@@ -502,7 +558,8 @@ impl Db {
             return None;
         }
         let removed = self.forget(key)?;
-        self.touch(key);
+        self.modified(key);
+        self.note_if_stream(key, Some(&removed.value));
         Some(removed.value)
     }
 
@@ -522,7 +579,8 @@ impl Db {
         let expire = self.expires.get(key).copied();
         let entry = self.forget(key)?;
         accessed(&self.access, &entry, now);
-        self.touch(key);
+        self.modified(key);
+        self.note_if_stream(key, Some(&entry.value));
         Some((entry, expire))
     }
 
@@ -530,7 +588,7 @@ impl Db {
     /// expiry time (or none), replacing the key.
     pub fn put_entry(&mut self, key: Key, entry: Entry, expire_at: Option<u64>) {
         self.purge_before_overwrite(&key);
-        self.touch(&key);
+        self.modified(&key);
         self.store_expire(&key, expire_at);
         self.insert_entry(key, entry);
     }
@@ -538,7 +596,7 @@ impl Db {
     /// Stores a value with an expiry time (or none), replacing the key.
     pub fn put(&mut self, key: Key, value: Value, expire_at: Option<u64>) {
         self.purge_before_overwrite(&key);
-        self.touch(&key);
+        self.modified(&key);
         self.store_expire(&key, expire_at);
         self.insert(key, value);
     }
@@ -582,10 +640,11 @@ impl Db {
     /// Deletes `key` to free memory (maxmemory): logged as `evicted` and
     /// to the AOF as DEL. True when it was there.
     pub fn evict(&mut self, key: &[u8]) -> bool {
-        if self.forget(key).is_none() {
+        let Some(gone) = self.forget(key) else {
             return false;
-        }
-        self.touch(key);
+        };
+        self.modified(key);
+        self.note_if_stream(key, Some(&gone.value));
         self.evicted_count += 1;
         self.events.evicted(self.index, key);
         true
@@ -598,7 +657,7 @@ impl Db {
 
     /// Sets the expiry time of an existing key.
     pub fn set_expire(&mut self, key: &[u8], at: u64) {
-        self.touch(key);
+        self.modified(key);
         if let Some(slot) = self.expires.get_mut(key) {
             *slot = at;
         } else {
@@ -612,13 +671,14 @@ impl Db {
         let had_expiry = self.expires.remove(key).is_some();
         if had_expiry {
             self.count_expire(key.len(), false);
-            self.touch(key);
+            self.modified(key);
         }
         had_expiry
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        self.touch_watched_live(None);
         self.keys.clear();
         self.expires.clear();
         self.expire_cursor = 0;
@@ -626,7 +686,6 @@ impl Db {
         self.stale.clear();
         self.tables = self.keys.table_bytes() + self.expires.table_bytes();
         self.tables_at = (0, 0);
-        self.touch_all();
     }
 
     /// The keyspace, for walks (KEYS, SCAN). Callers skip expired keys with
@@ -640,13 +699,21 @@ impl Db {
         !self.is_expired(key, now)
     }
 
-    /// A random live key, or None when there is none.
+    /// A random live key, every key about equally likely, or None when
+    /// there is none. Fair draws first; when they keep landing on expired
+    /// keys, a walk from a random cursor finds any live one.
     pub fn random_key(&self, now: u64, seed: u64) -> Option<&Key> {
         if self.keys.is_empty() {
             return None;
         }
-        // Start the walk at a random cursor and take the first live key; a
-        // few rounds cover databases where most keys have expired.
+        let mut rng = crate::util::Rng::seeded(seed);
+        for _ in 0..100 {
+            match self.keys.random_entry(&mut rng) {
+                Some((key, _)) if self.is_live(key, now) => return Some(key),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
         let mut cursor = seed;
         for _ in 0..2 {
             let start = cursor;
@@ -688,8 +755,10 @@ impl Db {
         }
         self.expire_cursor = cursor;
         for key in &due {
-            self.forget(key);
-            self.touch(key);
+            let gone = self.forget(key);
+            self.note_if_stream(key, gone.as_ref().map(|entry| &entry.value));
+            self.changes += 1;
+            super::changed::key_changed(key);
             self.events.expired_purged(self.index, key);
         }
         self.expired_count += due.len() as u64;

@@ -10,7 +10,7 @@
 //! first, so the buckets already visited stay visited after a resize.
 
 use std::borrow::Borrow;
-use std::collections::hash_map::{HashMap, RandomState};
+use std::collections::hash_map::{Entry, HashMap, RandomState};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
 /// Average entries per bucket before the bucket count doubles.
@@ -118,6 +118,16 @@ impl<V> Dict<V> {
         self.buckets[self.bucket_of(key)].get(key)
     }
 
+    /// The stored key and value under `key` (the keyspace's keys carry
+    /// their access clocks).
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&Key, &V)>
+    where
+        Key: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.buckets[self.bucket_of(key)].get_key_value(key)
+    }
+
     /// The value stored under `key`, to change in place.
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
@@ -148,6 +158,33 @@ impl<V> Dict<V> {
             }
         }
         old
+    }
+
+    /// [`Dict::insert`], also handing back a copy of the key when the value
+    /// it replaces passes `wanted` (the rare replacement that must be noted
+    /// by name), for the price of one lookup.
+    pub fn insert_noting(
+        &mut self,
+        key: Key,
+        value: V,
+        wanted: impl FnOnce(&V) -> bool,
+    ) -> (Option<V>, Option<Key>) {
+        let bucket = self.bucket_of(&key[..]);
+        match self.buckets[bucket].entry(key) {
+            Entry::Occupied(mut slot) => {
+                let old = slot.insert(value);
+                let noted = wanted(&old).then(|| slot.key().clone());
+                (Some(old), noted)
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(value);
+                self.len += 1;
+                if self.len > self.buckets.len() * GROW_AT {
+                    self.resize(self.buckets.len() * 2);
+                }
+                (None, None)
+            }
+        }
     }
 
     /// The value under `key`, inserting `make()` first if it is missing.
@@ -283,6 +320,26 @@ impl<V> Dict<V> {
         let mut next = cursor | !mask;
         next = next.reverse_bits().wrapping_add(1).reverse_bits();
         next
+    }
+
+    /// A random entry, every entry about equally likely (Redis's SRANDMEMBER
+    /// and RANDOMKEY are fair). A bucket then an entry in it would favour
+    /// entries of sparse buckets, so a bucket is given `FAIR_SLOTS` slots
+    /// and a draw landing on an empty slot is drawn again: exact as long as
+    /// no bucket holds more entries than that (about 1e-10 of them at the
+    /// densest load), and cheap since the load stays between 1 and 8.
+    pub fn random_entry(&self, rng: &mut crate::util::Rng) -> Option<(&Key, &V)> {
+        const FAIR_SLOTS: usize = 32;
+        if self.is_empty() {
+            return None;
+        }
+        loop {
+            let bucket = &self.buckets[rng.below(self.buckets.len())];
+            let slot = rng.below(FAIR_SLOTS.max(bucket.len()));
+            if let Some(entry) = bucket.iter().nth(slot) {
+                return Some(entry);
+            }
+        }
     }
 
     /// Visits buckets from `cursor` until `visit` has seen at least `count`

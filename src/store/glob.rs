@@ -4,13 +4,25 @@
 //! It is iterative with one backtracking point per `*`, so a hostile
 //! pattern such as `a*a*a*a*b` costs O(pattern × string), not exponential
 //! time.
+//!
+//! Two of Redis's edges are kept: the empty string matches only the empty
+//! pattern (`*` and `**` do not match it; KEYS and SCAN treat a lone `*`
+//! as "everything" before matching), and a pattern whose match needs more
+//! than 1000 `*` with text left (Redis's recursion limit) matches nothing.
+
+/// Redis's matcher recurses once per `*` and gives up past this depth.
+const MAX_STAR_NESTING: usize = 1000;
 
 /// True when `string` matches `pattern`; `nocase` folds ASCII case.
 pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     let fold = |b: u8| if nocase { b.to_ascii_lowercase() } else { b };
+    if string.is_empty() {
+        return pattern.is_empty();
+    }
     let (mut p, mut s) = (0, 0);
     // Where to resume after the last `*`: (pattern index after it, string index).
     let mut star: Option<(usize, usize)> = None;
+    let mut stars = 0;
     while s < string.len() {
         let step = match pattern.get(p) {
             Some(b'*') => {
@@ -19,6 +31,10 @@ pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
                 }
                 if p == pattern.len() {
                     return true;
+                }
+                stars += 1;
+                if stars > MAX_STAR_NESTING {
+                    return false;
                 }
                 star = Some((p, s));
                 continue;
@@ -101,7 +117,10 @@ mod tests {
         let no = |p: &str, s: &str| {
             assert!(!glob_match(p.as_bytes(), s.as_bytes(), false), "{p} !~ {s}")
         };
-        yes("*", "");
+        no("*", "");
+        no("**", "");
+        yes("", "");
+        no("?", "");
         yes("h?llo", "hello");
         yes("h*llo", "heeeello");
         yes("h[ae]llo", "hallo");
@@ -120,5 +139,10 @@ mod tests {
         yes("*a", "ba");
         no("a", "ab");
         assert!(glob_match(b"MAXCLIENTS", b"maxclients", true));
+        // Past 1000 nested `*` Redis gives up; a final `*` needs no nesting.
+        let text = "a".repeat(2000);
+        no(&"*?".repeat(1001), &text);
+        yes(&"*?".repeat(1000), &text);
+        yes(&("*a".repeat(1000) + "*"), &text);
     }
 }

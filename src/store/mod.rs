@@ -3,6 +3,7 @@
 
 pub mod access;
 mod bytes;
+pub mod changed;
 mod db;
 mod dict;
 pub mod events;
@@ -31,7 +32,37 @@ pub use stream::{Consumer, Fields, Group, Nack, NodeImage, NodeLimits, Stream, S
 pub use value::Value;
 pub use zset::{LexBound, ScoreBound, ZSet};
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Stream keys deleted or overwritten by another type since they were last
+/// taken: XREADGROUP clients blocked on them must be told (Redis signals a
+/// deleted stream as "ready"). Streams rarely go, so recording costs
+/// nothing in the common case, and taking is one atomic load.
+#[derive(Debug, Default)]
+pub struct GoneStreams {
+    any: AtomicBool,
+    keys: Mutex<Vec<(usize, Key)>>,
+}
+
+impl GoneStreams {
+    fn record(&self, db: usize, key: &[u8]) {
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.push((db, key.into()));
+        self.any.store(true, Ordering::Release);
+    }
+
+    /// The keys recorded so far, forgetting them. A plain load when there
+    /// are none (every command asks).
+    pub fn take(&self) -> Vec<(usize, Key)> {
+        if !self.any.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        self.any.store(false, Ordering::Release);
+        std::mem::take(&mut *keys)
+    }
+}
 
 /// Every database, each behind its own lock. A command takes the lock of
 /// the database it works on once; a panic while holding it does not make
@@ -41,6 +72,8 @@ pub struct Store {
     dbs: Vec<RwLock<Db>>,
     /// Keyspace events of every database, in the order they happened.
     events: Arc<EventLog>,
+    /// Streams of every database that went away.
+    gone_streams: Arc<GoneStreams>,
     /// What the keys' access clocks hold (LRU or LFU).
     access: Arc<access::AccessPolicy>,
     /// maxmemory and eviction.
@@ -51,15 +84,27 @@ impl Store {
     /// `count` empty databases.
     pub fn new(count: usize) -> Self {
         let events = Arc::new(EventLog::default());
+        let gone_streams = Arc::new(GoneStreams::default());
         let access = Arc::new(access::AccessPolicy::default());
         Store {
             dbs: (0..count.max(1))
-                .map(|index| RwLock::new(Db::new(index, events.clone(), access.clone())))
+                .map(|index| {
+                    let mut db = Db::new(index, events.clone(), access.clone());
+                    db.gone_streams = gone_streams.clone();
+                    RwLock::new(db)
+                })
                 .collect(),
             events,
+            gone_streams,
             access,
             governor: evict::Governor::default(),
         }
+    }
+
+    /// Stream keys deleted or overwritten since the last call (see
+    /// [`GoneStreams`]).
+    pub fn take_gone_streams(&self) -> Vec<(usize, Key)> {
+        self.gone_streams.take()
     }
 
     /// The access clocks' policy (LRU or LFU), set from the configuration.

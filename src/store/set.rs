@@ -234,29 +234,9 @@ pub(super) fn sample_in_order<T: Copy>(all: &[T], count: usize, distinct: bool) 
     picked
 }
 
-/// A random entry: a random bucket, then a random entry in it (buckets hold
-/// a handful of entries, and the map shrinks before most are empty).
+/// A random entry, each equally likely (see [`Dict::random_entry`]).
 pub(super) fn random_entry<'a, V>(dict: &'a Dict<V>, rng: &mut Rng) -> Option<(&'a Key, &'a V)> {
-    if dict.is_empty() {
-        return None;
-    }
-    loop {
-        let cursor = rng.next_u64();
-        let mut in_bucket = 0;
-        dict.scan_bucket(cursor, |_, _| in_bucket += 1);
-        if in_bucket == 0 {
-            continue;
-        }
-        let mut wanted = rng.below(in_bucket);
-        let mut found = None;
-        dict.scan_bucket(cursor, |key, value| {
-            if wanted == 0 && found.is_none() {
-                found = Some((key, value));
-            }
-            wanted = wanted.wrapping_sub(1);
-        });
-        return found;
-    }
+    dict.random_entry(rng)
 }
 
 /// `count` random entries, as Redis picks them for SRANDMEMBER and

@@ -278,7 +278,10 @@ impl Stream {
     pub fn next_id(&self, wanted: Option<(u64, Option<u64>)>, now: u64) -> Option<StreamId> {
         let id = match wanted {
             Some((ms, Some(seq))) => StreamId::new(ms, seq),
-            Some((ms, None)) if ms == self.last_id.ms => self.last_id.next()?,
+            // The sequence never rolls over into the next millisecond.
+            Some((ms, None)) if ms == self.last_id.ms => {
+                StreamId::new(ms, self.last_id.seq.checked_add(1)?)
+            }
             Some((ms, None)) => StreamId::new(ms, 0),
             None if now > self.last_id.ms => StreamId::new(now, 0),
             None => self.last_id.next()?,

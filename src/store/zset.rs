@@ -16,6 +16,10 @@ pub struct ScoreBound {
     pub exclusive: bool,
 }
 
+/// Redis's defaults for `zset-max-listpack-entries` and `-value`.
+const LISTPACK_MAX_ENTRIES: usize = 128;
+const LISTPACK_MAX_VALUE: usize = 64;
+
 /// One end of a lexicographic range: `-`, `+`, `[member` or `(member`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LexBound {
@@ -23,6 +27,48 @@ pub enum LexBound {
     PosInf,
     Inclusive(Vec<u8>),
     Exclusive(Vec<u8>),
+}
+
+impl LexBound {
+    /// As a range's minimum: `member` is past it (`>=`, or `>` when
+    /// exclusive).
+    pub fn at_or_below(&self, member: &[u8]) -> bool {
+        match self {
+            LexBound::NegInf => true,
+            LexBound::PosInf => false,
+            LexBound::Inclusive(b) => member >= &b[..],
+            LexBound::Exclusive(b) => member > &b[..],
+        }
+    }
+
+    /// As a range's maximum: `member` is before it (`<=`, or `<`).
+    pub fn at_or_above(&self, member: &[u8]) -> bool {
+        match self {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Inclusive(b) => member <= &b[..],
+            LexBound::Exclusive(b) => member < &b[..],
+        }
+    }
+
+    /// Redis's test for ranges that are always empty: min above max, or
+    /// equal with either end exclusive (`-` and `+` count as exclusive).
+    fn always_empty(min: &LexBound, max: &LexBound) -> bool {
+        let key = |b: &LexBound| -> (u8, Vec<u8>, bool) {
+            match b {
+                LexBound::NegInf => (0, Vec::new(), true),
+                LexBound::Inclusive(v) => (1, v.clone(), false),
+                LexBound::Exclusive(v) => (1, v.clone(), true),
+                LexBound::PosInf => (2, Vec::new(), true),
+            }
+        };
+        let ((min_rank, min_text, min_ex), (max_rank, max_text, max_ex)) = (key(min), key(max));
+        match (min_rank, min_text).cmp(&(max_rank, max_text)) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => min_ex || max_ex,
+            std::cmp::Ordering::Less => false,
+        }
+    }
 }
 
 /// A sorted set. Commands use only these methods.
@@ -130,22 +176,63 @@ impl ZSet {
         start..end.max(start)
     }
 
-    /// The ranks of the members between `min` and `max` in byte order
-    /// (meaningful when all scores are equal, as Redis documents).
-    pub fn lex_ranks(&self, min: &LexBound, max: &LexBound) -> Range<usize> {
-        let start = self.order.count_before(|_, m| match min {
-            LexBound::NegInf => false,
-            LexBound::PosInf => true,
-            LexBound::Inclusive(b) => m < &b[..],
-            LexBound::Exclusive(b) => m <= &b[..],
-        });
-        let end = self.order.count_before(|_, m| match max {
-            LexBound::NegInf => false,
-            LexBound::PosInf => true,
-            LexBound::Inclusive(b) => m <= &b[..],
-            LexBound::Exclusive(b) => m < &b[..],
-        });
+    /// The ranks of the members between `min` and `max` in byte order, as
+    /// Redis finds them (`reverse` when it walks from the highest score).
+    ///
+    /// With equal scores (what the commands are for) that is a binary
+    /// search. A set small enough for Redis's listpack (128 members of up
+    /// to 64 bytes, its defaults) is walked as Redis walks the listpack, so
+    /// differing scores give Redis's answer too: nothing unless the last
+    /// member is `>= min` and the first `<= max`; then the first member
+    /// `>= min` (from the top: the first `<= max`) must be in range, and
+    /// the run goes on while members stay `<= max` (`>= min`).
+    pub fn lex_ranks(&self, min: &LexBound, max: &LexBound, reverse: bool) -> Range<usize> {
+        if self.len() <= LISTPACK_MAX_ENTRIES
+            && self
+                .order
+                .iter_from(0)
+                .all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE)
+        {
+            return self.listpack_lex_ranks(min, max, reverse);
+        }
+        let start = self.order.count_before(|_, m| !min.at_or_below(m));
+        let end = self.order.count_before(|_, m| max.at_or_above(m));
         start..end.max(start)
+    }
+
+    fn listpack_lex_ranks(&self, min: &LexBound, max: &LexBound, reverse: bool) -> Range<usize> {
+        let len = self.len();
+        let (Some((first, _)), Some((last, _))) = (self.get(0), self.get(len.saturating_sub(1)))
+        else {
+            return 0..0;
+        };
+        if LexBound::always_empty(min, max) || !min.at_or_below(last) || !max.at_or_above(first) {
+            return 0..0;
+        }
+        if reverse {
+            let mut walk = self.order.iter_rev_from(len - 1).enumerate();
+            let Some((top, _)) = walk.find(|(_, (m, _))| max.at_or_above(m)) else {
+                return 0..0;
+            };
+            let top = len - 1 - top;
+            let run = self
+                .order
+                .iter_rev_from(top)
+                .take_while(|(m, _)| min.at_or_below(m))
+                .count();
+            top + 1 - run..top + 1
+        } else {
+            let mut walk = self.order.iter_from(0).enumerate();
+            let Some((start, _)) = walk.find(|(_, (m, _))| min.at_or_below(m)) else {
+                return 0..0;
+            };
+            let run = self
+                .order
+                .iter_from(start)
+                .take_while(|(m, _)| max.at_or_above(m))
+                .count();
+            start..start + run
+        }
     }
 
     /// Removes the members whose ranks are in `ranks`; returns them.
@@ -197,9 +284,17 @@ mod tests {
         for m in ["a", "b", "c", "d"] {
             same.insert(m.as_bytes(), 0.0);
         }
-        let lex = same.lex_ranks(&LexBound::Exclusive(b"b".to_vec()), &LexBound::PosInf);
+        let lex = same.lex_ranks(
+            &LexBound::Exclusive(b"b".to_vec()),
+            &LexBound::PosInf,
+            false,
+        );
         assert_eq!(lex, 2..4);
-        let lex = same.lex_ranks(&LexBound::NegInf, &LexBound::Inclusive(b"b".to_vec()));
+        let lex = same.lex_ranks(
+            &LexBound::NegInf,
+            &LexBound::Inclusive(b"b".to_vec()),
+            false,
+        );
         assert_eq!(lex, 0..2);
         let gone = z.remove_ranks(1..3);
         assert_eq!(gone.len(), 2);

@@ -1,0 +1,277 @@
+//! A replica's connection, from SYNC/PSYNC on: the snapshot, then the
+//! stream, on the connection's own worker thread.
+
+use crate::server::stream::Stream;
+use std::io::{self, BufReader, Cursor, Read, Write};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::{Backlog, Replica, ReplicaState};
+use crate::clients::ClientInfo;
+use crate::persistence::rdb;
+use crate::resp::{CommandBuf, Limits};
+use crate::shared::Shared;
+use crate::store::Db;
+use crate::util::{now_ms, parse_i64};
+
+/// What a connection learnt from `REPLCONF` before its SYNC/PSYNC, and the
+/// hand-over its SYNC/PSYNC asks of the connection loop.
+#[derive(Debug, Default)]
+pub struct Link {
+    /// `REPLCONF listening-port`.
+    pub listening_port: u16,
+    /// `REPLCONF ip-address`.
+    pub ip_address: Option<String>,
+    /// `REPLCONF rdb-only 1` (`redis-cli --rdb`): the snapshot, no stream.
+    pub rdb_only: bool,
+    /// Set by SYNC/PSYNC: the connection becomes a replica's.
+    pub handover: Option<Handover>,
+    /// The link came by PSYNC (the replica ACKs), not SYNC.
+    pub psync: bool,
+    /// This is the link to our master: its writes pass the read-only check.
+    pub is_master: bool,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` (cached).
+    pub min_replicas: (u64, u64),
+}
+
+/// How a replica's stream starts.
+#[derive(Debug)]
+pub enum Handover {
+    /// The snapshot (the databases as they were at stream offset `offset`,
+    /// and the function libraries), then the stream from there.
+    Full {
+        dbs: Vec<Db>,
+        libraries: Vec<Vec<u8>>,
+    },
+    /// The stream from where the replica stopped (`+CONTINUE`).
+    Continue,
+}
+
+/// Registers a replica of the connection `client`, sent up to `offset`.
+pub fn register(
+    backlog: &mut Backlog,
+    client: &Arc<ClientInfo>,
+    link: &Link,
+    offset: u64,
+    full: bool,
+) {
+    let ip = link.ip_address.clone().unwrap_or_else(|| {
+        client
+            .addr
+            .rsplit_once(':')
+            .map(|(ip, _)| ip.trim_matches(['[', ']']).to_string())
+            .unwrap_or_default()
+    });
+    backlog.replicas.retain(|r| r.client_id != client.id);
+    backlog.replicas.push(Replica {
+        client_id: client.id,
+        ip,
+        port: link.listening_port,
+        state: if full {
+            ReplicaState::SendBulk
+        } else {
+            ReplicaState::Online
+        },
+        sent: offset,
+        acked: 0,
+        acked_at: Instant::now(),
+        dropped: false,
+        client: client.clone(),
+    });
+}
+
+/// Serves a replica until its link ends: the snapshot (for a full
+/// resync), then the stream. `buffered` holds bytes the connection had
+/// read past the SYNC/PSYNC.
+pub fn serve(
+    shared: &Arc<Shared>,
+    stream: &Arc<Stream>,
+    buffered: Vec<u8>,
+    client: &Arc<ClientInfo>,
+    link: Link,
+) {
+    let id = client.id;
+    let result = (|| -> io::Result<()> {
+        if let Some(Handover::Full { dbs, libraries }) = link.handover {
+            send_snapshot(shared, stream, &dbs, &libraries)?;
+            drop(dbs);
+            if link.rdb_only {
+                return Ok(());
+            }
+            put_online(shared, id);
+        }
+        let _ = stream.set_read_timeout(None);
+        spawn_ack_reader(shared.clone(), stream.clone(), buffered, id);
+        send_stream(shared, stream, id, link.psync)
+    })();
+    if let Err(err) = result {
+        crate::log::log(
+            shared,
+            crate::log::NOTICE,
+            &format!("Connection with replica id={id} lost: {err}"),
+        );
+    }
+    shared.replication.remove(id);
+    shared.replication.acked.notify_all();
+}
+
+/// The snapshot as an RDB bulk string: `$<length>\r\n<bytes>`, the form
+/// every replica (and `redis-cli --rdb`) reads.
+fn send_snapshot(
+    shared: &Shared,
+    stream: &Stream,
+    dbs: &[Db],
+    libraries: &[Vec<u8>],
+) -> io::Result<()> {
+    let compress = shared.config().get("rdbcompression") == Some("yes");
+    let numbered: Vec<(usize, &Db)> = dbs.iter().enumerate().collect();
+    let mut payload = Vec::new();
+    rdb::write_with(&mut payload, &numbered, libraries, now_ms(), compress)?;
+    let mut out = stream;
+    out.write_all(format!("${}\r\n", payload.len()).as_bytes())?;
+    out.write_all(&payload)?;
+    out.flush()
+}
+
+fn put_online(shared: &Shared, id: u64) {
+    let mut backlog = shared.replication.backlog();
+    if let Some(replica) = backlog.replicas.iter_mut().find(|r| r.client_id == id) {
+        replica.state = ReplicaState::Online;
+        replica.acked_at = Instant::now();
+    }
+}
+
+/// Waits for stream bytes the replica has not been sent, and sends them,
+/// until the replica is dropped or the server stops.
+fn send_stream(shared: &Shared, stream: &Stream, id: u64, acks: bool) -> io::Result<()> {
+    let replication = &shared.replication;
+    let timeout = shared
+        .config()
+        .get("repl-timeout")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(60);
+    loop {
+        let bytes = {
+            let mut backlog = replication.backlog();
+            loop {
+                if shared.shutting_down.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+                let end = backlog.offset();
+                let Some(replica) = backlog.replicas.iter().find(|r| r.client_id == id) else {
+                    return Ok(());
+                };
+                if replica.dropped {
+                    return Err(io::Error::other("dropped (output buffer limit)"));
+                }
+                // A PSYNC replica ACKs every second; silence means it is gone
+                // (SYNC clients never ACK, as Redis's pre-PSYNC replicas).
+                if acks && replica.acked_at.elapsed().as_secs() > timeout {
+                    return Err(io::Error::other("timeout: no ACK within repl-timeout"));
+                }
+                let sent = replica.sent;
+                if sent < end {
+                    let Some(bytes) = backlog.since(sent) else {
+                        return Err(io::Error::other("fell out of the backlog"));
+                    };
+                    if let Some(replica) = backlog.replicas.iter_mut().find(|r| r.client_id == id) {
+                        replica.sent = end;
+                    }
+                    break bytes;
+                }
+                backlog.waiting += 1;
+                backlog = replication
+                    .fed
+                    .wait_timeout(backlog, Duration::from_millis(500))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                backlog.waiting -= 1;
+            }
+        };
+        let mut out = stream;
+        out.write_all(&bytes)?;
+    }
+}
+
+/// A `Read` over the shared socket, for the acknowledgement reader.
+struct SharedStream(Arc<Stream>);
+
+impl Read for SharedStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self.0).read(buf)
+    }
+}
+
+/// Reads the replica's `REPLCONF ACK <offset>` until the link ends; then
+/// marks the replica dropped, which ends its writer.
+fn spawn_ack_reader(shared: Arc<Shared>, stream: Arc<Stream>, buffered: Vec<u8>, id: u64) {
+    let reader = Cursor::new(buffered).chain(SharedStream(stream));
+    let owner = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("respd-replica-acks".into())
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            let mut reader = BufReader::new(reader);
+            let mut command = CommandBuf::new();
+            let limits = Limits {
+                authenticated: true,
+                ..Limits::default()
+            };
+            while let Ok(true) = command.read(&mut reader, &limits) {
+                let args = command.args();
+                let is_ack = args.len() == 3
+                    && args[0].eq_ignore_ascii_case(b"replconf")
+                    && args[1].eq_ignore_ascii_case(b"ack");
+                let Some(offset) = is_ack.then(|| parse_i64(&args[2])).flatten() else {
+                    continue;
+                };
+                let mut backlog = shared.replication.backlog();
+                if let Some(replica) = backlog.replicas.iter_mut().find(|r| r.client_id == id) {
+                    replica.acked = replica.acked.max(offset.max(0) as u64);
+                    replica.acked_at = Instant::now();
+                }
+                drop(backlog);
+                shared.replication.acked.notify_all();
+            }
+            let mut backlog = shared.replication.backlog();
+            if let Some(replica) = backlog.replicas.iter_mut().find(|r| r.client_id == id) {
+                replica.dropped = true;
+            }
+            drop(backlog);
+            shared.replication.fed.notify_all();
+        });
+    if spawned.is_err() {
+        let mut backlog = owner.replication.backlog();
+        if let Some(replica) = backlog.replicas.iter_mut().find(|r| r.client_id == id) {
+            replica.drop_link();
+        }
+    }
+}
+
+/// About ten times a second: PING the replicas every
+/// `repl-ping-replica-period` seconds, through the stream.
+pub fn cron(shared: &Shared, last_ping: &mut Instant) {
+    if !shared.replication.active() {
+        return;
+    }
+    let period = shared
+        .config()
+        .get("repl-ping-replica-period")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(10);
+    let size = shared
+        .config()
+        .get("repl-backlog-size")
+        .and_then(crate::config::parse_memory)
+        .unwrap_or(1024 * 1024);
+    let has_replicas = {
+        let mut backlog = shared.replication.backlog();
+        backlog.size = size;
+        !backlog.replicas.is_empty()
+    };
+    if has_replicas && last_ping.elapsed() >= Duration::from_secs(period) {
+        *last_ping = Instant::now();
+        crate::persistence::aof::propagate_to_replicas(shared, &[b"PING".to_vec()]);
+    }
+}

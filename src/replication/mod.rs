@@ -1,0 +1,224 @@
+//! Replication, respd as the master: the backlog of the write stream, the
+//! replicas reading it, and their acknowledgements.
+//!
+//! **One stream.** Every write reaches the replicas through the AOF's
+//! propagation step (`persistence::aof::propagate`): the same translated
+//! commands, the same SELECTs, the same MULTI/EXEC wrapping. That step feeds
+//! [`Replication::feed`], which appends to the backlog and wakes the
+//! replicas' threads.
+//!
+//! **The backlog** holds the stream's most recent bytes: at least
+//! `repl-backlog-size` of them (so a replica that reconnects gets
+//! `+CONTINUE` and only what it missed), and everything some connected
+//! replica has not been sent yet (as Redis 7.0's shared replication
+//! buffer). A replica further behind than its output-buffer limit is
+//! disconnected.
+//!
+//! **A replica** is a connection that ran SYNC or PSYNC. Its worker thread
+//! sends the snapshot, then waits on [`Replication::fed`] for new bytes and
+//! writes them; a small reader thread takes its `REPLCONF ACK`s.
+
+pub mod master;
+pub mod replica;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use crate::clients::ClientInfo;
+use std::time::Instant;
+
+/// A replica further behind than this is disconnected (the hard limit of
+/// Redis's `client-output-buffer-limit replica 256mb 64mb 60`).
+pub const REPLICA_OUTPUT_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Redis's reply to a write when `min-replicas-to-write` is not met.
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// `min-replicas-to-write` and `min-replicas-max-lag`, as a connection
+/// caches them (read again after CONFIG SET).
+pub fn min_replicas(config: &crate::config::Config) -> (u64, u64) {
+    let number = |name: &str| {
+        config
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        number("min-replicas-to-write").max(number("min-slaves-to-write")),
+        number("min-replicas-max-lag"),
+    )
+}
+
+/// False when fewer than `wanted` replicas acknowledged in the last
+/// `max_lag` seconds (a replica itself never refuses).
+pub fn enough_good_replicas(shared: &crate::shared::Shared, (wanted, max_lag): (u64, u64)) -> bool {
+    if wanted == 0 || max_lag == 0 || shared.replication.replica.is_replica() {
+        return true;
+    }
+    let good = shared
+        .replication
+        .backlog()
+        .replicas
+        .iter()
+        .filter(|r| {
+            !r.dropped
+                && r.state == ReplicaState::Online
+                && r.acked_at.elapsed().as_secs() <= max_lag
+        })
+        .count() as u64;
+    good >= wanted
+}
+
+/// The replication state, part of [`crate::shared::Shared`].
+#[derive(Debug, Default)]
+pub struct Replication {
+    /// True once a replica has connected: from then on writes are
+    /// propagated to the backlog (Redis creates it with the first replica).
+    active: AtomicBool,
+    backlog: Mutex<Backlog>,
+    /// Signalled when bytes are appended, or a replica is dropped.
+    pub fed: Condvar,
+    /// Signalled when a replica acknowledges an offset (WAIT).
+    pub acked: Condvar,
+    /// This server as a replica: its master and link.
+    pub replica: replica::ReplicaSide,
+}
+
+/// The stream's recent bytes and the replicas reading them.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    /// The offset of the byte just before `bytes[0]`: byte `i` of the
+    /// buffer is stream offset `base + i + 1`, as Redis counts.
+    pub base: u64,
+    pub bytes: VecDeque<u8>,
+    /// `repl-backlog-size`, refreshed by the cron.
+    pub size: u64,
+    pub replicas: Vec<Replica>,
+    /// Replica threads waiting on [`Replication::fed`]: a write wakes
+    /// them only when some are (a wake-up costs a system call).
+    pub waiting: usize,
+}
+
+impl Backlog {
+    /// `master_repl_offset`: the offset of the last byte of the stream.
+    pub fn offset(&self) -> u64 {
+        self.base + self.bytes.len() as u64
+    }
+
+    /// The bytes after offset `from`, if the backlog still holds them.
+    pub fn since(&self, from: u64) -> Option<Vec<u8>> {
+        if from < self.base || from > self.offset() {
+            return None;
+        }
+        let skip = (from - self.base) as usize;
+        Some(self.bytes.range(skip..).copied().collect())
+    }
+
+    /// Drops the bytes no one needs any more: those older than the backlog
+    /// size and already sent to every replica. A replica too far behind is
+    /// cut off first.
+    fn trim(&mut self) {
+        let end = self.offset();
+        for replica in &mut self.replicas {
+            if !replica.dropped && end - replica.sent.min(end) > REPLICA_OUTPUT_LIMIT {
+                replica.drop_link();
+            }
+        }
+        let keep_from = self
+            .replicas
+            .iter()
+            .filter(|r| !r.dropped)
+            .map(|r| r.sent)
+            .fold(end.saturating_sub(self.size), u64::min);
+        let excess = keep_from.saturating_sub(self.base) as usize;
+        if excess > 0 {
+            self.bytes.drain(..excess.min(self.bytes.len()));
+            self.base = keep_from;
+        }
+    }
+}
+
+/// Where a replica's full resync stands (INFO's `state=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// The snapshot is being written or sent.
+    SendBulk,
+    Online,
+}
+
+/// One connected replica.
+#[derive(Debug)]
+pub struct Replica {
+    pub client_id: u64,
+    pub ip: String,
+    /// The port it listens on (`REPLCONF listening-port`).
+    pub port: u16,
+    pub state: ReplicaState,
+    /// The stream offset it has been sent up to.
+    pub sent: u64,
+    /// The offset it last acknowledged, and when.
+    pub acked: u64,
+    pub acked_at: Instant,
+    /// Cut off (output limit, or its link closed): its thread ends.
+    pub dropped: bool,
+    /// Its connection, to cut off.
+    pub client: Arc<ClientInfo>,
+}
+
+impl Replica {
+    pub(crate) fn drop_link(&mut self) {
+        self.dropped = true;
+        self.client.kill();
+    }
+}
+
+impl Replication {
+    /// True while writes are propagated to the backlog.
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// The backlog, locked.
+    pub fn backlog(&self) -> MutexGuard<'_, Backlog> {
+        self.backlog.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Creates the backlog (first replica). The caller holds the AOF's
+    /// order lock, so no write is half propagated.
+    pub fn activate(&self, size: u64) {
+        if !self.active() {
+            let mut backlog = self.backlog();
+            backlog.size = size;
+            self.active.store(true, Ordering::Release);
+        }
+    }
+
+    /// Appends bytes of the stream and wakes the replicas.
+    pub fn feed(&self, bytes: &[u8]) {
+        let mut backlog = self.backlog();
+        backlog.bytes.extend(bytes);
+        backlog.trim();
+        let wake = backlog.waiting > 0;
+        drop(backlog);
+        if wake {
+            self.fed.notify_all();
+        }
+    }
+
+    /// The number of replicas that acknowledged `offset` or later.
+    pub fn acked_at_least(&self, offset: u64) -> usize {
+        self.backlog()
+            .replicas
+            .iter()
+            .filter(|r| !r.dropped && r.state == ReplicaState::Online && r.acked >= offset)
+            .count()
+    }
+
+    /// Forgets a replica whose connection ended.
+    pub fn remove(&self, client_id: u64) {
+        let mut backlog = self.backlog();
+        backlog.replicas.retain(|r| r.client_id != client_id);
+        backlog.trim();
+    }
+}

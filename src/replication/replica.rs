@@ -1,0 +1,472 @@
+//! Replication, respd as a replica of a Redis master (REPLICAOF host
+//! port): one link thread connects, handshakes (PING, AUTH, REPLCONF
+//! listening-port, REPLCONF capa, PSYNC), loads the master's RDB on a full
+//! resync, then runs the master's stream as commands without replies,
+//! counting its offset. A second thread sends `REPLCONF ACK <offset>` every
+//! second. On a broken link it reconnects and asks for a partial resync
+//! with the replid and offset it has.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::clients::ClientInfo;
+use crate::commands::{self, Context, Session};
+use crate::log::{self, log};
+use crate::resp::{CommandBuf, Limits, Reply};
+use crate::shared::Shared;
+
+/// Redis's reply to a write on a read-only replica.
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
+
+/// The replica side's state, part of [`super::Replication`].
+#[derive(Debug, Default)]
+pub struct ReplicaSide {
+    state: Mutex<Option<Master>>,
+    /// Bumped at every REPLICAOF: a link thread of an older one ends.
+    generation: AtomicU64,
+    /// The stream offset applied so far (`slave_repl_offset`).
+    pub offset: AtomicU64,
+}
+
+/// The master this server replicates, and the link's state.
+#[derive(Debug, Clone)]
+pub struct Master {
+    pub host: String,
+    pub port: u16,
+    pub link: LinkState,
+    /// The master's replication id, once synced.
+    pub replid: Option<String>,
+    pub last_io: Instant,
+    stream: Option<Arc<TcpStream>>,
+}
+
+/// ROLE's and INFO's words for the link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Handshake,
+    Sync,
+    Connected,
+}
+
+impl LinkState {
+    pub fn word(self) -> &'static str {
+        match self {
+            LinkState::Connecting => "connect",
+            LinkState::Handshake => "handshake",
+            LinkState::Sync => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+impl ReplicaSide {
+    fn state(&self) -> MutexGuard<'_, Option<Master>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The master, when this server is a replica.
+    pub fn master(&self) -> Option<Master> {
+        self.state().clone()
+    }
+
+    pub fn is_replica(&self) -> bool {
+        self.state().is_some()
+    }
+}
+
+/// True when a client write must be refused (`replica-read-only yes`).
+pub fn read_only(shared: &Shared) -> bool {
+    shared.replication.replica.is_replica()
+        && shared.config().get("replica-read-only") != Some("no")
+}
+
+/// REPLICAOF host port: follow a new master (a new link thread). Returns
+/// false when already following that one.
+pub fn follow(shared: &Shared, host: &str, port: u16) -> bool {
+    let side = &shared.replication.replica;
+    let mut state = side.state();
+    if let Some(master) = state.as_ref() {
+        if master.host.eq_ignore_ascii_case(host) && master.port == port {
+            return false;
+        }
+        if let Some(stream) = &master.stream {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+    let replid = state.as_ref().and_then(|m| m.replid.clone());
+    *state = Some(Master {
+        host: host.to_string(),
+        port,
+        link: LinkState::Connecting,
+        replid,
+        last_io: Instant::now(),
+        stream: None,
+    });
+    let generation = side.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    drop(state);
+    log(
+        shared,
+        log::NOTICE,
+        &format!("REPLICAOF {host}:{port} enabled"),
+    );
+    if let Some(owner) = shared.arc() {
+        let spawned = std::thread::Builder::new()
+            .name("respd-replica-link".into())
+            .spawn(move || link_loop(&owner, generation));
+        if spawned.is_err() {
+            log(shared, log::WARNING, "Can't start the replication link");
+        }
+    }
+    true
+}
+
+/// REPLICAOF NO ONE: stop following; the data stays.
+pub fn unfollow(shared: &Shared) {
+    let side = &shared.replication.replica;
+    let mut state = side.state();
+    if let Some(master) = state.take() {
+        side.generation.fetch_add(1, Ordering::SeqCst);
+        if let Some(stream) = &master.stream {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        log(shared, log::NOTICE, "MASTER MODE enabled");
+    }
+}
+
+/// `replicaof host port` in the configuration, at start.
+pub fn start_from_config(shared: &Shared) {
+    let setting = {
+        let config = shared.config();
+        let value = config.get("replicaof").unwrap_or("");
+        let value = if value.is_empty() {
+            config.get("slaveof").unwrap_or("")
+        } else {
+            value
+        };
+        value.to_string()
+    };
+    let mut words = setting.split_whitespace();
+    if let (Some(host), Some(port)) = (words.next(), words.next()) {
+        if let Ok(port) = port.parse() {
+            follow(shared, host, port);
+        }
+    }
+}
+
+fn current(shared: &Shared, generation: u64) -> bool {
+    shared.replication.replica.generation.load(Ordering::SeqCst) == generation
+        && !shared.shutting_down.load(Ordering::SeqCst)
+}
+
+fn update(shared: &Shared, generation: u64, change: impl FnOnce(&mut Master)) {
+    let side = &shared.replication.replica;
+    let mut state = side.state();
+    if side.generation.load(Ordering::SeqCst) == generation {
+        if let Some(master) = state.as_mut() {
+            change(master);
+        }
+    }
+}
+
+/// Connects, syncs and applies the stream, again after each failure, until
+/// REPLICAOF changes or the server stops.
+fn link_loop(shared: &Arc<Shared>, generation: u64) {
+    while current(shared, generation) {
+        let Some(master) = shared.replication.replica.master() else {
+            return;
+        };
+        if let Err(err) = run_link(shared, generation, &master) {
+            if current(shared, generation) {
+                log(
+                    shared,
+                    log::WARNING,
+                    &format!(
+                        "Replication link with {}:{} lost: {err}",
+                        master.host, master.port
+                    ),
+                );
+            }
+        }
+        update(shared, generation, |m| {
+            m.link = LinkState::Connecting;
+            m.stream = None;
+        });
+        // Retried once a second, as Redis's replicationCron.
+        for _ in 0..10 {
+            if !current(shared, generation) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A `Read` that counts the bytes it hands out (the stream's offset).
+struct Counting {
+    stream: Arc<TcpStream>,
+    total: u64,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (&*self.stream).read(buf)?;
+        self.total += n as u64;
+        Ok(n)
+    }
+}
+
+fn send(stream: &Mutex<Arc<TcpStream>>, args: &[&[u8]]) -> io::Result<()> {
+    let mut bytes = Vec::new();
+    crate::resp::encode_command(&mut bytes, args);
+    let stream = stream.lock().unwrap_or_else(PoisonError::into_inner);
+    (&**stream).write_all(&bytes)
+}
+
+/// One line of the handshake (the master may send bare newlines first
+/// while it prepares the snapshot).
+fn read_line(reader: &mut impl BufRead) -> io::Result<String> {
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if !line.is_empty() {
+            return Ok(line.to_string());
+        }
+    }
+}
+
+fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Result<()> {
+    let addr = (master.host.as_str(), master.port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::other("no address for the master"))?;
+    let stream = Arc::new(TcpStream::connect_timeout(&addr, Duration::from_secs(10))?);
+    let _ = stream.set_nodelay(true);
+    let timeout = shared
+        .config()
+        .get("repl-timeout")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(60);
+    stream.set_read_timeout(Some(Duration::from_secs(timeout)))?;
+    update(shared, generation, |m| {
+        m.link = LinkState::Handshake;
+        m.stream = Some(stream.clone());
+    });
+    if !current(shared, generation) {
+        let _ = stream.shutdown(Shutdown::Both);
+        return Ok(());
+    }
+    let writer = Arc::new(Mutex::new(stream.clone()));
+    let mut reader = BufReader::with_capacity(
+        64 * 1024,
+        Counting {
+            stream: stream.clone(),
+            total: 0,
+        },
+    );
+    let (auth, user, port) = {
+        let config = shared.config();
+        (
+            config.get("masterauth").unwrap_or("").to_string(),
+            config.get("masteruser").unwrap_or("").to_string(),
+            shared
+                .port
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .to_string(),
+        )
+    };
+    send(&writer, &[b"PING"])?;
+    let pong = read_line(&mut reader)?;
+    if pong.starts_with('-') && !pong.starts_with("-NOAUTH") && !pong.starts_with("-NOPERM") {
+        return Err(io::Error::other(format!("error reply to PING: {pong}")));
+    }
+    if !auth.is_empty() {
+        if user.is_empty() {
+            send(&writer, &[b"AUTH", auth.as_bytes()])?;
+        } else {
+            send(&writer, &[b"AUTH", user.as_bytes(), auth.as_bytes()])?;
+        }
+        let reply = read_line(&mut reader)?;
+        if reply.starts_with('-') {
+            return Err(io::Error::other(format!("AUTH: {reply}")));
+        }
+    }
+    send(&writer, &[b"REPLCONF", b"listening-port", port.as_bytes()])?;
+    read_line(&mut reader)?;
+    send(&writer, &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])?;
+    read_line(&mut reader)?;
+    let side = &shared.replication.replica;
+    let cached = shared
+        .replication
+        .replica
+        .master()
+        .and_then(|m| m.replid)
+        .map(|id| (id, side.offset.load(Ordering::SeqCst) + 1));
+    let (id, from) = cached
+        .clone()
+        .unwrap_or_else(|| ("?".to_string(), 0))
+        .clone();
+    let from = if cached.is_some() {
+        from.to_string()
+    } else {
+        "-1".to_string()
+    };
+    send(&writer, &[b"PSYNC", id.as_bytes(), from.as_bytes()])?;
+    update(shared, generation, |m| m.link = LinkState::Sync);
+    let answer = read_line(&mut reader)?;
+    let words: Vec<&str> = answer.split(' ').collect();
+    match words.as_slice() {
+        ["+FULLRESYNC", replid, offset] => {
+            let offset: u64 = offset.parse().map_err(io::Error::other)?;
+            update(shared, generation, |m| m.link = LinkState::Sync);
+            let rdb = read_snapshot(&mut reader)?;
+            crate::persistence::load_rdb_bytes(shared, &rdb).map_err(io::Error::other)?;
+            side.offset.store(offset, Ordering::SeqCst);
+            let replid = replid.to_string();
+            update(shared, generation, |m| m.replid = Some(replid));
+            log(
+                shared,
+                log::NOTICE,
+                "MASTER <-> REPLICA sync: Finished with success",
+            );
+        }
+        ["+CONTINUE", rest @ ..] => {
+            if let Some(replid) = rest.first() {
+                let replid = replid.to_string();
+                update(shared, generation, |m| m.replid = Some(replid));
+            }
+            log(
+                shared,
+                log::NOTICE,
+                "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.",
+            );
+        }
+        _ => return Err(io::Error::other(format!("PSYNC: {answer}"))),
+    }
+    update(shared, generation, |m| {
+        m.link = LinkState::Connected;
+        m.last_io = Instant::now();
+    });
+    spawn_acks(shared.clone(), generation, writer.clone(), stream.clone());
+    apply_stream(shared, generation, &mut reader, &writer)
+}
+
+/// The RDB after `+FULLRESYNC`: `$<length>` then the bytes, or the
+/// diskless form `$EOF:<40-byte mark>`, the bytes, then the mark again.
+fn read_snapshot(reader: &mut BufReader<Counting>) -> io::Result<Vec<u8>> {
+    let header = read_line(reader)?;
+    let Some(size) = header.strip_prefix('$') else {
+        return Err(io::Error::other(format!("bad bulk header: {header}")));
+    };
+    if let Some(mark) = size.strip_prefix("EOF:") {
+        let mark = mark.as_bytes().to_vec();
+        let mut data = Vec::new();
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            let n = reader.read(&mut chunk)?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            data.extend_from_slice(&chunk[..n]);
+            if data.len() >= mark.len() && data.ends_with(&mark) {
+                data.truncate(data.len() - mark.len());
+                return Ok(data);
+            }
+        }
+    }
+    let len: usize = size.parse().map_err(io::Error::other)?;
+    let mut data = vec![0u8; len];
+    reader.read_exact(&mut data)?;
+    Ok(data)
+}
+
+/// Runs the master's commands as they come, replies discarded.
+fn apply_stream(
+    shared: &Arc<Shared>,
+    generation: u64,
+    reader: &mut BufReader<Counting>,
+    writer: &Mutex<Arc<TcpStream>>,
+) -> io::Result<()> {
+    let side = &shared.replication.replica;
+    let info = Arc::new(ClientInfo::new(
+        shared.clients.next_id(),
+        String::new(),
+        String::new(),
+        -1,
+        Box::new(|| {}),
+    ));
+    let mut session = Session::new(info, shared);
+    session.set_authenticated(true);
+    session.replication.is_master = true;
+    let mut reply = Reply::new();
+    let mut command = CommandBuf::new();
+    let limits = Limits {
+        authenticated: true,
+        ..Limits::default()
+    };
+    // The stream's offset at the reader's first byte.
+    let consumed_before = reader.get_ref().total - reader.buffer().len() as u64;
+    let base = side
+        .offset
+        .load(Ordering::SeqCst)
+        .wrapping_sub(consumed_before);
+    loop {
+        let read = command.read(reader, &limits);
+        if !current(shared, generation) {
+            return Ok(());
+        }
+        match read {
+            Ok(true) => {}
+            Ok(false) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Err(err) => return Err(io::Error::other(format!("{err:?}"))),
+        }
+        let args = command.args();
+        let consumed = reader.get_ref().total - reader.buffer().len() as u64;
+        let is_getack = args.len() >= 2
+            && args[0].eq_ignore_ascii_case(b"replconf")
+            && args[1].eq_ignore_ascii_case(b"getack");
+        if is_getack {
+            let offset = side.offset.load(Ordering::SeqCst).to_string();
+            send(writer, &[b"REPLCONF", b"ACK", offset.as_bytes()])?;
+        } else {
+            commands::execute(&mut Context::new(shared, &mut session, &mut reply), args);
+            reply.buf.clear();
+        }
+        side.offset
+            .store(base.wrapping_add(consumed), Ordering::SeqCst);
+        update(shared, generation, |m| m.last_io = Instant::now());
+    }
+}
+
+/// `REPLCONF ACK <offset>` every second while the link lives.
+fn spawn_acks(
+    shared: Arc<Shared>,
+    generation: u64,
+    writer: Arc<Mutex<Arc<TcpStream>>>,
+    stream: Arc<TcpStream>,
+) {
+    let _ = std::thread::Builder::new()
+        .name("respd-replica-ack".into())
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            while current(&shared, generation) {
+                let offset = shared
+                    .replication
+                    .replica
+                    .offset
+                    .load(Ordering::SeqCst)
+                    .to_string();
+                if send(&writer, &[b"REPLCONF", b"ACK", offset.as_bytes()]).is_err() {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+}
