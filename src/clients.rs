@@ -20,6 +20,8 @@ pub struct ClientMeta {
     /// CLIENT NO-EVICT / NO-TOUCH, reported in `flags=`.
     pub no_evict: bool,
     pub no_touch: bool,
+    /// The ACL user it is authenticated as; empty means `default`.
+    pub user: String,
 }
 
 /// One connected client, as others see it.
@@ -159,7 +161,7 @@ impl ClientInfo {
             (name, Some(sub)) => format!("{name}|{sub}"),
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -170,6 +172,11 @@ impl ClientInfo {
             flags,
             self.db.load(Ordering::Relaxed),
             command,
+            if meta.user.is_empty() {
+                "default"
+            } else {
+                &meta.user
+            },
             meta.resp,
         )
     }

@@ -19,6 +19,7 @@
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |
 //! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file | `store` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
+//! | [`acl`] | users, their rules and permission checks, ACL LOG, SHA-256 | `commands::meta`, `store` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!
@@ -56,6 +57,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod blocking;
 pub mod client;
 pub mod clients;
