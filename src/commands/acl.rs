@@ -232,21 +232,24 @@ fn cat(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 cx.out.bulk(name.as_bytes());
             }
         }
-        _ => return Err(syntax("cat")),
+        _ => return Err(syntax(args)),
     }
     Ok(())
 }
 
-fn syntax(sub: &str) -> Error {
+/// Redis's reply for a subcommand called with too many arguments (it
+/// names the subcommand as typed).
+fn syntax(args: &Args) -> Error {
     Error::new(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try ACL HELP."
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
+        String::from_utf8_lossy(&args[1])
     ))
 }
 
 // ACL GENPASS [bits]
 fn genpass(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if args.len() > 3 {
-        return Err(syntax("genpass"));
+        return Err(syntax(args));
     }
     let bits = match args.get(2) {
         Some(arg) => super::int_arg(arg)?,
@@ -265,7 +268,7 @@ fn genpass(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 // ACL LOG [count | RESET]
 fn log(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if args.len() > 3 {
-        return Err(syntax("log"));
+        return Err(syntax(args));
     }
     let mut count = 10;
     if let Some(arg) = args.get(2) {
