@@ -96,7 +96,7 @@ impl Shared {
     pub fn new(config: Config, port: u16) -> Self {
         let store = Store::new(config.databases());
         store.events().set_classes(config.keyspace_events());
-        let acl = crate::acl::Acl::new(config.requirepass());
+        let acl = crate::acl::Acl::from_config(&config);
         let (policy, log_factor, decay) = config.access_settings();
         store.access().configure(policy, log_factor, decay);
         store.access().configure_compact(config.compact_limits());

@@ -487,3 +487,93 @@ fn scripts_run_with_the_callers_permissions() {
         p.same(&["ACL", "LOG"]);
     });
 }
+
+fn bulk_text(frame: Frame) -> String {
+    match frame {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn list_lines(c: &mut Client) -> Vec<String> {
+    match c.command(&["ACL", "LIST"]).expect("list") {
+        Frame::Array(items) => items.into_iter().map(bulk_text).collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn user_lines_in_the_config_file() {
+    let server = common::start_with(
+        "requirepass topsecret\nuser alice on >pw ~app:* +@read\nuser bob off nopass\n",
+    );
+    let mut c = client(server.local_addr(), 2);
+    assert_eq!(
+        c.command(&["PING"]).expect("ping"),
+        Frame::Error("NOAUTH Authentication required.".into())
+    );
+    assert_eq!(
+        c.command(&["AUTH", "alice", "pw"]).expect("auth"),
+        Frame::Simple("OK".into())
+    );
+    assert_eq!(
+        c.command(&["SET", "app:1", "v"]).expect("set"),
+        Frame::Error("NOPERM this user has no permissions to run the 'set' command".into())
+    );
+    assert_eq!(
+        c.command(&["AUTH", "topsecret"]).expect("auth"),
+        Frame::Simple("OK".into())
+    );
+    let lines = list_lines(&mut c);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("user alice on #"), "{lines:?}");
+    assert!(lines[0].ends_with(" ~app:* resetchannels -@all +@read"), "{lines:?}");
+    assert_eq!(lines[1], "user bob off nopass resetchannels -@all");
+    assert_eq!(
+        lines[2],
+        format!(
+            "user default on #{} ~* &* +@all",
+            respd::acl::sha256::sha256_hex(b"topsecret")
+        )
+    );
+    // A bad rule stops the configuration from loading.
+    let mut config = respd::Config::default();
+    let error = config.load("user carol +nosuch\n").expect_err("bad rule");
+    assert!(format!("{error}").contains("Unknown command or category name in ACL"), "{error}");
+}
+
+#[test]
+fn acl_save_and_load_with_an_aclfile() {
+    let dir = common::process::temp_dir("acl", "aclfile");
+    let path = dir.join("users.acl");
+    std::fs::write(&path, "user alice on >pw ~* +get\n").expect("write");
+    let server = common::start_with(&format!("aclfile {}\n", path.display()));
+    let mut c = client(server.local_addr(), 2);
+    let lines = list_lines(&mut c);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("user alice on #"), "{lines:?}");
+    assert_eq!(lines[1], "user default on nopass ~* &* +@all");
+    let ok = Frame::Simple("OK".into());
+    assert_eq!(c.command(&["ACL", "SETUSER", "bob", "on", "nopass", "+@all", "~*"]).expect("setuser"), ok);
+    assert_eq!(c.command(&["ACL", "SAVE"]).expect("save"), ok);
+    let saved = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(saved, lines_after(&mut c));
+    // An edited file is loaded whole; a bad one changes nothing.
+    std::fs::write(&path, "user carol on nopass +@all ~*\n").expect("write");
+    assert_eq!(c.command(&["ACL", "LOAD"]).expect("load"), ok);
+    assert_eq!(
+        c.command(&["ACL", "USERS"]).expect("users"),
+        Frame::Array(vec![Frame::Bulk(b"carol".to_vec()), Frame::Bulk(b"default".to_vec())])
+    );
+    std::fs::write(&path, "user dave on +nosuch\n").expect("write");
+    assert!(matches!(c.command(&["ACL", "LOAD"]).expect("load"), Frame::Error(_)));
+    assert_eq!(
+        c.command(&["ACL", "USERS"]).expect("users"),
+        Frame::Array(vec![Frame::Bulk(b"carol".to_vec()), Frame::Bulk(b"default".to_vec())])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn lines_after(c: &mut Client) -> String {
+    list_lines(c).into_iter().map(|line| line + "\n").collect()
+}

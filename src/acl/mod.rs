@@ -814,6 +814,32 @@ pub struct Acl {
 }
 
 impl Acl {
+    /// The users of a configuration: its `user` lines, or its `aclfile`,
+    /// and the default user with `requirepass` as its password.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let acl = Acl::new(config.requirepass());
+        let pubsub_all = config.get("acl-pubsub-default") == Some("allchannels");
+        for line in &config.users {
+            let Some((name, rules)) = line.split_first() else {
+                continue;
+            };
+            let existing = acl.get(name);
+            if let Ok(user) = set_user(existing.as_deref(), name, rules, pubsub_all) {
+                acl.put(user);
+            }
+        }
+        if let Some(path) = config.get("aclfile").filter(|p| !p.is_empty()) {
+            let loaded = std::fs::read_to_string(path)
+                .map_err(|err| err.to_string())
+                .and_then(|text| parse_file(&text, pubsub_all));
+            match loaded {
+                Ok(users) => acl.replace_all(users),
+                Err(err) => eprintln!("Error loading the ACL file {path}: {err}"),
+            }
+        }
+        acl
+    }
+
     /// The default user alone; with `requirepass` as its password.
     pub fn new(requirepass: Option<&str>) -> Self {
         let acl = Acl {
@@ -964,4 +990,40 @@ pub fn commands_in(category: u32) -> Vec<&'static str> {
         .filter(|e| e.meta.acl & category != 0)
         .map(|e| e.full_name.as_str())
         .collect()
+}
+
+/// Reads an ACL file: `user name rules...` lines. The default user is
+/// created (everything allowed) if the file does not name it.
+pub fn parse_file(text: &str, pubsub_all: bool) -> Result<Vec<User>, String> {
+    let mut users: Vec<User> = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words: Vec<Vec<u8>> = line
+            .split_ascii_whitespace()
+            .map(|w| w.as_bytes().to_vec())
+            .collect();
+        let line_no = number + 1;
+        if words[0] != b"user" || words.len() < 2 {
+            return Err(format!(
+                "ERR /{line_no}: line should start with user keyword. "
+            ));
+        }
+        let name = &words[1];
+        if users.iter().any(|u| &u.name == name) {
+            return Err(format!(
+                "ERR /{line_no}: Duplicate user '{}' found. ",
+                String::from_utf8_lossy(name)
+            ));
+        }
+        let user = set_user(None, name, &words[2..], pubsub_all)
+            .map_err(|e| format!("ERR /{line_no}: {}. ", e.trim_start_matches("ERR ")))?;
+        users.push(user);
+    }
+    if !users.iter().any(|u| u.name == b"default") {
+        users.push(User::default_user());
+    }
+    Ok(users)
 }

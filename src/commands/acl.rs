@@ -353,47 +353,11 @@ fn load(cx: &mut Context<'_>, _: &Args) -> CmdResult {
             "ERR Error loading ACLs, opening file '{path}': {err}"
         ))
     })?;
-    let users = parse_acl_file(&text, pubsub_all(cx)).map_err(Error::new)?;
+    let users = acl::parse_file(&text, pubsub_all(cx)).map_err(Error::new)?;
     cx.shared.acl.replace_all(users);
     cx.shared.users_changed();
     cx.out.ok();
     Ok(())
-}
-
-/// Reads an ACL file: `user name rules...` lines. The default user is
-/// created (everything allowed) if the file does not name it.
-pub(crate) fn parse_acl_file(text: &str, pubsub_all: bool) -> Result<Vec<User>, String> {
-    let mut users: Vec<User> = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let words: Vec<Vec<u8>> = line
-            .split_ascii_whitespace()
-            .map(|w| w.as_bytes().to_vec())
-            .collect();
-        let line_no = number + 1;
-        if words[0] != b"user" || words.len() < 2 {
-            return Err(format!(
-                "ERR /{line_no}: line should start with user keyword. "
-            ));
-        }
-        let name = &words[1];
-        if users.iter().any(|u| &u.name == name) {
-            return Err(format!(
-                "ERR /{line_no}: Duplicate user '{}' found. ",
-                String::from_utf8_lossy(name)
-            ));
-        }
-        let user = acl::set_user(None, name, &words[2..], pubsub_all)
-            .map_err(|e| format!("ERR /{line_no}: {}. ", e.trim_start_matches("ERR ")))?;
-        users.push(user);
-    }
-    if !users.iter().any(|u| u.name == b"default") {
-        users.push(User::default_user());
-    }
-    Ok(users)
 }
 
 // ACL SAVE
