@@ -554,10 +554,7 @@ impl Config {
             .first()
             .map(|a| a.to_ascii_lowercase())
             .unwrap_or_default();
-        if matches!(
-            name.as_str(),
-            "include" | "rename-command" | "loadmodule"
-        ) {
+        if matches!(name.as_str(), "include" | "rename-command" | "loadmodule") {
             return Err(format!("respd does not support the '{name}' directive"));
         }
         if name == "user" && args.len() >= 2 {

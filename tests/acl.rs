@@ -159,7 +159,10 @@ impl Pair {
     fn both_closed(&mut self, args: &[&str]) {
         for client in [&mut self.respd, &mut self.redis] {
             let _ = client.send(args);
-            assert!(client.read_reply().is_err(), "{args:?} left the connection open");
+            assert!(
+                client.read_reply().is_err(),
+                "{args:?} left the connection open"
+            );
         }
         self.cases += 1;
     }
@@ -290,7 +293,17 @@ fn acl_errors() {
         p.same(&["ACL", "DRYRUN", "default", "nosuch"]);
         p.same(&["ACL", "DRYRUN", "default", "get"]);
         p.same(&["ACL", "DRYRUN", "default", "get", "a"]);
-        p.same(&["ACL", "SETUSER", "dry", "on", "~k*", "&c*", "+get", "+publish", "+client|id"]);
+        p.same(&[
+            "ACL",
+            "SETUSER",
+            "dry",
+            "on",
+            "~k*",
+            "&c*",
+            "+get",
+            "+publish",
+            "+client|id",
+        ]);
         p.same(&["ACL", "DRYRUN", "dry", "get", "k1"]);
         p.same(&["ACL", "DRYRUN", "dry", "get", "z"]);
         p.same(&["ACL", "DRYRUN", "dry", "set", "k1", "v"]);
@@ -307,7 +320,12 @@ fn genpass_lengths_and_cat_contents() {
         return;
     };
     let mut c = client(respd.local_addr(), 2);
-    for (bits, chars) in [(None, 64), (Some("1"), 1), (Some("5"), 2), (Some("4096"), 1024)] {
+    for (bits, chars) in [
+        (None, 64),
+        (Some("1"), 1),
+        (Some("5"), 2),
+        (Some("4096"), 1024),
+    ] {
         let mut args = vec!["ACL", "GENPASS"];
         args.extend(bits);
         match c.command(&args).expect("reply") {
@@ -332,7 +350,9 @@ fn cat_lists_the_categories_commands() {
         other => panic!("{other:?}"),
     };
     for category in categories {
-        let Frame::Bulk(name) = category else { panic!() };
+        let Frame::Bulk(name) = category else {
+            panic!()
+        };
         let sorted = |client: &mut Client| -> Vec<Frame> {
             let args: [&[u8]; 3] = [b"ACL", b"CAT", &name];
             match client.command(&args).expect("cat") {
@@ -351,9 +371,27 @@ fn cat_lists_the_categories_commands() {
 fn noperm_for_commands_keys_and_channels() {
     in_both_protocols(|p, respd, redis| {
         p.same(&[
-            "ACL", "SETUSER", "app", "on", ">pw", "~k*", "%R~ro*", "%W~wo*", "&c*", "+get", "+set",
-            "+publish", "+subscribe", "+psubscribe", "+multi", "+exec", "+discard", "+ping",
-            "+client|id", "+acl|whoami", "+copy",
+            "ACL",
+            "SETUSER",
+            "app",
+            "on",
+            ">pw",
+            "~k*",
+            "%R~ro*",
+            "%W~wo*",
+            "&c*",
+            "+get",
+            "+set",
+            "+publish",
+            "+subscribe",
+            "+psubscribe",
+            "+multi",
+            "+exec",
+            "+discard",
+            "+ping",
+            "+client|id",
+            "+acl|whoami",
+            "+copy",
         ]);
         p.same(&["AUTH", "app", "pw"]);
         p.same(&["ACL", "WHOAMI"]);
@@ -477,7 +515,9 @@ fn a_deleted_users_clients_are_disconnected() {
 #[test]
 fn scripts_run_with_the_callers_permissions() {
     in_both_protocols(|p, _, _| {
-        p.same(&["ACL", "SETUSER", "lua", "on", ">pw", "~k*", "+get", "+eval", "+acl|log"]);
+        p.same(&[
+            "ACL", "SETUSER", "lua", "on", ">pw", "~k*", "+get", "+eval", "+acl|log",
+        ]);
         p.same(&["AUTH", "lua", "pw"]);
         p.same(&["EVAL", "return redis.call('get','k1')", "0"]);
         p.same(&["EVAL", "return redis.call('get','z')", "0"]);
@@ -527,7 +567,10 @@ fn user_lines_in_the_config_file() {
     let lines = list_lines(&mut c);
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[0].starts_with("user alice on #"), "{lines:?}");
-    assert!(lines[0].ends_with(" ~app:* resetchannels -@all +@read"), "{lines:?}");
+    assert!(
+        lines[0].ends_with(" ~app:* resetchannels -@all +@read"),
+        "{lines:?}"
+    );
     assert_eq!(lines[1], "user bob off nopass resetchannels -@all");
     assert_eq!(
         lines[2],
@@ -539,7 +582,12 @@ fn user_lines_in_the_config_file() {
     // A bad rule stops the configuration from loading.
     let mut config = respd::Config::default();
     let error = config.load("user carol +nosuch\n").expect_err("bad rule");
-    assert!(format!("{error}").contains("Unknown command or category name in ACL"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("Unknown command or category name in ACL"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -554,7 +602,11 @@ fn acl_save_and_load_with_an_aclfile() {
     assert!(lines[0].starts_with("user alice on #"), "{lines:?}");
     assert_eq!(lines[1], "user default on nopass ~* &* +@all");
     let ok = Frame::Simple("OK".into());
-    assert_eq!(c.command(&["ACL", "SETUSER", "bob", "on", "nopass", "+@all", "~*"]).expect("setuser"), ok);
+    assert_eq!(
+        c.command(&["ACL", "SETUSER", "bob", "on", "nopass", "+@all", "~*"])
+            .expect("setuser"),
+        ok
+    );
     assert_eq!(c.command(&["ACL", "SAVE"]).expect("save"), ok);
     let saved = std::fs::read_to_string(&path).expect("read");
     assert_eq!(saved, lines_after(&mut c));
@@ -563,13 +615,22 @@ fn acl_save_and_load_with_an_aclfile() {
     assert_eq!(c.command(&["ACL", "LOAD"]).expect("load"), ok);
     assert_eq!(
         c.command(&["ACL", "USERS"]).expect("users"),
-        Frame::Array(vec![Frame::Bulk(b"carol".to_vec()), Frame::Bulk(b"default".to_vec())])
+        Frame::Array(vec![
+            Frame::Bulk(b"carol".to_vec()),
+            Frame::Bulk(b"default".to_vec())
+        ])
     );
     std::fs::write(&path, "user dave on +nosuch\n").expect("write");
-    assert!(matches!(c.command(&["ACL", "LOAD"]).expect("load"), Frame::Error(_)));
+    assert!(matches!(
+        c.command(&["ACL", "LOAD"]).expect("load"),
+        Frame::Error(_)
+    ));
     assert_eq!(
         c.command(&["ACL", "USERS"]).expect("users"),
-        Frame::Array(vec![Frame::Bulk(b"carol".to_vec()), Frame::Bulk(b"default".to_vec())])
+        Frame::Array(vec![
+            Frame::Bulk(b"carol".to_vec()),
+            Frame::Bulk(b"default".to_vec())
+        ])
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -542,7 +542,10 @@ fn has_spaces(s: &[u8]) -> bool {
 }
 
 fn valid_hash(hash: &[u8]) -> bool {
-    hash.len() == 64 && hash.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hash.len() == 64
+        && hash
+            .iter()
+            .all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// One user: its flags, passwords (SHA-256 hex digests) and selectors,
@@ -733,8 +736,7 @@ impl User {
             match selector.check(id, command, args) {
                 Ok(()) => return Ok(()),
                 Err(denied) => {
-                    if denied.0 > relevant.0 || (denied.0 == relevant.0 && denied.1 > relevant.1)
-                    {
+                    if denied.0 > relevant.0 || (denied.0 == relevant.0 && denied.1 > relevant.1) {
                         relevant = denied;
                     }
                 }
@@ -915,8 +917,7 @@ impl Acl {
 
     /// True when a new connection is the default user without AUTH.
     pub fn default_needs_no_auth(&self) -> bool {
-        self.get(b"default")
-            .is_some_and(|u| u.nopass && u.enabled)
+        self.get(b"default").is_some_and(|u| u.nopass && u.enabled)
     }
 
     /// Records a refusal, grouped with a like one of the last minute.
@@ -949,7 +950,10 @@ impl Acl {
     }
 
     pub fn log_reset(&self) {
-        self.log.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 }
 

@@ -39,15 +39,18 @@ pub(super) fn check(
     args: &Args,
     context: acl::Context,
 ) -> Result<(), Denied> {
-    cx.session.user.check(full_name, args).map_err(|(denied, pos)| {
-        let object = match denied {
-            Denied::Command => full_name.as_bytes().to_vec(),
-            _ => args[pos].clone(),
-        };
-        let user = cx.session.user.name.clone();
-        log_refusal(cx, denied, context, object, user);
-        denied
-    })
+    cx.session
+        .user
+        .check(full_name, args)
+        .map_err(|(denied, pos)| {
+            let object = match denied {
+                Denied::Command => full_name.as_bytes().to_vec(),
+                _ => args[pos].clone(),
+            };
+            let user = cx.session.user.name.clone();
+            log_refusal(cx, denied, context, object, user);
+            denied
+        })
 }
 
 /// Adds an entry to ACL LOG.
@@ -97,8 +100,8 @@ fn setuser(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         ));
     }
     let existing = cx.shared.acl.get(name);
-    let user = acl::set_user(existing.as_deref(), name, &args[3..], pubsub_all(cx))
-        .map_err(Error::new)?;
+    let user =
+        acl::set_user(existing.as_deref(), name, &args[3..], pubsub_all(cx)).map_err(Error::new)?;
     cx.shared.acl.put(user);
     cx.shared.users_changed();
     cx.out.ok();

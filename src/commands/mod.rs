@@ -724,15 +724,13 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
         } else {
             crate::acl::Context::TopLevel
         };
-        acl::check(cx, &resolved.full_name(), args, context).map_err(|denied| {
-            match denied {
-                crate::acl::Denied::Key => Error::from(errors::NOPERM_KEY),
-                crate::acl::Denied::Channel => Error::from(errors::NOPERM_CHANNEL),
-                _ => Error::new(format!(
-                    "NOPERM this user has no permissions to run the '{}' command",
-                    resolved.full_name()
-                )),
-            }
+        acl::check(cx, &resolved.full_name(), args, context).map_err(|denied| match denied {
+            crate::acl::Denied::Key => Error::from(errors::NOPERM_KEY),
+            crate::acl::Denied::Channel => Error::from(errors::NOPERM_CHANNEL),
+            _ => Error::new(format!(
+                "NOPERM this user has no permissions to run the '{}' command",
+                resolved.full_name()
+            )),
         })?;
     }
     // In RESP2 a subscribed client may only (un)subscribe, ping, quit or
@@ -757,7 +755,11 @@ fn resolve(cx: &Context<'_>, args: &Args) -> Result<Resolved, Error> {
 }
 
 /// The permission check of a call made by a script (ACL LOG context `lua`).
-pub fn acl_check(cx: &Context<'_>, resolved: &Resolved, args: &Args) -> Result<(), crate::acl::Denied> {
+pub fn acl_check(
+    cx: &Context<'_>,
+    resolved: &Resolved,
+    args: &Args,
+) -> Result<(), crate::acl::Denied> {
     acl::check(cx, &resolved.full_name(), args, crate::acl::Context::Lua)
 }
 

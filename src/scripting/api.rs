@@ -352,7 +352,9 @@ fn command(
                 crate::acl::Denied::Key => {
                     "can't access at least one of the keys mentioned in the command arguments"
                 }
-                crate::acl::Denied::Channel => "can't publish to the channel mentioned in the command",
+                crate::acl::Denied::Channel => {
+                    "can't publish to the channel mentioned in the command"
+                }
                 _ => "can't run this command or subcommand",
             };
             return failed(&format!("ERR The user executing the script {why}"));
