@@ -638,3 +638,51 @@ fn acl_save_and_load_with_an_aclfile() {
 fn lines_after(c: &mut Client) -> String {
     list_lines(c).into_iter().map(|line| line + "\n").collect()
 }
+
+#[test]
+fn selectors_grant_what_the_root_does_not() {
+    in_both_protocols(|p, _, _| {
+        p.same(&[
+            "ACL",
+            "SETUSER",
+            "sel",
+            "on",
+            "nopass",
+            "~root*",
+            "+get",
+            "(~w* +set)",
+            "(%R~r* +@read &news)",
+        ]);
+        p.same(&["ACL", "GETUSER", "sel"]);
+        for call in [
+            &["get", "root1"][..],
+            &["get", "w1"],
+            &["set", "w1", "v"],
+            &["set", "root1", "v"],
+            &["get", "r1"],
+            &["hget", "r1", "f"],
+            &["hset", "r1", "f", "v"],
+            &["mget", "root1", "r1", "w1"],
+            &["publish", "news", "m"],
+            &["subscribe", "news"],
+            &["lpush", "w1", "a"],
+        ] {
+            let mut args = vec!["ACL", "DRYRUN", "sel"];
+            args.extend_from_slice(call);
+            p.same(&args);
+        }
+        p.same(&["ACL", "SETUSER", "sel", "clearselectors"]);
+        p.same(&["ACL", "DRYRUN", "sel", "set", "w1", "v"]);
+        p.same(&["ACL", "LIST"]);
+        // The log keeps acllog-max-len entries.
+        p.same(&["CONFIG", "SET", "acllog-max-len", "2"]);
+        p.same(&["ACL", "SETUSER", "tiny", "on", "nopass"]);
+        p.same(&["AUTH", "tiny", "x"]);
+        p.same(&["GET", "a"]);
+        p.same(&["SET", "a", "b"]);
+        p.same(&["DEL", "a"]);
+        p.same(&["AUTH", "default", "x"]);
+        p.same(&["ACL", "LOG"]);
+        p.same(&["ACL", "LOG", "0"]);
+    });
+}
