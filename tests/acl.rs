@@ -686,3 +686,25 @@ fn selectors_grant_what_the_root_does_not() {
         p.same(&["ACL", "LOG", "0"]);
     });
 }
+
+#[test]
+fn subscribers_losing_their_channels_are_disconnected() {
+    in_both_protocols(|p, respd, redis| {
+        p.same(&[
+            "ACL", "SETUSER", "sub", "on", "nopass", "+@all", "&news*", "&alerts",
+        ]);
+        let mut keeps = Pair::new(respd, redis, 2);
+        keeps.same(&["AUTH", "sub", "x"]);
+        keeps.same(&["SUBSCRIBE", "alerts"]);
+        let mut loses = Pair::new(respd, redis, 2);
+        loses.same(&["AUTH", "sub", "x"]);
+        loses.same(&["PSUBSCRIBE", "news*"]);
+        let mut default_user = Pair::new(respd, redis, 2);
+        default_user.same(&["PSUBSCRIBE", "news*"]);
+        p.same(&["ACL", "SETUSER", "sub", "resetchannels", "&alerts"]);
+        loses.both_closed(&["PING"]);
+        keeps.same(&["PING"]);
+        default_user.same(&["PING"]);
+        p.cases += keeps.cases + loses.cases + default_user.cases;
+    });
+}

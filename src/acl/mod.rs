@@ -722,6 +722,14 @@ impl User {
         found
     }
 
+    /// True when one of its selectors lets it subscribe to `channel`
+    /// (a pattern, as PSUBSCRIBE's, must be allowed literally).
+    pub fn may_subscribe(&self, channel: &[u8], is_pattern: bool) -> bool {
+        self.selectors
+            .iter()
+            .any(|selector| selector.channel_allowed(channel, is_pattern))
+    }
+
     /// Redis's `ACLCheckAllUserCommandPerm`: whether the user may run
     /// `args` (full name `full_name`), and if not, why and at which
     /// argument.

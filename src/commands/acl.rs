@@ -102,10 +102,41 @@ fn setuser(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let existing = cx.shared.acl.get(name);
     let user =
         acl::set_user(existing.as_deref(), name, &args[3..], pubsub_all(cx)).map_err(Error::new)?;
+    if existing.is_some() {
+        disconnect_lost_subscribers(cx, &user);
+    }
     cx.shared.acl.put(user);
     cx.shared.users_changed();
     cx.out.ok();
     Ok(())
+}
+
+/// Closes the connections of `user` subscribed to a channel or pattern
+/// its new rules no longer allow (Redis's `ACLKillPubsubClientsIfNeeded`).
+fn disconnect_lost_subscribers(cx: &mut Context<'_>, user: &User) {
+    let name = String::from_utf8_lossy(&user.name);
+    let is_theirs = |client: &crate::clients::ClientInfo| {
+        let meta = client.meta();
+        meta.user == name || (meta.user.is_empty() && name == "default")
+    };
+    let subscriptions = cx.shared.pubsub.registry().subscriptions();
+    let mut doomed: Vec<Arc<crate::clients::ClientInfo>> = Vec::new();
+    for (space, channel, client) in subscriptions {
+        let is_pattern = matches!(space, crate::pubsub::Space::Patterns);
+        if is_theirs(&client)
+            && !user.may_subscribe(&channel, is_pattern)
+            && !doomed.iter().any(|c| c.id == client.id)
+        {
+            doomed.push(client);
+        }
+    }
+    for client in doomed {
+        if client.id == cx.session.id {
+            cx.session.close_after_reply = true;
+        } else {
+            client.kill();
+        }
+    }
 }
 
 // ACL DELUSER username [username ...]
