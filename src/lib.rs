@@ -34,8 +34,8 @@
 //!    `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n` into `[b"SET", b"k", b"v"]`,
 //!    in buffers it reuses for every command.
 //! 3. [`commands::execute`] finds the `set` row of the table
-//!    ([`commands::lookup`]), checks its arity and the client's
-//!    authentication, and calls the handler.
+//!    ([`commands::lookup`]), checks its arity, the client's
+//!    authentication and its user's permissions, and calls the handler.
 //! 4. The handler (in `commands/strings.rs`) takes the database's write lock
 //!    once ([`commands::Context::db_mut`]), stores the value
 //!    ([`store::Db::put`]; the value is copied out of the borrowed

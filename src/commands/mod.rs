@@ -4,9 +4,9 @@
 //!
 //! The path of a command through [`execute`]: find its row by name (any
 //! case), find the subcommand row for container commands (CLIENT, CONFIG),
-//! check the arity, check authentication, then call the handler under
-//! `catch_unwind`, so a bug in one command costs one error reply, not the
-//! server.
+//! check the arity, authentication and the user's permissions (ACL), then
+//! call the handler under `catch_unwind`, so a bug in one command costs one
+//! error reply, not the server.
 
 mod acl;
 pub mod errors;
