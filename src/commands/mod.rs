@@ -553,6 +553,16 @@ impl<'a> Context<'a> {
 /// Runs one command and writes its reply into `cx.out`.
 pub fn execute(cx: &mut Context<'_>, args: &Args) {
     cx.session.refresh_config(cx.shared);
+    // Its user was deleted: the connection closes without running more.
+    if cx.session.close_after_reply
+        && cx
+            .session
+            .info
+            .killed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return;
+    }
     let reply_start = cx.out.buf.len();
     let result = dispatch(cx, args);
     if let Err(error) = result {
