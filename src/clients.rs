@@ -24,6 +24,8 @@ pub struct ClientMeta {
     /// for a broken redirect, `B` for BCAST) and `redir=` (-1 when off).
     pub tracking_flags: &'static str,
     pub tracking_redirect: i64,
+    /// The ACL user it is authenticated as; empty means `default`.
+    pub user: String,
 }
 
 /// One connected client, as others see it.
@@ -203,7 +205,7 @@ impl ClientInfo {
             None => "qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=1800".to_string(),
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} {buffers} events=r cmd={} user=default redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} {buffers} events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -214,6 +216,11 @@ impl ClientInfo {
             flags,
             self.db.load(Ordering::Relaxed),
             command,
+            if meta.user.is_empty() {
+                "default"
+            } else {
+                &meta.user
+            },
             meta.tracking_redirect,
             meta.resp,
         )

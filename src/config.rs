@@ -179,7 +179,7 @@ pub static PARAMS: &[Param] = &[
     fixed("unixsocketperm", "0", Live, Octal(0o777)),
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
     fixed("syslog-enabled", "no", DefaultOnly, Bool),
-    fixed("aclfile", "", DefaultOnly, Text),
+    fixed("aclfile", "", Live, Text),
     p("min-replicas-to-write", "0", Live, Int(0, I32)),
     p("min-slaves-to-write", "0", Live, Int(0, I32)),
     p("min-replicas-max-lag", "10", Live, Int(0, I32)),
@@ -379,6 +379,8 @@ pub struct Config {
     /// `notify-keyspace-events` as set: its shown value hides `n` behind
     /// `A`, as Redis's does, but the class stays on.
     keyspace_events: u32,
+    /// `user name rules...` lines, each without its `user` (ACL users).
+    pub users: Vec<Vec<Vec<u8>>>,
 }
 
 impl Default for Config {
@@ -390,6 +392,7 @@ impl Default for Config {
                 .collect(),
             file: None,
             keyspace_events: 0,
+            users: Vec::new(),
         }
     }
 }
@@ -629,11 +632,16 @@ impl Config {
             .first()
             .map(|a| a.to_ascii_lowercase())
             .unwrap_or_default();
-        if matches!(
-            name.as_str(),
-            "include" | "rename-command" | "user" | "loadmodule"
-        ) {
+        if matches!(name.as_str(), "include" | "rename-command" | "loadmodule") {
             return Err(format!("respd does not support the '{name}' directive"));
+        }
+        if name == "user" && args.len() >= 2 {
+            // Checked now, applied when the server starts (as Redis).
+            let line: Vec<Vec<u8>> = args[1..].iter().map(|a| a.as_bytes().to_vec()).collect();
+            crate::acl::set_user(None, &line[0], &line[1..], false)
+                .map_err(|err| err.trim_start_matches("ERR ").to_string())?;
+            self.users.push(line);
+            return Ok(());
         }
         if param(&name).is_none() || args.len() < 2 {
             return Err("Bad directive or wrong number of arguments".into());

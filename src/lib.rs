@@ -24,6 +24,7 @@
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
 //! | [`cmdstats`], [`histogram`], [`slowlog`], [`latency`], [`pause`] | what `commands::run` records after each command (INFO commandstats/errorstats/latencystats, SLOWLOG, LATENCY) and CLIENT PAUSE's state | `commands` (row addresses) |
 //! | [`tracking`] | client-side caching: the tracking table, BCAST prefixes, `invalidate` messages | `store::changed`, `pubsub`, `clients` |
+//! | [`acl`] | users, their rules and permission checks, ACL LOG, SHA-256 | `commands::meta`, `store` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!
@@ -38,8 +39,8 @@
 //!    `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n` into `[b"SET", b"k", b"v"]`,
 //!    in buffers it reuses for every command.
 //! 3. [`commands::execute`] finds the `set` row of the table
-//!    ([`commands::lookup`]), checks its arity and the client's
-//!    authentication, and calls the handler.
+//!    ([`commands::lookup`]), checks its arity, the client's
+//!    authentication and its user's permissions, and calls the handler.
 //! 4. The handler (in `commands/strings.rs`) takes the database's write lock
 //!    once ([`commands::Context::db_mut`]), stores the value
 //!    ([`store::Db::put`]; the value is copied out of the borrowed
@@ -61,6 +62,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod blocking;
 pub mod client;
 pub mod clients;

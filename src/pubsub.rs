@@ -363,6 +363,19 @@ impl Registry {
         }
     }
 
+    /// Every subscription: its space, its channel or pattern, its client.
+    pub fn subscriptions(&mut self) -> Vec<(Space, Vec<u8>, Arc<ClientInfo>)> {
+        let mut all = Vec::new();
+        for space in [Space::Channels, Space::Patterns, Space::ShardChannels] {
+            for (name, subscribers) in self.map(space).iter() {
+                for outbox in subscribers {
+                    all.push((space, name.clone(), outbox.client.clone()));
+                }
+            }
+        }
+        all
+    }
+
     /// The active channels (or shard channels) matching `pattern`.
     pub fn names(&mut self, space: Space, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
         self.map(space)

@@ -109,6 +109,8 @@ pub struct Shared {
     pub pause: crate::pause::Pause,
     /// MIGRATE's cached connections to its targets.
     pub(crate) migrate_links: crate::commands::migrate::Links,
+    /// Users, their permissions and the log of refusals.
+    pub acl: crate::acl::Acl,
     /// The Lua VM, the script cache and the running script's state.
     #[cfg(feature = "scripting")]
     pub scripting: crate::scripting::Scripting,
@@ -119,6 +121,7 @@ impl Shared {
     pub fn new(config: Config, port: u16) -> Self {
         let store = Store::new(config.databases());
         store.events().set_classes(config.keyspace_events());
+        let acl = crate::acl::Acl::from_config(&config);
         let (policy, log_factor, decay) = config.access_settings();
         store.access().configure(policy, log_factor, decay);
         store.access().configure_compact(config.compact_limits());
@@ -151,6 +154,7 @@ impl Shared {
             latency: Default::default(),
             pause: Default::default(),
             migrate_links: Default::default(),
+            acl,
             #[cfg(feature = "scripting")]
             scripting: Default::default(),
         };
@@ -200,6 +204,11 @@ impl Shared {
         self.config.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Tells every connection to re-read its user (after an ACL change).
+    pub fn users_changed(&self) {
+        self.config_epoch.fetch_add(1, Ordering::Release);
+    }
+
     /// The configuration, to change; connections see the change at their
     /// next command.
     pub fn config_mut(&self) -> RwLockWriteGuard<'_, Config> {
@@ -228,7 +237,7 @@ impl Shared {
 
 /// `len` random hex digits, from the standard library's per-process random
 /// hash keys (no dependency needed for an id nobody has to guess).
-fn random_hex(len: usize) -> String {
+pub(crate) fn random_hex(len: usize) -> String {
     use std::hash::{BuildHasher, Hasher};
     let state = std::collections::hash_map::RandomState::new();
     let mut out = String::with_capacity(len + 16);

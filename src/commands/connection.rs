@@ -153,29 +153,30 @@ fn swapdb(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Checks a username and password against `requirepass`. Without a
-/// password the default user accepts anything (it is "nopass").
-fn check_password(cx: &Context<'_>, user: &[u8], password: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
+/// Logs in as `user` with `password` (Redis's `ACLAuthenticateUser`): a
+/// refusal is logged (ACL LOG, reason `auth`) and answered -WRONGPASS.
+fn authenticate(cx: &mut Context<'_>, user: &[u8], password: &[u8], command: &[u8]) -> CmdResult {
+    match cx.shared.acl.get(user) {
+        Some(found) if found.accepts(password) => {
+            super::acl::log_in(cx, found);
+            Ok(())
+        }
+        _ => {
+            let context = if cx.session.multi.is_some() {
+                crate::acl::Context::Multi
+            } else {
+                crate::acl::Context::TopLevel
+            };
+            super::acl::log_refusal(
+                cx,
+                crate::acl::Denied::Auth,
+                context,
+                command.to_vec(),
+                user.to_vec(),
+            );
+            Err(errors::WRONGPASS.into())
+        }
     }
-    match cx.shared.config().requirepass() {
-        None => true,
-        Some(expected) => constant_time_eq(expected.as_bytes(), password),
-    }
-}
-
-/// Compares two byte strings in a time that depends on their lengths only,
-/// never on where they first differ, so response times leak nothing about
-/// the password.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut difference = u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        difference |= x ^ y;
-    }
-    std::hint::black_box(difference) == 0
 }
 
 // AUTH [username] password
@@ -185,13 +186,11 @@ fn auth(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         3 => (&args[1][..], &args[2]),
         _ => return Err(errors::SYNTAX.into()),
     };
-    if args.len() == 2 && cx.shared.config().requirepass().is_none() {
+    let default_nopass = cx.shared.acl.get(b"default").is_some_and(|u| u.nopass);
+    if args.len() == 2 && default_nopass {
         return Err(errors::AUTH_NOT_CONFIGURED.into());
     }
-    if !check_password(cx, user, password) {
-        return Err(errors::WRONGPASS.into());
-    }
-    cx.session.set_authenticated(true);
+    authenticate(cx, user, password, &args[0])?;
     cx.out.ok();
     Ok(())
 }
@@ -213,10 +212,8 @@ fn hello(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     while i < args.len() {
         let more = args.len() - i - 1;
         if is(&args[i], "auth") && more >= 2 {
-            if !check_password(cx, &args[i + 1], &args[i + 2]) {
-                return Err(errors::WRONGPASS.into());
-            }
-            cx.session.set_authenticated(true);
+            let (user, password) = (args[i + 1].clone(), args[i + 2].clone());
+            authenticate(cx, &user, &password, &args[0])?;
             i += 3;
         } else if is(&args[i], "setname") && more >= 1 {
             super::client::set_name(cx, &args[i + 1])?;

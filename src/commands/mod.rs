@@ -4,10 +4,11 @@
 //!
 //! The path of a command through [`execute`]: find its row by name (any
 //! case), find the subcommand row for container commands (CLIENT, CONFIG),
-//! check the arity, check authentication, then call the handler under
-//! `catch_unwind`, so a bug in one command costs one error reply, not the
-//! server.
+//! check the arity, authentication and the user's permissions (ACL), then
+//! call the handler under `catch_unwind`, so a bug in one command costs one
+//! error reply, not the server.
 
+mod acl;
 pub mod errors;
 
 mod accounting;
@@ -196,8 +197,9 @@ fn container_handler(_: &mut Context<'_>, _: &Args) -> CmdResult {
 }
 
 /// Every family's rows.
-fn families() -> [&'static [Command]; 26] {
+fn families() -> [&'static [Command]; 27] {
     [
+        acl::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
@@ -294,6 +296,9 @@ pub struct Session {
     /// The selected database.
     pub db: usize,
     pub authenticated: bool,
+    /// The user it runs as (the default user until AUTH); re-read after
+    /// every ACL change.
+    pub user: Arc<crate::acl::User>,
     /// The client's entry in the registry (CLIENT LIST sees it).
     pub info: Arc<ClientInfo>,
     /// Set by QUIT, protocol errors and kills: close once the reply is out.
@@ -388,6 +393,10 @@ impl Session {
             id: info.id,
             db: 0,
             authenticated: false,
+            user: shared
+                .acl
+                .get(b"default")
+                .unwrap_or_else(|| Arc::new(crate::acl::User::default_user())),
             info,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
@@ -423,10 +432,19 @@ impl Session {
             return;
         }
         self.config_epoch = epoch;
-        let config = shared.config();
-        if config.requirepass().is_none() {
+        // The user may have changed (ACL SETUSER) or gone (ACL DELUSER:
+        // the connection closes, as Redis closes its clients).
+        match shared.acl.get(&self.user.name) {
+            Some(user) => self.user = user,
+            None => {
+                self.close_after_reply = true;
+                self.info.kill();
+            }
+        }
+        if shared.acl.default_needs_no_auth() && self.user.name == b"default" {
             self.authenticated = true;
         }
+        let config = shared.config();
         self.limits = Limits {
             max_bulk_len: config.proto_max_bulk_len(),
             max_query_len: config.client_query_buffer_limit(),
@@ -587,6 +605,16 @@ impl<'a> Context<'a> {
 /// Runs one command and writes its reply into `cx.out`.
 pub fn execute(cx: &mut Context<'_>, args: &Args) {
     cx.session.refresh_config(cx.shared);
+    // Its user was deleted: the connection closes without running more.
+    if cx.session.close_after_reply
+        && cx
+            .session
+            .info
+            .killed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return;
+    }
     let reply_start = cx.out.buf.len();
     let result = dispatch(cx, args);
     if let Err(error) = result {
@@ -805,6 +833,22 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
     }
+    // The user's permissions (one flag for a user allowed everything).
+    if !cx.session.user.unrestricted {
+        let context = if cx.session.multi.is_some() {
+            crate::acl::Context::Multi
+        } else {
+            crate::acl::Context::TopLevel
+        };
+        acl::check(cx, &resolved.full_name(), args, context).map_err(|denied| match denied {
+            crate::acl::Denied::Key => Error::from(errors::NOPERM_KEY),
+            crate::acl::Denied::Channel => Error::from(errors::NOPERM_CHANNEL),
+            _ => Error::new(format!(
+                "NOPERM this user has no permissions to run the '{}' command",
+                resolved.full_name()
+            )),
+        })?;
+    }
     // Over maxmemory: evict, or refuse what would use more.
     memory::check_oom(cx, resolved, args)?;
     // In RESP2 a subscribed client may only (un)subscribe, ping, quit or
@@ -841,6 +885,15 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// The permission check of a call made by a script (ACL LOG context `lua`).
+pub fn acl_check(
+    cx: &Context<'_>,
+    resolved: &Resolved,
+    args: &Args,
+) -> Result<(), crate::acl::Denied> {
+    acl::check(cx, &resolved.full_name(), args, crate::acl::Context::Lua)
 }
 
 /// Runs a resolved command's handler. A panic in it costs the client one

@@ -343,6 +343,10 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     updated
         .set_many(&pairs)
         .map_err(|failure| Error::new(failure.to_string()))?;
+    let new_password = updated.requirepass().map(str::to_string);
+    let password_set = pairs
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("requirepass"));
     let listen = |c: &crate::config::Config| (c.get("bind").unwrap_or("").to_string(), c.port());
     let (old_listen, new_listen) = (listen(&previous), listen(&updated));
     *cx.shared.config_mut() = updated;
@@ -375,6 +379,11 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
     }
     cx.shared.configure_introspection();
+    // requirepass is the default user's password.
+    if password_set {
+        cx.shared.acl.set_default_password(new_password.as_deref());
+        cx.shared.users_changed();
+    }
     // appendonly yes starts the AOF with a rewrite; no stops it. If that
     // fails, every change is undone, as Redis does.
     if let Err(err) = persistence::aof::apply_config(cx.shared) {

@@ -99,6 +99,23 @@ fn exec(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     cx.out.array(transaction.queued.len());
     cx.session.in_exec = true;
     for (resolved, args) in transaction.queued {
+        // Permissions are checked again: they may have changed since MULTI.
+        if !cx.session.user.unrestricted {
+            let full_name = resolved.full_name();
+            if let Err(denied) =
+                super::acl::check(cx, &full_name, &args, crate::acl::Context::Multi)
+            {
+                let reason = match denied {
+                    crate::acl::Denied::Key => "no permission to touch the specified keys",
+                    crate::acl::Denied::Channel => {
+                        "no permission to access one of the channels used as arguments"
+                    }
+                    _ => "no permission to execute the command or subcommand",
+                };
+                cx.out.error(&format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"));
+                continue;
+            }
+        }
         if let Err(Error(message)) = run(cx, resolved, &args) {
             cx.out.error(&message);
         }

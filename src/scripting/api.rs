@@ -372,6 +372,21 @@ fn command(
     if command_flags & flags::NOSCRIPT != 0 {
         return failed(&format!("ERR {NOT_ALLOWED}"));
     }
+    // The script runs with its caller's permissions.
+    if !cx.session.user.unrestricted {
+        if let Err(denied) = crate::commands::acl_check(cx, &resolved, &command) {
+            let why = match denied {
+                crate::acl::Denied::Key => {
+                    "can't access at least one of the keys mentioned in the command arguments"
+                }
+                crate::acl::Denied::Channel => {
+                    "can't publish to the channel mentioned in the command"
+                }
+                _ => "can't run this command or subcommand",
+            };
+            return failed(&format!("ERR The user executing the script {why}"));
+        }
+    }
     // Commands that may replicate (PUBLISH...) are writes to a read-only
     // script, as in Redis.
     let may_replicate = matches!(resolved.parent, "publish" | "spublish" | "pfcount");

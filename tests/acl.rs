@@ -1,0 +1,710 @@
+//! Users and permissions (ACL) compared with a real redis-server 7.0:
+//! every ACL subcommand and its errors, GETUSER and LIST for rules in every
+//! form, -NOPERM for commands, keys and channels (at the top level, queued
+//! in MULTI, rechecked at EXEC, in scripts), AUTH and HELLO AUTH, ACL LOG
+//! entries (variable fields compared by shape), in RESP2 and RESP3.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::RealRedis;
+use respd::resp::Frame;
+use respd::Client;
+
+fn client(addr: SocketAddr, protocol: u8) -> Client {
+    let mut client = Client::connect(addr).expect("connect");
+    client
+        .stream()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    if protocol == 3 {
+        let hello = client.command(&["HELLO", "3"]).expect("hello");
+        assert!(matches!(hello, Frame::Map(_)), "{hello:?}");
+    }
+    client
+}
+
+/// Rule strings list single commands in Redis's hash-table order, which
+/// changes from run to run: those tokens (always last) are sorted.
+fn sort_single_commands(text: &str) -> String {
+    let mut tokens: Vec<&str> = text.split(' ').collect();
+    let singles: Vec<usize> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            (t.starts_with('+') || t.starts_with('-')) && !t[1..].starts_with('@') && t.len() > 1
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut sorted: Vec<&str> = singles.iter().map(|&i| tokens[i]).collect();
+    sorted.sort_unstable();
+    for (slot, token) in singles.into_iter().zip(sorted) {
+        tokens[slot] = token;
+    }
+    tokens.join(" ")
+}
+
+/// A frame with what legitimately differs between two servers replaced:
+/// rule strings' single commands sorted; ACL LOG's age and client-info
+/// reduced to their shape (client-info keeps its field names and user=).
+fn normalize(frame: Frame) -> Frame {
+    match frame {
+        Frame::Bulk(bytes) => {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if text.starts_with("id=") && text.contains(" addr=") {
+                let shape: Vec<String> = text
+                    .split(' ')
+                    .map(|field| match field.split_once('=') {
+                        Some(("user", _)) => field.to_string(),
+                        Some((name, _)) => format!("{name}="),
+                        None => field.to_string(),
+                    })
+                    .collect();
+                Frame::Bulk(shape.join(" ").into_bytes())
+            } else {
+                Frame::Bulk(sort_single_commands(&text).into_bytes())
+            }
+        }
+        Frame::Array(items) => Frame::Array(items.into_iter().map(normalize).collect()),
+        Frame::Set(items) => Frame::Set(items.into_iter().map(normalize).collect()),
+        Frame::Map(pairs) => Frame::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| {
+                    let age = matches!(&k, Frame::Bulk(b) if b == b"age-seconds" || b == b"id");
+                    let v = if age { Frame::Null } else { normalize(v) };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// RESP2 maps arrive as flat arrays: ACL LOG's age is the value after
+/// `age-seconds` there.
+fn blank_resp2_ages(frame: Frame) -> Frame {
+    match frame {
+        Frame::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut blank_next = false;
+            for item in items {
+                if blank_next {
+                    out.push(Frame::Null);
+                    blank_next = false;
+                    continue;
+                }
+                blank_next = matches!(&item, Frame::Bulk(b) if b == b"age-seconds" || b == b"id");
+                out.push(blank_resp2_ages(item));
+            }
+            Frame::Array(out)
+        }
+        other => other,
+    }
+}
+
+/// A frame as short text, for failure messages.
+fn show(frame: &Frame) -> String {
+    match frame {
+        Frame::Bulk(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        Frame::Array(items) | Frame::Set(items) => {
+            format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(" "))
+        }
+        Frame::Map(pairs) => format!(
+            "{{{}}}",
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{}: {}", show(k), show(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+struct Pair {
+    respd: Client,
+    redis: Client,
+    cases: usize,
+}
+
+impl Pair {
+    fn new(respd: SocketAddr, redis: SocketAddr, protocol: u8) -> Pair {
+        Pair {
+            respd: client(respd, protocol),
+            redis: client(redis, protocol),
+            cases: 0,
+        }
+    }
+
+    /// Sends `args` to both and checks the replies agree.
+    fn same(&mut self, args: &[&str]) -> Frame {
+        let ours = self.respd.command(args).expect("respd reply");
+        let theirs = self.redis.command(args).expect("redis reply");
+        let ours = normalize(blank_resp2_ages(ours));
+        let theirs = normalize(blank_resp2_ages(theirs));
+        assert!(
+            ours == theirs,
+            "{args:?}\n respd: {}\n redis: {}",
+            show(&ours),
+            show(&theirs)
+        );
+        self.cases += 1;
+        ours
+    }
+
+    /// Both sides' connections close after `args` (or right away).
+    fn both_closed(&mut self, args: &[&str]) {
+        for client in [&mut self.respd, &mut self.redis] {
+            let _ = client.send(args);
+            assert!(
+                client.read_reply().is_err(),
+                "{args:?} left the connection open"
+            );
+        }
+        self.cases += 1;
+    }
+}
+
+fn servers() -> Option<(respd::ServerHandle, RealRedis)> {
+    let redis = RealRedis::start()?;
+    Some((common::start(), redis))
+}
+
+/// Runs `script` in RESP2 and in RESP3, each on fresh servers.
+fn in_both_protocols(script: impl Fn(&mut Pair, SocketAddr, SocketAddr)) {
+    let mut total = 0;
+    for protocol in [2, 3] {
+        let Some((respd, redis)) = servers() else {
+            return;
+        };
+        let mut pair = Pair::new(respd.local_addr(), redis.addr, protocol);
+        script(&mut pair, respd.local_addr(), redis.addr);
+        total += pair.cases;
+    }
+    eprintln!("{total} differential cases");
+}
+
+#[test]
+fn getuser_and_list_for_rules_in_every_form() {
+    in_both_protocols(|p, _, _| {
+        p.same(&["ACL", "GETUSER", "default"]);
+        p.same(&["ACL", "GETUSER", "nobody"]);
+        let rule_sets: &[&[&str]] = &[
+            &[],
+            &["on"],
+            &["on", ">secret", ">other", "<other"],
+            &["#ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
+            &["!ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"],
+            &["nopass"],
+            &["resetpass"],
+            &["~foo*", "%R~bar", "%W~baz", "%RW~qux", "~foo*"],
+            &["%R~same", "%W~same"],
+            &["resetkeys", "allkeys"],
+            &["&news.*", "&alerts", "resetchannels", "&only"],
+            &["allchannels"],
+            &["+get", "+set", "+@hash", "-hset"],
+            &["+@all", "-@dangerous", "-flushall"],
+            &["allcommands", "-@write", "+set"],
+            &["nocommands", "+client|list", "+config|get", "+select|0"],
+            &["-@all", "+@read", "+@write", "-@admin"],
+            &["+client", "-client|kill"],
+            &["skip-sanitize-payload"],
+            &["sanitize-payload"],
+            &["(~sel* +get)", "(%R~r* &c +@read)"],
+            &["(~a", "+set", "~b)"],
+            &["clearselectors"],
+            &["reset"],
+            &["off", "+@all", "~*", "&*"],
+        ];
+        for (i, rules) in rule_sets.iter().enumerate() {
+            let name = format!("user{i}");
+            let mut setuser = vec!["ACL", "SETUSER", name.as_str()];
+            setuser.extend_from_slice(rules);
+            p.same(&setuser);
+            p.same(&["ACL", "GETUSER", &name]);
+            // The same user, built up rule after rule.
+            let mut again = vec!["ACL", "SETUSER", "cumulative"];
+            again.extend_from_slice(rules);
+            p.same(&again);
+            p.same(&["ACL", "GETUSER", "cumulative"]);
+        }
+        p.same(&["ACL", "LIST"]);
+        p.same(&["ACL", "USERS"]);
+        p.same(&["ACL", "WHOAMI"]);
+        p.same(&["ACL", "DELUSER", "user1", "user2", "nobody"]);
+        p.same(&["ACL", "USERS"]);
+    });
+}
+
+#[test]
+fn acl_errors() {
+    in_both_protocols(|p, _, _| {
+        for rules in [
+            &["+nosuch"][..],
+            &["+@nosuch"],
+            &["-@nosuch"],
+            &["foo"],
+            &["%X~a"],
+            &["%~a"],
+            &["allkeys", "~a"],
+            &["allchannels", "&a"],
+            &["<notthere"],
+            &["#abc"],
+            &["!ABC"],
+            &["+config|get|x"],
+            &["+client|list|x"],
+            &["+get|"],
+            &["(~a", "+get"],
+            &["(+nosuch)"],
+            &["on", "+get", "+nosuch"],
+        ] {
+            let mut setuser = vec!["ACL", "SETUSER", "bad"];
+            setuser.extend_from_slice(rules);
+            p.same(&setuser);
+        }
+        // A refused SETUSER changes nothing.
+        p.same(&["ACL", "GETUSER", "bad"]);
+        p.same(&["ACL", "SETUSER", "a b"]);
+        p.same(&["ACL", "SETUSER"]);
+        p.same(&["ACL", "GETUSER"]);
+        p.same(&["ACL", "DELUSER", "default"]);
+        p.same(&["ACL", "DELUSER", "nobody", "default"]);
+        p.same(&["ACL", "CAT"]);
+        p.same(&["ACL", "CAT", "nosuch"]);
+        p.same(&["ACL", "CAT", "a", "b"]);
+        p.same(&["ACL", "GENPASS", "0"]);
+        p.same(&["ACL", "GENPASS", "4097"]);
+        p.same(&["ACL", "GENPASS", "abc"]);
+        p.same(&["ACL", "GENPASS", "1", "2"]);
+        p.same(&["ACL", "LOG", "abc"]);
+        p.same(&["ACL", "LOG", "1", "2"]);
+        p.same(&["ACL", "LOG", "-5"]);
+        p.same(&["ACL", "LOG", "RESET"]);
+        p.same(&["ACL", "HELP"]);
+        p.same(&["ACL", "SAVE"]);
+        p.same(&["ACL", "LOAD"]);
+        p.same(&["ACL", "NOSUCH"]);
+        p.same(&["ACL"]);
+        p.same(&["ACL", "WHOAMI", "x"]);
+        p.same(&["ACL", "DRYRUN", "nobody", "get", "a"]);
+        p.same(&["ACL", "DRYRUN", "default", "nosuch"]);
+        p.same(&["ACL", "DRYRUN", "default", "get"]);
+        p.same(&["ACL", "DRYRUN", "default", "get", "a"]);
+        p.same(&[
+            "ACL",
+            "SETUSER",
+            "dry",
+            "on",
+            "~k*",
+            "&c*",
+            "+get",
+            "+publish",
+            "+client|id",
+        ]);
+        p.same(&["ACL", "DRYRUN", "dry", "get", "k1"]);
+        p.same(&["ACL", "DRYRUN", "dry", "get", "z"]);
+        p.same(&["ACL", "DRYRUN", "dry", "set", "k1", "v"]);
+        p.same(&["ACL", "DRYRUN", "dry", "publish", "c1", "m"]);
+        p.same(&["ACL", "DRYRUN", "dry", "publish", "z", "m"]);
+        p.same(&["ACL", "DRYRUN", "dry", "client", "id"]);
+        p.same(&["ACL", "DRYRUN", "dry", "client", "list"]);
+    });
+}
+
+#[test]
+fn genpass_lengths_and_cat_contents() {
+    let Some((respd, _redis)) = servers() else {
+        return;
+    };
+    let mut c = client(respd.local_addr(), 2);
+    for (bits, chars) in [
+        (None, 64),
+        (Some("1"), 1),
+        (Some("5"), 2),
+        (Some("4096"), 1024),
+    ] {
+        let mut args = vec!["ACL", "GENPASS"];
+        args.extend(bits);
+        match c.command(&args).expect("reply") {
+            Frame::Bulk(pass) => {
+                assert_eq!(pass.len(), chars, "{args:?}");
+                assert!(pass.iter().all(u8::is_ascii_hexdigit));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn cat_lists_the_categories_commands() {
+    let Some((respd, redis)) = servers() else {
+        return;
+    };
+    let mut ours = client(respd.local_addr(), 2);
+    let mut theirs = client(redis.addr, 2);
+    let categories = match theirs.command(&["ACL", "CAT"]).expect("cat") {
+        Frame::Array(items) => items,
+        other => panic!("{other:?}"),
+    };
+    for category in categories {
+        let Frame::Bulk(name) = category else {
+            panic!()
+        };
+        let sorted = |client: &mut Client| -> Vec<Frame> {
+            let args: [&[u8]; 3] = [b"ACL", b"CAT", &name];
+            match client.command(&args).expect("cat") {
+                Frame::Array(mut items) => {
+                    items.sort_by_key(|f| format!("{f:?}"));
+                    items
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(sorted(&mut ours), sorted(&mut theirs), "{name:?}");
+    }
+}
+
+#[test]
+fn noperm_for_commands_keys_and_channels() {
+    in_both_protocols(|p, respd, redis| {
+        p.same(&[
+            "ACL",
+            "SETUSER",
+            "app",
+            "on",
+            ">pw",
+            "~k*",
+            "%R~ro*",
+            "%W~wo*",
+            "&c*",
+            "+get",
+            "+set",
+            "+publish",
+            "+subscribe",
+            "+psubscribe",
+            "+multi",
+            "+exec",
+            "+discard",
+            "+ping",
+            "+client|id",
+            "+acl|whoami",
+            "+copy",
+        ]);
+        p.same(&["AUTH", "app", "pw"]);
+        p.same(&["ACL", "WHOAMI"]);
+        p.same(&["GET", "k1"]);
+        p.same(&["SET", "k1", "v"]);
+        p.same(&["GET", "z"]);
+        p.same(&["SET", "z", "v"]);
+        p.same(&["GET", "ro1"]);
+        p.same(&["SET", "ro1", "v"]);
+        p.same(&["GET", "wo1"]);
+        p.same(&["SET", "wo1", "v"]);
+        p.same(&["COPY", "k1", "wo2"]);
+        p.same(&["COPY", "k1", "ro2"]);
+        p.same(&["HSET", "k1", "f", "v"]);
+        p.same(&["CLIENT", "ID", "extra"]);
+        p.same(&["CLIENT", "LIST"]);
+        p.same(&["CONFIG", "GET", "port"]);
+        p.same(&["PUBLISH", "c1", "m"]);
+        p.same(&["PUBLISH", "z", "m"]);
+        p.same(&["NOSUCH"]);
+        p.same(&["GET"]);
+        // Inside MULTI: refused at queue time (the transaction is doomed).
+        p.same(&["MULTI"]);
+        p.same(&["GET", "z"]);
+        p.same(&["HGET", "k1", "f"]);
+        p.same(&["GET", "k1"]);
+        p.same(&["EXEC"]);
+        p.same(&["MULTI"]);
+        p.same(&["GET", "k1"]);
+        p.same(&["EXEC"]);
+        p.same(&["SUBSCRIBE", "c1", "z"]);
+        p.same(&["PSUBSCRIBE", "c*"]);
+        p.same(&["PSUBSCRIBE", "c1*"]);
+        // Rules changed between MULTI and EXEC.
+        let mut admin = Pair::new(respd, redis, 2);
+        let _ = admin;
+        admin = Pair::new(respd, redis, 2);
+        let mut q = Pair::new(respd, redis, 2);
+        q.same(&["AUTH", "app", "pw"]);
+        q.same(&["MULTI"]);
+        q.same(&["GET", "k1"]);
+        q.same(&["SET", "k2", "v"]);
+        q.same(&["PING"]);
+        admin.same(&["ACL", "SETUSER", "app", "-get", "resetkeys", "~k1"]);
+        q.same(&["EXEC"]);
+        admin.same(&["ACL", "LOG"]);
+        admin.same(&["ACL", "LOG", "2"]);
+        admin.same(&["ACL", "LOG", "RESET"]);
+        admin.same(&["ACL", "LOG"]);
+        p.cases += admin.cases + q.cases;
+    });
+}
+
+#[test]
+fn auth_hello_and_the_default_users_password() {
+    in_both_protocols(|p, respd, redis| {
+        p.same(&["AUTH", "pw"]);
+        p.same(&["AUTH", "a", "b", "c"]);
+        p.same(&["AUTH", "nobody", "pw"]);
+        p.same(&["ACL", "SETUSER", "app", "on", ">pw", "+@all", "~*"]);
+        p.same(&["ACL", "SETUSER", "shut", "off", ">pw", "+@all"]);
+        p.same(&["ACL", "SETUSER", "open", "on", "nopass", "+acl|whoami"]);
+        p.same(&["AUTH", "app", "wrong"]);
+        p.same(&["AUTH", "shut", "pw"]);
+        p.same(&["AUTH", "open", "anything"]);
+        p.same(&["ACL", "WHOAMI"]);
+        p.same(&["HELLO", "2", "AUTH", "app", "wrong"]);
+        p.same(&["HELLO", "2", "AUTH", "app"]);
+        p.same(&["ACL", "WHOAMI"]);
+        p.same(&["AUTH", "app", "pw"]);
+        p.same(&["ACL", "WHOAMI"]);
+        p.same(&["ACL", "LOG"]);
+        p.same(&["CONFIG", "SET", "requirepass", "s3cret"]);
+        p.same(&["ACL", "GETUSER", "default"]);
+        let mut fresh = Pair::new(respd, redis, 2);
+        fresh.same(&["PING"]);
+        fresh.same(&["AUTH", "wrong"]);
+        fresh.same(&["AUTH", "s3cret"]);
+        fresh.same(&["ACL", "WHOAMI"]);
+        let mut hello = Pair::new(respd, redis, 2);
+        hello.same(&["HELLO", "3"]);
+        hello.same(&["HELLO", "3", "AUTH", "default", "s3cret"]);
+        hello.same(&["ACL", "WHOAMI"]);
+        hello.same(&["RESET"]);
+        hello.same(&["PING"]);
+        p.same(&["CONFIG", "SET", "requirepass", ""]);
+        p.same(&["ACL", "GETUSER", "default"]);
+        p.same(&["AUTH", "x"]);
+        p.same(&["ACL", "SETUSER", "default", ">viaacl"]);
+        let mut later = Pair::new(respd, redis, 2);
+        later.same(&["PING"]);
+        later.same(&["AUTH", "viaacl"]);
+        later.same(&["PING"]);
+        p.same(&["ACL", "SETUSER", "default", "nopass"]);
+        p.cases += fresh.cases + hello.cases + later.cases;
+    });
+}
+
+#[test]
+fn a_deleted_users_clients_are_disconnected() {
+    in_both_protocols(|p, respd, redis| {
+        p.same(&["ACL", "SETUSER", "gone", "on", ">pw", "+@all", "~*"]);
+        let mut victim = Pair::new(respd, redis, 2);
+        victim.same(&["AUTH", "gone", "pw"]);
+        victim.same(&["PING"]);
+        let mut bystander = Pair::new(respd, redis, 2);
+        p.same(&["ACL", "DELUSER", "gone"]);
+        victim.both_closed(&["PING"]);
+        bystander.same(&["PING"]);
+        // Deleting the user one is logged in as closes after the reply.
+        p.same(&["ACL", "SETUSER", "self", "on", ">pw", "+@all", "~*"]);
+        let mut own = Pair::new(respd, redis, 2);
+        own.same(&["AUTH", "self", "pw"]);
+        own.same(&["ACL", "DELUSER", "self"]);
+        own.both_closed(&["PING"]);
+        p.cases += victim.cases + bystander.cases + own.cases;
+    });
+}
+
+#[cfg(feature = "scripting")]
+#[test]
+fn scripts_run_with_the_callers_permissions() {
+    in_both_protocols(|p, _, _| {
+        p.same(&[
+            "ACL", "SETUSER", "lua", "on", ">pw", "~k*", "+get", "+eval", "+acl|log",
+        ]);
+        p.same(&["AUTH", "lua", "pw"]);
+        p.same(&["EVAL", "return redis.call('get','k1')", "0"]);
+        p.same(&["EVAL", "return redis.call('get','z')", "0"]);
+        p.same(&["EVAL", "return redis.call('hset','k1','f','v')", "0"]);
+        p.same(&["EVAL", "return redis.pcall('get','z')", "0"]);
+        p.same(&["EVAL", "return redis.pcall('hset','k1','f','v')", "0"]);
+        p.same(&["ACL", "LOG"]);
+    });
+}
+
+fn bulk_text(frame: Frame) -> String {
+    match frame {
+        Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn list_lines(c: &mut Client) -> Vec<String> {
+    match c.command(&["ACL", "LIST"]).expect("list") {
+        Frame::Array(items) => items.into_iter().map(bulk_text).collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn user_lines_in_the_config_file() {
+    let server = common::start_with(
+        "requirepass topsecret\nuser alice on >pw ~app:* +@read\nuser bob off nopass\n",
+    );
+    let mut c = client(server.local_addr(), 2);
+    assert_eq!(
+        c.command(&["PING"]).expect("ping"),
+        Frame::Error("NOAUTH Authentication required.".into())
+    );
+    assert_eq!(
+        c.command(&["AUTH", "alice", "pw"]).expect("auth"),
+        Frame::Simple("OK".into())
+    );
+    assert_eq!(
+        c.command(&["SET", "app:1", "v"]).expect("set"),
+        Frame::Error("NOPERM this user has no permissions to run the 'set' command".into())
+    );
+    assert_eq!(
+        c.command(&["AUTH", "topsecret"]).expect("auth"),
+        Frame::Simple("OK".into())
+    );
+    let lines = list_lines(&mut c);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("user alice on #"), "{lines:?}");
+    assert!(
+        lines[0].ends_with(" ~app:* resetchannels -@all +@read"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1], "user bob off nopass resetchannels -@all");
+    assert_eq!(
+        lines[2],
+        format!(
+            "user default on #{} ~* &* +@all",
+            respd::acl::sha256::sha256_hex(b"topsecret")
+        )
+    );
+    // A bad rule stops the configuration from loading.
+    let mut config = respd::Config::default();
+    let error = config.load("user carol +nosuch\n").expect_err("bad rule");
+    assert!(
+        error
+            .to_string()
+            .contains("Unknown command or category name in ACL"),
+        "{error}"
+    );
+}
+
+#[test]
+fn acl_save_and_load_with_an_aclfile() {
+    let dir = common::process::temp_dir("acl", "aclfile");
+    let path = dir.join("users.acl");
+    std::fs::write(&path, "user alice on >pw ~* +get\n").expect("write");
+    let server = common::start_with(&format!("aclfile {}\n", path.display()));
+    let mut c = client(server.local_addr(), 2);
+    let lines = list_lines(&mut c);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("user alice on #"), "{lines:?}");
+    assert_eq!(lines[1], "user default on nopass ~* &* +@all");
+    let ok = Frame::Simple("OK".into());
+    assert_eq!(
+        c.command(&["ACL", "SETUSER", "bob", "on", "nopass", "+@all", "~*"])
+            .expect("setuser"),
+        ok
+    );
+    assert_eq!(c.command(&["ACL", "SAVE"]).expect("save"), ok);
+    let saved = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(saved, lines_after(&mut c));
+    // An edited file is loaded whole; a bad one changes nothing.
+    std::fs::write(&path, "user carol on nopass +@all ~*\n").expect("write");
+    assert_eq!(c.command(&["ACL", "LOAD"]).expect("load"), ok);
+    assert_eq!(
+        c.command(&["ACL", "USERS"]).expect("users"),
+        Frame::Array(vec![
+            Frame::Bulk(b"carol".to_vec()),
+            Frame::Bulk(b"default".to_vec())
+        ])
+    );
+    std::fs::write(&path, "user dave on +nosuch\n").expect("write");
+    assert!(matches!(
+        c.command(&["ACL", "LOAD"]).expect("load"),
+        Frame::Error(_)
+    ));
+    assert_eq!(
+        c.command(&["ACL", "USERS"]).expect("users"),
+        Frame::Array(vec![
+            Frame::Bulk(b"carol".to_vec()),
+            Frame::Bulk(b"default".to_vec())
+        ])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn lines_after(c: &mut Client) -> String {
+    list_lines(c).into_iter().map(|line| line + "\n").collect()
+}
+
+#[test]
+fn selectors_grant_what_the_root_does_not() {
+    in_both_protocols(|p, _, _| {
+        p.same(&[
+            "ACL",
+            "SETUSER",
+            "sel",
+            "on",
+            "nopass",
+            "~root*",
+            "+get",
+            "(~w* +set)",
+            "(%R~r* +@read &news)",
+        ]);
+        p.same(&["ACL", "GETUSER", "sel"]);
+        for call in [
+            &["get", "root1"][..],
+            &["get", "w1"],
+            &["set", "w1", "v"],
+            &["set", "root1", "v"],
+            &["get", "r1"],
+            &["hget", "r1", "f"],
+            &["hset", "r1", "f", "v"],
+            &["mget", "root1", "r1", "w1"],
+            &["publish", "news", "m"],
+            &["subscribe", "news"],
+            &["lpush", "w1", "a"],
+        ] {
+            let mut args = vec!["ACL", "DRYRUN", "sel"];
+            args.extend_from_slice(call);
+            p.same(&args);
+        }
+        p.same(&["ACL", "SETUSER", "sel", "clearselectors"]);
+        p.same(&["ACL", "DRYRUN", "sel", "set", "w1", "v"]);
+        p.same(&["ACL", "LIST"]);
+        // The log keeps acllog-max-len entries.
+        p.same(&["CONFIG", "SET", "acllog-max-len", "2"]);
+        p.same(&["ACL", "SETUSER", "tiny", "on", "nopass"]);
+        p.same(&["AUTH", "tiny", "x"]);
+        p.same(&["GET", "a"]);
+        p.same(&["SET", "a", "b"]);
+        p.same(&["DEL", "a"]);
+        p.same(&["AUTH", "default", "x"]);
+        p.same(&["ACL", "LOG"]);
+        p.same(&["ACL", "LOG", "0"]);
+    });
+}
+
+#[test]
+fn subscribers_losing_their_channels_are_disconnected() {
+    in_both_protocols(|p, respd, redis| {
+        p.same(&[
+            "ACL", "SETUSER", "sub", "on", "nopass", "+@all", "&news*", "&alerts",
+        ]);
+        let mut keeps = Pair::new(respd, redis, 2);
+        keeps.same(&["AUTH", "sub", "x"]);
+        keeps.same(&["SUBSCRIBE", "alerts"]);
+        let mut loses = Pair::new(respd, redis, 2);
+        loses.same(&["AUTH", "sub", "x"]);
+        loses.same(&["PSUBSCRIBE", "news*"]);
+        let mut default_user = Pair::new(respd, redis, 2);
+        default_user.same(&["PSUBSCRIBE", "news*"]);
+        p.same(&["ACL", "SETUSER", "sub", "resetchannels", "&alerts"]);
+        loses.both_closed(&["PING"]);
+        keeps.same(&["PING"]);
+        default_user.same(&["PING"]);
+        p.cases += keeps.cases + loses.cases + default_user.cases;
+    });
+}
