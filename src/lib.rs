@@ -60,9 +60,11 @@
 
 pub mod blocking;
 pub mod client;
+pub mod clock;
 pub mod clients;
 pub mod commands;
 pub mod config;
+pub mod faults;
 pub mod log;
 pub mod notify;
 pub mod persistence;

@@ -97,6 +97,12 @@ pub struct Shared {
     pub listening: OnceLock<Weak<dyn Listening>>,
     /// MIGRATE's cached connections to its targets.
     pub(crate) migrate_links: crate::commands::migrate::Links,
+    /// This server's clock and source of chance (DEBUG CLOCK, DEBUG SEED);
+    /// threads working for it [`enter`](crate::clock::enter) them.
+    pub ambient: crate::clock::Ambient,
+    /// Test controls: injected failures, the command record (DEBUG
+    /// FAIL-NEXT, DEBUG RECORD).
+    pub faults: crate::faults::Faults,
     /// The Lua VM, the script cache and the running script's state.
     #[cfg(feature = "scripting")]
     pub scripting: crate::scripting::Scripting,
@@ -131,6 +137,11 @@ impl Shared {
             listening: OnceLock::new(),
             listen_addrs: Mutex::new(Vec::new()),
             migrate_links: Default::default(),
+            ambient: crate::clock::Ambient {
+                clock: Default::default(),
+                chance: Default::default(),
+            },
+            faults: Default::default(),
             #[cfg(feature = "scripting")]
             scripting: Default::default(),
         }

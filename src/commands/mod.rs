@@ -28,6 +28,7 @@ mod scripting;
 mod server;
 mod sets;
 mod sort;
+mod testing;
 mod standalone;
 mod streams;
 mod strings;
@@ -471,8 +472,13 @@ impl<'a> Context<'a> {
             .register(self.session.db, keys, attempt);
         drop(db);
         self.gate = None;
-        // A deadline too far to represent means "for ever".
-        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        // A deadline too far to represent means "for ever". It is read by
+        // the server's clock (DEBUG CLOCK ADVANCE ends a wait).
+        let deadline = timeout.and_then(|t| {
+            u64::try_from(t.as_millis())
+                .ok()
+                .and_then(|ms| crate::util::now_ms().checked_add(ms))
+        });
         *self
             .session
             .info
@@ -542,7 +548,16 @@ impl<'a> Context<'a> {
 pub fn execute(cx: &mut Context<'_>, args: &Args) {
     cx.session.refresh_config(cx.shared);
     let reply_start = cx.out.buf.len();
-    let result = dispatch(cx, args);
+    let injected = if cx.shared.faults.armed() {
+        let name = cx.session.info.meta.lock().map(|m| m.name.clone()).unwrap_or_default();
+        cx.shared.faults.intercept(args, cx.session.db, &name)
+    } else {
+        None
+    };
+    let result = match injected {
+        Some(error) => Err(Error::new(error)),
+        None => dispatch(cx, args),
+    };
     if let Err(error) = result {
         cx.out.error(&error.0);
     }

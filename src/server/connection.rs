@@ -198,6 +198,7 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
     // Without TCP_NODELAY, pipelined clients stall on Nagle's algorithm and
     // delayed ACKs.
     stream.set_nodelay();
+    let _clock = crate::clock::enter(&shared.ambient);
     let id = shared.clients.next_id();
     let tracer = Tracer::new(shared, format!("id={id} {peer}"));
     let stream = Arc::new(stream);

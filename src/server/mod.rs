@@ -241,6 +241,7 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("respd-expiry".into())
         .spawn(move || {
+            let _clock = crate::clock::enter(&shared.ambient);
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
                 let active = shared.active_expire.load(Ordering::Relaxed);
