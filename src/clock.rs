@@ -14,9 +14,12 @@ use std::sync::Arc;
 
 const REAL: u8 = 0;
 const SHIFTED: u8 = 1;
+/// Stopped: `offset_ms` holds the time itself.
+const FROZEN: u8 = 2;
 
-/// A server's clock: the real one, or the real one shifted by an offset
-/// (DEBUG CLOCK ADVANCE / SET). Two atomics, no lock: every command reads it.
+/// A server's clock: the real one, the real one shifted by an offset
+/// (DEBUG CLOCK ADVANCE / SET), or a stopped one that moves only when told
+/// (DEBUG CLOCK FREEZE). Two atomics, no lock: every command reads it.
 #[derive(Debug, Default)]
 pub struct Clock {
     mode: AtomicU8,
@@ -39,24 +42,46 @@ impl Clock {
 
     /// The server's time, ms since the Unix epoch.
     pub fn now_ms(&self) -> u64 {
-        let real = real_ms();
-        if self.mode.load(Ordering::Acquire) == REAL {
-            return real;
+        match self.mode.load(Ordering::Acquire) {
+            REAL => real_ms(),
+            FROZEN => self.offset_ms.load(Ordering::Acquire).max(0) as u64,
+            _ => real_ms().saturating_add_signed(self.offset_ms.load(Ordering::Acquire)),
         }
-        real.saturating_add_signed(self.offset_ms.load(Ordering::Acquire))
     }
 
     /// Moves the server's time forward (or back, with a negative `ms`).
     pub fn advance(&self, ms: i64) {
+        if self.mode.load(Ordering::Acquire) == FROZEN {
+            self.offset_ms.fetch_add(ms, Ordering::AcqRel);
+            return;
+        }
         let base = self.offset();
         self.offset_ms
             .store(base.saturating_add(ms), Ordering::Release);
         self.mode.store(SHIFTED, Ordering::Release);
     }
 
-    /// Sets the server's time to `unix_ms`; it runs on from there.
+    /// Stops the clock where it is: from now on it moves only by
+    /// [`Clock::advance`] (exact TTLs in assertions).
+    pub fn freeze(&self) {
+        let now = self.now_ms();
+        self.offset_ms
+            .store(i64::try_from(now).unwrap_or(i64::MAX), Ordering::Release);
+        self.mode.store(FROZEN, Ordering::Release);
+    }
+
+    /// Sets the server's time to `unix_ms`; it runs on from there (or
+    /// stays there, when frozen).
     pub fn set(&self, unix_ms: u64) {
-        let offset = (unix_ms as i128 - real_ms() as i128).clamp(i64::MIN as i128, i64::MAX as i128);
+        if self.mode.load(Ordering::Acquire) == FROZEN {
+            self.offset_ms.store(
+                i64::try_from(unix_ms).unwrap_or(i64::MAX),
+                Ordering::Release,
+            );
+            return;
+        }
+        let offset =
+            (unix_ms as i128 - real_ms() as i128).clamp(i64::MIN as i128, i64::MAX as i128);
         self.offset_ms.store(offset as i64, Ordering::Release);
         self.mode.store(SHIFTED, Ordering::Release);
     }
@@ -72,11 +97,15 @@ impl Clock {
         self.mode.load(Ordering::Acquire) != REAL
     }
 
+    /// How far the server's time is from the real time, in ms.
     fn offset(&self) -> i64 {
-        if self.is_shifted() {
-            self.offset_ms.load(Ordering::Acquire)
-        } else {
-            0
+        match self.mode.load(Ordering::Acquire) {
+            REAL => 0,
+            FROZEN => self
+                .offset_ms
+                .load(Ordering::Acquire)
+                .saturating_sub(real_ms() as i64),
+            _ => self.offset_ms.load(Ordering::Acquire),
         }
     }
 }
@@ -211,6 +240,10 @@ mod tests {
         assert!(clock.now_ms() < before + 3_600_000);
         clock.set(1_000);
         assert!(clock.now_ms() < 100_000);
+        clock.freeze();
+        clock.set(5_000);
+        clock.advance(1);
+        assert_eq!(clock.now_ms(), 5_001);
     }
 
     #[test]

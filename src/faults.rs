@@ -195,8 +195,14 @@ mod tests {
         let faults = Faults::default();
         faults.fail_next(2, "ERR boom");
         assert_eq!(faults.intercept(&args(&["DEBUG", "CLOCK"]), 0, ""), None);
-        assert_eq!(faults.intercept(&args(&["GET", "k"]), 0, ""), Some("ERR boom".into()));
-        assert_eq!(faults.intercept(&args(&["GET", "k"]), 0, ""), Some("ERR boom".into()));
+        assert_eq!(
+            faults.intercept(&args(&["GET", "k"]), 0, ""),
+            Some("ERR boom".into())
+        );
+        assert_eq!(
+            faults.intercept(&args(&["GET", "k"]), 0, ""),
+            Some("ERR boom".into())
+        );
         assert_eq!(faults.intercept(&args(&["GET", "k"]), 0, ""), None);
     }
 
@@ -209,7 +215,11 @@ mod tests {
         faults.intercept(&args(&["GET", "k"]), 3, "app");
         assert_eq!(
             faults.recorded(),
-            vec![Recorded { db: 3, client_name: "app".into(), args: args(&["SET", "k", "v"]) }]
+            vec![Recorded {
+                db: 3,
+                client_name: "app".into(),
+                args: args(&["SET", "k", "v"])
+            }]
         );
     }
 }

@@ -60,8 +60,8 @@
 
 pub mod blocking;
 pub mod client;
-pub mod clock;
 pub mod clients;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod faults;
@@ -76,6 +76,7 @@ pub mod server;
 pub mod shared;
 pub mod shutdown;
 pub mod store;
+pub mod testing;
 pub mod util;
 
 pub use client::Client;

@@ -28,10 +28,10 @@ mod scripting;
 mod server;
 mod sets;
 mod sort;
-mod testing;
 mod standalone;
 mod streams;
 mod strings;
+mod testing;
 mod transactions;
 mod zsets;
 
@@ -548,16 +548,7 @@ impl<'a> Context<'a> {
 pub fn execute(cx: &mut Context<'_>, args: &Args) {
     cx.session.refresh_config(cx.shared);
     let reply_start = cx.out.buf.len();
-    let injected = if cx.shared.faults.armed() {
-        let name = cx.session.info.meta.lock().map(|m| m.name.clone()).unwrap_or_default();
-        cx.shared.faults.intercept(args, cx.session.db, &name)
-    } else {
-        None
-    };
-    let result = match injected {
-        Some(error) => Err(Error::new(error)),
-        None => dispatch(cx, args),
-    };
+    let result = dispatch(cx, args);
     if let Err(error) = result {
         cx.out.error(&error.0);
     }

@@ -123,7 +123,7 @@ fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
                 "    default.",
-                "CLOCK [ADVANCE <ms> | SET <unix-ms> | REAL]",
+                "CLOCK [ADVANCE <ms> | SET <unix-ms> | REAL | FREEZE]",
                 "    respd only: read or move this server's clock.",
                 "SEED <n>",
                 "    respd only: make random replies reproducible.",

@@ -35,7 +35,7 @@ fn wrong_arguments(sub: &str) -> Error {
     ))
 }
 
-// DEBUG CLOCK [ADVANCE <ms> | SET <unix-ms> | REAL]
+// DEBUG CLOCK [ADVANCE <ms> | SET <unix-ms> | REAL | FREEZE]
 fn clock(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let clock = &cx.shared.ambient.clock;
     match args {
@@ -49,6 +49,7 @@ fn clock(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             clock.set(u64::try_from(ms).map_err(|_| Error::from(errors::NOT_INTEGER))?);
         }
         [verb] if is(verb, "real") => clock.real(),
+        [verb] if is(verb, "freeze") => clock.freeze(),
         _ => return Err(wrong_arguments("clock")),
     }
     cx.out.ok();
@@ -61,6 +62,14 @@ fn seed(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         return Err(wrong_arguments("seed"));
     };
     cx.shared.ambient.chance.seed(integer(seed)? as u64);
+    // Empty databases are laid out anew from the seed, so RANDOMKEY on a
+    // fresh server repeats too (a map's layout is fixed when it is made).
+    for index in 0..cx.shared.store.len() {
+        let mut db = cx.shared.store.write(index);
+        if db.len() == 0 {
+            db.clear();
+        }
+    }
     cx.out.ok();
     Ok(())
 }
