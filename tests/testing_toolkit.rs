@@ -349,3 +349,50 @@ fn closing_clients_and_refusing_connections() {
     let mut again = common::raw(server.addr());
     assert_eq!(common::exchange(&mut again, b"PING\r\n", 7), b"+PONG\r\n");
 }
+
+/// The README's Python example (tests/python/test_toolkit_redis_py.py)
+/// against the respd binary, when python3 has redis-py and pytest
+/// (`RESPD_PYTHON` names another interpreter); skipped, saying so, when not.
+#[test]
+fn the_resp_controls_through_redis_py() {
+    use std::process::{Command, Stdio};
+    let python = std::env::var("RESPD_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_modules = Command::new(&python)
+        .args(["-c", "import redis, pytest"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_modules {
+        eprintln!("skipped: {python} lacks redis-py or pytest");
+        return;
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/test_toolkit_redis_py.py"
+    );
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_respd"));
+    let path = format!(
+        "{}:{}",
+        binary.parent().expect("bin dir").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let scratch = std::env::temp_dir().join(format!("respd-redis-py-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
+    // pytest has its own timeouts per command (redis-py's socket timeout)
+    // and the fixture's bounded wait; nothing is written outside `scratch`.
+    let output = Command::new(&python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", script])
+        .current_dir(&scratch)
+        .env("PATH", path)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("TMPDIR", &scratch)
+        .output()
+        .expect("pytest");
+    let _ = std::fs::remove_dir_all(&scratch);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
