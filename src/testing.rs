@@ -322,7 +322,7 @@ fn run_command(shared: &Shared, db: usize, args: &[Vec<u8>]) -> Frame {
 fn sorted(frame: Frame) -> Frame {
     match frame {
         Frame::Array(mut items) => {
-            items.sort_by(|a, b| readable(a).cmp(&readable(b)));
+            items.sort_by_key(readable);
             Frame::Array(items)
         }
         other => other,

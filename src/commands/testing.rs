@@ -66,7 +66,7 @@ fn seed(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // fresh server repeats too (a map's layout is fixed when it is made).
     for index in 0..cx.shared.store.len() {
         let mut db = cx.shared.store.write(index);
-        if db.len() == 0 {
+        if db.is_empty() {
             db.clear();
         }
     }
