@@ -396,3 +396,37 @@ fn the_resp_controls_through_redis_py() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The README's Rust example, and the other readers of the clock: OBJECT
+/// IDLETIME and XADD's `*` ids.
+#[test]
+fn the_readme_example_and_other_clock_readers() {
+    let server = TestServer::start();
+    let mut con = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    server.freeze_time();
+    let _: () = redis::cmd("SET")
+        .arg(&["session", "x", "EX", "3600"])
+        .query(&mut con)
+        .unwrap();
+    server.advance(Duration::from_secs(3599));
+    assert_eq!(con.ttl::<_, i64>("session").unwrap(), 1);
+    let idle: i64 = redis::cmd("OBJECT")
+        .arg(&["IDLETIME", "session"])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(idle, 3599);
+    server.advance(Duration::from_secs(1));
+    assert_eq!(server.get("session"), None);
+
+    server.set_time(std::time::UNIX_EPOCH + Duration::from_millis(1_700_000_000_000));
+    let id: String = redis::cmd("XADD")
+        .arg(&["stream", "*", "f", "v"])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(id, "1700000000000-0");
+    let now: i64 = debug(&mut con, &["CLOCK"]);
+    assert_eq!(now, 1_700_000_000_000);
+}
