@@ -22,6 +22,8 @@
 //! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file | `store` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
+//! | [`clock`] | each server's clock and seeded randomness, read by `util::now_ms` and `util::Rng` | nothing |
+//! | [`faults`], [`testing`] | test controls (injected failures, the command record); `TestServer`, a server to test your code against | `server`, `commands` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!
 //! Doors point one way: `server → commands → store`, and
