@@ -73,12 +73,11 @@ impl TestServer {
 
     // --- time ---
 
-    /// Moves the server's clock forward: keys whose time passes expire
-    /// (the active-expiry cycle deletes them within its period, sending
-    /// their `expired` events; any read finds them gone at once).
+    /// Moves the server's clock forward: keys whose time passes are
+    /// deleted before this returns, their `expired` events sent.
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.shared().ambient.clock.advance(ms);
+        self.run(&["DEBUG", "CLOCK", "ADVANCE", &ms.to_string()]);
     }
 
     /// Sets the server's clock to `at`; it runs on from there.
@@ -87,7 +86,7 @@ impl TestServer {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        self.shared().ambient.clock.set(ms);
+        self.run(&["DEBUG", "CLOCK", "SET", &ms.to_string()]);
     }
 
     /// Stops the server's clock: it moves only by [`TestServer::advance`]

@@ -64,9 +64,13 @@ fn a_key_with_ex_3600_is_gone_an_hour_later_with_its_expired_event() {
     let exists: i64 = con.exists("session").unwrap();
     assert_eq!(exists, 1, "still there a second before its hour");
 
+    // With the active-expiry cycle off, only ADVANCE itself can delete it.
+    let _: () = debug(&mut con, &["SET-ACTIVE-EXPIRE", "0"]);
     let _: () = debug(&mut con, &["CLOCK", "ADVANCE", "1000"]);
-    // Nobody reads the key: the active-expiry cycle deletes it and the
-    // event arrives (the socket's read timeout fails a missing one).
+    let keys: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(keys, 0, "DBSIZE counts expired keys not yet deleted");
+    // Nobody reads the key: ADVANCE deleted it and the event is on its way
+    // (the socket's read timeout fails a missing one).
     let event = b"*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$7\r\nsession\r\n";
     assert_eq!(common::read_n(&mut subscriber, event.len()), event);
     let exists: i64 = con.exists("session").unwrap();
