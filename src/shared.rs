@@ -111,6 +111,12 @@ pub struct Shared {
     pub(crate) migrate_links: crate::commands::migrate::Links,
     /// Users, their permissions and the log of refusals.
     pub acl: crate::acl::Acl,
+    /// This server's clock and source of chance (DEBUG CLOCK, DEBUG SEED);
+    /// threads working for it [`enter`](crate::clock::enter) them.
+    pub ambient: crate::clock::Ambient,
+    /// Test controls: injected failures, the command record (DEBUG
+    /// FAIL-NEXT, DEBUG RECORD).
+    pub faults: crate::faults::Faults,
     /// The Lua VM, the script cache and the running script's state.
     #[cfg(feature = "scripting")]
     pub scripting: crate::scripting::Scripting,
@@ -153,6 +159,11 @@ impl Shared {
             pause: Default::default(),
             migrate_links: Default::default(),
             acl,
+            ambient: crate::clock::Ambient {
+                clock: Default::default(),
+                chance: Default::default(),
+            },
+            faults: Default::default(),
             #[cfg(feature = "scripting")]
             scripting: Default::default(),
         };
