@@ -110,7 +110,8 @@ impl NodeLimitSettings {
     }
 
     pub fn set(&self, limits: NodeLimits) {
-        self.max_entries.store(limits.max_entries, Ordering::Relaxed);
+        self.max_entries
+            .store(limits.max_entries, Ordering::Relaxed);
         self.max_bytes.store(limits.max_bytes, Ordering::Relaxed);
     }
 }
