@@ -165,13 +165,16 @@ bench() {
             while IFS=, read -r name rps _avg _min p50 _p95 p99 _max; do
                 # lrange_* first fills its list: "LPUSH (needed to benchmark LRANGE)"
                 [[ $name == *needed* ]] && continue
+                # the header (not always the first line: a proxy makes
+                # redis-benchmark warn about CONFIG GET first)
+                [[ $rps =~ ^[0-9.]+$ ]] || continue
                 name=${name%% *}
                 record "$name $label" rps "$server" "$rps"
                 if ((latency)); then
                     record "$name $label p50" ms "$server" "$p50"
                     record "$name $label p99" ms "$server" "$p99"
                 fi
-            done < <(echo "$out" | tail -n +2 | tr -d '"')
+            done < <(echo "$out" | tr -d '"')
         else
             echo "$out" | grep -m1 -i error >&2 || true
             record "${test^^} $label" rps "$server" failed
@@ -186,7 +189,7 @@ bench_cmd() {
     shift 3
     echo "  $cell on $server" >&2
     if out=$(timeout 120 redis-benchmark -p "$port" --csv "$@" 2>&1) &&
-        rps=$(echo "$out" | tail -n +2 | tr -d '"' | cut -d, -f2 | grep -m1 '^[0-9.]*$'); then
+        rps=$(echo "$out" | tail -n +2 | tr -d '"' | cut -d, -f2 | grep -m1 '^[0-9.]\+$'); then
         record "$cell" rps "$server" "$rps"
     else
         echo "$out" | grep -m1 -i error >&2 || true
