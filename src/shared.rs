@@ -107,6 +107,8 @@ pub struct Shared {
     pub latency: crate::latency::LatencyMonitor,
     /// CLIENT PAUSE.
     pub pause: crate::pause::Pause,
+    /// `stream-node-max-entries` / `-bytes`, read by every XADD.
+    pub stream_node_limits: crate::store::NodeLimitSettings,
     /// MIGRATE's cached connections to its targets.
     pub(crate) migrate_links: crate::commands::migrate::Links,
     /// Users, their permissions and the log of refusals.
@@ -157,6 +159,7 @@ impl Shared {
             slowlog: Default::default(),
             latency: Default::default(),
             pause: Default::default(),
+            stream_node_limits: Default::default(),
             migrate_links: Default::default(),
             acl,
             ambient: crate::clock::Ambient {
@@ -172,7 +175,8 @@ impl Shared {
     }
 
     /// Copies the settings read on every command (slow log, latency
-    /// monitor and tracking) into atomics, after a start or CONFIG SET.
+    /// monitor and tracking, stream node sizes) into atomics, after a
+    /// start or CONFIG SET.
     pub fn configure_introspection(&self) {
         let config = self.config();
         let number = |name: &str| {
@@ -194,6 +198,16 @@ impl Shared {
             config.get("latency-tracking") == Some("yes"),
             Ordering::Relaxed,
         );
+        let size = |name: &str, default: u64| {
+            config
+                .get(name)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(default)
+        };
+        self.stream_node_limits.set(crate::store::NodeLimits {
+            max_entries: size("stream-node-max-entries", 100),
+            max_bytes: size("stream-node-max-bytes", 4096),
+        });
     }
 
     /// Wraps the state in an `Arc` that it knows (see [`Shared::arc`]).

@@ -294,7 +294,6 @@ fn shutdown(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-
 // ----- CONFIG --------------------------------------------------------------
 
 // CONFIG GET parameter [parameter ...]
