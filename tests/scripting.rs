@@ -1238,7 +1238,6 @@ fn sort_in_scripts_orders_sets_and_reads_weights_as_redis() {
     println!("{compared} replies compared with redis-server");
 }
 
-
 /// A table that contains itself: Redis writes nested replies until its
 /// Lua stack is full (7995 arrays deep; a map costs 3 slots a level), then
 /// an error; respd writes the same bytes, without recursing on its small

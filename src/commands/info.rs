@@ -172,7 +172,10 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                     + cx.shared.pause.waiting.load(Ordering::Relaxed))
                 .to_string(),
             ),
-            ("tracking_clients", shared.tracking.totals().clients.to_string()),
+            (
+                "tracking_clients",
+                shared.tracking.totals().clients.to_string(),
+            ),
             ("clients_in_timeout_table", "0".into()),
         ],
         "memory" => {

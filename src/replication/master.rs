@@ -1,8 +1,8 @@
 //! A replica's connection, from SYNC/PSYNC on: the snapshot, then the
 //! stream, on the connection's own worker thread.
 
-use std::io::{self, BufReader, Cursor, Read, Write};
 use crate::server::stream::Stream;
+use std::io::{self, BufReader, Cursor, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};

@@ -275,7 +275,10 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         (
             config.get("masterauth").unwrap_or("").to_string(),
             config.get("masteruser").unwrap_or("").to_string(),
-            shared.port.load(std::sync::atomic::Ordering::Relaxed).to_string(),
+            shared
+                .port
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .to_string(),
         )
     };
     send(&writer, &[b"PING"])?;
