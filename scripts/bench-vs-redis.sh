@@ -6,19 +6,29 @@
 # Cells (ratio = respd/redis; for rps higher is better, for ms and bytes lower):
 #   throughput  -t set,get,incr,lpush,lpop,sadd,hset,zadd,mset with redis-benchmark
 #               at 50 clients, at 50 clients with -P 16, at 1 client (also its
-#               p50/p99 latency), and SET/GET at 1,000 clients
+#               p50/p99 latency), and SET/GET at 1,000 clients; with -P 16
+#               also lrange_100, spop, zpopmin
+#   commands    EVALSHA of a one-command script and FCALL (50 clients and
+#               -P 16), XADD s * f v (50 clients and -P 16), XRANGE and XREAD
+#               of 10 entries (50 clients)
+#   aof         SET at 50 clients with appendonly yes, appendfsync always and
+#               everysec (a fresh server each)
+#   twemproxy   SET/GET at 50 clients through nutcracker in front of 3 shards
+#               (scripts/twemproxy.sh; skipped when nutcracker is missing)
 #   memory      RSS growth per item after a `redis-cli --pipe` mass insert of
-#               1,000,000 strings (10-byte values), 1,000,000 hash fields
+#               1,000,000 strings (10-byte values; also the insert's time,
+#               in seconds), 1,000,000 hash fields
 #               (10,000 hashes x 100) and 1,000,000 zset members (1,000 x 1,000),
 #               each in a fresh server process (FLUSHALL gives no RSS back)
 #   connections RSS per idle client with 10,000 idle clients held open, and
 #               GET throughput at 50 clients while they are held
 #
-# Full run: 3 rounds, about 7 minutes on 2 cores. --quick: 1 round, fewer
+# Full run: 3 rounds, about 15 minutes on 2 cores. --quick: 1 round, fewer
 # requests, memory cells with 100,000 items and 1,000 idle clients instead of
-# 10,000 (under 90 seconds). --json FILE also writes every cell as JSON.
+# 10,000 (about 3 minutes). --json FILE also writes every cell as JSON.
 # --ports FIRST-LAST takes the servers' ports in turn from that range
-# (default: free ports the kernel picks).
+# (default: free ports the kernel picks); twemproxy takes the one picked
+# and the 4 after it. respd is built with the scripting feature.
 #
 # The runs alternate between the servers (redis, respd, redis, respd...) so
 # that a noisy machine hurts both alike; the table shows the median of the
@@ -45,6 +55,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 tests="set,get,incr,lpush,lpop,sadd,hset,zadd,mset"
+pipe_tests="$tests,lrange_100,spop,zpopmin"
 if ((quick)); then
     rounds=1
     n_c50=10000 n_pipe=20000 n_c1=2000 n_c1000=10000
@@ -105,22 +116,25 @@ wait_for() {
     exit 1
 }
 
-# start_server redis|respd: starts a fresh server, sets srv_port and srv_pid.
+# start_server redis|respd [--option value...]: starts a fresh server (the
+# options override the defaults), sets srv_port and srv_pid.
 start_server() {
+    local kind=$1
+    shift
     pick_port
-    if [[ $1 == redis ]]; then
+    if [[ $kind == redis ]]; then
         redis-server --port "$srv_port" --bind 127.0.0.1 --save '' --appendonly no \
-            --maxclients 20000 --dir "$workdir" >>"$workdir/redis.log" 2>&1 &
+            --maxclients 20000 --dir "$workdir" "$@" >>"$workdir/redis.log" 2>&1 &
     else
         "$target_dir/release/respd" --port "$srv_port" --bind 127.0.0.1 \
-            --maxclients 20000 >>"$workdir/respd.log" 2>&1 &
+            --maxclients 20000 "$@" >>"$workdir/respd.log" 2>&1 &
     fi
     srv_pid=$!
     pids+=("$srv_pid")
     wait_for "$srv_port"
     # A busy port would have us measure whoever holds it.
     if ! redis-cli -p "$srv_port" info server | grep -q "^process_id:$srv_pid"; then
-        echo "port $srv_port answers, but not the $1 just started there" >&2
+        echo "port $srv_port answers, but not the $kind just started there" >&2
         exit 1
     fi
 }
@@ -150,13 +164,18 @@ bench() {
         if out=$(timeout 120 redis-benchmark -p "$port" -t "$test" --csv "$@" 2>&1); then
             # "test","rps","avg","min","p50","p95","p99","max"
             while IFS=, read -r name rps _avg _min p50 _p95 p99 _max; do
+                # lrange_* first fills its list: "LPUSH (needed to benchmark LRANGE)"
+                [[ $name == *needed* ]] && continue
+                # the header (not always the first line: a proxy makes
+                # redis-benchmark warn about CONFIG GET first)
+                [[ $rps =~ ^[0-9.]+$ ]] || continue
                 name=${name%% *}
                 record "$name $label" rps "$server" "$rps"
                 if ((latency)); then
                     record "$name $label p50" ms "$server" "$p50"
                     record "$name $label p99" ms "$server" "$p99"
                 fi
-            done < <(echo "$out" | tail -n +2 | tr -d '"')
+            done < <(echo "$out" | tr -d '"')
         else
             echo "$out" | grep -m1 -i error >&2 || true
             record "${test^^} $label" rps "$server" failed
@@ -164,8 +183,43 @@ bench() {
     done
 }
 
-echo "Building respd (release)..."
-cargo build --release --quiet --bin respd
+# bench_cmd SERVER PORT CELL redis-benchmark-args... (the command last):
+# one redis-benchmark run of one command, recorded as CELL.
+bench_cmd() {
+    local server=$1 port=$2 cell=$3 out rps
+    shift 3
+    echo "  $cell on $server" >&2
+    if out=$(timeout 120 redis-benchmark -p "$port" --csv "$@" 2>&1) &&
+        rps=$(echo "$out" | tail -n +2 | tr -d '"' | cut -d, -f2 | grep -m1 '^[0-9.]\+$'); then
+        record "$cell" rps "$server" "$rps"
+    else
+        echo "$out" | grep -m1 -i error >&2 || true
+        record "$cell" rps "$server" failed
+    fi
+}
+
+# The commands' cells; the scripts and the stream to read are set up first.
+bench_commands() {
+    local server=$1 port=$2 sha i
+    sha=$(redis-cli -p "$port" script load "return redis.call('SET', KEYS[1], ARGV[1])")
+    redis-cli -p "$port" function load replace \
+        "#!lua name=benchlib
+redis.register_function('bset', function(keys, args) return redis.call('SET', keys[1], args[1]) end)" >/dev/null
+    redis-cli -p "$port" del r >/dev/null
+    for i in $(seq 10); do redis-cli -p "$port" xadd r '*' f v >/dev/null; done
+    bench_cmd "$server" "$port" "EVALSHA c50" -c 50 -n "$n_c50" evalsha "$sha" 1 k v
+    bench_cmd "$server" "$port" "EVALSHA c50-P16" -c 50 -P 16 -n "$n_pipe" evalsha "$sha" 1 k v
+    bench_cmd "$server" "$port" "FCALL c50" -c 50 -n "$n_c50" fcall bset 1 k v
+    bench_cmd "$server" "$port" "FCALL c50-P16" -c 50 -P 16 -n "$n_pipe" fcall bset 1 k v
+    bench_cmd "$server" "$port" "XADD c50" -c 50 -n "$n_c50" xadd s '*' f v
+    bench_cmd "$server" "$port" "XADD c50-P16" -c 50 -P 16 -n "$n_pipe" xadd s '*' f v
+    redis-cli -p "$port" del s >/dev/null   # XADD's entries are not kept between rounds
+    bench_cmd "$server" "$port" "XRANGE x10 c50" -c 50 -n "$n_c50" xrange r - +
+    bench_cmd "$server" "$port" "XREAD x10 c50" -c 50 -n "$n_c50" xread count 10 streams r 0
+}
+
+echo "Building respd (release, with scripting)..."
+cargo build --release --quiet --features scripting --bin respd
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
@@ -181,12 +235,47 @@ port_of() { if [[ $1 == redis ]]; then echo "$redis_port"; else echo "$respd_por
 for round in $(seq "$rounds"); do
     echo "round $round/$rounds: throughput" >&2
     for server in redis respd; do bench "$server" "$(port_of $server)" c50 0 -c 50 -n "$n_c50"; done
-    for server in redis respd; do bench "$server" "$(port_of $server)" c50-P16 0 -c 50 -P 16 -n "$n_pipe"; done
+    for server in redis respd; do tests=$pipe_tests bench "$server" "$(port_of $server)" c50-P16 0 -c 50 -P 16 -n "$n_pipe"; done
+    for server in redis respd; do bench_commands "$server" "$(port_of $server)"; done
     for server in redis respd; do bench "$server" "$(port_of $server)" c1 1 -c 1 -n "$n_c1"; done
     for server in redis respd; do tests=set,get bench "$server" "$(port_of $server)" c1000 0 -c 1000 -n "$n_c1000"; done
 done
 stop_pid "$redis_pid"
 stop_pid "$respd_pid"
+
+# --- the append-only file: a fresh server per policy and round ---------------
+for round in $(seq "$rounds"); do
+    for policy in always everysec; do
+        for server in redis respd; do
+            mkdir -p "$workdir/aof-$server"
+            start_server "$server" --dir "$workdir/aof-$server" --appendonly yes --appendfsync "$policy"
+            tests=set bench "$server" "$srv_port" "c50 aof-$policy" 0 -c 50 -n "$n_c50"
+            stop_pid "$srv_pid"
+            rm -rf "$workdir/aof-$server"
+        done
+    done
+done
+
+# --- twemproxy: nutcracker in front of 3 shards of each kind -----------------
+if command -v nutcracker >/dev/null; then
+    export TWEMPROXY_DIR="$workdir/twemproxy" RESPD_BIN="$target_dir/release/respd"
+    pick_port; proxy_port=$srv_port   # uses the ports up to proxy_port+4
+    ((next_port_index += 4)) || true
+    for round in $(seq "$rounds"); do
+        for server in redis respd; do
+            if [[ $server == redis ]]; then backend=(--redis-server); else backend=(); fi
+            if scripts/twemproxy.sh 3 --port "$proxy_port" "${backend[@]}" >"$workdir/twemproxy.log" 2>&1; then
+                tests=set,get bench "$server" "$proxy_port" "c50 twemproxy" 0 -c 50 -n "$n_c50"
+            else
+                tail -n 3 "$workdir/twemproxy.log" >&2
+                record "SET c50 twemproxy" rps "$server" failed
+            fi
+            scripts/twemproxy.sh stop >/dev/null 2>&1 || true
+        done
+    done
+else
+    echo "nutcracker is not installed: no twemproxy cells" >&2
+fi
 
 # --- memory: a fresh server per cell, RSS before and after a mass insert -----
 # mem_cell KIND LABEL PER_KEY: the file is generated once and fed to both.
@@ -197,7 +286,11 @@ mem_cell() {
         echo "memory: $label on $server" >&2
         start_server "$server"
         before=$(rss_kb "$srv_pid")
+        started=$(date +%s.%N)
         out=$(redis-cli -p "$srv_port" --pipe <"$file" 2>&1)
+        if [[ $kind == string ]]; then
+            record "mass insert x$mem_items" s "$server" "$(echo "$(date +%s.%N) - $started" | bc -l)"
+        fi
         if ! grep -q 'errors: 0,' <<<"$out"; then
             echo "$out" | tail -n 3 >&2
             record "mem $label" B/item "$server" failed
@@ -266,7 +359,7 @@ def med(cell, server):
 def fmt(x, unit):
     if x is None:
         return "failed"
-    return f"{x:,.3f}" if unit == "ms" else f"{x:,.0f}"
+    return f"{x:,.3f}" if unit in ("ms", "s") else f"{x:,.0f}"
 
 cells = []
 print(f"{'cell':<34}{'redis':>14}{'respd':>14}{'ratio':>8}")
@@ -279,7 +372,7 @@ for cell in order:
     cells.append({"cell": cell, "unit": unit, "redis": r, "respd": p, "ratio": ratio,
                   "samples": {"redis": values.get((cell, "redis"), []),
                               "respd": values.get((cell, "respd"), [])}})
-print("\nratio = respd/redis: for rps higher is better, for ms and B/item, B/conn lower is better")
+print("\nratio = respd/redis: for rps higher is better, for ms, s, B/item and B/conn lower is better")
 if json_out:
     with open(json_out, "w") as f:
         json.dump({"rounds": rounds, "cells": cells}, f, indent=1)

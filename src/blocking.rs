@@ -13,7 +13,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::store::{Db, Key, Store};
 use crate::util::now_ms;
@@ -79,7 +79,7 @@ impl Waiter {
     /// Parks the calling worker until the waiter is served, the deadline
     /// passes, or something ends the wait. `peer_closed` is asked now and
     /// then, so a client that hangs up while blocked is noticed.
-    fn wait(&self, deadline: Option<Instant>, peer_closed: &dyn Fn() -> bool) -> Outcome {
+    fn wait(&self, deadline: Option<u64>, peer_closed: &dyn Fn() -> bool) -> Outcome {
         const PROBE_EVERY: Duration = Duration::from_millis(100);
         let mut outcome = lock(&self.outcome);
         loop {
@@ -88,7 +88,9 @@ impl Waiter {
             }
             let mut slice = PROBE_EVERY;
             if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
+                // By the server's clock, so DEBUG CLOCK ADVANCE ends the
+                // wait at the next probe.
+                let left = Duration::from_millis(deadline.saturating_sub(now_ms()));
                 if left.is_zero() {
                     *outcome = Outcome::TimedOut;
                     continue;
@@ -163,7 +165,7 @@ impl Blocking {
     pub fn wait(
         &self,
         waiter: &Arc<Waiter>,
-        deadline: Option<Instant>,
+        deadline: Option<u64>,
         peer_closed: &dyn Fn() -> bool,
     ) -> Outcome {
         let mut outcome = waiter.wait(deadline, peer_closed);

@@ -26,6 +26,8 @@
 //! | [`tracking`] | client-side caching: the tracking table, BCAST prefixes, `invalidate` messages | `store::changed`, `pubsub`, `clients` |
 //! | [`acl`] | users, their rules and permission checks, ACL LOG, SHA-256 | `commands::meta`, `store` |
 //! | [`client`] | a blocking client (tests, `respd-cli`) | `resp` |
+//! | [`clock`] | each server's clock and seeded randomness, read by `util::now_ms` and `util::Rng` | nothing |
+//! | [`faults`], [`testing`] | test controls (injected failures, the command record); `TestServer`, a server to test your code against | `server`, `commands` |
 //! | `scripting` (feature `scripting`) | Lua: EVAL's VM, script cache, FUNCTION libraries | `commands` |
 //!
 //! Doors point one way: `server → commands → store`, and
@@ -66,9 +68,11 @@ pub mod acl;
 pub mod blocking;
 pub mod client;
 pub mod clients;
+pub mod clock;
 pub mod cmdstats;
 pub mod commands;
 pub mod config;
+pub mod faults;
 pub mod histogram;
 pub mod latency;
 pub mod log;
@@ -85,6 +89,7 @@ pub mod shared;
 pub mod shutdown;
 pub mod slowlog;
 pub mod store;
+pub mod testing;
 pub mod tracking;
 pub mod util;
 

@@ -37,7 +37,7 @@ pub fn log_signal(shared: &Shared, message: &str) {
     let line = format!(
         "{}:signal-handler ({}) {message}\n",
         std::process::id(),
-        crate::util::now_ms() / 1000
+        crate::clock::real_ms() / 1000
     );
     write_line(shared, &line);
 }
@@ -61,7 +61,9 @@ fn timestamp() -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let ms = crate::util::now_ms();
+    // The machine's time: a test moving the server's clock (DEBUG CLOCK)
+    // leaves the log's timestamps true.
+    let ms = crate::clock::real_ms();
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

@@ -107,10 +107,18 @@ pub struct Shared {
     pub latency: crate::latency::LatencyMonitor,
     /// CLIENT PAUSE.
     pub pause: crate::pause::Pause,
+    /// `stream-node-max-entries` / `-bytes`, read by every XADD.
+    pub stream_node_limits: crate::store::NodeLimitSettings,
     /// MIGRATE's cached connections to its targets.
     pub(crate) migrate_links: crate::commands::migrate::Links,
     /// Users, their permissions and the log of refusals.
     pub acl: crate::acl::Acl,
+    /// This server's clock and source of chance (DEBUG CLOCK, DEBUG SEED);
+    /// threads working for it [`enter`](crate::clock::enter) them.
+    pub ambient: crate::clock::Ambient,
+    /// Test controls: injected failures, the command record (DEBUG
+    /// FAIL-NEXT, DEBUG RECORD).
+    pub faults: crate::faults::Faults,
     /// The Lua VM, the script cache and the running script's state.
     #[cfg(feature = "scripting")]
     pub scripting: crate::scripting::Scripting,
@@ -153,8 +161,14 @@ impl Shared {
             slowlog: Default::default(),
             latency: Default::default(),
             pause: Default::default(),
+            stream_node_limits: Default::default(),
             migrate_links: Default::default(),
             acl,
+            ambient: crate::clock::Ambient {
+                clock: Default::default(),
+                chance: Default::default(),
+            },
+            faults: Default::default(),
             #[cfg(feature = "scripting")]
             scripting: Default::default(),
         };
@@ -163,7 +177,8 @@ impl Shared {
     }
 
     /// Copies the settings read on every command (slow log, latency
-    /// monitor and tracking) into atomics, after a start or CONFIG SET.
+    /// monitor and tracking, stream node sizes) into atomics, after a
+    /// start or CONFIG SET.
     pub fn configure_introspection(&self) {
         let config = self.config();
         let number = |name: &str| {
@@ -185,6 +200,16 @@ impl Shared {
             config.get("latency-tracking") == Some("yes"),
             Ordering::Relaxed,
         );
+        let size = |name: &str, default: u64| {
+            config
+                .get(name)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(default)
+        };
+        self.stream_node_limits.set(crate::store::NodeLimits {
+            max_entries: size("stream-node-max-entries", 100),
+            max_bytes: size("stream-node-max-bytes", 4096),
+        });
     }
 
     /// Wraps the state in an `Arc` that it knows (see [`Shared::arc`]).

@@ -422,12 +422,16 @@ fn hex_pair(pair: Option<&[u8]>) -> Option<u8> {
 /// picks (RANDOMKEY, SPOP, HRANDFIELD, ZRANDMEMBER...). std has no random
 /// numbers, so it is seeded by hashing a counter with std's per-process
 /// random keys: two generators made in the same instant still differ.
+/// After DEBUG SEED, seeds come from the server's [`crate::clock::Chance`].
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 
 impl Rng {
     /// A freshly seeded generator.
     pub fn new() -> Self {
+        if let Some(seed) = crate::clock::current_seed() {
+            return Rng(seed | 1);
+        }
         use std::hash::BuildHasher;
         use std::sync::atomic::{AtomicU64, Ordering};
         static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -461,18 +465,16 @@ impl Default for Rng {
     }
 }
 
-/// Milliseconds since the Unix epoch: the clock that expiry times use.
-/// While a script runs on this thread, the time it started (see
+/// Milliseconds since the Unix epoch by the clock of the server this
+/// thread works for (see [`crate::clock`]): the clock that expiry times
+/// use. While a script runs on this thread, the time it started (see
 /// [`FrozenTime`]).
 pub fn now_ms() -> u64 {
     let frozen = FROZEN_MS.with(std::cell::Cell::get);
     if frozen != 0 {
         return frozen;
     }
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    crate::clock::current_ms()
 }
 
 thread_local! {

@@ -587,6 +587,56 @@ fn approximate_trimming_matches_redis_nodes() {
     println!("{cases} trimming cases agree with Redis");
 }
 
+/// XADD caches the node sizes: a CONFIG SET must still reach the next XADD
+/// (nodes of 3 entries, then of 50 bytes), as Redis's nodes show it.
+#[test]
+fn config_set_node_sizes_reaches_the_next_xadd() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let mut ours = Client::connect(server.local_addr()).unwrap();
+    let mut theirs = Client::connect(real.addr).unwrap();
+    let steps: [&[&str]; 6] = [
+        &["CONFIG", "SET", "stream-node-max-entries", "3"],
+        &["XADD", "k", "MAXLEN", "~", "4", "*", "f", "v"],
+        &["XINFO", "STREAM", "k"],
+        &[
+            "CONFIG",
+            "SET",
+            "stream-node-max-entries",
+            "100",
+            "stream-node-max-bytes",
+            "50",
+        ],
+        &["XADD", "k", "MAXLEN", "~", "4", "*", "field", "a value"],
+        &["XINFO", "STREAM", "k"],
+    ];
+    for (step, args) in steps.iter().enumerate() {
+        // Each XADD and XINFO runs a few times so that several nodes fill.
+        let times = if step % 3 == 0 { 1 } else { 12 };
+        for _ in 0..times {
+            let (a, b) = (send(&mut ours, args), send(&mut theirs, args));
+            if args[0] == "XINFO" {
+                // length, radix-tree-keys, radix-tree-nodes (the rest has IDs).
+                let head = |frame: &Frame| match frame {
+                    Frame::Array(items) => format!("{:?}", &items[..6.min(items.len())]),
+                    other => format!("{other:?}"),
+                };
+                assert_eq!(head(&a), head(&b), "{args:?}");
+            } else if args[0] == "CONFIG" {
+                assert_eq!(a, b, "{args:?}");
+            }
+        }
+        let probe = ["XLEN", "k"];
+        assert_eq!(
+            send(&mut ours, &probe),
+            send(&mut theirs, &probe),
+            "after {args:?}"
+        );
+    }
+}
+
 /// Waits until `n` clients are blocked on the server.
 fn wait_blocked(server: &ServerHandle, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);

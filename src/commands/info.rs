@@ -417,11 +417,9 @@ const DB_NAMES: &[&str] = &[
     "db13", "db14", "db15",
 ];
 
-fn now_micros() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or(0)
+/// Microseconds since the epoch by the server's clock (DEBUG CLOCK).
+pub(super) fn now_micros() -> u128 {
+    crate::clock::current_us() as u128
 }
 
 /// `Linux 6.1.0 x86_64`, as uname reports it.

@@ -38,6 +38,7 @@ mod sort;
 mod standalone;
 mod streams;
 mod strings;
+mod testing;
 mod tracking;
 mod transactions;
 mod zsets;
@@ -531,8 +532,13 @@ impl<'a> Context<'a> {
             .register(self.session.db, keys, attempt);
         drop(db);
         self.gate = None;
-        // A deadline too far to represent means "for ever".
-        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        // A deadline too far to represent means "for ever". It is read by
+        // the server's clock (DEBUG CLOCK ADVANCE ends a wait).
+        let deadline = timeout.and_then(|t| {
+            u64::try_from(t.as_millis())
+                .ok()
+                .and_then(|ms| crate::util::now_ms().checked_add(ms))
+        });
         *self
             .session
             .info

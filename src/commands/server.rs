@@ -100,6 +100,9 @@ fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     if !allowed {
         return Err(DEBUG_NOT_ALLOWED.into());
     }
+    if let Some(result) = super::testing::debug(cx, args) {
+        return result;
+    }
     let sub = &args[1];
     match args.len() {
         2 if is(sub, "help") => help_reply(
@@ -116,6 +119,14 @@ fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
                 "    default.",
+                "CLOCK [ADVANCE <ms> | SET <unix-ms> | REAL | FREEZE]",
+                "    respd only: read or move this server's clock.",
+                "SEED <n>",
+                "    respd only: make random replies reproducible.",
+                "FAIL-NEXT <n> <error>",
+                "    respd only: the next <n> commands of any client fail with -<error>.",
+                "RECORD ON|OFF|RESET|GET [WITHMETA]",
+                "    respd only: record the commands clients send.",
             ],
         ),
         3 if is(sub, "set-active-expire") => {
@@ -177,9 +188,7 @@ fn dbsize(cx: &mut Context<'_>, _: &Args) -> CmdResult {
 
 // TIME
 fn time(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::Duration::from_micros(super::info::now_micros() as u64);
     cx.out.array(2);
     cx.out.bulk_int(now.as_secs() as i64);
     cx.out.bulk_int(i64::from(now.subsec_micros()));

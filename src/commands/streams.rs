@@ -362,19 +362,10 @@ fn parse_add_args(
     Ok(parsed)
 }
 
-/// The listpack node sizes from the configuration.
+/// The listpack node sizes (cached from the configuration, see
+/// `Shared::configure_introspection`).
 fn node_limits(cx: &Context<'_>) -> NodeLimits {
-    let config = cx.shared.config();
-    let number = |name: &str, default: u64| {
-        config
-            .get(name)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(default)
-    };
-    NodeLimits {
-        max_entries: number("stream-node-max-entries", 100),
-        max_bytes: number("stream-node-max-bytes", 4096),
-    }
+    cx.shared.stream_node_limits.get()
 }
 
 // ---- lookups ----

@@ -198,6 +198,7 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
     // Without TCP_NODELAY, pipelined clients stall on Nagle's algorithm and
     // delayed ACKs.
     stream.set_nodelay();
+    let _clock = crate::clock::enter(&shared.ambient);
     let id = shared.clients.next_id();
     let tracer = Tracer::new(shared, format!("id={id} {peer}"));
     let stream = Arc::new(stream);
@@ -239,10 +240,21 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
         match read {
             Ok(true) => {
                 let socket = reader.get_mut();
-                commands::execute(
-                    &mut Context::new(shared, &mut session, &mut socket.reply),
-                    command.args(),
-                );
+                // Test controls (DEBUG FAIL-NEXT, DEBUG RECORD): what
+                // clients send, not what the server runs for itself.
+                let injected = if shared.faults.armed() {
+                    let name = session.info.meta().name.clone();
+                    shared.faults.intercept(command.args(), session.db, &name)
+                } else {
+                    None
+                };
+                match injected {
+                    Some(error) => socket.reply.error(&error),
+                    None => commands::execute(
+                        &mut Context::new(shared, &mut session, &mut socket.reply),
+                        command.args(),
+                    ),
+                }
                 if session.pubsub.outbox.is_some() {
                     route_through_outbox(shared, &session, socket);
                 }

@@ -409,6 +409,12 @@ fn accept_loop(
         } else {
             None
         };
+        // A test asked for refused connections (testing::TestServer):
+        // closed without a word, as a server that is down.
+        if shared.faults.refusing() {
+            let _ = accepted.stream.shutdown(Shutdown::Both);
+            continue;
+        }
         if let Some(refusal) = refusal {
             Stats::bump(&shared.stats.rejected_connections);
             let _ = (&accepted.stream).write_all(refusal.as_bytes());

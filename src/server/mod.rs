@@ -242,6 +242,7 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("respd-expiry".into())
         .spawn(move || {
+            let _clock = crate::clock::enter(&shared.ambient);
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 let started = Instant::now();
                 // No key is deleted while clients are paused (Redis keeps

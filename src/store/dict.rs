@@ -27,7 +27,7 @@ pub type Key = super::bytes::Bytes;
 pub struct Dict<V> {
     /// Picks a key's bucket: SipHash with a per-map random key, so no
     /// client can aim many keys at one bucket.
-    hasher: RandomState,
+    hasher: BucketPicker,
     buckets: Vec<HashMap<Key, V, BuildHasherDefault<BucketHasher>>>,
     len: usize,
 }
@@ -78,6 +78,38 @@ impl Hasher for BucketHasher {
     }
 }
 
+/// The keyed hash that picks a bucket. `Seeded` when the server was given
+/// a seed (DEBUG SEED): the same seed lays a map out the same way, so its
+/// random picks repeat; the secret still comes from the server's chance.
+#[derive(Debug, Clone)]
+enum BucketPicker {
+    Random(RandomState),
+    Seeded(u64, u64),
+}
+
+impl BucketPicker {
+    fn new() -> Self {
+        match crate::clock::current_seed() {
+            Some(seed) => BucketPicker::Seeded(seed, crate::clock::current_seed().unwrap_or(seed)),
+            None => BucketPicker::Random(RandomState::new()),
+        }
+    }
+
+    fn hash_one<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        match self {
+            BucketPicker::Random(state) => state.hash_one(key),
+            BucketPicker::Seeded(k0, k1) => {
+                // SipHash-1-3 with zero keys, keyed by a secret prefix.
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                hasher.write_u64(*k0);
+                hasher.write_u64(*k1);
+                key.hash(&mut hasher);
+                hasher.finish()
+            }
+        }
+    }
+}
+
 impl<V> Default for Dict<V> {
     fn default() -> Self {
         Self::new()
@@ -87,7 +119,7 @@ impl<V> Default for Dict<V> {
 impl<V> Dict<V> {
     /// An empty map with one bucket.
     pub fn new() -> Self {
-        let hasher = RandomState::new();
+        let hasher = BucketPicker::new();
         Dict {
             buckets: vec![HashMap::default()],
             hasher,

@@ -28,7 +28,9 @@ pub use glob::glob_match;
 pub use hash::Hash;
 pub use long_double::{incr_by_float, IncrFloatError};
 pub use set::Set;
-pub use stream::{Consumer, Fields, Group, Nack, NodeImage, NodeLimits, Stream, StreamId, Trim};
+pub use stream::{
+    Consumer, Fields, Group, Nack, NodeImage, NodeLimitSettings, NodeLimits, Stream, StreamId, Trim,
+};
 pub use value::Value;
 pub use zset::{LexBound, ScoreBound, ZSet};
 

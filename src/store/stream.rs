@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A stream entry ID: milliseconds and a sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -78,6 +79,41 @@ pub enum Trim {
 pub struct NodeLimits {
     pub max_entries: u64,
     pub max_bytes: u64,
+}
+
+/// The node sizes kept in atomics, copied from the configuration at the
+/// start and on CONFIG SET: XADD reads them on every call, and reading
+/// the configuration itself (a lock and two string parses) cost more than
+/// the append.
+#[derive(Debug)]
+pub struct NodeLimitSettings {
+    max_entries: AtomicU64,
+    max_bytes: AtomicU64,
+}
+
+impl Default for NodeLimitSettings {
+    /// Redis's defaults.
+    fn default() -> Self {
+        NodeLimitSettings {
+            max_entries: AtomicU64::new(100),
+            max_bytes: AtomicU64::new(4096),
+        }
+    }
+}
+
+impl NodeLimitSettings {
+    pub fn get(&self) -> NodeLimits {
+        NodeLimits {
+            max_entries: self.max_entries.load(Ordering::Relaxed),
+            max_bytes: self.max_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn set(&self, limits: NodeLimits) {
+        self.max_entries
+            .store(limits.max_entries, Ordering::Relaxed);
+        self.max_bytes.store(limits.max_bytes, Ordering::Relaxed);
+    }
 }
 
 /// One of Redis's listpack nodes, as far as its observable effects go.
