@@ -334,7 +334,11 @@ fn allkeys_policies_get_under_the_limit() {
         let used = info_field(&mut client, "memory", "used_memory");
         let max = info_field(&mut client, "memory", "maxmemory");
         assert!(used <= max, "{policy}: {used} > {max}");
-        assert!(exists(&mut client, "new"), "{policy}");
+        // The SET itself may tip memory over again, and the next command
+        // then evicts: a random pick may be the new key (as in Redis).
+        if policy != "allkeys-random" {
+            assert!(exists(&mut client, "new"), "{policy}");
+        }
         let evicted = info_field(&mut client, "stats", "evicted_keys");
         assert!((150..=260).contains(&evicted), "{policy}: {evicted}");
     }
