@@ -66,12 +66,24 @@ DEFAULT_UNITS=(
     unit/introspection
     unit/introspection-2
     unit/latency-monitor
+    unit/sort
+    unit/hyperloglog
+    unit/geo
+    unit/acl
+    unit/acl-v2
+    unit/tracking
+    unit/maxmemory
+    unit/slowlog
+    unit/pause
+    unit/info
+    unit/auth
+    unit/other
 )
 
 # Tags excluded, as Redis's own external CI does (-slow, -needs:debug), plus
-# what respd does not provide by design or yet: the replication stream
-# (SYNC), DEBUG, and the HyperLogLog debugging commands.
-DENY_TAGS="-slow -needs:debug -needs:repl -needs:pfdebug"
+# what respd does not provide by design or yet: tests that drive a
+# replica from inside the suite, and DEBUG's internals.
+DENY_TAGS="-slow -needs:debug -needs:repl"
 
 # Tests that assert Redis internals respd does not share (name: reason).
 # Keep this list short; everything else is either expected to pass or a

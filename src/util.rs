@@ -516,6 +516,129 @@ pub fn command_len(args: &[Vec<u8>]) -> usize {
             .sum::<usize>()
 }
 
+/// Redis's `pqsort` (Bentley & McIlroy's quicksort, which leaves alone the
+/// parts that lie wholly outside `low..=high`), on indexes instead of
+/// pointers. Not stable: followed exactly so that equal elements end up
+/// where Redis puts them.
+pub fn partial_quicksort<T>(
+    v: &mut [T],
+    low: usize,
+    high: usize,
+    compare: &impl Fn(&T, &T) -> std::cmp::Ordering,
+) {
+    let len = v.len();
+    quicksort_part(v, 0, len, low, high, compare);
+}
+
+/// One call of Redis's `_pqsort`: `v[a..a + n]`, indexes absolute.
+fn quicksort_part<T>(
+    v: &mut [T],
+    mut a: usize,
+    mut n: usize,
+    low: usize,
+    high: usize,
+    compare: &impl Fn(&T, &T) -> std::cmp::Ordering,
+) {
+    let outside =
+        |first: usize, last: usize| (low < first && high < first) || (low > last && high > last);
+    let median_of_three = |v: &[T], a: usize, b: usize, c: usize| {
+        if compare(&v[a], &v[b]) == std::cmp::Ordering::Less {
+            if compare(&v[b], &v[c]) == std::cmp::Ordering::Less {
+                b
+            } else if compare(&v[a], &v[c]) == std::cmp::Ordering::Less {
+                c
+            } else {
+                a
+            }
+        } else if compare(&v[b], &v[c]) == std::cmp::Ordering::Greater {
+            b
+        } else if compare(&v[a], &v[c]) == std::cmp::Ordering::Less {
+            a
+        } else {
+            c
+        }
+    };
+    let swap_blocks = |v: &mut [T], a: usize, b: usize, n: usize| {
+        for i in 0..n {
+            v.swap(a + i, b + i);
+        }
+    };
+    loop {
+        if n < 7 {
+            for m in a + 1..a + n {
+                let mut l = m;
+                while l > a && compare(&v[l - 1], &v[l]) == std::cmp::Ordering::Greater {
+                    v.swap(l, l - 1);
+                    l -= 1;
+                }
+            }
+            return;
+        }
+        let mut m = a + n / 2;
+        if n > 7 {
+            let (mut l, mut last) = (a, a + n - 1);
+            if n > 40 {
+                let d = n / 8;
+                l = median_of_three(v, l, l + d, l + 2 * d);
+                m = median_of_three(v, m - d, m, m + d);
+                last = median_of_three(v, last - 2 * d, last - d, last);
+            }
+            m = median_of_three(v, l, m, last);
+        }
+        v.swap(a, m);
+        let (mut pa, mut pb) = (a + 1, a + 1);
+        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
+        loop {
+            while pb <= pc {
+                match compare(&v[pb], &v[a]) {
+                    std::cmp::Ordering::Greater => break,
+                    std::cmp::Ordering::Equal => {
+                        v.swap(pa, pb);
+                        pa += 1;
+                    }
+                    std::cmp::Ordering::Less => {}
+                }
+                pb += 1;
+            }
+            while pb <= pc {
+                match compare(&v[pc], &v[a]) {
+                    std::cmp::Ordering::Less => break,
+                    std::cmp::Ordering::Equal => {
+                        v.swap(pc, pd);
+                        pd -= 1;
+                    }
+                    std::cmp::Ordering::Greater => {}
+                }
+                pc -= 1;
+            }
+            if pb > pc {
+                break;
+            }
+            v.swap(pb, pc);
+            pb += 1;
+            pc -= 1;
+        }
+        let end = a + n;
+        let r = (pa - a).min(pb - pa);
+        swap_blocks(v, a, pb - r, r);
+        let r = (pd - pc).min(end - pd - 1);
+        swap_blocks(v, pb, end - r, r);
+        let r = pb - pa;
+        if r > 1 && !outside(a, a + r - 1) {
+            quicksort_part(v, a, r, low, high, compare);
+        }
+        let r = pd - pc;
+        if r > 1 {
+            a = end - r;
+            n = r;
+            if !outside(a, a + r - 1) {
+                continue;
+            }
+        }
+        return;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -613,7 +613,9 @@ fn search(cx: &Context<'_>, db: &Db, args: &Args, form: Form, now: u64) -> Resul
             // glibc's qsort is a merge sort: stable.
             found.points.sort_by(|a, b| compare(a, b).cmp(&0));
         } else if returned > 0 {
-            partial_quicksort(&mut found.points, compare, 0, returned - 1);
+            crate::util::partial_quicksort(&mut found.points, 0, returned - 1, &|a, b| {
+                compare(a, b).cmp(&0)
+            });
         }
     }
     found.points.truncate(returned);
@@ -686,128 +688,6 @@ fn points_in_boxes(z: &ZSet, query: &Search, limit: usize) -> Vec<Point> {
     points
 }
 
-/// Redis's `pqsort` (Bentley and McIlroy's quicksort that only recurses
-/// into parts overlapping `lo..=hi`): the same swaps, so equal distances
-/// end up in Redis's order.
-fn partial_quicksort<T>(v: &mut [T], compare: fn(&T, &T) -> i32, lo: usize, hi: usize) {
-    let n = v.len();
-    pqsort_part(v, 0, n, compare, lo, hi);
-}
-
-fn med3<T>(v: &[T], a: usize, b: usize, c: usize, compare: fn(&T, &T) -> i32) -> usize {
-    if compare(&v[a], &v[b]) < 0 {
-        if compare(&v[b], &v[c]) < 0 {
-            b
-        } else if compare(&v[a], &v[c]) < 0 {
-            c
-        } else {
-            a
-        }
-    } else if compare(&v[b], &v[c]) > 0 {
-        b
-    } else if compare(&v[a], &v[c]) < 0 {
-        a
-    } else {
-        c
-    }
-}
-
-fn swap_runs<T>(v: &mut [T], a: usize, b: usize, n: usize) {
-    for i in 0..n {
-        v.swap(a + i, b + i);
-    }
-}
-
-/// True when elements `start..start + len` overlap `lo..=hi`.
-fn overlaps(start: usize, len: usize, lo: usize, hi: usize) -> bool {
-    !((lo < start && hi < start) || (lo >= start + len && hi >= start + len))
-}
-
-fn pqsort_part<T>(
-    v: &mut [T],
-    mut a: usize,
-    mut n: usize,
-    compare: fn(&T, &T) -> i32,
-    lo: usize,
-    hi: usize,
-) {
-    loop {
-        if n < 7 {
-            for pm in a + 1..a + n {
-                let mut pl = pm;
-                while pl > a && compare(&v[pl - 1], &v[pl]) > 0 {
-                    v.swap(pl, pl - 1);
-                    pl -= 1;
-                }
-            }
-            return;
-        }
-        let mut pm = a + n / 2;
-        if n > 7 {
-            let mut pl = a;
-            let mut pn = a + n - 1;
-            if n > 40 {
-                let d = n / 8;
-                pl = med3(v, pl, pl + d, pl + 2 * d, compare);
-                pm = med3(v, pm - d, pm, pm + d, compare);
-                pn = med3(v, pn - 2 * d, pn - d, pn, compare);
-            }
-            pm = med3(v, pl, pm, pn, compare);
-        }
-        v.swap(a, pm);
-        let (mut pa, mut pb) = (a + 1, a + 1);
-        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-        loop {
-            while pb <= pc {
-                let order = compare(&v[pb], &v[a]);
-                if order > 0 {
-                    break;
-                }
-                if order == 0 {
-                    v.swap(pa, pb);
-                    pa += 1;
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                let order = compare(&v[pc], &v[a]);
-                if order < 0 {
-                    break;
-                }
-                if order == 0 {
-                    v.swap(pc, pd);
-                    pd -= 1;
-                }
-                pc -= 1;
-            }
-            if pb > pc {
-                break;
-            }
-            v.swap(pb, pc);
-            pb += 1;
-            pc -= 1;
-        }
-        let pn = a + n;
-        let r = (pa - a).min(pb - pa);
-        swap_runs(v, a, pb - r, r);
-        let r = (pd - pc).min(pn - pd - 1);
-        swap_runs(v, pb, pn - r, r);
-        let r = pb - pa;
-        if r > 1 && overlaps(a, r, lo, hi) {
-            pqsort_part(v, a, r, compare, lo, hi);
-        }
-        let r = pd - pc;
-        if r > 1 {
-            a = pn - r;
-            n = r;
-            if overlaps(a, n, lo, hi) {
-                continue;
-            }
-        }
-        return;
-    }
-}
-
 /// Writes a search's answer: members, each with what WITH... asked for.
 fn reply_points(out: &mut Reply, found: Found) {
     let extras =
@@ -843,14 +723,5 @@ mod tests {
         assert_eq!(format_distance(0.00004), "0.0000");
         assert_eq!(format_distance(0.00005), "0.0000");
         assert_eq!(format_distance(12.3), "12.3000");
-    }
-
-    #[test]
-    fn partial_sort_orders_the_head() {
-        let mut v: Vec<i32> = (0..100).map(|i| (i * 37) % 101).collect();
-        partial_quicksort(&mut v, |a, b| (a - b).signum(), 0, 9);
-        let mut sorted = v.clone();
-        sorted.sort();
-        assert_eq!(v[..10], sorted[..10]);
     }
 }

@@ -254,7 +254,12 @@ fn sort_generic(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult
             // Redis sorts only what LIMIT keeps when weights come from
             // other keys, with a quicksort of its own: equal weights come
             // out in that sort's order, so it is followed step by step.
-            partial_quicksort(&mut items, start as usize, end.max(0) as usize, &compare);
+            crate::util::partial_quicksort(
+                &mut items,
+                start as usize,
+                end.max(0) as usize,
+                &compare,
+            );
         } else {
             items.sort_by(compare);
         }
@@ -349,129 +354,6 @@ fn lookup_by_pattern<'d>(
     }
 }
 
-/// Redis's `pqsort` (Bentley & McIlroy's quicksort, which leaves alone the
-/// parts that lie wholly outside `low..=high`), on indexes instead of
-/// pointers. Not stable: followed exactly so that equal elements end up
-/// where Redis puts them.
-fn partial_quicksort<T>(
-    v: &mut [T],
-    low: usize,
-    high: usize,
-    compare: &impl Fn(&T, &T) -> Ordering,
-) {
-    let len = v.len();
-    quicksort_part(v, 0, len, low, high, compare);
-}
-
-/// One call of Redis's `_pqsort`: `v[a..a + n]`, indexes absolute.
-fn quicksort_part<T>(
-    v: &mut [T],
-    mut a: usize,
-    mut n: usize,
-    low: usize,
-    high: usize,
-    compare: &impl Fn(&T, &T) -> Ordering,
-) {
-    let outside =
-        |first: usize, last: usize| (low < first && high < first) || (low > last && high > last);
-    let median_of_three = |v: &[T], a: usize, b: usize, c: usize| {
-        if compare(&v[a], &v[b]) == Ordering::Less {
-            if compare(&v[b], &v[c]) == Ordering::Less {
-                b
-            } else if compare(&v[a], &v[c]) == Ordering::Less {
-                c
-            } else {
-                a
-            }
-        } else if compare(&v[b], &v[c]) == Ordering::Greater {
-            b
-        } else if compare(&v[a], &v[c]) == Ordering::Less {
-            a
-        } else {
-            c
-        }
-    };
-    let swap_blocks = |v: &mut [T], a: usize, b: usize, n: usize| {
-        for i in 0..n {
-            v.swap(a + i, b + i);
-        }
-    };
-    loop {
-        if n < 7 {
-            for m in a + 1..a + n {
-                let mut l = m;
-                while l > a && compare(&v[l - 1], &v[l]) == Ordering::Greater {
-                    v.swap(l, l - 1);
-                    l -= 1;
-                }
-            }
-            return;
-        }
-        let mut m = a + n / 2;
-        if n > 7 {
-            let (mut l, mut last) = (a, a + n - 1);
-            if n > 40 {
-                let d = n / 8;
-                l = median_of_three(v, l, l + d, l + 2 * d);
-                m = median_of_three(v, m - d, m, m + d);
-                last = median_of_three(v, last - 2 * d, last - d, last);
-            }
-            m = median_of_three(v, l, m, last);
-        }
-        v.swap(a, m);
-        let (mut pa, mut pb) = (a + 1, a + 1);
-        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-        loop {
-            while pb <= pc {
-                match compare(&v[pb], &v[a]) {
-                    Ordering::Greater => break,
-                    Ordering::Equal => {
-                        v.swap(pa, pb);
-                        pa += 1;
-                    }
-                    Ordering::Less => {}
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                match compare(&v[pc], &v[a]) {
-                    Ordering::Less => break,
-                    Ordering::Equal => {
-                        v.swap(pc, pd);
-                        pd -= 1;
-                    }
-                    Ordering::Greater => {}
-                }
-                pc -= 1;
-            }
-            if pb > pc {
-                break;
-            }
-            v.swap(pb, pc);
-            pb += 1;
-            pc -= 1;
-        }
-        let end = a + n;
-        let r = (pa - a).min(pb - pa);
-        swap_blocks(v, a, pb - r, r);
-        let r = (pd - pc).min(end - pd - 1);
-        swap_blocks(v, pb, end - r, r);
-        let r = pb - pa;
-        if r > 1 && !outside(a, a + r - 1) {
-            quicksort_part(v, a, r, low, high, compare);
-        }
-        let r = pd - pc;
-        if r > 1 {
-            a = end - r;
-            n = r;
-            if !outside(a, a + r - 1) {
-                continue;
-            }
-        }
-        return;
-    }
-}
-
 /// The bytes before the first NUL: what C's string functions see.
 fn c_str(bytes: &[u8]) -> &[u8] {
     bytes
@@ -488,65 +370,10 @@ fn strtod(bytes: &[u8]) -> Option<f64> {
     if text.is_empty() {
         return Some(0.0);
     }
-    let trimmed = match text.iter().position(|b| !b" \t\n\x0b\x0c\r".contains(b)) {
-        Some(at) => &text[at..],
-        None => return None,
-    };
-    let text = std::str::from_utf8(trimmed).ok()?;
-    let (negative, unsigned) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let lower = unsigned.to_ascii_lowercase();
-    let magnitude = if lower == "inf" || lower == "infinity" {
-        f64::INFINITY
-    } else if let Some(hex) = lower.strip_prefix("0x") {
-        hex_float(hex)?
-    } else {
-        // Rust's parser takes what strtod takes, and "nan"/"inf" words,
-        // which are handled above or refused below.
-        if !unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-            return None;
-        }
-        let value: f64 = unsigned.parse().ok()?;
-        if value.is_infinite() {
-            return None; // ERANGE: overflow
-        }
-        let has_nonzero_digit = unsigned
-            .split(['e', 'E'])
-            .next()
-            .is_some_and(|mantissa| mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)));
-        if (value == 0.0 && has_nonzero_digit) || (value != 0.0 && !value.is_normal()) {
-            return None; // ERANGE: underflow
-        }
-        value
-    };
-    Some(if negative { -magnitude } else { magnitude })
-}
-
-/// A hexadecimal float after its `0x`: digits, an optional fraction, an
-/// optional binary exponent (`p`).
-fn hex_float(text: &str) -> Option<f64> {
-    let (digits, exponent) = match text.split_once('p') {
-        Some((digits, exponent)) => (digits, exponent.parse::<i32>().ok()?),
-        None => (text, 0),
-    };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return None;
+    match crate::util::strtod(text)? {
+        (value, false) if !value.is_nan() => Some(value),
+        _ => None,
     }
-    let mut value = 0.0f64;
-    for c in whole.chars() {
-        value = value * 16.0 + f64::from(c.to_digit(16)?);
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in fraction.chars() {
-        value += f64::from(c.to_digit(16)?) * scale;
-        scale /= 16.0;
-    }
-    let value = value * 2f64.powi(exponent);
-    value.is_finite().then_some(value)
 }
 
 #[cfg(test)]
