@@ -409,6 +409,14 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 .to_string(),
         ));
     }
+    // A lower maxmemory evicts at once, as Redis's CONFIG SET does.
+    if pairs
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("maxmemory"))
+    {
+        let overhead = super::memory::overhead(cx.shared);
+        let _ = cx.shared.store.governor.enforce(&cx.shared.store, overhead);
+    }
     cx.out.ok();
     Ok(())
 }
