@@ -618,9 +618,11 @@ fn config_set_node_sizes_reaches_the_next_xadd() {
         for _ in 0..times {
             let (a, b) = (send(&mut ours, args), send(&mut theirs, args));
             if args[0] == "XINFO" {
-                // length, radix-tree-keys, radix-tree-nodes (the rest has IDs).
+                // length and radix-tree-keys (one per listpack node). The
+                // radix tree's own node count depends on the IDs' bytes,
+                // which differ between the two servers' clocks.
                 let head = |frame: &Frame| match frame {
-                    Frame::Array(items) => format!("{:?}", &items[..6.min(items.len())]),
+                    Frame::Array(items) => format!("{:?}", &items[..4.min(items.len())]),
                     other => format!("{other:?}"),
                 };
                 assert_eq!(head(&a), head(&b), "{args:?}");
