@@ -530,6 +530,14 @@ impl<'a> Context<'a> {
             .shared
             .blocking
             .register(self.session.db, keys, attempt);
+        // Reachable by CLIENT UNBLOCK from the moment it counts as blocked
+        // (INFO blocked_clients), so an unblock can never miss it.
+        *self
+            .session
+            .info
+            .blocked_on
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waiter.clone());
         drop(db);
         self.gate = None;
         // A deadline too far to represent means "for ever". It is read by
@@ -539,12 +547,6 @@ impl<'a> Context<'a> {
                 .ok()
                 .and_then(|ms| crate::util::now_ms().checked_add(ms))
         });
-        *self
-            .session
-            .info
-            .blocked_on
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waiter.clone());
         let blocked_at = std::time::Instant::now();
         let outcome = self
             .shared
