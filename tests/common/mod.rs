@@ -161,11 +161,20 @@ impl RealRedis {
                     probe
                         .set_read_timeout(Some(Duration::from_millis(100)))
                         .ok();
-                    let reply = exchange(&mut probe, &cmd(&["CONFIG", "GET", "dbfilename"]), 64);
-                    if String::from_utf8_lossy(&reply).contains(&tag) {
-                        return Some(RealRedis { child, addr });
+                    // A reset here is a server still starting, or another
+                    // test's that is going away: not ours yet, so try again.
+                    if probe
+                        .write_all(&cmd(&["CONFIG", "GET", "dbfilename"]))
+                        .is_ok()
+                    {
+                        let reply = read_n(&mut probe, 64);
+                        if String::from_utf8_lossy(&reply).contains(&tag) {
+                            return Some(RealRedis { child, addr });
+                        }
+                        if !reply.is_empty() {
+                            break; // another test's server holds the port
+                        }
                     }
-                    break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
