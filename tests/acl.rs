@@ -6,25 +6,12 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use common::RealRedis;
 use respd::resp::Frame;
 use respd::Client;
+use std::net::SocketAddr;
 
-fn client(addr: SocketAddr, protocol: u8) -> Client {
-    let mut client = Client::connect(addr).expect("connect");
-    client
-        .stream()
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    if protocol == 3 {
-        let hello = client.command(&["HELLO", "3"]).expect("hello");
-        assert!(matches!(hello, Frame::Map(_)), "{hello:?}");
-    }
-    client
-}
+use common::script::client;
 
 /// Rule strings list single commands in Redis's hash-table order, which
 /// changes from run to run: those tokens (always last) are sorted.

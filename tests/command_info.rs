@@ -5,26 +5,12 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use respd::commands::{self, meta, Command};
 use respd::resp::Frame;
 use respd::Client;
+use std::collections::BTreeSet;
 
-fn client(addr: SocketAddr, protocol: u8) -> Client {
-    let mut client = Client::connect(addr).expect("connect");
-    client
-        .stream()
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    if protocol == 3 {
-        let hello = client.command(&["HELLO", "3"]).expect("hello");
-        assert!(matches!(hello, Frame::Map(_)), "{hello:?}");
-    }
-    client
-}
+use common::script::client;
 
 fn ask(client: &mut Client, args: &[&[u8]]) -> Frame {
     client.command(args).expect("reply")

@@ -10,22 +10,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn same_as_redis(setup: &[&[u8]], requests: &[Vec<u8>]) {
-    let Some(real) = RealRedis::start() else {
-        return;
-    };
-    let server = start();
-    for request in requests {
-        let (mine, theirs) = both(server.local_addr(), real.addr, setup, request);
-        assert_eq!(
-            String::from_utf8_lossy(&mine),
-            String::from_utf8_lossy(&theirs),
-            "request {:?}",
-            String::from_utf8_lossy(request)
-        );
-    }
-}
-
 fn info(con: &mut redis::Connection, sections: &[&str]) -> String {
     redis::cmd("INFO").arg(sections).query(con).unwrap()
 }

@@ -6,24 +6,12 @@
 
 mod common;
 
-use common::script::{run_script, Compare};
+use common::script::{compare_with_redis as compare, run_script, Compare};
 use common::{start, RealRedis};
 use respd::resp::Frame;
 use respd::Client;
 
 use Compare::{Exact, Skip};
-
-fn compare(script: &[(Compare, &[&str])]) {
-    let Some(real) = RealRedis::start() else {
-        return;
-    };
-    let server = start();
-    let ours = run_script(server.local_addr(), script);
-    let theirs = run_script(real.addr, script);
-    for (i, ((_, command), (a, b))) in script.iter().zip(ours.iter().zip(&theirs)).enumerate() {
-        assert_eq!(a, b, "step {i}: {command:?}");
-    }
-}
 
 /// A step's arguments, kept for the whole test.
 fn args(list: &[&'static str]) -> &'static [&'static str] {

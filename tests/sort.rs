@@ -5,23 +5,10 @@
 
 mod common;
 
-use common::script::{run_script, Compare};
-use common::{start, RealRedis};
+use common::script::{compare_with_redis as compare, Compare};
+use common::start;
 
 use Compare::{Exact, Skip, Unordered};
-
-/// Runs `script` on both servers and compares the replies one by one.
-fn compare(script: &[(Compare, &[&str])]) {
-    let Some(real) = RealRedis::start() else {
-        return;
-    };
-    let server = start();
-    let ours = run_script(server.local_addr(), script);
-    let theirs = run_script(real.addr, script);
-    for (i, ((_, command), (a, b))) in script.iter().zip(ours.iter().zip(&theirs)).enumerate() {
-        assert_eq!(a, b, "step {i}: {command:?}");
-    }
-}
 
 /// Weights `w_<n>`, values `v_<n>` and hashes `h_<n>` for elements 1..=5.
 const DATA: &[(Compare, &[&str])] = &[

@@ -232,3 +232,21 @@ pub fn forge_payload(body: &[u8], version: u16) -> Vec<u8> {
     payload.extend_from_slice(&crc.to_le_bytes());
     payload
 }
+
+/// Sends each raw request, after the raw `setup`, to a fresh respd and a
+/// real Redis (when installed) and asserts the replies are the same bytes.
+pub fn same_as_redis(setup: &[&[u8]], requests: &[Vec<u8>]) {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    for request in requests {
+        let (mine, theirs) = both(server.local_addr(), real.addr, setup, request);
+        assert_eq!(
+            String::from_utf8_lossy(&mine),
+            String::from_utf8_lossy(&theirs),
+            "request {:?}",
+            String::from_utf8_lossy(request)
+        );
+    }
+}

@@ -73,3 +73,31 @@ pub fn run_script(addr: SocketAddr, script: &[(Compare, &[&str])]) -> Vec<Frame>
         .map(|(compare, args)| normalize(*compare, client.command(args).expect("reply")))
         .collect()
 }
+
+/// Runs `script` on a fresh respd and a real Redis (when installed) and
+/// asserts the replies agree step by step.
+pub fn compare_with_redis(script: &[(Compare, &[&str])]) {
+    let Some(real) = super::RealRedis::start() else {
+        return;
+    };
+    let server = super::start();
+    let ours = run_script(server.local_addr(), script);
+    let theirs = run_script(real.addr, script);
+    for (i, ((_, command), (a, b))) in script.iter().zip(ours.iter().zip(&theirs)).enumerate() {
+        assert_eq!(a, b, "step {i}: {command:?}");
+    }
+}
+
+/// A client with a 10 s read timeout, switched to RESP3 when `protocol` is 3.
+pub fn client(addr: SocketAddr, protocol: u8) -> Client {
+    let mut client = Client::connect(addr).expect("connect");
+    client
+        .stream()
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    if protocol == 3 {
+        let hello = client.command(&["HELLO", "3"]).expect("hello");
+        assert!(matches!(hello, Frame::Map(_)), "{hello:?}");
+    }
+    client
+}
