@@ -31,6 +31,9 @@ pub enum Check {
     /// A byte count with Redis's units (`1gb`, `512mb`, `100k`), at least
     /// this many bytes.
     Memory(u64),
+    /// A byte count as [`Check::Memory`], or a percentage up to 100
+    /// (`maxmemory-clients`: `10%`).
+    MemoryOrPercent,
     /// `save`: pairs of `<seconds> <changes>`, or nothing.
     SavePoints,
     OneOf(&'static [&'static str]),
@@ -109,7 +112,8 @@ const fn hidden(name: &'static str, default: &'static str, immutable: bool, chec
 }
 
 use Check::{
-    Bool, EventClasses, Int, Memory, Octal, OneOf, Percentiles, SavePoints, ShutdownFlags, Text,
+    Bool, EventClasses, Int, Memory, MemoryOrPercent, Octal, OneOf, Percentiles, SavePoints,
+    ShutdownFlags, Text,
 };
 use Kind::{DefaultOnly, Live, Tuning};
 
@@ -174,7 +178,7 @@ pub static PARAMS: &[Param] = &[
     p("masterauth", "", Live, Text),
     p("masteruser", "", Live, Text),
     p("maxmemory", "0", Live, Memory(0)),
-    p("maxmemory-clients", "0", DefaultOnly, Text),
+    p("maxmemory-clients", "0", DefaultOnly, MemoryOrPercent),
     fixed("unixsocket", "", Live, Text),
     fixed("unixsocketperm", "0", Live, Octal(0o777)),
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
@@ -783,6 +787,20 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
                 ));
             }
             Ok(n.to_string())
+        }
+        MemoryOrPercent => {
+            if let Some(n) = parse_memory(value).filter(|&n| n <= i64::MAX as u64) {
+                return Ok(n.to_string());
+            }
+            let percent = value
+                .strip_suffix('%')
+                .and_then(|digits| parse_i64(digits.as_bytes()))
+                .filter(|&n| n >= 0)
+                .ok_or("argument must be a memory or percent value")?;
+            if percent > 100 {
+                return Err("percentage argument must be less or equal to 100".into());
+            }
+            Ok(format!("{percent}%"))
         }
         EventClasses => crate::notify::parse_classes(value)
             .map(crate::notify::show_classes)

@@ -397,8 +397,16 @@ fn command(
         if run.read_only.load(Ordering::Acquire) {
             return failed(&format!("ERR {READ_ONLY}"));
         }
-        if crate::persistence::writes_refused(cx.shared) {
-            return failed(crate::persistence::MISCONF);
+        // Once the script has written, the server's state can no longer
+        // fail it halfway (Redis's SCRIPT_WRITE_DIRTY).
+        if !run.wrote.load(Ordering::Acquire) {
+            if crate::persistence::writes_refused(cx.shared) {
+                return failed(crate::persistence::MISCONF);
+            }
+            let wanted = cx.session.replication.min_replicas;
+            if !crate::replication::enough_good_replicas(cx.shared, wanted) {
+                return failed(crate::replication::NOREPLICAS);
+            }
         }
     }
     // Over maxmemory when the script began, its first write that may use

@@ -943,6 +943,17 @@ pub fn denies_oom(cx: &Context<'_>, resolved: Resolved, args: &Args) -> bool {
         .is_some_and(|flags| flags.denies_oom())
 }
 
+/// Whether a script command counts as a write command as a whole: a
+/// shebang script or function without `no-writes` (Redis's
+/// `scriptFlagsToCmdFlags`). Scripts without a shebang are checked per
+/// command they call.
+pub fn may_write(cx: &Context<'_>, resolved: Resolved, args: &Args) -> bool {
+    cx.shared
+        .scripting
+        .flags_of(resolved, args)
+        .is_some_and(|flags| flags.shebang && !flags.no_writes)
+}
+
 /// True when the script EVAL, EVALSHA or FCALL would run declares
 /// `no-writes` (CLIENT PAUSE WRITE lets it through). A script not known
 /// yet, or a VM busy running one, counts as one that may write.
