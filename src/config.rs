@@ -369,6 +369,17 @@ fn alias_of(name: &str) -> Option<&'static str> {
     match name {
         "busy-reply-threshold" => Some("lua-time-limit"),
         "lua-time-limit" => Some("busy-reply-threshold"),
+        // Redis 7.0's listpack settings keep their ziplist names.
+        "hash-max-listpack-entries" => Some("hash-max-ziplist-entries"),
+        "hash-max-ziplist-entries" => Some("hash-max-listpack-entries"),
+        "hash-max-listpack-value" => Some("hash-max-ziplist-value"),
+        "hash-max-ziplist-value" => Some("hash-max-listpack-value"),
+        "zset-max-listpack-entries" => Some("zset-max-ziplist-entries"),
+        "zset-max-ziplist-entries" => Some("zset-max-listpack-entries"),
+        "zset-max-listpack-value" => Some("zset-max-ziplist-value"),
+        "zset-max-ziplist-value" => Some("zset-max-listpack-value"),
+        "list-max-listpack-size" => Some("list-max-ziplist-size"),
+        "list-max-ziplist-size" => Some("list-max-listpack-size"),
         _ => None,
     }
 }
@@ -584,6 +595,14 @@ impl Config {
             "zset-max-listpack-entries",
         ]
         .map(|name| u32::try_from(self.number(name)).unwrap_or(u32::MAX))
+    }
+    /// When a compact hash becomes a table.
+    pub fn hash_limits(&self) -> crate::store::HashLimits {
+        let number = |name| usize::try_from(self.number(name)).unwrap_or(usize::MAX);
+        crate::store::HashLimits {
+            max_fields: number("hash-max-listpack-entries"),
+            max_len: number("hash-max-listpack-value"),
+        }
     }
     pub fn hz(&self) -> u64 {
         self.number("hz").max(1) as u64

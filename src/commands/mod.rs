@@ -311,6 +311,9 @@ pub struct Session {
     pub pushing: bool,
     /// The parser's limits, refreshed when the configuration changes.
     pub limits: Limits,
+    /// `hash-max-listpack-entries` / `-value`, for the commands adding
+    /// fields to a hash.
+    pub hash_limits: crate::store::HashLimits,
     /// Seconds of idleness before the server closes the client (`timeout`).
     pub idle_timeout: u64,
     config_epoch: u64,
@@ -403,6 +406,7 @@ impl Session {
             reply_mode: ReplyMode::On,
             pushing: false,
             limits: Limits::default(),
+            hash_limits: Default::default(),
             idle_timeout: 0,
             config_epoch: u64::MAX,
             ready_keys: Vec::new(),
@@ -452,6 +456,7 @@ impl Session {
             authenticated: self.authenticated,
         };
         self.idle_timeout = config.timeout();
+        self.hash_limits = config.hash_limits();
         self.replication.min_replicas = crate::replication::min_replicas(&config);
     }
 
