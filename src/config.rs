@@ -31,6 +31,9 @@ pub enum Check {
     /// A byte count with Redis's units (`1gb`, `512mb`, `100k`), at least
     /// this many bytes.
     Memory(u64),
+    /// A byte count as [`Check::Memory`], or a percentage up to 100
+    /// (`maxmemory-clients`: `10%`).
+    MemoryOrPercent,
     /// `save`: pairs of `<seconds> <changes>`, or nothing.
     SavePoints,
     OneOf(&'static [&'static str]),
@@ -109,7 +112,8 @@ const fn hidden(name: &'static str, default: &'static str, immutable: bool, chec
 }
 
 use Check::{
-    Bool, EventClasses, Int, Memory, Octal, OneOf, Percentiles, SavePoints, ShutdownFlags, Text,
+    Bool, EventClasses, Int, Memory, MemoryOrPercent, Octal, OneOf, Percentiles, SavePoints,
+    ShutdownFlags, Text,
 };
 use Kind::{DefaultOnly, Live, Tuning};
 
@@ -174,7 +178,7 @@ pub static PARAMS: &[Param] = &[
     p("masterauth", "", Live, Text),
     p("masteruser", "", Live, Text),
     p("maxmemory", "0", Live, Memory(0)),
-    p("maxmemory-clients", "0", DefaultOnly, Text),
+    p("maxmemory-clients", "0", DefaultOnly, MemoryOrPercent),
     fixed("unixsocket", "", Live, Text),
     fixed("unixsocketperm", "0", Live, Octal(0o777)),
     fixed("tls-port", "0", DefaultOnly, Int(0, 65535)),
@@ -365,6 +369,17 @@ fn alias_of(name: &str) -> Option<&'static str> {
     match name {
         "busy-reply-threshold" => Some("lua-time-limit"),
         "lua-time-limit" => Some("busy-reply-threshold"),
+        // Redis 7.0's listpack settings keep their ziplist names.
+        "hash-max-listpack-entries" => Some("hash-max-ziplist-entries"),
+        "hash-max-ziplist-entries" => Some("hash-max-listpack-entries"),
+        "hash-max-listpack-value" => Some("hash-max-ziplist-value"),
+        "hash-max-ziplist-value" => Some("hash-max-listpack-value"),
+        "zset-max-listpack-entries" => Some("zset-max-ziplist-entries"),
+        "zset-max-ziplist-entries" => Some("zset-max-listpack-entries"),
+        "zset-max-listpack-value" => Some("zset-max-ziplist-value"),
+        "zset-max-ziplist-value" => Some("zset-max-listpack-value"),
+        "list-max-listpack-size" => Some("list-max-ziplist-size"),
+        "list-max-ziplist-size" => Some("list-max-listpack-size"),
         _ => None,
     }
 }
@@ -581,6 +596,14 @@ impl Config {
         ]
         .map(|name| u32::try_from(self.number(name)).unwrap_or(u32::MAX))
     }
+    /// When a compact hash becomes a table.
+    pub fn hash_limits(&self) -> crate::store::HashLimits {
+        let number = |name| usize::try_from(self.number(name)).unwrap_or(usize::MAX);
+        crate::store::HashLimits {
+            max_fields: number("hash-max-listpack-entries"),
+            max_len: number("hash-max-listpack-value"),
+        }
+    }
     pub fn hz(&self) -> u64 {
         self.number("hz").max(1) as u64
     }
@@ -783,6 +806,20 @@ fn normalize(param: &Param, value: &str) -> Result<String, String> {
                 ));
             }
             Ok(n.to_string())
+        }
+        MemoryOrPercent => {
+            if let Some(n) = parse_memory(value).filter(|&n| n <= i64::MAX as u64) {
+                return Ok(n.to_string());
+            }
+            let percent = value
+                .strip_suffix('%')
+                .and_then(|digits| parse_i64(digits.as_bytes()))
+                .filter(|&n| n >= 0)
+                .ok_or("argument must be a memory or percent value")?;
+            if percent > 100 {
+                return Err("percentage argument must be less or equal to 100".into());
+            }
+            Ok(format!("{percent}%"))
         }
         EventClasses => crate::notify::parse_classes(value)
             .map(crate::notify::show_classes)

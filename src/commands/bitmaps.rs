@@ -105,6 +105,8 @@ fn setbit(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     };
     let now = now_ms();
     let mut db = cx.db_mut();
+    // Creating the key already counts as its one change.
+    let existed = db.contains(&args[1], now);
     let Value::Str(bytes) = db.get_or_insert_with(&args[1], now, || Value::Str(Bytes::new()))
     else {
         return Err(errors::WRONGTYPE.into());
@@ -129,7 +131,9 @@ fn setbit(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     db.mark_raw(&args[1]);
     // An event only for a real change, as Redis.
     if grown || old != u8::from(on) {
-        db.modified(&args[1]);
+        if existed {
+            db.modified(&args[1]);
+        }
         cx.notify(STRING, "setbit", &args[1]);
     }
     drop(db);
@@ -585,6 +589,7 @@ fn run_bitfield(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult
         Some(_) if read_only => return Err(RO_ONLY_GET.into()),
         Some(highest) => {
             let mut db = cx.db_mut();
+            let existed = db.contains(&args[1], now);
             let value = db.get_or_insert_with(&args[1], now, || Value::Str(Bytes::new()));
             let Value::Str(bytes) = value else {
                 return Err(errors::WRONGTYPE.into());
@@ -602,8 +607,16 @@ fn run_bitfield(cx: &mut Context<'_>, args: &Args, read_only: bool) -> CmdResult
                     .collect()
             });
             db.mark_raw(&args[1]);
+            // Redis counts one change per SET/INCRBY that wrote something
+            // (all of them when the string was created or grew); creating
+            // the key already counted one.
             if changes > 0 {
-                db.modified(&args[1]);
+                if existed {
+                    db.modified(&args[1]);
+                }
+                for _ in 1..changes {
+                    db.dirty();
+                }
                 cx.notify(STRING, "setbit", &args[1]);
             }
             replies

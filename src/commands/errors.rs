@@ -36,6 +36,7 @@ pub const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (prot
 pub const OFFSET_OUT_OF_RANGE: &str = "ERR offset is out of range";
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const NOAUTH: &str = "NOAUTH Authentication required.";
+pub const NOT_IN_MULTI: &str = "ERR Command not allowed inside a transaction";
 pub const NOPERM_KEY: &str =
     "NOPERM this user has no permissions to access one of the keys used as arguments";
 pub const NOPERM_CHANNEL: &str =

@@ -86,11 +86,12 @@ fn set_pairs(cx: &mut Context<'_>, args: &Args, name: &str) -> Result<i64, Error
         return Err(errors::wrong_arity(name));
     }
     let key = &args[1];
+    let limits = cx.session.hash_limits;
     let mut db = cx.db_mut();
     let hash = hash_or_create(&mut db, key, now_ms())?;
     let mut added = 0;
     for pair in args[2..].chunks_exact(2) {
-        added += i64::from(hash.insert(&pair[0], pair[1].to_vec()));
+        added += i64::from(hash.insert_within(&pair[0], pair[1].to_vec(), limits));
     }
     db.modified(key);
     db.notify(HASH, "hset", key);
@@ -113,9 +114,10 @@ fn hmset(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 // HSETNX key field value
 fn hsetnx(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let limits = cx.session.hash_limits;
     let mut db = cx.db_mut();
     let hash = hash_or_create(&mut db, &args[1], now_ms())?;
-    let added = !hash.contains(&args[2]) && hash.insert(&args[2], args[3].to_vec());
+    let added = !hash.contains(&args[2]) && hash.insert_within(&args[2], args[3].to_vec(), limits);
     if added {
         db.modified(&args[1]);
         db.notify(HASH, "hset", &args[1]);
@@ -236,6 +238,7 @@ fn hgetall(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 fn hincrby(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let increment = int_arg(&args[3])?;
     let field = &args[2];
+    let limits = cx.session.hash_limits;
     let mut db = cx.db_mut();
     let hash = hash_or_create(&mut db, &args[1], now_ms())?;
     let current = match hash.get(field) {
@@ -245,7 +248,7 @@ fn hincrby(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let sum = current
         .checked_add(increment)
         .ok_or(Error::from(errors::OVERFLOW))?;
-    hash.insert(field, sum.to_string().into_bytes());
+    hash.insert_within(field, sum.to_string().into_bytes(), limits);
     db.modified(&args[1]);
     db.notify(HASH, "hincrby", &args[1]);
     drop(db);
@@ -261,13 +264,14 @@ fn hincrbyfloat(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         Err(IncrFloatError::NanOrInfinity) => return Err(NAN_OR_INFINITY.into()),
         Ok(_) => {}
     }
+    let limits = cx.session.hash_limits;
     let mut db = cx.db_mut();
     let hash = hash_or_create(&mut db, &args[1], now_ms())?;
     let sum = incr_by_float(hash.get(&args[2]), &args[3]).map_err(|error| match error {
         IncrFloatError::NotFloat => Error::from(HASH_NOT_FLOAT),
         IncrFloatError::NanOrInfinity => Error::from(errors::INCR_NAN_OR_INF),
     })?;
-    hash.insert(&args[2], sum.clone());
+    hash.insert_within(&args[2], sum.clone(), limits);
     db.modified(&args[1]);
     db.notify(HASH, "hincrbyfloat", &args[1]);
     drop(db);

@@ -301,6 +301,10 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("pubsubshard_channels", pubsub_count(Space::ShardChannels)),
                 ("latest_fork_usec", "0".into()),
                 ("total_forks", "0".into()),
+                (
+                    "migrate_cached_sockets",
+                    shared.migrate_links.cached().to_string(),
+                ),
                 ("tracking_total_keys", tracking.keys.to_string()),
                 ("tracking_total_items", tracking.items.to_string()),
                 ("tracking_total_prefixes", tracking.prefixes.to_string()),

@@ -319,6 +319,14 @@ impl Links {
         }
     }
 
+    /// INFO's `migrate_cached_sockets`: the links not yet idle too long
+    /// (Redis closes those in its cron).
+    pub(crate) fn cached(&self) -> usize {
+        let mut links = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        links.retain(|_, link| link.last_used.elapsed() < LINK_IDLE_LIMIT);
+        links.len()
+    }
+
     fn keep(&self, target: &Target, mut link: Link) {
         let mut links = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if links.len() < MAX_LINKS {

@@ -311,6 +311,9 @@ pub struct Session {
     pub pushing: bool,
     /// The parser's limits, refreshed when the configuration changes.
     pub limits: Limits,
+    /// `hash-max-listpack-entries` / `-value`, for the commands adding
+    /// fields to a hash.
+    pub hash_limits: crate::store::HashLimits,
     /// Seconds of idleness before the server closes the client (`timeout`).
     pub idle_timeout: u64,
     config_epoch: u64,
@@ -403,6 +406,7 @@ impl Session {
             reply_mode: ReplyMode::On,
             pushing: false,
             limits: Limits::default(),
+            hash_limits: Default::default(),
             idle_timeout: 0,
             config_epoch: u64::MAX,
             ready_keys: Vec::new(),
@@ -452,6 +456,7 @@ impl Session {
             authenticated: self.authenticated,
         };
         self.idle_timeout = config.timeout();
+        self.hash_limits = config.hash_limits();
         self.replication.min_replicas = crate::replication::min_replicas(&config);
     }
 
@@ -841,6 +846,10 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     if !cx.session.authenticated && command.flags & flags::NO_AUTH == 0 {
         return Err(errors::NOAUTH.into());
     }
+    // SAVE, SHUTDOWN, SYNC and PSYNC are refused in MULTI (dooming it).
+    if cx.session.multi.is_some() && command.flags & flags::NO_MULTI != 0 {
+        return Err(errors::NOT_IN_MULTI.into());
+    }
     // The user's permissions (one flag for a user allowed everything).
     if !cx.session.user.unrestricted {
         let context = if cx.session.multi.is_some() {
@@ -864,24 +873,26 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     pubsub::check_context(cx, command, &resolved.full_name())?;
     // After a failed background save, writes (and PING, and an EXEC with
     // writes queued) are refused.
-    let writes = command.flags & flags::WRITE != 0
-        || resolved.parent == "ping"
-        || (resolved.parent == "exec" && cx.session.multi.as_ref().is_some_and(|t| t.writes()));
-    if writes && crate::persistence::writes_refused(cx.shared) {
-        return Err(crate::persistence::MISCONF.into());
-    }
     let client_writes = command.flags & flags::WRITE != 0
         || (resolved.parent == "exec" && cx.session.multi.as_ref().is_some_and(|t| t.writes()));
+    // A script whose shebang lets it write counts as a write command
+    // (Redis's evalGetCommandFlags); looked up only when it would matter.
+    let may_write = |cx: &Context<'_>| client_writes || script_may_write(cx, resolved, args);
+    if crate::persistence::writes_refused(cx.shared)
+        && (resolved.parent == "ping" || may_write(cx))
+    {
+        return Err(crate::persistence::MISCONF.into());
+    }
     // `min-replicas-to-write`: not enough replicas acknowledged lately.
-    if client_writes
-        && !crate::replication::enough_good_replicas(cx.shared, cx.session.replication.min_replicas)
+    if !crate::replication::enough_good_replicas(cx.shared, cx.session.replication.min_replicas)
+        && may_write(cx)
     {
         return Err(crate::replication::NOREPLICAS.into());
     }
     // A read-only replica takes writes from its master only.
-    if client_writes
-        && !cx.session.replication.is_master
+    if !cx.session.replication.is_master
         && crate::replication::replica::read_only(cx.shared)
+        && may_write(cx)
     {
         return Err(crate::replication::replica::READONLY.into());
     }
@@ -893,6 +904,18 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// True for EVAL, EVALSHA or FCALL of a script with a shebang (or a
+/// function) not declaring `no-writes`.
+fn script_may_write(cx: &Context<'_>, resolved: Resolved, args: &Args) -> bool {
+    #[cfg(feature = "scripting")]
+    return crate::scripting::may_write(cx, resolved, args);
+    #[cfg(not(feature = "scripting"))]
+    {
+        let _ = (cx, resolved, args);
+        false
+    }
 }
 
 /// The permission check of a call made by a script (ACL LOG context `lua`).

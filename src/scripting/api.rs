@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use mlua::{Lua, Table, Value, Variadic};
 
 use super::{convert, sha1_hex, RunState};
-use crate::commands::{flags, lookup, Context, Error, NotFound};
+use crate::commands::{flags, Command, Context, Error, NotFound};
 use crate::resp::Reply;
 use crate::shared::Shared;
 
@@ -122,21 +122,37 @@ pub(super) fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     redis.set(
         "acl_check_cmd",
         lua.create_function(|lua, args: Variadic<Value>| {
-            let Some(first) = args.first() else {
+            if args.is_empty() {
                 return Err(runtime(
                     "ERR Please specify at least one argument for this redis lib call",
                 ));
-            };
-            let name = lua
-                .coerce_string(first.clone())?
-                .map(|s| s.as_bytes().to_vec())
-                .unwrap_or_default();
-            match lookup(&name) {
-                Some(_) => Ok(true),
-                None => Err(runtime(
-                    "ERR Invalid command passed to redis.acl_check_cmd()",
-                )),
             }
+            let mut command = Vec::with_capacity(args.len());
+            for arg in args {
+                command.push(match arg {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Number(n) => crate::util::format_double(n).into_bytes(),
+                    Value::Integer(i) => i.to_string().into_bytes(),
+                    _ => {
+                        return Err(runtime(&format!("ERR {BAD_ARGUMENT}")));
+                    }
+                });
+            }
+            // Found as Redis's lookupCommand finds it: arity is not checked.
+            let resolved = match crate::commands::find(&command) {
+                Ok(resolved) | Err(NotFound::WrongArity(resolved)) => resolved,
+                Err(_) => {
+                    return Err(runtime(
+                        "ERR Invalid command passed to redis.acl_check_cmd()",
+                    ))
+                }
+            };
+            let user = lua
+                .app_data_ref::<std::sync::Arc<RunState>>()
+                .and_then(|run| run.user.lock().ok().and_then(|user| user.clone()));
+            Ok(user.map_or(true, |user| {
+                user.check(&resolved.full_name(), &command).is_ok()
+            }))
         })?,
     )?;
     Ok(redis)
@@ -363,14 +379,28 @@ fn command(
         };
         command.push(bytes);
     }
+    // A call refused before it runs counts as an error reply, and as a
+    // rejected call of its command (Redis's scriptCall).
+    let rejected = |cx: &mut Context<'_>, row: Option<&Command>, message: &str| {
+        let stats = &cx.shared.command_stats;
+        if let Some(row) = row {
+            stats.record_rejected(row);
+        }
+        stats.record_error(message);
+        cx.session.errors_counted += 1;
+        failed(message)
+    };
     let resolved = match crate::commands::find(&command) {
         Ok(resolved) => resolved,
-        Err(NotFound::WrongArity(_)) => return failed(&format!("ERR {WRONG_ARITY}")),
-        Err(_) => return failed(&format!("ERR {UNKNOWN_COMMAND}")),
+        Err(NotFound::WrongArity(resolved)) => {
+            return rejected(cx, Some(resolved.command), &format!("ERR {WRONG_ARITY}"))
+        }
+        Err(_) => return rejected(cx, None, &format!("ERR {UNKNOWN_COMMAND}")),
     };
     let command_flags = resolved.command.flags;
+    let row = Some(resolved.command);
     if command_flags & flags::NOSCRIPT != 0 {
-        return failed(&format!("ERR {NOT_ALLOWED}"));
+        return rejected(cx, row, &format!("ERR {NOT_ALLOWED}"));
     }
     // The script runs with its caller's permissions.
     if !cx.session.user.unrestricted {
@@ -384,21 +414,29 @@ fn command(
                 }
                 _ => "can't run this command or subcommand",
             };
-            return failed(&format!("ERR The user executing the script {why}"));
+            return rejected(cx, row, &format!("ERR The user executing the script {why}"));
         }
     }
     // Commands that may replicate (PUBLISH...) are writes to a read-only
     // script, as in Redis.
     let may_replicate = matches!(resolved.parent, "publish" | "spublish" | "pfcount");
     if may_replicate && command_flags & flags::WRITE == 0 && run.read_only.load(Ordering::Acquire) {
-        return failed(&format!("ERR {READ_ONLY}"));
+        return rejected(cx, row, &format!("ERR {READ_ONLY}"));
     }
     if command_flags & flags::WRITE != 0 {
         if run.read_only.load(Ordering::Acquire) {
-            return failed(&format!("ERR {READ_ONLY}"));
+            return rejected(cx, row, &format!("ERR {READ_ONLY}"));
         }
-        if crate::persistence::writes_refused(cx.shared) {
-            return failed(crate::persistence::MISCONF);
+        // Once the script has written, the server's state can no longer
+        // fail it halfway (Redis's SCRIPT_WRITE_DIRTY).
+        if !run.wrote.load(Ordering::Acquire) {
+            if crate::persistence::writes_refused(cx.shared) {
+                return rejected(cx, row, crate::persistence::MISCONF);
+            }
+            let wanted = cx.session.replication.min_replicas;
+            if !crate::replication::enough_good_replicas(cx.shared, wanted) {
+                return rejected(cx, row, crate::replication::NOREPLICAS);
+            }
         }
     }
     // Over maxmemory when the script began, its first write that may use
@@ -409,7 +447,7 @@ fn command(
         && !run.allow_oom.load(Ordering::Acquire)
         && cx.shared.store.governor.maxmemory() > 0
     {
-        return failed(crate::commands::memory::OOM);
+        return rejected(cx, row, crate::commands::memory::OOM);
     }
     if command_flags & flags::WRITE != 0 {
         run.wrote.store(true, Ordering::Release);

@@ -82,6 +82,8 @@ pub struct RunState {
     current: Mutex<Option<(String, Vec<Vec<u8>>)>>,
     /// EVAL_RO, FCALL_RO or a `no-writes` script: write commands refused.
     read_only: AtomicBool,
+    /// The user of the client running the script (`redis.acl_check_cmd`).
+    user: Mutex<Option<Arc<crate::acl::User>>>,
     /// While FUNCTION LOAD runs a library's top level: when it must end
     /// (Unix ms; 0 = no load running). Redis allows 500 ms.
     load_deadline_ms: AtomicU64,
@@ -770,6 +772,7 @@ pub(crate) fn run_script(
     if is_function {
         *lock(&run.current) = Some((name.to_string(), args.to_vec()));
     }
+    *lock(&run.user) = Some(cx.session.user.clone());
     let started = crate::util::now_ms().max(1);
     run.since_ms.store(started, Ordering::Release);
     let was_in_exec = std::mem::replace(&mut cx.session.in_exec, true);
@@ -791,9 +794,17 @@ pub(crate) fn run_script(
     run.since_ms.store(0, Ordering::Release);
     run.kill.store(false, Ordering::Release);
     *lock(&run.current) = None;
+    *lock(&run.user) = None;
     let outcome = outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     match outcome {
         Ok(Ok(value)) => {
+            // A returned error table is the command's error reply: it
+            // counts as a failed call and in the error statistics.
+            if let Value::Table(table) = &value {
+                if let Ok(Value::String(err)) = table.raw_get::<Value>("err") {
+                    return Err(Error::new(err.to_string_lossy()));
+                }
+            }
             let resp3 = run.resp3.load(Ordering::Acquire);
             convert::write_reply(&value, cx.out, resp3);
             Ok(())
@@ -941,6 +952,17 @@ pub fn denies_oom(cx: &Context<'_>, resolved: Resolved, args: &Args) -> bool {
         .scripting
         .flags_of(resolved, args)
         .is_some_and(|flags| flags.denies_oom())
+}
+
+/// Whether a script command counts as a write command as a whole: a
+/// shebang script or function without `no-writes` (Redis's
+/// `scriptFlagsToCmdFlags`). Scripts without a shebang are checked per
+/// command they call.
+pub fn may_write(cx: &Context<'_>, resolved: Resolved, args: &Args) -> bool {
+    cx.shared
+        .scripting
+        .flags_of(resolved, args)
+        .is_some_and(|flags| flags.shebang && !flags.no_writes)
 }
 
 /// True when the script EVAL, EVALSHA or FCALL would run declares

@@ -15,11 +15,27 @@ use super::dict::Dict;
 use super::set::{sample, sample_in_order};
 
 /// Redis 7.0's defaults for `hash-max-listpack-entries` and
-/// `hash-max-listpack-value`: above them a hash is a table. (The hash does
-/// not see the server's configuration; changing those settings does not
-/// change respd's encoding.)
+/// `hash-max-listpack-value`: above them a hash is a table.
 const COMPACT_MAX_FIELDS: usize = 512;
 const COMPACT_MAX_LEN: usize = 64;
+
+/// When a compact hash turns into a table (`hash-max-listpack-entries`
+/// and `hash-max-listpack-value`): the server's settings, given by the
+/// commands that add fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactLimits {
+    pub max_fields: usize,
+    pub max_len: usize,
+}
+
+impl Default for CompactLimits {
+    fn default() -> Self {
+        CompactLimits {
+            max_fields: COMPACT_MAX_FIELDS,
+            max_len: COMPACT_MAX_LEN,
+        }
+    }
+}
 
 /// A hash. Commands use only these methods, so the representation can
 /// change without touching them.
@@ -30,8 +46,8 @@ pub struct Hash {
 
 #[derive(Debug, Clone)]
 enum Repr {
-    /// Field, value, field, value..., each after a one-byte length (at
-    /// most [`COMPACT_MAX_LEN`]), in insertion order as Redis's listpack.
+    /// Field, value, field, value..., each after its length (LEB128: one
+    /// byte up to 127), in insertion order as Redis's listpack.
     Compact { bytes: Vec<u8>, len: usize },
     /// Fields and values are [`Bytes`]: short ones live inline.
     Table(Dict<Bytes>),
@@ -48,11 +64,48 @@ impl Default for Hash {
     }
 }
 
-/// Where a pair sits in the compact bytes: the field's length byte starts
-/// the pair at `start`, the value (without its length byte) is `value`.
+/// Where a pair sits in the compact bytes: the field's length starts the
+/// pair at `start`, the value's length starts at `value_head`, the value
+/// itself is `value`.
 struct Found {
     start: usize,
+    value_head: usize,
     value: std::ops::Range<usize>,
+}
+
+/// Appends `len` as LEB128 (7 bits a byte, low bits first).
+fn put_len(bytes: &mut Vec<u8>, mut len: usize) {
+    while len >= 0x80 {
+        bytes.push((len as u8 & 0x7f) | 0x80);
+        len >>= 7;
+    }
+    bytes.push(len as u8);
+}
+
+/// The LEB128 length at `at` and where what it measures starts.
+fn read_len(bytes: &[u8], mut at: usize) -> (usize, usize) {
+    let mut len = 0;
+    let mut shift = 0;
+    while let Some(&byte) = bytes.get(at) {
+        at += 1;
+        len |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    (len, at)
+}
+
+/// Bytes of a length's LEB128 form.
+fn len_size(len: usize) -> usize {
+    let mut size = 1;
+    let mut rest = len >> 7;
+    while rest > 0 {
+        size += 1;
+        rest >>= 7;
+    }
+    size
 }
 
 /// The pairs of compact `bytes`, each with where it sits.
@@ -63,15 +116,16 @@ fn pairs(bytes: &[u8]) -> impl Iterator<Item = (Found, &[u8], &[u8])> {
             return None;
         }
         let start = at;
-        let field_len = usize::from(bytes[at]);
-        let field = &bytes[at + 1..at + 1 + field_len];
-        at += 1 + field_len;
-        let value_len = usize::from(bytes[at]);
-        let value = at + 1..at + 1 + value_len;
+        let (field_len, field_at) = read_len(bytes, at);
+        let field = &bytes[field_at..field_at + field_len];
+        let value_head = field_at + field_len;
+        let (value_len, value_at) = read_len(bytes, value_head);
+        let value = value_at..value_at + value_len;
         at = value.end;
         Some((
             Found {
                 start,
+                value_head,
                 value: value.clone(),
             },
             field,
@@ -147,10 +201,18 @@ impl Hash {
         self.get(field).is_some()
     }
 
-    /// Sets `field` to `value`; true when the field is new.
+    /// Sets `field` to `value`; true when the field is new. Redis's
+    /// default limits apply (see [`Hash::insert_within`]).
     pub fn insert(&mut self, field: &[u8], value: Vec<u8>) -> bool {
-        let too_long = field.len() > COMPACT_MAX_LEN || value.len() > COMPACT_MAX_LEN;
-        if too_long || (self.len() == COMPACT_MAX_FIELDS && !self.contains(field)) {
+        self.insert_within(field, value, CompactLimits::default())
+    }
+
+    /// Sets `field` to `value`; true when the field is new. A compact hash
+    /// becomes a table when the field or value is longer than `limits`
+    /// allow, or when the new field would be one too many.
+    pub fn insert_within(&mut self, field: &[u8], value: Vec<u8>, limits: CompactLimits) -> bool {
+        let too_long = field.len() > limits.max_len || value.len() > limits.max_len;
+        if too_long || (self.len() >= limits.max_fields && !self.contains(field)) {
             self.make_table();
         }
         let (bytes, len) = match &mut self.repr {
@@ -168,14 +230,18 @@ impl Hash {
         };
         if let Some(at) = find(bytes, field) {
             // In place, as a listpack keeps a field where it is.
-            bytes[at.value.start - 1] = value.len() as u8;
-            bytes.splice(at.value, value);
+            let mut head = Vec::with_capacity(len_size(value.len()));
+            put_len(&mut head, value.len());
+            bytes.splice(at.value_head..at.value.end, head.into_iter().chain(value));
             return false;
         }
-        reserve(bytes, 2 + field.len() + value.len());
-        bytes.push(field.len() as u8);
+        reserve(
+            bytes,
+            len_size(field.len()) + field.len() + len_size(value.len()) + value.len(),
+        );
+        put_len(bytes, field.len());
         bytes.extend_from_slice(field);
-        bytes.push(value.len() as u8);
+        put_len(bytes, value.len());
         bytes.extend_from_slice(&value);
         *len += 1;
         true
@@ -304,6 +370,35 @@ mod tests {
         let mut hash = Hash::new();
         hash.insert(&long, b"v".to_vec());
         assert_eq!(hash.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn limits_from_the_configuration_keep_long_values_compact() {
+        let limits = CompactLimits {
+            max_fields: 1000,
+            max_len: 100_000,
+        };
+        let mut hash = Hash::new();
+        let long = vec![b'x'; 65_535];
+        hash.insert_within(b"a", b"1".to_vec(), limits);
+        hash.insert_within(b"b", long.clone(), limits);
+        hash.insert_within(b"c", vec![b'y'; 200], limits);
+        assert_eq!(hash.encoding(), "listpack");
+        // Replacing a long value by a short one, in place.
+        assert!(!hash.insert_within(b"c", b"z".to_vec(), limits));
+        let order: Vec<(&[u8], &[u8])> = hash.iter().collect();
+        assert_eq!(order, vec![(&b"a"[..], &b"1"[..]), (b"b", &long[..]), (b"c", b"z")]);
+        assert!(hash.remove(b"b"));
+        assert_eq!(hash.get(b"c"), Some(&b"z"[..]));
+        let small = CompactLimits {
+            max_fields: 3,
+            max_len: 64,
+        };
+        hash.insert_within(b"d", b"4".to_vec(), small);
+        assert_eq!(hash.encoding(), "listpack");
+        hash.insert_within(b"e", b"5".to_vec(), small);
+        assert_eq!(hash.encoding(), "hashtable");
+        assert_eq!(hash.len(), 4);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use db::{Db, Entry};
 pub use dict::{Dict, Key};
 pub use events::{class, Event, EventLog};
 pub use glob::glob_match;
-pub use hash::Hash;
+pub use hash::{CompactLimits as HashLimits, Hash};
 pub use long_double::{incr_by_float, IncrFloatError};
 pub use set::Set;
 pub use stream::{
