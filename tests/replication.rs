@@ -213,6 +213,8 @@ fn start_replica(master: &Process, dir: &Path) -> Process {
             dir.to_str().unwrap(),
             "--logfile",
             "replica.log",
+            "--enable-debug-command",
+            "yes",
             "--replicaof",
             "127.0.0.1",
             &master_port,
@@ -513,4 +515,159 @@ fn min_replicas_to_write_refuses_writes() {
         &common::cmd(&["SET", "k", "v"]),
     );
     assert_eq!(ours, b"-NOREPLICAS Not enough good replicas to write.\r\n");
+}
+
+/// FAILOVER's refusals, byte for byte as Redis's, on a master without
+/// replicas.
+#[test]
+fn failover_errors_answer_as_redis() {
+    let Some(real) = common::RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    for request in [
+        common::cmd(&["FAILOVER", "ABORT"]),
+        common::cmd(&["FAILOVER"]),
+        common::cmd(&["FAILOVER", "FORCE"]),
+        common::cmd(&["FAILOVER", "TIMEOUT", "0"]),
+        common::cmd(&["FAILOVER", "TIMEOUT", "-5"]),
+        common::cmd(&["FAILOVER", "TIMEOUT", "x"]),
+        common::cmd(&["FAILOVER", "TIMEOUT", "10", "TIMEOUT", "10"]),
+        common::cmd(&["FAILOVER", "TO", "127.0.0.1"]),
+        common::cmd(&["FAILOVER", "TO", "127.0.0.1", "x"]),
+        common::cmd(&["FAILOVER", "TO", "127.0.0.1", "1", "FORCE", "FORCE"]),
+        common::cmd(&["FAILOVER", "ABORT", "TIMEOUT", "10"]),
+        common::cmd(&["FAILOVER", "bogus"]),
+        common::cmd(&["FAILOVER", "TO", "127.0.0.1", "6379", "FORCE"]),
+        common::cmd(&["PSYNC", "x", "1", "FAILOVER"]),
+    ] {
+        let (ours, theirs) = common::both(server.local_addr(), real.addr, &[], &request);
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs),
+            "{}",
+            String::from_utf8_lossy(&request)
+        );
+    }
+    let mut ours = redis::Client::open(format!("redis://{}/", server.local_addr()))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    assert_eq!(
+        field(&info(&mut ours, "replication"), "master_failover_state").as_deref(),
+        Some("no-failover")
+    );
+}
+
+/// A respd master hands over to its redis-server replica with FAILOVER:
+/// writes pause until the replica has everything, respd follows it and
+/// the replica continues respd's history (a partial resync both ways), a
+/// write held by the pause meets a read-only replica, and the new master's
+/// writes reach respd.
+#[test]
+fn failover_to_redis_replica() {
+    if !installed("redis-server") {
+        return;
+    }
+    let master_dir = dir("failover-master");
+    let replica_dir = dir("failover-replica");
+    let master = respd(&master_dir, &[]);
+    let mut m = conn(&master);
+    write_everything(&mut m, "before");
+    let replica = start_replica(&master, &replica_dir);
+    let mut r = conn(&replica);
+    wait_synced(&mut r);
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let replica_port = replica.addr.port().to_string();
+
+    // Refusals that need a replica.
+    for (args, error) in [
+        (
+            vec!["FAILOVER", "TO", "127.0.0.1", "1"],
+            "ERR FAILOVER target HOST and PORT is not a replica.",
+        ),
+        (
+            vec!["FAILOVER", "TO", "127.0.0.1", &replica_port, "FORCE"],
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+        ),
+        (
+            vec!["FAILOVER", "FORCE", "TIMEOUT", "100"],
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+        ),
+    ] {
+        assert_eq!(common::process::run_err(&mut m, &args), error);
+    }
+
+    // A replica that cannot acknowledge keeps the failover waiting; ABORT
+    // ends it and writes flow again.
+    let sleeper_addr = replica.addr;
+    let sleeper = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://{sleeper_addr}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        run(&mut c, &["DEBUG", "SLEEP", "3"]);
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    run(&mut m, &["SET", "unacknowledged", "1"]);
+    run(&mut m, &["FAILOVER"]);
+    assert_eq!(
+        field(&info(&mut m, "replication"), "master_failover_state").as_deref(),
+        Some("waiting-for-sync")
+    );
+    assert_eq!(
+        common::process::run_err(&mut m, &["FAILOVER"]),
+        "ERR FAILOVER already in progress."
+    );
+    assert_eq!(
+        common::process::run_err(&mut m, &["REPLICAOF", "127.0.0.1", "1"]),
+        "ERR REPLICAOF not allowed while failing over."
+    );
+    run(&mut m, &["FAILOVER", "ABORT"]);
+    assert_eq!(
+        field(&info(&mut m, "replication"), "master_failover_state").as_deref(),
+        Some("no-failover")
+    );
+    run(&mut m, &["SET", "after-abort", "1"]);
+    sleeper.join().unwrap();
+
+    // The real hand-over, to the named replica.
+    write_everything(&mut m, "last");
+    run(
+        &mut m,
+        &[
+            "FAILOVER",
+            "TO",
+            "127.0.0.1",
+            &replica_port,
+            "TIMEOUT",
+            "20000",
+        ],
+    );
+    // A write sent now waits for the end of the failover, then finds a
+    // read-only replica.
+    assert_eq!(
+        common::process::run_err(&mut m, &["SET", "held", "1"]),
+        "READONLY You can't write against a read only replica."
+    );
+    wait_for("respd to follow its old replica", || {
+        let text = info(&mut m, "replication");
+        field(&text, "master_link_status").as_deref() == Some("up")
+            && field(&text, "master_failover_state").as_deref() == Some("no-failover")
+    });
+    let text = info(&mut r, "replication");
+    assert_eq!(field(&text, "role").as_deref(), Some("master"));
+    assert_eq!(
+        stat(&mut r, "sync_full"),
+        "0",
+        "respd continued, not resynced"
+    );
+    assert_eq!(stat(&mut r, "sync_partial_ok"), "1");
+    // The new master's writes reach respd.
+    run(&mut r, &["SET", "from-new-master", "1"]);
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut r).unwrap();
+    assert_eq!(acked, 1);
+    assert_same(&canonical(&mut m), &canonical(&mut r));
+    assert!(canonical(&mut m).contains_key("0:from-new-master"));
 }

@@ -417,10 +417,14 @@ fn help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
 
 /// Waits while CLIENT PAUSE holds this command back: any command under
 /// `ALL`, one that writes or may replicate under `WRITE`.
-pub(super) fn wait_while_paused(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
+pub(super) fn wait_while_paused(
+    cx: &mut Context<'_>,
+    resolved: Resolved,
+    args: &Args,
+) -> CmdResult {
     let pause = &cx.shared.pause;
     if !pause.engaged() {
-        return;
+        return Ok(());
     }
     let writes = match cx.session.multi.as_ref() {
         Some(transaction) if resolved.parent == "exec" => transaction
@@ -432,6 +436,15 @@ pub(super) fn wait_while_paused(cx: &mut Context<'_>, resolved: Resolved, args: 
     if !pause.wait_if_paused(writes, &*cx.session.peer_closed.0) {
         cx.session.close_after_reply = true;
     }
+    // A FAILOVER that ended the pause made this server a read-only
+    // replica: the held write meets it (Redis runs it from the start).
+    if writes
+        && !cx.session.replication.is_master
+        && crate::replication::replica::read_only(cx.shared)
+    {
+        return Err(crate::replication::replica::READONLY.into());
+    }
+    Ok(())
 }
 
 /// Redis's "write or may-replicate" test for CLIENT PAUSE WRITE: writes,

@@ -717,7 +717,7 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     };
     // CLIENT PAUSE holds the command back (before MULTI queues it, as in
     // Redis's processCommand).
-    client::wait_while_paused(cx, resolved, args);
+    client::wait_while_paused(cx, resolved, args)?;
     if let Some(transaction) = cx.session.multi.as_mut() {
         if !NOT_QUEUED.contains(&resolved.parent) {
             transaction.queued.push((resolved, args.to_vec()));

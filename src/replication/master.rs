@@ -270,7 +270,9 @@ pub fn cron(shared: &Shared, last_ping: &mut Instant) {
         backlog.size = size;
         !backlog.replicas.is_empty()
     };
-    if has_replicas && last_ping.elapsed() >= Duration::from_secs(period) {
+    // No PING while a failover waits for a replica to match our offset.
+    let failing_over = shared.replication.failover.phase() != super::failover::Phase::None;
+    if has_replicas && !failing_over && last_ping.elapsed() >= Duration::from_secs(period) {
         *last_ping = Instant::now();
         crate::persistence::aof::propagate_to_replicas(shared, &[b"PING".to_vec()]);
     }

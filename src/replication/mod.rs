@@ -18,6 +18,7 @@
 //! sends the snapshot, then waits on [`Replication::fed`] for new bytes and
 //! writes them; a small reader thread takes its `REPLCONF ACK`s.
 
+pub mod failover;
 pub mod master;
 pub mod replica;
 
@@ -83,6 +84,20 @@ pub struct Replication {
     pub acked: Condvar,
     /// This server as a replica: its master and link.
     pub replica: replica::ReplicaSide,
+    /// FAILOVER, while one is under way.
+    pub failover: failover::Failover,
+    /// The replication ids, once one changed (until then the run id).
+    ids: Mutex<Option<Ids>>,
+}
+
+/// `master_replid`, `master_replid2` and `second_repl_offset`: a master
+/// that was a replica answers PSYNCs for its old master's history too.
+#[derive(Debug, Clone)]
+pub struct Ids {
+    pub replid: String,
+    pub replid2: String,
+    /// The first offset the old id does not cover (-1: none).
+    pub second_offset: i64,
 }
 
 /// The stream's recent bytes and the replicas reading them.
@@ -174,6 +189,25 @@ impl Replica {
 }
 
 impl Replication {
+    /// The ids; `run_id` stands for the first replid.
+    pub fn ids(&self, run_id: &str) -> Ids {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| Ids {
+                replid: run_id.to_string(),
+                replid2: "0".repeat(40),
+                second_offset: -1,
+            })
+    }
+
+    /// A new history begins: `replid` continues `old`'s up to offset
+    /// `upto` (Redis's shiftReplicationId, and a FULLRESYNC's adoption).
+    pub fn set_ids(&self, ids: Ids) {
+        *self.ids.lock().unwrap_or_else(PoisonError::into_inner) = Some(ids);
+    }
+
     /// True while writes are propagated to the backlog.
     pub fn active(&self) -> bool {
         self.active.load(Ordering::Acquire)

@@ -98,6 +98,12 @@ pub fn follow(shared: &Shared, host: &str, port: u16) -> bool {
         }
     }
     let replid = state.as_ref().and_then(|m| m.replid.clone());
+    if state.is_none() {
+        // A master that turns replica offers its own history for a
+        // partial resync (Redis's cached master "using myself").
+        let offset = shared.replication.backlog().offset();
+        side.offset.store(offset, Ordering::SeqCst);
+    }
     *state = Some(Master {
         host: host.to_string(),
         port,
@@ -133,8 +139,41 @@ pub fn unfollow(shared: &Shared) {
         if let Some(stream) = &master.stream {
             let _ = stream.shutdown(Shutdown::Both);
         }
+        drop(state);
+        shift_history(shared);
         log(shared, log::NOTICE, "MASTER MODE enabled");
     }
+}
+
+/// A replica turned master starts a new history that continues its
+/// master's: a new replid, the old one as replid2 up to the offset reached
+/// (so replicas of the old master, the old master itself after FAILOVER,
+/// resync partially), and the backlog counting on from that offset. Its
+/// own replicas are cut off to learn the new id (Redis's
+/// shiftReplicationId and disconnectSlaves).
+fn shift_history(shared: &Shared) {
+    let replication = &shared.replication;
+    let offset = replication.replica.offset.load(Ordering::SeqCst);
+    let old = replication.ids(&shared.run_id);
+    replication.set_ids(super::Ids {
+        replid: crate::shared::random_hex(40),
+        replid2: old.replid,
+        second_offset: offset as i64 + 1,
+    });
+    let size = shared
+        .config()
+        .get("repl-backlog-size")
+        .and_then(crate::config::parse_memory)
+        .unwrap_or(1024 * 1024);
+    let mut backlog = replication.backlog();
+    backlog.base = offset;
+    backlog.bytes.clear();
+    for replica in &mut backlog.replicas {
+        replica.drop_link();
+    }
+    drop(backlog);
+    replication.activate(size);
+    replication.fed.notify_all();
 }
 
 /// `replicaof host port` in the configuration, at start.
@@ -180,6 +219,9 @@ fn link_loop(shared: &Arc<Shared>, generation: u64) {
             return;
         };
         if let Err(err) = run_link(shared, generation, &master) {
+            if shared.replication.failover.phase() == super::failover::Phase::InProgress {
+                super::failover::abort(shared, &format!("link to the target failed: {err}"));
+            }
             if current(shared, generation) {
                 log(
                     shared,
@@ -302,25 +344,27 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
     send(&writer, &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])?;
     read_line(&mut reader)?;
     let side = &shared.replication.replica;
-    let cached = shared
-        .replication
-        .replica
-        .master()
-        .and_then(|m| m.replid)
-        .map(|id| (id, side.offset.load(Ordering::SeqCst) + 1));
-    let (id, from) = cached
-        .clone()
-        .unwrap_or_else(|| ("?".to_string(), 0))
-        .clone();
-    let from = if cached.is_some() {
-        from.to_string()
-    } else {
-        "-1".to_string()
-    };
-    send(&writer, &[b"PSYNC", id.as_bytes(), from.as_bytes()])?;
+    // The history this server has (its master's, or its own as a master
+    // turned replica): the master continues it when it can.
+    let id = shared.replication.ids(&shared.run_id).replid;
+    let from = (side.offset.load(Ordering::SeqCst) + 1).to_string();
+    let failing_over = shared.replication.failover.phase() == super::failover::Phase::InProgress;
+    let mut psync: Vec<&[u8]> = vec![b"PSYNC", id.as_bytes(), from.as_bytes()];
+    if failing_over {
+        psync.push(b"FAILOVER");
+    }
+    send(&writer, &psync)?;
     update(shared, generation, |m| m.link = LinkState::Sync);
     let answer = read_line(&mut reader)?;
     let words: Vec<&str> = answer.split(' ').collect();
+    if failing_over {
+        if matches!(words.first(), Some(&"+CONTINUE" | &"+FULLRESYNC")) {
+            shared.replication.failover.clear(shared);
+        } else {
+            super::failover::abort(shared, "Failover target rejected psync request");
+            return Ok(());
+        }
+    }
     match words.as_slice() {
         ["+FULLRESYNC", replid, offset] => {
             let offset: u64 = offset.parse().map_err(io::Error::other)?;
@@ -329,6 +373,11 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
             crate::persistence::load_rdb_bytes(shared, &rdb).map_err(io::Error::other)?;
             side.offset.store(offset, Ordering::SeqCst);
             let replid = replid.to_string();
+            shared.replication.set_ids(super::Ids {
+                replid: replid.clone(),
+                replid2: "0".repeat(40),
+                second_offset: -1,
+            });
             update(shared, generation, |m| m.replid = Some(replid));
             log(
                 shared,
@@ -339,6 +388,15 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         ["+CONTINUE", rest @ ..] => {
             if let Some(replid) = rest.first() {
                 let replid = replid.to_string();
+                let old = shared.replication.ids(&shared.run_id);
+                if old.replid != replid {
+                    // The master's history goes on under a new id.
+                    shared.replication.set_ids(super::Ids {
+                        replid: replid.clone(),
+                        replid2: old.replid,
+                        second_offset: side.offset.load(Ordering::SeqCst) as i64 + 1,
+                    });
+                }
                 update(shared, generation, |m| m.replid = Some(replid));
             }
             log(
