@@ -229,7 +229,8 @@ fn redis_replica_follows_respd_master() {
     }
     let master_dir = dir("master");
     let replica_dir = dir("replica");
-    let master = respd(&master_dir, &[]);
+    // Diskless (Redis's default), without its wait for more replicas.
+    let master = respd(&master_dir, &["--repl-diskless-sync-delay", "0"]);
     let mut m = conn(&master);
     write_everything(&mut m, "before");
     // Enough keys that the sync takes a moment while writes go on.
@@ -258,6 +259,11 @@ fn redis_replica_follows_respd_master() {
     writer.join().unwrap();
     let mut r = conn(&replica);
     wait_synced(&mut r);
+    let log = std::fs::read_to_string(replica_dir.join("replica.log")).unwrap();
+    assert!(
+        log.contains("receiving streamed RDB from master with EOF"),
+        "the snapshot came in the diskless form: {log}"
+    );
     write_everything(&mut m, "after");
     let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
     assert_eq!(acked, 1);
@@ -327,7 +333,7 @@ fn redis_cli_rdb_fetches_a_dump() {
         return;
     }
     let dir = dir("rdbcli");
-    let master = respd(&dir, &[]);
+    let master = respd(&dir, &["--repl-diskless-sync-delay", "0"]);
     let mut m = conn(&master);
     write_everything(&mut m, "k");
     let out = dir.join("fetched.rdb");
@@ -571,12 +577,17 @@ fn failover_to_redis_replica() {
     }
     let master_dir = dir("failover-master");
     let replica_dir = dir("failover-replica");
-    let master = respd(&master_dir, &[]);
+    let master = respd(&master_dir, &["--repl-diskless-sync", "no"]);
     let mut m = conn(&master);
     write_everything(&mut m, "before");
     let replica = start_replica(&master, &replica_dir);
     let mut r = conn(&replica);
     wait_synced(&mut r);
+    let log = std::fs::read_to_string(replica_dir.join("replica.log")).unwrap();
+    assert!(
+        log.contains("MASTER <-> REPLICA sync: receiving ") && log.contains(" bytes from master"),
+        "the snapshot came as a `$<length>` bulk: {log}"
+    );
     let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
     assert_eq!(acked, 1);
     let replica_port = replica.addr.port().to_string();

@@ -220,8 +220,11 @@ fn replconf(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             }
             cx.session.replication.ip_address = Some(String::from_utf8_lossy(value).into());
         } else if is(option, "capa") {
-            // Capabilities are noted by what is sent: respd always sends
-            // the `$<length>` form, which every replica reads.
+            // `eof` allows the diskless form; `psync2` is assumed (every
+            // Redis since 4.0 sends it).
+            if is(value, "eof") {
+                cx.session.replication.capa_eof = true;
+            }
         } else if is(option, "ack") || is(option, "getack") {
             // From a replica these arrive on its link's reader; from
             // anyone else they are ignored, without a reply (as Redis).

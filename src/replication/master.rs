@@ -25,6 +25,8 @@ pub struct Link {
     pub ip_address: Option<String>,
     /// `REPLCONF rdb-only 1` (`redis-cli --rdb`): the snapshot, no stream.
     pub rdb_only: bool,
+    /// `REPLCONF capa eof`: it reads the diskless `$EOF:<mark>` form.
+    pub capa_eof: bool,
     /// Set by SYNC/PSYNC: the connection becomes a replica's.
     pub handover: Option<Handover>,
     /// The link came by PSYNC (the replica ACKs), not SYNC.
@@ -94,7 +96,12 @@ pub fn serve(
     let id = client.id;
     let result = (|| -> io::Result<()> {
         if let Some(Handover::Full { dbs, libraries }) = link.handover {
-            send_snapshot(shared, stream, &dbs, &libraries)?;
+            let diskless =
+                link.capa_eof && shared.config().get("repl-diskless-sync") == Some("yes");
+            if diskless {
+                diskless_delay(shared, stream)?;
+            }
+            send_snapshot(shared, stream, &dbs, &libraries, diskless)?;
             drop(dbs);
             if link.rdb_only {
                 return Ok(());
@@ -116,21 +123,68 @@ pub fn serve(
     shared.replication.acked.notify_all();
 }
 
-/// The snapshot as an RDB bulk string: `$<length>\r\n<bytes>`, the form
-/// every replica (and `redis-cli --rdb`) reads.
+/// With `repl-diskless-sync`, Redis waits `repl-diskless-sync-delay`
+/// seconds for more replicas to share one transfer (less once
+/// `repl-diskless-sync-max-replicas` are waiting). Each replica gets its
+/// own copy here, so the wait only keeps Redis's timing; a newline a
+/// second tells the replica the master is alive meanwhile.
+fn diskless_delay(shared: &Shared, stream: &Stream) -> io::Result<()> {
+    let setting = |name: &str| {
+        shared
+            .config()
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let delay = Duration::from_secs(setting("repl-diskless-sync-delay"));
+    let max_replicas = setting("repl-diskless-sync-max-replicas") as usize;
+    let start = Instant::now();
+    let mut last_newline = Instant::now();
+    while start.elapsed() < delay && !shared.shutting_down.load(Ordering::SeqCst) {
+        let waiting = shared
+            .replication
+            .backlog()
+            .replicas
+            .iter()
+            .filter(|r| !r.dropped && r.state == ReplicaState::SendBulk)
+            .count();
+        if max_replicas > 0 && waiting >= max_replicas {
+            break;
+        }
+        if last_newline.elapsed() >= Duration::from_secs(1) {
+            last_newline = Instant::now();
+            let mut out = stream;
+            out.write_all(b"\n")?;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// The snapshot as an RDB bulk string: `$<length>\r\n<bytes>`, or, for a
+/// diskless transfer, `$EOF:<40 random hex digits>\r\n<bytes><the same 40>`
+/// (the length unknown in advance, as Redis streams it from a child).
 fn send_snapshot(
     shared: &Shared,
     stream: &Stream,
     dbs: &[Db],
     libraries: &[Vec<u8>],
+    diskless: bool,
 ) -> io::Result<()> {
     let compress = shared.config().get("rdbcompression") == Some("yes");
     let numbered: Vec<(usize, &Db)> = dbs.iter().enumerate().collect();
     let mut payload = Vec::new();
     rdb::write_with(&mut payload, &numbered, libraries, now_ms(), compress)?;
     let mut out = stream;
-    out.write_all(format!("${}\r\n", payload.len()).as_bytes())?;
-    out.write_all(&payload)?;
+    if diskless {
+        let mark = crate::shared::random_hex(40);
+        out.write_all(format!("$EOF:{mark}\r\n").as_bytes())?;
+        out.write_all(&payload)?;
+        out.write_all(mark.as_bytes())?;
+    } else {
+        out.write_all(format!("${}\r\n", payload.len()).as_bytes())?;
+        out.write_all(&payload)?;
+    }
     out.flush()
 }
 
