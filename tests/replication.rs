@@ -682,3 +682,89 @@ fn failover_to_redis_replica() {
     assert_same(&canonical(&mut m), &canonical(&mut r));
     assert!(canonical(&mut m).contains_key("0:from-new-master"));
 }
+
+/// `replica-serve-stale-data no` on a replica whose master is unreachable:
+/// the commands Redis refuses get `-MASTERDOWN`, the `stale` ones run,
+/// byte for byte as Redis.
+#[test]
+fn stale_data_refused_as_redis() {
+    let Some(real) = common::RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    // A port nothing listens on: the link stays down.
+    let closed = common::process::free_port().to_string();
+    let setup = [
+        common::cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]),
+        common::cmd(&["REPLICAOF", "127.0.0.1", &closed]),
+    ]
+    .concat();
+    common::both(server.local_addr(), real.addr, &[], &setup);
+    // One pipeline, so the comparison waits for quiet once.
+    let requests = [
+        common::cmd(&["GET", "k"]),
+        common::cmd(&["PING"]),
+        common::cmd(&["ECHO", "x"]),
+        common::cmd(&["SET", "k", "v"]),
+        common::cmd(&["CONFIG", "GET", "replica-serve-stale-data"]),
+        common::cmd(&["ROLE"]),
+        common::cmd(&["MULTI"]),
+        common::cmd(&["GET", "k"]),
+        common::cmd(&["EXEC"]),
+        common::cmd(&["MULTI"]),
+        common::cmd(&["CONFIG", "GET", "maxmemory"]),
+        common::cmd(&["EXEC"]),
+        common::cmd(&["CONFIG", "SET", "replica-serve-stale-data", "yes"]),
+        common::cmd(&["GET", "k"]),
+    ]
+    .concat();
+    let (ours, theirs) = common::both(server.local_addr(), real.addr, &[], &requests);
+    let ours = String::from_utf8_lossy(&ours).replace(&closed, "PORT");
+    let theirs = String::from_utf8_lossy(&theirs).replace(&closed, "PORT");
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.starts_with(
+            "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+        ),
+        "{ours}"
+    );
+}
+
+/// `repl-backlog-ttl`: once the last replica has been gone that long, the
+/// backlog is freed (`repl_backlog_active:0`) and a new replication id
+/// starts; the offset stays.
+#[test]
+fn backlog_freed_after_ttl_without_replicas() {
+    use std::io::{Read, Write};
+    let server = common::start_with("repl-backlog-ttl 1\nrepl-diskless-sync no\n");
+    let mut c = redis::Client::open(format!("redis://{}/", server.local_addr()))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    run(&mut c, &["SET", "k", "v"]);
+    let before = info(&mut c, "replication");
+    assert_eq!(field(&before, "repl_backlog_active").as_deref(), Some("0"));
+    // A replica that syncs, then leaves.
+    {
+        let mut replica = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        replica
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        replica.write_all(b"SYNC\r\n").unwrap();
+        let mut got = [0u8; 64];
+        let n = replica.read(&mut got).unwrap();
+        assert!(got[..n].starts_with(b"$"), "{:?}", &got[..n]);
+    }
+    run(&mut c, &["SET", "k", "w"]);
+    let during = info(&mut c, "replication");
+    let replid = field(&during, "master_replid").unwrap();
+    let offset = field(&during, "master_repl_offset").unwrap();
+    assert_ne!(offset, "0");
+    wait_for("the backlog to be freed", || {
+        field(&info(&mut c, "replication"), "repl_backlog_active").as_deref() == Some("0")
+    });
+    let after = info(&mut c, "replication");
+    assert_ne!(field(&after, "master_replid").unwrap(), replid);
+    assert_eq!(field(&after, "master_repl_offset").unwrap(), offset);
+    assert_eq!(field(&after, "repl_backlog_histlen").as_deref(), Some("0"));
+}

@@ -885,6 +885,11 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     {
         return Err(crate::replication::replica::READONLY.into());
     }
+    // `replica-serve-stale-data no`: with the master's link down, only
+    // the commands flagged `stale` run.
+    if command.flags & flags::STALE == 0 || resolved.parent == "exec" {
+        crate::replication::replica::check_stale(cx, command, resolved)?;
+    }
     // While a script is slow, only the commands allowed beside it run.
     #[cfg(feature = "scripting")]
     if command.flags & flags::ALLOW_BUSY == 0 {

@@ -420,11 +420,7 @@ fn role(cx: &mut Context<'_>, _args: &Args) -> CmdResult {
         return Ok(());
     }
     let backlog = cx.shared.replication.backlog();
-    let offset = if cx.shared.replication.active() {
-        backlog.offset()
-    } else {
-        0
-    };
+    let offset = backlog.offset();
     let replicas: Vec<_> = backlog
         .replicas
         .iter()
@@ -451,7 +447,8 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
     let shared = cx_shared;
     let active = shared.replication.active();
     let backlog = shared.replication.backlog();
-    let mut offset = if active { backlog.offset() } else { 0 };
+    // Kept across a freed backlog, as Redis's master_repl_offset.
+    let mut offset = backlog.offset();
     let ids = shared.replication.ids(&shared.run_id);
     let online: Vec<_> = backlog.replicas.iter().filter(|r| !r.dropped).collect();
     let mut fields = vec![("role".to_string(), "master".to_string())];

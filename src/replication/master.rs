@@ -319,6 +319,12 @@ pub fn cron(shared: &Shared, last_ping: &mut Instant) {
         .get("repl-backlog-size")
         .and_then(crate::config::parse_memory)
         .unwrap_or(1024 * 1024);
+    let ttl = shared
+        .config()
+        .get("repl-backlog-ttl")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(3600);
+    shared.replication.expire_backlog(shared, ttl);
     let has_replicas = {
         let mut backlog = shared.replication.backlog();
         backlog.size = size;

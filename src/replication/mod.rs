@@ -113,6 +113,8 @@ pub struct Backlog {
     /// Replica threads waiting on [`Replication::fed`]: a write wakes
     /// them only when some are (a wake-up costs a system call).
     pub waiting: usize,
+    /// When the last replica left (`repl-backlog-ttl` counts from there).
+    pub no_replicas_since: Option<Instant>,
 }
 
 impl Backlog {
@@ -253,6 +255,40 @@ impl Replication {
     pub fn remove(&self, client_id: u64) {
         let mut backlog = self.backlog();
         backlog.replicas.retain(|r| r.client_id != client_id);
+        if backlog.replicas.is_empty() {
+            backlog.no_replicas_since = Some(Instant::now());
+        }
         backlog.trim();
+    }
+
+    /// `repl-backlog-ttl`: a master without replicas for `ttl` seconds
+    /// frees its backlog, and starts a new history (no one can continue
+    /// the old one any more), as Redis's replicationCron.
+    pub fn expire_backlog(&self, shared: &crate::shared::Shared, ttl: u64) {
+        if ttl == 0 || !self.active() || self.replica.is_replica() {
+            return;
+        }
+        let mut backlog = self.backlog();
+        let idle = backlog.replicas.is_empty()
+            && backlog
+                .no_replicas_since
+                .is_some_and(|since| since.elapsed().as_secs() >= ttl);
+        if !idle {
+            return;
+        }
+        self.active.store(false, Ordering::Release);
+        backlog.base = backlog.offset();
+        backlog.bytes = VecDeque::new();
+        drop(backlog);
+        self.set_ids(Ids {
+            replid: crate::shared::random_hex(40),
+            replid2: "0".repeat(40),
+            second_offset: -1,
+        });
+        crate::log::log(
+            shared,
+            crate::log::NOTICE,
+            &format!("Replication backlog freed after {ttl} seconds without connected replicas."),
+        );
     }
 }

@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,9 @@ pub struct ReplicaSide {
     generation: AtomicU64,
     /// The stream offset applied so far (`slave_repl_offset`).
     pub offset: AtomicU64,
+    /// A replica whose link is not up: every command's stale-data check
+    /// reads this instead of the state's lock.
+    link_down: AtomicBool,
 }
 
 /// The master this server replicates, and the link's state.
@@ -76,12 +79,54 @@ impl ReplicaSide {
     pub fn is_replica(&self) -> bool {
         self.state().is_some()
     }
+
+    /// Keeps `link_down` true to the state (called with it locked).
+    fn note_link(&self, state: &Option<Master>) {
+        let down = state
+            .as_ref()
+            .is_some_and(|m| m.link != LinkState::Connected);
+        self.link_down.store(down, Ordering::Release);
+    }
 }
 
 /// True when a client write must be refused (`replica-read-only yes`).
 pub fn read_only(shared: &Shared) -> bool {
     shared.replication.replica.is_replica()
         && shared.config().get("replica-read-only") != Some("no")
+}
+
+/// Redis's refusal of a command while the master's link is down and
+/// `replica-serve-stale-data` is `no`.
+pub const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+/// Refuses a command not flagged `stale` (an EXEC with one queued) while
+/// the link is down and `replica-serve-stale-data no`.
+pub fn check_stale(
+    cx: &crate::commands::Context<'_>,
+    command: &crate::commands::Command,
+    resolved: crate::commands::Resolved,
+) -> Result<(), crate::commands::errors::Error> {
+    let shared = cx.shared;
+    if !shared.replication.replica.link_down.load(Ordering::Acquire)
+        || cx.session.replication.is_master
+        || shared.config().get("replica-serve-stale-data") != Some("no")
+    {
+        return Ok(());
+    }
+    let stale_ok = |c: &crate::commands::Command| c.flags & crate::commands::flags::STALE != 0;
+    let denied = if resolved.parent == "exec" {
+        cx.session
+            .multi
+            .as_ref()
+            .is_some_and(|t| t.queued.iter().any(|(queued, _)| !stale_ok(queued.command)))
+    } else {
+        !stale_ok(command)
+    };
+    if denied {
+        return Err(MASTERDOWN.into());
+    }
+    Ok(())
 }
 
 /// REPLICAOF host port: follow a new master (a new link thread). Returns
@@ -112,6 +157,7 @@ pub fn follow(shared: &Shared, host: &str, port: u16) -> bool {
         last_io: Instant::now(),
         stream: None,
     });
+    side.note_link(&state);
     let generation = side.generation.fetch_add(1, Ordering::SeqCst) + 1;
     drop(state);
     log(
@@ -135,6 +181,7 @@ pub fn unfollow(shared: &Shared) {
     let side = &shared.replication.replica;
     let mut state = side.state();
     if let Some(master) = state.take() {
+        side.note_link(&state);
         side.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(stream) = &master.stream {
             let _ = stream.shutdown(Shutdown::Both);
@@ -208,6 +255,7 @@ fn update(shared: &Shared, generation: u64, change: impl FnOnce(&mut Master)) {
         if let Some(master) = state.as_mut() {
             change(master);
         }
+        side.note_link(&state);
     }
 }
 
