@@ -296,16 +296,24 @@ fn redis_replica_follows_respd_master() {
         Some(replica_port.to_string().as_str())
     );
 
+    // The replica's link is flagged S, and not counted as a client.
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("replica")
+        .query(&mut m)
+        .unwrap();
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(list.contains(" flags=S "), "{list}");
+    assert_eq!(
+        field(&info(&mut m, "clients"), "connected_clients").as_deref(),
+        Some("1")
+    );
     // Cut the link: the replica comes back with a partial resync.
-    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut m).unwrap();
-    let id = list
-        .lines()
-        .find(|l| l.contains("cmd=psync"))
-        .and_then(|l| l.split(' ').next())
-        .and_then(|f| f.strip_prefix("id="))
-        .expect("the replica's connection")
-        .to_string();
-    run(&mut m, &["CLIENT", "KILL", "ID", &id]);
+    assert_eq!(
+        run(&mut m, &["CLIENT", "KILL", "TYPE", "slave"]),
+        Value::Int(1)
+    );
     run(&mut m, &["SET", "while-cut", "1"]);
     write_everything(&mut m, "reconnected");
     wait_for("the partial resync", || {
@@ -456,12 +464,33 @@ fn respd_follows_redis_master(diskless: &str) {
         "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."
     );
 
-    // Cut the link: respd comes back with a partial resync.
+    // Its link to the master is a client flagged M.
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("master")
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(
+        list.contains(&format!(" addr={} ", master.addr)) && list.contains(" flags=M "),
+        "{list}"
+    );
+
+    // Cut the link (from either side): respd comes back with a partial
+    // resync.
     assert_eq!(stat(&mut m, "sync_partial_ok"), "0");
+    assert_eq!(
+        run(&mut r, &["CLIENT", "KILL", "TYPE", "master"]),
+        Value::Int(1)
+    );
+    wait_for("the first partial resync", || {
+        stat(&mut m, "sync_partial_ok") == "1"
+    });
     run(&mut m, &["CLIENT", "KILL", "TYPE", "replica"]);
     write_everything(&mut m, "reconnected");
     wait_for("the partial resync", || {
-        stat(&mut m, "sync_partial_ok") == "1"
+        stat(&mut m, "sync_partial_ok") == "2"
     });
     let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
     assert_eq!(acked, 1);

@@ -65,6 +65,9 @@ pub fn register(
             .map(|(ip, _)| ip.trim_matches(['[', ']']).to_string())
             .unwrap_or_default()
     });
+    client
+        .link
+        .store(crate::clients::LINK_REPLICA, Ordering::Relaxed);
     backlog.replicas.retain(|r| r.client_id != client.id);
     backlog.replicas.push(Replica {
         client_id: client.id,

@@ -499,14 +499,40 @@ fn apply_stream(
     reader: &mut BufReader<Counting>,
     writer: &Mutex<Arc<TcpStream>>,
 ) -> io::Result<()> {
-    let side = &shared.replication.replica;
-    let info = Arc::new(ClientInfo::new(
+    // The link is a client like any (CLIENT LIST's flag M, CLIENT KILL
+    // TYPE master), listed while it applies the stream.
+    let stream = reader.get_ref().stream.clone();
+    let address =
+        |a: io::Result<std::net::SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+    let closer = stream.clone();
+    let info = ClientInfo::new(
         shared.clients.next_id(),
-        String::new(),
-        String::new(),
+        address(stream.peer_addr()),
+        address(stream.local_addr()),
         -1,
-        Box::new(|| {}),
-    ));
+        Box::new(move || {
+            let _ = closer.shutdown(Shutdown::Both);
+        }),
+    );
+    info.link
+        .store(crate::clients::LINK_MASTER, Ordering::Relaxed);
+    let info = Arc::new(info);
+    shared.clients.register(info.clone());
+    let id = info.id;
+    let result = apply_loop(shared, generation, reader, writer, info);
+    shared.clients.unregister(id);
+    result
+}
+
+/// The loop of [`apply_stream`], as the client `info`.
+fn apply_loop(
+    shared: &Arc<Shared>,
+    generation: u64,
+    reader: &mut BufReader<Counting>,
+    writer: &Mutex<Arc<TcpStream>>,
+    info: Arc<ClientInfo>,
+) -> io::Result<()> {
+    let side = &shared.replication.replica;
     let mut session = Session::new(info, shared);
     session.set_authenticated(true);
     session.replication.is_master = true;
