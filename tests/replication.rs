@@ -797,3 +797,70 @@ fn backlog_freed_after_ttl_without_replicas() {
     assert_eq!(field(&after, "master_repl_offset").unwrap(), offset);
     assert_eq!(field(&after, "repl_backlog_histlen").as_deref(), Some("0"));
 }
+
+/// `trace yes` shows the replication link like any connection, on both
+/// ends: the handshake, the snapshot (its header and size), the stream and
+/// the acknowledgements.
+#[test]
+fn trace_shows_the_replication_link() {
+    let dir = dir("trace");
+    let master_log = dir.join("master.log");
+    let replica_log = dir.join("replica.log");
+    let master = common::start_with(&format!(
+        "logfile {}\ntrace yes\nrepl-diskless-sync no\n",
+        master_log.display()
+    ));
+    let replica = common::start_with(&format!("logfile {}\ntrace yes\n", replica_log.display()));
+    let client = |addr| {
+        redis::Client::open(format!("redis://{addr}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    };
+    let mut m = client(master.local_addr());
+    let mut r = client(replica.local_addr());
+    run(&mut m, &["SET", "before", "1"]);
+    run(
+        &mut r,
+        &[
+            "REPLICAOF",
+            "127.0.0.1",
+            &master.local_addr().port().to_string(),
+        ],
+    );
+    wait_synced(&mut r);
+    run(&mut m, &["SET", "streamed", "1"]);
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    wait_for("the replica's trace of the stream", || {
+        read(&replica_log).contains("<- *3\\r\\n$3\\r\\nSET\\r\\n$8\\r\\nstreamed")
+    });
+    let master_trace = read(&master_log);
+    let replica_trace = read(&replica_log);
+    for (log, wanted) in [
+        (&master_trace, "<- *1\\r\\n$4\\r\\nPING\\r\\n"),
+        (&master_trace, "   RDB snapshot, "),
+        (
+            &master_trace,
+            "-> *3\\r\\n$3\\r\\nSET\\r\\n$8\\r\\nstreamed",
+        ),
+        (
+            &master_trace,
+            "<- *3\\r\\n$8\\r\\nREPLCONF\\r\\n$3\\r\\nACK\\r\\n",
+        ),
+        (&replica_trace, "-> *1\\r\\n$4\\r\\nPING\\r\\n"),
+        (&replica_trace, "<- +PONG\\r\\n"),
+        (&replica_trace, "<- +FULLRESYNC "),
+        (
+            &replica_trace,
+            "-> *3\\r\\n$8\\r\\nREPLCONF\\r\\n$3\\r\\nACK\\r\\n",
+        ),
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(" [id=") && l.contains(wanted)),
+            "no {wanted:?} in\n{log}"
+        );
+    }
+}

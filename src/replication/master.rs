@@ -97,6 +97,10 @@ pub fn serve(
     link: Link,
 ) {
     let id = client.id;
+    let trace = super::LinkTrace {
+        shared,
+        label: format!("id={id} {}", client.addr),
+    };
     let result = (|| -> io::Result<()> {
         if let Some(Handover::Full { dbs, libraries }) = link.handover {
             let diskless =
@@ -104,7 +108,7 @@ pub fn serve(
             if diskless {
                 diskless_delay(shared, stream)?;
             }
-            send_snapshot(shared, stream, &dbs, &libraries, diskless)?;
+            send_snapshot(shared, stream, &dbs, &libraries, diskless, &trace)?;
             drop(dbs);
             if link.rdb_only {
                 return Ok(());
@@ -112,8 +116,14 @@ pub fn serve(
             put_online(shared, id);
         }
         let _ = stream.set_read_timeout(None);
-        spawn_ack_reader(shared.clone(), stream.clone(), buffered, id);
-        send_stream(shared, stream, id, link.psync)
+        spawn_ack_reader(
+            shared.clone(),
+            stream.clone(),
+            buffered,
+            id,
+            trace.label.clone(),
+        );
+        send_stream(shared, stream, id, link.psync, &trace)
     })();
     if let Err(err) = result {
         crate::log::log(
@@ -173,6 +183,7 @@ fn send_snapshot(
     dbs: &[Db],
     libraries: &[Vec<u8>],
     diskless: bool,
+    trace: &super::LinkTrace<'_>,
 ) -> io::Result<()> {
     let compress = shared.config().get("rdbcompression") == Some("yes");
     let numbered: Vec<(usize, &Db)> = dbs.iter().enumerate().collect();
@@ -181,11 +192,15 @@ fn send_snapshot(
     let mut out = stream;
     if diskless {
         let mark = crate::shared::random_hex(40);
-        out.write_all(format!("$EOF:{mark}\r\n").as_bytes())?;
+        let header = format!("$EOF:{mark}\r\n");
+        trace.snapshot("->", &format!("{header}...{mark}"), payload.len());
+        out.write_all(header.as_bytes())?;
         out.write_all(&payload)?;
         out.write_all(mark.as_bytes())?;
     } else {
-        out.write_all(format!("${}\r\n", payload.len()).as_bytes())?;
+        let header = format!("${}\r\n", payload.len());
+        trace.snapshot("->", &header, payload.len());
+        out.write_all(header.as_bytes())?;
         out.write_all(&payload)?;
     }
     out.flush()
@@ -201,7 +216,13 @@ fn put_online(shared: &Shared, id: u64) {
 
 /// Waits for stream bytes the replica has not been sent, and sends them,
 /// until the replica is dropped or the server stops.
-fn send_stream(shared: &Shared, stream: &Stream, id: u64, acks: bool) -> io::Result<()> {
+fn send_stream(
+    shared: &Shared,
+    stream: &Stream,
+    id: u64,
+    acks: bool,
+    trace: &super::LinkTrace<'_>,
+) -> io::Result<()> {
     let replication = &shared.replication;
     let timeout = shared
         .config()
@@ -246,6 +267,7 @@ fn send_stream(shared: &Shared, stream: &Stream, id: u64, acks: bool) -> io::Res
                 backlog.waiting -= 1;
             }
         };
+        trace.requests("->", &bytes);
         let mut out = stream;
         out.write_all(&bytes)?;
     }
@@ -262,7 +284,13 @@ impl Read for SharedStream {
 
 /// Reads the replica's `REPLCONF ACK <offset>` until the link ends; then
 /// marks the replica dropped, which ends its writer.
-fn spawn_ack_reader(shared: Arc<Shared>, stream: Arc<Stream>, buffered: Vec<u8>, id: u64) {
+fn spawn_ack_reader(
+    shared: Arc<Shared>,
+    stream: Arc<Stream>,
+    buffered: Vec<u8>,
+    id: u64,
+    label: String,
+) {
     let reader = Cursor::new(buffered).chain(SharedStream(stream));
     let owner = shared.clone();
     let spawned = std::thread::Builder::new()
@@ -275,8 +303,17 @@ fn spawn_ack_reader(shared: Arc<Shared>, stream: Arc<Stream>, buffered: Vec<u8>,
                 authenticated: true,
                 ..Limits::default()
             };
+            let trace = super::LinkTrace {
+                shared: &shared,
+                label,
+            };
             while let Ok(true) = command.read(&mut reader, &limits) {
                 let args = command.args();
+                if trace.on() {
+                    let mut bytes = Vec::new();
+                    crate::resp::encode_command(&mut bytes, args);
+                    trace.requests("<-", &bytes);
+                }
                 let is_ack = args.len() == 3
                     && args[0].eq_ignore_ascii_case(b"replconf")
                     && args[1].eq_ignore_ascii_case(b"ack");

@@ -71,6 +71,51 @@ pub fn enough_good_replicas(shared: &crate::shared::Shared, (wanted, max_lag): (
     good >= wanted
 }
 
+/// `trace yes` on a replication link, logged as any connection's trace:
+/// `[label] <- ...` for what arrived, `[label] -> ...` for what was sent.
+pub(crate) struct LinkTrace<'a> {
+    pub shared: &'a crate::shared::Shared,
+    pub label: String,
+}
+
+impl LinkTrace<'_> {
+    pub fn on(&self) -> bool {
+        self.shared.config().trace()
+    }
+
+    /// Commands (the stream, ACKs, the handshake's requests).
+    pub fn requests(&self, arrow: &str, bytes: &[u8]) {
+        if self.on() {
+            self.lines(arrow, crate::resp::trace::trace_requests(bytes));
+        }
+    }
+
+    /// Replies (the handshake's answers).
+    pub fn replies(&self, arrow: &str, bytes: &[u8]) {
+        if self.on() {
+            self.lines(arrow, crate::resp::trace::trace_replies(bytes));
+        }
+    }
+
+    /// The snapshot: its bulk header as bytes, the RDB by its size.
+    pub fn snapshot(&self, arrow: &str, header: &str, len: usize) {
+        if self.on() {
+            let header = crate::resp::trace::visible(header.as_bytes());
+            self.lines(arrow, vec![format!("{header}   RDB snapshot, {len} bytes")]);
+        }
+    }
+
+    fn lines(&self, arrow: &str, lines: Vec<String>) {
+        for line in lines {
+            crate::log::log(
+                self.shared,
+                crate::log::WARNING,
+                &format!("[{}] {arrow} {line}", self.label),
+            );
+        }
+    }
+}
+
 /// The replication state, part of [`crate::shared::Shared`].
 #[derive(Debug, Default)]
 pub struct Replication {

@@ -309,24 +309,53 @@ impl Read for Counting {
     }
 }
 
-fn send(stream: &Mutex<Arc<TcpStream>>, args: &[&[u8]]) -> io::Result<()> {
+/// The link's sending side (the stream applier's GETACK answers and the
+/// ACK thread share it) and its name in the trace.
+struct Wire {
+    stream: Mutex<Arc<TcpStream>>,
+    shared: Arc<Shared>,
+    /// `id=<the link's client id> <master address>`.
+    label: String,
+}
+
+impl Wire {
+    fn trace(&self) -> super::LinkTrace<'_> {
+        super::LinkTrace {
+            shared: &self.shared,
+            label: self.label.clone(),
+        }
+    }
+}
+
+fn send(wire: &Wire, args: &[&[u8]]) -> io::Result<()> {
     let mut bytes = Vec::new();
     crate::resp::encode_command(&mut bytes, args);
-    let stream = stream.lock().unwrap_or_else(PoisonError::into_inner);
+    if wire.shared.config().trace() {
+        wire.trace().requests("->", &bytes);
+    }
+    let stream = wire.stream.lock().unwrap_or_else(PoisonError::into_inner);
     (&**stream).write_all(&bytes)
 }
 
 /// One line of the handshake (the master may send bare newlines first
 /// while it prepares the snapshot).
-fn read_line(reader: &mut impl BufRead) -> io::Result<String> {
+fn read_line(wire: &Wire, reader: &mut impl BufRead) -> io::Result<String> {
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if !line.is_empty() {
-            return Ok(line.to_string());
+        let trimmed = line.trim_end_matches(['\r', '\n']);
+        if !trimmed.is_empty() {
+            if wire.shared.config().trace() {
+                let trace = wire.trace();
+                if trimmed.starts_with('$') {
+                    trace.snapshot("<-", &line, 0);
+                } else {
+                    trace.replies("<-", line.as_bytes());
+                }
+            }
+            return Ok(trimmed.to_string());
         }
     }
 }
@@ -352,7 +381,18 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         let _ = stream.shutdown(Shutdown::Both);
         return Ok(());
     }
-    let writer = Arc::new(Mutex::new(stream.clone()));
+    let link_id = shared.clients.next_id();
+    let writer = Arc::new(Wire {
+        stream: Mutex::new(stream.clone()),
+        shared: shared.clone(),
+        label: format!(
+            "id={link_id} {}",
+            stream.peer_addr().map_or_else(
+                |_| format!("{}:{}", master.host, master.port),
+                |a| a.to_string()
+            )
+        ),
+    });
     let mut reader = BufReader::with_capacity(
         64 * 1024,
         Counting {
@@ -372,7 +412,7 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         )
     };
     send(&writer, &[b"PING"])?;
-    let pong = read_line(&mut reader)?;
+    let pong = read_line(&writer, &mut reader)?;
     if pong.starts_with('-') && !pong.starts_with("-NOAUTH") && !pong.starts_with("-NOPERM") {
         return Err(io::Error::other(format!("error reply to PING: {pong}")));
     }
@@ -382,15 +422,15 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         } else {
             send(&writer, &[b"AUTH", user.as_bytes(), auth.as_bytes()])?;
         }
-        let reply = read_line(&mut reader)?;
+        let reply = read_line(&writer, &mut reader)?;
         if reply.starts_with('-') {
             return Err(io::Error::other(format!("AUTH: {reply}")));
         }
     }
     send(&writer, &[b"REPLCONF", b"listening-port", port.as_bytes()])?;
-    read_line(&mut reader)?;
+    read_line(&writer, &mut reader)?;
     send(&writer, &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])?;
-    read_line(&mut reader)?;
+    read_line(&writer, &mut reader)?;
     let side = &shared.replication.replica;
     // The history this server has (its master's, or its own as a master
     // turned replica): the master continues it when it can.
@@ -403,7 +443,7 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
     }
     send(&writer, &psync)?;
     update(shared, generation, |m| m.link = LinkState::Sync);
-    let answer = read_line(&mut reader)?;
+    let answer = read_line(&writer, &mut reader)?;
     let words: Vec<&str> = answer.split(' ').collect();
     if failing_over {
         if matches!(words.first(), Some(&"+CONTINUE" | &"+FULLRESYNC")) {
@@ -417,7 +457,7 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         ["+FULLRESYNC", replid, offset] => {
             let offset: u64 = offset.parse().map_err(io::Error::other)?;
             update(shared, generation, |m| m.link = LinkState::Sync);
-            let rdb = read_snapshot(&mut reader)?;
+            let rdb = read_snapshot(&writer, &mut reader)?;
             crate::persistence::load_rdb_bytes(shared, &rdb).map_err(io::Error::other)?;
             side.offset.store(offset, Ordering::SeqCst);
             let replid = replid.to_string();
@@ -460,13 +500,13 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         m.last_io = Instant::now();
     });
     spawn_acks(shared.clone(), generation, writer.clone(), stream.clone());
-    apply_stream(shared, generation, &mut reader, &writer)
+    apply_stream(shared, generation, &mut reader, &writer, link_id)
 }
 
 /// The RDB after `+FULLRESYNC`: `$<length>` then the bytes, or the
 /// diskless form `$EOF:<40-byte mark>`, the bytes, then the mark again.
-fn read_snapshot(reader: &mut BufReader<Counting>) -> io::Result<Vec<u8>> {
-    let header = read_line(reader)?;
+fn read_snapshot(wire: &Wire, reader: &mut BufReader<Counting>) -> io::Result<Vec<u8>> {
+    let header = read_line(wire, reader)?;
     let Some(size) = header.strip_prefix('$') else {
         return Err(io::Error::other(format!("bad bulk header: {header}")));
     };
@@ -497,7 +537,8 @@ fn apply_stream(
     shared: &Arc<Shared>,
     generation: u64,
     reader: &mut BufReader<Counting>,
-    writer: &Mutex<Arc<TcpStream>>,
+    writer: &Wire,
+    link_id: u64,
 ) -> io::Result<()> {
     // The link is a client like any (CLIENT LIST's flag M, CLIENT KILL
     // TYPE master), listed while it applies the stream.
@@ -506,7 +547,7 @@ fn apply_stream(
         |a: io::Result<std::net::SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
     let closer = stream.clone();
     let info = ClientInfo::new(
-        shared.clients.next_id(),
+        link_id,
         address(stream.peer_addr()),
         address(stream.local_addr()),
         -1,
@@ -529,7 +570,7 @@ fn apply_loop(
     shared: &Arc<Shared>,
     generation: u64,
     reader: &mut BufReader<Counting>,
-    writer: &Mutex<Arc<TcpStream>>,
+    writer: &Wire,
     info: Arc<ClientInfo>,
 ) -> io::Result<()> {
     let side = &shared.replication.replica;
@@ -559,6 +600,11 @@ fn apply_loop(
             Err(err) => return Err(io::Error::other(format!("{err:?}"))),
         }
         let args = command.args();
+        if writer.shared.config().trace() {
+            let mut bytes = Vec::new();
+            crate::resp::encode_command(&mut bytes, args);
+            writer.trace().requests("<-", &bytes);
+        }
         let consumed = reader.get_ref().total - reader.buffer().len() as u64;
         let is_getack = args.len() >= 2
             && args[0].eq_ignore_ascii_case(b"replconf")
@@ -577,12 +623,7 @@ fn apply_loop(
 }
 
 /// `REPLCONF ACK <offset>` every second while the link lives.
-fn spawn_acks(
-    shared: Arc<Shared>,
-    generation: u64,
-    writer: Arc<Mutex<Arc<TcpStream>>>,
-    stream: Arc<TcpStream>,
-) {
+fn spawn_acks(shared: Arc<Shared>, generation: u64, writer: Arc<Wire>, stream: Arc<TcpStream>) {
     let _ = std::thread::Builder::new()
         .name("respd-replica-ack".into())
         .stack_size(128 * 1024)
