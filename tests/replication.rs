@@ -864,3 +864,68 @@ fn trace_shows_the_replication_link() {
         );
     }
 }
+
+/// A respd replica serves its own replicas as Redis does: a redis-server
+/// master, a respd replica, and a redis-server replica of the respd one.
+/// The chained replica gets the master's own stream (same replication id,
+/// same offsets) and the same data, including writes to a database other
+/// than 0 made before and after it joined.
+#[test]
+fn chained_replica_of_a_respd_replica() {
+    if !installed("redis-server") {
+        return;
+    }
+    let master_dir = dir("chain-master");
+    let middle_dir = dir("chain-middle");
+    let leaf_dir = dir("chain-leaf");
+    let master = start_redis_master(&master_dir, "yes");
+    let mut m = conn(&master);
+    write_everything(&mut m, "before");
+    // The master's stream has database 2 selected when the leaf syncs.
+    run(&mut m, &["SELECT", "2"]);
+    run(&mut m, &["SET", "in-db-2", "1"]);
+    let replicaof = format!("127.0.0.1 {}", master.addr.port());
+    let middle = respd(
+        &middle_dir,
+        &["--replicaof", &replicaof, "--repl-diskless-sync-delay", "0"],
+    );
+    let mut r = conn(&middle);
+    wait_for("respd's link", || {
+        field(&info(&mut r, "replication"), "master_link_status").as_deref() == Some("up")
+    });
+    run(&mut m, &["SET", "in-db-2-again", "1"]);
+    let leaf = start_replica(&middle, &leaf_dir);
+    let mut l = conn(&leaf);
+    wait_synced(&mut l);
+    // Writes after the leaf joined, in the database the stream had.
+    run(&mut m, &["SET", "in-db-2-later", "1"]);
+    run(&mut m, &["SELECT", "0"]);
+    write_everything(&mut m, "after");
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let master_info = info(&mut m, "replication");
+    let offset = field(&master_info, "master_repl_offset").unwrap();
+    wait_for("the leaf to reach the master's offset", || {
+        field(&info(&mut l, "replication"), "slave_repl_offset").as_deref() == Some(&offset)
+    });
+    let expected = canonical(&mut m);
+    assert!(expected.contains_key("2:in-db-2-later"));
+    assert_same(&canonical(&mut r), &expected);
+    assert_same(&canonical(&mut l), &expected);
+    // The same history everywhere: the master's id and offset.
+    let replid = field(&master_info, "master_replid").unwrap();
+    for conn in [&mut r, &mut l] {
+        let text = info(conn, "replication");
+        assert_eq!(
+            field(&text, "master_replid").as_deref(),
+            Some(replid.as_str())
+        );
+        assert_eq!(
+            field(&text, "master_repl_offset").as_deref(),
+            Some(offset.as_str())
+        );
+    }
+    // respd lists the leaf as its replica.
+    let text = info(&mut r, "replication");
+    assert_eq!(field(&text, "connected_slaves").as_deref(), Some("1"));
+}

@@ -173,6 +173,16 @@ fn full_resync(cx: &mut Context<'_>, psync: bool) -> CmdResult {
     let shared = cx.shared;
     // The shared side this command holds, traded for the exclusive one.
     cx.gate = None;
+    // On a replica, no command of its master's stream is half applied.
+    let side = &shared.replication.replica;
+    let applying = side.following().then(|| {
+        side.apply_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    });
+    let stream_db = applying
+        .as_ref()
+        .map(|_| side.stream_db.load(std::sync::atomic::Ordering::SeqCst));
     let gate = shared
         .exec_gate
         .write()
@@ -193,11 +203,16 @@ fn full_resync(cx: &mut Context<'_>, psync: bool) -> CmdResult {
         .collect();
     let libraries = crate::persistence::library_codes(shared);
     drop(gate);
+    drop(applying);
     if psync {
         let replid = shared.replication.ids(&shared.run_id).replid;
         cx.out.simple(&format!("FULLRESYNC {replid} {offset}"));
     }
-    cx.session.replication.handover = Some(Handover::Full { dbs, libraries });
+    cx.session.replication.handover = Some(Handover::Full {
+        dbs,
+        libraries,
+        stream_db,
+    });
     Ok(())
 }
 

@@ -45,6 +45,8 @@ pub enum Handover {
     Full {
         dbs: Vec<Db>,
         libraries: Vec<Vec<u8>>,
+        /// On a replica, the database its master's stream has selected.
+        stream_db: Option<usize>,
     },
     /// The stream from where the replica stopped (`+CONTINUE`).
     Continue,
@@ -102,13 +104,23 @@ pub fn serve(
         label: format!("id={id} {}", client.addr),
     };
     let result = (|| -> io::Result<()> {
-        if let Some(Handover::Full { dbs, libraries }) = link.handover {
+        if let Some(Handover::Full {
+            dbs,
+            libraries,
+            stream_db,
+        }) = link.handover
+        {
             let diskless =
                 link.capa_eof && shared.config().get("repl-diskless-sync") == Some("yes");
             if diskless {
                 diskless_delay(shared, stream)?;
             }
-            send_snapshot(shared, stream, &dbs, &libraries, diskless, &trace)?;
+            let snapshot = Snapshot {
+                dbs: &dbs,
+                libraries: &libraries,
+                stream_db,
+            };
+            send_snapshot(shared, stream, &snapshot, diskless, &trace)?;
             drop(dbs);
             if link.rdb_only {
                 return Ok(());
@@ -177,18 +189,32 @@ fn diskless_delay(shared: &Shared, stream: &Stream) -> io::Result<()> {
 /// The snapshot as an RDB bulk string: `$<length>\r\n<bytes>`, or, for a
 /// diskless transfer, `$EOF:<40 random hex digits>\r\n<bytes><the same 40>`
 /// (the length unknown in advance, as Redis streams it from a child).
+/// What a full resync sends: the databases and libraries as they were at
+/// the stream's starting point.
+struct Snapshot<'a> {
+    dbs: &'a [Db],
+    libraries: &'a [Vec<u8>],
+    stream_db: Option<usize>,
+}
+
 fn send_snapshot(
     shared: &Shared,
     stream: &Stream,
-    dbs: &[Db],
-    libraries: &[Vec<u8>],
+    snapshot: &Snapshot<'_>,
     diskless: bool,
     trace: &super::LinkTrace<'_>,
 ) -> io::Result<()> {
     let compress = shared.config().get("rdbcompression") == Some("yes");
-    let numbered: Vec<(usize, &Db)> = dbs.iter().enumerate().collect();
+    let numbered: Vec<(usize, &Db)> = snapshot.dbs.iter().enumerate().collect();
     let mut payload = Vec::new();
-    rdb::write_with(&mut payload, &numbered, libraries, now_ms(), compress)?;
+    rdb::write_for_replica(
+        &mut payload,
+        &numbered,
+        snapshot.libraries,
+        now_ms(),
+        compress,
+        snapshot.stream_db,
+    )?;
     let mut out = stream;
     if diskless {
         let mark = crate::shared::random_hex(40);

@@ -275,8 +275,19 @@ impl Replication {
         }
     }
 
-    /// Appends bytes of the stream and wakes the replicas.
+    /// Appends bytes of the stream and wakes the replicas. A replica's
+    /// own propagation goes nowhere: its replicas get its master's stream
+    /// as it came ([`Replication::feed_from_master`]).
     pub fn feed(&self, bytes: &[u8]) {
+        if self.replica.following() {
+            return;
+        }
+        self.feed_from_master(bytes);
+    }
+
+    /// Appends bytes of the stream (on a replica, the master's, proxied
+    /// to its own replicas as Redis's chained replication does).
+    pub fn feed_from_master(&self, bytes: &[u8]) {
         let mut backlog = self.backlog();
         backlog.bytes.extend(bytes);
         backlog.trim();
@@ -285,6 +296,37 @@ impl Replication {
         if wake {
             self.fed.notify_all();
         }
+    }
+
+    /// Starts the backlog afresh at stream offset `offset`, empty (a
+    /// replica that synced with its master, a replica turned master).
+    /// With `drop_replicas` this server's replicas are cut off, to resync
+    /// with the new history.
+    pub fn restart_backlog(
+        &self,
+        shared: &crate::shared::Shared,
+        offset: u64,
+        drop_replicas: bool,
+    ) {
+        let size = shared
+            .config()
+            .get("repl-backlog-size")
+            .and_then(crate::config::parse_memory)
+            .unwrap_or(1024 * 1024);
+        let mut backlog = self.backlog();
+        if backlog.offset() != offset {
+            backlog.base = offset;
+            backlog.bytes.clear();
+        }
+        if drop_replicas {
+            for replica in &mut backlog.replicas {
+                replica.drop_link();
+            }
+        }
+        backlog.size = size;
+        self.active.store(true, Ordering::Release);
+        drop(backlog);
+        self.fed.notify_all();
     }
 
     /// The number of replicas that acknowledged `offset` or later.

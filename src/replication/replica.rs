@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,16 @@ pub struct ReplicaSide {
     /// A replica whose link is not up: every command's stale-data check
     /// reads this instead of the state's lock.
     link_down: AtomicBool,
+    /// True while this server follows a master (every write's propagation
+    /// reads it).
+    following: AtomicBool,
+    /// Held while one command of the master's stream is applied and fed
+    /// to this server's replicas: a replica's full resync takes it, so
+    /// its snapshot and its stream start at the same point.
+    pub apply_lock: Mutex<()>,
+    /// The database the master's stream has selected (`repl-stream-db`
+    /// of a snapshot for this server's replicas).
+    pub stream_db: AtomicUsize,
 }
 
 /// The master this server replicates, and the link's state.
@@ -80,8 +90,14 @@ impl ReplicaSide {
         self.state().is_some()
     }
 
-    /// Keeps `link_down` true to the state (called with it locked).
+    pub fn following(&self) -> bool {
+        self.following.load(Ordering::Acquire)
+    }
+
+    /// Keeps `link_down` and `following` true to the state (called with
+    /// it locked).
     fn note_link(&self, state: &Option<Master>) {
+        self.following.store(state.is_some(), Ordering::Release);
         let down = state
             .as_ref()
             .is_some_and(|m| m.link != LinkState::Connected);
@@ -207,20 +223,7 @@ fn shift_history(shared: &Shared) {
         replid2: old.replid,
         second_offset: offset as i64 + 1,
     });
-    let size = shared
-        .config()
-        .get("repl-backlog-size")
-        .and_then(crate::config::parse_memory)
-        .unwrap_or(1024 * 1024);
-    let mut backlog = replication.backlog();
-    backlog.base = offset;
-    backlog.bytes.clear();
-    for replica in &mut backlog.replicas {
-        replica.drop_link();
-    }
-    drop(backlog);
-    replication.activate(size);
-    replication.fed.notify_all();
+    replication.restart_backlog(shared, offset, true);
 }
 
 /// `replicaof host port` in the configuration, at start.
@@ -458,8 +461,17 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
             let offset: u64 = offset.parse().map_err(io::Error::other)?;
             update(shared, generation, |m| m.link = LinkState::Sync);
             let rdb = read_snapshot(&writer, &mut reader)?;
-            crate::persistence::load_rdb_bytes(shared, &rdb).map_err(io::Error::other)?;
+            let _applying = side
+                .apply_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let stream_db =
+                crate::persistence::load_rdb_bytes(shared, &rdb).map_err(io::Error::other)?;
+            side.stream_db
+                .store(stream_db.unwrap_or(0), Ordering::SeqCst);
             side.offset.store(offset, Ordering::SeqCst);
+            // A new history: this server's replicas start over from it.
+            shared.replication.restart_backlog(shared, offset, true);
             let replid = replid.to_string();
             shared.replication.set_ids(super::Ids {
                 replid: replid.clone(),
@@ -477,7 +489,8 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
             if let Some(replid) = rest.first() {
                 let replid = replid.to_string();
                 let old = shared.replication.ids(&shared.run_id);
-                if old.replid != replid {
+                let changed = old.replid != replid;
+                if changed {
                     // The master's history goes on under a new id.
                     shared.replication.set_ids(super::Ids {
                         replid: replid.clone(),
@@ -485,6 +498,9 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
                         second_offset: side.offset.load(Ordering::SeqCst) as i64 + 1,
                     });
                 }
+                // This server's replicas must learn a new id.
+                let offset = side.offset.load(Ordering::SeqCst);
+                shared.replication.restart_backlog(shared, offset, changed);
                 update(shared, generation, |m| m.replid = Some(replid));
             }
             log(
@@ -577,6 +593,11 @@ fn apply_loop(
     let mut session = Session::new(info, shared);
     session.set_authenticated(true);
     session.replication.is_master = true;
+    // Where the stream left off (a partial resync does not select again).
+    session.db = side.stream_db.load(Ordering::SeqCst);
+    // The master's commands, fed on to this server's replicas a whole
+    // transaction at a time (a snapshot never falls inside one).
+    let mut pending = Vec::new();
     let mut reply = Reply::new();
     let mut command = CommandBuf::new();
     let limits = Limits {
@@ -606,6 +627,10 @@ fn apply_loop(
             writer.trace().requests("<-", &bytes);
         }
         let consumed = reader.get_ref().total - reader.buffer().len() as u64;
+        let applying = side
+            .apply_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let is_getack = args.len() >= 2
             && args[0].eq_ignore_ascii_case(b"replconf")
             && args[1].eq_ignore_ascii_case(b"getack");
@@ -616,8 +641,17 @@ fn apply_loop(
             commands::execute(&mut Context::new(shared, &mut session, &mut reply), args);
             reply.buf.clear();
         }
+        if shared.replication.active() {
+            crate::resp::encode_command(&mut pending, args);
+            if session.multi.is_none() {
+                shared.replication.feed_from_master(&pending);
+                pending.clear();
+            }
+        }
+        side.stream_db.store(session.db, Ordering::SeqCst);
         side.offset
             .store(base.wrapping_add(consumed), Ordering::SeqCst);
+        drop(applying);
         update(shared, generation, |m| m.last_io = Instant::now());
     }
 }
