@@ -3,7 +3,7 @@
 //! other connections only read it, or ask it to close.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -56,9 +56,17 @@ pub struct ClientInfo {
     /// Commands queued since MULTI, or -1 outside a transaction (CLIENT
     /// LIST's multi= and flag x).
     pub multi: AtomicI64,
+    /// A replication link: [`LINK_REPLICA`] (flag S) or [`LINK_MASTER`]
+    /// (flag M), 0 for other clients.
+    pub link: AtomicU8,
     /// Closes the socket, waking the connection's worker if it is reading.
     closer: Box<dyn Fn() + Send + Sync>,
 }
+
+/// A replica's connection to this server (after its SYNC/PSYNC).
+pub const LINK_REPLICA: u8 = 1;
+/// This replica's connection to its master.
+pub const LINK_MASTER: u8 = 2;
 
 impl std::fmt::Debug for ClientInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,6 +106,7 @@ impl ClientInfo {
             pubsub: Default::default(),
             monitor: AtomicBool::new(false),
             multi: AtomicI64::new(-1),
+            link: AtomicU8::new(0),
             closer,
         }
     }
@@ -153,6 +162,11 @@ impl ClientInfo {
         let [sub, psub, ssub] = self.pubsub.each_ref().map(|n| n.load(Ordering::Relaxed));
         if self.monitor.load(Ordering::Relaxed) {
             flags.push('O');
+        }
+        match self.link.load(Ordering::Relaxed) {
+            LINK_REPLICA => flags.push('S'),
+            LINK_MASTER => flags.push('M'),
+            _ => {}
         }
         if sub + psub + ssub > 0 {
             flags.push('P');

@@ -32,6 +32,9 @@ pub struct Pause {
     /// Set by a pause, cleared by UNPAUSE: spares every command the lock
     /// when nobody ever paused.
     engaged: AtomicBool,
+    /// FAILOVER holds writes back until it ends (apart from CLIENT PAUSE,
+    /// which CLIENT UNPAUSE lifts without touching it).
+    failover: AtomicBool,
 }
 
 impl Pause {
@@ -61,7 +64,15 @@ impl Pause {
     /// True once a pause was asked for and not lifted (it may have
     /// expired meanwhile).
     pub fn engaged(&self) -> bool {
-        self.engaged.load(Ordering::Acquire)
+        self.engaged.load(Ordering::Acquire) || self.failover.load(Ordering::Acquire)
+    }
+
+    /// FAILOVER's pause of writes, on or off.
+    pub fn hold_writes_for_failover(&self, hold: bool) {
+        let state = self.state();
+        self.failover.store(hold, Ordering::Release);
+        drop(state);
+        self.changed.notify_all();
     }
 
     /// CLIENT UNPAUSE.
@@ -88,12 +99,13 @@ impl Pause {
     /// false is returned and the command must not run).
     pub fn wait_if_paused(&self, writes: bool, gone: &dyn Fn() -> bool) -> bool {
         let holds = |state: &State| {
-            state.until.is_some_and(|until| until > Instant::now())
-                && match state.kind {
-                    Some(PauseKind::All) => true,
-                    Some(PauseKind::Write) => writes,
-                    None => false,
-                }
+            (writes && self.failover.load(Ordering::Acquire))
+                || state.until.is_some_and(|until| until > Instant::now())
+                    && match state.kind {
+                        Some(PauseKind::All) => true,
+                        Some(PauseKind::Write) => writes,
+                        None => false,
+                    }
         };
         let mut state = self.state();
         if !holds(&state) {
@@ -108,7 +120,8 @@ impl Pause {
             }
             let left = state
                 .until
-                .map_or(Duration::ZERO, |until| {
+                .filter(|_| !self.failover.load(Ordering::Acquire))
+                .map_or(Duration::from_millis(100), |until| {
                     until.saturating_duration_since(Instant::now())
                 })
                 // Wake now and then to notice a client that hung up.

@@ -213,6 +213,8 @@ fn start_replica(master: &Process, dir: &Path) -> Process {
             dir.to_str().unwrap(),
             "--logfile",
             "replica.log",
+            "--enable-debug-command",
+            "yes",
             "--replicaof",
             "127.0.0.1",
             &master_port,
@@ -227,7 +229,8 @@ fn redis_replica_follows_respd_master() {
     }
     let master_dir = dir("master");
     let replica_dir = dir("replica");
-    let master = respd(&master_dir, &[]);
+    // Diskless (Redis's default), without its wait for more replicas.
+    let master = respd(&master_dir, &["--repl-diskless-sync-delay", "0"]);
     let mut m = conn(&master);
     write_everything(&mut m, "before");
     // Enough keys that the sync takes a moment while writes go on.
@@ -256,6 +259,11 @@ fn redis_replica_follows_respd_master() {
     writer.join().unwrap();
     let mut r = conn(&replica);
     wait_synced(&mut r);
+    let log = std::fs::read_to_string(replica_dir.join("replica.log")).unwrap();
+    assert!(
+        log.contains("receiving streamed RDB from master with EOF"),
+        "the snapshot came in the diskless form: {log}"
+    );
     write_everything(&mut m, "after");
     let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
     assert_eq!(acked, 1);
@@ -288,16 +296,24 @@ fn redis_replica_follows_respd_master() {
         Some(replica_port.to_string().as_str())
     );
 
+    // The replica's link is flagged S, and not counted as a client.
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("replica")
+        .query(&mut m)
+        .unwrap();
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(list.contains(" flags=S "), "{list}");
+    assert_eq!(
+        field(&info(&mut m, "clients"), "connected_clients").as_deref(),
+        Some("1")
+    );
     // Cut the link: the replica comes back with a partial resync.
-    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut m).unwrap();
-    let id = list
-        .lines()
-        .find(|l| l.contains("cmd=psync"))
-        .and_then(|l| l.split(' ').next())
-        .and_then(|f| f.strip_prefix("id="))
-        .expect("the replica's connection")
-        .to_string();
-    run(&mut m, &["CLIENT", "KILL", "ID", &id]);
+    assert_eq!(
+        run(&mut m, &["CLIENT", "KILL", "TYPE", "slave"]),
+        Value::Int(1)
+    );
     run(&mut m, &["SET", "while-cut", "1"]);
     write_everything(&mut m, "reconnected");
     wait_for("the partial resync", || {
@@ -325,7 +341,7 @@ fn redis_cli_rdb_fetches_a_dump() {
         return;
     }
     let dir = dir("rdbcli");
-    let master = respd(&dir, &[]);
+    let master = respd(&dir, &["--repl-diskless-sync-delay", "0"]);
     let mut m = conn(&master);
     write_everything(&mut m, "k");
     let out = dir.join("fetched.rdb");
@@ -448,12 +464,33 @@ fn respd_follows_redis_master(diskless: &str) {
         "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."
     );
 
-    // Cut the link: respd comes back with a partial resync.
+    // Its link to the master is a client flagged M.
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("master")
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert!(
+        list.contains(&format!(" addr={} ", master.addr)) && list.contains(" flags=M "),
+        "{list}"
+    );
+
+    // Cut the link (from either side): respd comes back with a partial
+    // resync.
     assert_eq!(stat(&mut m, "sync_partial_ok"), "0");
+    assert_eq!(
+        run(&mut r, &["CLIENT", "KILL", "TYPE", "master"]),
+        Value::Int(1)
+    );
+    wait_for("the first partial resync", || {
+        stat(&mut m, "sync_partial_ok") == "1"
+    });
     run(&mut m, &["CLIENT", "KILL", "TYPE", "replica"]);
     write_everything(&mut m, "reconnected");
     wait_for("the partial resync", || {
-        stat(&mut m, "sync_partial_ok") == "1"
+        stat(&mut m, "sync_partial_ok") == "2"
     });
     let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
     assert_eq!(acked, 1);
@@ -513,4 +550,382 @@ fn min_replicas_to_write_refuses_writes() {
         &common::cmd(&["SET", "k", "v"]),
     );
     assert_eq!(ours, b"-NOREPLICAS Not enough good replicas to write.\r\n");
+}
+
+/// FAILOVER's refusals, byte for byte as Redis's, on a master without
+/// replicas.
+#[test]
+fn failover_errors_answer_as_redis() {
+    let Some(real) = common::RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    for request in [
+        common::cmd(&["FAILOVER", "ABORT"]),
+        common::cmd(&["FAILOVER"]),
+        common::cmd(&["FAILOVER", "FORCE"]),
+        common::cmd(&["FAILOVER", "TIMEOUT", "0"]),
+        common::cmd(&["FAILOVER", "TIMEOUT", "-5"]),
+        common::cmd(&["FAILOVER", "TIMEOUT", "x"]),
+        common::cmd(&["FAILOVER", "TIMEOUT", "10", "TIMEOUT", "10"]),
+        common::cmd(&["FAILOVER", "TO", "127.0.0.1"]),
+        common::cmd(&["FAILOVER", "TO", "127.0.0.1", "x"]),
+        common::cmd(&["FAILOVER", "TO", "127.0.0.1", "1", "FORCE", "FORCE"]),
+        common::cmd(&["FAILOVER", "ABORT", "TIMEOUT", "10"]),
+        common::cmd(&["FAILOVER", "bogus"]),
+        common::cmd(&["FAILOVER", "TO", "127.0.0.1", "6379", "FORCE"]),
+        common::cmd(&["PSYNC", "x", "1", "FAILOVER"]),
+    ] {
+        let (ours, theirs) = common::both(server.local_addr(), real.addr, &[], &request);
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs),
+            "{}",
+            String::from_utf8_lossy(&request)
+        );
+    }
+    let mut ours = redis::Client::open(format!("redis://{}/", server.local_addr()))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    assert_eq!(
+        field(&info(&mut ours, "replication"), "master_failover_state").as_deref(),
+        Some("no-failover")
+    );
+}
+
+/// A respd master hands over to its redis-server replica with FAILOVER:
+/// writes pause until the replica has everything, respd follows it and
+/// the replica continues respd's history (a partial resync both ways), a
+/// write held by the pause meets a read-only replica, and the new master's
+/// writes reach respd.
+#[test]
+fn failover_to_redis_replica() {
+    if !installed("redis-server") {
+        return;
+    }
+    let master_dir = dir("failover-master");
+    let replica_dir = dir("failover-replica");
+    let master = respd(&master_dir, &["--repl-diskless-sync", "no"]);
+    let mut m = conn(&master);
+    write_everything(&mut m, "before");
+    let replica = start_replica(&master, &replica_dir);
+    let mut r = conn(&replica);
+    wait_synced(&mut r);
+    let log = std::fs::read_to_string(replica_dir.join("replica.log")).unwrap();
+    assert!(
+        log.contains("MASTER <-> REPLICA sync: receiving ") && log.contains(" bytes from master"),
+        "the snapshot came as a `$<length>` bulk: {log}"
+    );
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let replica_port = replica.addr.port().to_string();
+
+    // Refusals that need a replica.
+    for (args, error) in [
+        (
+            vec!["FAILOVER", "TO", "127.0.0.1", "1"],
+            "ERR FAILOVER target HOST and PORT is not a replica.",
+        ),
+        (
+            vec!["FAILOVER", "TO", "127.0.0.1", &replica_port, "FORCE"],
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+        ),
+        (
+            vec!["FAILOVER", "FORCE", "TIMEOUT", "100"],
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
+        ),
+    ] {
+        assert_eq!(common::process::run_err(&mut m, &args), error);
+    }
+
+    // A replica that cannot acknowledge keeps the failover waiting; ABORT
+    // ends it and writes flow again.
+    let sleeper_addr = replica.addr;
+    let sleeper = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://{sleeper_addr}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        run(&mut c, &["DEBUG", "SLEEP", "3"]);
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    run(&mut m, &["SET", "unacknowledged", "1"]);
+    run(&mut m, &["FAILOVER"]);
+    assert_eq!(
+        field(&info(&mut m, "replication"), "master_failover_state").as_deref(),
+        Some("waiting-for-sync")
+    );
+    assert_eq!(
+        common::process::run_err(&mut m, &["FAILOVER"]),
+        "ERR FAILOVER already in progress."
+    );
+    assert_eq!(
+        common::process::run_err(&mut m, &["REPLICAOF", "127.0.0.1", "1"]),
+        "ERR REPLICAOF not allowed while failing over."
+    );
+    run(&mut m, &["FAILOVER", "ABORT"]);
+    assert_eq!(
+        field(&info(&mut m, "replication"), "master_failover_state").as_deref(),
+        Some("no-failover")
+    );
+    run(&mut m, &["SET", "after-abort", "1"]);
+    sleeper.join().unwrap();
+
+    // The real hand-over, to the named replica.
+    write_everything(&mut m, "last");
+    run(
+        &mut m,
+        &[
+            "FAILOVER",
+            "TO",
+            "127.0.0.1",
+            &replica_port,
+            "TIMEOUT",
+            "20000",
+        ],
+    );
+    // A write sent now waits for the end of the failover, then finds a
+    // read-only replica.
+    assert_eq!(
+        common::process::run_err(&mut m, &["SET", "held", "1"]),
+        "READONLY You can't write against a read only replica."
+    );
+    wait_for("respd to follow its old replica", || {
+        let text = info(&mut m, "replication");
+        field(&text, "master_link_status").as_deref() == Some("up")
+            && field(&text, "master_failover_state").as_deref() == Some("no-failover")
+    });
+    let text = info(&mut r, "replication");
+    assert_eq!(field(&text, "role").as_deref(), Some("master"));
+    assert_eq!(
+        stat(&mut r, "sync_full"),
+        "0",
+        "respd continued, not resynced"
+    );
+    assert_eq!(stat(&mut r, "sync_partial_ok"), "1");
+    // The new master's writes reach respd.
+    run(&mut r, &["SET", "from-new-master", "1"]);
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut r).unwrap();
+    assert_eq!(acked, 1);
+    assert_same(&canonical(&mut m), &canonical(&mut r));
+    assert!(canonical(&mut m).contains_key("0:from-new-master"));
+}
+
+/// `replica-serve-stale-data no` on a replica whose master is unreachable:
+/// the commands Redis refuses get `-MASTERDOWN`, the `stale` ones run,
+/// byte for byte as Redis.
+#[test]
+fn stale_data_refused_as_redis() {
+    let Some(real) = common::RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    // A port nothing listens on: the link stays down.
+    let closed = common::process::free_port().to_string();
+    let setup = [
+        common::cmd(&["CONFIG", "SET", "replica-serve-stale-data", "no"]),
+        common::cmd(&["REPLICAOF", "127.0.0.1", &closed]),
+    ]
+    .concat();
+    common::both(server.local_addr(), real.addr, &[], &setup);
+    // One pipeline, so the comparison waits for quiet once.
+    let requests = [
+        common::cmd(&["GET", "k"]),
+        common::cmd(&["PING"]),
+        common::cmd(&["ECHO", "x"]),
+        common::cmd(&["SET", "k", "v"]),
+        common::cmd(&["CONFIG", "GET", "replica-serve-stale-data"]),
+        common::cmd(&["ROLE"]),
+        common::cmd(&["MULTI"]),
+        common::cmd(&["GET", "k"]),
+        common::cmd(&["EXEC"]),
+        common::cmd(&["MULTI"]),
+        common::cmd(&["CONFIG", "GET", "maxmemory"]),
+        common::cmd(&["EXEC"]),
+        common::cmd(&["CONFIG", "SET", "replica-serve-stale-data", "yes"]),
+        common::cmd(&["GET", "k"]),
+    ]
+    .concat();
+    let (ours, theirs) = common::both(server.local_addr(), real.addr, &[], &requests);
+    let ours = String::from_utf8_lossy(&ours).replace(&closed, "PORT");
+    let theirs = String::from_utf8_lossy(&theirs).replace(&closed, "PORT");
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.starts_with(
+            "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+        ),
+        "{ours}"
+    );
+}
+
+/// `repl-backlog-ttl`: once the last replica has been gone that long, the
+/// backlog is freed (`repl_backlog_active:0`) and a new replication id
+/// starts; the offset stays.
+#[test]
+fn backlog_freed_after_ttl_without_replicas() {
+    use std::io::{Read, Write};
+    let server = common::start_with("repl-backlog-ttl 1\nrepl-diskless-sync no\n");
+    let mut c = redis::Client::open(format!("redis://{}/", server.local_addr()))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    run(&mut c, &["SET", "k", "v"]);
+    let before = info(&mut c, "replication");
+    assert_eq!(field(&before, "repl_backlog_active").as_deref(), Some("0"));
+    // A replica that syncs, then leaves.
+    {
+        let mut replica = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        replica
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        replica.write_all(b"SYNC\r\n").unwrap();
+        let mut got = [0u8; 64];
+        let n = replica.read(&mut got).unwrap();
+        assert!(got[..n].starts_with(b"$"), "{:?}", &got[..n]);
+    }
+    run(&mut c, &["SET", "k", "w"]);
+    let during = info(&mut c, "replication");
+    let replid = field(&during, "master_replid").unwrap();
+    let offset = field(&during, "master_repl_offset").unwrap();
+    assert_ne!(offset, "0");
+    wait_for("the backlog to be freed", || {
+        field(&info(&mut c, "replication"), "repl_backlog_active").as_deref() == Some("0")
+    });
+    let after = info(&mut c, "replication");
+    assert_ne!(field(&after, "master_replid").unwrap(), replid);
+    assert_eq!(field(&after, "master_repl_offset").unwrap(), offset);
+    assert_eq!(field(&after, "repl_backlog_histlen").as_deref(), Some("0"));
+}
+
+/// `trace yes` shows the replication link like any connection, on both
+/// ends: the handshake, the snapshot (its header and size), the stream and
+/// the acknowledgements.
+#[test]
+fn trace_shows_the_replication_link() {
+    let dir = dir("trace");
+    let master_log = dir.join("master.log");
+    let replica_log = dir.join("replica.log");
+    let master = common::start_with(&format!(
+        "logfile {}\ntrace yes\nrepl-diskless-sync no\n",
+        master_log.display()
+    ));
+    let replica = common::start_with(&format!("logfile {}\ntrace yes\n", replica_log.display()));
+    let client = |addr| {
+        redis::Client::open(format!("redis://{addr}/"))
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    };
+    let mut m = client(master.local_addr());
+    let mut r = client(replica.local_addr());
+    run(&mut m, &["SET", "before", "1"]);
+    run(
+        &mut r,
+        &[
+            "REPLICAOF",
+            "127.0.0.1",
+            &master.local_addr().port().to_string(),
+        ],
+    );
+    wait_synced(&mut r);
+    run(&mut m, &["SET", "streamed", "1"]);
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    wait_for("the replica's trace of the stream", || {
+        read(&replica_log).contains("<- *3\\r\\n$3\\r\\nSET\\r\\n$8\\r\\nstreamed")
+    });
+    let master_trace = read(&master_log);
+    let replica_trace = read(&replica_log);
+    for (log, wanted) in [
+        (&master_trace, "<- *1\\r\\n$4\\r\\nPING\\r\\n"),
+        (&master_trace, "   RDB snapshot, "),
+        (
+            &master_trace,
+            "-> *3\\r\\n$3\\r\\nSET\\r\\n$8\\r\\nstreamed",
+        ),
+        (
+            &master_trace,
+            "<- *3\\r\\n$8\\r\\nREPLCONF\\r\\n$3\\r\\nACK\\r\\n",
+        ),
+        (&replica_trace, "-> *1\\r\\n$4\\r\\nPING\\r\\n"),
+        (&replica_trace, "<- +PONG\\r\\n"),
+        (&replica_trace, "<- +FULLRESYNC "),
+        (
+            &replica_trace,
+            "-> *3\\r\\n$8\\r\\nREPLCONF\\r\\n$3\\r\\nACK\\r\\n",
+        ),
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(" [id=") && l.contains(wanted)),
+            "no {wanted:?} in\n{log}"
+        );
+    }
+}
+
+/// A respd replica serves its own replicas as Redis does: a redis-server
+/// master, a respd replica, and a redis-server replica of the respd one.
+/// The chained replica gets the master's own stream (same replication id,
+/// same offsets) and the same data, including writes to a database other
+/// than 0 made before and after it joined.
+#[test]
+fn chained_replica_of_a_respd_replica() {
+    if !installed("redis-server") {
+        return;
+    }
+    let master_dir = dir("chain-master");
+    let middle_dir = dir("chain-middle");
+    let leaf_dir = dir("chain-leaf");
+    let master = start_redis_master(&master_dir, "yes");
+    let mut m = conn(&master);
+    write_everything(&mut m, "before");
+    // The master's stream has database 2 selected when the leaf syncs.
+    run(&mut m, &["SELECT", "2"]);
+    run(&mut m, &["SET", "in-db-2", "1"]);
+    let replicaof = format!("127.0.0.1 {}", master.addr.port());
+    let middle = respd(
+        &middle_dir,
+        &["--replicaof", &replicaof, "--repl-diskless-sync-delay", "0"],
+    );
+    let mut r = conn(&middle);
+    wait_for("respd's link", || {
+        field(&info(&mut r, "replication"), "master_link_status").as_deref() == Some("up")
+    });
+    run(&mut m, &["SET", "in-db-2-again", "1"]);
+    let leaf = start_replica(&middle, &leaf_dir);
+    let mut l = conn(&leaf);
+    wait_synced(&mut l);
+    // Writes after the leaf joined, in the database the stream had.
+    run(&mut m, &["SET", "in-db-2-later", "1"]);
+    run(&mut m, &["SELECT", "0"]);
+    write_everything(&mut m, "after");
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let master_info = info(&mut m, "replication");
+    let offset = field(&master_info, "master_repl_offset").unwrap();
+    wait_for("the leaf to reach the master's offset", || {
+        field(&info(&mut l, "replication"), "slave_repl_offset").as_deref() == Some(&offset)
+    });
+    let expected = canonical(&mut m);
+    assert!(expected.contains_key("2:in-db-2-later"));
+    assert_same(&canonical(&mut r), &expected);
+    assert_same(&canonical(&mut l), &expected);
+    // The same history everywhere: the master's id and offset.
+    let replid = field(&master_info, "master_replid").unwrap();
+    for conn in [&mut r, &mut l] {
+        let text = info(conn, "replication");
+        assert_eq!(
+            field(&text, "master_replid").as_deref(),
+            Some(replid.as_str())
+        );
+        assert_eq!(
+            field(&text, "master_repl_offset").as_deref(),
+            Some(offset.as_str())
+        );
+    }
+    // respd lists the leaf as its replica.
+    let text = info(&mut r, "replication");
+    assert_eq!(field(&text, "connected_slaves").as_deref(), Some("1"));
 }

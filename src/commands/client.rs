@@ -133,8 +133,10 @@ enum ClientType {
     Normal,
     /// Subscribed to at least one channel, pattern or shard channel.
     Pubsub,
-    /// `master`, `replica`/`slave`: respd has no replication, so nobody.
-    Replication,
+    /// A replica's link to this server (`replica`, or `slave`).
+    Replica,
+    /// This replica's link to its master.
+    Master,
 }
 
 fn parse_client_type(name: &[u8]) -> Result<ClientType, Error> {
@@ -142,8 +144,10 @@ fn parse_client_type(name: &[u8]) -> Result<ClientType, Error> {
         Ok(ClientType::Normal)
     } else if is(name, "pubsub") {
         Ok(ClientType::Pubsub)
-    } else if ["master", "replica", "slave"].iter().any(|t| is(name, t)) {
-        Ok(ClientType::Replication)
+    } else if is(name, "master") {
+        Ok(ClientType::Master)
+    } else if is(name, "replica") || is(name, "slave") {
+        Ok(ClientType::Replica)
     } else {
         Err(Error::new(format!(
             "ERR Unknown client type '{}'",
@@ -154,11 +158,13 @@ fn parse_client_type(name: &[u8]) -> Result<ClientType, Error> {
 
 /// A client's type, as Redis's `getClientType` tells it.
 fn client_type(client: &ClientInfo) -> ClientType {
-    let subscribed = client
-        .pubsub
-        .iter()
-        .any(|count| count.load(std::sync::atomic::Ordering::Relaxed) > 0);
-    if subscribed {
+    use std::sync::atomic::Ordering::Relaxed;
+    match client.link.load(Relaxed) {
+        crate::clients::LINK_MASTER => return ClientType::Master,
+        crate::clients::LINK_REPLICA => return ClientType::Replica,
+        _ => {}
+    }
+    if client.pubsub.iter().any(|count| count.load(Relaxed) > 0) {
         ClientType::Pubsub
     } else {
         ClientType::Normal
@@ -417,10 +423,14 @@ fn help(cx: &mut Context<'_>, _: &Args) -> CmdResult {
 
 /// Waits while CLIENT PAUSE holds this command back: any command under
 /// `ALL`, one that writes or may replicate under `WRITE`.
-pub(super) fn wait_while_paused(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
+pub(super) fn wait_while_paused(
+    cx: &mut Context<'_>,
+    resolved: Resolved,
+    args: &Args,
+) -> CmdResult {
     let pause = &cx.shared.pause;
     if !pause.engaged() {
-        return;
+        return Ok(());
     }
     let writes = match cx.session.multi.as_ref() {
         Some(transaction) if resolved.parent == "exec" => transaction
@@ -432,6 +442,15 @@ pub(super) fn wait_while_paused(cx: &mut Context<'_>, resolved: Resolved, args: 
     if !pause.wait_if_paused(writes, &*cx.session.peer_closed.0) {
         cx.session.close_after_reply = true;
     }
+    // A FAILOVER that ended the pause made this server a read-only
+    // replica: the held write meets it (Redis runs it from the start).
+    if writes
+        && !cx.session.replication.is_master
+        && crate::replication::replica::read_only(cx.shared)
+    {
+        return Err(crate::replication::replica::READONLY.into());
+    }
+    Ok(())
 }
 
 /// Redis's "write or may-replicate" test for CLIENT PAUSE WRITE: writes,

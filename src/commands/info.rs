@@ -160,7 +160,11 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             ("io_threads_active", "0".into()),
         ],
         "clients" => vec![
-            ("connected_clients", shared.clients.len().to_string()),
+            // Replicas' links are not counted, as in Redis.
+            (
+                "connected_clients",
+                (shared.clients.len() - shared.replication.backlog().replicas.len()).to_string(),
+            ),
             ("cluster_connections", "0".into()),
             ("maxclients", config.maxclients().to_string()),
             ("client_recent_max_input_buffer", "0".into()),

@@ -722,7 +722,7 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     };
     // CLIENT PAUSE holds the command back (before MULTI queues it, as in
     // Redis's processCommand).
-    client::wait_while_paused(cx, resolved, args);
+    client::wait_while_paused(cx, resolved, args)?;
     if let Some(transaction) = cx.session.multi.as_mut() {
         if !NOT_QUEUED.contains(&resolved.parent) {
             transaction.queued.push((resolved, args.to_vec()));
@@ -895,6 +895,11 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
         && may_write(cx)
     {
         return Err(crate::replication::replica::READONLY.into());
+    }
+    // `replica-serve-stale-data no`: with the master's link down, only
+    // the commands flagged `stale` run.
+    if command.flags & flags::STALE == 0 || resolved.parent == "exec" {
+        crate::replication::replica::check_stale(cx, command, resolved)?;
     }
     // While a script is slow, only the commands allowed beside it run.
     #[cfg(feature = "scripting")]

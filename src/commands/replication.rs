@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::errors::{self, Error};
 use super::flags::*;
 use super::{int_arg, is, Args, CmdResult, Command, Context, NO_KEYS};
+use crate::replication::failover::{self, Phase};
 use crate::replication::master::{self, Handover};
 use crate::replication::replica;
 use crate::replication::ReplicaState;
@@ -54,6 +55,14 @@ pub static COMMANDS: &[Command] = &[
         replicaof,
     ),
     Command::new(
+        "failover",
+        -1,
+        ADMIN | NOSCRIPT | STALE,
+        NO_KEYS,
+        "server",
+        failover,
+    ),
+    Command::new(
         "role",
         1,
         NOSCRIPT | LOADING | STALE | FAST,
@@ -66,21 +75,68 @@ pub static COMMANDS: &[Command] = &[
 /// SYNC: a full resync without the `+FULLRESYNC` line (old replicas,
 /// `redis-cli --rdb`).
 fn sync(cx: &mut Context<'_>, _args: &Args) -> CmdResult {
+    may_sync(cx)?;
     full_resync(cx, false)
 }
 
-/// PSYNC replicationid offset
+/// Redis's refusals of a SYNC/PSYNC: during a failover, and on a replica
+/// whose own link is down.
+fn may_sync(cx: &Context<'_>) -> CmdResult {
+    let shared = cx.shared;
+    if shared.replication.failover.phase() != Phase::None {
+        return Err("NOMASTERLINK Can't SYNC while failing over".into());
+    }
+    if shared
+        .replication
+        .replica
+        .master()
+        .is_some_and(|m| m.link != replica::LinkState::Connected)
+    {
+        return Err("NOMASTERLINK Can't SYNC while not connected with my master".into());
+    }
+    Ok(())
+}
+
+/// PSYNC replicationid offset [FAILOVER]
 fn psync(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let shared = cx.shared;
+    // Sent by a master handing over to this replica (its FAILOVER).
+    if args.len() > 3 && is(&args[3], "failover") {
+        crate::log::log(
+            shared,
+            crate::log::WARNING,
+            &format!(
+                "Failover request received for replid {}.",
+                String::from_utf8_lossy(&args[1])
+            ),
+        );
+        if !shared.replication.replica.is_replica() {
+            return Err("ERR PSYNC FAILOVER can't be sent to a master.".into());
+        }
+        if args[1] != shared.replication.ids(&shared.run_id).replid.as_bytes() {
+            return Err("ERR PSYNC FAILOVER replid must match my replid.".into());
+        }
+        replica::unfollow(shared);
+        crate::log::log(
+            shared,
+            crate::log::NOTICE,
+            &format!(
+                "MASTER MODE enabled (failover request from '{}')",
+                cx.session.info.addr
+            ),
+        );
+    }
+    may_sync(cx)?;
     cx.session.replication.psync = true;
-    let replid = cx.shared.run_id.as_bytes();
-    if args[1] == replid {
-        if let Some(wanted) = crate::util::parse_i64(&args[2]) {
-            if try_continue(cx, wanted) {
-                cx.out
-                    .simple(&format!("CONTINUE {}", cx.shared.run_id.as_str()));
-                cx.session.replication.handover = Some(Handover::Continue);
-                return Ok(());
-            }
+    let ids = shared.replication.ids(&shared.run_id);
+    if let Some(wanted) = crate::util::parse_i64(&args[2]) {
+        // Our history, or the one we continue up to where we took over.
+        let ours = args[1] == ids.replid.as_bytes()
+            || args[1] == ids.replid2.as_bytes() && wanted <= ids.second_offset;
+        if ours && try_continue(cx, wanted) {
+            cx.out.simple(&format!("CONTINUE {}", ids.replid));
+            cx.session.replication.handover = Some(Handover::Continue);
+            return Ok(());
         }
     }
     full_resync(cx, true)
@@ -117,6 +173,16 @@ fn full_resync(cx: &mut Context<'_>, psync: bool) -> CmdResult {
     let shared = cx.shared;
     // The shared side this command holds, traded for the exclusive one.
     cx.gate = None;
+    // On a replica, no command of its master's stream is half applied.
+    let side = &shared.replication.replica;
+    let applying = side.following().then(|| {
+        side.apply_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    });
+    let stream_db = applying
+        .as_ref()
+        .map(|_| side.stream_db.load(std::sync::atomic::Ordering::SeqCst));
     let gate = shared
         .exec_gate
         .write()
@@ -137,13 +203,16 @@ fn full_resync(cx: &mut Context<'_>, psync: bool) -> CmdResult {
         .collect();
     let libraries = crate::persistence::library_codes(shared);
     drop(gate);
+    drop(applying);
     if psync {
-        cx.out.simple(&format!(
-            "FULLRESYNC {} {offset}",
-            cx.shared.run_id.as_str()
-        ));
+        let replid = shared.replication.ids(&shared.run_id).replid;
+        cx.out.simple(&format!("FULLRESYNC {replid} {offset}"));
     }
-    cx.session.replication.handover = Some(Handover::Full { dbs, libraries });
+    cx.session.replication.handover = Some(Handover::Full {
+        dbs,
+        libraries,
+        stream_db,
+    });
     Ok(())
 }
 
@@ -166,8 +235,11 @@ fn replconf(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             }
             cx.session.replication.ip_address = Some(String::from_utf8_lossy(value).into());
         } else if is(option, "capa") {
-            // Capabilities are noted by what is sent: respd always sends
-            // the `$<length>` form, which every replica reads.
+            // `eof` allows the diskless form; `psync2` is assumed (every
+            // Redis since 4.0 sends it).
+            if is(value, "eof") {
+                cx.session.replication.capa_eof = true;
+            }
         } else if is(option, "ack") || is(option, "getack") {
             // From a replica these arrive on its link's reader; from
             // anyone else they are ignored, without a reply (as Redis).
@@ -249,6 +321,9 @@ fn wait(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 /// REPLICAOF host port | REPLICAOF NO ONE (SLAVEOF is the old name)
 fn replicaof(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    if cx.shared.replication.failover.phase() != Phase::None {
+        return Err("ERR REPLICAOF not allowed while failing over.".into());
+    }
     if is(&args[1], "no") && is(&args[2], "one") {
         replica::unfollow(cx.shared);
         cx.out.ok();
@@ -263,6 +338,77 @@ fn replicaof(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     } else {
         cx.out.simple("OK Already connected to specified master");
     }
+    Ok(())
+}
+
+/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]
+fn failover(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let shared = cx.shared;
+    if args.len() == 2 && is(&args[1], "abort") {
+        if shared.replication.failover.phase() == Phase::None {
+            return Err("ERR No failover in progress.".into());
+        }
+        failover::abort(shared, "Failover manually aborted");
+        cx.out.ok();
+        return Ok(());
+    }
+    let mut timeout_ms = 0;
+    let mut force = false;
+    let mut target: Option<(String, i64)> = None;
+    let mut j = 1;
+    while j < args.len() {
+        if is(&args[j], "timeout") && j + 1 < args.len() && timeout_ms == 0 {
+            timeout_ms = int_arg(&args[j + 1])?;
+            if timeout_ms <= 0 {
+                return Err("ERR FAILOVER timeout must be greater than 0".into());
+            }
+            j += 2;
+        } else if is(&args[j], "to") && j + 2 < args.len() && target.is_none() {
+            let port = int_arg(&args[j + 2])?;
+            target = Some((String::from_utf8_lossy(&args[j + 1]).into_owned(), port));
+            j += 3;
+        } else if is(&args[j], "force") && !force {
+            force = true;
+            j += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    if shared.replication.failover.phase() != Phase::None {
+        return Err("ERR FAILOVER already in progress.".into());
+    }
+    if shared.replication.replica.is_replica() {
+        return Err("ERR FAILOVER is not valid when server is a replica.".into());
+    }
+    if shared.replication.backlog().replicas.is_empty() {
+        return Err("ERR FAILOVER requires connected replicas.".into());
+    }
+    if force && (timeout_ms == 0 || target.is_none()) {
+        return Err(
+            "ERR FAILOVER with force option requires both a timeout and target HOST and IP.".into(),
+        );
+    }
+    let target = match target {
+        Some((host, port)) => {
+            let port = u16::try_from(port).ok();
+            match port.and_then(|p| failover::replica_online(shared, &host, p)) {
+                None => return Err("ERR FAILOVER target HOST and PORT is not a replica.".into()),
+                Some(false) => return Err("ERR FAILOVER target replica is not online.".into()),
+                Some(true) => port.map(|p| (host, p)),
+            }
+        }
+        None => None,
+    };
+    shared.replication.failover.start(
+        shared,
+        failover::Request {
+            target,
+            deadline: (timeout_ms > 0)
+                .then(|| Instant::now() + Duration::from_millis(timeout_ms as u64)),
+            force,
+        },
+    );
+    cx.out.ok();
     Ok(())
 }
 
@@ -289,11 +435,7 @@ fn role(cx: &mut Context<'_>, _args: &Args) -> CmdResult {
         return Ok(());
     }
     let backlog = cx.shared.replication.backlog();
-    let offset = if cx.shared.replication.active() {
-        backlog.offset()
-    } else {
-        0
-    };
+    let offset = backlog.offset();
     let replicas: Vec<_> = backlog
         .replicas
         .iter()
@@ -320,8 +462,9 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
     let shared = cx_shared;
     let active = shared.replication.active();
     let backlog = shared.replication.backlog();
-    let mut offset = if active { backlog.offset() } else { 0 };
-    let mut replid = shared.run_id.clone();
+    // Kept across a freed backlog, as Redis's master_repl_offset.
+    let mut offset = backlog.offset();
+    let ids = shared.replication.ids(&shared.run_id);
     let online: Vec<_> = backlog.replicas.iter().filter(|r| !r.dropped).collect();
     let mut fields = vec![("role".to_string(), "master".to_string())];
     let side = &shared.replication.replica;
@@ -329,7 +472,6 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
     if let Some(master) = side.master() {
         let up = master.link == replica::LinkState::Connected;
         offset = replica_offset;
-        replid = master.replid.clone().unwrap_or(replid);
         fields = vec![
             ("role".into(), "slave".into()),
             ("master_host".into(), master.host.clone()),
@@ -378,11 +520,14 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
         ));
     }
     fields.extend([
-        ("master_failover_state".into(), "no-failover".into()),
-        ("master_replid".into(), replid),
-        ("master_replid2".into(), "0".repeat(40)),
+        (
+            "master_failover_state".into(),
+            shared.replication.failover.phase().word().into(),
+        ),
+        ("master_replid".into(), ids.replid),
+        ("master_replid2".into(), ids.replid2),
         ("master_repl_offset".into(), offset.to_string()),
-        ("second_repl_offset".into(), "-1".into()),
+        ("second_repl_offset".into(), ids.second_offset.to_string()),
         ("repl_backlog_active".into(), u8::from(active).to_string()),
         (
             "repl_backlog_size".into(),

@@ -492,7 +492,8 @@ fn load_rdb_file(shared: &Shared, path: &Path) -> Result<bool, String> {
 }
 
 /// Replaces the store's contents with an RDB received from a master.
-pub fn load_rdb_bytes(shared: &Shared, data: &[u8]) -> Result<(), String> {
+/// Returns the snapshot's `repl-stream-db`, if it names one.
+pub fn load_rdb_bytes(shared: &Shared, data: &[u8]) -> Result<Option<usize>, String> {
     let started = Instant::now();
     let loaded = rdb::read(
         data,
@@ -503,8 +504,9 @@ pub fn load_rdb_bytes(shared: &Shared, data: &[u8]) -> Result<(), String> {
     .map_err(|err| format!("bad RDB from the master {err}"))?;
     install_libraries(shared, &loaded.libraries)
         .map_err(|err| format!("can't load the master's RDB: {err}"))?;
+    let stream_db = loaded.stream_db;
     install(shared, loaded, started);
-    Ok(())
+    Ok(stream_db)
 }
 
 /// Puts loaded databases in place of the store's.

@@ -182,6 +182,21 @@ pub fn write_with(
     now: u64,
     compress: bool,
 ) -> io::Result<u64> {
+    write_for_replica(out, dbs, libraries, now, compress, None)
+}
+
+/// [`write_with()`] for a replica's full resync: with `stream_db`, the
+/// `repl-stream-db` field names the database the stream that follows has
+/// selected (a chained replica's stream is its master's, which may not
+/// select one again).
+pub fn write_for_replica(
+    out: impl Write,
+    dbs: &[(usize, &Db)],
+    libraries: &[Vec<u8>],
+    now: u64,
+    compress: bool,
+    stream_db: Option<usize>,
+) -> io::Result<u64> {
     let mut w = Checksummed {
         inner: out,
         crc: 0,
@@ -199,6 +214,11 @@ pub fn write_with(
         w.put(&[OP_AUX])?;
         w.string(name.as_bytes())?;
         w.string(value.as_bytes())?;
+    }
+    if let Some(db) = stream_db {
+        w.put(&[OP_AUX])?;
+        w.string(b"repl-stream-db")?;
+        w.string(db.to_string().as_bytes())?;
     }
     for code in libraries {
         write_library(&mut w, code)?;
@@ -353,6 +373,9 @@ pub struct Loaded {
     pub version: u32,
     /// The code of each function library, in file order.
     pub libraries: Vec<Vec<u8>>,
+    /// `repl-stream-db`: the database the replication stream had selected
+    /// at the snapshot (a replica starts applying the stream there).
+    pub stream_db: Option<usize>,
 }
 
 type Result<T> = std::result::Result<T, LoadError>;
@@ -559,8 +582,14 @@ pub fn read(data: &[u8], databases: usize, now: u64, access: Arc<AccessPolicy>) 
         match opcode {
             OP_EOF => break,
             OP_AUX => {
-                r.string()?;
-                r.string()?;
+                let name = r.string()?;
+                let value = r.string()?;
+                if name == b"repl-stream-db" {
+                    loaded.stream_db = std::str::from_utf8(&value)
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .filter(|&db: &usize| db < databases);
+                }
             }
             OP_SELECTDB => {
                 let index = r.length()?;

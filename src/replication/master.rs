@@ -25,6 +25,8 @@ pub struct Link {
     pub ip_address: Option<String>,
     /// `REPLCONF rdb-only 1` (`redis-cli --rdb`): the snapshot, no stream.
     pub rdb_only: bool,
+    /// `REPLCONF capa eof`: it reads the diskless `$EOF:<mark>` form.
+    pub capa_eof: bool,
     /// Set by SYNC/PSYNC: the connection becomes a replica's.
     pub handover: Option<Handover>,
     /// The link came by PSYNC (the replica ACKs), not SYNC.
@@ -43,6 +45,8 @@ pub enum Handover {
     Full {
         dbs: Vec<Db>,
         libraries: Vec<Vec<u8>>,
+        /// On a replica, the database its master's stream has selected.
+        stream_db: Option<usize>,
     },
     /// The stream from where the replica stopped (`+CONTINUE`).
     Continue,
@@ -63,6 +67,9 @@ pub fn register(
             .map(|(ip, _)| ip.trim_matches(['[', ']']).to_string())
             .unwrap_or_default()
     });
+    client
+        .link
+        .store(crate::clients::LINK_REPLICA, Ordering::Relaxed);
     backlog.replicas.retain(|r| r.client_id != client.id);
     backlog.replicas.push(Replica {
         client_id: client.id,
@@ -92,9 +99,28 @@ pub fn serve(
     link: Link,
 ) {
     let id = client.id;
+    let trace = super::LinkTrace {
+        shared,
+        label: format!("id={id} {}", client.addr),
+    };
     let result = (|| -> io::Result<()> {
-        if let Some(Handover::Full { dbs, libraries }) = link.handover {
-            send_snapshot(shared, stream, &dbs, &libraries)?;
+        if let Some(Handover::Full {
+            dbs,
+            libraries,
+            stream_db,
+        }) = link.handover
+        {
+            let diskless =
+                link.capa_eof && shared.config().get("repl-diskless-sync") == Some("yes");
+            if diskless {
+                diskless_delay(shared, stream)?;
+            }
+            let snapshot = Snapshot {
+                dbs: &dbs,
+                libraries: &libraries,
+                stream_db,
+            };
+            send_snapshot(shared, stream, &snapshot, diskless, &trace)?;
             drop(dbs);
             if link.rdb_only {
                 return Ok(());
@@ -102,8 +128,14 @@ pub fn serve(
             put_online(shared, id);
         }
         let _ = stream.set_read_timeout(None);
-        spawn_ack_reader(shared.clone(), stream.clone(), buffered, id);
-        send_stream(shared, stream, id, link.psync)
+        spawn_ack_reader(
+            shared.clone(),
+            stream.clone(),
+            buffered,
+            id,
+            trace.label.clone(),
+        );
+        send_stream(shared, stream, id, link.psync, &trace)
     })();
     if let Err(err) = result {
         crate::log::log(
@@ -116,21 +148,87 @@ pub fn serve(
     shared.replication.acked.notify_all();
 }
 
-/// The snapshot as an RDB bulk string: `$<length>\r\n<bytes>`, the form
-/// every replica (and `redis-cli --rdb`) reads.
+/// With `repl-diskless-sync`, Redis waits `repl-diskless-sync-delay`
+/// seconds for more replicas to share one transfer (less once
+/// `repl-diskless-sync-max-replicas` are waiting). Each replica gets its
+/// own copy here, so the wait only keeps Redis's timing; a newline a
+/// second tells the replica the master is alive meanwhile.
+fn diskless_delay(shared: &Shared, stream: &Stream) -> io::Result<()> {
+    let setting = |name: &str| {
+        shared
+            .config()
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let delay = Duration::from_secs(setting("repl-diskless-sync-delay"));
+    let max_replicas = setting("repl-diskless-sync-max-replicas") as usize;
+    let start = Instant::now();
+    let mut last_newline = Instant::now();
+    while start.elapsed() < delay && !shared.shutting_down.load(Ordering::SeqCst) {
+        let waiting = shared
+            .replication
+            .backlog()
+            .replicas
+            .iter()
+            .filter(|r| !r.dropped && r.state == ReplicaState::SendBulk)
+            .count();
+        if max_replicas > 0 && waiting >= max_replicas {
+            break;
+        }
+        if last_newline.elapsed() >= Duration::from_secs(1) {
+            last_newline = Instant::now();
+            let mut out = stream;
+            out.write_all(b"\n")?;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// The snapshot as an RDB bulk string: `$<length>\r\n<bytes>`, or, for a
+/// diskless transfer, `$EOF:<40 random hex digits>\r\n<bytes><the same 40>`
+/// (the length unknown in advance, as Redis streams it from a child).
+/// What a full resync sends: the databases and libraries as they were at
+/// the stream's starting point.
+struct Snapshot<'a> {
+    dbs: &'a [Db],
+    libraries: &'a [Vec<u8>],
+    stream_db: Option<usize>,
+}
+
 fn send_snapshot(
     shared: &Shared,
     stream: &Stream,
-    dbs: &[Db],
-    libraries: &[Vec<u8>],
+    snapshot: &Snapshot<'_>,
+    diskless: bool,
+    trace: &super::LinkTrace<'_>,
 ) -> io::Result<()> {
     let compress = shared.config().get("rdbcompression") == Some("yes");
-    let numbered: Vec<(usize, &Db)> = dbs.iter().enumerate().collect();
+    let numbered: Vec<(usize, &Db)> = snapshot.dbs.iter().enumerate().collect();
     let mut payload = Vec::new();
-    rdb::write_with(&mut payload, &numbered, libraries, now_ms(), compress)?;
+    rdb::write_for_replica(
+        &mut payload,
+        &numbered,
+        snapshot.libraries,
+        now_ms(),
+        compress,
+        snapshot.stream_db,
+    )?;
     let mut out = stream;
-    out.write_all(format!("${}\r\n", payload.len()).as_bytes())?;
-    out.write_all(&payload)?;
+    if diskless {
+        let mark = crate::shared::random_hex(40);
+        let header = format!("$EOF:{mark}\r\n");
+        trace.snapshot("->", &format!("{header}...{mark}"), payload.len());
+        out.write_all(header.as_bytes())?;
+        out.write_all(&payload)?;
+        out.write_all(mark.as_bytes())?;
+    } else {
+        let header = format!("${}\r\n", payload.len());
+        trace.snapshot("->", &header, payload.len());
+        out.write_all(header.as_bytes())?;
+        out.write_all(&payload)?;
+    }
     out.flush()
 }
 
@@ -144,7 +242,13 @@ fn put_online(shared: &Shared, id: u64) {
 
 /// Waits for stream bytes the replica has not been sent, and sends them,
 /// until the replica is dropped or the server stops.
-fn send_stream(shared: &Shared, stream: &Stream, id: u64, acks: bool) -> io::Result<()> {
+fn send_stream(
+    shared: &Shared,
+    stream: &Stream,
+    id: u64,
+    acks: bool,
+    trace: &super::LinkTrace<'_>,
+) -> io::Result<()> {
     let replication = &shared.replication;
     let timeout = shared
         .config()
@@ -189,6 +293,7 @@ fn send_stream(shared: &Shared, stream: &Stream, id: u64, acks: bool) -> io::Res
                 backlog.waiting -= 1;
             }
         };
+        trace.requests("->", &bytes);
         let mut out = stream;
         out.write_all(&bytes)?;
     }
@@ -205,7 +310,13 @@ impl Read for SharedStream {
 
 /// Reads the replica's `REPLCONF ACK <offset>` until the link ends; then
 /// marks the replica dropped, which ends its writer.
-fn spawn_ack_reader(shared: Arc<Shared>, stream: Arc<Stream>, buffered: Vec<u8>, id: u64) {
+fn spawn_ack_reader(
+    shared: Arc<Shared>,
+    stream: Arc<Stream>,
+    buffered: Vec<u8>,
+    id: u64,
+    label: String,
+) {
     let reader = Cursor::new(buffered).chain(SharedStream(stream));
     let owner = shared.clone();
     let spawned = std::thread::Builder::new()
@@ -218,8 +329,17 @@ fn spawn_ack_reader(shared: Arc<Shared>, stream: Arc<Stream>, buffered: Vec<u8>,
                 authenticated: true,
                 ..Limits::default()
             };
+            let trace = super::LinkTrace {
+                shared: &shared,
+                label,
+            };
             while let Ok(true) = command.read(&mut reader, &limits) {
                 let args = command.args();
+                if trace.on() {
+                    let mut bytes = Vec::new();
+                    crate::resp::encode_command(&mut bytes, args);
+                    trace.requests("<-", &bytes);
+                }
                 let is_ack = args.len() == 3
                     && args[0].eq_ignore_ascii_case(b"replconf")
                     && args[1].eq_ignore_ascii_case(b"ack");
@@ -265,12 +385,20 @@ pub fn cron(shared: &Shared, last_ping: &mut Instant) {
         .get("repl-backlog-size")
         .and_then(crate::config::parse_memory)
         .unwrap_or(1024 * 1024);
+    let ttl = shared
+        .config()
+        .get("repl-backlog-ttl")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(3600);
+    shared.replication.expire_backlog(shared, ttl);
     let has_replicas = {
         let mut backlog = shared.replication.backlog();
         backlog.size = size;
         !backlog.replicas.is_empty()
     };
-    if has_replicas && last_ping.elapsed() >= Duration::from_secs(period) {
+    // No PING while a failover waits for a replica to match our offset.
+    let failing_over = shared.replication.failover.phase() != super::failover::Phase::None;
+    if has_replicas && !failing_over && last_ping.elapsed() >= Duration::from_secs(period) {
         *last_ping = Instant::now();
         crate::persistence::aof::propagate_to_replicas(shared, &[b"PING".to_vec()]);
     }

@@ -18,6 +18,7 @@
 //! sends the snapshot, then waits on [`Replication::fed`] for new bytes and
 //! writes them; a small reader thread takes its `REPLCONF ACK`s.
 
+pub mod failover;
 pub mod master;
 pub mod replica;
 
@@ -70,6 +71,51 @@ pub fn enough_good_replicas(shared: &crate::shared::Shared, (wanted, max_lag): (
     good >= wanted
 }
 
+/// `trace yes` on a replication link, logged as any connection's trace:
+/// `[label] <- ...` for what arrived, `[label] -> ...` for what was sent.
+pub(crate) struct LinkTrace<'a> {
+    pub shared: &'a crate::shared::Shared,
+    pub label: String,
+}
+
+impl LinkTrace<'_> {
+    pub fn on(&self) -> bool {
+        self.shared.config().trace()
+    }
+
+    /// Commands (the stream, ACKs, the handshake's requests).
+    pub fn requests(&self, arrow: &str, bytes: &[u8]) {
+        if self.on() {
+            self.lines(arrow, crate::resp::trace::trace_requests(bytes));
+        }
+    }
+
+    /// Replies (the handshake's answers).
+    pub fn replies(&self, arrow: &str, bytes: &[u8]) {
+        if self.on() {
+            self.lines(arrow, crate::resp::trace::trace_replies(bytes));
+        }
+    }
+
+    /// The snapshot: its bulk header as bytes, the RDB by its size.
+    pub fn snapshot(&self, arrow: &str, header: &str, len: usize) {
+        if self.on() {
+            let header = crate::resp::trace::visible(header.as_bytes());
+            self.lines(arrow, vec![format!("{header}   RDB snapshot, {len} bytes")]);
+        }
+    }
+
+    fn lines(&self, arrow: &str, lines: Vec<String>) {
+        for line in lines {
+            crate::log::log(
+                self.shared,
+                crate::log::WARNING,
+                &format!("[{}] {arrow} {line}", self.label),
+            );
+        }
+    }
+}
+
 /// The replication state, part of [`crate::shared::Shared`].
 #[derive(Debug, Default)]
 pub struct Replication {
@@ -83,6 +129,20 @@ pub struct Replication {
     pub acked: Condvar,
     /// This server as a replica: its master and link.
     pub replica: replica::ReplicaSide,
+    /// FAILOVER, while one is under way.
+    pub failover: failover::Failover,
+    /// The replication ids, once one changed (until then the run id).
+    ids: Mutex<Option<Ids>>,
+}
+
+/// `master_replid`, `master_replid2` and `second_repl_offset`: a master
+/// that was a replica answers PSYNCs for its old master's history too.
+#[derive(Debug, Clone)]
+pub struct Ids {
+    pub replid: String,
+    pub replid2: String,
+    /// The first offset the old id does not cover (-1: none).
+    pub second_offset: i64,
 }
 
 /// The stream's recent bytes and the replicas reading them.
@@ -98,6 +158,8 @@ pub struct Backlog {
     /// Replica threads waiting on [`Replication::fed`]: a write wakes
     /// them only when some are (a wake-up costs a system call).
     pub waiting: usize,
+    /// When the last replica left (`repl-backlog-ttl` counts from there).
+    pub no_replicas_since: Option<Instant>,
 }
 
 impl Backlog {
@@ -174,6 +236,25 @@ impl Replica {
 }
 
 impl Replication {
+    /// The ids; `run_id` stands for the first replid.
+    pub fn ids(&self, run_id: &str) -> Ids {
+        self.ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| Ids {
+                replid: run_id.to_string(),
+                replid2: "0".repeat(40),
+                second_offset: -1,
+            })
+    }
+
+    /// A new history begins: `replid` continues `old`'s up to offset
+    /// `upto` (Redis's shiftReplicationId, and a FULLRESYNC's adoption).
+    pub fn set_ids(&self, ids: Ids) {
+        *self.ids.lock().unwrap_or_else(PoisonError::into_inner) = Some(ids);
+    }
+
     /// True while writes are propagated to the backlog.
     pub fn active(&self) -> bool {
         self.active.load(Ordering::Acquire)
@@ -194,8 +275,19 @@ impl Replication {
         }
     }
 
-    /// Appends bytes of the stream and wakes the replicas.
+    /// Appends bytes of the stream and wakes the replicas. A replica's
+    /// own propagation goes nowhere: its replicas get its master's stream
+    /// as it came ([`Replication::feed_from_master`]).
     pub fn feed(&self, bytes: &[u8]) {
+        if self.replica.following() {
+            return;
+        }
+        self.feed_from_master(bytes);
+    }
+
+    /// Appends bytes of the stream (on a replica, the master's, proxied
+    /// to its own replicas as Redis's chained replication does).
+    pub fn feed_from_master(&self, bytes: &[u8]) {
         let mut backlog = self.backlog();
         backlog.bytes.extend(bytes);
         backlog.trim();
@@ -204,6 +296,37 @@ impl Replication {
         if wake {
             self.fed.notify_all();
         }
+    }
+
+    /// Starts the backlog afresh at stream offset `offset`, empty (a
+    /// replica that synced with its master, a replica turned master).
+    /// With `drop_replicas` this server's replicas are cut off, to resync
+    /// with the new history.
+    pub fn restart_backlog(
+        &self,
+        shared: &crate::shared::Shared,
+        offset: u64,
+        drop_replicas: bool,
+    ) {
+        let size = shared
+            .config()
+            .get("repl-backlog-size")
+            .and_then(crate::config::parse_memory)
+            .unwrap_or(1024 * 1024);
+        let mut backlog = self.backlog();
+        if backlog.offset() != offset {
+            backlog.base = offset;
+            backlog.bytes.clear();
+        }
+        if drop_replicas {
+            for replica in &mut backlog.replicas {
+                replica.drop_link();
+            }
+        }
+        backlog.size = size;
+        self.active.store(true, Ordering::Release);
+        drop(backlog);
+        self.fed.notify_all();
     }
 
     /// The number of replicas that acknowledged `offset` or later.
@@ -219,6 +342,40 @@ impl Replication {
     pub fn remove(&self, client_id: u64) {
         let mut backlog = self.backlog();
         backlog.replicas.retain(|r| r.client_id != client_id);
+        if backlog.replicas.is_empty() {
+            backlog.no_replicas_since = Some(Instant::now());
+        }
         backlog.trim();
+    }
+
+    /// `repl-backlog-ttl`: a master without replicas for `ttl` seconds
+    /// frees its backlog, and starts a new history (no one can continue
+    /// the old one any more), as Redis's replicationCron.
+    pub fn expire_backlog(&self, shared: &crate::shared::Shared, ttl: u64) {
+        if ttl == 0 || !self.active() || self.replica.is_replica() {
+            return;
+        }
+        let mut backlog = self.backlog();
+        let idle = backlog.replicas.is_empty()
+            && backlog
+                .no_replicas_since
+                .is_some_and(|since| since.elapsed().as_secs() >= ttl);
+        if !idle {
+            return;
+        }
+        self.active.store(false, Ordering::Release);
+        backlog.base = backlog.offset();
+        backlog.bytes = VecDeque::new();
+        drop(backlog);
+        self.set_ids(Ids {
+            replid: crate::shared::random_hex(40),
+            replid2: "0".repeat(40),
+            second_offset: -1,
+        });
+        crate::log::log(
+            shared,
+            crate::log::NOTICE,
+            &format!("Replication backlog freed after {ttl} seconds without connected replicas."),
+        );
     }
 }

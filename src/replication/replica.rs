@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,19 @@ pub struct ReplicaSide {
     generation: AtomicU64,
     /// The stream offset applied so far (`slave_repl_offset`).
     pub offset: AtomicU64,
+    /// A replica whose link is not up: every command's stale-data check
+    /// reads this instead of the state's lock.
+    link_down: AtomicBool,
+    /// True while this server follows a master (every write's propagation
+    /// reads it).
+    following: AtomicBool,
+    /// Held while one command of the master's stream is applied and fed
+    /// to this server's replicas: a replica's full resync takes it, so
+    /// its snapshot and its stream start at the same point.
+    pub apply_lock: Mutex<()>,
+    /// The database the master's stream has selected (`repl-stream-db`
+    /// of a snapshot for this server's replicas).
+    pub stream_db: AtomicUsize,
 }
 
 /// The master this server replicates, and the link's state.
@@ -76,12 +89,60 @@ impl ReplicaSide {
     pub fn is_replica(&self) -> bool {
         self.state().is_some()
     }
+
+    pub fn following(&self) -> bool {
+        self.following.load(Ordering::Acquire)
+    }
+
+    /// Keeps `link_down` and `following` true to the state (called with
+    /// it locked).
+    fn note_link(&self, state: &Option<Master>) {
+        self.following.store(state.is_some(), Ordering::Release);
+        let down = state
+            .as_ref()
+            .is_some_and(|m| m.link != LinkState::Connected);
+        self.link_down.store(down, Ordering::Release);
+    }
 }
 
 /// True when a client write must be refused (`replica-read-only yes`).
 pub fn read_only(shared: &Shared) -> bool {
     shared.replication.replica.is_replica()
         && shared.config().get("replica-read-only") != Some("no")
+}
+
+/// Redis's refusal of a command while the master's link is down and
+/// `replica-serve-stale-data` is `no`.
+pub const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+/// Refuses a command not flagged `stale` (an EXEC with one queued) while
+/// the link is down and `replica-serve-stale-data no`.
+pub fn check_stale(
+    cx: &crate::commands::Context<'_>,
+    command: &crate::commands::Command,
+    resolved: crate::commands::Resolved,
+) -> Result<(), crate::commands::errors::Error> {
+    let shared = cx.shared;
+    if !shared.replication.replica.link_down.load(Ordering::Acquire)
+        || cx.session.replication.is_master
+        || shared.config().get("replica-serve-stale-data") != Some("no")
+    {
+        return Ok(());
+    }
+    let stale_ok = |c: &crate::commands::Command| c.flags & crate::commands::flags::STALE != 0;
+    let denied = if resolved.parent == "exec" {
+        cx.session
+            .multi
+            .as_ref()
+            .is_some_and(|t| t.queued.iter().any(|(queued, _)| !stale_ok(queued.command)))
+    } else {
+        !stale_ok(command)
+    };
+    if denied {
+        return Err(MASTERDOWN.into());
+    }
+    Ok(())
 }
 
 /// REPLICAOF host port: follow a new master (a new link thread). Returns
@@ -98,6 +159,12 @@ pub fn follow(shared: &Shared, host: &str, port: u16) -> bool {
         }
     }
     let replid = state.as_ref().and_then(|m| m.replid.clone());
+    if state.is_none() {
+        // A master that turns replica offers its own history for a
+        // partial resync (Redis's cached master "using myself").
+        let offset = shared.replication.backlog().offset();
+        side.offset.store(offset, Ordering::SeqCst);
+    }
     *state = Some(Master {
         host: host.to_string(),
         port,
@@ -106,6 +173,7 @@ pub fn follow(shared: &Shared, host: &str, port: u16) -> bool {
         last_io: Instant::now(),
         stream: None,
     });
+    side.note_link(&state);
     let generation = side.generation.fetch_add(1, Ordering::SeqCst) + 1;
     drop(state);
     log(
@@ -129,12 +197,33 @@ pub fn unfollow(shared: &Shared) {
     let side = &shared.replication.replica;
     let mut state = side.state();
     if let Some(master) = state.take() {
+        side.note_link(&state);
         side.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(stream) = &master.stream {
             let _ = stream.shutdown(Shutdown::Both);
         }
+        drop(state);
+        shift_history(shared);
         log(shared, log::NOTICE, "MASTER MODE enabled");
     }
+}
+
+/// A replica turned master starts a new history that continues its
+/// master's: a new replid, the old one as replid2 up to the offset reached
+/// (so replicas of the old master, the old master itself after FAILOVER,
+/// resync partially), and the backlog counting on from that offset. Its
+/// own replicas are cut off to learn the new id (Redis's
+/// shiftReplicationId and disconnectSlaves).
+fn shift_history(shared: &Shared) {
+    let replication = &shared.replication;
+    let offset = replication.replica.offset.load(Ordering::SeqCst);
+    let old = replication.ids(&shared.run_id);
+    replication.set_ids(super::Ids {
+        replid: crate::shared::random_hex(40),
+        replid2: old.replid,
+        second_offset: offset as i64 + 1,
+    });
+    replication.restart_backlog(shared, offset, true);
 }
 
 /// `replicaof host port` in the configuration, at start.
@@ -169,6 +258,7 @@ fn update(shared: &Shared, generation: u64, change: impl FnOnce(&mut Master)) {
         if let Some(master) = state.as_mut() {
             change(master);
         }
+        side.note_link(&state);
     }
 }
 
@@ -180,6 +270,9 @@ fn link_loop(shared: &Arc<Shared>, generation: u64) {
             return;
         };
         if let Err(err) = run_link(shared, generation, &master) {
+            if shared.replication.failover.phase() == super::failover::Phase::InProgress {
+                super::failover::abort(shared, &format!("link to the target failed: {err}"));
+            }
             if current(shared, generation) {
                 log(
                     shared,
@@ -219,24 +312,53 @@ impl Read for Counting {
     }
 }
 
-fn send(stream: &Mutex<Arc<TcpStream>>, args: &[&[u8]]) -> io::Result<()> {
+/// The link's sending side (the stream applier's GETACK answers and the
+/// ACK thread share it) and its name in the trace.
+struct Wire {
+    stream: Mutex<Arc<TcpStream>>,
+    shared: Arc<Shared>,
+    /// `id=<the link's client id> <master address>`.
+    label: String,
+}
+
+impl Wire {
+    fn trace(&self) -> super::LinkTrace<'_> {
+        super::LinkTrace {
+            shared: &self.shared,
+            label: self.label.clone(),
+        }
+    }
+}
+
+fn send(wire: &Wire, args: &[&[u8]]) -> io::Result<()> {
     let mut bytes = Vec::new();
     crate::resp::encode_command(&mut bytes, args);
-    let stream = stream.lock().unwrap_or_else(PoisonError::into_inner);
+    if wire.shared.config().trace() {
+        wire.trace().requests("->", &bytes);
+    }
+    let stream = wire.stream.lock().unwrap_or_else(PoisonError::into_inner);
     (&**stream).write_all(&bytes)
 }
 
 /// One line of the handshake (the master may send bare newlines first
 /// while it prepares the snapshot).
-fn read_line(reader: &mut impl BufRead) -> io::Result<String> {
+fn read_line(wire: &Wire, reader: &mut impl BufRead) -> io::Result<String> {
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if !line.is_empty() {
-            return Ok(line.to_string());
+        let trimmed = line.trim_end_matches(['\r', '\n']);
+        if !trimmed.is_empty() {
+            if wire.shared.config().trace() {
+                let trace = wire.trace();
+                if trimmed.starts_with('$') {
+                    trace.snapshot("<-", &line, 0);
+                } else {
+                    trace.replies("<-", line.as_bytes());
+                }
+            }
+            return Ok(trimmed.to_string());
         }
     }
 }
@@ -262,7 +384,18 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         let _ = stream.shutdown(Shutdown::Both);
         return Ok(());
     }
-    let writer = Arc::new(Mutex::new(stream.clone()));
+    let link_id = shared.clients.next_id();
+    let writer = Arc::new(Wire {
+        stream: Mutex::new(stream.clone()),
+        shared: shared.clone(),
+        label: format!(
+            "id={link_id} {}",
+            stream.peer_addr().map_or_else(
+                |_| format!("{}:{}", master.host, master.port),
+                |a| a.to_string()
+            )
+        ),
+    });
     let mut reader = BufReader::with_capacity(
         64 * 1024,
         Counting {
@@ -282,7 +415,7 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         )
     };
     send(&writer, &[b"PING"])?;
-    let pong = read_line(&mut reader)?;
+    let pong = read_line(&writer, &mut reader)?;
     if pong.starts_with('-') && !pong.starts_with("-NOAUTH") && !pong.starts_with("-NOPERM") {
         return Err(io::Error::other(format!("error reply to PING: {pong}")));
     }
@@ -292,43 +425,59 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         } else {
             send(&writer, &[b"AUTH", user.as_bytes(), auth.as_bytes()])?;
         }
-        let reply = read_line(&mut reader)?;
+        let reply = read_line(&writer, &mut reader)?;
         if reply.starts_with('-') {
             return Err(io::Error::other(format!("AUTH: {reply}")));
         }
     }
     send(&writer, &[b"REPLCONF", b"listening-port", port.as_bytes()])?;
-    read_line(&mut reader)?;
+    read_line(&writer, &mut reader)?;
     send(&writer, &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])?;
-    read_line(&mut reader)?;
+    read_line(&writer, &mut reader)?;
     let side = &shared.replication.replica;
-    let cached = shared
-        .replication
-        .replica
-        .master()
-        .and_then(|m| m.replid)
-        .map(|id| (id, side.offset.load(Ordering::SeqCst) + 1));
-    let (id, from) = cached
-        .clone()
-        .unwrap_or_else(|| ("?".to_string(), 0))
-        .clone();
-    let from = if cached.is_some() {
-        from.to_string()
-    } else {
-        "-1".to_string()
-    };
-    send(&writer, &[b"PSYNC", id.as_bytes(), from.as_bytes()])?;
+    // The history this server has (its master's, or its own as a master
+    // turned replica): the master continues it when it can.
+    let id = shared.replication.ids(&shared.run_id).replid;
+    let from = (side.offset.load(Ordering::SeqCst) + 1).to_string();
+    let failing_over = shared.replication.failover.phase() == super::failover::Phase::InProgress;
+    let mut psync: Vec<&[u8]> = vec![b"PSYNC", id.as_bytes(), from.as_bytes()];
+    if failing_over {
+        psync.push(b"FAILOVER");
+    }
+    send(&writer, &psync)?;
     update(shared, generation, |m| m.link = LinkState::Sync);
-    let answer = read_line(&mut reader)?;
+    let answer = read_line(&writer, &mut reader)?;
     let words: Vec<&str> = answer.split(' ').collect();
+    if failing_over {
+        if matches!(words.first(), Some(&"+CONTINUE" | &"+FULLRESYNC")) {
+            shared.replication.failover.clear(shared);
+        } else {
+            super::failover::abort(shared, "Failover target rejected psync request");
+            return Ok(());
+        }
+    }
     match words.as_slice() {
         ["+FULLRESYNC", replid, offset] => {
             let offset: u64 = offset.parse().map_err(io::Error::other)?;
             update(shared, generation, |m| m.link = LinkState::Sync);
-            let rdb = read_snapshot(&mut reader)?;
-            crate::persistence::load_rdb_bytes(shared, &rdb).map_err(io::Error::other)?;
+            let rdb = read_snapshot(&writer, &mut reader)?;
+            let _applying = side
+                .apply_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let stream_db =
+                crate::persistence::load_rdb_bytes(shared, &rdb).map_err(io::Error::other)?;
+            side.stream_db
+                .store(stream_db.unwrap_or(0), Ordering::SeqCst);
             side.offset.store(offset, Ordering::SeqCst);
+            // A new history: this server's replicas start over from it.
+            shared.replication.restart_backlog(shared, offset, true);
             let replid = replid.to_string();
+            shared.replication.set_ids(super::Ids {
+                replid: replid.clone(),
+                replid2: "0".repeat(40),
+                second_offset: -1,
+            });
             update(shared, generation, |m| m.replid = Some(replid));
             log(
                 shared,
@@ -339,6 +488,19 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         ["+CONTINUE", rest @ ..] => {
             if let Some(replid) = rest.first() {
                 let replid = replid.to_string();
+                let old = shared.replication.ids(&shared.run_id);
+                let changed = old.replid != replid;
+                if changed {
+                    // The master's history goes on under a new id.
+                    shared.replication.set_ids(super::Ids {
+                        replid: replid.clone(),
+                        replid2: old.replid,
+                        second_offset: side.offset.load(Ordering::SeqCst) as i64 + 1,
+                    });
+                }
+                // This server's replicas must learn a new id.
+                let offset = side.offset.load(Ordering::SeqCst);
+                shared.replication.restart_backlog(shared, offset, changed);
                 update(shared, generation, |m| m.replid = Some(replid));
             }
             log(
@@ -354,13 +516,13 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         m.last_io = Instant::now();
     });
     spawn_acks(shared.clone(), generation, writer.clone(), stream.clone());
-    apply_stream(shared, generation, &mut reader, &writer)
+    apply_stream(shared, generation, &mut reader, &writer, link_id)
 }
 
 /// The RDB after `+FULLRESYNC`: `$<length>` then the bytes, or the
 /// diskless form `$EOF:<40-byte mark>`, the bytes, then the mark again.
-fn read_snapshot(reader: &mut BufReader<Counting>) -> io::Result<Vec<u8>> {
-    let header = read_line(reader)?;
+fn read_snapshot(wire: &Wire, reader: &mut BufReader<Counting>) -> io::Result<Vec<u8>> {
+    let header = read_line(wire, reader)?;
     let Some(size) = header.strip_prefix('$') else {
         return Err(io::Error::other(format!("bad bulk header: {header}")));
     };
@@ -391,19 +553,51 @@ fn apply_stream(
     shared: &Arc<Shared>,
     generation: u64,
     reader: &mut BufReader<Counting>,
-    writer: &Mutex<Arc<TcpStream>>,
+    writer: &Wire,
+    link_id: u64,
+) -> io::Result<()> {
+    // The link is a client like any (CLIENT LIST's flag M, CLIENT KILL
+    // TYPE master), listed while it applies the stream.
+    let stream = reader.get_ref().stream.clone();
+    let address =
+        |a: io::Result<std::net::SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+    let closer = stream.clone();
+    let info = ClientInfo::new(
+        link_id,
+        address(stream.peer_addr()),
+        address(stream.local_addr()),
+        -1,
+        Box::new(move || {
+            let _ = closer.shutdown(Shutdown::Both);
+        }),
+    );
+    info.link
+        .store(crate::clients::LINK_MASTER, Ordering::Relaxed);
+    let info = Arc::new(info);
+    shared.clients.register(info.clone());
+    let id = info.id;
+    let result = apply_loop(shared, generation, reader, writer, info);
+    shared.clients.unregister(id);
+    result
+}
+
+/// The loop of [`apply_stream`], as the client `info`.
+fn apply_loop(
+    shared: &Arc<Shared>,
+    generation: u64,
+    reader: &mut BufReader<Counting>,
+    writer: &Wire,
+    info: Arc<ClientInfo>,
 ) -> io::Result<()> {
     let side = &shared.replication.replica;
-    let info = Arc::new(ClientInfo::new(
-        shared.clients.next_id(),
-        String::new(),
-        String::new(),
-        -1,
-        Box::new(|| {}),
-    ));
     let mut session = Session::new(info, shared);
     session.set_authenticated(true);
     session.replication.is_master = true;
+    // Where the stream left off (a partial resync does not select again).
+    session.db = side.stream_db.load(Ordering::SeqCst);
+    // The master's commands, fed on to this server's replicas a whole
+    // transaction at a time (a snapshot never falls inside one).
+    let mut pending = Vec::new();
     let mut reply = Reply::new();
     let mut command = CommandBuf::new();
     let limits = Limits {
@@ -427,7 +621,16 @@ fn apply_stream(
             Err(err) => return Err(io::Error::other(format!("{err:?}"))),
         }
         let args = command.args();
+        if writer.shared.config().trace() {
+            let mut bytes = Vec::new();
+            crate::resp::encode_command(&mut bytes, args);
+            writer.trace().requests("<-", &bytes);
+        }
         let consumed = reader.get_ref().total - reader.buffer().len() as u64;
+        let applying = side
+            .apply_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let is_getack = args.len() >= 2
             && args[0].eq_ignore_ascii_case(b"replconf")
             && args[1].eq_ignore_ascii_case(b"getack");
@@ -438,19 +641,23 @@ fn apply_stream(
             commands::execute(&mut Context::new(shared, &mut session, &mut reply), args);
             reply.buf.clear();
         }
+        if shared.replication.active() {
+            crate::resp::encode_command(&mut pending, args);
+            if session.multi.is_none() {
+                shared.replication.feed_from_master(&pending);
+                pending.clear();
+            }
+        }
+        side.stream_db.store(session.db, Ordering::SeqCst);
         side.offset
             .store(base.wrapping_add(consumed), Ordering::SeqCst);
+        drop(applying);
         update(shared, generation, |m| m.last_io = Instant::now());
     }
 }
 
 /// `REPLCONF ACK <offset>` every second while the link lives.
-fn spawn_acks(
-    shared: Arc<Shared>,
-    generation: u64,
-    writer: Arc<Mutex<Arc<TcpStream>>>,
-    stream: Arc<TcpStream>,
-) {
+fn spawn_acks(shared: Arc<Shared>, generation: u64, writer: Arc<Wire>, stream: Arc<TcpStream>) {
     let _ = std::thread::Builder::new()
         .name("respd-replica-ack".into())
         .stack_size(128 * 1024)

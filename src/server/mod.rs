@@ -306,6 +306,7 @@ fn spawn_save_points_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                 thread::sleep(PERIOD);
                 crate::persistence::aof::cron(&shared);
                 crate::replication::master::cron(&shared, &mut last_ping);
+                crate::replication::failover::cron(&shared);
                 if last_check.elapsed() >= Duration::from_secs(1) {
                     last_check = Instant::now();
                     crate::persistence::check_save_points(&shared);
