@@ -575,14 +575,15 @@ impl Config {
         (policy, number("lfu-log-factor"), number("lfu-decay-time"))
     }
     /// What eviction follows: (`maxmemory` in bytes, `maxmemory-policy`,
-    /// `maxmemory-samples`).
-    pub fn memory_settings(&self) -> (usize, &str, usize) {
+    /// `maxmemory-samples`, `maxmemory-eviction-tenacity`).
+    pub fn memory_settings(&self) -> (usize, &str, usize, u32) {
         let policy = self.get("maxmemory-policy").unwrap_or("noeviction");
         let number = |name| usize::try_from(self.number(name)).unwrap_or(0);
         (
             number("maxmemory"),
             policy,
             number("maxmemory-samples").max(1),
+            number("maxmemory-eviction-tenacity").min(100) as u32,
         )
     }
 

@@ -87,8 +87,11 @@ pub fn configure(shared: &Shared) {
         .store
         .access()
         .configure_compact(config.compact_limits());
-    let (maxmemory, policy, samples) = config.memory_settings();
-    shared.store.governor.configure(maxmemory, policy, samples);
+    let (maxmemory, policy, samples, tenacity) = config.memory_settings();
+    shared
+        .store
+        .governor
+        .configure(maxmemory, policy, samples, tenacity);
 }
 
 /// Publishes the events logged so far. First deletes the expired keys that

@@ -133,8 +133,10 @@ impl Shared {
         let (policy, log_factor, decay) = config.access_settings();
         store.access().configure(policy, log_factor, decay);
         store.access().configure_compact(config.compact_limits());
-        let (maxmemory, policy, samples) = config.memory_settings();
-        store.governor.configure(maxmemory, policy, samples);
+        let (maxmemory, policy, samples, tenacity) = config.memory_settings();
+        store
+            .governor
+            .configure(maxmemory, policy, samples, tenacity);
         let shared = Shared {
             store,
             config: RwLock::new(config),

@@ -231,6 +231,11 @@ fn crowded(policy: &str, count: usize, volatile: usize) -> (respd::ServerHandle,
     let used = info_field(&mut client, "memory", "used_memory");
     let data = used - respd::commands::memory::STARTUP_BYTES as i64;
     let limit = (used - data / 2).to_string();
+    // No time limit on evicting: what one command evicts must not depend
+    // on the machine's speed.
+    client
+        .command(&["CONFIG", "SET", "maxmemory-eviction-tenacity", "100"])
+        .expect("tenacity");
     client
         .command(&["CONFIG", "SET", "maxmemory-policy", policy])
         .expect("policy");
@@ -370,6 +375,40 @@ fn allkeys_lru_keeps_the_keys_in_use() {
         .filter(|i| !exists(&mut client, &format!("key:{i:05}")))
         .collect();
     assert!(gone.is_empty(), "keys in use were evicted: {gone:?}");
+}
+
+#[test]
+fn tenacity_bounds_the_keys_one_command_evicts() {
+    // Tenacity 0 gives each command no time: it evicts one batch of 16
+    // keys (the clock is read every 16), then goes ahead over the limit,
+    // as Redis's EVICT_RUNNING; the next command evicts the next batch.
+    let (_server, mut client) = crowded("allkeys-random", 400, 0);
+    client
+        .command(&["CONFIG", "SET", "maxmemory-eviction-tenacity", "0"])
+        .expect("tenacity");
+    // Half the keys still there must go now.
+    let max = info_field(&mut client, "memory", "maxmemory");
+    let used = info_field(&mut client, "memory", "used_memory");
+    let limit = (max - (used - respd::commands::memory::STARTUP_BYTES as i64) / 2).to_string();
+    client
+        .command(&["CONFIG", "SET", "maxmemory", &limit])
+        .expect("maxmemory");
+    // Every command evicts first, INFO too: each takes 16 keys.
+    let before = info_field(&mut client, "stats", "evicted_keys");
+    let ok = Frame::Simple("OK".into());
+    assert_eq!(client.command(&["SET", "new", "value"]).expect("set"), ok);
+    assert_eq!(
+        info_field(&mut client, "stats", "evicted_keys"),
+        before + 32
+    );
+    // No limit: one command gets all the way under.
+    client
+        .command(&["CONFIG", "SET", "maxmemory-eviction-tenacity", "100"])
+        .expect("tenacity");
+    let used = info_field(&mut client, "memory", "used_memory");
+    let max = info_field(&mut client, "memory", "maxmemory");
+    assert!(used <= max, "{used} > {max}");
+    assert!(info_field(&mut client, "stats", "evicted_keys") > before + 60);
 }
 
 #[test]

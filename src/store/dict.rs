@@ -399,10 +399,25 @@ impl<V> Dict<V> {
 
     fn resize(&mut self, bucket_count: usize) {
         let old = std::mem::take(&mut self.buckets);
-        self.buckets = (0..bucket_count).map(|_| HashMap::default()).collect();
-        for (key, value) in old.into_iter().flatten() {
-            let bucket = self.bucket_of(&key[..]);
-            self.buckets[bucket].insert(key, value);
+        self.buckets = Vec::new();
+        let mask = bucket_count - 1;
+        let mut moved = Vec::with_capacity(self.len);
+        for bucket in old {
+            for (key, value) in bucket {
+                let at = (self.hasher.hash_one(&key[..]) as usize) & mask;
+                moved.push((at, key, value));
+            }
+        }
+        let mut counts = vec![0usize; bucket_count];
+        for (at, _, _) in &moved {
+            counts[*at] += 1;
+        }
+        self.buckets = counts
+            .iter()
+            .map(|&count| HashMap::with_capacity_and_hasher(count, Default::default()))
+            .collect();
+        for (at, key, value) in moved {
+            self.buckets[at].insert(key, value);
         }
     }
 }

@@ -4,12 +4,19 @@
 //! LFU, the nearest expiry for volatile-ttl), then deletes the best one
 //! still present; the random policies delete a random key. Evicted keys
 //! log an `evicted` event and reach the AOF as DEL, as expired keys do.
+//!
+//! `maxmemory-eviction-tenacity` bounds the time one command spends
+//! evicting (Redis's `evictionTimeLimitUs`), looked at every 16 keys. A
+//! command that runs out of time goes ahead (it is not refused), and the
+//! next command carries on evicting; Redis also carries on in a timer
+//! between commands.
 
 use super::access::{idle_ms, AccessPolicy};
 use super::{Key, Store};
 use crate::util::Rng;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The candidates kept between rounds (Redis's `EVPOOL_SIZE`).
 pub const POOL_SIZE: usize = 16;
@@ -109,6 +116,27 @@ pub enum Outcome {
     Under(u64),
     /// Still over the limit, and nothing more may go.
     Failed(u64),
+    /// Still over the limit when the time for this command ran out: the
+    /// command goes ahead, the next one evicts more (Redis's
+    /// `EVICT_RUNNING`).
+    Running(u64),
+}
+
+/// How many keys go between looks at the clock (as in Redis).
+const KEYS_PER_CLOCK_CHECK: u64 = 16;
+
+/// The time one command may spend evicting at `tenacity` (0..=100), None
+/// for no limit (Redis's `evictionTimeLimitUs`): 50 µs a step up to 10,
+/// then 15% more a step, about two minutes at 99.
+pub fn time_limit(tenacity: u32) -> Option<Duration> {
+    match tenacity {
+        0..=10 => Some(Duration::from_micros(50 * u64::from(tenacity))),
+        11..=99 => {
+            let micros = 500.0 * 1.15f64.powi(tenacity as i32 - 10);
+            Some(Duration::from_micros(micros as u64))
+        }
+        _ => None,
+    }
 }
 
 /// What [`perform`] needs from the configuration.
@@ -117,6 +145,8 @@ pub struct Limits {
     pub maxmemory: usize,
     pub policy: Policy,
     pub samples: usize,
+    /// The most time one call may spend ([`time_limit`]).
+    pub time_limit: Option<Duration>,
 }
 
 /// Deletes keys until the data plus `overhead` bytes fit in
@@ -132,6 +162,7 @@ pub fn perform(store: &Store, limits: Limits, overhead: usize, pool: &mut Pool) 
     }
     let mut rng = Rng::new();
     let now = crate::util::now_ms();
+    let started = Instant::now();
     while used > limits.maxmemory {
         let Some((db_index, key)) = pick(store, limits, pool, &mut rng, now) else {
             return Outcome::Failed(evicted);
@@ -141,6 +172,12 @@ pub fn perform(store: &Store, limits: Limits, overhead: usize, pool: &mut Pool) 
         if db.evict(&key) {
             evicted += 1;
             used = used.saturating_sub(before.saturating_sub(db.used_memory()));
+            let out_of_time = limits
+                .time_limit
+                .is_some_and(|limit| started.elapsed() >= limit);
+            if evicted % KEYS_PER_CLOCK_CHECK == 0 && out_of_time && used > limits.maxmemory {
+                return Outcome::Running(evicted);
+            }
         }
     }
     Outcome::Under(evicted)
@@ -229,6 +266,8 @@ pub struct Governor {
     maxmemory: AtomicUsize,
     policy: std::sync::Mutex<Option<Policy>>,
     samples: AtomicUsize,
+    /// `maxmemory-eviction-tenacity`.
+    tenacity: AtomicU32,
     /// The pool, whose lock also keeps evictions one at a time.
     pool: Mutex<Pool>,
     /// The most memory used seen (INFO's `used_memory_peak`).
@@ -236,10 +275,12 @@ pub struct Governor {
 }
 
 impl Governor {
-    /// Takes `maxmemory`, the policy's name and `maxmemory-samples`.
-    pub fn configure(&self, maxmemory: usize, policy: &str, samples: usize) {
+    /// Takes `maxmemory`, the policy's name, `maxmemory-samples` and
+    /// `maxmemory-eviction-tenacity`.
+    pub fn configure(&self, maxmemory: usize, policy: &str, samples: usize, tenacity: u32) {
         self.maxmemory.store(maxmemory, Ordering::Relaxed);
         self.samples.store(samples.max(1), Ordering::Relaxed);
+        self.tenacity.store(tenacity, Ordering::Relaxed);
         *self.policy.lock().unwrap_or_else(PoisonError::into_inner) = Some(Policy::parse(policy));
     }
 
@@ -269,8 +310,24 @@ impl Governor {
             maxmemory,
             policy,
             samples: self.samples.load(Ordering::Relaxed),
+            time_limit: time_limit(self.tenacity.load(Ordering::Relaxed)),
         };
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         perform(store, limits, overhead, &mut pool)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_limit;
+    use std::time::Duration;
+
+    #[test]
+    fn tenacity_gives_redis_time_limits() {
+        assert_eq!(time_limit(0), Some(Duration::ZERO));
+        assert_eq!(time_limit(10), Some(Duration::from_micros(500)));
+        assert_eq!(time_limit(11), Some(Duration::from_micros(575)));
+        assert!(time_limit(99) > Some(Duration::from_secs(100)));
+        assert_eq!(time_limit(100), None);
     }
 }

@@ -31,14 +31,13 @@ pub fn table(capacity: usize, slot: usize) -> usize {
     block(buckets * slot + buckets + 16)
 }
 
-/// The heap cost of a key or short string held as [`super::Bytes`]: none
-/// when inline, one block when longer.
+/// The heap cost of a key or string held as [`super::Bytes`]: none when
+/// inline, one block up to 247 bytes, two beyond.
 pub fn bytes(len: usize) -> usize {
-    if len <= super::bytes::INLINE {
-        0
-    } else {
-        block(len)
-    }
+    super::bytes::heap_requests(len)
+        .into_iter()
+        .map(block)
+        .sum()
 }
 
 /// Collections up to this many elements are measured whole when they
