@@ -371,6 +371,11 @@ fn scripts_that_may_write_need_enough_good_replicas() {
                 "#!lua name=lib\nredis.register_function('f', function() return 1 end)",
             ],
             &["FCALL", "f", "0"],
+            // Refused when queued, so EXEC aborts.
+            &["MULTI"],
+            &["EVAL", "#!lua\nreturn 1", "0"],
+            &["EVAL", "return 1", "0"],
+            &["EXEC"],
             &["CONFIG", "SET", "min-replicas-to-write", "0"],
             &["EVAL", "#!lua\nreturn redis.call('get','x')", "1", "x"],
             &["FCALL", "f", "0"],
