@@ -165,7 +165,9 @@ fn bit_dirty_steps(addr: SocketAddr) -> Vec<i64> {
         ],
         // One change per operation that wrote: on a new key, then on an
         // existing one with one no-op among them.
-        &[&["BITFIELD", "foo4", "SET", "u8", "0", "1", "SET", "u8", "8", "0"]],
+        &[&[
+            "BITFIELD", "foo4", "SET", "u8", "0", "1", "SET", "u8", "8", "0",
+        ]],
         &[&[
             "BITFIELD", "foo4", "SET", "u8", "0", "2", "SET", "u8", "8", "0", "INCRBY", "u8", "8",
             "3",
@@ -305,13 +307,36 @@ fn acl_check_cmd_checks_the_callers_permissions() {
         server.local_addr(),
         redis.addr,
         &[
-            &["ACL", "SETUSER", "bob", "on", ">123", "+@scripting", "+set", "~x*"],
+            &[
+                "ACL",
+                "SETUSER",
+                "bob",
+                "on",
+                ">123",
+                "+@scripting",
+                "+set",
+                "~x*",
+            ],
             &["AUTH", "bob", "123"],
-            &["EVAL", "return redis.acl_check_cmd('set','xx',1)", "1", "xx"],
-            &["EVAL", "return redis.acl_check_cmd('hset','xx','f',1)", "1", "xx"],
+            &[
+                "EVAL",
+                "return redis.acl_check_cmd('set','xx',1)",
+                "1",
+                "xx",
+            ],
+            &[
+                "EVAL",
+                "return redis.acl_check_cmd('hset','xx','f',1)",
+                "1",
+                "xx",
+            ],
             &["EVAL", "return redis.acl_check_cmd('set','yy',1)", "0"],
             &["EVAL", "return redis.acl_check_cmd('get')", "0"],
-            &["EVAL", "return redis.acl_check_cmd('invalid-cmd','arg')", "0"],
+            &[
+                "EVAL",
+                "return redis.acl_check_cmd('invalid-cmd','arg')",
+                "0",
+            ],
             &["EVAL", "return redis.acl_check_cmd('client','nosuch')", "0"],
         ],
     );
@@ -340,8 +365,17 @@ fn scripts_that_may_write_need_enough_good_replicas() {
             &["EVAL", "#!lua\nreturn redis.call('get','x')", "1", "x"],
             &["EVAL", "return redis.call('set','x', 1)", "1", "x"],
             &["EVAL", "return redis.pcall('set','x', 1)", "1", "x"],
-            &["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)"],
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+            ],
             &["FCALL", "f", "0"],
+            // Refused when queued, so EXEC aborts.
+            &["MULTI"],
+            &["EVAL", "#!lua\nreturn 1", "0"],
+            &["EVAL", "return 1", "0"],
+            &["EXEC"],
             &["CONFIG", "SET", "min-replicas-to-write", "0"],
             &["EVAL", "#!lua\nreturn redis.call('get','x')", "1", "x"],
             &["FCALL", "f", "0"],
@@ -358,11 +392,20 @@ fn script_errors_count_once_in_the_error_statistics() {
     };
     // Each case from a reset: the script, then the error statistics.
     let cases: &[&[&str]] = &[
-        &["EVAL", "return redis.error_reply('MY_ERR_CODE custom msg')", "0"],
+        &[
+            "EVAL",
+            "return redis.error_reply('MY_ERR_CODE custom msg')",
+            "0",
+        ],
         &["EVAL", "return redis.error_reply('')", "0"],
         &["EVAL", "return redis.call('set','x','y')", "1", "x"],
         &["EVAL", "return redis.pcall('set','x','y')", "1", "x"],
-        &["EVAL", "local t = redis.pcall('set','x','y') return 1", "1", "x"],
+        &[
+            "EVAL",
+            "local t = redis.pcall('set','x','y') return 1",
+            "1",
+            "x",
+        ],
         &["EVAL", "return redis.call('select',99)", "0"],
         &["EVAL_RO", "return redis.call('set','x','y')", "1", "x"],
         &["EVAL", "return redis.call('nosuch')", "0"],
@@ -385,7 +428,9 @@ fn script_errors_count_once_in_the_error_statistics() {
             let stats = conn.call(&["INFO", "commandstats"]);
             let mut lines: Vec<String> = String::from_utf8_lossy(&stats)
                 .lines()
-                .filter(|line| !line.starts_with("cmdstat_config") && !line.starts_with("cmdstat_info"))
+                .filter(|line| {
+                    !line.starts_with("cmdstat_config") && !line.starts_with("cmdstat_info")
+                })
                 .filter_map(|line| {
                     let (name, rest) = line.split_once(':')?;
                     let calls = rest.split(',').next()?;
@@ -396,6 +441,10 @@ fn script_errors_count_once_in_the_error_statistics() {
             lines.sort();
             (lines, conn.info_number("stats", "total_error_replies"))
         };
-        assert_eq!(counts(server.local_addr()), counts(redis.addr), "after {case:?}");
+        assert_eq!(
+            counts(server.local_addr()),
+            counts(redis.addr),
+            "after {case:?}"
+        );
     }
 }

@@ -878,8 +878,7 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     // A script whose shebang lets it write counts as a write command
     // (Redis's evalGetCommandFlags); looked up only when it would matter.
     let may_write = |cx: &Context<'_>| client_writes || script_may_write(cx, resolved, args);
-    if crate::persistence::writes_refused(cx.shared)
-        && (resolved.parent == "ping" || may_write(cx))
+    if crate::persistence::writes_refused(cx.shared) && (resolved.parent == "ping" || may_write(cx))
     {
         return Err(crate::persistence::MISCONF.into());
     }

@@ -387,7 +387,10 @@ mod tests {
         // Replacing a long value by a short one, in place.
         assert!(!hash.insert_within(b"c", b"z".to_vec(), limits));
         let order: Vec<(&[u8], &[u8])> = hash.iter().collect();
-        assert_eq!(order, vec![(&b"a"[..], &b"1"[..]), (b"b", &long[..]), (b"c", b"z")]);
+        assert_eq!(
+            order,
+            vec![(&b"a"[..], &b"1"[..]), (b"b", &long[..]), (b"c", b"z")]
+        );
         assert!(hash.remove(b"b"));
         assert_eq!(hash.get(b"c"), Some(&b"z"[..]));
         let small = CompactLimits {
