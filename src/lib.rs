@@ -20,7 +20,7 @@
 //! | [`shutdown`] | the one way a server stops (SHUTDOWN, SIGTERM, SIGINT): drain, save, clean up | `persistence`, `shared` |
 //! | [`config`], [`clients`], [`shared`], [`blocking`], [`pubsub`], [`log`] | settings, the client registry, what connections share, clients blocked on keys, Pub/Sub subscribers and their outboxes, the log | `store` |
 //! | [`persistence`] | RDB snapshots (file format, SAVE/BGSAVE, save points, loading) and the append-only file, whose propagation step also feeds the replicas | `store` |
-//! | [`replication`] | as a master: the backlog, a replica's link (snapshot then stream), ACKs; as a replica: the link to a master (handshake, RDB load, applying the stream) | `persistence`, `commands` |
+//! | [`replication`] | as a master: the backlog, a replica's link (snapshot then stream), ACKs; as a replica: the link to a master (handshake, RDB load, applying the stream, passing it on to chained replicas); FAILOVER | `persistence`, `commands` |
 //! | [`notify`] | keyspace notifications: which classes are on, publishing the event log | `store`, `pubsub` |
 //! | [`cmdstats`], [`histogram`], [`slowlog`], [`latency`], [`pause`] | what `commands::run` records after each command (INFO commandstats/errorstats/latencystats, SLOWLOG, LATENCY) and CLIENT PAUSE's state | `commands` (row addresses) |
 //! | [`tracking`] | client-side caching: the tracking table, BCAST prefixes, `invalidate` messages | `store::changed`, `pubsub`, `clients` |

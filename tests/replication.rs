@@ -929,3 +929,56 @@ fn chained_replica_of_a_respd_replica() {
     let text = info(&mut r, "replication");
     assert_eq!(field(&text, "connected_slaves").as_deref(), Some("1"));
 }
+
+/// The other way: a redis-server master fails over to its respd replica.
+/// respd takes `PSYNC <replid> <offset> FAILOVER`, becomes a master that
+/// continues the old master's history (`master_replid2`), and the old
+/// master follows it with a partial resync.
+#[test]
+fn redis_master_fails_over_to_respd() {
+    if !installed("redis-server") {
+        return;
+    }
+    let master_dir = dir("failover-redis-master");
+    let replica_dir = dir("failover-respd-replica");
+    let master = start_redis_master(&master_dir, "yes");
+    let mut m = conn(&master);
+    write_everything(&mut m, "before");
+    let replicaof = format!("127.0.0.1 {}", master.addr.port());
+    let replica = respd(&replica_dir, &["--replicaof", &replicaof]);
+    let mut r = conn(&replica);
+    wait_for("respd's link", || {
+        field(&info(&mut r, "replication"), "master_link_status").as_deref() == Some("up")
+    });
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    let old_replid = field(&info(&mut m, "replication"), "master_replid").unwrap();
+    let respd_port = replica.addr.port().to_string();
+    run(
+        &mut m,
+        &[
+            "FAILOVER",
+            "TO",
+            "127.0.0.1",
+            &respd_port,
+            "TIMEOUT",
+            "20000",
+        ],
+    );
+    wait_for("redis to follow respd", || {
+        let text = info(&mut m, "replication");
+        field(&text, "role").as_deref() == Some("slave")
+            && field(&text, "master_link_status").as_deref() == Some("up")
+            && field(&text, "master_failover_state").as_deref() == Some("no-failover")
+    });
+    let text = info(&mut r, "replication");
+    assert_eq!(field(&text, "role").as_deref(), Some("master"));
+    assert_eq!(field(&text, "master_replid2"), Some(old_replid));
+    assert_eq!(stat(&mut r, "sync_full"), "0");
+    assert_eq!(stat(&mut r, "sync_partial_ok"), "1");
+    // respd takes writes now, and its new replica gets them.
+    write_everything(&mut r, "after");
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut r).unwrap();
+    assert_eq!(acked, 1);
+    assert_same(&canonical(&mut m), &canonical(&mut r));
+}

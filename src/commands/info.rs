@@ -292,9 +292,15 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("total_commands_processed", stat(&stats.commands_processed)),
                 ("instantaneous_ops_per_sec", "0".into()),
                 ("rejected_connections", stat(&stats.rejected_connections)),
-                ("sync_full", "0".into()),
-                ("sync_partial_ok", "0".into()),
-                ("sync_partial_err", "0".into()),
+                ("sync_full", stat(&shared.replication.syncs.full)),
+                (
+                    "sync_partial_ok",
+                    stat(&shared.replication.syncs.partial_ok),
+                ),
+                (
+                    "sync_partial_err",
+                    stat(&shared.replication.syncs.partial_err),
+                ),
                 ("expired_keys", expired.to_string()),
                 ("evicted_keys", evicted.to_string()),
                 ("evicted_clients", "0".into()),

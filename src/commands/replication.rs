@@ -1,6 +1,7 @@
 //! Replication commands: SYNC, PSYNC, REPLCONF, WAIT, ROLE. The machinery
 //! (backlog, a replica's link) lives in `crate::replication`.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
@@ -134,10 +135,14 @@ fn psync(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         let ours = args[1] == ids.replid.as_bytes()
             || args[1] == ids.replid2.as_bytes() && wanted <= ids.second_offset;
         if ours && try_continue(cx, wanted) {
+            shared.replication.syncs.partial_ok.fetch_add(1, Relaxed);
             cx.out.simple(&format!("CONTINUE {}", ids.replid));
             cx.session.replication.handover = Some(Handover::Continue);
             return Ok(());
         }
+    }
+    if args[1].as_slice() != b"?" {
+        shared.replication.syncs.partial_err.fetch_add(1, Relaxed);
     }
     full_resync(cx, true)
 }
@@ -171,6 +176,7 @@ fn try_continue(cx: &mut Context<'_>, wanted: i64) -> bool {
 /// replica at that point, and hands the connection over.
 fn full_resync(cx: &mut Context<'_>, psync: bool) -> CmdResult {
     let shared = cx.shared;
+    shared.replication.syncs.full.fetch_add(1, Relaxed);
     // The shared side this command holds, traded for the exclusive one.
     cx.gate = None;
     // On a replica, no command of its master's stream is half applied.

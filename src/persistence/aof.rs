@@ -490,7 +490,7 @@ fn log_expired(shared: &Shared, buffer: &mut Buffer) {
 fn propagate(shared: &Shared, buffer: &mut Buffer, args: &[Vec<u8>]) {
     let start = buffer.bytes.len();
     crate::resp::encode_command(&mut buffer.bytes, args);
-    if shared.replication.active() {
+    if shared.replication.propagating() {
         shared.replication.feed(&buffer.bytes[start..]);
     }
     if !shared.persistence.aof.enabled() {
@@ -507,13 +507,13 @@ fn propagate(shared: &Shared, buffer: &mut Buffer, args: &[Vec<u8>]) {
 
 /// True while writes are propagated anywhere: to the AOF, or to replicas.
 pub fn propagating(shared: &Shared) -> bool {
-    shared.persistence.aof.enabled() || shared.replication.active()
+    shared.persistence.aof.enabled() || shared.replication.propagating()
 }
 
 /// Sends `args` to the replicas only (PING, REPLCONF GETACK), between two
 /// entries of the stream: never inside a transaction or a script.
 pub fn propagate_to_replicas(shared: &Shared, args: &[Vec<u8>]) {
-    if !shared.replication.active() {
+    if !shared.replication.propagating() {
         return;
     }
     let _gate = shared
@@ -1148,7 +1148,7 @@ fn abandon(shared: &Shared, incr: &Path) {
     shared
         .store
         .events()
-        .keep_expired_for_log(shared.replication.active());
+        .keep_expired_for_log(shared.replication.propagating());
     *lock(&aof.sink) = None;
     let mut buffer = lock(&aof.buffer);
     buffer.bytes.clear();
@@ -1177,7 +1177,7 @@ pub fn disable(shared: &Shared) {
     shared
         .store
         .events()
-        .keep_expired_for_log(shared.replication.active());
+        .keep_expired_for_log(shared.replication.propagating());
     *lock(&aof.sink) = None;
     let mut buffer = lock(&aof.buffer);
     buffer.bytes.clear();

@@ -33,6 +33,10 @@ use std::time::Instant;
 /// Redis's `client-output-buffer-limit replica 256mb 64mb 60`).
 pub const REPLICA_OUTPUT_LIMIT: u64 = 256 * 1024 * 1024;
 
+/// How far the backlog may grow past `repl-backlog-size` before it is
+/// trimmed (and a replica too far behind cut off).
+const TRIM_SLACK: u64 = 64 * 1024;
+
 /// Redis's reply to a write when `min-replicas-to-write` is not met.
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
@@ -133,6 +137,17 @@ pub struct Replication {
     pub failover: failover::Failover,
     /// The replication ids, once one changed (until then the run id).
     ids: Mutex<Option<Ids>>,
+    /// INFO's sync_full, sync_partial_ok and sync_partial_err.
+    pub syncs: SyncStats,
+}
+
+/// How replicas' SYNC/PSYNC went.
+#[derive(Debug, Default)]
+pub struct SyncStats {
+    pub full: std::sync::atomic::AtomicU64,
+    pub partial_ok: std::sync::atomic::AtomicU64,
+    /// PSYNCs that named a history but got a full resync.
+    pub partial_err: std::sync::atomic::AtomicU64,
 }
 
 /// `master_replid`, `master_replid2` and `second_repl_offset`: a master
@@ -174,7 +189,16 @@ impl Backlog {
             return None;
         }
         let skip = (from - self.base) as usize;
-        Some(self.bytes.range(skip..).copied().collect())
+        // The ring's two halves, copied whole (not byte by byte).
+        let (front, back) = self.bytes.as_slices();
+        let mut out = Vec::with_capacity(self.bytes.len() - skip);
+        if skip < front.len() {
+            out.extend_from_slice(&front[skip..]);
+            out.extend_from_slice(back);
+        } else {
+            out.extend_from_slice(&back[skip - front.len()..]);
+        }
+        Some(out)
     }
 
     /// Drops the bytes no one needs any more: those older than the backlog
@@ -255,9 +279,15 @@ impl Replication {
         *self.ids.lock().unwrap_or_else(PoisonError::into_inner) = Some(ids);
     }
 
-    /// True while writes are propagated to the backlog.
+    /// True while the backlog exists (`repl_backlog_active`).
     pub fn active(&self) -> bool {
         self.active.load(Ordering::Acquire)
+    }
+
+    /// True while this server's own writes go to the backlog: it has one,
+    /// and follows no master (a replica passes its master's stream on).
+    pub fn propagating(&self) -> bool {
+        self.active() && !self.replica.following()
     }
 
     /// The backlog, locked.
@@ -290,7 +320,10 @@ impl Replication {
     pub fn feed_from_master(&self, bytes: &[u8]) {
         let mut backlog = self.backlog();
         backlog.bytes.extend(bytes);
-        backlog.trim();
+        // Trimmed a batch at a time, not at every write.
+        if backlog.bytes.len() as u64 >= backlog.size + TRIM_SLACK {
+            backlog.trim();
+        }
         let wake = backlog.waiting > 0;
         drop(backlog);
         if wake {

@@ -224,6 +224,8 @@ fn shift_history(shared: &Shared) {
         second_offset: offset as i64 + 1,
     });
     replication.restart_backlog(shared, offset, true);
+    // Its expiries are its own now, and go to the stream as DELs.
+    shared.store.events().keep_expired_for_log(true);
 }
 
 /// `replicaof host port` in the configuration, at start.
@@ -595,15 +597,20 @@ fn apply_loop(
     session.replication.is_master = true;
     // Where the stream left off (a partial resync does not select again).
     session.db = side.stream_db.load(Ordering::SeqCst);
-    // The master's commands, fed on to this server's replicas a whole
-    // transaction at a time (a snapshot never falls inside one).
+    // The master's commands, fed on to this server's replicas in batches
+    // (what one read brought), a whole transaction at a time: a replica's
+    // snapshot, which waits for `apply_lock`, never falls inside one.
     let mut pending = Vec::new();
+    let mut applying = None;
     let mut reply = Reply::new();
     let mut command = CommandBuf::new();
     let limits = Limits {
         authenticated: true,
         ..Limits::default()
     };
+    // `trace`, read again only after a configuration change.
+    let mut config_epoch = u64::MAX;
+    let mut tracing = false;
     // The stream's offset at the reader's first byte.
     let consumed_before = reader.get_ref().total - reader.buffer().len() as u64;
     let base = side
@@ -611,7 +618,20 @@ fn apply_loop(
         .load(Ordering::SeqCst)
         .wrapping_sub(consumed_before);
     loop {
+        if reader.buffer().is_empty() {
+            // The next read may wait: pass on what was applied, let a
+            // replica's full resync in, and note the link is alive.
+            if session.multi.is_none() {
+                pass_on(shared, &mut pending, session.db);
+            }
+            applying = None;
+            update(shared, generation, |m| m.last_io = Instant::now());
+        }
         let read = command.read(reader, &limits);
+        if !matches!(read, Ok(true)) && session.multi.is_none() {
+            // The link ends: what was applied still goes on.
+            pass_on(shared, &mut pending, session.db);
+        }
         if !current(shared, generation) {
             return Ok(());
         }
@@ -621,16 +641,24 @@ fn apply_loop(
             Err(err) => return Err(io::Error::other(format!("{err:?}"))),
         }
         let args = command.args();
-        if writer.shared.config().trace() {
+        let epoch = shared.config_epoch.load(Ordering::Acquire);
+        if epoch != config_epoch {
+            config_epoch = epoch;
+            tracing = shared.config().trace();
+        }
+        if tracing {
             let mut bytes = Vec::new();
             crate::resp::encode_command(&mut bytes, args);
             writer.trace().requests("<-", &bytes);
         }
         let consumed = reader.get_ref().total - reader.buffer().len() as u64;
-        let applying = side
-            .apply_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        if applying.is_none() {
+            applying = Some(
+                side.apply_lock
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
+        }
         let is_getack = args.len() >= 2
             && args[0].eq_ignore_ascii_case(b"replconf")
             && args[1].eq_ignore_ascii_case(b"getack");
@@ -643,17 +671,28 @@ fn apply_loop(
         }
         if shared.replication.active() {
             crate::resp::encode_command(&mut pending, args);
-            if session.multi.is_none() {
-                shared.replication.feed_from_master(&pending);
-                pending.clear();
+            if pending.len() >= 64 * 1024 && session.multi.is_none() {
+                pass_on(shared, &mut pending, session.db);
             }
         }
-        side.stream_db.store(session.db, Ordering::SeqCst);
-        side.offset
-            .store(base.wrapping_add(consumed), Ordering::SeqCst);
-        drop(applying);
-        update(shared, generation, |m| m.last_io = Instant::now());
+        // Inside the master's MULTI the offset stays before it (as Redis's
+        // reploff): a broken link resumes with the whole transaction.
+        if session.multi.is_none() {
+            side.offset
+                .store(base.wrapping_add(consumed), Ordering::SeqCst);
+        }
     }
+}
+
+/// Feeds the master's commands applied so far to this server's replicas;
+/// `db` is the database the stream has selected after them.
+fn pass_on(shared: &Shared, pending: &mut Vec<u8>, db: usize) {
+    let side = &shared.replication.replica;
+    if !pending.is_empty() {
+        shared.replication.feed_from_master(pending);
+        pending.clear();
+    }
+    side.stream_db.store(db, Ordering::SeqCst);
 }
 
 /// `REPLCONF ACK <offset>` every second while the link lives.
