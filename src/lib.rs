@@ -36,7 +36,8 @@
 //! ## The path of one `SET k v`
 //!
 //! 1. A worker of the pool owns the connection
-//!    (`serve` in `server/connection.rs`) and reads through a `BufReader`.
+//!    (`serve` in `server/connection.rs`) and reads through a buffer on
+//!    its stack (`StackReader`).
 //! 2. The connection's [`resp::CommandBuf`] parses
 //!    `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n` into `[b"SET", b"k", b"v"]`,
 //!    in buffers it reuses for every command.

@@ -18,7 +18,7 @@
 //! written, in the notation of [`crate::resp::trace`]. A pipeline therefore
 //! shows all its requests, then all its replies, as they really travel.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -33,10 +33,9 @@ use crate::shared::Shared;
 
 use super::stream::Stream;
 
-/// Room for incoming bytes. std's BufReader zeroes its whole buffer on the
-/// first read (stable Rust cannot hand it uninitialised memory), so every
-/// connection pays for all of it: 4 KiB keeps idle clients cheap, and large
-/// bulk strings bypass the buffer anyway.
+/// Room for incoming bytes, on the worker's stack ([`StackReader`]): every
+/// connection pays for all of it, so 4 KiB keeps idle clients cheap, and
+/// large bulk strings bypass the buffer anyway.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// After a reply larger than this, the output buffer is given back, so an
 /// idle client does not keep a large allocation.
@@ -174,9 +173,69 @@ impl Read for Socket {
     }
 }
 
+/// std's `BufReader`, with its buffer borrowed from the worker's stack:
+/// a heap buffer per client would stay with the allocator after a burst of
+/// clients has gone (glibc keeps freed memory below live blocks), while a
+/// thread's stack goes back to the system when the worker ends.
+struct StackReader<'a, R> {
+    inner: R,
+    buf: &'a mut [u8],
+    pos: usize,
+    filled: usize,
+}
+
+impl<'a, R: Read> StackReader<'a, R> {
+    fn new(inner: R, buf: &'a mut [u8]) -> Self {
+        StackReader {
+            inner,
+            buf,
+            pos: 0,
+            filled: 0,
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The bytes read and not yet consumed.
+    fn buffer(&self) -> &[u8] {
+        &self.buf[self.pos..self.filled]
+    }
+}
+
+impl<R: Read> Read for StackReader<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // A read as big as the buffer skips it, as BufReader's does.
+        if self.pos == self.filled && out.len() >= self.buf.len() {
+            return self.inner.read(out);
+        }
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for StackReader<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.filled {
+            let n = self.inner.read(self.buf)?;
+            self.pos = 0;
+            self.filled = n;
+        }
+        Ok(&self.buf[self.pos..self.filled])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.filled);
+    }
+}
+
 /// Traces the bytes the parser consumed since the last call: what the
 /// socket read, minus what still waits in the reader's buffer.
-fn trace_received(reader: &mut BufReader<Socket>) {
+fn trace_received(reader: &mut StackReader<'_, Socket>) {
     let buffered = reader.buffer().len();
     let socket = reader.get_mut();
     if !socket.tracer.on {
@@ -227,7 +286,8 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
         tracer,
         received: Vec::new(),
     };
-    let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, socket);
+    let mut read_buffer = [0u8; READ_BUFFER_BYTES];
+    let mut reader = StackReader::new(socket, &mut read_buffer);
     let mut command = CommandBuf::new();
     loop {
         session.refresh_config(shared);
@@ -430,5 +490,34 @@ struct Registration<'a> {
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
         self.shared.clients.unregister(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StackReader;
+    use std::io::{BufRead, Read};
+
+    #[test]
+    fn the_stack_reader_reads_as_a_bufreader() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let mut buf = [0u8; 8];
+        let mut reader = StackReader::new(&data[..], &mut buf);
+        assert_eq!(reader.fill_buf().expect("fill"), &data[..8]);
+        reader.consume(3);
+        assert_eq!(reader.buffer(), &data[3..8]);
+        let mut small = [0u8; 4];
+        assert_eq!(reader.read(&mut small).expect("read"), 4);
+        assert_eq!(small, [3, 4, 5, 6]);
+        // What is buffered comes first; a big read then skips the buffer.
+        let mut big = [0u8; 50];
+        assert_eq!(reader.read(&mut big).expect("read"), 1);
+        assert_eq!(big[0], 7);
+        assert_eq!(reader.read(&mut big).expect("read"), 50);
+        assert_eq!(&big[..], &data[8..58]);
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).expect("rest");
+        assert_eq!(rest, &data[58..]);
+        assert!(reader.fill_buf().expect("end").is_empty());
     }
 }
