@@ -41,6 +41,9 @@ pub enum Outcome {
     Closed,
 }
 
+/// Tells whether a blocked client has hung up (its socket, probed).
+pub type PeerClosed = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// One blocked client.
 pub struct Waiter {
     db: usize,
@@ -48,6 +51,11 @@ pub struct Waiter {
     attempt: Mutex<Attempt>,
     outcome: Mutex<Outcome>,
     wake: Condvar,
+    /// Probed only under `outcome`'s lock while the outcome is `Waiting`:
+    /// the client's worker is parked then (it does not read its socket),
+    /// and two probes never overlap (a probe flips the socket to
+    /// non-blocking for a moment).
+    peer_closed: PeerClosed,
 }
 
 impl std::fmt::Debug for Waiter {
@@ -64,6 +72,36 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Waiter {
+    /// A client about to wait on `keys` of database `db`; it waits once
+    /// [`Blocking::register`] has queued it.
+    pub fn new(db: usize, keys: Vec<Key>, attempt: Attempt, peer_closed: PeerClosed) -> Arc<Self> {
+        Arc::new(Waiter {
+            db,
+            keys,
+            attempt: Mutex::new(attempt),
+            outcome: Mutex::new(Outcome::Waiting),
+            wake: Condvar::new(),
+            peer_closed,
+        })
+    }
+
+    /// True while the client waits with its connection open. A client
+    /// that has hung up is let go here and now (its worker notices only
+    /// at its next probe), so whoever asks sees what Redis would: a closed
+    /// connection is no longer a blocked client.
+    fn still_waiting(&self) -> bool {
+        let mut outcome = lock(&self.outcome);
+        if *outcome != Outcome::Waiting {
+            return false;
+        }
+        if (self.peer_closed)() {
+            *outcome = Outcome::Closed;
+            self.wake.notify_one();
+            return false;
+        }
+        true
+    }
+
     /// Ends the wait from outside (CLIENT UNBLOCK, CLIENT KILL), unless it
     /// has already ended. True when this call ended it.
     pub fn finish(&self, outcome: Outcome) -> bool {
@@ -77,9 +115,9 @@ impl Waiter {
     }
 
     /// Parks the calling worker until the waiter is served, the deadline
-    /// passes, or something ends the wait. `peer_closed` is asked now and
+    /// passes, or something ends the wait. The peer is probed now and
     /// then, so a client that hangs up while blocked is noticed.
-    fn wait(&self, deadline: Option<u64>, peer_closed: &dyn Fn() -> bool) -> Outcome {
+    fn wait(&self, deadline: Option<u64>) -> Outcome {
         const PROBE_EVERY: Duration = Duration::from_millis(100);
         let mut outcome = lock(&self.outcome);
         loop {
@@ -102,7 +140,7 @@ impl Waiter {
                 .wait_timeout(outcome, slice)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-            if *outcome == Outcome::Waiting && peer_closed() {
+            if *outcome == Outcome::Waiting && (self.peer_closed)() {
                 *outcome = Outcome::Closed;
             }
         }
@@ -138,37 +176,46 @@ impl Blocking {
             .collect()
     }
 
-    /// Registers a waiter. The caller must still hold the database's write
-    /// lock, having just found nothing: a push that follows will see it.
-    pub fn register(&self, db: usize, keys: Vec<Key>, attempt: Attempt) -> Arc<Waiter> {
-        let waiter = Arc::new(Waiter {
-            db,
-            keys,
-            attempt: Mutex::new(attempt),
-            outcome: Mutex::new(Outcome::Waiting),
-            wake: Condvar::new(),
-        });
+    /// Clients blocked right now with their connection open (INFO's
+    /// `blocked_clients`). Exact when asked: a waiter already served,
+    /// unblocked or timed out is not counted, and neither is one whose
+    /// client has hung up, though its worker has not noticed yet.
+    pub fn blocked_clients(&self) -> usize {
+        if self.blocked_count() == 0 {
+            return 0;
+        }
+        let mut waiters: Vec<Arc<Waiter>> = Vec::new();
+        for queue in lock(&self.by_key).values() {
+            for waiter in queue {
+                if !waiters.iter().any(|w| Arc::ptr_eq(w, waiter)) {
+                    waiters.push(waiter.clone());
+                }
+            }
+        }
+        // Probed without `by_key`, so serving is not held up.
+        waiters.iter().filter(|w| w.still_waiting()).count()
+    }
+
+    /// Queues a waiter on its keys: from here on it counts as blocked and
+    /// pushes serve it. The caller must still hold the database's write
+    /// lock, having just found nothing, so a push that follows sees it;
+    /// and must have made the waiter reachable (CLIENT UNBLOCK) before.
+    pub fn register(&self, waiter: &Arc<Waiter>) {
         let mut by_key = lock(&self.by_key);
         for key in &waiter.keys {
-            let queue = by_key.entry((db, key.clone())).or_default();
-            if !queue.iter().any(|w| Arc::ptr_eq(w, &waiter)) {
+            let queue = by_key.entry((waiter.db, key.clone())).or_default();
+            if !queue.iter().any(|w| Arc::ptr_eq(w, waiter)) {
                 queue.push_back(waiter.clone());
             }
         }
         self.blocked.fetch_add(1, Ordering::Relaxed);
-        waiter
     }
 
     /// Waits (see `Waiter::wait`), then removes the waiter from every
     /// queue. The outcome is final: a waiter served at the last moment
     /// reports `Served`, never a timeout.
-    pub fn wait(
-        &self,
-        waiter: &Arc<Waiter>,
-        deadline: Option<u64>,
-        peer_closed: &dyn Fn() -> bool,
-    ) -> Outcome {
-        let mut outcome = waiter.wait(deadline, peer_closed);
+    pub fn wait(&self, waiter: &Arc<Waiter>, deadline: Option<u64>) -> Outcome {
+        let mut outcome = waiter.wait(deadline);
         let mut by_key = lock(&self.by_key);
         // Serving happens under `by_key`: look again now that we hold it.
         let served = lock(&waiter.outcome).clone();

@@ -94,20 +94,35 @@ pub fn configure(shared: &Shared) {
         .configure(maxmemory, policy, samples, tenacity);
 }
 
+/// Deletes the expired keys readers found (counted in `expired_keys`, as
+/// Redis's lookups delete them), unless clients are paused or this server
+/// is a replica: then the keys stay, as in Redis, until a read after the
+/// pause, active expiry, or the master's DEL.
+fn purge_seen_expired(shared: &Shared, log: &EventLog) {
+    let seen = log.take_seen_expired();
+    if seen.is_empty() {
+        return;
+    }
+    let keep = (shared.pause.engaged() && shared.pause.current().is_some())
+        || shared.replication.replica.is_replica();
+    let now = crate::util::now_ms();
+    for (db, key) in seen {
+        if !keep {
+            shared.store.write(db).purge_if_expired(&key, now);
+        }
+        log.forget_unpurged(db, &key);
+    }
+}
+
 /// Publishes the events logged so far. First deletes the expired keys that
 /// readers found (they logged `expired` already). Cheap when nobody
-/// listens: one atomic load.
+/// listens and no reader found an expired key: two atomic loads.
 pub fn publish_pending(shared: &Shared) {
     let log: &EventLog = shared.store.events();
+    purge_seen_expired(shared, log);
     let classes = log.classes();
     if classes == 0 {
         return;
-    }
-    let now = crate::util::now_ms();
-    for (db, key) in log.unpurged() {
-        let mut db_guard = shared.store.write(db);
-        db_guard.purge_if_expired(&key, now);
-        log.forget_unpurged(db, &key);
     }
     // One publisher at a time, so events go out in the order they were
     // logged even when two threads drain the log.

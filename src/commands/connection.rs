@@ -107,8 +107,17 @@ fn reset(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         meta.no_evict = false;
         meta.no_touch = false;
     }
-    let needs_password = cx.shared.config().requirepass().is_some();
-    cx.session.set_authenticated(!needs_password);
+    // Back to the default user, authenticated only when it needs no
+    // password (Redis's clientSetDefaultAuth).
+    let default = cx
+        .shared
+        .acl
+        .get(b"default")
+        .unwrap_or_else(|| std::sync::Arc::new(crate::acl::User::default_user()));
+    cx.session.info.meta().user = "default".into();
+    cx.session.user = default;
+    cx.session
+        .set_authenticated(cx.shared.acl.default_needs_no_auth());
     cx.out.simple("RESET");
     Ok(())
 }

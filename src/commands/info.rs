@@ -172,7 +172,7 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             (
                 "blocked_clients",
                 // Clients held back by CLIENT PAUSE count as blocked.
-                (cx.shared.blocking.blocked_count()
+                (cx.shared.blocking.blocked_clients()
                     + cx.shared.pause.waiting.load(Ordering::Relaxed))
                 .to_string(),
             ),

@@ -48,7 +48,7 @@ use std::hash::BuildHasherDefault;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
-use crate::blocking::{Attempt, DbKey, Outcome};
+use crate::blocking::{Attempt, DbKey, Outcome, Waiter};
 use crate::clients::ClientInfo;
 use crate::resp::{Limits, Reply};
 use crate::shared::{Shared, Stats};
@@ -382,7 +382,7 @@ pub fn disconnect(shared: &Shared, session: &mut Session) {
 
 /// A check that the client is still there (set by the server; commands
 /// know nothing of sockets).
-pub struct PeerProbe(pub Box<dyn Fn() -> bool + Send>);
+pub struct PeerProbe(pub crate::blocking::PeerClosed);
 
 impl std::fmt::Debug for PeerProbe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -414,7 +414,7 @@ impl Session {
             in_exec: false,
             in_script: false,
             watched: Vec::new(),
-            peer_closed: PeerProbe(Box::new(|| false)),
+            peer_closed: PeerProbe(Arc::new(|| false)),
             pubsub: Default::default(),
             oom_before_command: false,
             blocked_time: std::time::Duration::ZERO,
@@ -531,18 +531,21 @@ impl<'a> Context<'a> {
         }
         let attempt = crate::persistence::aof::blocking(self, attempt);
         let keys = keys.iter().map(|key| Key::from(key.as_slice())).collect();
-        let waiter = self
-            .shared
-            .blocking
-            .register(self.session.db, keys, attempt);
-        // Reachable by CLIENT UNBLOCK from the moment it counts as blocked
-        // (INFO blocked_clients), so an unblock can never miss it.
+        let waiter = Waiter::new(
+            self.session.db,
+            keys,
+            attempt,
+            self.session.peer_closed.0.clone(),
+        );
+        // Reachable by CLIENT UNBLOCK before it counts as blocked (INFO
+        // blocked_clients), so an unblock can never miss it.
         *self
             .session
             .info
             .blocked_on
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(waiter.clone());
+        self.shared.blocking.register(&waiter);
         drop(db);
         self.gate = None;
         // A deadline too far to represent means "for ever". It is read by
@@ -553,10 +556,7 @@ impl<'a> Context<'a> {
                 .and_then(|ms| crate::util::now_ms().checked_add(ms))
         });
         let blocked_at = std::time::Instant::now();
-        let outcome = self
-            .shared
-            .blocking
-            .wait(&waiter, deadline, &*self.session.peer_closed.0);
+        let outcome = self.shared.blocking.wait(&waiter, deadline);
         self.session.blocked_time += blocked_at.elapsed();
         *self
             .session
@@ -565,7 +565,12 @@ impl<'a> Context<'a> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         match outcome {
-            Outcome::Served(reply) => self.out.buf.extend_from_slice(&reply),
+            // Served with an error (WRONGTYPE, NOGROUP): the command
+            // failed, and counts so (errorstats, failed_calls) as in Redis.
+            Outcome::Served(reply) => match served_error(&reply) {
+                Some(error) => return Err(error),
+                None => self.out.buf.extend_from_slice(&reply),
+            },
             Outcome::TimedOut | Outcome::Waiting => self.out.null_array(),
             Outcome::Unblocked => return Err(errors::UNBLOCKED.into()),
             Outcome::Closed => self.session.close_after_reply = true,
@@ -970,6 +975,13 @@ pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
     crate::notify::publish_pending(cx.shared);
     accounting::record_call(cx, resolved, args, elapsed, &result, errors_before);
     result
+}
+
+/// The error a blocked client was served (`-NOGROUP ...\r\n`), when its
+/// reply is one.
+fn served_error(reply: &[u8]) -> Option<Error> {
+    let message = reply.strip_prefix(b"-")?.strip_suffix(b"\r\n")?;
+    Some(Error::new(String::from_utf8_lossy(message).into_owned()))
 }
 
 /// Reads an integer argument (Redis's `getLongLongFromObjectOrReply`).

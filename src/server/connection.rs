@@ -277,7 +277,7 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
     let _registration = Registration { shared, id };
     let mut session = Session::new(info, shared);
     let probe = stream.clone();
-    session.peer_closed = PeerProbe(Box::new(move || peer_closed(&probe)));
+    session.peer_closed = PeerProbe(Arc::new(move || peer_closed(&probe)));
     let socket = Socket {
         stream,
         reply: Reply::new(),

@@ -406,7 +406,8 @@ impl Db {
     }
 
     /// The live value under `key`. An expired key reads as missing; it is
-    /// reclaimed by the next write or by active expiry.
+    /// noted for the server to delete after the command (see
+    /// `notify::publish_pending`).
     ///
     /// This is an access: the key's clock records it.
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {

@@ -71,6 +71,11 @@ pub struct EventLog {
     /// as DEL (before the next entry it logs, so in order).
     expired_for_log: AtomicBool,
     deleted_by_expiry: Mutex<Vec<(usize, Key)>>,
+    /// Expired keys readers found, for the server to delete after the
+    /// command (Redis deletes an expired key at its lookup, reads too);
+    /// `any_seen` spares every command the lock when there are none.
+    seen_expired: Mutex<Vec<(usize, Key)>>,
+    any_seen: AtomicBool,
 }
 
 impl EventLog {
@@ -128,6 +133,16 @@ impl EventLog {
     /// A reader found `key` expired: log `expired` once, and remember to
     /// delete the key after the command.
     pub(super) fn expired_seen(&self, db: usize, key: &[u8]) {
+        {
+            let mut seen = self
+                .seen_expired
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !seen.iter().any(|(d, k)| *d == db && k[..] == *key) {
+                seen.push((db, key.into()));
+                self.any_seen.store(true, Ordering::Release);
+            }
+        }
         if !self.wants(class::EXPIRED) {
             return;
         }
@@ -194,12 +209,18 @@ impl EventLog {
         )
     }
 
-    /// Expired keys readers found, for the server to delete.
-    pub fn unpurged(&self) -> Vec<(usize, Key)> {
-        if self.classes() == 0 {
+    /// Takes the expired keys readers found since the last call, for the
+    /// server to delete. One atomic load when there are none.
+    pub fn take_seen_expired(&self) -> Vec<(usize, Key)> {
+        if !self.any_seen.swap(false, Ordering::AcqRel) {
             return Vec::new();
         }
-        self.pending().unpurged.clone()
+        std::mem::take(
+            &mut *self
+                .seen_expired
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     /// Forgets an expired key readers found (deleted or set again since).
