@@ -61,12 +61,24 @@ pub struct ClientInfo {
     pub link: AtomicU8,
     /// Closes the socket, waking the connection's worker if it is reading.
     closer: Box<dyn Fn() + Send + Sync>,
+    /// The connection's outbox, its writer thread started on first use:
+    /// by the connection itself (it subscribes...) or by another thread
+    /// with a push for it (client-side caching's invalidations to a RESP3
+    /// redirect target that never subscribed). `None` for the server's own
+    /// clients, which have no socket.
+    pub push_outbox: Option<PushOutbox>,
 }
 
 /// A replica's connection to this server (after its SYNC/PSYNC).
 pub const LINK_REPLICA: u8 = 1;
 /// This replica's connection to its master.
 pub const LINK_MASTER: u8 = 2;
+
+/// See [`ClientInfo::push_outbox`]: given the client and whether it speaks
+/// RESP3 now, its outbox (the same one every time), or `None` once the
+/// connection has ended.
+pub type PushOutbox =
+    Box<dyn Fn(&Arc<ClientInfo>, bool) -> Option<Arc<crate::pubsub::Outbox>> + Send + Sync>;
 
 impl std::fmt::Debug for ClientInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,6 +120,7 @@ impl ClientInfo {
             multi: AtomicI64::new(-1),
             link: AtomicU8::new(0),
             closer,
+            push_outbox: None,
         }
     }
 

@@ -208,6 +208,8 @@ impl Shared {
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(default)
         };
+        self.tracking
+            .set_max_keys(size("tracking-table-max-keys", 1_000_000) as usize);
         self.stream_node_limits.set(crate::store::NodeLimits {
             max_entries: size("stream-node-max-entries", 100),
             max_bytes: size("stream-node-max-bytes", 4096),

@@ -11,6 +11,7 @@
 //! out after that command's reply, as in Redis.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use crate::clients::{ClientInfo, Clients};
@@ -84,6 +85,9 @@ enum Message {
 #[derive(Debug, Default)]
 pub struct Tracking {
     state: Mutex<State>,
+    /// `tracking-table-max-keys`, copied here at start and on CONFIG SET
+    /// (see `Shared::configure_introspection`): read after every command.
+    max_keys: AtomicUsize,
 }
 
 /// A snapshot for INFO.
@@ -98,6 +102,16 @@ pub struct Totals {
 impl Tracking {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets `tracking-table-max-keys` (0: no limit).
+    pub fn set_max_keys(&self, max_keys: usize) {
+        self.max_keys.store(max_keys, Ordering::Relaxed);
+    }
+
+    /// `tracking-table-max-keys` (0: no limit).
+    pub fn max_keys(&self) -> usize {
+        self.max_keys.load(Ordering::Relaxed)
     }
 
     /// Remembers `id`'s outbox, for messages to it (own or redirected).
@@ -311,7 +325,10 @@ fn send(state: &mut State, clients: &Clients, id: u64, message: &Message, limit:
         }
         return;
     }
-    if clients.get(redirect).is_none() {
+    let target = clients
+        .get(redirect)
+        .filter(|c| !c.killed.load(Ordering::Relaxed));
+    let Some(target) = target else {
         if !tracker.broken_redirect {
             tracker.broken_redirect = true;
             show(&tracker.info, Some(&tracker.mode), true);
@@ -326,13 +343,27 @@ fn send(state: &mut State, clients: &Clients, id: u64, message: &Message, limit:
             });
         }
         return;
-    }
-    // A target with no outbox never subscribed: nothing can reach it.
-    let Some(target) = outbox_of(redirect) else {
-        return;
     };
-    let subscribed = target.client_subscribed();
-    target.push_frame(limit, |out| encode(out, subscribed, message));
+    let outbox = match outbox_of(redirect) {
+        Some(outbox) => outbox,
+        // A target with no outbox never subscribed: in RESP2 nothing can
+        // reach it; in RESP3 it gets a writer for the pushes.
+        None => {
+            let resp3 = target.meta().resp == 3;
+            let Some(outbox) = target
+                .push_outbox
+                .as_ref()
+                .filter(|_| resp3)
+                .and_then(|start| start(&target, true))
+            else {
+                return;
+            };
+            state.outboxes.insert(redirect, Arc::downgrade(&outbox));
+            outbox
+        }
+    };
+    let subscribed = outbox.client_subscribed();
+    outbox.push_frame(limit, |out| encode(out, subscribed, message));
 }
 
 /// The message: a push in RESP3; in RESP2 a Pub/Sub message on the

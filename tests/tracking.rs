@@ -14,7 +14,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{assert_reply, cmd, raw, read_n, read_until_quiet, start, RealRedis};
+use common::{assert_reply, cmd, exchange, raw, read_n, read_until_quiet, start, RealRedis};
 
 /// `>2 invalidate [keys]`, as Redis pushes it in RESP3.
 fn push(keys: &[&str]) -> Vec<u8> {
@@ -599,5 +599,144 @@ fn keys_read_by_a_script_are_tracked_for_its_caller() {
         let mut expected = OK.to_vec();
         expected.extend(push(&["s1"]));
         assert_reply(&mut reader, &cmd(&["EVAL", set, "1", "s1"]), &expected);
+    });
+}
+
+#[cfg(feature = "scripting")]
+#[test]
+fn a_script_remembers_its_declared_keys_not_the_ones_it_reads() {
+    on_both(|addr| {
+        let mut reader = resp3(addr);
+        let mut writer = raw(addr);
+        assert_reply(&mut reader, &cmd(&["CLIENT", "TRACKING", "ON"]), OK);
+        // Reads `inner`, declares `declared`: Redis tracks the declared key.
+        let read_other = "return redis.call('get', 'inner')";
+        assert_reply(
+            &mut reader,
+            &cmd(&["EVAL", read_other, "1", "declared"]),
+            b"_\r\n",
+        );
+        // No read command ran: nothing is tracked.
+        let no_read = "return redis.call('ping')";
+        assert_reply(
+            &mut reader,
+            &cmd(&["EVAL", no_read, "1", "unread"]),
+            b"+PONG\r\n",
+        );
+        assert_reply(
+            &mut writer,
+            &cmd(&["MSET", "inner", "1", "unread", "2", "declared", "3"]),
+            OK,
+        );
+        let mut expected = push(&["declared"]);
+        expected.extend_from_slice(PONG);
+        assert_reply(&mut reader, &cmd(&["PING"]), &expected);
+    });
+}
+
+#[test]
+fn a_redirect_to_a_client_that_quit_is_broken_at_once() {
+    on_both(|addr| {
+        let mut target = raw(addr);
+        let id = client_id(&mut target);
+        let mut reader = resp3(addr);
+        let mut writer = raw(addr);
+        assert_reply(
+            &mut reader,
+            &cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &id.to_string()]),
+            OK,
+        );
+        assert_reply(&mut reader, &cmd(&["GET", "k"]), b"_\r\n");
+        // QUIT's reply comes once the client is gone for everyone.
+        assert_reply(&mut target, &cmd(&["QUIT"]), OK);
+        assert_reply(&mut writer, &cmd(&["SET", "k", "v"]), OK);
+        let mut expected = format!(">2\r\n$21\r\ntracking-redir-broken\r\n:{id}\r\n").into_bytes();
+        expected.extend_from_slice(PONG);
+        assert_reply(&mut reader, &cmd(&["PING"]), &expected);
+    });
+}
+
+#[test]
+fn a_resp3_redirect_target_gets_pushes_without_subscribing() {
+    on_both(|addr| {
+        let mut target = resp3(addr);
+        let id = client_id(&mut target);
+        let mut reader = raw(addr);
+        let mut writer = raw(addr);
+        assert_reply(
+            &mut reader,
+            &cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &id.to_string()]),
+            OK,
+        );
+        assert_reply(&mut reader, &cmd(&["GET", "k"]), b"$-1\r\n");
+        assert_reply(&mut writer, &cmd(&["SET", "k", "v"]), OK);
+        // The target sent nothing: the push arrives by itself.
+        assert_eq!(read_n(&mut target, push(&["k"]).len()), push(&["k"]));
+        assert_reply(&mut target, &cmd(&["PING"]), PONG);
+        assert_reply(&mut writer, &cmd(&["SET", "k", "w"]), OK);
+        assert_reply(&mut reader, &cmd(&["GET", "k"]), b"$1\r\nw\r\n");
+        assert_reply(&mut writer, &cmd(&["SET", "k", "x"]), OK);
+        let mut expected = push(&["k"]);
+        expected.extend_from_slice(PONG);
+        assert_reply(&mut target, &cmd(&["PING"]), &expected);
+    });
+}
+
+#[test]
+fn a_flush_empties_the_table_even_when_no_one_tracks() {
+    on_both(|addr| {
+        let mut reader = resp3(addr);
+        assert_reply(&mut reader, &cmd(&["CLIENT", "TRACKING", "ON"]), OK);
+        assert_reply(&mut reader, &cmd(&["GET", "k"]), b"_\r\n");
+        assert_reply(&mut reader, &cmd(&["CLIENT", "TRACKING", "OFF"]), OK);
+        let keys = |stream: &mut TcpStream| {
+            stream.write_all(&cmd(&["INFO", "stats"])).expect("write");
+            let info =
+                String::from_utf8_lossy(&read_until_quiet(stream, Duration::from_millis(50)))
+                    .into_owned();
+            info.lines()
+                .find(|l| l.starts_with("tracking_total_keys:"))
+                .map(str::to_string)
+        };
+        // Tracking off leaves the key in the table, as in Redis...
+        assert_eq!(keys(&mut reader).as_deref(), Some("tracking_total_keys:1"));
+        assert_reply(&mut reader, &cmd(&["FLUSHALL"]), OK);
+        // ...until a flush.
+        assert_eq!(keys(&mut reader).as_deref(), Some("tracking_total_keys:0"));
+    });
+}
+
+#[test]
+fn lowering_the_table_limit_invalidates_even_from_a_client_not_tracking() {
+    on_both(|addr| {
+        let mut reader = resp3(addr);
+        let mut admin = raw(addr);
+        assert_reply(&mut reader, &cmd(&["CLIENT", "TRACKING", "ON"]), OK);
+        assert_reply(&mut reader, &cmd(&["GET", "one"]), b"_\r\n");
+        assert_reply(&mut reader, &cmd(&["GET", "two"]), b"_\r\n");
+        // Redis keeps the table within the limit before anyone's next
+        // command: the admin's own CONFIG SET is enough.
+        assert_reply(
+            &mut admin,
+            &cmd(&["CONFIG", "SET", "tracking-table-max-keys", "1"]),
+            OK,
+        );
+        assert_reply(&mut admin, &cmd(&["PING"]), PONG);
+        let expected = |key: &str| {
+            let mut bytes = push(&[key]);
+            bytes.extend_from_slice(PONG);
+            bytes
+        };
+        let got = exchange(&mut reader, &cmd(&["PING"]), expected("one").len());
+        assert!(
+            got == expected("one") || got == expected("two"),
+            "{:?}",
+            String::from_utf8_lossy(&got)
+        );
+        assert_reply(
+            &mut admin,
+            &cmd(&["CONFIG", "SET", "tracking-table-max-keys", "1000000"]),
+            OK,
+        );
     });
 }

@@ -326,6 +326,9 @@ pub struct Session {
     pub in_exec: bool,
     /// True while a command called by a script runs (MONITOR shows `lua`).
     pub in_script: bool,
+    /// The keys the running script declared, kept while a tracking client
+    /// runs one: its reads remember these, not the inner commands' keys.
+    pub script_keys: Vec<Vec<u8>>,
     /// Memory was over `maxmemory` when the current command began (a
     /// script's first write is then refused, as Redis's
     /// `pre_command_oom_state`).
@@ -413,6 +416,7 @@ impl Session {
             multi: None,
             in_exec: false,
             in_script: false,
+            script_keys: Vec::new(),
             watched: Vec::new(),
             peer_closed: PeerProbe(Arc::new(|| false)),
             pubsub: Default::default(),
@@ -872,7 +876,9 @@ fn check(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
         })?;
     }
     // Over maxmemory: evict, or refuse what would use more.
-    memory::check_oom(cx, resolved, args)?;
+    let room = memory::check_oom(cx, resolved, args);
+    tracking::before_command(cx);
+    room?;
     // In RESP2 a subscribed client may only (un)subscribe, ping, quit or
     // reset; a monitor keeps off the keyspace.
     pubsub::check_context(cx, command, &resolved.full_name())?;

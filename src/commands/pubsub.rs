@@ -231,7 +231,13 @@ pub(super) fn outbox(cx: &mut Context<'_>) -> Arc<Outbox> {
     if let Some(outbox) = &cx.session.pubsub.outbox {
         return outbox.clone();
     }
-    let outbox = Outbox::new(cx.session.info.clone(), resp3);
+    // The connection's writer thread starts with it (if another thread
+    // has not started it already, for a push).
+    let info = &cx.session.info;
+    let outbox = match &info.push_outbox {
+        Some(start) => start(info, resp3).unwrap_or_else(|| Outbox::new(info.clone(), resp3)),
+        None => Outbox::new(info.clone(), resp3),
+    };
     // Client-side caching finds a client's outbox by its id.
     cx.shared.tracking.note_outbox(cx.session.id, &outbox);
     cx.session.pubsub.outbox = Some(outbox.clone());

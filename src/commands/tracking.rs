@@ -213,7 +213,9 @@ pub fn trackinginfo(cx: &mut Context<'_>, _: &Args) -> CmdResult {
 
 /// After a command ran: a read-only command of a tracking client (not in
 /// BCAST mode) has its keys remembered, as Redis's `call()` does, unless
-/// OPTIN/OPTOUT with CLIENT CACHING say otherwise.
+/// OPTIN/OPTOUT with CLIENT CACHING say otherwise. A read inside a script
+/// remembers the keys the script declared (its EVAL's or FCALL's), as
+/// Redis remembers them for the script's caller.
 pub fn remember_keys(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
     let Some(mode) = &cx.session.tracking else {
         return;
@@ -221,13 +223,23 @@ pub fn remember_keys(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
     let command = resolved.command;
     if mode.bcast
         || command.flags & flags::READONLY == 0
-        || command.flags & flags::PUBSUB != 0
         || matches!(resolved.parent, "eval_ro" | "evalsha_ro" | "fcall_ro")
     {
         return;
     }
     let caching = cx.session.caching_given;
     if (mode.optin && !caching) || (mode.optout && caching) {
+        return;
+    }
+    if cx.session.in_script {
+        let keys: Vec<&[u8]> = cx.session.script_keys.iter().map(Vec::as_slice).collect();
+        if !keys.is_empty() {
+            cx.shared.tracking.remember(cx.session.id, &keys);
+        }
+        return;
+    }
+    // Shard channels count as keys but are never tracked.
+    if command.flags & flags::PUBSUB != 0 {
         return;
     }
     let Some(meta) = super::meta::resolve(args) else {
@@ -246,33 +258,21 @@ pub fn remember_keys(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
 /// At the end of a command: CLIENT CACHING lapses (outside a transaction,
 /// after any command but CLIENT); the keys it changed are invalidated,
 /// after its own reply, which goes into the outbox first; and the table is
-/// kept within `tracking-table-max-keys`.
+/// kept within `tracking-table-max-keys` (while anyone tracks, as Redis
+/// checks it before every command).
 pub fn after_command(cx: &mut Context<'_>, args: &Args) {
     if cx.session.multi.is_none() && !is(&args[0], "client") {
         cx.session.caching_given = false;
     }
     let changed = crate::store::changed::take();
-    let max_keys = if cx.session.tracking.is_some() {
-        cx.shared
-            .config()
-            .get("tracking-table-max-keys")
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(0)
-    } else {
-        0
-    };
-    let over = cx.shared.tracking.over_limit(max_keys);
+    let max_keys = cx.shared.tracking.max_keys();
+    let over = max_keys > 0
+        && crate::store::changed::listening()
+        && cx.shared.tracking.over_limit(max_keys);
     if changed.is_empty() && !over {
         return;
     }
-    let limit = cx.shared.pubsub.output_limits(cx.shared).pubsub;
-    if let Some(outbox) = &cx.session.pubsub.outbox {
-        if !cx.out.buf.is_empty() {
-            let delivery = outbox.push_replies(&cx.out.buf, cx.out.resp3, limit);
-            cx.shared.pubsub.note(delivery);
-            cx.out.buf.clear();
-        }
-    }
+    let limit = flush_replies(cx);
     let clients = &cx.shared.clients;
     if !changed.is_empty() {
         cx.shared
@@ -282,4 +282,32 @@ pub fn after_command(cx: &mut Context<'_>, args: &Args) {
     if over {
         cx.shared.tracking.enforce_limit(clients, max_keys, limit);
     }
+}
+
+/// Before a command runs: keys evicted to make room for it are invalidated
+/// at once, so the messages come before its reply (as Redis's
+/// `performEvictions` sends them).
+pub fn before_command(cx: &mut Context<'_>) {
+    let changed = crate::store::changed::take();
+    if changed.is_empty() {
+        return;
+    }
+    let limit = flush_replies(cx);
+    cx.shared
+        .tracking
+        .deliver(&cx.shared.clients, cx.session.id, changed, limit);
+}
+
+/// Moves the replies written so far into the client's outbox, if it has
+/// one, so that messages queued next follow them; the Pub/Sub output limit.
+fn flush_replies(cx: &mut Context<'_>) -> crate::pubsub::Limit {
+    let limit = cx.shared.pubsub.output_limits(cx.shared).pubsub;
+    if let Some(outbox) = &cx.session.pubsub.outbox {
+        if !cx.out.buf.is_empty() {
+            let delivery = outbox.push_replies(&cx.out.buf, cx.out.resp3, limit);
+            cx.shared.pubsub.note(delivery);
+            cx.out.buf.clear();
+        }
+    }
+    limit
 }

@@ -776,6 +776,11 @@ pub(crate) fn run_script(
     let started = crate::util::now_ms().max(1);
     run.since_ms.store(started, Ordering::Release);
     let was_in_exec = std::mem::replace(&mut cx.session.in_exec, true);
+    // A tracking client's script reads remember its declared keys (Redis's
+    // `script_caller`).
+    if cx.session.tracking.is_some() {
+        cx.session.script_keys = keys.to_vec();
+    }
     let db = cx.session.db;
     let frozen = crate::util::FrozenTime::new(started);
     // A panic below must not leave the script marked running (-BUSY for
@@ -790,6 +795,7 @@ pub(crate) fn run_script(
         crate::persistence::aof::close_script(shared);
     }
     cx.session.in_exec = was_in_exec;
+    cx.session.script_keys.clear();
     cx.session.db = db;
     run.since_ms.store(0, Ordering::Release);
     run.kill.store(false, Ordering::Release);

@@ -20,7 +20,8 @@
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::Shutdown;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -49,6 +50,11 @@ struct Socket {
     /// Shared with the client registry, which may shut it down (CLIENT KILL)
     /// from another thread. One file descriptor per client, as in Redis.
     stream: Arc<Stream>,
+    /// Held while whole frames are written, by the worker and by writer
+    /// threads alike, so that frames written by two threads never mix.
+    write_lock: Arc<Mutex<()>>,
+    /// Where the connection's outbox and writer appear when they start.
+    push_slot: Arc<PushSlot>,
     reply: Reply,
     /// The idle timeout currently set on the socket (`timeout`).
     idle_timeout: Option<Duration>,
@@ -133,6 +139,11 @@ impl Drop for OutboxRoute {
 
 impl Socket {
     fn send_pending(&mut self) -> io::Result<()> {
+        // A writer started by another thread (a push to this client): from
+        // now on the replies queue behind what it was sent.
+        if self.outbox.is_none() && self.push_slot.started.load(Ordering::Acquire) {
+            self.outbox = self.push_slot.adopt();
+        }
         if self.tracer.on && self.outbox.is_none() && !self.reply.buf.is_empty() {
             // With an outbox, the writer thread traces what it sends.
             self.tracer.log("->", trace_replies(&self.reply.buf));
@@ -149,7 +160,13 @@ impl Socket {
             }
         }
         if !self.reply.buf.is_empty() {
-            let result = (&*self.stream).write_all(&self.reply.buf);
+            let result = {
+                let _writing = self
+                    .write_lock
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                (&*self.stream).write_all(&self.reply.buf)
+            };
             self.reply.buf.clear();
             if self.reply.buf.capacity() > KEEP_OUTPUT_BYTES {
                 self.reply.buf = Vec::new();
@@ -272,6 +289,15 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
         }),
     );
     info.unix_socket = stream.is_unix();
+    let write_lock: Arc<Mutex<()>> = Default::default();
+    let push_slot: Arc<PushSlot> = Default::default();
+    info.push_outbox = Some(push_outbox(
+        shared,
+        &stream,
+        &write_lock,
+        &tracer,
+        &push_slot,
+    ));
     let info = Arc::new(info);
     shared.clients.register(info.clone());
     let _registration = Registration { shared, id };
@@ -280,6 +306,8 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
     session.peer_closed = PeerProbe(Arc::new(move || peer_closed(&probe)));
     let socket = Socket {
         stream,
+        write_lock,
+        push_slot: push_slot.clone(),
         reply: Reply::new(),
         idle_timeout: None,
         outbox: None,
@@ -314,6 +342,11 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
                         &mut Context::new(shared, &mut session, &mut socket.reply),
                         command.args(),
                     ),
+                }
+                // QUIT: the client is gone for the others before its last
+                // reply reaches it, as Redis frees it right after writing.
+                if session.close_after_reply {
+                    shared.clients.unregister(session.id);
                 }
                 if session.pubsub.outbox.is_some() {
                     route_through_outbox(shared, &session, socket);
@@ -371,9 +404,90 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
     let socket = reader.get_mut();
     let _ = socket.send_pending();
     shared.pubsub.forget(&mut session.pubsub);
-    // Ends the writer thread, once it has sent what is queued.
+    // Ends the writer threads, once they have sent what is queued.
     socket.outbox = None;
+    drop(push_slot.close());
     let _ = socket.stream.shutdown(Shutdown::Both);
+}
+
+/// The connection's outbox and its writer thread, started by whichever
+/// thread first needs them: the worker (SUBSCRIBE, MONITOR, CLIENT
+/// TRACKING) or another client's (an invalidation pushed to this RESP3
+/// client). The worker adopts the writer at its next reply.
+#[derive(Default)]
+struct PushSlot {
+    /// Set once the writer has started.
+    started: AtomicBool,
+    state: Mutex<SlotState>,
+}
+
+#[derive(Default)]
+struct SlotState {
+    outbox: Option<Arc<Outbox>>,
+    /// The writer, until the worker adopts it.
+    route: Option<OutboxRoute>,
+    /// The connection has ended: no writer may start any more.
+    closed: bool,
+}
+
+impl PushSlot {
+    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn adopt(&self) -> Option<OutboxRoute> {
+        self.state().route.take()
+    }
+
+    /// The connection ends: returns the writer if it was never adopted.
+    fn close(&self) -> Option<OutboxRoute> {
+        let mut state = self.state();
+        state.closed = true;
+        state.route.take()
+    }
+}
+
+/// Builds the connection's [`ClientInfo::push_outbox`]: the first call
+/// starts a writer thread on a new outbox; its frames and the worker's
+/// direct replies take turns on the socket (`write_lock`) until the worker
+/// adopts it.
+fn push_outbox(
+    shared: &Arc<Shared>,
+    stream: &Arc<Stream>,
+    write_lock: &Arc<Mutex<()>>,
+    tracer: &Tracer,
+    slot: &Arc<PushSlot>,
+) -> crate::clients::PushOutbox {
+    let shared = shared.clone();
+    let stream = stream.clone();
+    let write_lock = write_lock.clone();
+    let tracer = tracer.clone();
+    let slot = slot.clone();
+    Box::new(move |info: &Arc<ClientInfo>, resp3: bool| {
+        let mut state = slot.state();
+        if state.closed {
+            return None;
+        }
+        if let Some(outbox) = &state.outbox {
+            return Some(outbox.clone());
+        }
+        let outbox = Outbox::new(info.clone(), resp3);
+        let writer = spawn_writer(
+            stream.clone(),
+            write_lock.clone(),
+            outbox.clone(),
+            tracer.clone(),
+        )?;
+        state.outbox = Some(outbox.clone());
+        state.route = Some(OutboxRoute {
+            outbox: outbox.clone(),
+            writer: Some(writer),
+            limit: shared.pubsub.output_limits(&shared).normal,
+            shared: shared.clone(),
+        });
+        slot.started.store(true, Ordering::Release);
+        Some(outbox)
+    })
 }
 
 /// After a command of a client that has an outbox: starts its writer thread
@@ -385,24 +499,14 @@ fn route_through_outbox(shared: &Arc<Shared>, session: &Session, socket: &mut So
     } else {
         limits.normal
     };
-    if let Some(route) = &mut socket.outbox {
-        route.limit = limit;
-        return;
+    if socket.outbox.is_none() {
+        socket.outbox = socket.push_slot.adopt();
     }
-    let Some(outbox) = session.pubsub.outbox.clone() else {
-        return;
-    };
-    let writer = spawn_writer(socket.stream.clone(), outbox.clone(), socket.tracer.clone());
-    if writer.is_none() {
+    match &mut socket.outbox {
+        Some(route) => route.limit = limit,
         // Without a writer the client cannot be served.
-        session.info.kill();
+        None => session.info.kill(),
     }
-    socket.outbox = Some(OutboxRoute {
-        outbox,
-        writer,
-        limit,
-        shared: shared.clone(),
-    });
 }
 
 /// The writer thread: sends the outbox's bytes as they come, until the
@@ -410,6 +514,7 @@ fn route_through_outbox(shared: &Arc<Shared>, session: &Session, socket: &mut So
 /// frames (replies, messages, MONITOR lines), so it traces frame by frame.
 fn spawn_writer(
     stream: Arc<Stream>,
+    write_lock: Arc<Mutex<()>>,
     outbox: Arc<Outbox>,
     mut tracer: Tracer,
 ) -> Option<JoinHandle<()>> {
@@ -422,7 +527,10 @@ fn spawn_writer(
                 if tracer.refresh() {
                     tracer.log("->", trace_replies(&chunk));
                 }
-                let written = write_chunk(&stream, &chunk);
+                let written = {
+                    let _writing = write_lock.lock().unwrap_or_else(PoisonError::into_inner);
+                    write_chunk(&stream, &chunk)
+                };
                 outbox.chunk_written(&mut chunk);
                 if written.is_err() {
                     // The client is gone: drop what is queued and wake its

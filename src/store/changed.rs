@@ -26,6 +26,11 @@ pub fn unlisten() {
     LISTENERS.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// True while some client tracks keys (anywhere in the process).
+pub fn listening() -> bool {
+    LISTENERS.load(Ordering::Relaxed) > 0
+}
+
 /// Notes that `key` really changed.
 pub fn key_changed(key: &[u8]) {
     if LISTENERS.load(Ordering::Relaxed) > 0 {
@@ -33,11 +38,11 @@ pub fn key_changed(key: &[u8]) {
     }
 }
 
-/// Notes that a database (or all) was flushed.
+/// Notes that a database (or all) was flushed. Noted even with no one
+/// tracking: a flush empties the tracking table, which keeps the keys of
+/// clients that turned tracking off (as Redis's does).
 pub fn flushed() {
-    if LISTENERS.load(Ordering::Relaxed) > 0 {
-        CHANGED.with(|changed| changed.borrow_mut().push(None));
-    }
+    CHANGED.with(|changed| changed.borrow_mut().push(None));
 }
 
 /// The changes this thread noted since it last asked.
