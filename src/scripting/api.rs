@@ -3,6 +3,7 @@
 //! `redis.call` itself: a command from a script goes through the command
 //! table and [`crate::commands::run`], with Redis's checks for scripts.
 
+use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 
 use mlua::{Lua, Table, Value, Variadic};
@@ -327,9 +328,55 @@ pub(super) fn redis_call(
     cx: &mut Context<'_>,
     run: &RunState,
     hidden: &Table,
+    scratch: &RefCell<Scratch>,
     args: Variadic<Value>,
 ) -> mlua::Result<Value> {
-    match command(lua, cx, run, args)? {
+    // The buffers kept from the last call (fresh ones if they are in use,
+    // which a script's calls, never nested, do not cause).
+    let mut buffers = scratch
+        .try_borrow_mut()
+        .map(|mut kept| std::mem::take(&mut *kept))
+        .unwrap_or_default();
+    let result = call_with(lua, cx, run, hidden, &mut buffers, args);
+    buffers.trim();
+    if let Ok(mut kept) = scratch.try_borrow_mut() {
+        *kept = buffers;
+    }
+    result
+}
+
+/// Argument and reply buffers `redis.call` reuses from call to call, so
+/// that a call allocates nothing on the Rust side once they have grown.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    args: Vec<Vec<u8>>,
+    reply: Vec<u8>,
+}
+
+impl Scratch {
+    /// What a call may leave behind: a few short arguments and a small
+    /// reply (a script that moved a large value gives its buffers back).
+    const KEEP_ARGS: usize = 16;
+    const KEEP_BYTES: usize = 4096;
+
+    fn trim(&mut self) {
+        self.args.truncate(Self::KEEP_ARGS);
+        self.args.retain(|arg| arg.capacity() <= Self::KEEP_BYTES);
+        if self.reply.capacity() > Self::KEEP_BYTES {
+            self.reply = Vec::new();
+        }
+    }
+}
+
+fn call_with(
+    lua: &Lua,
+    cx: &mut Context<'_>,
+    run: &RunState,
+    hidden: &Table,
+    scratch: &mut Scratch,
+    args: Variadic<Value>,
+) -> mlua::Result<Value> {
+    match command(lua, cx, run, scratch, args)? {
         Ok(reply) => Ok(reply),
         Err(error) => {
             hidden.raw_set("pending", error)?;
@@ -343,6 +390,7 @@ fn command(
     lua: &Lua,
     cx: &mut Context<'_>,
     run: &RunState,
+    scratch: &mut Scratch,
     args: Variadic<Value>,
 ) -> mlua::Result<Result<Value, Table>> {
     let failed = |message: &str| -> mlua::Result<Result<Value, Table>> {
@@ -351,19 +399,23 @@ fn command(
     if args.is_empty() {
         return failed(&format!("ERR {NO_ARGUMENTS}"));
     }
-    let mut command = Vec::with_capacity(args.len());
-    for arg in args {
-        let bytes = match arg {
-            Value::String(s) => s.as_bytes().to_vec(),
+    let count = args.len();
+    if scratch.args.len() < count {
+        scratch.args.resize_with(count, Vec::new);
+    }
+    for (arg, bytes) in args.into_iter().zip(scratch.args.iter_mut()) {
+        bytes.clear();
+        match arg {
+            Value::String(s) => bytes.extend_from_slice(&s.as_bytes()),
             // Redis writes numbers with %.17g here (Lua's own tostring
             // uses %.14g).
-            Value::Number(n) => crate::util::format_double(n).into_bytes(),
-            Value::Integer(i) => i.to_string().into_bytes(),
+            Value::Number(n) => bytes.extend_from_slice(crate::util::format_double(n).as_bytes()),
+            Value::Integer(i) => bytes.extend_from_slice(i.to_string().as_bytes()),
             _ => return failed(&format!("ERR {BAD_ARGUMENT}")),
-        };
-        command.push(bytes);
+        }
     }
-    let resolved = match crate::commands::find(&command) {
+    let command = &scratch.args[..count];
+    let resolved = match crate::commands::find(command) {
         Ok(resolved) => resolved,
         Err(NotFound::WrongArity(_)) => return failed(&format!("ERR {WRONG_ARITY}")),
         Err(_) => return failed(&format!("ERR {UNKNOWN_COMMAND}")),
@@ -374,7 +426,7 @@ fn command(
     }
     // The script runs with its caller's permissions.
     if !cx.session.user.unrestricted {
-        if let Err(denied) = crate::commands::acl_check(cx, &resolved, &command) {
+        if let Err(denied) = crate::commands::acl_check(cx, &resolved, command) {
             let why = match denied {
                 crate::acl::Denied::Key => {
                     "can't access at least one of the keys mentioned in the command arguments"
@@ -414,21 +466,28 @@ fn command(
     if command_flags & flags::WRITE != 0 {
         run.wrote.store(true, Ordering::Release);
     }
+    let mut buf = std::mem::take(&mut scratch.reply);
+    buf.clear();
     let mut out = Reply {
-        buf: Vec::new(),
+        buf,
         resp3: run.resp3.load(Ordering::Acquire),
     };
     let shared = cx.shared;
     let mut inner = Context::new(shared, cx.session, &mut out);
     inner.session.in_script = true;
-    let result = crate::commands::run(&mut inner, resolved, &command);
+    let result = crate::commands::run(&mut inner, resolved, command);
     crate::persistence::aof::release(&mut inner.aof);
     inner.session.in_script = false;
     drop(inner);
+    scratch.reply = out.buf;
     if let Err(Error(message)) = result {
         return failed(&error_code_text(&format!("-{message}")));
     }
-    let frame = crate::resp::read_frame(&mut &out.buf[..])
+    // The usual one-line and bulk replies go straight to Lua values.
+    if let Some(value) = convert::simple_reply_to_lua(lua, &scratch.reply) {
+        return Ok(Ok(value?));
+    }
+    let frame = crate::resp::read_frame(&mut &scratch.reply[..])
         .ok()
         .flatten()
         .unwrap_or(crate::resp::Frame::Null);

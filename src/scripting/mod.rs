@@ -156,6 +156,8 @@ pub(crate) struct Vm {
     script_bytes: usize,
     /// Scripts run since the last garbage-collection step (see `call`).
     runs: u32,
+    /// `redis.call`'s reusable buffers.
+    scratch: std::cell::RefCell<api::Scratch>,
     pub(crate) libraries: functions::Libraries,
 }
 
@@ -237,6 +239,7 @@ impl Vm {
         lua.gc_collect()?;
         Ok(Vm {
             runs: 0,
+            scratch: Default::default(),
             lua,
             globals,
             env,
@@ -839,7 +842,7 @@ fn call(
                 return Ok(Value::Nil);
             }
             let mut cx = context.borrow_mut();
-            api::redis_call(lua, &mut cx, run, &vm.hidden, args)
+            api::redis_call(lua, &mut cx, run, &vm.hidden, &vm.scratch, args)
         })?;
         let (ok, value): (bool, Value) =
             vm.runner.call((call, function, keys, argv, !is_function))?;
