@@ -3,13 +3,13 @@
 //! `redis.call` itself: a command from a script goes through the command
 //! table and [`crate::commands::run`], with Redis's checks for scripts.
 
-use std::cell::RefCell;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use mlua::{Lua, Table, Value, Variadic};
 
 use super::{convert, sha1_hex, RunState};
-use crate::commands::{flags, lookup, Context, Error, NotFound};
+use crate::commands::{flags, lookup, Context, Error, NotFound, Session};
 use crate::resp::Reply;
 use crate::shared::Shared;
 
@@ -321,28 +321,71 @@ pub(super) fn redis_log(shared: &Shared, args: Variadic<Value>) -> mlua::Result<
     Ok(())
 }
 
+/// The client a running script's `redis.call` serves: its session, lent
+/// for the run (see `Lent` in the parent module), and the server.
+pub(crate) struct Caller {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) session: Session,
+}
+
+/// What `redis.call` reaches between runs and during one.
+#[derive(Default)]
+pub(crate) struct CallerSlot {
+    /// Set while a script runs.
+    pub(crate) caller: Option<Caller>,
+    scratch: Scratch,
+}
+
+impl std::fmt::Debug for CallerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerSlot")
+    }
+}
+
+/// The one `redis.call` function: redis.log passes the hidden table (out
+/// of scripts' reach) first.
+pub(super) fn call_function(
+    lua: &Lua,
+    slot: &Arc<Mutex<CallerSlot>>,
+    run: &Arc<RunState>,
+    hidden: &Table,
+) -> mlua::Result<mlua::Function> {
+    let (slot, run, hidden) = (slot.clone(), run.clone(), hidden.clone());
+    lua.create_function(move |lua, args: Variadic<Value>| {
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let CallerSlot { caller, scratch } = &mut *slot;
+        let Some(caller) = caller.as_mut() else {
+            return Err(runtime(
+                "ERR redis.call is only available while a script runs",
+            ));
+        };
+        if matches!(args.first(), Some(Value::Table(first)) if *first == hidden) {
+            redis_log(&caller.shared, args.into_iter().skip(1).collect())?;
+            return Ok(Value::Nil);
+        }
+        let result = redis_call(lua, caller, &run, &hidden, scratch, args);
+        scratch.trim();
+        result
+    })
+}
+
 /// `redis.call`: the reply, or it raises the error table (see
 /// [`CALL_FAILED`]; `redis.pcall` turns that back into the table).
-pub(super) fn redis_call(
+fn redis_call(
     lua: &Lua,
-    cx: &mut Context<'_>,
+    caller: &mut Caller,
     run: &RunState,
     hidden: &Table,
-    scratch: &RefCell<Scratch>,
+    scratch: &mut Scratch,
     args: Variadic<Value>,
 ) -> mlua::Result<Value> {
-    // The buffers kept from the last call (fresh ones if they are in use,
-    // which a script's calls, never nested, do not cause).
-    let mut buffers = scratch
-        .try_borrow_mut()
-        .map(|mut kept| std::mem::take(&mut *kept))
-        .unwrap_or_default();
-    let result = call_with(lua, cx, run, hidden, &mut buffers, args);
-    buffers.trim();
-    if let Ok(mut kept) = scratch.try_borrow_mut() {
-        *kept = buffers;
+    match command(lua, &caller.shared, &mut caller.session, run, scratch, args)? {
+        Ok(reply) => Ok(reply),
+        Err(error) => {
+            hidden.raw_set("pending", error)?;
+            Err(runtime(CALL_FAILED))
+        }
     }
-    result
 }
 
 /// Argument and reply buffers `redis.call` reuses from call to call, so
@@ -368,27 +411,11 @@ impl Scratch {
     }
 }
 
-fn call_with(
-    lua: &Lua,
-    cx: &mut Context<'_>,
-    run: &RunState,
-    hidden: &Table,
-    scratch: &mut Scratch,
-    args: Variadic<Value>,
-) -> mlua::Result<Value> {
-    match command(lua, cx, run, scratch, args)? {
-        Ok(reply) => Ok(reply),
-        Err(error) => {
-            hidden.raw_set("pending", error)?;
-            Err(runtime(CALL_FAILED))
-        }
-    }
-}
-
 /// Runs a command for a script: Ok(reply) or Err(error table).
 fn command(
     lua: &Lua,
-    cx: &mut Context<'_>,
+    shared: &Shared,
+    session: &mut Session,
     run: &RunState,
     scratch: &mut Scratch,
     args: Variadic<Value>,
@@ -425,8 +452,14 @@ fn command(
         return failed(&format!("ERR {NOT_ALLOWED}"));
     }
     // The script runs with its caller's permissions.
-    if !cx.session.user.unrestricted {
-        if let Err(denied) = crate::commands::acl_check(cx, &resolved, command) {
+    if !session.user.unrestricted {
+        let mut unused = Reply::default();
+        let checked = crate::commands::acl_check(
+            &Context::new(shared, session, &mut unused),
+            &resolved,
+            command,
+        );
+        if let Err(denied) = checked {
             let why = match denied {
                 crate::acl::Denied::Key => {
                     "can't access at least one of the keys mentioned in the command arguments"
@@ -449,17 +482,17 @@ fn command(
         if run.read_only.load(Ordering::Acquire) {
             return failed(&format!("ERR {READ_ONLY}"));
         }
-        if crate::persistence::writes_refused(cx.shared) {
+        if crate::persistence::writes_refused(shared) {
             return failed(crate::persistence::MISCONF);
         }
     }
     // Over maxmemory when the script began, its first write that may use
     // memory is refused (later ones go on: a script never stops halfway).
     if command_flags & flags::DENYOOM != 0
-        && cx.session.oom_before_command
+        && session.oom_before_command
         && !run.wrote.load(Ordering::Acquire)
         && !run.allow_oom.load(Ordering::Acquire)
-        && cx.shared.store.governor.maxmemory() > 0
+        && shared.store.governor.maxmemory() > 0
     {
         return failed(crate::commands::memory::OOM);
     }
@@ -472,8 +505,7 @@ fn command(
         buf,
         resp3: run.resp3.load(Ordering::Acquire),
     };
-    let shared = cx.shared;
-    let mut inner = Context::new(shared, cx.session, &mut out);
+    let mut inner = Context::new(shared, session, &mut out);
     inner.session.in_script = true;
     let result = crate::commands::run(&mut inner, resolved, command);
     crate::persistence::aof::release(&mut inner.aof);
