@@ -4,11 +4,12 @@
 //! table and [`crate::commands::run`], with Redis's checks for scripts.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use mlua::{Lua, Table, Value, Variadic};
 
 use super::{convert, sha1_hex, RunState};
-use crate::commands::{flags, Command, Context, Error, NotFound};
+use crate::commands::{flags, Command, Context, Error, NotFound, Session};
 use crate::resp::Reply;
 use crate::shared::Shared;
 
@@ -336,16 +337,65 @@ pub(super) fn redis_log(shared: &Shared, args: Variadic<Value>) -> mlua::Result<
     Ok(())
 }
 
+/// The client a running script's `redis.call` serves: its session, lent
+/// for the run (see `Lent` in the parent module), and the server.
+pub(crate) struct Caller {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) session: Session,
+}
+
+/// What `redis.call` reaches between runs and during one.
+#[derive(Default)]
+pub(crate) struct CallerSlot {
+    /// Set while a script runs.
+    pub(crate) caller: Option<Caller>,
+    scratch: Scratch,
+}
+
+impl std::fmt::Debug for CallerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerSlot")
+    }
+}
+
+/// The one `redis.call` function: redis.log passes the hidden table (out
+/// of scripts' reach) first.
+pub(super) fn call_function(
+    lua: &Lua,
+    slot: &Arc<Mutex<CallerSlot>>,
+    run: &Arc<RunState>,
+    hidden: &Table,
+) -> mlua::Result<mlua::Function> {
+    let (slot, run, hidden) = (slot.clone(), run.clone(), hidden.clone());
+    lua.create_function(move |lua, args: Variadic<Value>| {
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let CallerSlot { caller, scratch } = &mut *slot;
+        let Some(caller) = caller.as_mut() else {
+            return Err(runtime(
+                "ERR redis.call is only available while a script runs",
+            ));
+        };
+        if matches!(args.first(), Some(Value::Table(first)) if *first == hidden) {
+            redis_log(&caller.shared, args.into_iter().skip(1).collect())?;
+            return Ok(Value::Nil);
+        }
+        let result = redis_call(lua, caller, &run, &hidden, scratch, args);
+        scratch.trim();
+        result
+    })
+}
+
 /// `redis.call`: the reply, or it raises the error table (see
 /// [`CALL_FAILED`]; `redis.pcall` turns that back into the table).
-pub(super) fn redis_call(
+fn redis_call(
     lua: &Lua,
-    cx: &mut Context<'_>,
+    caller: &mut Caller,
     run: &RunState,
     hidden: &Table,
+    scratch: &mut Scratch,
     args: Variadic<Value>,
 ) -> mlua::Result<Value> {
-    match command(lua, cx, run, args)? {
+    match command(lua, &caller.shared, &mut caller.session, run, scratch, args)? {
         Ok(reply) => Ok(reply),
         Err(error) => {
             hidden.raw_set("pending", error)?;
@@ -354,11 +404,36 @@ pub(super) fn redis_call(
     }
 }
 
+/// Argument and reply buffers `redis.call` reuses from call to call, so
+/// that a call allocates nothing on the Rust side once they have grown.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    args: Vec<Vec<u8>>,
+    reply: Vec<u8>,
+}
+
+impl Scratch {
+    /// What a call may leave behind: a few short arguments and a small
+    /// reply (a script that moved a large value gives its buffers back).
+    const KEEP_ARGS: usize = 16;
+    const KEEP_BYTES: usize = 4096;
+
+    fn trim(&mut self) {
+        self.args.truncate(Self::KEEP_ARGS);
+        self.args.retain(|arg| arg.capacity() <= Self::KEEP_BYTES);
+        if self.reply.capacity() > Self::KEEP_BYTES {
+            self.reply = Vec::new();
+        }
+    }
+}
+
 /// Runs a command for a script: Ok(reply) or Err(error table).
 fn command(
     lua: &Lua,
-    cx: &mut Context<'_>,
+    shared: &Shared,
+    session: &mut Session,
     run: &RunState,
+    scratch: &mut Scratch,
     args: Variadic<Value>,
 ) -> mlua::Result<Result<Value, Table>> {
     let failed = |message: &str| -> mlua::Result<Result<Value, Table>> {
@@ -367,44 +442,54 @@ fn command(
     if args.is_empty() {
         return failed(&format!("ERR {NO_ARGUMENTS}"));
     }
-    let mut command = Vec::with_capacity(args.len());
-    for arg in args {
-        let bytes = match arg {
-            Value::String(s) => s.as_bytes().to_vec(),
+    let count = args.len();
+    if scratch.args.len() < count {
+        scratch.args.resize_with(count, Vec::new);
+    }
+    for (arg, bytes) in args.into_iter().zip(scratch.args.iter_mut()) {
+        bytes.clear();
+        match arg {
+            Value::String(s) => bytes.extend_from_slice(&s.as_bytes()),
             // Redis writes numbers with %.17g here (Lua's own tostring
             // uses %.14g).
-            Value::Number(n) => crate::util::format_double(n).into_bytes(),
-            Value::Integer(i) => i.to_string().into_bytes(),
+            Value::Number(n) => bytes.extend_from_slice(crate::util::format_double(n).as_bytes()),
+            Value::Integer(i) => bytes.extend_from_slice(i.to_string().as_bytes()),
             _ => return failed(&format!("ERR {BAD_ARGUMENT}")),
-        };
-        command.push(bytes);
+        }
     }
     // A call refused before it runs counts as an error reply, and as a
     // rejected call of its command (Redis's scriptCall).
-    let rejected = |cx: &mut Context<'_>, row: Option<&Command>, message: &str| {
-        let stats = &cx.shared.command_stats;
+    let rejected = |session: &mut Session, row: Option<&Command>, message: &str| {
+        let stats = &shared.command_stats;
         if let Some(row) = row {
             stats.record_rejected(row);
         }
         stats.record_error(message);
-        cx.session.errors_counted += 1;
+        session.errors_counted += 1;
         failed(message)
     };
-    let resolved = match crate::commands::find(&command) {
+    let command = &scratch.args[..count];
+    let resolved = match crate::commands::find(command) {
         Ok(resolved) => resolved,
         Err(NotFound::WrongArity(resolved)) => {
-            return rejected(cx, Some(resolved.command), &format!("ERR {WRONG_ARITY}"))
+            return rejected(session, Some(resolved.command), &format!("ERR {WRONG_ARITY}"))
         }
-        Err(_) => return rejected(cx, None, &format!("ERR {UNKNOWN_COMMAND}")),
+        Err(_) => return rejected(session, None, &format!("ERR {UNKNOWN_COMMAND}")),
     };
     let command_flags = resolved.command.flags;
     let row = Some(resolved.command);
     if command_flags & flags::NOSCRIPT != 0 {
-        return rejected(cx, row, &format!("ERR {NOT_ALLOWED}"));
+        return rejected(session, row, &format!("ERR {NOT_ALLOWED}"));
     }
     // The script runs with its caller's permissions.
-    if !cx.session.user.unrestricted {
-        if let Err(denied) = crate::commands::acl_check(cx, &resolved, &command) {
+    if !session.user.unrestricted {
+        let mut unused = Reply::default();
+        let checked = crate::commands::acl_check(
+            &Context::new(shared, session, &mut unused),
+            &resolved,
+            command,
+        );
+        if let Err(denied) = checked {
             let why = match denied {
                 crate::acl::Denied::Key => {
                     "can't access at least one of the keys mentioned in the command arguments"
@@ -414,59 +499,65 @@ fn command(
                 }
                 _ => "can't run this command or subcommand",
             };
-            return rejected(cx, row, &format!("ERR The user executing the script {why}"));
+            return rejected(session, row, &format!("ERR The user executing the script {why}"));
         }
     }
     // Commands that may replicate (PUBLISH...) are writes to a read-only
     // script, as in Redis.
     let may_replicate = matches!(resolved.parent, "publish" | "spublish" | "pfcount");
     if may_replicate && command_flags & flags::WRITE == 0 && run.read_only.load(Ordering::Acquire) {
-        return rejected(cx, row, &format!("ERR {READ_ONLY}"));
+        return rejected(session, row, &format!("ERR {READ_ONLY}"));
     }
     if command_flags & flags::WRITE != 0 {
         if run.read_only.load(Ordering::Acquire) {
-            return rejected(cx, row, &format!("ERR {READ_ONLY}"));
+            return rejected(session, row, &format!("ERR {READ_ONLY}"));
         }
         // Once the script has written, the server's state can no longer
         // fail it halfway (Redis's SCRIPT_WRITE_DIRTY).
         if !run.wrote.load(Ordering::Acquire) {
-            if crate::persistence::writes_refused(cx.shared) {
-                return rejected(cx, row, crate::persistence::MISCONF);
+            if crate::persistence::writes_refused(shared) {
+                return rejected(session, row, crate::persistence::MISCONF);
             }
-            let wanted = cx.session.replication.min_replicas;
-            if !crate::replication::enough_good_replicas(cx.shared, wanted) {
-                return rejected(cx, row, crate::replication::NOREPLICAS);
+            let wanted = session.replication.min_replicas;
+            if !crate::replication::enough_good_replicas(shared, wanted) {
+                return rejected(session, row, crate::replication::NOREPLICAS);
             }
         }
     }
     // Over maxmemory when the script began, its first write that may use
     // memory is refused (later ones go on: a script never stops halfway).
     if command_flags & flags::DENYOOM != 0
-        && cx.session.oom_before_command
+        && session.oom_before_command
         && !run.wrote.load(Ordering::Acquire)
         && !run.allow_oom.load(Ordering::Acquire)
-        && cx.shared.store.governor.maxmemory() > 0
+        && shared.store.governor.maxmemory() > 0
     {
-        return rejected(cx, row, crate::commands::memory::OOM);
+        return rejected(session, row, crate::commands::memory::OOM);
     }
     if command_flags & flags::WRITE != 0 {
         run.wrote.store(true, Ordering::Release);
     }
+    let mut buf = std::mem::take(&mut scratch.reply);
+    buf.clear();
     let mut out = Reply {
-        buf: Vec::new(),
+        buf,
         resp3: run.resp3.load(Ordering::Acquire),
     };
-    let shared = cx.shared;
-    let mut inner = Context::new(shared, cx.session, &mut out);
+    let mut inner = Context::new(shared, session, &mut out);
     inner.session.in_script = true;
-    let result = crate::commands::run(&mut inner, resolved, &command);
+    let result = crate::commands::run(&mut inner, resolved, command);
     crate::persistence::aof::release(&mut inner.aof);
     inner.session.in_script = false;
     drop(inner);
+    scratch.reply = out.buf;
     if let Err(Error(message)) = result {
         return failed(&error_code_text(&format!("-{message}")));
     }
-    let frame = crate::resp::read_frame(&mut &out.buf[..])
+    // The usual one-line and bulk replies go straight to Lua values.
+    if let Some(value) = convert::simple_reply_to_lua(lua, &scratch.reply) {
+        return Ok(Ok(value?));
+    }
+    let frame = crate::resp::read_frame(&mut &scratch.reply[..])
         .ok()
         .flatten()
         .unwrap_or(crate::resp::Frame::Null);

@@ -23,25 +23,38 @@ const TOO_DEEP: &str = "ERR reached lua stack limit";
 /// writes in the client's. Nested tables are walked with an explicit stack:
 /// the connection's worker thread has a small one.
 pub(super) fn write_reply(value: &Value, out: &mut Reply, resp3: bool) {
-    let mut pending = vec![(value.clone(), REPLY_BASE_HEIGHT)];
+    // (The usual reply, a status or a single value, needs no stack.)
+    let mut pending = Vec::new();
+    write_value(value, REPLY_BASE_HEIGHT, out, resp3, &mut pending);
     while let Some((value, height)) = pending.pop() {
-        if height + 4 > LUA_STACK_LIMIT {
-            out.error(TOO_DEEP);
-            continue;
+        write_value(&value, height, out, resp3, &mut pending);
+    }
+}
+
+/// Writes one value of a reply; a table's elements still to write go onto
+/// `pending`, last first (the stack pops them in order).
+fn write_value(
+    value: &Value,
+    height: usize,
+    out: &mut Reply,
+    resp3: bool,
+    pending: &mut Vec<(Value, usize)>,
+) {
+    if height + 4 > LUA_STACK_LIMIT {
+        out.error(TOO_DEEP);
+        return;
+    }
+    match value {
+        Value::String(s) => out.bulk(&s.as_bytes()),
+        Value::Boolean(b) if resp3 => out.boolean(*b),
+        Value::Boolean(true) => out.int(1),
+        Value::Number(n) => out.int(truncate(*n)),
+        Value::Integer(i) => out.int(*i),
+        Value::Table(table) => {
+            let children = write_table(table, out, height);
+            pending.extend(children.into_iter().rev());
         }
-        match value {
-            Value::String(s) => out.bulk(&s.as_bytes()),
-            Value::Boolean(b) if resp3 => out.boolean(b),
-            Value::Boolean(true) => out.int(1),
-            Value::Number(n) => out.int(truncate(n)),
-            Value::Integer(i) => out.int(i),
-            Value::Table(table) => {
-                let children = write_table(&table, out, height);
-                // Last child first: the stack pops them in order.
-                pending.extend(children.into_iter().rev());
-            }
-            _ => out.null(),
-        }
+        _ => out.null(),
     }
 }
 
@@ -62,11 +75,15 @@ fn field(table: &Table, name: &str) -> Value {
 }
 
 /// Text for a one-line reply: line breaks become spaces, as Redis does.
-fn one_line(bytes: &[u8]) -> Vec<u8> {
+fn one_line(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !bytes.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return bytes.into();
+    }
     bytes
         .iter()
         .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
-        .collect()
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 /// Writes a table's reply header (or the whole reply, for the one-value
@@ -86,7 +103,8 @@ fn write_table(table: &Table, out: &mut Reply, height: usize) -> Vec<(Value, usi
         return Vec::new();
     }
     if let Value::String(big) = field(table, "big_number") {
-        let text = one_line(&big.as_bytes());
+        let big = big.as_bytes();
+        let text = one_line(&big);
         if out.resp3 {
             out.buf.push(b'(');
             out.buf.extend_from_slice(&text);
@@ -144,13 +162,44 @@ fn write_table(table: &Table, out: &mut Reply, height: usize) -> Vec<(Value, usi
     items.into_iter().map(|item| (item, height + 1)).collect()
 }
 
+/// `{name = value}`, sized for its one field.
+fn table_with(lua: &Lua, name: &str, value: Value) -> mlua::Result<Value> {
+    let table = lua.create_table_with_capacity(0, 1)?;
+    table.raw_set(name, value)?;
+    Ok(Value::Table(table))
+}
+
+/// [`frame_to_lua`] for the replies most calls get (a status line, an
+/// integer, a bulk string or its null), read from the reply's bytes
+/// without building a frame; None for any other reply.
+pub(super) fn simple_reply_to_lua(lua: &Lua, reply: &[u8]) -> Option<mlua::Result<Value>> {
+    let line_end = reply.windows(2).position(|pair| pair == b"\r\n")?;
+    let (kind, body) = (*reply.first()?, &reply[1..line_end]);
+    match kind {
+        b'+' => {
+            let text = std::str::from_utf8(body).ok()?;
+            Some(
+                lua.create_string(text)
+                    .and_then(|s| table_with(lua, "ok", Value::String(s))),
+            )
+        }
+        b':' => Some(Ok(Value::Number(crate::util::parse_i64(body)? as f64))),
+        b'$' => {
+            let len = crate::util::parse_i64(body)?;
+            if len < 0 {
+                return Some(Ok(Value::Boolean(false)));
+            }
+            let start = line_end + 2;
+            let data = reply.get(start..start.checked_add(usize::try_from(len).ok()?)?)?;
+            Some(lua.create_string(data).map(Value::String))
+        }
+        _ => None,
+    }
+}
+
 /// A command's reply as `redis.call` returns it.
 pub(super) fn frame_to_lua(lua: &Lua, frame: Frame) -> mlua::Result<Value> {
-    let table_with = |name: &str, value: Value| -> mlua::Result<Value> {
-        let table = lua.create_table()?;
-        table.raw_set(name, value)?;
-        Ok(Value::Table(table))
-    };
+    let table_with = |name: &str, value: Value| table_with(lua, name, value);
     Ok(match frame {
         Frame::Simple(text) => table_with("ok", Value::String(lua.create_string(text)?))?,
         Frame::Error(text) => table_with("err", Value::String(lua.create_string(text)?))?,

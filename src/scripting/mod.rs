@@ -158,6 +158,14 @@ pub(crate) struct Vm {
     script_bytes: usize,
     /// Scripts run since the last garbage-collection step (see `call`).
     runs: u32,
+    /// `redis.call`, made once: it serves the client of the run under
+    /// way through `caller` (a scoped function per run cost more than the
+    /// command it called).
+    call: Function,
+    caller: Arc<Mutex<api::CallerSlot>>,
+    /// The session the running client's takes the place of (see
+    /// [`Lent`]), kept from run to run.
+    spare_session: Option<crate::commands::Session>,
     pub(crate) libraries: functions::Libraries,
 }
 
@@ -168,6 +176,7 @@ impl Vm {
             LuaOptions::default(),
         )?;
         lua.set_app_data(run.clone());
+        let run_for_call = run.clone();
         let globals = lua.globals();
         let hidden = lua.create_table()?;
         let pending = hidden.clone();
@@ -176,10 +185,11 @@ impl Vm {
             lua.create_function(move |lua, error| api::error_handler(lua, &pending, error))?,
         )?;
         let redis = api::redis_table(&lua)?;
-        // redis.call is made for each run, as it holds the client's context
-        // (see `call`): one Rust function per run, so that
-        // `return redis.call(...)` keeps the script's frame (and errors its
-        // line). redis.pcall and redis.log, less used, pass through it.
+        // redis.call is one Rust function (made below), which the runner
+        // installs for each run and which serves the client whose session
+        // is lent to it (see `call`), so that `return redis.call(...)`
+        // keeps the script's frame (and errors its line). redis.pcall and
+        // redis.log, less used, pass through it.
         let pcall_hidden = hidden.clone();
         let pcall = lua.create_function(move |_, args: mlua::MultiValue| {
             let call: Function = pcall_hidden.raw_get("call")?;
@@ -237,8 +247,13 @@ impl Vm {
         // The start leaves garbage behind: INFO's used_memory_lua starts
         // from what is live, as Redis's does.
         lua.gc_collect()?;
+        let caller = Arc::new(Mutex::new(api::CallerSlot::default()));
+        let call = api::call_function(&lua, &caller, &run_for_call, &hidden)?;
         Ok(Vm {
             runs: 0,
+            call,
+            caller,
+            spare_session: None,
             lua,
             globals,
             env,
@@ -787,7 +802,7 @@ pub(crate) fn run_script(
     // everyone) nor this client in EXEC mode: clean up, then let it go on
     // to the dispatcher's catch_unwind.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        call(vm, cx, &run, &function, keys, argv, is_function)
+        call(vm, cx, &function, keys, argv, is_function)
     }));
     vm.gc_tick();
     drop(frozen);
@@ -823,13 +838,13 @@ pub(crate) fn run_script(
     }
 }
 
-/// Runs `function` with KEYS/ARGV (EVAL) or (keys, args) (FCALL) and the
-/// per-run `redis.call`. The outer result is a failure of the VM itself;
-/// the inner one the script's own error (a table or value from xpcall).
+/// Runs `function` with KEYS/ARGV (EVAL) or (keys, args) (FCALL), with
+/// `redis.call` serving this client. The outer result is a failure of the
+/// VM itself; the inner one the script's own error (a table or value from
+/// xpcall).
 fn call(
-    vm: &Vm,
+    vm: &mut Vm,
     cx: &mut Context<'_>,
-    run: &Arc<RunState>,
     function: &Function,
     keys: &[Vec<u8>],
     argv: &[Vec<u8>],
@@ -844,35 +859,81 @@ fn call(
         Ok(table)
     };
     let (keys, argv) = (strings(keys)?, strings(argv)?);
-    let context = std::cell::RefCell::new(cx);
-    let context = &context;
-    let result = lua.scope(|scope| {
-        // redis.call; redis.log passes the hidden table (out of scripts'
-        // reach) first.
-        let call = scope.create_function(move |lua, args: mlua::Variadic<Value>| {
-            if matches!(args.first(), Some(Value::Table(first)) if *first == vm.hidden) {
-                let cx = context.borrow();
-                api::redis_log(cx.shared, args.into_iter().skip(1).collect())?;
-                return Ok(Value::Nil);
+    let Some(shared) = cx.shared.arc() else {
+        return Err(mlua::Error::RuntimeError(VM_FAILED.into()));
+    };
+    let placeholder = match vm.spare_session.take() {
+        Some(spare) => spare,
+        None => crate::commands::Session::new(cx.session.info.clone(), cx.shared),
+    };
+    let lent = Lent::new(cx.session, placeholder, shared, &vm.caller);
+    let result =
+        vm.runner
+            .call::<(bool, Value)>((vm.call.clone(), function, keys, argv, !is_function));
+    vm.spare_session = lent.give_back();
+    let (ok, value) = match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // The runner did not get to clean up.
+            for name in ["call", "pending"] {
+                vm.hidden.raw_set(name, Value::Nil)?;
             }
-            let mut cx = context.borrow_mut();
-            api::redis_call(lua, &mut cx, run, &vm.hidden, args)
-        })?;
-        let (ok, value): (bool, Value) =
-            vm.runner.call((call, function, keys, argv, !is_function))?;
-        Ok(if ok { Ok(value) } else { Err(value) })
-    });
-    if result.is_err() {
-        // The runner did not get to clean up.
-        for name in ["call", "pending"] {
-            vm.hidden.raw_set(name, Value::Nil)?;
+            vm.redis.raw_set("call", Value::Nil)?;
+            for name in ["KEYS", "ARGV"] {
+                vm.globals.raw_set(name, Value::Nil)?;
+            }
+            return Err(error);
         }
-        vm.redis.raw_set("call", Value::Nil)?;
-        for name in ["KEYS", "ARGV"] {
-            vm.globals.raw_set(name, Value::Nil)?;
+    };
+    Ok(if ok { Ok(value) } else { Err(value) })
+}
+
+/// The client's session, lent to `redis.call` for one run: a placeholder
+/// takes its place meanwhile, and it comes back when the run ends, or when
+/// a panic unwinds through (the connection must go on with its own).
+struct Lent<'a> {
+    session: &'a mut crate::commands::Session,
+    slot: &'a Mutex<api::CallerSlot>,
+    returned: bool,
+}
+
+impl<'a> Lent<'a> {
+    fn new(
+        session: &'a mut crate::commands::Session,
+        placeholder: crate::commands::Session,
+        shared: Arc<Shared>,
+        slot: &'a Mutex<api::CallerSlot>,
+    ) -> Self {
+        let client = std::mem::replace(session, placeholder);
+        lock(slot).caller = Some(api::Caller {
+            shared,
+            session: client,
+        });
+        Lent {
+            session,
+            slot,
+            returned: false,
         }
     }
-    result
+
+    /// Puts the client's session back; returns the placeholder.
+    fn give_back(mut self) -> Option<crate::commands::Session> {
+        self.returned = true;
+        self.swap_back()
+    }
+
+    fn swap_back(&mut self) -> Option<crate::commands::Session> {
+        let caller = lock(self.slot).caller.take()?;
+        Some(std::mem::replace(self.session, caller.session))
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if !self.returned {
+            self.swap_back();
+        }
+    }
 }
 
 /// SCRIPT LOAD: compiles and caches `body`; returns its SHA-1.

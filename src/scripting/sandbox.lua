@@ -297,6 +297,12 @@ visible_metatables[library_env] = globals_metatable
 -- arguments. Done here rather than from Rust: a table write costs Lua far
 -- less than it costs the binding.
 local xpcall, handler = xpcall_raw, hidden.handler
+-- A function's call goes through one closure made once (Lua 5.1's xpcall
+-- passes no arguments), not a new one per call.
+local function_f, function_keys, function_args
+local function call_function()
+    return function_f(function_keys, function_args)
+end
 local function run(call, f, keys, args, eval)
     api.call, hidden.call = call, call
     local ok, result
@@ -305,7 +311,9 @@ local function run(call, f, keys, args, eval)
         ok, result = xpcall(f, handler)
         real.KEYS, real.ARGV = nil, nil
     else
-        ok, result = xpcall(function() return f(keys, args) end, handler)
+        function_f, function_keys, function_args = f, keys, args
+        ok, result = xpcall(call_function, handler)
+        function_f, function_keys, function_args = nil, nil, nil
     end
     api.call, hidden.call, hidden.pending = nil, nil, nil
     return ok, result
