@@ -10,7 +10,7 @@
 //! wake up and send the bytes. So blocked clients are served first come,
 //! first served, as in Redis, and none of them holds a lock while it waits.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -184,14 +184,14 @@ impl Blocking {
         if self.blocked_count() == 0 {
             return 0;
         }
-        let mut waiters: Vec<Arc<Waiter>> = Vec::new();
-        for queue in lock(&self.by_key).values() {
-            for waiter in queue {
-                if !waiters.iter().any(|w| Arc::ptr_eq(w, waiter)) {
-                    waiters.push(waiter.clone());
-                }
-            }
-        }
+        // A waiter on several keys is in several queues: counted once.
+        let mut seen = HashSet::new();
+        let waiters: Vec<Arc<Waiter>> = lock(&self.by_key)
+            .values()
+            .flatten()
+            .filter(|waiter| seen.insert(Arc::as_ptr(waiter)))
+            .cloned()
+            .collect();
         // Probed without `by_key`, so serving is not held up.
         waiters.iter().filter(|w| w.still_waiting()).count()
     }

@@ -132,7 +132,8 @@ fn a_blocked_client_that_hangs_up_is_no_longer_counted() {
     let mut admin = Conn::new(addr);
     for _ in 0..20 {
         let mut gone = Conn::new(addr);
-        gone.send(&["BLPOP", "q", "0"]);
+        // On two keys, counted once.
+        gone.send(&["BLPOP", "q", "other", "0"]);
         wait_some_blocked(&mut admin);
         assert_eq!(admin.info_field("clients", "blocked_clients"), "1");
         // The close reaches the server before the INFO that follows it.
