@@ -982,3 +982,64 @@ fn redis_master_fails_over_to_respd() {
     assert_eq!(acked, 1);
     assert_same(&canonical(&mut m), &canonical(&mut r));
 }
+
+/// After a diskless snapshot the stream waits for the replica's first
+/// ACK: a replica finds the end of `$EOF:` by the mark being the last
+/// bytes it read, so stream bytes right behind it would hide it.
+#[test]
+fn diskless_snapshot_then_stream_after_first_ack() {
+    use std::io::{Read, Write};
+    let server = common::start_with("repl-diskless-sync yes\nrepl-diskless-sync-delay 0\n");
+    let mut writer = redis::Client::open(format!("redis://{}/", server.local_addr()))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    run(&mut writer, &["SET", "before", "1"]);
+    let mut replica = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    replica
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    replica
+        .write_all(&common::cmd(&["REPLCONF", "capa", "eof", "capa", "psync2"]))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    let mut read_until = |replica: &mut std::net::TcpStream, got: &mut Vec<u8>, end: &[u8]| {
+        while !got.ends_with(end) {
+            replica.read_exact(&mut byte).unwrap();
+            got.push(byte[0]);
+        }
+    };
+    read_until(&mut replica, &mut got, b"+OK\r\n");
+    replica
+        .write_all(&common::cmd(&["PSYNC", "?", "-1"]))
+        .unwrap();
+    got.clear();
+    read_until(&mut replica, &mut got, b"$EOF:");
+    assert!(got.starts_with(b"+FULLRESYNC "), "{got:?}");
+    got.clear();
+    read_until(&mut replica, &mut got, b"\r\n");
+    let mark = got[..40].to_vec();
+    // A write while the snapshot is on its way.
+    run(&mut writer, &["SET", "during", "1"]);
+    got.clear();
+    read_until(&mut replica, &mut got, &mark);
+    // Nothing more until the replica acknowledges.
+    replica
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut more = [0u8; 64];
+    assert!(
+        replica.read(&mut more).is_err(),
+        "stream bytes right after the mark"
+    );
+    replica
+        .write_all(&common::cmd(&["REPLCONF", "ACK", "0"]))
+        .unwrap();
+    replica
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    got.clear();
+    read_until(&mut replica, &mut got, b"during\r\n$1\r\n1\r\n");
+    assert!(got.starts_with(b"*2\r\n$6\r\nSELECT\r\n"), "{got:?}");
+}

@@ -83,6 +83,7 @@ pub fn register(
         sent: offset,
         acked: 0,
         acked_at: Instant::now(),
+        ack_seen: false,
         dropped: false,
         client: client.clone(),
     });
@@ -104,6 +105,7 @@ pub fn serve(
         label: format!("id={id} {}", client.addr),
     };
     let result = (|| -> io::Result<()> {
+        let mut await_ack = false;
         if let Some(Handover::Full {
             dbs,
             libraries,
@@ -125,7 +127,13 @@ pub fn serve(
             if link.rdb_only {
                 return Ok(());
             }
-            put_online(shared, id);
+            // After `$EOF:` the replica finds the end by the mark being
+            // the last bytes it read: stream bytes in the same read would
+            // hide it. So, as Redis, the stream starts at its first ACK.
+            await_ack = diskless;
+            if !diskless {
+                put_online(shared, id);
+            }
         }
         let _ = stream.set_read_timeout(None);
         spawn_ack_reader(
@@ -135,6 +143,10 @@ pub fn serve(
             id,
             trace.label.clone(),
         );
+        if await_ack {
+            wait_first_ack(shared, id)?;
+            put_online(shared, id);
+        }
         send_stream(shared, stream, id, link.psync, &trace)
     })();
     if let Err(err) = result {
@@ -230,6 +242,38 @@ fn send_snapshot(
         out.write_all(&payload)?;
     }
     out.flush()
+}
+
+/// Waits for the replica's first `REPLCONF ACK` (it has loaded the
+/// snapshot), up to `repl-timeout`.
+fn wait_first_ack(shared: &Shared, id: u64) -> io::Result<()> {
+    let timeout = shared
+        .config()
+        .get("repl-timeout")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(60);
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let replication = &shared.replication;
+    let mut backlog = replication.backlog();
+    loop {
+        let Some(replica) = backlog.replicas.iter().find(|r| r.client_id == id) else {
+            return Err(io::Error::other("gone before its first ACK"));
+        };
+        if replica.dropped {
+            return Err(io::Error::other("link closed before its first ACK"));
+        }
+        if replica.ack_seen || shared.shutting_down.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::other("timeout: no ACK after the snapshot"));
+        }
+        backlog = replication
+            .acked
+            .wait_timeout(backlog, Duration::from_millis(100))
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
 }
 
 fn put_online(shared: &Shared, id: u64) {
@@ -350,6 +394,7 @@ fn spawn_ack_reader(
                 if let Some(replica) = backlog.replicas.iter_mut().find(|r| r.client_id == id) {
                     replica.acked = replica.acked.max(offset.max(0) as u64);
                     replica.acked_at = Instant::now();
+                    replica.ack_seen = true;
                 }
                 drop(backlog);
                 shared.replication.acked.notify_all();

@@ -246,6 +246,9 @@ pub struct Replica {
     /// The offset it last acknowledged, and when.
     pub acked: u64,
     pub acked_at: Instant,
+    /// It has sent an ACK since its link began (after a diskless
+    /// snapshot, the stream waits for the first one).
+    pub ack_seen: bool,
     /// Cut off (output limit, or its link closed): its thread ends.
     pub dropped: bool,
     /// Its connection, to cut off.

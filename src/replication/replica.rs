@@ -107,8 +107,8 @@ impl ReplicaSide {
 
 /// True when a client write must be refused (`replica-read-only yes`).
 pub fn read_only(shared: &Shared) -> bool {
-    shared.replication.replica.is_replica()
-        && shared.config().get("replica-read-only") != Some("no")
+    // The atomic first: a master's writes take no lock here.
+    shared.replication.replica.following() && shared.config().get("replica-read-only") != Some("no")
 }
 
 /// Redis's refusal of a command while the master's link is down and
