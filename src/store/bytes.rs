@@ -113,8 +113,17 @@ macro_rules! representations {
         }
 
         impl Bytes {
-            /// The contents.
+            /// The contents. Inline strings, the common case, are tested
+            /// first: every hash and comparison of a key comes here.
+            #[inline]
             pub fn as_slice(&self) -> &[u8] {
+                if let Repr::Inline { len, data } = &self.0 {
+                    return &data[..*len as usize];
+                }
+                self.heap_slice()
+            }
+
+            fn heap_slice(&self) -> &[u8] {
                 match &self.0 {
                     Repr::Inline { len, data } => &data[..*len as usize],
                     $(Repr::$class(class) => class.as_slice(),)*
