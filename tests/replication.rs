@@ -640,16 +640,10 @@ fn failover_to_redis_replica() {
     }
 
     // A replica that cannot acknowledge keeps the failover waiting; ABORT
-    // ends it and writes flow again.
-    let sleeper_addr = replica.addr;
-    let sleeper = std::thread::spawn(move || {
-        let mut c = redis::Client::open(format!("redis://{sleeper_addr}/"))
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        run(&mut c, &["DEBUG", "SLEEP", "3"]);
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    // ends it and writes flow again. The paused replica holds its master's
+    // SET back (Redis pauses the master's link too), so its ACKs stay
+    // behind for as long as the pause lasts: no timing involved.
+    run(&mut r, &["CLIENT", "PAUSE", "60000", "WRITE"]);
     run(&mut m, &["SET", "unacknowledged", "1"]);
     run(&mut m, &["FAILOVER"]);
     assert_eq!(
@@ -670,7 +664,7 @@ fn failover_to_redis_replica() {
         Some("no-failover")
     );
     run(&mut m, &["SET", "after-abort", "1"]);
-    sleeper.join().unwrap();
+    run(&mut r, &["CLIENT", "UNPAUSE"]);
 
     // The real hand-over, to the named replica.
     write_everything(&mut m, "last");
