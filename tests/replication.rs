@@ -753,6 +753,38 @@ fn stale_data_refused_as_redis() {
     );
 }
 
+/// A read-only replica refuses a script's writes (one without a shebang
+/// gets past the command checks; its first write is refused inside), byte
+/// for byte as Redis, and nothing is written.
+#[cfg(feature = "scripting")]
+#[test]
+fn scripts_cannot_write_on_a_read_only_replica() {
+    let Some(real) = common::RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    // A port nothing listens on: a replica whose link stays down.
+    let closed = common::process::free_port().to_string();
+    let setup = common::cmd(&["REPLICAOF", "127.0.0.1", &closed]);
+    common::both(server.local_addr(), real.addr, &[], &setup);
+    let requests = [
+        common::cmd(&["EVAL", "return redis.call('set','k','v')", "0"]),
+        common::cmd(&["EVAL", "return redis.pcall('set','k','v')", "0"]),
+        common::cmd(&["EVAL", "#!lua\nreturn redis.call('set','k','v')", "0"]),
+        common::cmd(&["EVAL", "return redis.call('get','k')", "0"]),
+        common::cmd(&["EXISTS", "k"]),
+    ]
+    .concat();
+    let (ours, theirs) = common::both(server.local_addr(), real.addr, &[], &requests);
+    let ours = String::from_utf8_lossy(&ours).into_owned();
+    assert_eq!(ours, String::from_utf8_lossy(&theirs));
+    assert!(
+        ours.starts_with("-READONLY You can't write against a read only replica. script: "),
+        "{ours}"
+    );
+    assert!(ours.ends_with("$-1\r\n:0\r\n"), "{ours}");
+}
+
 /// `repl-backlog-ttl`: once the last replica has been gone that long, the
 /// backlog is freed (`repl_backlog_active:0`) and a new replication id
 /// starts; the offset stays.
