@@ -785,6 +785,60 @@ fn scripts_cannot_write_on_a_read_only_replica() {
     assert!(ours.ends_with("$-1\r\n:0\r\n"), "{ours}");
 }
 
+/// On a read-only replica, EVALSHA's write check looks up the script's
+/// flags: while another script is busy it must answer -BUSY, not wait for
+/// the busy script to end (it hung until SCRIPT KILL).
+#[cfg(feature = "scripting")]
+#[test]
+fn evalsha_on_a_read_only_replica_meets_busy_without_waiting() {
+    use std::io::{Read, Write};
+    let server = common::start();
+    let connect = || {
+        let stream = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+    };
+    let reply = |stream: &mut std::net::TcpStream, args: &[&str]| {
+        stream.write_all(&common::cmd(args)).unwrap();
+        let mut buf = [0u8; 512];
+        let n = stream.read(&mut buf).expect("a reply, not a hang");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut admin = connect();
+    let closed = common::process::free_port().to_string();
+    assert_eq!(
+        reply(&mut admin, &["REPLICAOF", "127.0.0.1", &closed]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        reply(&mut admin, &["CONFIG", "SET", "busy-reply-threshold", "10"]),
+        "+OK\r\n"
+    );
+    let sha = reply(&mut admin, &["SCRIPT", "LOAD", "return 1"]);
+    let sha = sha.lines().nth(1).unwrap().to_string();
+    let mut busy = connect();
+    busy.write_all(&common::cmd(&["EVAL", "while true do end", "0"]))
+        .unwrap();
+    const BUSY: &str =
+        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reply(&mut admin, &["PING"]) != BUSY {
+        assert!(Instant::now() < deadline, "the script never became busy");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(reply(&mut admin, &["EVALSHA", &sha, "0"]), BUSY);
+    assert_eq!(reply(&mut admin, &["SCRIPT", "KILL"]), "+OK\r\n");
+    let mut buf = [0u8; 256];
+    let n = busy.read(&mut buf).unwrap();
+    assert!(
+        buf[..n].starts_with(b"-ERR Script killed by user"),
+        "{:?}",
+        &buf[..n]
+    );
+}
+
 /// `repl-backlog-ttl`: once the last replica has been gone that long, the
 /// backlog is freed (`repl_backlog_active:0`) and a new replication id
 /// starts; the offset stays.

@@ -512,10 +512,7 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
             ("slave_read_repl_offset".into(), replica_offset.to_string()),
             ("slave_repl_offset".into(), replica_offset.to_string()),
             ("slave_priority".into(), "100".into()),
-            (
-                "slave_read_only".into(),
-                u8::from(read_only).to_string(),
-            ),
+            ("slave_read_only".into(), u8::from(read_only).to_string()),
             ("replica_announced".into(), "1".into()),
         ];
     }
@@ -537,10 +534,7 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
         ));
     }
     fields.extend([
-        (
-            "master_failover_state".into(),
-            failover_phase.word().into(),
-        ),
+        ("master_failover_state".into(), failover_phase.word().into()),
         ("master_replid".into(), ids.replid),
         ("master_replid2".into(), ids.replid2),
         ("master_repl_offset".into(), offset.to_string()),

@@ -472,7 +472,11 @@ fn command(
     let resolved = match crate::commands::find(command) {
         Ok(resolved) => resolved,
         Err(NotFound::WrongArity(resolved)) => {
-            return rejected(session, Some(resolved.command), &format!("ERR {WRONG_ARITY}"))
+            return rejected(
+                session,
+                Some(resolved.command),
+                &format!("ERR {WRONG_ARITY}"),
+            )
         }
         Err(_) => return rejected(session, None, &format!("ERR {UNKNOWN_COMMAND}")),
     };
@@ -499,7 +503,11 @@ fn command(
                 }
                 _ => "can't run this command or subcommand",
             };
-            return rejected(session, row, &format!("ERR The user executing the script {why}"));
+            return rejected(
+                session,
+                row,
+                &format!("ERR The user executing the script {why}"),
+            );
         }
     }
     // Commands that may replicate (PUBLISH...) are writes to a read-only
