@@ -74,7 +74,8 @@ pub struct EventLog {
     /// Expired keys readers found, for the server to delete after the
     /// command (Redis deletes an expired key at its lookup, reads too);
     /// `any_seen` spares every command the lock when there are none.
-    seen_expired: Mutex<Vec<(usize, Key)>>,
+    /// A set: one MGET may find thousands of expired keys.
+    seen_expired: Mutex<std::collections::HashSet<(usize, Key)>>,
     any_seen: AtomicBool,
 }
 
@@ -138,8 +139,7 @@ impl EventLog {
                 .seen_expired
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if !seen.iter().any(|(d, k)| *d == db && k[..] == *key) {
-                seen.push((db, key.into()));
+            if seen.insert((db, key.into())) {
                 self.any_seen.store(true, Ordering::Release);
             }
         }
@@ -221,6 +221,8 @@ impl EventLog {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         )
+        .into_iter()
+        .collect()
     }
 
     /// Forgets an expired key readers found (deleted or set again since).
@@ -236,5 +238,31 @@ impl EventLog {
             return Vec::new();
         }
         std::mem::take(&mut self.pending().events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventLog;
+
+    #[test]
+    fn expired_keys_seen_are_taken_once_each() {
+        let log = EventLog::default();
+        assert!(log.take_seen_expired().is_empty());
+        // Many keys, each seen twice, in two databases: one entry per key.
+        for _ in 0..2 {
+            for i in 0..10_000 {
+                log.expired_seen(i % 2, format!("k{i}").as_bytes());
+            }
+        }
+        let mut seen = log.take_seen_expired();
+        assert_eq!(seen.len(), 10_000);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 10_000);
+        // Each key kept its database (odd numbers in 1).
+        let odd = |key: &[u8]| key.last().is_some_and(|digit| digit % 2 == 1);
+        assert!(seen.iter().all(|(db, key)| *db == usize::from(odd(key))));
+        assert!(log.take_seen_expired().is_empty());
     }
 }
