@@ -60,6 +60,9 @@ struct Pending {
     unpurged: Vec<(usize, Key)>,
 }
 
+/// A key of one database.
+type DbKey = (usize, Key);
+
 /// The log shared by every database.
 #[derive(Debug, Default)]
 pub struct EventLog {
@@ -76,7 +79,7 @@ pub struct EventLog {
     /// `any_seen` spares every command the lock when there are none.
     /// In the order found (the order their DELs are propagated in), with
     /// a set to skip repeats: one MGET may find thousands.
-    seen_expired: Mutex<(Vec<(usize, Key)>, std::collections::HashSet<(usize, Key)>)>,
+    seen_expired: Mutex<(Vec<DbKey>, std::collections::HashSet<DbKey>)>,
     any_seen: AtomicBool,
 }
 
@@ -140,7 +143,7 @@ impl EventLog {
                 .seen_expired
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let entry: (usize, Key) = (db, key.into());
+            let entry: DbKey = (db, key.into());
             if seen.1.insert(entry.clone()) {
                 seen.0.push(entry);
                 self.any_seen.store(true, Ordering::Release);
