@@ -640,16 +640,10 @@ fn failover_to_redis_replica() {
     }
 
     // A replica that cannot acknowledge keeps the failover waiting; ABORT
-    // ends it and writes flow again.
-    let sleeper_addr = replica.addr;
-    let sleeper = std::thread::spawn(move || {
-        let mut c = redis::Client::open(format!("redis://{sleeper_addr}/"))
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        run(&mut c, &["DEBUG", "SLEEP", "3"]);
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    // ends it and writes flow again. The paused replica holds its master's
+    // SET back (Redis pauses the master's link too), so its ACKs stay
+    // behind for as long as the pause lasts: no timing involved.
+    run(&mut r, &["CLIENT", "PAUSE", "60000", "WRITE"]);
     run(&mut m, &["SET", "unacknowledged", "1"]);
     run(&mut m, &["FAILOVER"]);
     assert_eq!(
@@ -670,7 +664,7 @@ fn failover_to_redis_replica() {
         Some("no-failover")
     );
     run(&mut m, &["SET", "after-abort", "1"]);
-    sleeper.join().unwrap();
+    run(&mut r, &["CLIENT", "UNPAUSE"]);
 
     // The real hand-over, to the named replica.
     write_everything(&mut m, "last");
@@ -756,6 +750,92 @@ fn stale_data_refused_as_redis() {
             "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
         ),
         "{ours}"
+    );
+}
+
+/// A read-only replica refuses a script's writes (one without a shebang
+/// gets past the command checks; its first write is refused inside), byte
+/// for byte as Redis, and nothing is written.
+#[cfg(feature = "scripting")]
+#[test]
+fn scripts_cannot_write_on_a_read_only_replica() {
+    let Some(real) = common::RealRedis::start() else {
+        return;
+    };
+    let server = common::start();
+    // A port nothing listens on: a replica whose link stays down.
+    let closed = common::process::free_port().to_string();
+    let setup = common::cmd(&["REPLICAOF", "127.0.0.1", &closed]);
+    common::both(server.local_addr(), real.addr, &[], &setup);
+    let requests = [
+        common::cmd(&["EVAL", "return redis.call('set','k','v')", "0"]),
+        common::cmd(&["EVAL", "return redis.pcall('set','k','v')", "0"]),
+        common::cmd(&["EVAL", "#!lua\nreturn redis.call('set','k','v')", "0"]),
+        common::cmd(&["EVAL", "return redis.call('get','k')", "0"]),
+        common::cmd(&["EXISTS", "k"]),
+    ]
+    .concat();
+    let (ours, theirs) = common::both(server.local_addr(), real.addr, &[], &requests);
+    let ours = String::from_utf8_lossy(&ours).into_owned();
+    assert_eq!(ours, String::from_utf8_lossy(&theirs));
+    assert!(
+        ours.starts_with("-READONLY You can't write against a read only replica. script: "),
+        "{ours}"
+    );
+    assert!(ours.ends_with("$-1\r\n:0\r\n"), "{ours}");
+}
+
+/// On a read-only replica, EVALSHA's write check looks up the script's
+/// flags: while another script is busy it must answer -BUSY, not wait for
+/// the busy script to end (it hung until SCRIPT KILL).
+#[cfg(feature = "scripting")]
+#[test]
+fn evalsha_on_a_read_only_replica_meets_busy_without_waiting() {
+    use std::io::{Read, Write};
+    let server = common::start();
+    let connect = || {
+        let stream = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+    };
+    let reply = |stream: &mut std::net::TcpStream, args: &[&str]| {
+        stream.write_all(&common::cmd(args)).unwrap();
+        let mut buf = [0u8; 512];
+        let n = stream.read(&mut buf).expect("a reply, not a hang");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut admin = connect();
+    let closed = common::process::free_port().to_string();
+    assert_eq!(
+        reply(&mut admin, &["REPLICAOF", "127.0.0.1", &closed]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        reply(&mut admin, &["CONFIG", "SET", "busy-reply-threshold", "10"]),
+        "+OK\r\n"
+    );
+    let sha = reply(&mut admin, &["SCRIPT", "LOAD", "return 1"]);
+    let sha = sha.lines().nth(1).unwrap().to_string();
+    let mut busy = connect();
+    busy.write_all(&common::cmd(&["EVAL", "while true do end", "0"]))
+        .unwrap();
+    const BUSY: &str =
+        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reply(&mut admin, &["PING"]) != BUSY {
+        assert!(Instant::now() < deadline, "the script never became busy");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(reply(&mut admin, &["EVALSHA", &sha, "0"]), BUSY);
+    assert_eq!(reply(&mut admin, &["SCRIPT", "KILL"]), "+OK\r\n");
+    let mut buf = [0u8; 256];
+    let n = busy.read(&mut buf).unwrap();
+    assert!(
+        buf[..n].starts_with(b"-ERR Script killed by user"),
+        "{:?}",
+        &buf[..n]
     );
 }
 

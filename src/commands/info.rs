@@ -160,10 +160,16 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             ("io_threads_active", "0".into()),
         ],
         "clients" => vec![
-            // Replicas' links are not counted, as in Redis.
+            // Replicas' links are not counted, as in Redis. The two counts
+            // are read apart, so a replica can be in one and not yet (or no
+            // longer) in the other: never below zero.
             (
                 "connected_clients",
-                (shared.clients.len() - shared.replication.backlog().replicas.len()).to_string(),
+                shared
+                    .clients
+                    .len()
+                    .saturating_sub(shared.replication.backlog().replicas.len())
+                    .to_string(),
             ),
             ("cluster_connections", "0".into()),
             ("maxclients", config.maxclients().to_string()),

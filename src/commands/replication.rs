@@ -467,15 +467,26 @@ fn role(cx: &mut Context<'_>, _args: &Args) -> CmdResult {
 pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
     let shared = cx_shared;
     let active = shared.replication.active();
+    // Every other lock first: the backlog's is taken last and alone, as
+    // REPLICAOF (the replica's state, then the backlog) and FAILOVER's
+    // cron (its state, then the backlog) take them in that order.
+    let ids = shared.replication.ids(&shared.run_id);
+    let side = &shared.replication.replica;
+    let master = side.master();
+    let read_only = replica::read_only(shared);
+    let failover_phase = shared.replication.failover.phase();
+    let backlog_size = shared
+        .config()
+        .get("repl-backlog-size")
+        .unwrap_or("0")
+        .to_string();
     let backlog = shared.replication.backlog();
     // Kept across a freed backlog, as Redis's master_repl_offset.
     let mut offset = backlog.offset();
-    let ids = shared.replication.ids(&shared.run_id);
     let online: Vec<_> = backlog.replicas.iter().filter(|r| !r.dropped).collect();
     let mut fields = vec![("role".to_string(), "master".to_string())];
-    let side = &shared.replication.replica;
     let replica_offset = side.offset.load(std::sync::atomic::Ordering::SeqCst);
-    if let Some(master) = side.master() {
+    if let Some(master) = master {
         let up = master.link == replica::LinkState::Connected;
         offset = replica_offset;
         fields = vec![
@@ -501,10 +512,7 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
             ("slave_read_repl_offset".into(), replica_offset.to_string()),
             ("slave_repl_offset".into(), replica_offset.to_string()),
             ("slave_priority".into(), "100".into()),
-            (
-                "slave_read_only".into(),
-                u8::from(replica::read_only(shared)).to_string(),
-            ),
+            ("slave_read_only".into(), u8::from(read_only).to_string()),
             ("replica_announced".into(), "1".into()),
         ];
     }
@@ -526,23 +534,13 @@ pub fn info(cx_shared: &crate::shared::Shared) -> Vec<(String, String)> {
         ));
     }
     fields.extend([
-        (
-            "master_failover_state".into(),
-            shared.replication.failover.phase().word().into(),
-        ),
+        ("master_failover_state".into(), failover_phase.word().into()),
         ("master_replid".into(), ids.replid),
         ("master_replid2".into(), ids.replid2),
         ("master_repl_offset".into(), offset.to_string()),
         ("second_repl_offset".into(), ids.second_offset.to_string()),
         ("repl_backlog_active".into(), u8::from(active).to_string()),
-        (
-            "repl_backlog_size".into(),
-            shared
-                .config()
-                .get("repl-backlog-size")
-                .unwrap_or("0")
-                .into(),
-        ),
+        ("repl_backlog_size".into(), backlog_size),
         (
             "repl_backlog_first_byte_offset".into(),
             if active { backlog.base + 1 } else { 0 }.to_string(),

@@ -523,6 +523,11 @@ fn command(
         // Once the script has written, the server's state can no longer
         // fail it halfway (Redis's SCRIPT_WRITE_DIRTY).
         if !run.wrote.load(Ordering::Acquire) {
+            // A read-only replica takes writes from its master only: a
+            // script without a shebang is refused here, at its first write.
+            if !session.replication.is_master && crate::replication::replica::read_only(shared) {
+                return rejected(session, row, crate::replication::replica::READONLY);
+            }
             if crate::persistence::writes_refused(shared) {
                 return rejected(session, row, crate::persistence::MISCONF);
             }

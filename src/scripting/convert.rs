@@ -174,7 +174,7 @@ fn table_with(lua: &Lua, name: &str, value: Value) -> mlua::Result<Value> {
 /// without building a frame; None for any other reply.
 pub(super) fn simple_reply_to_lua(lua: &Lua, reply: &[u8]) -> Option<mlua::Result<Value>> {
     let line_end = reply.windows(2).position(|pair| pair == b"\r\n")?;
-    let (kind, body) = (*reply.first()?, &reply[1..line_end]);
+    let (kind, body) = (*reply.first()?, reply.get(1..line_end)?);
     match kind {
         b'+' => {
             let text = std::str::from_utf8(body).ok()?;
@@ -241,4 +241,32 @@ pub(super) fn frame_to_lua(lua: &Lua, frame: Frame) -> mlua::Result<Value> {
         }
         Frame::Attribute(_, inner) => frame_to_lua(lua, *inner)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simple_reply_to_lua;
+    use mlua::{Lua, Value};
+
+    #[test]
+    fn odd_replies_are_left_to_the_frame_reader() {
+        let lua = Lua::new();
+        // A line end first, nothing, a bulk shorter than it says: no panic,
+        // no value (the frame reader decides).
+        for reply in [&b"\r\n"[..], b"", b"$5\r\nab\r\n", b"*1\r\n:1\r\n"] {
+            assert!(simple_reply_to_lua(&lua, reply).is_none(), "{reply:?}");
+        }
+        match simple_reply_to_lua(&lua, b":42\r\n") {
+            Some(Ok(Value::Number(n))) => assert_eq!(n, 42.0),
+            other => panic!("{other:?}"),
+        }
+        match simple_reply_to_lua(&lua, b"$2\r\nok\r\n") {
+            Some(Ok(Value::String(s))) => assert_eq!(&s.as_bytes()[..], b"ok"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            simple_reply_to_lua(&lua, b"$-1\r\n"),
+            Some(Ok(Value::Boolean(false)))
+        ));
+    }
 }

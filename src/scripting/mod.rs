@@ -456,17 +456,25 @@ impl Scripting {
 
     /// The flags of the script or function a command would run, if it
     /// has them (EVAL's body, EVALSHA's cached script, FCALL's function).
+    /// None too while the VM is busy: the command's checks must not wait
+    /// for a running script (the command then meets -BUSY, and a script
+    /// that writes is refused at its first write instead).
     fn flags_of(&self, resolved: Resolved, args: &Args) -> Option<ShebangFlags> {
         let arg = args.get(1)?;
+        let vm = || match self.vm.try_lock() {
+            Ok(vm) => Some(vm),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
         match resolved.parent {
             "eval" | "eval_ro" => parse_shebang(arg).ok().map(|(flags, _)| flags),
             "evalsha" | "evalsha_ro" => {
                 let sha = String::from_utf8_lossy(arg).to_ascii_lowercase();
-                let vm = lock(&self.vm);
+                let vm = vm()?;
                 vm.as_ref()?.scripts.get(&sha).map(|script| script.flags)
             }
             "fcall" | "fcall_ro" => {
-                let vm = lock(&self.vm);
+                let vm = vm()?;
                 let function = vm.as_ref()?.libraries.find(arg)?;
                 Some(ShebangFlags {
                     shebang: true,

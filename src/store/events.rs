@@ -60,6 +60,9 @@ struct Pending {
     unpurged: Vec<(usize, Key)>,
 }
 
+/// A key of one database.
+type DbKey = (usize, Key);
+
 /// The log shared by every database.
 #[derive(Debug, Default)]
 pub struct EventLog {
@@ -74,7 +77,9 @@ pub struct EventLog {
     /// Expired keys readers found, for the server to delete after the
     /// command (Redis deletes an expired key at its lookup, reads too);
     /// `any_seen` spares every command the lock when there are none.
-    seen_expired: Mutex<Vec<(usize, Key)>>,
+    /// In the order found (the order their DELs are propagated in), with
+    /// a set to skip repeats: one MGET may find thousands.
+    seen_expired: Mutex<(Vec<DbKey>, std::collections::HashSet<DbKey>)>,
     any_seen: AtomicBool,
 }
 
@@ -138,8 +143,9 @@ impl EventLog {
                 .seen_expired
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if !seen.iter().any(|(d, k)| *d == db && k[..] == *key) {
-                seen.push((db, key.into()));
+            let entry: DbKey = (db, key.into());
+            if seen.1.insert(entry.clone()) {
+                seen.0.push(entry);
                 self.any_seen.store(true, Ordering::Release);
             }
         }
@@ -215,12 +221,12 @@ impl EventLog {
         if !self.any_seen.swap(false, Ordering::AcqRel) {
             return Vec::new();
         }
-        std::mem::take(
-            &mut *self
-                .seen_expired
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
+        let mut seen = self
+            .seen_expired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        seen.1 = Default::default();
+        std::mem::take(&mut seen.0)
     }
 
     /// Forgets an expired key readers found (deleted or set again since).
@@ -236,5 +242,33 @@ impl EventLog {
             return Vec::new();
         }
         std::mem::take(&mut self.pending().events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventLog;
+
+    #[test]
+    fn expired_keys_seen_are_taken_once_each() {
+        let log = EventLog::default();
+        assert!(log.take_seen_expired().is_empty());
+        // Many keys, each seen twice, in two databases: one entry per key.
+        for _ in 0..2 {
+            for i in 0..10_000 {
+                log.expired_seen(i % 2, format!("k{i}").as_bytes());
+            }
+        }
+        let seen = log.take_seen_expired();
+        assert_eq!(seen.len(), 10_000);
+        // In the order found.
+        assert!(seen
+            .iter()
+            .enumerate()
+            .all(|(i, (_, key))| key[..] == *format!("k{i}").as_bytes()));
+        // Each key kept its database (odd numbers in 1).
+        let odd = |key: &[u8]| key.last().is_some_and(|digit| digit % 2 == 1);
+        assert!(seen.iter().all(|(db, key)| *db == usize::from(odd(key))));
+        assert!(log.take_seen_expired().is_empty());
     }
 }
