@@ -16,84 +16,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{cmd, start, RealRedis};
+use common::{start, RealRedis};
 
-/// One client connection, reading replies frame by frame (raw bytes).
-struct Conn {
-    reader: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn new(addr: SocketAddr) -> Conn {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        Conn {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        self.reader.get_mut().write_all(&cmd(args)).expect("write");
-    }
-
-    fn call(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.frame()
-    }
-
-    /// Reads one whole frame as text; panics when none comes within the
-    /// timeout: the client was left hanging.
-    fn frame(&mut self) -> String {
-        let mut out = Vec::new();
-        self.frame_into(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn frame_into(&mut self, out: &mut Vec<u8>) {
-        let mut line = Vec::new();
-        match self.reader.read_until(b'\n', &mut line) {
-            Ok(n) if n > 0 && line.ends_with(b"\r\n") => {}
-            other => panic!(
-                "no reply (the client hangs?): {other:?}, got so far {:?}",
-                String::from_utf8_lossy(out)
-            ),
-        }
-        out.extend_from_slice(&line);
-        let count = || -> i64 {
-            std::str::from_utf8(&line[1..line.len() - 2])
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .expect("length")
-        };
-        match line.first() {
-            Some(b'$' | b'=' | b'!') if count() >= 0 => {
-                let mut body = vec![0u8; count() as usize + 2];
-                self.reader.read_exact(&mut body).expect("bulk body");
-                out.extend_from_slice(&body);
-            }
-            Some(b'*' | b'>' | b'~') => (0..count().max(0)).for_each(|_| self.frame_into(out)),
-            Some(b'%') => (0..2 * count()).for_each(|_| self.frame_into(out)),
-            _ => {}
-        }
-    }
-
-    /// One `field:value` line of INFO `section`.
-    fn info_field(&mut self, section: &str, field: &str) -> String {
-        let info = self.call(&["INFO", section]);
-        let prefix = format!("{field}:");
-        info.lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .unwrap_or("")
-            .to_string()
-    }
-}
+use common::conn::Conn;
 
 /// Polls INFO until `blocked_clients` is not 0, as the suite's
 /// `wait_for_blocked_client` does (bounded).

@@ -3,6 +3,7 @@
 //! installed) to compare against.
 #![allow(dead_code)]
 
+pub mod conn;
 pub mod pipeline;
 pub mod process;
 pub mod script;
