@@ -81,5 +81,6 @@ fn load_config(args: &[String]) -> Result<Config, String> {
         config.file = Some(absolute);
     }
     config.load_args(flags)?;
+    respd::acl::check_at_start(&config)?;
     Ok(config)
 }

@@ -695,3 +695,251 @@ fn subscribers_losing_their_channels_are_disconnected() {
         p.cases += keeps.cases + loses.cases + default_user.cases;
     });
 }
+
+/// The programs to compare: respd, and redis-server when installed.
+fn programs() -> Vec<&'static str> {
+    let mut programs = vec![env!("CARGO_BIN_EXE_respd")];
+    if common::process::installed("redis-server") {
+        programs.push("redis-server");
+    }
+    programs
+}
+
+/// `program`'s output and success when started with `args` (it must stop
+/// by itself: a server that starts is killed and counts as success).
+fn start_outcome(program: &str, args: &[&str]) -> (bool, String) {
+    let port = common::process::free_port().to_string();
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let output = child.wait_with_output().expect("output");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            return (status.success(), text);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (true, String::new());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_bad_aclfile_stops_the_server_with_redis_message() {
+    let dir = common::process::temp_dir("acl", "badfile");
+    let path = dir.join("users.acl");
+    let path_text = path.display().to_string();
+    let conf = dir.join("both.conf");
+    std::fs::write(&path, "user alice on >pw ~* +get\nuser bob bogus\n").expect("write");
+    std::fs::write(&conf, format!("aclfile {path_text}\nuser carol on\n")).expect("write");
+    let missing = dir.join("missing.acl").display().to_string();
+    let dir_text = dir.display().to_string();
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["--dir", &dir_text, "--aclfile", &path_text],
+            format!("Aborting Redis startup because of ACL errors: {path_text}:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed"),
+        ),
+        (
+            vec!["--dir", &dir_text, "--aclfile", &missing],
+            format!("Aborting Redis startup because of ACL errors: Error loading ACLs, opening file '{missing}': No such file or directory"),
+        ),
+        (
+            vec![conf.to_str().expect("path"), "--dir", &dir_text],
+            "Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid.".to_string(),
+        ),
+    ];
+    for program in programs() {
+        for (args, message) in &cases {
+            let (success, output) = start_outcome(program, args);
+            assert!(!success, "{program} {args:?} started");
+            assert!(
+                output.contains(message.as_str()),
+                "{program} {args:?}: {output}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn acl_load_reports_every_bad_line_as_redis() {
+    let dir = common::process::temp_dir("acl", "loaderrors");
+    let path = dir.join("users.acl");
+    let path_text = path.display().to_string();
+    std::fs::write(&path, "user default on nopass ~* &* +@all\n").expect("write");
+    let mut servers: Vec<common::process::Process> = vec![common::process::respd(
+        &dir,
+        &["--aclfile", &path_text, "--save", ""],
+    )];
+    if common::process::installed("redis-server") {
+        servers.push(common::process::spawn(
+            "redis-server",
+            &[
+                "--dir",
+                dir.to_str().expect("dir"),
+                "--aclfile",
+                &path_text,
+                "--save",
+                "",
+            ],
+        ));
+    }
+    let files = [
+        "user default on nopass ~* &* +@all\nuser bob bogus\n",
+        "# a comment\nuser alice on\n",
+        "user a on +nosuch -alsonot\nuser b on >x <y\nuser a off\n",
+        // (An unmatched parenthesis crashes redis-server 7.0.15.)
+        "user d on bogus1 bogus2\n",
+        "\n  user e on  nopass\t\n\nuser e off\n",
+        "user f on %X~k ~k allkeys ~j\nuser g on #abc\n",
+    ];
+    let mut cases = 0;
+    for text in files {
+        std::fs::write(&path, text).expect("write");
+        let replies: Vec<String> = servers
+            .iter()
+            .map(|server| {
+                let mut conn = server.conn();
+                match redis::cmd("ACL")
+                    .arg("LOAD")
+                    .query::<redis::Value>(&mut conn)
+                {
+                    Ok(value) => format!("{value:?}"),
+                    Err(err) => format!(
+                        "{} {}",
+                        err.code().unwrap_or(""),
+                        err.detail().unwrap_or("")
+                    ),
+                }
+            })
+            .collect();
+        if let [respd, redis] = replies.as_slice() {
+            assert_eq!(respd, redis, "{text:?}");
+            cases += 1;
+        }
+    }
+    // The file gone.
+    std::fs::remove_file(&path).expect("remove");
+    let replies: Vec<String> = servers
+        .iter()
+        .map(|server| common::process::run_err(&mut server.conn(), &["ACL", "LOAD"]))
+        .collect();
+    assert!(
+        replies[0].contains("No such file or directory'")
+            || replies[0].ends_with("No such file or directory"),
+        "{replies:?}"
+    );
+    if let [respd, redis] = replies.as_slice() {
+        assert_eq!(respd, redis);
+        cases += 1;
+    }
+    eprintln!("{cases} differential cases");
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_rewrite_writes_the_users_as_redis() {
+    let mut cases = 0;
+    let mut rewritten: Vec<Vec<String>> = Vec::new();
+    for program in programs() {
+        let dir = common::process::temp_dir("acl", &format!("rewrite-{}", rewritten.len()));
+        let conf = dir.join("r.conf");
+        std::fs::write(
+            &conf,
+            "user alice on >pw ~k* +get\n# between\nuser bob off\n",
+        )
+        .expect("write");
+        let server = common::process::spawn(
+            program,
+            &[
+                conf.to_str().expect("conf"),
+                "--dir",
+                dir.to_str().expect("dir"),
+                "--save",
+                "",
+            ],
+        );
+        let mut conn = server.conn();
+        for args in [
+            vec![
+                "ACL",
+                "SETUSER",
+                "carol",
+                "on",
+                "nopass",
+                "%R~r*",
+                "(+set ~s*)",
+                "&ch*",
+            ],
+            vec!["ACL", "DELUSER", "bob"],
+            vec![
+                "ACL",
+                "SETUSER",
+                "zed",
+                "on",
+                ">a",
+                ">b",
+                "-@all",
+                "+client|id",
+                "+@hash",
+            ],
+            vec!["CONFIG", "REWRITE"],
+        ] {
+            common::process::run(&mut conn, &args);
+        }
+        let text = std::fs::read_to_string(&conf).expect("read");
+        // The user lines, and what stands between them.
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("user ") || l.starts_with("# between"))
+            .map(str::to_string)
+            .collect();
+        rewritten.push(lines);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert_eq!(rewritten[0].len(), 5, "{:?}", rewritten[0]);
+    assert!(rewritten[0][0].starts_with("user alice on #"));
+    if let [respd, redis] = rewritten.as_slice() {
+        assert_eq!(respd, redis);
+        cases += 1;
+    }
+    eprintln!("{cases} differential cases");
+}
+
+#[test]
+fn config_rewrite_leaves_the_users_to_the_aclfile() {
+    let dir = common::process::temp_dir("acl", "rewrite-aclfile");
+    let conf = dir.join("r.conf");
+    let acl = dir.join("users.acl");
+    std::fs::write(&acl, "user default on nopass ~* &* +@all\n").expect("write");
+    std::fs::write(&conf, format!("aclfile {}\n", acl.display())).expect("write");
+    let server = common::process::spawn(
+        env!("CARGO_BIN_EXE_respd"),
+        &[
+            conf.to_str().expect("conf"),
+            "--dir",
+            dir.to_str().expect("dir"),
+        ],
+    );
+    let mut conn = server.conn();
+    common::process::run(&mut conn, &["ACL", "SETUSER", "dave", "on"]);
+    common::process::run(&mut conn, &["CONFIG", "REWRITE"]);
+    let text = std::fs::read_to_string(&conf).expect("read");
+    assert!(!text.contains("user "), "{text}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

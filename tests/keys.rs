@@ -547,3 +547,35 @@ fn randomkey_returns_every_key() {
     }
     assert_eq!(seen.len(), 2, "RANDOMKEY only returned {seen:?}");
 }
+
+/// Under RESPD_TEST_USER (see tests/common), the helpers' connections are
+/// the test user's, and a connection that does not log in is refused.
+#[test]
+fn the_helpers_log_in_as_the_test_user_when_asked() {
+    let server = start();
+    let mut c = raw(server.local_addr());
+    let (user, expected_noauth): (&str, &[u8]) = if common::as_test_user() {
+        (common::TEST_USER.0, b"-NOAUTH Authentication required.\r\n")
+    } else {
+        ("default", b"+PONG\r\n")
+    };
+    let whoami = format!("${}\r\n{user}\r\n", user.len());
+    assert_reply(&mut c, &cmd(&["ACL", "WHOAMI"]), whoami.as_bytes());
+    let mut anonymous = std::net::TcpStream::connect(server.local_addr()).expect("connect");
+    anonymous
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    assert_reply(&mut anonymous, &cmd(&["PING"]), expected_noauth);
+    let user: String = redis::cmd("ACL")
+        .arg("WHOAMI")
+        .query(&mut redis(server.local_addr()))
+        .expect("whoami");
+    assert_eq!(
+        user,
+        if common::as_test_user() {
+            common::TEST_USER.0
+        } else {
+            "default"
+        }
+    );
+}

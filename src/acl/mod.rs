@@ -839,9 +839,9 @@ impl Acl {
             }
         }
         if let Some(path) = config.get("aclfile").filter(|p| !p.is_empty()) {
-            let loaded = std::fs::read_to_string(path)
-                .map_err(|err| err.to_string())
-                .and_then(|text| parse_file(&text, pubsub_all));
+            // (A file that does not load stopped the server at start, see
+            // `check_at_start`.)
+            let loaded = load_file(path, pubsub_all);
             match loaded {
                 Ok(users) => acl.replace_all(users),
                 Err(err) => eprintln!("Error loading the ACL file {path}: {err}"),
@@ -1004,38 +1004,119 @@ pub fn commands_in(category: u32) -> Vec<&'static str> {
         .collect()
 }
 
-/// Reads an ACL file: `user name rules...` lines. The default user is
-/// created (everything allowed) if the file does not name it.
-pub fn parse_file(text: &str, pubsub_all: bool) -> Result<Vec<User>, String> {
+/// Reads the ACL file at `path` (ACL LOAD, and `aclfile` at start): the
+/// users of its `user name rules...` lines, the default user added
+/// (everything allowed) if the file does not name it. An error is Redis's
+/// text, which lists every line that failed.
+pub fn load_file(path: &str, pubsub_all: bool) -> Result<Vec<User>, String> {
+    let text = std::fs::read(path).map_err(|err| {
+        format!(
+            "Error loading ACLs, opening file '{path}': {}",
+            strerror(&err)
+        )
+    })?;
+    parse_file(path, &String::from_utf8_lossy(&text), pubsub_all)
+}
+
+/// An I/O error as C's `strerror` words it (without Rust's "(os error N)").
+fn strerror(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// The users of an ACL file's text, as Redis's `ACLLoadFromFile` reads
+/// them: a line is split at single spaces, and every bad line is reported.
+pub fn parse_file(path: &str, text: &str, pubsub_all: bool) -> Result<Vec<User>, String> {
     let mut users: Vec<User> = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
+    let mut errors = String::new();
+    for (number, line) in text.split('\n').enumerate() {
+        let line_no = number + 1;
+        let line = line.trim_matches([' ', '\t', '\r', '\n']);
         let words: Vec<Vec<u8>> = line
-            .split_ascii_whitespace()
+            .split(' ')
+            .filter(|w| !w.is_empty())
             .map(|w| w.as_bytes().to_vec())
             .collect();
-        let line_no = number + 1;
+        if words.is_empty() {
+            continue;
+        }
         if words[0] != b"user" || words.len() < 2 {
-            return Err(format!(
-                "ERR /{line_no}: line should start with user keyword. "
-            ));
+            errors += &format!(
+                "{path}:{line_no} should start with user keyword followed by the username. "
+            );
+            continue;
         }
         let name = &words[1];
-        if users.iter().any(|u| &u.name == name) {
-            return Err(format!(
-                "ERR /{line_no}: Duplicate user '{}' found. ",
+        if name.iter().any(u8::is_ascii_whitespace) {
+            errors += &format!(
+                "'{path}:{line_no}: username '{}' contains invalid characters. ",
                 String::from_utf8_lossy(name)
-            ));
+            );
+            continue;
         }
-        let user = set_user(None, name, &words[2..], pubsub_all)
-            .map_err(|e| format!("ERR /{line_no}: {}. ", e.trim_start_matches("ERR ")))?;
+        if users.iter().any(|u| &u.name == name) {
+            errors += &format!(
+                "WARNING: Duplicate user '{}' found on line {line_no}. ",
+                String::from_utf8_lossy(name)
+            );
+            continue;
+        }
+        let mut user = User::new(name, pubsub_all);
+        let rules = match merge_selector_args(&words[2..]) {
+            Ok(rules) => rules,
+            Err(_) => {
+                errors +=
+                    &format!("{path}:{line_no}: Unmatched parenthesis in selector definition.");
+                Vec::new()
+            }
+        };
+        let mut syntax_error = false;
+        for rule in &rules {
+            let rule: &[u8] = rule.trim_ascii();
+            match user.apply(rule, pubsub_all) {
+                Ok(()) => {}
+                // Unknown commands are named: no secret is in them.
+                Err(RuleError::UnknownCommand) => {
+                    errors += &format!(
+                        "{path}:{line_no}: Error in applying operation '{}': {}. ",
+                        String::from_utf8_lossy(rule),
+                        RuleError::UnknownCommand.message()
+                    );
+                }
+                Err(error) if !syntax_error => {
+                    errors += &format!("{path}:{line_no}: {}. ", error.message());
+                    syntax_error = true;
+                }
+                Err(_) => {}
+            }
+        }
         users.push(user);
+    }
+    if !errors.is_empty() {
+        errors += "WARNING: ACL errors detected, no change to the previously active ACL rules was performed";
+        return Err(errors);
     }
     if !users.iter().any(|u| u.name == b"default") {
         users.push(User::default_user());
     }
     Ok(users)
+}
+
+/// Redis's checks of the users at start: `user` lines and an `aclfile`
+/// together, or an ACL file that does not load, stop the server with
+/// these messages.
+pub fn check_at_start(config: &crate::config::Config) -> Result<(), String> {
+    let Some(path) = config.get("aclfile").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    if !config.users.is_empty() {
+        return Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into());
+    }
+    let pubsub_all = config.get("acl-pubsub-default") == Some("allchannels");
+    load_file(path, pubsub_all)
+        .map(drop)
+        .map_err(|errors| format!("Aborting Redis startup because of ACL errors: {errors}"))
 }

@@ -382,12 +382,8 @@ fn dryrun(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 // ACL LOAD
 fn load(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let path = acl_file(cx)?;
-    let text = std::fs::read_to_string(&path).map_err(|err| {
-        Error::new(format!(
-            "ERR Error loading ACLs, opening file '{path}': {err}"
-        ))
-    })?;
-    let users = acl::parse_file(&text, pubsub_all(cx)).map_err(Error::new)?;
+    let users = acl::load_file(&path, pubsub_all(cx))
+        .map_err(|errors| Error::new(format!("ERR {errors}")))?;
     cx.shared.acl.replace_all(users);
     cx.shared.users_changed();
     cx.out.ok();

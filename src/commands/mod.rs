@@ -64,39 +64,28 @@ pub type Args = [Vec<u8>];
 /// returns an error reply.
 pub type Handler = fn(&mut Context<'_>, &Args) -> CmdResult;
 
-/// Command flags, as Redis names them (COMMAND shows them).
-pub mod flags {
-    pub const WRITE: u32 = 1;
-    pub const READONLY: u32 = 1 << 1;
-    pub const DENYOOM: u32 = 1 << 2;
-    pub const ADMIN: u32 = 1 << 3;
-    pub const PUBSUB: u32 = 1 << 4;
-    pub const NOSCRIPT: u32 = 1 << 5;
-    pub const BLOCKING: u32 = 1 << 6;
-    pub const LOADING: u32 = 1 << 7;
-    pub const STALE: u32 = 1 << 8;
-    pub const NO_AUTH: u32 = 1 << 9;
-    pub const FAST: u32 = 1 << 10;
-    pub const NO_MULTI: u32 = 1 << 11;
-    pub const ALLOW_BUSY: u32 = 1 << 12;
+/// Command flags: the bits of Redis's metadata (`meta::cmd`, COMMAND's
+/// flags), one set for the dispatch rows and the metadata alike.
+pub use meta::cmd as flags;
 
-    /// Every flag with the name COMMAND reports for it.
-    pub const NAMES: &[(u32, &str)] = &[
-        (WRITE, "write"),
-        (READONLY, "readonly"),
-        (DENYOOM, "denyoom"),
-        (ADMIN, "admin"),
-        (PUBSUB, "pubsub"),
-        (NOSCRIPT, "noscript"),
-        (BLOCKING, "blocking"),
-        (LOADING, "loading"),
-        (STALE, "stale"),
-        (NO_AUTH, "no_auth"),
-        (FAST, "fast"),
-        (NO_MULTI, "no_multi"),
-        (ALLOW_BUSY, "allow_busy"),
-    ];
-}
+/// The flags a dispatch row carries (the server acts on them); its other
+/// flags are the metadata's alone. `tests/command_info.rs` checks that each
+/// row has these exactly when Redis 7.0's metadata does.
+pub const ROW_FLAGS: &[u32] = &[
+    flags::WRITE,
+    flags::READONLY,
+    flags::DENYOOM,
+    flags::ADMIN,
+    flags::PUBSUB,
+    flags::NOSCRIPT,
+    flags::BLOCKING,
+    flags::LOADING,
+    flags::STALE,
+    flags::NO_AUTH,
+    flags::FAST,
+    flags::NO_MULTI,
+    flags::ALLOW_BUSY,
+];
 
 /// Where a command's key arguments are (COMMAND's first key, last key,
 /// step): 1-based positions, last negative counts from the end.

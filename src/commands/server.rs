@@ -440,8 +440,25 @@ fn config_rewrite(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     if config.file.is_none() {
         return Err(NO_CONFIG_FILE.into());
     }
+    // The users are written as `user` lines, unless an ACL file keeps them.
+    let users = match config.get("aclfile") {
+        Some(path) if !path.is_empty() => Vec::new(),
+        _ => cx
+            .shared
+            .acl
+            .users()
+            .iter()
+            .map(|user| {
+                format!(
+                    "user {} {}",
+                    String::from_utf8_lossy(&user.name),
+                    user.describe()
+                )
+            })
+            .collect(),
+    };
     config
-        .rewrite()
+        .rewrite(&users)
         .map_err(|e| Error::new(format!("ERR Rewriting config file: {e}")))?;
     drop(config);
     cx.out.ok();

@@ -16,8 +16,40 @@ use std::time::{Duration, Instant};
 
 use respd::{Config, Server, ServerHandle};
 
+/// With `RESPD_TEST_USER` set in the environment (CI runs a few test
+/// binaries so), the servers these helpers start (respd and the real
+/// redis-server alike) have their default user off and this user instead,
+/// allowed everything through a selector, so that every command goes
+/// through the whole permission check; the helpers' connections log in
+/// as it.
+pub const TEST_USER: (&str, &str) = ("tester", "tester-pw");
+
+/// The test user's rules, as `user` line words.
+const TEST_USER_RULES: &[&str] = &[
+    "on",
+    ">tester-pw",
+    "-@all",
+    "resetchannels",
+    "(+@all",
+    "~*",
+    "&*)",
+];
+
+/// True when the tests run as [`TEST_USER`].
+pub fn as_test_user() -> bool {
+    std::env::var_os("RESPD_TEST_USER").is_some()
+}
+
+/// `AUTH tester tester-pw`, when the tests run as the test user.
+pub fn auth_request() -> Option<Vec<u8>> {
+    as_test_user().then(|| cmd(&["AUTH", TEST_USER.0, TEST_USER.1]))
+}
+
 /// A respd with the default configuration on 127.0.0.1 and a free port.
 pub fn start() -> ServerHandle {
+    if as_test_user() {
+        return start_with("");
+    }
     Server::bind("127.0.0.1:0").expect("bind").spawn()
 }
 
@@ -25,6 +57,14 @@ pub fn start() -> ServerHandle {
 pub fn start_with(conf: &str) -> ServerHandle {
     let mut config = Config::default();
     config.load(conf).expect("config");
+    if as_test_user() {
+        let user = format!(
+            "user {} {}\nuser default off\n",
+            TEST_USER.0,
+            TEST_USER_RULES.join(" ")
+        );
+        config.load(&user).expect("test user");
+    }
     Server::bind_with("127.0.0.1:0", config)
         .expect("bind")
         .spawn()
@@ -32,7 +72,12 @@ pub fn start_with(conf: &str) -> ServerHandle {
 
 /// A redis-rs connection to `addr`.
 pub fn redis(addr: SocketAddr) -> redis::Connection {
-    redis::Client::open(format!("redis://{addr}/"))
+    let url = if as_test_user() {
+        format!("redis://{}:{}@{addr}/", TEST_USER.0, TEST_USER.1)
+    } else {
+        format!("redis://{addr}/")
+    };
+    redis::Client::open(url)
         .expect("client")
         .get_connection()
         .expect("connect")
@@ -40,11 +85,15 @@ pub fn redis(addr: SocketAddr) -> redis::Connection {
 
 /// A raw socket with a read timeout, for byte-exact exchanges.
 pub fn raw(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect");
+    let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
     stream.set_nodelay(true).expect("nodelay");
+    if let Some(auth) = auth_request() {
+        stream.write_all(&auth).expect("write");
+        assert_eq!(read_n(&mut stream, 5), b"+OK\r\n", "AUTH as the test user");
+    }
     stream
 }
 
@@ -143,6 +192,7 @@ impl RealRedis {
                     "no",
                 ])
                 .args(["--dbfilename", &tag])
+                .args(test_user_args())
                 // SHUTDOWN SAVE in a test must not leave a dump in the checkout.
                 .arg("--dir")
                 .arg(std::env::temp_dir())
@@ -164,10 +214,9 @@ impl RealRedis {
                         .ok();
                     // A reset here is a server still starting, or another
                     // test's that is going away: not ours yet, so try again.
-                    if probe
-                        .write_all(&cmd(&["CONFIG", "GET", "dbfilename"]))
-                        .is_ok()
-                    {
+                    let mut request = auth_request().unwrap_or_default();
+                    request.extend(cmd(&["CONFIG", "GET", "dbfilename"]));
+                    if probe.write_all(&request).is_ok() {
                         let reply = read_n(&mut probe, 64);
                         if String::from_utf8_lossy(&reply).contains(&tag) {
                             return Some(RealRedis { child, addr });
@@ -184,6 +233,17 @@ impl RealRedis {
         }
         panic!("could not start a redis-server of our own");
     }
+}
+
+/// redis-server's arguments for the test user (see [`TEST_USER`]).
+fn test_user_args() -> Vec<String> {
+    if !as_test_user() {
+        return Vec::new();
+    }
+    let mut args = vec!["--user".to_string(), TEST_USER.0.to_string()];
+    args.extend(TEST_USER_RULES.iter().map(|r| r.to_string()));
+    args.extend(["--user", "default", "off"].map(String::from));
+    args
 }
 
 impl Drop for RealRedis {

@@ -53,7 +53,8 @@ pub fn run(addr: SocketAddr, commands: &[Vec<Vec<u8>>], resp3: bool) -> Vec<Vec<
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
-    let mut request = Vec::new();
+    let auth = super::auth_request();
+    let mut request = auth.clone().unwrap_or_default();
     if resp3 {
         respd::resp::encode_command(&mut request, &[b"HELLO".as_slice(), b"3"]);
     }
@@ -63,6 +64,9 @@ pub fn run(addr: SocketAddr, commands: &[Vec<Vec<u8>>], resp3: bool) -> Vec<Vec<
     let mut writer = stream.try_clone().expect("clone");
     let sender = std::thread::spawn(move || writer.write_all(&request));
     let mut reader = BufReader::with_capacity(1 << 16, stream);
+    if auth.is_some() {
+        read_reply(&mut reader).expect("AUTH reply");
+    }
     if resp3 {
         read_reply(&mut reader).expect("HELLO reply");
     }
@@ -154,10 +158,14 @@ pub fn events(addr: SocketAddr, commands: &[Vec<Vec<u8>>]) -> Vec<Vec<u8>> {
     subscriber
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let mut request = Vec::new();
+    let auth = super::auth_request();
+    let mut request = auth.clone().unwrap_or_default();
     respd::resp::encode_command(&mut request, &[b"PSUBSCRIBE".as_slice(), b"__key*__:*"]);
     (&subscriber).write_all(&request).expect("write");
     let mut reader = BufReader::new(subscriber);
+    if auth.is_some() {
+        read_reply(&mut reader).expect("AUTH reply");
+    }
     read_reply(&mut reader).expect("psubscribe reply");
     let mut all = commands.to_vec();
     all.push(command(&["PUBLISH", "__keyspace@0__:sync", "done"]));
