@@ -10,6 +10,7 @@ use common::RealRedis;
 use respd::resp::Frame;
 use respd::Client;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use common::script::client;
 
