@@ -106,9 +106,15 @@ fn reset(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         // the connection.
         meta.no_evict = false;
         meta.no_touch = false;
+        meta.user.clear();
     }
-    let needs_password = cx.shared.config().requirepass().is_some();
-    cx.session.set_authenticated(!needs_password);
+    // Back to the default user, logged in if it needs no password (as
+    // Redis's clientSetDefaultAuth).
+    if let Some(default) = cx.shared.acl.get(b"default") {
+        cx.session.user = default;
+    }
+    cx.session
+        .set_authenticated(cx.shared.acl.default_needs_no_auth());
     cx.out.simple("RESET");
     Ok(())
 }
