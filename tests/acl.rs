@@ -944,3 +944,36 @@ fn config_rewrite_leaves_the_users_to_the_aclfile() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn reset_logs_back_in_as_the_default_user() {
+    use std::io::Write as _;
+    let Some(redis) = RealRedis::start() else {
+        return;
+    };
+    let respd = common::start();
+    let mut replies = Vec::new();
+    for addr in [respd.local_addr(), redis.addr] {
+        let mut s = common::raw(addr);
+        let mut request = common::cmd(&["ACL", "SETUSER", "user1", "on", ">secret", "+@all"]);
+        request.extend(common::cmd(&["AUTH", "user1", "secret"]));
+        request.extend(common::cmd(&["ACL", "WHOAMI"]));
+        request.extend(common::cmd(&["RESET"]));
+        request.extend(common::cmd(&["ACL", "WHOAMI"]));
+        // With a password on the default user, RESET leaves the client
+        // logged out.
+        request.extend(common::cmd(&["ACL", "SETUSER", "default", ">pw"]));
+        request.extend(common::cmd(&["AUTH", "user1", "secret"]));
+        request.extend(common::cmd(&["RESET"]));
+        request.extend(common::cmd(&["PING"]));
+        request.extend(common::cmd(&["AUTH", "pw"]));
+        request.extend(common::cmd(&["ACL", "SETUSER", "default", "nopass"]));
+        s.write_all(&request).expect("write");
+        replies.push(common::read_until_quiet(&mut s, Duration::from_millis(200)));
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&replies[0]),
+        String::from_utf8_lossy(&replies[1])
+    );
+    assert!(String::from_utf8_lossy(&replies[0]).contains("-NOAUTH"));
+}

@@ -106,6 +106,7 @@ fn reset(cx: &mut Context<'_>, _: &Args) -> CmdResult {
         // the connection.
         meta.no_evict = false;
         meta.no_touch = false;
+        meta.user.clear();
     }
     // Back to the default user, authenticated only when it needs no
     // password (Redis's clientSetDefaultAuth).
