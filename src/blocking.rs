@@ -51,6 +51,10 @@ pub struct Waiter {
     attempt: Mutex<Attempt>,
     outcome: Mutex<Outcome>,
     wake: Condvar,
+    /// The keys serving this client changed (BLMOVE's destination...):
+    /// its own worker invalidates them after its reply, as Redis does,
+    /// not the thread that happened to serve it.
+    changed: Mutex<Vec<Option<Vec<u8>>>>,
     /// Probed only under `outcome`'s lock while the outcome is `Waiting`:
     /// the client's worker is parked then (it does not read its socket),
     /// and two probes never overlap (a probe flips the socket to
@@ -72,6 +76,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Waiter {
+    /// What serving this client changed, for its own worker to invalidate.
+    pub fn take_changed(&self) -> Vec<Option<Vec<u8>>> {
+        std::mem::take(&mut *lock(&self.changed))
+    }
+
     /// A client about to wait on `keys` of database `db`; it waits once
     /// [`Blocking::register`] has queued it.
     pub fn new(db: usize, keys: Vec<Key>, attempt: Attempt, peer_closed: PeerClosed) -> Arc<Self> {
@@ -81,6 +90,7 @@ impl Waiter {
             attempt: Mutex::new(attempt),
             outcome: Mutex::new(Outcome::Waiting),
             wake: Condvar::new(),
+            changed: Mutex::new(Vec::new()),
             peer_closed,
         })
     }
@@ -268,13 +278,19 @@ impl Blocking {
                     continue;
                 }
                 let mut filled = Vec::new();
+                let servers_own = crate::store::changed::take();
                 let reply = (lock(&waiter.attempt))(&mut db, now, &mut filled);
+                let waiters_own = crate::store::changed::take();
+                crate::store::changed::restore(servers_own);
                 if let Some(reply) = reply {
+                    *lock(&waiter.changed) = waiters_own;
                     *outcome = Outcome::Served(reply);
                     waiter.wake.notify_one();
                     drop(outcome);
                     self.forget(&mut by_key, &waiter);
                     pending.extend(filled);
+                } else {
+                    crate::store::changed::restore(waiters_own);
                 }
                 if present && !db.contains(&key, now) {
                     break;

@@ -745,3 +745,44 @@ fn lowering_the_table_limit_invalidates_even_from_a_client_not_tracking() {
         );
     });
 }
+
+#[test]
+fn a_served_blmove_gets_its_reply_before_its_own_invalidation() {
+    on_both(|addr| {
+        let mut reader = resp3(addr);
+        let mut writer = raw(addr);
+        assert_reply(&mut writer, &cmd(&["RPUSH", "list2", "a"]), b":1\r\n");
+        assert_reply(&mut reader, &cmd(&["CLIENT", "TRACKING", "ON"]), OK);
+        assert_reply(
+            &mut reader,
+            &cmd(&["LRANGE", "list2", "0", "-1"]),
+            b"*1\r\n$1\r\na\r\n",
+        );
+        reader
+            .write_all(&cmd(&["BLMOVE", "list1", "list2", "LEFT", "LEFT", "0"]))
+            .expect("write");
+        // Bounded wait until the server counts the client as blocked.
+        let mut blocked = false;
+        for _ in 0..500 {
+            writer.write_all(&cmd(&["INFO", "clients"])).expect("write");
+            let info = read_until_quiet(&mut writer, Duration::from_millis(20));
+            if String::from_utf8_lossy(&info).contains("blocked_clients:1") {
+                blocked = true;
+                break;
+            }
+        }
+        assert!(blocked, "BLMOVE never blocked");
+        // Serving the BLMOVE changes list2, which the reader tracks: the
+        // move's reply comes first, then the invalidation (as Redis does).
+        assert_reply(&mut writer, &cmd(&["RPUSH", "list1", "foo"]), b":1\r\n");
+        reader
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut expected = b"$3\r\nfoo\r\n".to_vec();
+        expected.extend(push(&["list2"]));
+        assert_eq!(
+            String::from_utf8_lossy(&read_n(&mut reader, expected.len())),
+            String::from_utf8_lossy(&expected)
+        );
+    });
+}

@@ -550,6 +550,7 @@ impl<'a> Context<'a> {
         });
         let blocked_at = std::time::Instant::now();
         let outcome = self.shared.blocking.wait(&waiter, deadline);
+        crate::store::changed::restore(waiter.take_changed());
         self.session.blocked_time += blocked_at.elapsed();
         *self
             .session

@@ -49,3 +49,11 @@ pub fn flushed() {
 pub fn take() -> Vec<Option<Vec<u8>>> {
     CHANGED.with(|changed| std::mem::take(&mut *changed.borrow_mut()))
 }
+
+/// Notes `changes` (taken elsewhere) as this thread's, after the ones it
+/// has: a blocked client's worker takes over what serving it changed.
+pub fn restore(changes: Vec<Option<Vec<u8>>>) {
+    if !changes.is_empty() {
+        CHANGED.with(|changed| changed.borrow_mut().extend(changes));
+    }
+}
