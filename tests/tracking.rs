@@ -42,13 +42,23 @@ fn resp3(addr: SocketAddr) -> TcpStream {
     stream.write_all(&cmd(&["HELLO", "3"])).expect("write");
     let hello = read_until_quiet(&mut stream, Duration::from_millis(100));
     assert!(hello.starts_with(b"%7\r\n"), "{hello:?}");
+    patient(&mut stream);
     stream
+}
+
+/// Back to waiting up to 5 s for what a test expects (a quiet read leaves
+/// its short timeout behind, and a push may take longer on a busy machine).
+fn patient(stream: &mut TcpStream) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
 }
 
 /// The connection's client id (CLIENT ID).
 fn client_id(stream: &mut TcpStream) -> i64 {
     stream.write_all(&cmd(&["CLIENT", "ID"])).expect("write");
     let reply = read_until_quiet(stream, Duration::from_millis(50));
+    patient(stream);
     let text = String::from_utf8_lossy(&reply);
     text.trim()
         .trim_start_matches(':')
@@ -60,6 +70,7 @@ fn client_id(stream: &mut TcpStream) -> i64 {
 fn listed(stream: &mut TcpStream) -> String {
     stream.write_all(&cmd(&["CLIENT", "INFO"])).expect("write");
     let reply = read_until_quiet(stream, Duration::from_millis(50));
+    patient(stream);
     let text = String::from_utf8_lossy(&reply).into_owned();
     text.split_whitespace()
         .filter(|field| field.starts_with("flags=") || field.starts_with("redir="))
