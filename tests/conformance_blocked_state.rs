@@ -16,13 +16,13 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{start, RealRedis};
+use common::start;
 
 use common::conn::Conn;
+use common::differential;
 
 /// Polls INFO until `blocked_clients` is not 0, as the suite's
 /// `wait_for_blocked_client` does (bounded).
@@ -32,18 +32,6 @@ fn wait_some_blocked(probe: &mut Conn) {
         assert!(Instant::now() < deadline, "no client ever blocked");
         thread::sleep(Duration::from_millis(2));
     }
-}
-
-/// Runs `scenario` against respd, then against a real redis-server when
-/// there is one, and asserts both told the same story; returns respd's.
-fn differential(scenario: impl Fn(SocketAddr) -> Vec<String>) -> Vec<String> {
-    let server = start();
-    let ours = scenario(server.local_addr());
-    if let Some(redis) = RealRedis::start() {
-        let theirs = scenario(redis.addr);
-        assert_eq!(ours, theirs, "respd (left) and redis-server (right) differ");
-    }
-    ours
 }
 
 // ----- blocked clients -----------------------------------------------------------------------

@@ -14,9 +14,8 @@ use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{start, RealRedis};
-
 use common::conn::Conn;
+use common::differential;
 
 /// Waits until the server counts `n` blocked clients (INFO clients), so
 /// what follows happens while they wait.
@@ -31,18 +30,6 @@ fn wait_blocked(addr: SocketAddr, n: usize) {
         assert!(Instant::now() < deadline, "expected {n} blocked clients");
         thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// Runs `scenario` against respd, then against a real redis-server when
-/// there is one, and asserts both told the same story; returns respd's.
-fn differential(scenario: impl Fn(SocketAddr) -> Vec<String>) -> Vec<String> {
-    let server = start();
-    let ours = scenario(server.local_addr());
-    if let Some(redis) = RealRedis::start() {
-        let theirs = scenario(redis.addr);
-        assert_eq!(ours, theirs, "respd (left) and redis-server (right) differ");
-    }
-    ours
 }
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";

@@ -311,3 +311,15 @@ pub fn same_as_redis(setup: &[&[u8]], requests: &[Vec<u8>]) {
         );
     }
 }
+
+/// Runs `scenario` against respd, then against a real redis-server when
+/// there is one, and asserts both told the same story; returns respd's.
+pub fn differential(scenario: impl Fn(SocketAddr) -> Vec<String>) -> Vec<String> {
+    let server = start();
+    let ours = scenario(server.local_addr());
+    if let Some(redis) = RealRedis::start() {
+        let theirs = scenario(redis.addr);
+        assert_eq!(ours, theirs, "respd (left) and redis-server (right) differ");
+    }
+    ours
+}
