@@ -62,7 +62,7 @@ fn pops_at_once_when_data_is_there_and_times_out_with_a_null_array() {
     );
     assert_reply(&mut c, &cmd(&["BLPOP", "q", "0.05"]), b"*-1\r\n");
     assert_reply(&mut c, &cmd(&["BRPOP", "q", "0.05"]), b"*-1\r\n");
-    let mut three = respd::Client::connect(server.local_addr()).unwrap();
+    let mut three = common::client(server.local_addr());
     three.command(&["HELLO", "3"]).unwrap();
     for request in [
         &["BLPOP", "q", "0.05"][..],
@@ -350,7 +350,7 @@ fn sorted_set_pops_block_until_a_zadd() {
     );
 
     // In RESP3 the score is a double.
-    let mut three = respd::Client::connect(server.local_addr()).unwrap();
+    let mut three = common::client(server.local_addr());
     three.command(&["HELLO", "3"]).unwrap();
     three.command(&["ZADD", "d", "2", "x"]).unwrap();
     three.send(&["BZPOPMIN", "d", "0"]).unwrap();

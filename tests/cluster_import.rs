@@ -142,7 +142,7 @@ fn redis_cli_imports_a_respd_into_a_cluster() {
     }
     let cluster = start_cluster();
     let server = common::start();
-    let mut respd = Client::connect(server.local_addr()).unwrap();
+    let mut respd = common::client(server.local_addr());
     // Every type, small and large, plus enough plain keys to reach every
     // node, some of them with a TTL.
     load(&mut respd);

@@ -87,7 +87,7 @@ fn scanned_whole(client: &mut Client, key: &str) -> bool {
 /// Where the compact form ends: (hash, whole after one HSCAN step) on one
 /// server.
 fn boundaries(addr: SocketAddr) -> Vec<(&'static str, bool)> {
-    let mut client = Client::connect(addr).unwrap();
+    let mut client = common::client(addr);
     fill(&mut client, "at-limit", 512, "v");
     fill(&mut client, "over-limit", 513, "v");
     fill(&mut client, "long-value-64", 20, &"x".repeat(60));
@@ -193,7 +193,7 @@ fn set_scanned_whole(client: &mut Client, key: &str) -> bool {
 
 /// (set, whole after one SSCAN step) for sets around the intset limits.
 fn set_boundaries(addr: SocketAddr) -> Vec<(&'static str, bool)> {
-    let mut client = Client::connect(addr).unwrap();
+    let mut client = common::client(addr);
     let add = |client: &mut Client, key: &str, members: Vec<String>| {
         let mut args = vec!["SADD".to_string(), key.to_string()];
         args.extend(members);

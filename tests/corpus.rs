@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::thread;
 use std::time::Duration;
 
@@ -207,7 +207,7 @@ fn corpus() -> Vec<(Vec<u8>, &'static [u8], bool)> {
 /// Sends `request` on a new connection; returns the reply and whether the
 /// server closed the connection.
 fn send(addr: SocketAddr, request: &[u8]) -> (Vec<u8>, bool) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+    let mut stream = common::raw(addr);
     stream.set_nodelay(true).expect("nodelay");
     stream.set_read_timeout(Some(QUIET)).expect("timeout");
     stream.write_all(request).expect("write");

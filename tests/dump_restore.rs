@@ -17,7 +17,7 @@ use respd::Client;
 use values::{bulk, call, contents, error, fixtures, load, ok};
 
 fn client(addr: SocketAddr) -> Client {
-    Client::connect(addr).expect("connect")
+    common::client(addr)
 }
 
 #[test]

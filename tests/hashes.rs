@@ -23,7 +23,7 @@ fn check(stream: &mut TcpStream, args: &[&str], expected: &str) {
 
 /// A connection switched to RESP3 (HELLO's own reply is skipped).
 fn resp3(addr: SocketAddr) -> Client {
-    let mut client = Client::connect(addr).expect("connect");
+    let mut client = common::client(addr);
     client.command(&["HELLO", "3"]).expect("hello");
     client
 }

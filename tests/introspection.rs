@@ -111,7 +111,7 @@ fn errorstats_and_commandstats_count_as_redis_does() {
     // total_error_replies counts every error reply: 8 since the RESETSTAT.
     // (Asked with respd's own client: the redis crate sends CLIENT SETINFO
     // on connect, which 7.0 answers with an error that counts too.)
-    let mut con = respd::Client::connect(server.local_addr()).expect("connect");
+    let mut con = common::client(server.local_addr());
     let reply = con.command(&["INFO", "stats"]).expect("INFO");
     let stats = match reply {
         respd::resp::Frame::Bulk(bytes) => String::from_utf8_lossy(&bytes).into_owned(),

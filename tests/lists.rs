@@ -362,7 +362,7 @@ fn other_types_are_refused() {
 #[test]
 fn resp3_shapes() {
     let server = start();
-    let mut client = respd::Client::connect(server.local_addr()).unwrap();
+    let mut client = common::client(server.local_addr());
     client.command(&["HELLO", "3"]).unwrap();
     let mut check3 = |args: &[&str], expected: &str| {
         client.send(args).unwrap();
@@ -604,8 +604,8 @@ fn same_replies_as_real_redis() {
         &["LPOS", "t", "a", "RANK", "0"],
         &["EXISTS", "t"],
     ];
-    let mut ours = respd::Client::connect(server.local_addr()).unwrap();
-    let mut theirs = respd::Client::connect(real.addr).unwrap();
+    let mut ours = common::client(server.local_addr());
+    let mut theirs = common::client(real.addr);
     let mut compared = 0;
     for args in script {
         ours.send(args).unwrap();

@@ -92,8 +92,8 @@ fn exec_with_a_denyoom_command_queued_aborts_over_the_limit() {
     };
     let server = start();
     for addr in [server.local_addr(), real.addr] {
-        let mut client = Client::connect(addr).expect("connect");
-        let mut admin = Client::connect(addr).expect("connect");
+        let mut client = common::client(addr);
+        let mut admin = common::client(addr);
         client.command(&["MULTI"]).expect("multi");
         client.command(&["SET", "x", "1"]).expect("queued");
         client.command(&["GET", "x"]).expect("queued");
@@ -151,7 +151,7 @@ fn info_has_redis_memory_fields() {
     };
     let server = start();
     let fields = |addr| {
-        let mut client = Client::connect(addr).expect("connect");
+        let mut client = common::client(addr);
         let Frame::Bulk(text) = client.command(&["INFO", "memory"]).expect("info") else {
             panic!("INFO is a bulk string");
         };
@@ -182,7 +182,7 @@ fn info_has_redis_memory_fields() {
     let common: Vec<_> = theirs.iter().filter(|f| ours.contains(f)).collect();
     let ours_common: Vec<_> = ours.iter().filter(|f| theirs.contains(f)).collect();
     assert_eq!(common, ours_common);
-    let mut client = Client::connect(server.local_addr()).expect("connect");
+    let mut client = common::client(server.local_addr());
     let Frame::Bulk(stats) = client.command(&["INFO", "stats"]).expect("info") else {
         panic!("INFO is a bulk string");
     };
@@ -214,7 +214,7 @@ fn info_field(client: &mut Client, section: &str, name: &str) -> i64 {
 /// them fit, under `policy`.
 fn crowded(policy: &str, count: usize, volatile: usize) -> (respd::ServerHandle, Client) {
     let server = start();
-    let mut client = Client::connect(server.local_addr()).expect("connect");
+    let mut client = common::client(server.local_addr());
     let value = "v".repeat(1000);
     for i in 0..count {
         let key = format!("key:{i:05}");
@@ -443,8 +443,8 @@ fn evicted_keys_are_announced_and_logged_as_del() {
         dir.display()
     );
     let server = common::start_with(&conf);
-    let mut client = Client::connect(server.local_addr()).expect("connect");
-    let mut listener = Client::connect(server.local_addr()).expect("connect");
+    let mut client = common::client(server.local_addr());
+    let mut listener = common::client(server.local_addr());
     listener
         .command(&["SUBSCRIBE", "__keyevent@0__:evicted"])
         .expect("subscribe");
@@ -520,7 +520,7 @@ fn tempdir() -> std::path::PathBuf {
 #[test]
 fn a_cache_holds_under_a_write_load_bigger_than_its_limit() {
     let server = start();
-    let mut client = Client::connect(server.local_addr()).expect("connect");
+    let mut client = common::client(server.local_addr());
     client
         .command(&["CONFIG", "SET", "maxmemory", "4mb"])
         .expect("config");

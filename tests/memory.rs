@@ -69,7 +69,7 @@ fn stats_has_redis_shape_in_resp2_and_resp3() {
     let server = start();
     for resp3 in [false, true] {
         let stats = |addr| {
-            let mut client = Client::connect(addr).expect("connect");
+            let mut client = common::client(addr);
             if resp3 {
                 client.command(&["HELLO", "3"]).expect("hello");
             }
@@ -98,7 +98,7 @@ fn stats_has_redis_shape_in_resp2_and_resp3() {
 #[test]
 fn malloc_stats_is_text() {
     let server = start();
-    let mut client = Client::connect(server.local_addr()).expect("connect");
+    let mut client = common::client(server.local_addr());
     assert!(matches!(
         client.command(&["MEMORY", "MALLOC-STATS"]).expect("reply"),
         Frame::Bulk(_)
@@ -126,7 +126,7 @@ fn used_memory(client: &mut Client) -> i64 {
 #[test]
 fn usage_and_used_memory_follow_the_data() {
     let server = start();
-    let mut client = Client::connect(server.local_addr()).expect("connect");
+    let mut client = common::client(server.local_addr());
     let empty = used_memory(&mut client);
     // Short strings live in the slot; long ones cost their heap block.
     client.command(&["SET", "short", "v"]).expect("set");

@@ -18,7 +18,7 @@ const CLIENTS: usize = 300;
 const ROUNDS: usize = 40;
 
 fn client(addr: std::net::SocketAddr) -> Client {
-    let client = Client::connect(addr).unwrap();
+    let client = common::client(addr);
     client
         .stream()
         .set_read_timeout(Some(Duration::from_secs(30)))

@@ -36,7 +36,7 @@ struct Listener {
 impl Listener {
     /// `classes` for CONFIG SET, or None to keep the server's.
     fn new(addr: SocketAddr, classes: Option<&str>, resp3: bool) -> Listener {
-        let mut commands = Client::connect(addr).expect("connect");
+        let mut commands = common::client(addr);
         commands.command(&["FLUSHALL"]).expect("flushall");
         if let Some(classes) = classes {
             let reply = commands
@@ -44,7 +44,7 @@ impl Listener {
                 .expect("config set");
             assert_eq!(reply, Frame::Simple("OK".into()));
         }
-        let mut events = Client::connect(addr).expect("connect");
+        let mut events = common::client(addr);
         if resp3 {
             events.command(&["HELLO", "3"]).expect("hello");
         }
@@ -105,7 +105,7 @@ fn expect(events: &[(&str, &str)]) -> Vec<String> {
 #[test]
 fn parameter_reads_shows_and_refuses_as_redis() {
     let server = start();
-    let mut client = Client::connect(server.local_addr()).expect("connect");
+    let mut client = common::client(server.local_addr());
     for (set, shown) in [
         ("KEA", "AKE"),
         ("KEAmn", "AKEm"),
@@ -174,11 +174,11 @@ fn nothing_is_published_when_notifications_are_off() {
 fn messages_have_the_exact_frames_of_both_protocols() {
     let server = start();
     for resp3 in [false, true] {
-        let mut commands = Client::connect(server.local_addr()).expect("connect");
+        let mut commands = common::client(server.local_addr());
         commands
             .command(&["CONFIG", "SET", "notify-keyspace-events", "KEg$"])
             .expect("config");
-        let mut events = Client::connect(server.local_addr()).expect("connect");
+        let mut events = common::client(server.local_addr());
         if resp3 {
             events.command(&["HELLO", "3"]).expect("hello");
         }
@@ -318,7 +318,7 @@ fn expired_keys_are_reported_by_lazy_and_active_expiry() {
 fn served_blocked_clients_and_exec_report_as_they_run() {
     let server = start();
     let mut listener = Listener::new(server.local_addr(), Some("KEA"), false);
-    let mut blocked = Client::connect(server.local_addr()).expect("connect");
+    let mut blocked = common::client(server.local_addr());
     blocked
         .send(&["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"])
         .expect("send");
@@ -536,7 +536,7 @@ fn stream_commands_publish_the_same_messages_as_redis() {
 fn blocked_read_events(addr: SocketAddr) -> Vec<String> {
     let mut listener = Listener::new(addr, Some("KEA"), false);
     listener.run(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
-    let mut reader = Client::connect(addr).expect("connect");
+    let mut reader = common::client(addr);
     let blocked = thread::spawn(move || {
         reader
             .command(&[

@@ -180,7 +180,7 @@ fn idle_time_and_frequency_follow_the_policy() {
     };
     let server = start();
     for addr in [server.local_addr(), real.addr] {
-        let mut client = Client::connect(addr).expect("connect");
+        let mut client = common::client(addr);
         let run = |client: &mut Client, args: &[&str]| client.command(args).expect("reply");
         run(&mut client, &["SET", "k", "v"]);
         let restore = |client: &mut Client, key: &str, option: &str, value: &str| {

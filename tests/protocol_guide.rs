@@ -126,11 +126,7 @@ impl Block {
         let mut conns: BTreeMap<usize, TcpStream> = BTreeMap::new();
         for step in &self.steps {
             let (Step::Send(conn, _) | Step::Expect(conn, _) | Step::Closed(conn)) = step;
-            let stream = conns.entry(*conn).or_insert_with(|| {
-                let stream = TcpStream::connect(addr).expect("connect");
-                stream.set_nodelay(true).expect("nodelay");
-                stream
-            });
+            let stream = conns.entry(*conn).or_insert_with(|| common::raw(addr));
             stream
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .expect("timeout");

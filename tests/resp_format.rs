@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use common::{cmd, raw, start, start_with, RealRedis};
 use respd::resp::{read_frame, CommandBuf, Frame, Limits};
-use respd::Client;
 
 /// Redis's reply to an unknown command.
 fn unknown(name: &str, args: &str) -> String {
@@ -33,7 +32,7 @@ fn mask_client_id(bytes: &[u8]) -> Vec<u8> {
 /// Sends each request on one connection and checks that the next reply is
 /// exactly the expected bytes.
 fn check_exchanges(addr: SocketAddr, exchanges: &[(Vec<u8>, Vec<u8>)]) {
-    let mut client = Client::connect(addr).unwrap();
+    let mut client = common::client(addr);
     client
         .stream()
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -410,7 +409,7 @@ fn before_auth_large_commands_are_refused() {
     let server = start_with("requirepass secret");
     let redis = RealRedis::start();
     if let Some(redis) = &redis {
-        let mut admin = Client::connect(redis.addr).unwrap();
+        let mut admin = common::client(redis.addr);
         let reply = admin
             .command(&["CONFIG", "SET", "requirepass", "secret"])
             .unwrap();

@@ -10,7 +10,6 @@ use std::net::TcpStream;
 
 use common::script::{run_script, Compare};
 use common::{assert_reply, cmd, raw, redis, start, RealRedis};
-use respd::Client;
 
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const SYNTAX: &str = "-ERR syntax error\r\n";
@@ -327,7 +326,7 @@ fn resp3_bytes() {
     let server = start();
     let mut s = raw(server.local_addr());
     check(&mut s, &["SADD", "s", "m"], ":1\r\n");
-    let mut client = Client::connect(server.local_addr()).unwrap();
+    let mut client = common::client(server.local_addr());
     client.command(&["HELLO", "3"]).unwrap();
     for (args, expected) in [
         (&["SMEMBERS", "s"][..], &b"~1\r\n$1\r\nm\r\n"[..]),

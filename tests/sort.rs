@@ -236,10 +236,9 @@ fn sort_store_writes_a_list_or_deletes() {
 #[test]
 fn sort_store_is_a_change_for_watch_and_a_missing_result_is_not() {
     use respd::resp::Frame;
-    use respd::Client;
     let server = start();
-    let mut watcher = Client::connect(server.local_addr()).expect("connect");
-    let mut other = Client::connect(server.local_addr()).expect("connect");
+    let mut watcher = common::client(server.local_addr());
+    let mut other = common::client(server.local_addr());
     let ok = Frame::Simple("OK".into());
     other.command(&["RPUSH", "l", "2", "1"]).expect("rpush");
     for (store, changes) in [

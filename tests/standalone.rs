@@ -177,8 +177,8 @@ fn every_other_command_of_redis_is_here() {
         return;
     };
     let server = start();
-    let ours = command_list(&mut Client::connect(server.local_addr()).expect("connect"));
-    let theirs = command_list(&mut Client::connect(real.addr).expect("connect"));
+    let ours = command_list(&mut common::client(server.local_addr()));
+    let theirs = command_list(&mut common::client(real.addr));
     let missing: Vec<&String> = theirs.iter().filter(|name| !ours.contains(name)).collect();
     let mut expected: Vec<&str> = NOT_YET
         .iter()

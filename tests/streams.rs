@@ -492,8 +492,8 @@ fn same_replies_as_real_redis() {
         return;
     };
     let server = start();
-    let mut ours = Client::connect(server.local_addr()).unwrap();
-    let mut theirs = Client::connect(real.addr).unwrap();
+    let mut ours = common::client(server.local_addr());
+    let mut theirs = common::client(real.addr);
     let (mut cases, mut differences) = (0, Vec::new());
     for line in SCRIPT.lines().filter(|l| !l.trim().is_empty()) {
         let (compare, line) = match line.split_at(2) {
@@ -550,8 +550,8 @@ fn approximate_trimming_matches_redis_nodes() {
         return;
     };
     let server = start();
-    let mut ours = Client::connect(server.local_addr()).unwrap();
-    let mut theirs = Client::connect(real.addr).unwrap();
+    let mut ours = common::client(server.local_addr());
+    let mut theirs = common::client(real.addr);
     let big = "x".repeat(300);
     let mut cases = 0;
     for (round, value) in ["v", "12345", big.as_str()].iter().enumerate() {
@@ -595,8 +595,8 @@ fn config_set_node_sizes_reaches_the_next_xadd() {
         return;
     };
     let server = start();
-    let mut ours = Client::connect(server.local_addr()).unwrap();
-    let mut theirs = Client::connect(real.addr).unwrap();
+    let mut ours = common::client(server.local_addr());
+    let mut theirs = common::client(real.addr);
     let steps: [&[&str]; 6] = [
         &["CONFIG", "SET", "stream-node-max-entries", "3"],
         &["XADD", "k", "MAXLEN", "~", "4", "*", "f", "v"],
@@ -651,7 +651,7 @@ fn wait_blocked(server: &ServerHandle, n: usize) {
 /// Sends `args` on a new connection in the background; the thread returns
 /// the reply.
 fn in_background(server: &ServerHandle, args: &[&str]) -> thread::JoinHandle<Frame> {
-    let mut client = Client::connect(server.local_addr()).unwrap();
+    let mut client = common::client(server.local_addr());
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     thread::spawn(move || client.command(&args).unwrap())
 }
@@ -674,7 +674,7 @@ fn one_entry(key: &str, id: &str, field: &str, value: &str) -> Frame {
 #[test]
 fn xread_block_is_woken_by_xadd_on_any_of_its_streams() {
     let server = start();
-    let mut c = Client::connect(server.local_addr()).unwrap();
+    let mut c = common::client(server.local_addr());
     send(&mut c, &["XADD", "a", "1-1", "old", "x"]);
     // `$` means entries after the last one at the time of blocking.
     let reader = in_background(
@@ -690,7 +690,7 @@ fn xread_block_is_woken_by_xadd_on_any_of_its_streams() {
 #[test]
 fn several_readers_are_all_woken_and_a_timeout_gives_a_null_array() {
     let server = start();
-    let mut c = Client::connect(server.local_addr()).unwrap();
+    let mut c = common::client(server.local_addr());
     send(&mut c, &["XADD", "s", "1-1", "f", "v"]);
     let readers: Vec<_> = (0..3)
         .map(|_| in_background(&server, &["XREAD", "BLOCK", "0", "STREAMS", "s", "1-1"]))
@@ -714,7 +714,7 @@ fn several_readers_are_all_woken_and_a_timeout_gives_a_null_array() {
 #[test]
 fn xreadgroup_block_delivers_each_entry_to_exactly_one_consumer() {
     let server = start();
-    let mut c = Client::connect(server.local_addr()).unwrap();
+    let mut c = common::client(server.local_addr());
     send(
         &mut c,
         &["XGROUP", "CREATE", "jobs", "workers", "$", "MKSTREAM"],
@@ -782,7 +782,7 @@ fn xreadgroup_block_delivers_each_entry_to_exactly_one_consumer() {
 #[test]
 fn an_entry_trimmed_at_once_still_wakes_readers() {
     let server = start();
-    let mut c = Client::connect(server.local_addr()).unwrap();
+    let mut c = common::client(server.local_addr());
     send(&mut c, &["XGROUP", "CREATE", "g", "grp", "$", "MKSTREAM"]);
     let reader = in_background(&server, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
     let consumer = in_background(
@@ -810,7 +810,7 @@ fn an_entry_trimmed_at_once_still_wakes_readers() {
 #[test]
 fn a_destroyed_group_ends_the_wait_with_nogroup() {
     let server = start();
-    let mut c = Client::connect(server.local_addr()).unwrap();
+    let mut c = common::client(server.local_addr());
     send(&mut c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
     let reader = in_background(
         &server,
@@ -839,8 +839,8 @@ fn a_destroyed_group_ends_the_wait_with_nogroup() {
 #[test]
 fn resp3_xread_reply_is_a_map_when_woken() {
     let server = start();
-    let mut c = Client::connect(server.local_addr()).unwrap();
-    let mut reader = Client::connect(server.local_addr()).unwrap();
+    let mut c = common::client(server.local_addr());
+    let mut reader = common::client(server.local_addr());
     send(&mut reader, &["HELLO", "3"]);
     let handle = thread::spawn(move || {
         reader

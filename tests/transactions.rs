@@ -224,7 +224,7 @@ fn watch_aborts_only_when_a_watched_key_changes() {
     assert_reply(&mut c, &cmd(&["MULTI"]), b"+OK\r\n");
     assert_reply(&mut c, &cmd(&["PING"]), b"+QUEUED\r\n");
     assert_reply(&mut c, &cmd(&["EXEC"]), b"*1\r\n+PONG\r\n");
-    let mut three = respd::Client::connect(server.local_addr()).unwrap();
+    let mut three = common::client(server.local_addr());
     three.command(&["HELLO", "3"]).unwrap();
     three.command(&["WATCH", "k"]).unwrap();
     three.command(&["MULTI"]).unwrap();

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use common::{assert_reply, cmd, raw, redis, start, RealRedis};
 use respd::resp::Frame;
-use respd::Client;
 
 /// Sends one command (space-separated arguments) and asserts the exact reply.
 fn check(stream: &mut TcpStream, line: &str, expected: &str) {
@@ -210,7 +209,7 @@ fn errors_and_wrong_types() {
 #[test]
 fn zscan_covers_a_large_set() {
     let server = start();
-    let mut client = Client::connect(server.local_addr()).unwrap();
+    let mut client = common::client(server.local_addr());
     for chunk in (0..1000).collect::<Vec<_>>().chunks(100) {
         let mut args = vec!["ZADD".to_string(), "big".into()];
         for i in chunk {
@@ -608,8 +607,8 @@ fn same_replies_as_real_redis() {
         return;
     };
     let server = start();
-    let mut ours = Client::connect(server.local_addr()).unwrap();
-    let mut theirs = Client::connect(real.addr).unwrap();
+    let mut ours = common::client(server.local_addr());
+    let mut theirs = common::client(real.addr);
     let mut cases = 0;
     for line in SCRIPT.lines().filter(|l| !l.trim().is_empty()) {
         let (compare, line) = match line.split_at(2) {
@@ -642,8 +641,8 @@ fn large_set_agrees_with_real_redis() {
         return;
     };
     let server = start();
-    let mut ours = Client::connect(server.local_addr()).unwrap();
-    let mut theirs = Client::connect(real.addr).unwrap();
+    let mut ours = common::client(server.local_addr());
+    let mut theirs = common::client(real.addr);
     let mut script: Vec<Vec<String>> = Vec::new();
     let mut zadd = vec!["ZADD".to_string(), "big".into()];
     for i in 0..300 {
@@ -684,12 +683,12 @@ fn plain_sets_as_inputs_agree_with_real_redis() {
         return;
     };
     let server = start();
-    let mut ours = Client::connect(server.local_addr()).unwrap();
+    let mut ours = common::client(server.local_addr());
     if let Frame::Error(e) = ours.command(&["SADD", "probe", "x"]).unwrap() {
         eprintln!("skipping plain-set inputs: {e}");
         return;
     }
-    let mut theirs = Client::connect(real.addr).unwrap();
+    let mut theirs = common::client(real.addr);
     for line in [
         "SADD s a d x",
         "ZADD z 1 a 2 b",

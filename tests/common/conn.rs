@@ -19,9 +19,18 @@ impl Conn {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
-        Conn {
+        let mut conn = Conn {
             reader: BufReader::new(stream),
+        };
+        if super::as_test_user() {
+            let (user, password) = super::TEST_USER;
+            assert_eq!(
+                conn.call(&["AUTH", user, password]),
+                "+OK",
+                "AUTH as the test user"
+            );
         }
+        conn
     }
 
     /// Sends a command without waiting for its reply.

@@ -72,15 +72,37 @@ pub fn start_with(conf: &str) -> ServerHandle {
 
 /// A redis-rs connection to `addr`.
 pub fn redis(addr: SocketAddr) -> redis::Connection {
-    let url = if as_test_user() {
-        format!("redis://{}:{}@{addr}/", TEST_USER.0, TEST_USER.1)
-    } else {
-        format!("redis://{addr}/")
-    };
-    redis::Client::open(url)
+    redis::Client::open(url(addr))
         .expect("client")
         .get_connection()
         .expect("connect")
+}
+
+/// A `respd::Client` to `addr`, logged in as the test user when the tests
+/// run as one.
+pub fn client(addr: SocketAddr) -> respd::Client {
+    let mut client = respd::Client::connect(addr).expect("connect");
+    if as_test_user() {
+        let reply = client
+            .command(&["AUTH", TEST_USER.0, TEST_USER.1])
+            .expect("auth");
+        assert_eq!(
+            reply,
+            respd::resp::Frame::Simple("OK".into()),
+            "AUTH as the test user"
+        );
+    }
+    client
+}
+
+/// The redis-rs URL of `addr`, with the test user's credentials when the
+/// tests run as it.
+pub fn url(addr: SocketAddr) -> String {
+    if as_test_user() {
+        format!("redis://{}:{}@{addr}/", TEST_USER.0, TEST_USER.1)
+    } else {
+        format!("redis://{addr}/")
+    }
 }
 
 /// A raw socket with a read timeout, for byte-exact exchanges.
@@ -235,8 +257,9 @@ impl RealRedis {
     }
 }
 
-/// redis-server's arguments for the test user (see [`TEST_USER`]).
-fn test_user_args() -> Vec<String> {
+/// Command-line arguments that give a server (redis-server or the respd
+/// binary) the test user (see [`TEST_USER`]); none otherwise.
+pub fn test_user_args() -> Vec<String> {
     if !as_test_user() {
         return Vec::new();
     }

@@ -24,7 +24,7 @@ impl Drop for Process {
 
 impl Process {
     pub fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://{}/", self.addr))
+        redis::Client::open(super::url(self.addr))
             .unwrap()
             .get_connection()
             .unwrap()
@@ -56,6 +56,7 @@ pub fn free_port() -> u16 {
 pub fn spawn(program: &str, args: &[&str]) -> Process {
     let port = free_port();
     let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(super::test_user_args());
     all.extend([
         "--port".into(),
         port.to_string(),
@@ -85,6 +86,13 @@ fn answers_loaded(addr: SocketAddr) -> bool {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    // As the test user, log in first: a server checks AUTH before LOADING.
+    if let Some(auth) = super::auth_request() {
+        let mut ok = [0u8; 5];
+        if stream.write_all(&auth).is_err() || stream.read_exact(&mut ok).is_err() {
+            return false;
+        }
+    }
     if stream.write_all(b"*1\r\n$4\r\nPING\r\n").is_err() {
         return false;
     }

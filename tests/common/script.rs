@@ -90,7 +90,7 @@ pub fn compare_with_redis(script: &[(Compare, &[&str])]) {
 
 /// A client with a 10 s read timeout, switched to RESP3 when `protocol` is 3.
 pub fn client(addr: SocketAddr, protocol: u8) -> Client {
-    let mut client = Client::connect(addr).expect("connect");
+    let mut client = super::client(addr);
     client
         .stream()
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
