@@ -11,6 +11,7 @@ use respd::resp::Frame;
 use respd::Client;
 use std::net::SocketAddr;
 use std::time::Duration;
+use redis::Value;
 
 use common::script::client;
 
@@ -976,4 +977,34 @@ fn reset_logs_back_in_as_the_default_user() {
         String::from_utf8_lossy(&replies[1])
     );
     assert!(String::from_utf8_lossy(&replies[0]).contains("-NOAUTH"));
+}
+
+/// A `user default` line describes the default user afresh: the server
+/// resets it first (so `&*`, the password and `sanitize-payload` are what
+/// the line says), as Redis does at start.
+#[test]
+fn a_default_user_line_resets_the_default_user() {
+    if common::as_test_user() {
+        eprintln!("skipped as the test user: it sets the default user itself");
+        return;
+    }
+    let dir = common::process::temp_dir("acl", "default-line");
+    let dir_text = dir.display().to_string();
+    let args = [
+        "--dir", &dir_text, "--save", "", "--user", "default", "on", "nopass", "~*", "+@all",
+    ];
+    let lists: Vec<Value> = programs()
+        .into_iter()
+        .map(|program| {
+            let server = common::process::spawn(program, &args);
+            common::process::run(&mut server.conn(), &["ACL", "LIST"])
+        })
+        .collect();
+    let expected = Value::Array(vec![Value::BulkString(
+        b"user default on nopass sanitize-payload ~* resetchannels +@all".to_vec(),
+    )]);
+    for list in lists {
+        assert_eq!(list, expected);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -349,13 +349,18 @@ fn migrate_moves_every_type_between_respd_and_redis() {
     let other = common::start();
     load(&mut client(server.local_addr()));
     // respd → redis-server, then redis-server → respd, then respd → respd.
-    migrate_everything(server.local_addr(), redis.addr, &[]);
-    migrate_everything(redis.addr, server.local_addr(), &[]);
-    migrate_everything(server.local_addr(), other.local_addr(), &[]);
+    let auth = target_auth();
+    migrate_everything(server.local_addr(), redis.addr, &auth);
+    migrate_everything(redis.addr, server.local_addr(), &auth);
+    migrate_everything(server.local_addr(), other.local_addr(), &auth);
 }
 
 #[test]
 fn migrate_authenticates_with_auth_and_auth2() {
+    if common::as_test_user() {
+        eprintln!("skipped as the test user: requirepass is the default user's password");
+        return;
+    }
     let Some(redis) = RealRedis::start() else {
         return;
     };
@@ -425,10 +430,9 @@ fn the_append_only_file_logs_restore_and_migrate_as_their_effects() {
     );
     // MIGRATE is logged as the DEL of what it moved.
     let port = target.local_addr().port().to_string();
-    ok(
-        &mut c,
-        &["MIGRATE", "127.0.0.1", &port, "moved", "0", "5000"],
-    );
+    let mut migrate = vec!["MIGRATE", "127.0.0.1", &port, "moved", "0", "5000"];
+    migrate.extend(target_auth());
+    ok(&mut c, &migrate);
     drop(c);
     drop(first);
     let second = common::process::respd(&dir, &conf);
@@ -447,7 +451,7 @@ fn the_append_only_file_logs_restore_and_migrate_as_their_effects() {
 
 /// MIGRATE k to 127.0.0.1:`port` with COPY REPLACE, which must succeed.
 fn migrate_copy(s: &mut Client, port: &str) {
-    let migrate = [
+    let mut migrate = vec![
         "MIGRATE",
         "127.0.0.1",
         port,
@@ -457,7 +461,19 @@ fn migrate_copy(s: &mut Client, port: &str) {
         "COPY",
         "REPLACE",
     ];
+    migrate.extend(target_auth());
     assert_eq!(call(s, &migrate), Frame::Simple("OK".into()));
+}
+
+/// The AUTH2 arguments MIGRATE needs to log in to a target these tests
+/// started, when they run as the test user (whose targets have the
+/// default user off); none otherwise.
+fn target_auth() -> Vec<&'static str> {
+    if common::as_test_user() {
+        vec!["AUTH2", common::TEST_USER.0, common::TEST_USER.1]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The ids of the target's connections whose last command was RESTORE.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{assert_reply, cmd, raw, read_n, start, start_with};
+use common::{assert_reply, auth_request, cmd, raw, raw_anonymous, read_n, start, start_with};
 use respd::resp::Frame;
 use respd::Client;
 
@@ -163,7 +163,7 @@ fn maxclients_refuses_the_extra_client_then_admits_one_after_a_leave() {
             stream
         })
         .collect();
-    let mut sixth = raw(addr);
+    let mut sixth = raw_anonymous(addr);
     assert_eq!(
         String::from_utf8_lossy(&read_to_close(&mut sixth)),
         String::from_utf8_lossy(MAX_CLIENTS_REPLY)
@@ -172,10 +172,17 @@ fn maxclients_refuses_the_extra_client_then_admits_one_after_a_leave() {
     drop(admitted.pop());
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut newcomer = loop {
-        let mut stream = raw(addr);
-        stream.write_all(&cmd(&["PING"])).unwrap();
-        let reply = read_n(&mut stream, 7);
-        if reply == b"+PONG\r\n" {
+        let mut stream = raw_anonymous(addr);
+        let mut request = auth_request().unwrap_or_default();
+        request.extend(cmd(&["PING"]));
+        stream.write_all(&request).unwrap();
+        let admitted: &[u8] = if auth_request().is_some() {
+            b"+OK\r\n+PONG\r\n"
+        } else {
+            b"+PONG\r\n"
+        };
+        let reply = read_n(&mut stream, admitted.len());
+        if reply == admitted {
             break stream;
         }
         assert!(reply.starts_with(b"-ERR max"), "unexpected {reply:?}");
@@ -187,7 +194,7 @@ fn maxclients_refuses_the_extra_client_then_admits_one_after_a_leave() {
         assert_reply(stream, &cmd(&["PING"]), b"+PONG\r\n");
     }
     // Full again.
-    let mut seventh = raw(addr);
+    let mut seventh = raw_anonymous(addr);
     assert_eq!(read_to_close(&mut seventh), MAX_CLIENTS_REPLY);
 }
 

@@ -322,6 +322,7 @@ fn bigkeys(port: u16) -> Option<Vec<String>> {
     use std::time::{Duration, Instant};
     let mut child = Command::new("redis-cli")
         .args(["-p", &port.to_string(), "--bigkeys"])
+        .args(common::cli_auth_args())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

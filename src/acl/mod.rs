@@ -834,7 +834,13 @@ impl Acl {
                 continue;
             };
             let existing = acl.get(name);
-            if let Ok(user) = set_user(existing.as_deref(), name, rules, pubsub_all) {
+            // A `user default` line describes the default user afresh, as
+            // Redis resets it before applying the line.
+            let mut rules = rules.to_vec();
+            if name == b"default" {
+                rules.insert(0, b"reset".to_vec());
+            }
+            if let Ok(user) = set_user(existing.as_deref(), name, &rules, pubsub_all) {
                 acl.put(user);
             }
         }

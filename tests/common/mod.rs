@@ -105,13 +105,19 @@ pub fn url(addr: SocketAddr) -> String {
     }
 }
 
-/// A raw socket with a read timeout, for byte-exact exchanges.
-pub fn raw(addr: SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).expect("connect");
+/// A raw connection to `addr` that has not logged in (5 s read timeout).
+pub fn raw_anonymous(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
     stream.set_nodelay(true).expect("nodelay");
+    stream
+}
+
+/// A raw socket with a read timeout, for byte-exact exchanges.
+pub fn raw(addr: SocketAddr) -> TcpStream {
+    let mut stream = raw_anonymous(addr);
     if let Some(auth) = auth_request() {
         stream.write_all(&auth).expect("write");
         assert_eq!(read_n(&mut stream, 5), b"+OK\r\n", "AUTH as the test user");
@@ -267,6 +273,17 @@ pub fn test_user_args() -> Vec<String> {
     args.extend(TEST_USER_RULES.iter().map(|r| r.to_string()));
     args.extend(["--user", "default", "off"].map(String::from));
     args
+}
+
+/// Arguments that make redis-cli (or respd-cli) log in as the test user
+/// when the tests run as it; none otherwise.
+pub fn cli_auth_args() -> Vec<String> {
+    if !as_test_user() {
+        return Vec::new();
+    }
+    ["--user", TEST_USER.0, "--pass", TEST_USER.1, "--no-auth-warning"]
+        .map(String::from)
+        .to_vec()
 }
 
 impl Drop for RealRedis {

@@ -67,7 +67,7 @@ pub fn normalize(compare: Compare, frame: Frame) -> Frame {
 
 /// Runs the script on one server, returning the normalized replies.
 pub fn run_script(addr: SocketAddr, script: &[(Compare, &[&str])]) -> Vec<Frame> {
-    let mut client = Client::connect(addr).expect("connect");
+    let mut client = super::client(addr);
     script
         .iter()
         .map(|(compare, args)| normalize(*compare, client.command(args).expect("reply")))
