@@ -26,7 +26,7 @@ impl Conn {
             let (user, password) = super::TEST_USER;
             assert_eq!(
                 conn.call(&["AUTH", user, password]),
-                "+OK",
+                "+OK\r\n",
                 "AUTH as the test user"
             );
         }
