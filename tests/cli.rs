@@ -13,6 +13,7 @@ use common::start;
 fn respd_cli(port: u16, args: &[&str], input: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_respd-cli"))
         .args(["-p", &port.to_string()])
+        .args(common::cli_auth_args())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -123,7 +124,11 @@ fn output_matches_redis_cli_on_a_terminal() {
     ];
     for args in commands {
         // `script` gives redis-cli a terminal, so it prints what a person sees.
-        let line = format!("redis-cli -p {port} {}", args.join(" "));
+        let line = format!(
+            "redis-cli -p {port} {} {}",
+            common::cli_auth_args().join(" "),
+            args.join(" ")
+        );
         let output = Command::new("script")
             .args(["-qc", &line, "/dev/null"])
             .stdin(Stdio::null())

@@ -1,4 +1,4 @@
-//! `respd-cli [-h host] [-p port] [-n db] [-3] [-a password] [--resp] [cmd arg ...]`
+//! `respd-cli [-h host] [-p port] [-n db] [-3] [-a password] [--user name] [--resp] [cmd arg ...]`
 //!
 //! A small redis-cli: it prints replies as redis-cli does in a terminal
 //! (`"v"`, `(nil)`, `(integer) 1`, `1) ...`), whether or not stdout is one.
@@ -16,7 +16,7 @@ use respd::util::{format_double, split_args};
 use respd::Client;
 
 const USAGE: &str =
-    "Usage: respd-cli [-h host] [-p port] [-n db] [-3] [-a password] [--resp] [cmd [arg ...]]";
+    "Usage: respd-cli [-h host] [-p port] [-n db] [-3] [-a password] [--user name] [--resp] [cmd [arg ...]]";
 
 struct Options {
     host: String,
@@ -24,6 +24,8 @@ struct Options {
     db: i64,
     resp3: bool,
     password: Option<String>,
+    user: Option<String>,
+    auth_warning: bool,
     show_wire: bool,
     command: Vec<String>,
 }
@@ -68,6 +70,8 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
         db: 0,
         resp3: false,
         password: None,
+        user: None,
+        auth_warning: true,
         show_wire: false,
         command: Vec::new(),
     };
@@ -77,7 +81,9 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Options, Stri
             "-h" => options.host = value("-h")?,
             "-p" => options.port = value("-p")?.parse().map_err(|_| "bad port")?,
             "-n" => options.db = value("-n")?.parse().map_err(|_| "bad database number")?,
-            "-a" => options.password = Some(value("-a")?),
+            "-a" | "--pass" => options.password = Some(value(&arg)?),
+            "--user" => options.user = Some(value("--user")?),
+            "--no-auth-warning" => options.auth_warning = false,
             "-3" => options.resp3 = true,
             "-2" => options.resp3 = false,
             "--resp" => options.show_wire = true,
@@ -110,8 +116,13 @@ impl Session {
             db: 0,
         };
         if let Some(password) = &options.password {
-            eprintln!("Warning: Using a password with '-a' option on the command line interface may not be safe.");
-            session.setup(&["AUTH", password])?;
+            if options.auth_warning {
+                eprintln!("Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.");
+            }
+            match &options.user {
+                Some(user) => session.setup(&["AUTH", user, password])?,
+                None => session.setup(&["AUTH", password])?,
+            }
         }
         if options.resp3 {
             session.setup(&["HELLO", "3"])?;
