@@ -288,6 +288,10 @@ fn resp2_subscribed_mode_allows_only_pubsub_commands() {
         &resp2(&["psubscribe", "p"], 1),
     );
     assert_reply(&mut sub, &cmd(&["RESET"]), b"+RESET\r\n");
+    // (RESET logs back in as the default user, off for the test user.)
+    if let Some(auth) = common::auth_request() {
+        assert_reply(&mut sub, &auth, b"+OK\r\n");
+    }
     assert_reply(&mut sub, &cmd(&["GET", "k"]), b"$-1\r\n");
     assert_reply(
         &mut sub,
@@ -419,15 +423,18 @@ fn monitor_shows_commands_escaped_and_redacted() {
             rest.replace(&client_addr, "ADDR")
         })
         .collect();
+    // (As the test user, the client's own login comes first.)
+    let login = common::as_test_user().then_some(r#"[0 ADDR] "AUTH" "(redacted)" "(redacted)""#);
     assert_eq!(
         stripped,
-        [
+        login.into_iter().chain([
             r#"[0 ADDR] "SET" "k" "a\"b\\c\n\r\t\a\b\x01 \xc3\xa9""#,
             r#"[0 ADDR] "AUTH" "(redacted)""#,
             r#"[0 ADDR] "HELLO" "2" "AUTH" "(redacted)" "(redacted)""#,
             r#"[3 ADDR] "SELECT" "3""#,
             r#"[3 ADDR] "PING""#,
-        ]
+        ])
+        .collect::<Vec<_>>()
     );
     // A monitor keeps off the keyspace, as a replica does.
     assert_reply(
@@ -441,6 +448,9 @@ fn monitor_shows_commands_escaped_and_redacted() {
     // (The lines of that redis-rs connection's own commands.)
     read_quiet(&mut monitor, Duration::from_millis(200));
     assert_reply(&mut monitor, &cmd(&["RESET"]), b"+RESET\r\n");
+    if let Some(auth) = common::auth_request() {
+        assert_reply(&mut monitor, &auth, b"+OK\r\n");
+    }
     assert_reply(&mut monitor, &cmd(&["GET", "nothing"]), b"$-1\r\n");
 }
 

@@ -11,8 +11,14 @@ use redis::Commands;
 use respd::resp::Frame;
 use respd::testing::TestServer;
 
+/// `TestServer::start()`, with the test user when the tests run as it.
+fn start() -> TestServer {
+    let server = respd::Server::bind_with("127.0.0.1:0", common::config_with("")).expect("bind");
+    TestServer::from_server(server)
+}
+
 fn client(server: &TestServer) -> redis::Connection {
-    let connection = redis::Client::open(server.url())
+    let connection = redis::Client::open(common::url(server.addr()))
         .expect("client")
         .get_connection()
         .expect("connect");
@@ -32,7 +38,7 @@ fn debug<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -
 
 #[test]
 fn url_is_a_redis_url_any_client_takes() {
-    let server = TestServer::start();
+    let server = start();
     assert_eq!(server.url(), format!("redis://{}/", server.addr()));
     let mut con = client(&server);
     let _: () = con.set("k", "v").unwrap();
@@ -41,7 +47,7 @@ fn url_is_a_redis_url_any_client_takes() {
 
 #[test]
 fn a_key_with_ex_3600_is_gone_an_hour_later_with_its_expired_event() {
-    let server = TestServer::start();
+    let server = start();
     let mut con = client(&server);
     let _: () = redis::cmd("CONFIG")
         .arg(&["SET", "notify-keyspace-events", "Ex"])
@@ -79,7 +85,7 @@ fn a_key_with_ex_3600_is_gone_an_hour_later_with_its_expired_event() {
 
 #[test]
 fn ttl_shrinks_as_the_clock_moves() {
-    let server = TestServer::start();
+    let server = start();
     let mut con = client(&server);
     let _: () = redis::cmd("SET")
         .arg(&["k", "v", "EX", "3600"])
@@ -107,7 +113,7 @@ fn ttl_shrinks_as_the_clock_moves() {
 
 #[test]
 fn debug_clock_reads_and_sets_the_servers_time_and_time_follows() {
-    let server = TestServer::start();
+    let server = start();
     let mut con = client(&server);
     let _: () = debug(&mut con, &["CLOCK", "SET", "1000000000000"]);
     let now: i64 = debug(&mut con, &["CLOCK"]);
@@ -129,7 +135,7 @@ fn debug_clock_reads_and_sets_the_servers_time_and_time_follows() {
 
 #[test]
 fn two_servers_in_one_process_keep_separate_clocks() {
-    let (moved, still) = (TestServer::start(), TestServer::start());
+    let (moved, still) = (start(), start());
     let (mut a, mut b) = (client(&moved), client(&still));
     for con in [&mut a, &mut b] {
         let _: () = redis::cmd("SET")
@@ -147,7 +153,7 @@ fn two_servers_in_one_process_keep_separate_clocks() {
 
 #[test]
 fn a_blocked_blpop_times_out_when_the_clock_passes_its_timeout() {
-    let server = TestServer::start();
+    let server = start();
     let mut blocked = common::raw(server.addr());
     blocked.write_all(b"BLPOP nothing 3600\r\n").unwrap();
     // Wait until the server counts it blocked (bounded).
@@ -166,7 +172,7 @@ fn a_blocked_blpop_times_out_when_the_clock_passes_its_timeout() {
 #[test]
 fn the_same_seed_gives_the_same_random_replies() {
     fn run(seed: &str) -> Vec<Vec<String>> {
-        let server = TestServer::start();
+        let server = start();
         let mut con = client(&server);
         let _: () = debug(&mut con, &["SEED", seed]);
         // Hash-table sets, hashes, sorted sets and keyspace.
@@ -212,7 +218,7 @@ fn the_same_seed_gives_the_same_random_replies() {
 
 #[test]
 fn an_injected_error_reaches_the_client_as_a_redis_error() {
-    let server = TestServer::start();
+    let server = start();
     // Connected first: a client's handshake (redis-rs sends CLIENT
     // SETINFO) is commands too, and would take the failures.
     let mut con = client(&server);
@@ -249,7 +255,7 @@ fn an_injected_error_reaches_the_client_as_a_redis_error() {
 
 #[test]
 fn recorded_commands_match_what_was_sent() {
-    let server = TestServer::start();
+    let server = start();
     let mut con = client(&server);
     let _: () = debug(&mut con, &["RECORD", "ON"]);
     let _: () = con.set("k", "v").unwrap();
@@ -301,7 +307,7 @@ fn the_controls_are_refused_unless_debug_is_enabled() {
 
 #[test]
 fn direct_access_dump_and_reset() {
-    let server = TestServer::start();
+    let server = start();
     server.freeze_time();
     server.set("s", "v", Some(Duration::from_secs(60)));
     server.run(&["RPUSH", "l", "a", "b"]);
@@ -339,7 +345,7 @@ fn direct_access_dump_and_reset() {
 
 #[test]
 fn closing_clients_and_refusing_connections() {
-    let server = TestServer::start();
+    let server = start();
     let mut raw = common::raw(server.addr());
     assert_eq!(common::exchange(&mut raw, b"PING\r\n", 7), b"+PONG\r\n");
     server.close_all_clients();
@@ -347,7 +353,7 @@ fn closing_clients_and_refusing_connections() {
     assert!(common::read_n(&mut raw, 7).is_empty());
 
     server.refuse_connections_for(Duration::from_secs(3600));
-    let mut refused = common::raw(server.addr());
+    let mut refused = common::raw_anonymous(server.addr());
     assert!(common::read_n(&mut refused, 7).is_empty());
     server.reset();
     let mut again = common::raw(server.addr());
@@ -410,8 +416,8 @@ fn the_resp_controls_through_redis_py() {
 /// IDLETIME and XADD's `*` ids.
 #[test]
 fn the_readme_example_and_other_clock_readers() {
-    let server = TestServer::start();
-    let mut con = redis::Client::open(server.url())
+    let server = start();
+    let mut con = redis::Client::open(common::url(server.addr()))
         .unwrap()
         .get_connection()
         .unwrap();

@@ -55,6 +55,14 @@ pub fn start() -> ServerHandle {
 
 /// A respd with configuration lines (redis.conf syntax) applied.
 pub fn start_with(conf: &str) -> ServerHandle {
+    Server::bind_with("127.0.0.1:0", config_with(conf))
+        .expect("bind")
+        .spawn()
+}
+
+/// The configuration of [`start_with`]: `conf`'s lines, and the test user
+/// when the tests run as it.
+pub fn config_with(conf: &str) -> Config {
     let mut config = Config::default();
     config.load(conf).expect("config");
     if as_test_user() {
@@ -65,9 +73,7 @@ pub fn start_with(conf: &str) -> ServerHandle {
         );
         config.load(&user).expect("test user");
     }
-    Server::bind_with("127.0.0.1:0", config)
-        .expect("bind")
-        .spawn()
+    config
 }
 
 /// A redis-rs connection to `addr`.
