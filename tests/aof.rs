@@ -48,7 +48,7 @@ fn acknowledged_writes_survive_sigkill_with_fsync_always() {
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut acked = Vec::new();
-                let Ok(mut conn) = redis::Client::open(format!("redis://{addr}/"))
+                let Ok(mut conn) = redis::Client::open(common::url(addr))
                     .unwrap()
                     .get_connection()
                 else {
@@ -222,7 +222,7 @@ fn bgrewriteaof_loses_no_write_made_while_it_runs() {
     }
     let addr = server.addr;
     let writer = std::thread::spawn(move || {
-        let mut conn = redis::Client::open(format!("redis://{addr}/"))
+        let mut conn = redis::Client::open(common::url(addr))
             .unwrap()
             .get_connection()
             .unwrap();

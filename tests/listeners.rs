@@ -21,6 +21,12 @@ fn unix_exchange(path: &Path, request: &[u8], len: usize) -> Vec<u8> {
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
+    if let Some(auth) = common::auth_request() {
+        stream.write_all(&auth).unwrap();
+        let mut ok = [0u8; 5];
+        stream.read_exact(&mut ok).unwrap();
+        assert_eq!(&ok, b"+OK\r\n", "AUTH as the test user");
+    }
     stream.write_all(request).unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
@@ -99,7 +105,9 @@ fn the_unix_socket_serves_and_goes_away_at_shutdown() {
     // redis-cli -s works too.
     if process::installed("redis-cli") {
         let out = Command::new("redis-cli")
-            .args(["-s", socket.to_str().unwrap(), "GET", "k"])
+            .args(["-s", socket.to_str().unwrap()])
+            .args(common::cli_auth_args())
+            .args(["GET", "k"])
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "v1\n");

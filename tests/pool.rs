@@ -30,10 +30,7 @@ fn idle_workers_go_back_after_a_burst_of_clients() {
     let before = threads(pid);
     let mut clients: Vec<TcpStream> = (0..300)
         .map(|_| {
-            let mut stream = TcpStream::connect(server.addr).unwrap();
-            stream
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .unwrap();
+            let mut stream = common::raw(server.addr);
             stream.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
             stream
         })

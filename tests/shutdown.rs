@@ -325,7 +325,7 @@ fn a_second_sigint_exits_at_once() {
     // A command in flight that the shutdown waits for.
     let addr = server.addr;
     let sleeper = thread::spawn(move || {
-        let mut conn = redis::Client::open(format!("redis://{addr}/"))
+        let mut conn = redis::Client::open(common::url(addr))
             .unwrap()
             .get_connection()
             .unwrap();

@@ -27,7 +27,12 @@ fn redis_cli_talks_to_respd() {
     let server = start();
     let port = server.local_addr().port().to_string();
     let cli = |args: &[&str]| {
-        let all: Vec<&str> = ["-p", port.as_str()].iter().chain(args).copied().collect();
+        let auth = common::cli_auth_args();
+        let all: Vec<&str> = ["-p", port.as_str()]
+            .into_iter()
+            .chain(auth.iter().map(String::as_str))
+            .chain(args.iter().copied())
+            .collect();
         run("redis-cli", &all)
     };
     let Some(set) = cli(&["set", "k", "v"]) else {
@@ -60,6 +65,7 @@ fn redis_cli_talks_to_respd() {
     // Commands read from stdin, one per line.
     let piped = Command::new("redis-cli")
         .args(["-p", &port])
+        .args(common::cli_auth_args())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -91,6 +97,12 @@ fn redis_benchmark_runs_without_errors() {
         "-c",
         "50",
     ];
+    // (redis-benchmark takes --user and -a, not --no-auth-warning.)
+    let (user, password) = common::TEST_USER;
+    let mut args = args.to_vec();
+    if common::as_test_user() {
+        args.extend(["--user", user, "-a", password]);
+    }
     let Some(output) = run("redis-benchmark", &args) else {
         return;
     };

@@ -27,15 +27,21 @@ fn traced_server(extra: &str) -> (ServerHandle, PathBuf) {
 }
 
 /// The trace lines of one client, without the log's timestamp prefix:
-/// `<- ...` and `-> ...`.
+/// `<- ...` and `-> ...`; as the test user, without its login (the AUTH
+/// and its `+OK`).
 fn traced(log: &PathBuf, client: &TcpStream) -> Vec<String> {
     let peer = format!(" {}] ", client.local_addr().unwrap());
-    std::fs::read_to_string(log)
+    let mut lines: Vec<String> = std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
         .filter(|line| line.contains(" [id=") && line.contains(&peer))
         .map(|line| line.split_once(&peer).unwrap().1.to_string())
-        .collect()
+        .collect();
+    let login = r#"<- *3\r\n$4\r\nAUTH\r\n"#;
+    if common::as_test_user() && lines.first().is_some_and(|line| line.starts_with(login)) {
+        lines.drain(..2);
+    }
+    lines
 }
 
 /// Switches to RESP3 and reads HELLO's whole reply.
