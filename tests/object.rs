@@ -314,14 +314,14 @@ fn idle_time_and_frequency_follow_the_policy() {
     }
 }
 
-/// `redis-cli --bigkeys` against `port`, without the progress lines (they
-/// follow the SCAN order, which is each server's own), or None when
-/// redis-cli is not installed.
-fn bigkeys(port: u16) -> Option<Vec<String>> {
+/// `redis-cli <mode>` (`--bigkeys` or `--memkeys`) against `port`, without
+/// the progress lines (they follow the SCAN order, which is each server's
+/// own), or None when redis-cli is not installed.
+fn cli_scan(port: u16, mode: &str) -> Option<Vec<String>> {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
     let mut child = Command::new("redis-cli")
-        .args(["-p", &port.to_string(), "--bigkeys"])
+        .args(["-p", &port.to_string(), mode])
         .args(common::cli_auth_args())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -331,7 +331,7 @@ fn bigkeys(port: u16) -> Option<Vec<String>> {
     while child.try_wait().ok().flatten().is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("redis-cli --bigkeys did not finish");
+            panic!("redis-cli {mode} did not finish");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -365,11 +365,90 @@ fn redis_cli_bigkeys_finds_the_same_keys() {
     ];
     run_script(server.local_addr(), data);
     run_script(real.addr, data);
-    let Some(ours) = bigkeys(server.local_addr().port()) else {
+    let Some(ours) = cli_scan(server.local_addr().port(), "--bigkeys") else {
         return;
     };
     assert!(ours
         .iter()
         .any(|line| line.contains("Biggest   list found '\"l1\"' has 4 items")));
-    assert_eq!(Some(ours), bigkeys(real.addr.port()));
+    assert_eq!(Some(ours), cli_scan(real.addr.port(), "--bigkeys"));
+}
+
+/// `--memkeys` line by line with the byte counts taken out: MEMORY USAGE
+/// measures each server's own layout, but the biggest key of each type
+/// and the number of keys of each type are the same.
+fn without_sizes(lines: Vec<String>) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(|line| {
+            if let Some(at) = line.find(" has ") {
+                line[..at].to_string()
+            } else if let Some(at) = line.find(" with ") {
+                line[..at].to_string()
+            } else {
+                line
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn redis_cli_memkeys_finds_the_same_keys() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    // Two keys of each type, one far bigger than the other, so that the
+    // biggest is the same whatever each server's per-entry overhead.
+    let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+    let long = leak("v".repeat(2000));
+    let mut rpush = vec!["RPUSH", "bigl"];
+    let mut hset = vec!["HSET", "bigh"];
+    let mut sadd = vec!["SADD", "bigset"];
+    let mut zadd = vec!["ZADD", "bigz"];
+    // One entry far over the 4096 bytes a new stream node is preallocated
+    // with: below that, every small stream reports the same size.
+    let mut xadd = vec!["XADD", "bigx", "1-1"];
+    for word in words("member-with-some-length-", 300) {
+        let word = leak(word);
+        rpush.push(word);
+        hset.extend([word, word]);
+        sadd.push(word);
+        zadd.extend(["1", word]);
+        xadd.extend([word, word]);
+    }
+    let rpush = args(&rpush);
+    let hset = args(&hset);
+    let sadd = args(&sadd);
+    let zadd = args(&zadd);
+    let xadd = args(&xadd);
+    let mset = args(&["MSET", "smalls", "x", "bigs", long]);
+    let data: &[(Compare, &[&str])] = &[
+        (Exact, mset),
+        (Exact, &["RPUSH", "smalll", "a"]),
+        (Exact, rpush),
+        (Exact, &["HSET", "smallh", "a", "1"]),
+        (Exact, hset),
+        (Exact, &["SADD", "smallset", "1"]),
+        (Exact, sadd),
+        (Exact, &["ZADD", "smallz", "1", "a"]),
+        (Exact, zadd),
+        (Exact, &["XADD", "smallx", "1-1", "f", "v"]),
+        (Exact, xadd),
+    ];
+    run_script(server.local_addr(), data);
+    run_script(real.addr, data);
+    let Some(ours) = cli_scan(server.local_addr().port(), "--memkeys") else {
+        return;
+    };
+    let ours = without_sizes(ours);
+    for kind in ["list", "hash", "string", "set", "zset", "stream"] {
+        assert!(
+            ours.iter().any(|line| line.starts_with("Biggest")
+                && line.contains(&format!(" {kind} found '\"big"))),
+            "{kind}: {ours:?}"
+        );
+    }
+    let theirs = cli_scan(real.addr.port(), "--memkeys").map(without_sizes);
+    assert_eq!(Some(ours), theirs);
 }

@@ -445,3 +445,24 @@ fn the_readme_example_and_other_clock_readers() {
     let now: i64 = debug(&mut con, &["CLOCK"]);
     assert_eq!(now, 1_700_000_000_000);
 }
+
+/// Slow-log entries are stamped with the server's clock, not the machine's.
+#[test]
+fn slowlog_entries_carry_the_servers_time() {
+    let server = start();
+    let mut con = client(&server);
+    server.freeze_time();
+    server.set_time(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let _: () = redis::cmd("CONFIG")
+        .arg(&["SET", "slowlog-log-slower-than", "0"])
+        .query(&mut con)
+        .unwrap();
+    let _: () = con.set("k", "v").unwrap();
+    let entries: Vec<(i64, i64, i64, Vec<String>, String, String)> = redis::cmd("SLOWLOG")
+        .arg(&["GET", "1"])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].1, 1_700_000_000, "{entries:?}");
+    assert_eq!(entries[0].3, ["SET", "k", "v"], "{entries:?}");
+}

@@ -294,9 +294,56 @@ pub fn cli_auth_args() -> Vec<String> {
 
 impl Drop for RealRedis {
     fn drop(&mut self) {
+        record_oracle_calls(self.addr);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// With `RESPD_CASES_FILE` set, appends `lines` to that file: the
+/// differential cases a test run compared, to count them per command.
+pub fn record_cases(lines: &str) {
+    let Some(path) = std::env::var_os("RESPD_CASES_FILE") else {
+        return;
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("RESPD_CASES_FILE");
+    file.write_all(lines.as_bytes()).expect("RESPD_CASES_FILE");
+}
+
+/// With `RESPD_CASES_FILE` set, records what this redis-server answered
+/// (its `INFO commandstats` lines, as `oracle cmdstat_...`): whatever
+/// helper a test compared through, every command it compared went here.
+fn record_oracle_calls(addr: SocketAddr) {
+    if std::env::var_os("RESPD_CASES_FILE").is_none() {
+        return;
+    }
+    let Ok(stream) = TcpStream::connect(addr) else {
+        return;
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    let auth = auth_request();
+    let mut request = auth.clone().unwrap_or_default();
+    request.extend(cmd(&["INFO", "commandstats"]));
+    if (&stream).write_all(&request).is_err() {
+        return;
+    }
+    let mut reader = std::io::BufReader::new(stream);
+    if auth.is_some() && pipeline::read_reply(&mut reader).is_err() {
+        return;
+    }
+    let Ok(reply) = pipeline::read_reply(&mut reader) else {
+        return;
+    };
+    let lines: String = String::from_utf8_lossy(&reply)
+        .lines()
+        .filter(|line| line.starts_with("cmdstat_"))
+        .map(|line| format!("oracle {line}\n"))
+        .collect();
+    record_cases(&lines);
 }
 
 /// Sends the same raw request to both servers and returns both replies,

@@ -95,6 +95,15 @@ pub fn assert_same(
 ) -> usize {
     let ours = run(respd, commands, resp3);
     let theirs = run(redis, commands, resp3);
+    let protocol = if resp3 { 3 } else { 2 };
+    let cases: String = commands
+        .iter()
+        .map(|command| {
+            let name = String::from_utf8_lossy(&command[0]).to_ascii_uppercase();
+            format!("case RESP{protocol} {name}\n")
+        })
+        .collect();
+    super::record_cases(&cases);
     for ((command, ours), theirs) in commands.iter().zip(&ours).zip(&theirs) {
         if ours != theirs {
             let shown: Vec<String> = command
