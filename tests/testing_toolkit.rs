@@ -466,3 +466,30 @@ fn slowlog_entries_carry_the_servers_time() {
     assert_eq!(entries[0].1, 1_700_000_000, "{entries:?}");
     assert_eq!(entries[0].3, ["SET", "k", "v"], "{entries:?}");
 }
+
+/// Delayed replies: a client with a short read timeout sees Redis as too
+/// slow, then gets its answers once the delay is lifted.
+#[test]
+fn delayed_replies_time_out_a_client_that_will_not_wait() {
+    let server = start();
+    server.set("k", "v", None);
+    let mut patient = client(&server);
+    let mut impatient = redis::Client::open(common::url(server.addr()))
+        .expect("client")
+        .get_connection_with_timeout(Duration::from_secs(10))
+        .expect("connect");
+    impatient
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    server.delay_replies(Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let err = impatient.get::<_, String>("k").unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    // A client that waits gets the reply, no sooner than the delay.
+    let value: String = patient.get("k").unwrap();
+    assert_eq!(value, "v");
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    server.delay_replies(Duration::ZERO);
+    let value: String = patient.get("k").unwrap();
+    assert_eq!(value, "v");
+}
