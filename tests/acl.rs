@@ -7,11 +7,11 @@
 mod common;
 
 use common::RealRedis;
+use redis::Value;
 use respd::resp::Frame;
 use respd::Client;
 use std::net::SocketAddr;
 use std::time::Duration;
-use redis::Value;
 
 use common::script::client;
 

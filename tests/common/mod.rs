@@ -281,9 +281,15 @@ pub fn cli_auth_args() -> Vec<String> {
     if !as_test_user() {
         return Vec::new();
     }
-    ["--user", TEST_USER.0, "--pass", TEST_USER.1, "--no-auth-warning"]
-        .map(String::from)
-        .to_vec()
+    [
+        "--user",
+        TEST_USER.0,
+        "--pass",
+        TEST_USER.1,
+        "--no-auth-warning",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 impl Drop for RealRedis {
