@@ -369,3 +369,13 @@ pub fn differential(scenario: impl Fn(SocketAddr) -> Vec<String>) -> Vec<String>
     }
     ours
 }
+
+/// The test user's line for an ACL file, when the tests run as it (else
+/// nothing): a server with an aclfile takes no users from its config, so
+/// a test that gives it one writes the test user there.
+pub fn test_user_acl_line() -> String {
+    if !as_test_user() {
+        return String::new();
+    }
+    format!("user {} {}\n", TEST_USER.0, TEST_USER_RULES.join(" "))
+}
