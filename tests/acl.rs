@@ -1076,3 +1076,55 @@ fn a_default_user_line_resets_the_default_user() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// ACL LOAD replaces every user but the default one, and closes their
+/// connections (the caller's after its reply), as Redis frees the old
+/// users with their clients; the default user's connections stay.
+#[test]
+fn acl_load_closes_the_connections_of_the_replaced_users() {
+    use std::io::Write as _;
+    let dir = common::process::temp_dir("acl", "load-closes");
+    let path = dir.join("users.acl");
+    let path_text = path.display().to_string();
+    let file = format!(
+        "user alice on >pw ~* &* +@all\nuser default on nopass ~* &* +@all\n{}",
+        common::test_user_acl_line()
+    );
+    std::fs::write(&path, &file).expect("write");
+    let dir_text = dir.to_str().expect("dir");
+    let args = ["--dir", dir_text, "--aclfile", &path_text, "--save", ""];
+    let mut outcomes = Vec::new();
+    for program in programs() {
+        let server = spawn_with_aclfile(program, &args);
+        let login = || {
+            let mut s = common::raw_anonymous(server.addr);
+            common::assert_reply(&mut s, &common::cmd(&["AUTH", "alice", "pw"]), b"+OK\r\n");
+            s
+        };
+        let (mut caller, mut idle) = (login(), login());
+        let mut default = common::raw_anonymous(server.addr);
+        common::assert_reply(&mut default, &common::cmd(&["PING"]), b"+PONG\r\n");
+        let mut request = common::cmd(&["ACL", "LOAD"]);
+        request.extend(common::cmd(&["PING"]));
+        caller.write_all(&request).expect("write");
+        let reply = common::read_until_quiet(&mut caller, Duration::from_millis(300));
+        let idle_closed = common::is_closed(&mut idle);
+        let mut pong = common::cmd(&["PING"]);
+        pong.extend(common::cmd(&["ACL", "WHOAMI"]));
+        let default_reply = common::exchange(&mut default, &pong, 20);
+        outcomes.push((
+            String::from_utf8_lossy(&reply).into_owned(),
+            idle_closed,
+            default_reply,
+        ));
+    }
+    let expected = (
+        "+OK\r\n".to_string(),
+        true,
+        b"+PONG\r\n$7\r\ndefault\r\n".to_vec(),
+    );
+    for outcome in outcomes {
+        assert_eq!(outcome, expected);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
