@@ -7,11 +7,11 @@
 mod common;
 
 use common::RealRedis;
+use redis::Value;
 use respd::resp::Frame;
 use respd::Client;
 use std::net::SocketAddr;
 use std::time::Duration;
-use redis::Value;
 
 use common::script::client;
 
@@ -533,6 +533,12 @@ fn list_lines(c: &mut Client) -> Vec<String> {
 
 #[test]
 fn user_lines_in_the_config_file() {
+    if common::as_test_user() {
+        eprintln!(
+            "skipped as the test user: its subject is requirepass and the default user's line"
+        );
+        return;
+    }
     let server = common::start_with(
         "requirepass topsecret\nuser alice on >pw ~app:* +@read\nuser bob off nopass\n",
     );
@@ -583,11 +589,21 @@ fn user_lines_in_the_config_file() {
 fn acl_save_and_load_with_an_aclfile() {
     let dir = common::process::temp_dir("acl", "aclfile");
     let path = dir.join("users.acl");
-    std::fs::write(&path, "user alice on >pw ~* +get\n").expect("write");
-    let server = common::start_with(&format!("aclfile {}\n", path.display()));
+    // As the test user, the file holds it too (not the config: Redis
+    // refuses users in both places).
+    let tester = common::test_user_acl_line();
+    std::fs::write(&path, format!("user alice on >pw ~* +get\n{tester}")).expect("write");
+    let mut config = respd::Config::default();
+    config
+        .load(&format!("aclfile {}\n", path.display()))
+        .expect("config");
+    let server = respd::Server::bind_with("127.0.0.1:0", config)
+        .expect("bind")
+        .spawn();
     let mut c = client(server.local_addr(), 2);
     let lines = list_lines(&mut c);
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    let test_users = usize::from(common::as_test_user());
+    assert_eq!(lines.len(), 2 + test_users, "{lines:?}");
     assert!(lines[0].starts_with("user alice on #"), "{lines:?}");
     assert_eq!(lines[1], "user default on nopass ~* &* +@all");
     let ok = Frame::Simple("OK".into());
@@ -600,26 +616,31 @@ fn acl_save_and_load_with_an_aclfile() {
     let saved = std::fs::read_to_string(&path).expect("read");
     assert_eq!(saved, lines_after(&mut c));
     // An edited file is loaded whole; a bad one changes nothing.
-    std::fs::write(&path, "user carol on nopass +@all ~*\n").expect("write");
+    std::fs::write(&path, format!("user carol on nopass +@all ~*\n{tester}")).expect("write");
     assert_eq!(c.command(&["ACL", "LOAD"]).expect("load"), ok);
+    if common::as_test_user() {
+        // A load replaces the users, closing their clients (as Redis).
+        c = client(server.local_addr(), 2);
+    }
+    let mut users = vec![
+        Frame::Bulk(b"carol".to_vec()),
+        Frame::Bulk(b"default".to_vec()),
+    ];
+    if common::as_test_user() {
+        users.push(Frame::Bulk(common::TEST_USER.0.as_bytes().to_vec()));
+    }
     assert_eq!(
         c.command(&["ACL", "USERS"]).expect("users"),
-        Frame::Array(vec![
-            Frame::Bulk(b"carol".to_vec()),
-            Frame::Bulk(b"default".to_vec())
-        ])
+        Frame::Array(users.clone())
     );
-    std::fs::write(&path, "user dave on +nosuch\n").expect("write");
+    std::fs::write(&path, format!("user dave on +nosuch\n{tester}")).expect("write");
     assert!(matches!(
         c.command(&["ACL", "LOAD"]).expect("load"),
         Frame::Error(_)
     ));
     assert_eq!(
         c.command(&["ACL", "USERS"]).expect("users"),
-        Frame::Array(vec![
-            Frame::Bulk(b"carol".to_vec()),
-            Frame::Bulk(b"default".to_vec())
-        ])
+        Frame::Array(users)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -738,6 +759,38 @@ fn start_outcome(program: &str, args: &[&str]) -> (bool, String) {
     }
 }
 
+/// Starts `program` as `common::process::spawn` does, but without the
+/// test user's arguments: a server with an aclfile refuses users on its
+/// command line, so there the test user comes from the file.
+fn spawn_with_aclfile(program: &str, args: &[&str]) -> common::process::Process {
+    let port = common::process::free_port();
+    let child = std::process::Command::new(program)
+        .args(args)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let server = common::process::Process {
+        child,
+        addr: ([127, 0, 0, 1], port).into(),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pong = redis::Client::open(common::url(server.addr))
+            .and_then(|client| client.get_connection())
+            .and_then(|mut conn| redis::cmd("PING").query::<String>(&mut conn));
+        if pong.is_ok() {
+            return server;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{program} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_bad_aclfile_stops_the_server_with_redis_message() {
     let dir = common::process::temp_dir("acl", "badfile");
@@ -780,13 +833,21 @@ fn acl_load_reports_every_bad_line_as_redis() {
     let dir = common::process::temp_dir("acl", "loaderrors");
     let path = dir.join("users.acl");
     let path_text = path.display().to_string();
-    std::fs::write(&path, "user default on nopass ~* &* +@all\n").expect("write");
-    let mut servers: Vec<common::process::Process> = vec![common::process::respd(
-        &dir,
-        &["--aclfile", &path_text, "--save", ""],
+    // As the test user, every file ends with its line (line numbers of
+    // the errors stay the same).
+    let tester = common::test_user_acl_line();
+    std::fs::write(
+        &path,
+        format!("user default on nopass ~* &* +@all\n{tester}"),
+    )
+    .expect("write");
+    let dir_text = dir.to_str().expect("dir");
+    let mut servers: Vec<common::process::Process> = vec![spawn_with_aclfile(
+        env!("CARGO_BIN_EXE_respd"),
+        &["--dir", dir_text, "--aclfile", &path_text, "--save", ""],
     )];
     if common::process::installed("redis-server") {
-        servers.push(common::process::spawn(
+        servers.push(spawn_with_aclfile(
             "redis-server",
             &[
                 "--dir",
@@ -809,7 +870,7 @@ fn acl_load_reports_every_bad_line_as_redis() {
     ];
     let mut cases = 0;
     for text in files {
-        std::fs::write(&path, text).expect("write");
+        std::fs::write(&path, format!("{text}{tester}")).expect("write");
         let replies: Vec<String> = servers
             .iter()
             .map(|server| {
@@ -913,7 +974,9 @@ fn config_rewrite_writes_the_users_as_redis() {
         drop(server);
         let _ = std::fs::remove_dir_all(&dir);
     }
-    assert_eq!(rewritten[0].len(), 5, "{:?}", rewritten[0]);
+    // (As the test user, its line is among them.)
+    let test_users = usize::from(common::as_test_user());
+    assert_eq!(rewritten[0].len(), 5 + test_users, "{:?}", rewritten[0]);
     assert!(rewritten[0][0].starts_with("user alice on #"));
     if let [respd, redis] = rewritten.as_slice() {
         assert_eq!(respd, redis);
@@ -927,9 +990,14 @@ fn config_rewrite_leaves_the_users_to_the_aclfile() {
     let dir = common::process::temp_dir("acl", "rewrite-aclfile");
     let conf = dir.join("r.conf");
     let acl = dir.join("users.acl");
-    std::fs::write(&acl, "user default on nopass ~* &* +@all\n").expect("write");
+    let tester = common::test_user_acl_line();
+    std::fs::write(
+        &acl,
+        format!("user default on nopass ~* &* +@all\n{tester}"),
+    )
+    .expect("write");
     std::fs::write(&conf, format!("aclfile {}\n", acl.display())).expect("write");
-    let server = common::process::spawn(
+    let server = spawn_with_aclfile(
         env!("CARGO_BIN_EXE_respd"),
         &[
             conf.to_str().expect("conf"),
@@ -1005,6 +1073,58 @@ fn a_default_user_line_resets_the_default_user() {
     )]);
     for list in lists {
         assert_eq!(list, expected);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// ACL LOAD replaces every user but the default one, and closes their
+/// connections (the caller's after its reply), as Redis frees the old
+/// users with their clients; the default user's connections stay.
+#[test]
+fn acl_load_closes_the_connections_of_the_replaced_users() {
+    use std::io::Write as _;
+    let dir = common::process::temp_dir("acl", "load-closes");
+    let path = dir.join("users.acl");
+    let path_text = path.display().to_string();
+    let file = format!(
+        "user alice on >pw ~* &* +@all\nuser default on nopass ~* &* +@all\n{}",
+        common::test_user_acl_line()
+    );
+    std::fs::write(&path, &file).expect("write");
+    let dir_text = dir.to_str().expect("dir");
+    let args = ["--dir", dir_text, "--aclfile", &path_text, "--save", ""];
+    let mut outcomes = Vec::new();
+    for program in programs() {
+        let server = spawn_with_aclfile(program, &args);
+        let login = || {
+            let mut s = common::raw_anonymous(server.addr);
+            common::assert_reply(&mut s, &common::cmd(&["AUTH", "alice", "pw"]), b"+OK\r\n");
+            s
+        };
+        let (mut caller, mut idle) = (login(), login());
+        let mut default = common::raw_anonymous(server.addr);
+        common::assert_reply(&mut default, &common::cmd(&["PING"]), b"+PONG\r\n");
+        let mut request = common::cmd(&["ACL", "LOAD"]);
+        request.extend(common::cmd(&["PING"]));
+        caller.write_all(&request).expect("write");
+        let reply = common::read_until_quiet(&mut caller, Duration::from_millis(300));
+        let idle_closed = common::is_closed(&mut idle);
+        let mut pong = common::cmd(&["PING"]);
+        pong.extend(common::cmd(&["ACL", "WHOAMI"]));
+        let default_reply = common::exchange(&mut default, &pong, 20);
+        outcomes.push((
+            String::from_utf8_lossy(&reply).into_owned(),
+            idle_closed,
+            default_reply,
+        ));
+    }
+    let expected = (
+        "+OK\r\n".to_string(),
+        true,
+        b"+PONG\r\n$7\r\ndefault\r\n".to_vec(),
+    );
+    for outcome in outcomes {
+        assert_eq!(outcome, expected);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -219,6 +219,12 @@ fn respd_aof_loads_in_redis_with_the_same_contents() {
     let server = respd(&dir, &["--save", "", "--appendonly", "yes"]);
     assert_same(&contents(&mut server.conn()), &expected);
     drop(server);
+    if common::as_test_user() {
+        // redis-server 7.0.15 replays an AOF's MULTI/EXEC as the default
+        // user, which is off here: it would drop XREADGROUP's transaction.
+        eprintln!("skipped as the test user: redis-server loads MULTI/EXEC as the default user");
+        return;
+    }
     if installed("redis-server") {
         let redis = redis_aof(&copy, &[]);
         assert_same(&contents(&mut redis.conn()), &expected);

@@ -78,6 +78,7 @@ fn start_cluster() -> Cluster {
                 "nodes.conf",
             ])
             .args(["--save", "", "--appendonly", "no"])
+            .args(common::test_user_args())
             .arg("--dir")
             .arg(&dir)
             .stdout(Stdio::null())
@@ -99,6 +100,7 @@ fn start_cluster() -> Cluster {
         .map(|p| format!("127.0.0.1:{p}"))
         .collect();
     let out = Command::new("redis-cli")
+        .args(common::cli_auth_args())
         .args(["--cluster", "create"])
         .args(&nodes)
         .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -111,7 +113,7 @@ fn start_cluster() -> Cluster {
     );
     // Every node must agree the cluster is up before the import starts.
     for port in cluster.ports {
-        let mut node = Client::connect(addr(port)).unwrap();
+        let mut node = common::client(addr(port));
         loop {
             let info = bulk(call(&mut node, &["CLUSTER", "INFO"]));
             if String::from_utf8_lossy(&info).contains("cluster_state:ok") {
@@ -127,12 +129,23 @@ fn start_cluster() -> Cluster {
 /// The node holding `key` (the others answer MOVED).
 fn owner(cluster: &Cluster, key: &[u8]) -> Client {
     for port in cluster.ports {
-        let mut node = Client::connect(addr(port)).unwrap();
+        let mut node = common::client(addr(port));
         if call(&mut node, &[&b"EXISTS"[..], key]) == Frame::Integer(1) {
             return node;
         }
     }
     panic!("no node holds {}", String::from_utf8_lossy(key));
+}
+
+/// redis-cli's login on the import's source, as the test user when the
+/// tests run as it (its --user/--pass log in on the cluster's nodes).
+fn source_auth_args() -> Vec<&'static str> {
+    if common::as_test_user() {
+        let (user, pass) = common::TEST_USER;
+        vec!["--cluster-from-user", user, "--cluster-from-pass", pass]
+    } else {
+        Vec::new()
+    }
 }
 
 #[test]
@@ -161,6 +174,7 @@ fn redis_cli_imports_a_respd_into_a_cluster() {
 
     let started = Instant::now();
     let out = Command::new("redis-cli")
+        .args(common::cli_auth_args())
         .args([
             "--cluster",
             "import",
@@ -168,6 +182,7 @@ fn redis_cli_imports_a_respd_into_a_cluster() {
         ])
         .args(["--cluster-from", &server.local_addr().to_string()])
         .arg("--cluster-copy")
+        .args(source_auth_args())
         .output()
         .expect("redis-cli");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -182,7 +197,7 @@ fn redis_cli_imports_a_respd_into_a_cluster() {
     // respd (--cluster-copy).
     let mut total = 0;
     for port in cluster.ports {
-        let Frame::Integer(n) = call(&mut Client::connect(addr(port)).unwrap(), &["DBSIZE"]) else {
+        let Frame::Integer(n) = call(&mut common::client(addr(port)), &["DBSIZE"]) else {
             panic!()
         };
         assert!(n > 0, "node {port} got no key");

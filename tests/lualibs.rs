@@ -363,7 +363,7 @@ struct Oracle {
 impl Oracle {
     fn start() -> Option<Oracle> {
         let server = common::RealRedis::start()?;
-        let connection = redis::Client::open(format!("redis://{}/", server.addr))
+        let connection = redis::Client::open(common::url(server.addr))
             .and_then(|client| client.get_connection())
             .expect("connect to redis-server");
         Some(Oracle {

@@ -8,13 +8,46 @@
 
 mod common;
 
-use common::process::{installed, respd, run, spawn, temp_dir, Process};
+use common::process::{installed, run, temp_dir, Process};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use redis::Value;
+
+/// A replica's login on its master: the test user's when the tests run as
+/// it (any server here may become a replica, after a FAILOVER).
+fn master_auth() -> Vec<&'static str> {
+    if common::as_test_user() {
+        let (user, pass) = common::TEST_USER;
+        vec!["--masteruser", user, "--masterauth", pass]
+    } else {
+        Vec::new()
+    }
+}
+
+/// [`master_auth`] as configuration lines, for an in-process respd.
+fn master_auth_conf() -> String {
+    master_auth()
+        .chunks(2)
+        .map(|pair| format!("{} {}\n", pair[0].trim_start_matches("--"), pair[1]))
+        .collect()
+}
+
+/// A respd process that logs in on its masters (see [`master_auth`]).
+fn respd(dir: &Path, extra: &[&str]) -> Process {
+    let mut args = extra.to_vec();
+    args.extend(master_auth());
+    common::process::respd(dir, &args)
+}
+
+/// A server process that logs in on its masters (see [`master_auth`]).
+fn spawn(program: &str, args: &[&str]) -> Process {
+    let mut args = args.to_vec();
+    args.extend(master_auth());
+    common::process::spawn(program, &args)
+}
 
 fn dir(name: &str) -> std::path::PathBuf {
     temp_dir("replication", name)
@@ -246,7 +279,7 @@ fn redis_replica_follows_respd_master() {
     }
     let addr = master.addr;
     let writer = std::thread::spawn(move || {
-        let mut c = redis::Client::open(format!("redis://{addr}/"))
+        let mut c = redis::Client::open(common::url(addr))
             .unwrap()
             .get_connection()
             .unwrap();
@@ -346,13 +379,9 @@ fn redis_cli_rdb_fetches_a_dump() {
     write_everything(&mut m, "k");
     let out = dir.join("fetched.rdb");
     let status = Command::new("timeout")
-        .args([
-            "20",
-            "redis-cli",
-            "-p",
-            &master.addr.port().to_string(),
-            "--rdb",
-        ])
+        .args(["20", "redis-cli", "-p", &master.addr.port().to_string()])
+        .args(common::cli_auth_args())
+        .arg("--rdb")
         .arg(&out)
         .output()
         .unwrap();
@@ -584,7 +613,7 @@ fn failover_errors_answer_as_redis() {
             String::from_utf8_lossy(&request)
         );
     }
-    let mut ours = redis::Client::open(format!("redis://{}/", server.local_addr()))
+    let mut ours = redis::Client::open(common::url(server.local_addr()))
         .unwrap()
         .get_connection()
         .unwrap();
@@ -794,7 +823,7 @@ fn evalsha_on_a_read_only_replica_meets_busy_without_waiting() {
     use std::io::{Read, Write};
     let server = common::start();
     let connect = || {
-        let stream = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        let stream = common::raw(server.local_addr());
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -846,7 +875,7 @@ fn evalsha_on_a_read_only_replica_meets_busy_without_waiting() {
 fn backlog_freed_after_ttl_without_replicas() {
     use std::io::{Read, Write};
     let server = common::start_with("repl-backlog-ttl 1\nrepl-diskless-sync no\n");
-    let mut c = redis::Client::open(format!("redis://{}/", server.local_addr()))
+    let mut c = redis::Client::open(common::url(server.local_addr()))
         .unwrap()
         .get_connection()
         .unwrap();
@@ -855,7 +884,7 @@ fn backlog_freed_after_ttl_without_replicas() {
     assert_eq!(field(&before, "repl_backlog_active").as_deref(), Some("0"));
     // A replica that syncs, then leaves.
     {
-        let mut replica = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        let mut replica = common::raw(server.local_addr());
         replica
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -890,9 +919,13 @@ fn trace_shows_the_replication_link() {
         "logfile {}\ntrace yes\nrepl-diskless-sync no\n",
         master_log.display()
     ));
-    let replica = common::start_with(&format!("logfile {}\ntrace yes\n", replica_log.display()));
+    let replica = common::start_with(&format!(
+        "logfile {}\ntrace yes\n{}",
+        replica_log.display(),
+        master_auth_conf()
+    ));
     let client = |addr| {
-        redis::Client::open(format!("redis://{addr}/"))
+        redis::Client::open(common::url(addr))
             .unwrap()
             .get_connection()
             .unwrap()
@@ -917,6 +950,11 @@ fn trace_shows_the_replication_link() {
         read(&replica_log).contains("<- *3\\r\\n$3\\r\\nSET\\r\\n$8\\r\\nstreamed")
     });
     let master_trace = read(&master_log);
+    let pong = if common::as_test_user() {
+        "<- -NOAUTH Authentication required.\\r\\n"
+    } else {
+        "<- +PONG\\r\\n"
+    };
     let replica_trace = read(&replica_log);
     for (log, wanted) in [
         (&master_trace, "<- *1\\r\\n$4\\r\\nPING\\r\\n"),
@@ -930,7 +968,9 @@ fn trace_shows_the_replication_link() {
             "<- *3\\r\\n$8\\r\\nREPLCONF\\r\\n$3\\r\\nACK\\r\\n",
         ),
         (&replica_trace, "-> *1\\r\\n$4\\r\\nPING\\r\\n"),
-        (&replica_trace, "<- +PONG\\r\\n"),
+        // (Before the replica's AUTH, a master with the default user off
+        // answers its PING with -NOAUTH, which Redis's replica accepts.)
+        (&replica_trace, pong),
         (&replica_trace, "<- +FULLRESYNC "),
         (
             &replica_trace,
@@ -1070,12 +1110,12 @@ fn redis_master_fails_over_to_respd() {
 fn diskless_snapshot_then_stream_after_first_ack() {
     use std::io::{Read, Write};
     let server = common::start_with("repl-diskless-sync yes\nrepl-diskless-sync-delay 0\n");
-    let mut writer = redis::Client::open(format!("redis://{}/", server.local_addr()))
+    let mut writer = redis::Client::open(common::url(server.local_addr()))
         .unwrap()
         .get_connection()
         .unwrap();
     run(&mut writer, &["SET", "before", "1"]);
-    let mut replica = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    let mut replica = common::raw(server.local_addr());
     replica
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -1122,4 +1162,57 @@ fn diskless_snapshot_then_stream_after_first_ack() {
     got.clear();
     read_until(&mut replica, &mut got, b"during\r\n$1\r\n1\r\n");
     assert!(got.starts_with(b"*2\r\n$6\r\nSELECT\r\n"), "{got:?}");
+}
+
+/// A replica whose default user may do nothing still applies everything
+/// its master streams (Redis's master client has no user), also after an
+/// ACL change on the replica and inside the master's transactions.
+#[test]
+fn the_masters_stream_runs_whatever_the_replicas_default_user_may_do() {
+    let master = common::start();
+    let replica = common::start_with(&format!(
+        "user admin on >admin-pw +@all ~* &*\nuser default off\n{}",
+        master_auth_conf()
+    ));
+    let admin = format!("redis://admin:admin-pw@{}/", replica.local_addr());
+    let mut r = redis::Client::open(admin)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut m = redis::Client::open(common::url(master.local_addr()))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    run(&mut m, &["SET", "before", "1"]);
+    let port = master.local_addr().port().to_string();
+    run(&mut r, &["REPLICAOF", "127.0.0.1", &port]);
+    wait_synced(&mut r);
+    run(&mut m, &["SET", "streamed", "1"]);
+    // An ACL change on the replica re-reads its clients' users.
+    run(&mut r, &["ACL", "SETUSER", "default", "off", "-@all"]);
+    run(&mut m, &["SET", "after-acl-change", "1"]);
+    let queued = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("in-multi")
+        .arg("1")
+        .cmd("INCR")
+        .arg("counter")
+        .query::<Value>(&mut m);
+    assert!(queued.is_ok(), "{queued:?}");
+    let acked: i64 = redis::cmd("WAIT").arg(1).arg(10_000).query(&mut m).unwrap();
+    assert_eq!(acked, 1);
+    for key in [
+        "before",
+        "streamed",
+        "after-acl-change",
+        "in-multi",
+        "counter",
+    ] {
+        assert_eq!(
+            run(&mut r, &["GET", key]),
+            Value::BulkString(b"1".to_vec()),
+            "{key}"
+        );
+    }
 }

@@ -22,7 +22,7 @@ struct Conn(BufReader<TcpStream>);
 
 impl Conn {
     fn open(addr: SocketAddr) -> Conn {
-        let stream = TcpStream::connect(addr).unwrap();
+        let stream = common::raw(addr);
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
@@ -793,6 +793,7 @@ fn run_app(name: &str, program: &str, script: &str, probe: &[&str]) {
     let output = std::process::Command::new(program)
         .current_dir(&apps)
         .args([script, port.as_str()])
+        .args(login_args())
         .output()
         .unwrap();
     let stdout = text(&output.stdout);
@@ -802,6 +803,16 @@ fn run_app(name: &str, program: &str, script: &str, probe: &[&str]) {
         "{name} failed:\n{stdout}\n{}",
         text(&output.stderr)
     );
+}
+
+/// The test user's name and password, as the apps' optional last
+/// arguments, when the tests run as it.
+fn login_args() -> Vec<&'static str> {
+    if common::as_test_user() {
+        vec![common::TEST_USER.0, common::TEST_USER.1]
+    } else {
+        Vec::new()
+    }
 }
 
 #[test]
@@ -1255,8 +1266,8 @@ fn self_referencing_replies_match_redis() {
         "local a = {} a['set'] = {[a] = true} return a",
     ];
     for resp in ["2", "3"] {
-        let mut ours = TcpStream::connect(server.local_addr()).unwrap();
-        let mut theirs = TcpStream::connect(real.addr).unwrap();
+        let mut ours = common::raw(server.local_addr());
+        let mut theirs = common::raw(real.addr);
         // HELLO's reply names the server: read past it, unread.
         let hello = [cmd(&["hello", resp]), cmd(&["ping"])].concat();
         until_pong(&mut ours, &hello);

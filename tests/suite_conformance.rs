@@ -21,7 +21,7 @@ struct Conn(BufReader<TcpStream>);
 
 impl Conn {
     fn open(addr: SocketAddr) -> Conn {
-        let stream = TcpStream::connect(addr).expect("connect");
+        let stream = common::raw(addr);
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
@@ -203,10 +203,11 @@ fn info_counts_migrate_cached_sockets() {
     assert_eq!(conn.info_number("stats", "migrate_cached_sockets"), 0);
     conn.call(&["SET", "key", "value"]);
     let port = target.local_addr().port().to_string();
-    assert_eq!(
-        conn.call(&["MIGRATE", "127.0.0.1", &port, "key", "0", "1000"]),
-        b"+OK\r\n"
-    );
+    let mut migrate = vec!["MIGRATE", "127.0.0.1", &port, "key", "0", "1000"];
+    if common::as_test_user() {
+        migrate.extend(["AUTH2", common::TEST_USER.0, common::TEST_USER.1]);
+    }
+    assert_eq!(conn.call(&migrate), b"+OK\r\n");
     assert_eq!(conn.info_number("stats", "migrate_cached_sockets"), 1);
     // Redis's field order: after total_forks.
     let stats = conn.call(&["INFO", "stats"]);

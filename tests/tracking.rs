@@ -476,7 +476,7 @@ fn the_table_keeps_within_tracking_table_max_keys() {
 fn the_redis_crate_receives_invalidate_pushes() {
     on_both(|addr| {
         let client =
-            redis::Client::open(format!("redis://{addr}/?protocol=resp3")).expect("client");
+            redis::Client::open(format!("{}?protocol=resp3", common::url(addr))).expect("client");
         let mut conn = client.get_connection().expect("connect");
         conn.set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
@@ -554,6 +554,10 @@ fn expiry_and_transactions_invalidate_and_reset_stops_tracking() {
         // RESET turns tracking off.
         assert_reply(&mut reader, &cmd(&["GET", "a"]), b"$1\r\n2\r\n");
         assert_reply(&mut reader, &cmd(&["RESET"]), b"+RESET\r\n");
+        // RESET logs the connection back in as the default user.
+        if let Some(auth) = common::auth_request() {
+            assert_reply(&mut reader, &auth, OK);
+        }
         assert_reply(
             &mut reader,
             &cmd(&["CLIENT", "TRACKINGINFO"]),
@@ -584,6 +588,12 @@ fn redis_py_client_tracking_on_with_a_redirect() {
         let output = std::process::Command::new("python3")
             .current_dir(&apps)
             .args(["tracking_app.py", &addr.port().to_string()])
+            .args(
+                common::as_test_user()
+                    .then_some([common::TEST_USER.0, common::TEST_USER.1])
+                    .into_iter()
+                    .flatten(),
+            )
             .output()
             .expect("python3");
         let stdout = String::from_utf8_lossy(&output.stdout);

@@ -384,7 +384,20 @@ fn load(cx: &mut Context<'_>, _: &Args) -> CmdResult {
     let path = acl_file(cx)?;
     let users = acl::load_file(&path, pubsub_all(cx))
         .map_err(|errors| Error::new(format!("ERR {errors}")))?;
+    // Every user but the default one is replaced: their connections
+    // close, as Redis frees the old users with their clients.
+    let replaced: Vec<Vec<u8>> = cx
+        .shared
+        .acl
+        .users()
+        .iter()
+        .map(|user| user.name.clone())
+        .filter(|name| name != b"default")
+        .collect();
     cx.shared.acl.replace_all(users);
+    for name in &replaced {
+        disconnect_clients_of(cx, name);
+    }
     cx.shared.users_changed();
     cx.out.ok();
     Ok(())

@@ -431,12 +431,16 @@ impl Session {
         }
         self.config_epoch = epoch;
         // The user may have changed (ACL SETUSER) or gone (ACL DELUSER:
-        // the connection closes, as Redis closes its clients).
-        match shared.acl.get(&self.user.name) {
-            Some(user) => self.user = user,
-            None => {
-                self.close_after_reply = true;
-                self.info.kill();
+        // the connection closes, as Redis closes its clients). The AOF's
+        // replay and the master's link keep every permission (Redis's
+        // clients without a user), whatever the default user becomes.
+        if !self.replaying && !self.replication.is_master {
+            match shared.acl.get(&self.user.name) {
+                Some(user) => self.user = user,
+                None => {
+                    self.close_after_reply = true;
+                    self.info.kill();
+                }
             }
         }
         if shared.acl.default_needs_no_auth() && self.user.name == b"default" {

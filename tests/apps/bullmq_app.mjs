@@ -1,9 +1,15 @@
 // BullMQ (unmodified, from npm) against a server on the port given as
-// argv[2]: a queue, a worker, a delayed job and a failing job retried
+// argv[2] (logged in as the user and password of argv[3] and argv[4]
+// when given): a queue, a worker, a delayed job and a failing job retried
 // with backoff. Prints one line per check; exits 1 on a failure.
 import { Queue, Worker, QueueEvents } from 'bullmq';
 
 const connection = { host: '127.0.0.1', port: Number(process.argv[2]), maxRetriesPerRequest: null };
+// A user and password when the server has its default user off.
+if (process.argv.length > 4) {
+  connection.username = process.argv[3];
+  connection.password = process.argv[4];
+}
 let checks = 0;
 let failures = 0;
 function check(name, ok) {

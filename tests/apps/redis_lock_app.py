@@ -1,5 +1,6 @@
 """python-redis-lock (unmodified, from PyPI) against a server on the port
-given as argv[1]: its Lua scripts (unlock, extend, reset) and its
+given as argv[1] (logged in as the user and password of argv[2] and
+argv[3] when given): its Lua scripts (unlock, extend, reset) and its
 BLPOP-based waiting. Prints one line per check; exits 1 on a failure."""
 
 import sys
@@ -9,7 +10,9 @@ import time
 import redis
 import redis_lock
 
-conn = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
+# A user and password when the server has its default user off.
+login = dict(zip(("username", "password"), sys.argv[2:4]))
+conn = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), **login)
 conn.flushall()
 failures = 0
 checks = 0

@@ -1,6 +1,7 @@
 """redis-py's client_tracking_on with a redirect to a RESP2 connection
 subscribed to __redis__:invalidate, against a server on the port given as
-argv[1]: a value is read, another client changes it, the invalidation
+argv[1] (logged in as the user and password of argv[2] and argv[3] when
+given): a value is read, another client changes it, the invalidation
 arrives with the key; a flush arrives as a null. Prints one line per check;
 exits 1 on a failure."""
 
@@ -9,6 +10,8 @@ import sys
 import redis
 
 port = int(sys.argv[1])
+# A user and password when the server has its default user off.
+login = dict(zip(("username", "password"), sys.argv[2:4]))
 failures = 0
 checks = 0
 
@@ -23,7 +26,7 @@ def check(name, ok):
 
 # The redirect target: a plain connection that subscribes, as a caching
 # layer's invalidation listener does.
-listener = redis.Connection(host="127.0.0.1", port=port, socket_timeout=5, protocol=2)
+listener = redis.Connection(host="127.0.0.1", port=port, socket_timeout=5, protocol=2, **login)
 listener.send_command("CLIENT", "ID")
 listener_id = listener.read_response()
 listener.send_command("SUBSCRIBE", "__redis__:invalidate")
@@ -32,8 +35,8 @@ check(
     listener.read_response() == [b"subscribe", b"__redis__:invalidate", 1],
 )
 
-reader = redis.Redis(host="127.0.0.1", port=port, single_connection_client=True, protocol=2)
-writer = redis.Redis(host="127.0.0.1", port=port, protocol=2)
+reader = redis.Redis(host="127.0.0.1", port=port, single_connection_client=True, protocol=2, **login)
+writer = redis.Redis(host="127.0.0.1", port=port, protocol=2, **login)
 writer.set("user:1", "ann")
 check("tracking on, redirected", reader.client_tracking_on(clientid=listener_id) in (True, b"OK", "OK"))
 check("CLIENT GETREDIR names the listener", reader.client_getredir() == listener_id)

@@ -287,9 +287,15 @@ pub fn cli_auth_args() -> Vec<String> {
     if !as_test_user() {
         return Vec::new();
     }
-    ["--user", TEST_USER.0, "--pass", TEST_USER.1, "--no-auth-warning"]
-        .map(String::from)
-        .to_vec()
+    [
+        "--user",
+        TEST_USER.0,
+        "--pass",
+        TEST_USER.1,
+        "--no-auth-warning",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 impl Drop for RealRedis {
@@ -415,4 +421,14 @@ pub fn differential(scenario: impl Fn(SocketAddr) -> Vec<String>) -> Vec<String>
         assert_eq!(ours, theirs, "respd (left) and redis-server (right) differ");
     }
     ours
+}
+
+/// The test user's line for an ACL file, when the tests run as it (else
+/// nothing): a server with an aclfile takes no users from its config, so
+/// a test that gives it one writes the test user there.
+pub fn test_user_acl_line() -> String {
+    if !as_test_user() {
+        return String::new();
+    }
+    format!("user {} {}\n", TEST_USER.0, TEST_USER_RULES.join(" "))
 }
