@@ -44,10 +44,8 @@ pub struct Db {
     /// Bytes the keys, their values and expiry entries cost (see
     /// `store::memory`), without the tables' slots.
     used: usize,
-    /// What the two tables' slots cost, measured again whenever their
-    /// sizes have moved by a sixteenth since (`tables_at`).
+    /// What the two tables' slots cost, as of the last [`Db::settle`].
     tables: usize,
-    tables_at: (usize, usize),
     /// Keys handed out to be changed in place, with their length then:
     /// their cost is measured again by [`Db::settle`].
     stale: Vec<(Key, usize)>,
@@ -130,8 +128,8 @@ impl Db {
     }
 
     /// Measures again the values changed in place since the last call, and
-    /// the tables when they have grown or shrunk by a sixteenth. The store
-    /// calls it whenever it hands out the database to change.
+    /// reads the tables' cost (which they keep exact). The store calls it
+    /// whenever it hands out the database to change.
     pub fn settle(&mut self) {
         for (key, len_before) in std::mem::take(&mut self.stale) {
             let Some(entry) = self.keys.get_mut(&key[..]) else {
@@ -150,12 +148,7 @@ impl Db {
             self.used = (self.used + cost).saturating_sub(entry.cost as usize);
             entry.cost = clamp(cost);
         }
-        let sizes = (self.keys.len(), self.expires.len());
-        let moved = |now: usize, then: usize| now.abs_diff(then) > then / 16;
-        if moved(sizes.0, self.tables_at.0) || moved(sizes.1, self.tables_at.1) {
-            self.tables = self.keys.table_bytes() + self.expires.table_bytes();
-            self.tables_at = sizes;
-        }
+        self.tables = self.keys.table_bytes() + self.expires.table_bytes();
     }
 
     /// Notes that `key`'s value is being handed out to change in place.
@@ -358,7 +351,6 @@ impl Db {
             access: self.access.clone(),
             used: self.used,
             tables: self.tables,
-            tables_at: self.tables_at,
             ..Db::default()
         }
     }
@@ -391,14 +383,14 @@ impl Db {
     pub fn swap_data(&mut self, other: &mut Db) {
         self.touch_watched_live(Some(other));
         other.touch_watched_live(Some(self));
+        // In-place changes are measured against the keys they were made to.
+        self.settle();
+        other.settle();
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
-        self.settle();
-        other.settle();
         std::mem::swap(&mut self.used, &mut other.used);
         std::mem::swap(&mut self.tables, &mut other.tables);
-        std::mem::swap(&mut self.tables_at, &mut other.tables_at);
     }
 
     fn is_expired(&self, key: &[u8], now: u64) -> bool {
@@ -686,7 +678,6 @@ impl Db {
         self.used = 0;
         self.stale.clear();
         self.tables = self.keys.table_bytes() + self.expires.table_bytes();
-        self.tables_at = (0, 0);
     }
 
     /// The keyspace, for walks (KEYS, SCAN). Callers skip expired keys with
