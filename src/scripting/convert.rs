@@ -74,6 +74,11 @@ fn field(table: &Table, name: &str) -> Value {
     table.raw_get(name).unwrap_or(Value::Nil)
 }
 
+/// A status reply (`{ok = ...}`): its text on one line.
+pub(super) fn write_status(text: &[u8], out: &mut Reply) {
+    out.simple(&String::from_utf8_lossy(&one_line(text)));
+}
+
 /// Text for a one-line reply: line breaks become spaces, as Redis does.
 fn one_line(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     if !bytes.iter().any(|&b| b == b'\r' || b == b'\n') {
@@ -95,7 +100,7 @@ fn write_table(table: &Table, out: &mut Reply, height: usize) -> Vec<(Value, usi
         return Vec::new();
     }
     if let Value::String(ok) = field(table, "ok") {
-        out.simple(&String::from_utf8_lossy(&one_line(&ok.as_bytes())));
+        write_status(&ok.as_bytes(), out);
         return Vec::new();
     }
     if let Some(n) = super::api::number(&field(table, "double")) {

@@ -170,6 +170,9 @@ pub(crate) struct Vm {
     /// [`Lent`]), kept from run to run.
     spare_session: Option<crate::commands::Session>,
     pub(crate) libraries: functions::Libraries,
+    /// `err` and `ok`, the fields of a returned error or status table.
+    err_key: mlua::LuaString,
+    ok_key: mlua::LuaString,
 }
 
 impl Vm {
@@ -253,6 +256,8 @@ impl Vm {
         let caller = Arc::new(Mutex::new(api::CallerSlot::default()));
         let call = api::call_function(&lua, &caller, &run_for_call, &hidden)?;
         Ok(Vm {
+            err_key: lua.create_string("err")?,
+            ok_key: lua.create_string("ok")?,
             runs: 0,
             call,
             caller,
@@ -849,11 +854,18 @@ pub(crate) fn run_script(
     let outcome = outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     match outcome {
         Ok(Ok(value)) => {
-            // A returned error table is the command's error reply: it
-            // counts as a failed call and in the error statistics.
             if let Value::Table(table) = &value {
-                if let Ok(Value::String(err)) = table.raw_get::<Value>("err") {
+                // A returned error table is the command's error reply: it
+                // counts as a failed call and in the error statistics.
+                if let Ok(Value::String(err)) = table.raw_get::<Value>(&vm.err_key) {
                     return Err(Error::new(err.to_string_lossy()));
+                }
+                // The usual reply of a short script: one more field read
+                // with the key made once (a key given as text is interned
+                // anew by each read), not write_reply's three.
+                if let Ok(Value::String(status)) = table.raw_get::<Value>(&vm.ok_key) {
+                    convert::write_status(&status.as_bytes(), cx.out);
+                    return Ok(());
                 }
             }
             let resp3 = run.resp3.load(Ordering::Acquire);
