@@ -421,6 +421,12 @@ fn an_aof_rewrite_keeps_streams_across_a_restart() {
     assert_same(&report_masking(&mut server.conn(), &masked), &expected);
     drop(server);
 
+    if common::as_test_user() {
+        // redis-server 7.0.15 replays an AOF's MULTI/EXEC as the default
+        // user, which is off here: it would drop XREADGROUP's transaction.
+        eprintln!("skipped as the test user: redis-server loads MULTI/EXEC as the default user");
+        return;
+    }
     // redis-server 7.0 loads the same directory (base RDB and log).
     if installed("redis-server") {
         let dir = dir.to_str().unwrap();
