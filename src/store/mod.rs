@@ -56,6 +56,7 @@ impl GoneStreams {
 
     /// The keys recorded so far, forgetting them. A plain load when there
     /// are none (every command asks).
+    #[inline]
     pub fn take(&self) -> Vec<(usize, Key)> {
         if !self.any.load(Ordering::Acquire) {
             return Vec::new();
