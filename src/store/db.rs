@@ -411,6 +411,7 @@ impl Db {
     /// `notify::publish_pending`).
     ///
     /// This is an access: the key's clock records it.
+    #[inline]
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
         let entry = self.peek_entry(key, now)?;
         accessed(&self.access, entry, now);

@@ -106,6 +106,7 @@ impl Store {
 
     /// Stream keys deleted or overwritten since the last call (see
     /// [`GoneStreams`]).
+    #[inline]
     pub fn take_gone_streams(&self) -> Vec<(usize, Key)> {
         self.gone_streams.take()
     }
@@ -136,6 +137,7 @@ impl Store {
     }
 
     /// Shared access to database `index`.
+    #[inline]
     pub fn read(&self, index: usize) -> RwLockReadGuard<'_, Db> {
         self.dbs[index]
             .read()
