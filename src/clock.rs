@@ -27,6 +27,7 @@ pub struct Clock {
 }
 
 /// Milliseconds since the Unix epoch by the machine's clock.
+#[inline]
 pub fn real_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

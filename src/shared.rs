@@ -49,15 +49,15 @@ impl Stats {
 /// What the server lets others do with its listening sockets: replace
 /// the TCP ones (CONFIG SET port / bind), and wake every accept thread
 /// (a shutdown).
-pub trait Listening: Send + Sync + std::fmt::Debug {
+pub trait Listening: Send + Sync {
     /// Listens on `bind` / `port` instead; on failure the old addresses
     /// are listened on again and the error says why.
     fn rebind(&self, bind: &str, port: u16, old_bind: &str, old_port: u16) -> Result<(), String>;
     fn wake_all(&self);
 }
 
-/// The state of one running server.
-#[derive(Debug)]
+/// The state of one running server. Not `Debug`: nothing prints it, and
+/// the derived one (through the whole store) cost the binary 100 KB.
 pub struct Shared {
     pub store: Store,
     config: RwLock<Config>,

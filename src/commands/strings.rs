@@ -97,6 +97,7 @@ fn string_at<'d>(db: &'d Db, key: &[u8], now: u64) -> Result<Option<&'d [u8]>, E
 }
 
 /// Looks a string up for a read, counting the hit or miss as Redis does.
+#[inline]
 fn read_string<'d>(
     cx: &Context<'_>,
     db: &'d Db,

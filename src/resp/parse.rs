@@ -141,6 +141,7 @@ impl CommandBuf {
     }
 
     /// The buffer for argument `index` (the next one), emptied.
+    #[inline]
     fn slot(&mut self, index: usize) -> &mut Vec<u8> {
         if index == self.args.len() {
             self.args.push(Vec::new());
@@ -252,6 +253,7 @@ impl CommandBuf {
 
 /// The number a header line starts with, and the bytes after its `\r\n`:
 /// None for anything but 1 to 15 digits without a leading zero.
+#[inline]
 fn header_number(bytes: &[u8]) -> Option<(usize, &[u8])> {
     let mut value = 0usize;
     for (i, &byte) in bytes.iter().enumerate() {

@@ -154,6 +154,7 @@ impl Reply {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    #[inline]
     fn header(&mut self, kind: u8, n: i64) {
         self.buf.push(kind);
         push_i64(&mut self.buf, n);

@@ -216,6 +216,7 @@ impl<'a, R: Read> StackReader<'a, R> {
     }
 
     /// The bytes read and not yet consumed.
+    #[inline]
     fn buffer(&self) -> &[u8] {
         &self.buf[self.pos..self.filled]
     }
@@ -236,6 +237,7 @@ impl<R: Read> Read for StackReader<'_, R> {
 }
 
 impl<R: Read> BufRead for StackReader<'_, R> {
+    #[inline]
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.pos >= self.filled {
             let n = self.inner.read(self.buf)?;

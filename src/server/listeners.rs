@@ -172,7 +172,6 @@ pub fn bind_unix(path: &str, perm: u32) -> io::Result<Listener> {
 }
 
 /// A listener and its accept thread.
-#[derive(Debug)]
 struct Running {
     listener: Arc<Listener>,
     stop: Arc<AtomicBool>,
@@ -181,7 +180,6 @@ struct Running {
 
 /// Every accept thread of a running server, and the pool of connection
 /// workers they hand clients to.
-#[derive(Debug)]
 pub struct Acceptors {
     shared: Arc<Shared>,
     pool: Arc<Mutex<ThreadPool>>,

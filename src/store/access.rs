@@ -143,6 +143,7 @@ impl AccessPolicy {
     }
 
     /// The clock after an access at `now_ms` (Redis's `lookupKey`).
+    #[inline]
     pub fn touched(&self, clock: u32, now_ms: u64) -> u32 {
         if !self.is_lfu() {
             return lru_clock(now_ms);
@@ -155,6 +156,7 @@ impl AccessPolicy {
     /// Records an access in a key's clock. Readers share the database
     /// lock, so the clock is atomic; a lost race loses one access, which
     /// an approximation can afford.
+    #[inline]
     pub fn touch(&self, clock: &AccessClock, now_ms: u64) {
         let before = clock.0.load(Ordering::Relaxed);
         let after = self.touched(before & CLOCK_BITS, now_ms) | (before & !CLOCK_BITS);

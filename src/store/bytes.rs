@@ -147,6 +147,7 @@ macro_rules! representations {
 
         /// The bytes a string of `len` bytes asks the allocator for, one
         /// request per item (`store::memory` adds malloc's rounding).
+        #[inline]
         pub(super) fn heap_requests(len: usize) -> [usize; 2] {
             if len <= INLINE {
                 return [0, 0];
@@ -264,12 +265,14 @@ impl Borrow<[u8]> for Bytes {
 
 /// Hashes exactly as `[u8]` does, as `Borrow` requires.
 impl Hash for Bytes {
+    #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_slice().hash(state);
     }
 }
 
 impl PartialEq for Bytes {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         self.as_slice() == other.as_slice()
     }

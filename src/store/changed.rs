@@ -46,6 +46,7 @@ pub fn flushed() {
 }
 
 /// The changes this thread noted since it last asked.
+#[inline]
 pub fn take() -> Vec<Option<Vec<u8>>> {
     CHANGED.with(|changed| std::mem::take(&mut *changed.borrow_mut()))
 }

@@ -160,6 +160,7 @@ impl Db {
     }
 
     /// Counts a key's slot contents leaving (`sign` false) or arriving.
+    #[inline]
     fn count_entry(&mut self, key_len: usize, cost: u32, arriving: bool) {
         let bytes = memory::bytes(key_len) + cost as usize;
         if arriving {
@@ -402,6 +403,7 @@ impl Db {
     /// `notify::publish_pending`).
     ///
     /// This is an access: the key's clock records it.
+    #[inline]
     pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
         let entry = self.peek_entry(key, now)?;
         accessed(&self.access, entry, now);
@@ -761,6 +763,7 @@ impl Db {
 /// Records an access to `entry`, and whether its collection has outgrown
 /// its compact encoding: checked at every lookup, so before any later
 /// command can shrink it, which keeps the conversion one-way as Redis's.
+#[inline]
 fn accessed(access: &AccessPolicy, entry: &Entry, now: u64) {
     access.touch(&entry.clock, now);
     let size = match &entry.value {

@@ -47,6 +47,7 @@ pub struct Dict<V> {
 pub struct BucketHasher(u64);
 
 impl BucketHasher {
+    #[inline]
     fn add(&mut self, word: u64) {
         // A folded multiply (both halves of the 128-bit product): a plain
         // multiply only carries a difference upwards, so keys differing in
@@ -58,6 +59,7 @@ impl BucketHasher {
 }
 
 impl Hasher for BucketHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         let mut words = bytes.chunks_exact(8);
         for word in &mut words {
@@ -249,6 +251,11 @@ impl<V> Dict<V> {
         Key: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        // Spares the keyed hash when there is nothing to find (every SET
+        // clears its key's expiry, in a usually empty expiry map).
+        if self.len == 0 {
+            return None;
+        }
         let bucket = self.bucket_of(key);
         let capacity = self.buckets[bucket].capacity();
         let old = self.buckets[bucket].remove(key);

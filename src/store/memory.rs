@@ -6,6 +6,7 @@
 
 /// What one heap block of `size` bytes costs from glibc's malloc: an 8-byte
 /// header, rounded up to 16, at least 32 (nothing for an empty request).
+#[inline]
 pub fn block(size: usize) -> usize {
     if size == 0 {
         0
@@ -33,11 +34,10 @@ pub fn table(capacity: usize, slot: usize) -> usize {
 
 /// The heap cost of a key or string held as [`super::Bytes`]: none when
 /// inline, one block up to 247 bytes, two beyond.
+#[inline]
 pub fn bytes(len: usize) -> usize {
-    super::bytes::heap_requests(len)
-        .into_iter()
-        .map(block)
-        .sum()
+    let [first, second] = super::bytes::heap_requests(len);
+    block(first) + block(second)
 }
 
 /// Collections up to this many elements are measured whole when they

@@ -56,6 +56,7 @@ impl GoneStreams {
 
     /// The keys recorded so far, forgetting them. A plain load when there
     /// are none (every command asks).
+    #[inline]
     pub fn take(&self) -> Vec<(usize, Key)> {
         if !self.any.load(Ordering::Acquire) {
             return Vec::new();
@@ -105,6 +106,7 @@ impl Store {
 
     /// Stream keys deleted or overwritten since the last call (see
     /// [`GoneStreams`]).
+    #[inline]
     pub fn take_gone_streams(&self) -> Vec<(usize, Key)> {
         self.gone_streams.take()
     }
@@ -135,6 +137,7 @@ impl Store {
     }
 
     /// Shared access to database `index`.
+    #[inline]
     pub fn read(&self, index: usize) -> RwLockReadGuard<'_, Db> {
         self.dbs[index]
             .read()
