@@ -427,14 +427,16 @@ fn monitor_shows_commands_escaped_and_redacted() {
     let login = common::as_test_user().then_some(r#"[0 ADDR] "AUTH" "(redacted)" "(redacted)""#);
     assert_eq!(
         stripped,
-        login.into_iter().chain([
-            r#"[0 ADDR] "SET" "k" "a\"b\\c\n\r\t\a\b\x01 \xc3\xa9""#,
-            r#"[0 ADDR] "AUTH" "(redacted)""#,
-            r#"[0 ADDR] "HELLO" "2" "AUTH" "(redacted)" "(redacted)""#,
-            r#"[3 ADDR] "SELECT" "3""#,
-            r#"[3 ADDR] "PING""#,
-        ])
-        .collect::<Vec<_>>()
+        login
+            .into_iter()
+            .chain([
+                r#"[0 ADDR] "SET" "k" "a\"b\\c\n\r\t\a\b\x01 \xc3\xa9""#,
+                r#"[0 ADDR] "AUTH" "(redacted)""#,
+                r#"[0 ADDR] "HELLO" "2" "AUTH" "(redacted)" "(redacted)""#,
+                r#"[3 ADDR] "SELECT" "3""#,
+                r#"[3 ADDR] "PING""#,
+            ])
+            .collect::<Vec<_>>()
     );
     // A monitor keeps off the keyspace, as a replica does.
     assert_reply(
