@@ -11,6 +11,8 @@
 #   commands    EVALSHA of a one-command script and FCALL (50 clients and
 #               -P 16), XADD s * f v (50 clients and -P 16), XRANGE and XREAD
 #               of 10 entries (50 clients)
+#   hll/geo     PFADD and PFCOUNT (-P 16), PFCOUNT of three HLLs, GEOSEARCH
+#               of ~1,600 points and with COUNT 10 (50 clients)
 #   aof         SET at 50 clients with appendonly yes, appendfsync always and
 #               everysec (a fresh server each)
 #   twemproxy   SET/GET at 50 clients through nutcracker in front of 3 shards
@@ -58,12 +60,12 @@ tests="set,get,incr,lpush,lpop,sadd,hset,zadd,mset"
 pipe_tests="$tests,lrange_100,spop,zpopmin"
 if ((quick)); then
     rounds=1
-    n_c50=10000 n_pipe=20000 n_c1=2000 n_c1000=10000
+    n_c50=10000 n_pipe=20000 n_c1=2000 n_c1000=10000 n_slow=2000
     mem_items=100000 hash_fields=100 zset_members=1000
     idle_clients=1000
 else
     rounds=3
-    n_c50=100000 n_pipe=300000 n_c1=10000 n_c1000=100000
+    n_c50=100000 n_pipe=300000 n_c1=10000 n_c1000=100000 n_slow=10000
     mem_items=1000000 hash_fields=100 zset_members=1000
     idle_clients=10000
 fi
@@ -218,6 +220,37 @@ redis.register_function('bset', function(keys, args) return redis.call('SET', ke
     bench_cmd "$server" "$port" "XREAD x10 c50" -c 50 -n "$n_c50" xread count 10 streams r 0
 }
 
+# HyperLogLog and geo cells on the same data in both servers: three HLLs of
+# 100,000 elements (PFCOUNT of one is its cached cardinality, of three a
+# merge) and 10,000 points (GEOSEARCH of 200 km around the middle finds
+# about 1,600 of them; COUNT 10 the nearest).
+hll_geo_data="$workdir/hll-geo.resp"
+python3 - "$hll_geo_data" <<'PY'
+import random, sys
+def command(*args):
+    return "*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a), a) for a in args)
+chance = random.Random(7)
+with open(sys.argv[1], "w") as out:
+    for start in range(0, 10000, 100):
+        args = ["GEOADD", "geo"]
+        for i in range(start, start + 100):
+            args += ["%.6f" % chance.uniform(10, 20), "%.6f" % chance.uniform(33, 41), "p%d" % i]
+        out.write(command(*args))
+    for key in ("hll", "hll2", "hll3"):
+        for start in range(0, 100000, 1000):
+            out.write(command("PFADD", key, *("%s-%d" % (key, i) for i in range(start, start + 1000))))
+PY
+bench_hll_geo() {
+    local server=$1 port=$2 search=(geosearch geo fromlonlat 15 37 byradius 200 km asc)
+    redis-cli -p "$port" del geo hll hll2 hll3 hllb >/dev/null
+    redis-cli -p "$port" --pipe <"$hll_geo_data" >/dev/null
+    bench_cmd "$server" "$port" "PFADD c50-P16" -c 50 -P 16 -r 100000 -n "$n_pipe" pfadd hllb __rand_int__
+    bench_cmd "$server" "$port" "PFCOUNT c50-P16" -c 50 -P 16 -n "$n_pipe" pfcount hll
+    bench_cmd "$server" "$port" "PFCOUNT x3 c50" -c 50 -n "$n_slow" pfcount hll hll2 hll3
+    bench_cmd "$server" "$port" "GEOSEARCH 200km c50" -c 50 -n "$n_slow" "${search[@]}"
+    bench_cmd "$server" "$port" "GEOSEARCH COUNT 10 c50" -c 50 -n "$n_slow" "${search[@]}" count 10
+}
+
 echo "Building respd (release, with scripting)..."
 cargo build --release --quiet --features scripting --bin respd
 target_dir=$(cargo metadata --format-version 1 --no-deps |
@@ -237,6 +270,7 @@ for round in $(seq "$rounds"); do
     for server in redis respd; do bench "$server" "$(port_of $server)" c50 0 -c 50 -n "$n_c50"; done
     for server in redis respd; do tests=$pipe_tests bench "$server" "$(port_of $server)" c50-P16 0 -c 50 -P 16 -n "$n_pipe"; done
     for server in redis respd; do bench_commands "$server" "$(port_of $server)"; done
+    for server in redis respd; do bench_hll_geo "$server" "$(port_of $server)"; done
     for server in redis respd; do bench "$server" "$(port_of $server)" c1 1 -c 1 -n "$n_c1"; done
     for server in redis respd; do tests=set,get bench "$server" "$(port_of $server)" c1000 0 -c 1000 -n "$n_c1000"; done
 done
