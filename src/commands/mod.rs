@@ -338,6 +338,9 @@ pub struct Session {
     /// Replaying the append-only file: commands leave no statistics, slow
     /// log entries or latency spikes (Redis's CMD_CALL_NONE).
     pub replaying: bool,
+    /// Driven by the server itself (see [`Session::run_unrestricted`]): its
+    /// user is never re-read.
+    unrestricted: bool,
     /// What REPLCONF said, and the hand-over SYNC/PSYNC asks for.
     pub replication: crate::replication::master::Link,
     /// CLIENT TRACKING's mode, while it is on.
@@ -413,6 +416,7 @@ impl Session {
             blocked_time: std::time::Duration::ZERO,
             errors_counted: 0,
             replaying: false,
+            unrestricted: false,
             replication: Default::default(),
             tracking: None,
             caching_given: false,
@@ -431,10 +435,8 @@ impl Session {
         }
         self.config_epoch = epoch;
         // The user may have changed (ACL SETUSER) or gone (ACL DELUSER:
-        // the connection closes, as Redis closes its clients). The AOF's
-        // replay and the master's link keep every permission (Redis's
-        // clients without a user), whatever the default user becomes.
-        if !self.replaying && !self.replication.is_master {
+        // the connection closes, as Redis closes its clients).
+        if !self.unrestricted {
             match shared.acl.get(&self.user.name) {
                 Some(user) => self.user = user,
                 None => {
@@ -461,6 +463,16 @@ impl Session {
     pub fn set_authenticated(&mut self, yes: bool) {
         self.authenticated = yes;
         self.limits.authenticated = yes;
+    }
+
+    /// Runs with every permission, whatever the default user may do, and
+    /// keeps it across ACL changes: a client the server drives itself (the
+    /// AOF's replay, the master's link, a test's own commands), as Redis's
+    /// clients without a user.
+    pub fn run_unrestricted(&mut self) {
+        self.set_authenticated(true);
+        self.user = Arc::new(crate::acl::User::default_user());
+        self.unrestricted = true;
     }
 }
 

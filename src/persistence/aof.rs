@@ -1332,11 +1332,8 @@ fn replay(shared: &Shared, path: &Path, last: bool) -> Result<(), String> {
         Box::new(|| {}),
     );
     let mut session = Session::new(Arc::new(info), shared);
-    session.set_authenticated(true);
+    session.run_unrestricted();
     session.replaying = true;
-    // The file replays with every permission, whatever the default user
-    // may do (Redis's AOF client has no user).
-    session.user = Arc::new(crate::acl::User::default_user());
     let mut out = Reply::new();
     let mut at = 0;
     let mut multi_at = None;

@@ -593,11 +593,8 @@ fn apply_loop(
 ) -> io::Result<()> {
     let side = &shared.replication.replica;
     let mut session = Session::new(info, shared);
-    session.set_authenticated(true);
+    session.run_unrestricted();
     session.replication.is_master = true;
-    // The master's stream runs with every permission, whatever the default
-    // user may do (Redis's master client has no user).
-    session.user = Arc::new(crate::acl::User::default_user());
     // Where the stream left off (a partial resync does not select again).
     session.db = side.stream_db.load(Ordering::SeqCst);
     // The master's commands, fed on to this server's replicas in batches

@@ -44,8 +44,6 @@ pub struct Db {
     /// Bytes the keys, their values and expiry entries cost (see
     /// `store::memory`), without the tables' slots.
     used: usize,
-    /// What the two tables' slots cost, as of the last [`Db::settle`].
-    tables: usize,
     /// Keys handed out to be changed in place, with their length then:
     /// their cost is measured again by [`Db::settle`].
     stale: Vec<(Key, usize)>,
@@ -114,12 +112,13 @@ impl Db {
     /// Bytes this database's keys, values and expiry entries cost, with
     /// the tables holding them.
     pub fn used_memory(&self) -> usize {
-        self.used + self.tables
+        self.used + self.table_overhead()
     }
 
-    /// Bytes both tables' slots cost, as last measured (INFO's overhead).
+    /// Bytes both tables' slots cost (INFO's overhead), which the tables
+    /// keep exact.
     pub fn table_overhead(&self) -> usize {
-        self.tables
+        self.keys.table_bytes() + self.expires.table_bytes()
     }
 
     /// Bytes the expiry table costs (MEMORY STATS' overhead lines).
@@ -127,9 +126,8 @@ impl Db {
         self.expires.table_bytes()
     }
 
-    /// Measures again the values changed in place since the last call, and
-    /// reads the tables' cost (which they keep exact). The store calls it
-    /// whenever it hands out the database to change.
+    /// Measures again the values changed in place since the last call. The
+    /// store calls it whenever it hands out the database to change.
     pub fn settle(&mut self) {
         for (key, len_before) in std::mem::take(&mut self.stale) {
             let Some(entry) = self.keys.get_mut(&key[..]) else {
@@ -148,7 +146,6 @@ impl Db {
             self.used = (self.used + cost).saturating_sub(entry.cost as usize);
             entry.cost = clamp(cost);
         }
-        self.tables = self.keys.table_bytes() + self.expires.table_bytes();
     }
 
     /// Notes that `key`'s value is being handed out to change in place.
@@ -351,7 +348,6 @@ impl Db {
             expires: self.expires.clone(),
             access: self.access.clone(),
             used: self.used,
-            tables: self.tables,
             ..Db::default()
         }
     }
@@ -391,7 +387,6 @@ impl Db {
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
         std::mem::swap(&mut self.used, &mut other.used);
-        std::mem::swap(&mut self.tables, &mut other.tables);
     }
 
     fn is_expired(&self, key: &[u8], now: u64) -> bool {
@@ -679,7 +674,6 @@ impl Db {
         self.expire_cursor = 0;
         self.used = 0;
         self.stale.clear();
-        self.tables = self.keys.table_bytes() + self.expires.table_bytes();
     }
 
     /// The keyspace, for walks (KEYS, SCAN). Callers skip expired keys with
