@@ -349,7 +349,7 @@ fn migrate_moves_every_type_between_respd_and_redis() {
     let other = common::start();
     load(&mut client(server.local_addr()));
     // respd → redis-server, then redis-server → respd, then respd → respd.
-    let auth = target_auth();
+    let auth = common::migrate_auth();
     migrate_everything(server.local_addr(), redis.addr, &auth);
     migrate_everything(redis.addr, server.local_addr(), &auth);
     migrate_everything(server.local_addr(), other.local_addr(), &auth);
@@ -431,7 +431,7 @@ fn the_append_only_file_logs_restore_and_migrate_as_their_effects() {
     // MIGRATE is logged as the DEL of what it moved.
     let port = target.local_addr().port().to_string();
     let mut migrate = vec!["MIGRATE", "127.0.0.1", &port, "moved", "0", "5000"];
-    migrate.extend(target_auth());
+    migrate.extend(common::migrate_auth());
     ok(&mut c, &migrate);
     drop(c);
     drop(first);
@@ -461,19 +461,8 @@ fn migrate_copy(s: &mut Client, port: &str) {
         "COPY",
         "REPLACE",
     ];
-    migrate.extend(target_auth());
+    migrate.extend(common::migrate_auth());
     assert_eq!(call(s, &migrate), Frame::Simple("OK".into()));
-}
-
-/// The AUTH2 arguments MIGRATE needs to log in to a target these tests
-/// started, when they run as the test user (whose targets have the
-/// default user off); none otherwise.
-fn target_auth() -> Vec<&'static str> {
-    if common::as_test_user() {
-        vec!["AUTH2", common::TEST_USER.0, common::TEST_USER.1]
-    } else {
-        Vec::new()
-    }
 }
 
 /// The ids of the target's connections whose last command was RESTORE.

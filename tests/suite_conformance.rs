@@ -204,9 +204,7 @@ fn info_counts_migrate_cached_sockets() {
     conn.call(&["SET", "key", "value"]);
     let port = target.local_addr().port().to_string();
     let mut migrate = vec!["MIGRATE", "127.0.0.1", &port, "key", "0", "1000"];
-    if common::as_test_user() {
-        migrate.extend(["AUTH2", common::TEST_USER.0, common::TEST_USER.1]);
-    }
+    migrate.extend(common::migrate_auth());
     assert_eq!(conn.call(&migrate), b"+OK\r\n");
     assert_eq!(conn.info_number("stats", "migrate_cached_sockets"), 1);
     // Redis's field order: after total_forks.

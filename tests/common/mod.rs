@@ -281,6 +281,17 @@ pub fn test_user_args() -> Vec<String> {
     args
 }
 
+/// The AUTH2 arguments MIGRATE needs to log in to a target the tests
+/// started, when they run as the test user (whose servers have the default
+/// user off); none otherwise.
+pub fn migrate_auth() -> Vec<&'static str> {
+    if as_test_user() {
+        vec!["AUTH2", TEST_USER.0, TEST_USER.1]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Arguments that make redis-cli (or respd-cli) log in as the test user
 /// when the tests run as it; none otherwise.
 pub fn cli_auth_args() -> Vec<String> {
