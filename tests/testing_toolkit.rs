@@ -216,6 +216,43 @@ fn the_same_seed_gives_the_same_random_replies() {
     assert_ne!(first, run("43"));
 }
 
+/// LFU counters rise by chance (Redis's `LFULogIncr`); DEBUG SEED fixes
+/// that chance too, so OBJECT FREQ after each read repeats with the seed.
+#[test]
+fn the_same_seed_gives_the_same_lfu_counters() {
+    fn run(seed: &str) -> Vec<i64> {
+        let server = start();
+        let mut con = client(&server);
+        let _: () = redis::cmd("CONFIG")
+            .arg(&[
+                "SET",
+                "maxmemory-policy",
+                "allkeys-lfu",
+                "lfu-log-factor",
+                "1",
+            ])
+            .query(&mut con)
+            .unwrap();
+        let _: () = debug(&mut con, &["SEED", seed]);
+        let _: () = con.set("k", "v").unwrap();
+        (0..400)
+            .map(|_| {
+                let _: String = con.get("k").unwrap();
+                redis::cmd("OBJECT")
+                    .arg(&["FREQ", "k"])
+                    .query(&mut con)
+                    .unwrap()
+            })
+            .collect()
+    }
+    let first = run("42");
+    // The counter moved by chance, not on every read.
+    assert!(first.windows(2).any(|pair| pair[0] == pair[1]), "{first:?}");
+    assert!(first.last() > first.first(), "{first:?}");
+    assert_eq!(first, run("42"));
+    assert_ne!(first, run("43"));
+}
+
 #[test]
 fn an_injected_error_reaches_the_client_as_a_redis_error() {
     let server = start();

@@ -80,7 +80,9 @@ fn seed(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let [seed] = args else {
         return Err(wrong_arguments("seed"));
     };
-    cx.shared.ambient.chance.seed(integer(seed)? as u64);
+    let seed = integer(seed)? as u64;
+    cx.shared.ambient.chance.seed(seed);
+    cx.shared.store.access().seed(seed);
     // Empty databases are laid out anew from the seed, so RANDOMKEY on a
     // fresh server repeats too (a map's layout is fixed when it is made).
     for index in 0..cx.shared.store.len() {

@@ -17,8 +17,7 @@
 //! [`super::Db::peek`]). Switching policy at run time does not convert
 //! the clocks: they take a while to mean the new thing, as in Redis.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// The LRU clock's bits: 24, so it wraps after 194 days.
 const LRU_MAX: u32 = (1 << 24) - 1;
@@ -59,6 +58,10 @@ pub struct AccessPolicy {
     /// `zset-max-listpack-entries`), for the [`flags::OUTGREW_COMPACT`]
     /// flag.
     compact_limits: [AtomicU32; 3],
+    /// The LFU counters' source of chance: a Weyl sequence run through
+    /// splitmix, one step per draw. One per server (not per thread), so
+    /// DEBUG SEED makes LFU counters repeat like every other random reply.
+    lfu_chance: AtomicU64,
 }
 
 /// Which of [`AccessPolicy`]'s compact limits.
@@ -82,6 +85,7 @@ impl Default for AccessPolicy {
                 AtomicU32::new(512),
                 AtomicU32::new(128),
             ],
+            lfu_chance: AtomicU64::new(crate::util::Rng::new().next_u64()),
         }
     }
 }
@@ -149,7 +153,11 @@ impl AccessPolicy {
             return lru_clock(now_ms);
         }
         let counter = self.frequency(clock, now_ms);
-        let counter = log_increment(counter, self.log_factor.load(Ordering::Relaxed));
+        let counter = log_increment(
+            counter,
+            self.log_factor.load(Ordering::Relaxed),
+            self.random_unit(),
+        );
         (lfu_minutes(now_ms) << 8) | u32::from(counter)
     }
 
@@ -161,6 +169,23 @@ impl AccessPolicy {
         let before = clock.0.load(Ordering::Relaxed);
         let after = self.touched(before & CLOCK_BITS, now_ms) | (before & !CLOCK_BITS);
         clock.0.store(after, Ordering::Relaxed);
+    }
+
+    /// Fixes the LFU counters' sequence of chances (DEBUG SEED).
+    pub fn seed(&self, seed: u64) {
+        self.lfu_chance.store(seed, Ordering::Relaxed);
+    }
+
+    /// A random number in [0, 1): one atomic add, no lock.
+    fn random_unit(&self) -> f64 {
+        const WEYL_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut z = self
+            .lfu_chance
+            .fetch_add(WEYL_STEP, Ordering::Relaxed)
+            .wrapping_add(WEYL_STEP);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as f64 / 2f64.powi(64)
     }
 
     /// An LFU clock's counter once decayed to `now_ms` (Redis's
@@ -292,32 +317,16 @@ fn lfu_minutes(now_ms: u64) -> u32 {
 
 /// Raises an LFU counter, less likely the higher it is (Redis's
 /// `LFULogIncr`).
-fn log_increment(counter: u8, log_factor: u32) -> u8 {
+fn log_increment(counter: u8, log_factor: u32, chance: f64) -> u8 {
     if counter == u8::MAX {
         return counter;
     }
     let base = f64::from(counter.saturating_sub(LFU_INIT));
-    let chance = 1.0 / (base * f64::from(log_factor) + 1.0);
-    if random_unit() < chance {
+    if chance < 1.0 / (base * f64::from(log_factor) + 1.0) {
         counter + 1
     } else {
         counter
     }
-}
-
-/// A random number in [0, 1), from a generator per thread.
-fn random_unit() -> f64 {
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(crate::util::Rng::new().next_u64() | 1);
-    }
-    STATE.with(|state| {
-        let mut x = state.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        state.set(x);
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    })
 }
 
 #[cfg(test)]

@@ -37,7 +37,8 @@ const TEST_USER_RULES: &[&str] = &[
 
 /// True when the tests run as [`TEST_USER`].
 pub fn as_test_user() -> bool {
-    std::env::var_os("RESPD_TEST_USER").is_some()
+    // Set and not empty: `RESPD_TEST_USER=` turns it off like unsetting it.
+    std::env::var_os("RESPD_TEST_USER").is_some_and(|value| !value.is_empty())
 }
 
 /// `AUTH tester tester-pw`, when the tests run as the test user.
