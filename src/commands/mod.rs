@@ -524,6 +524,7 @@ impl<'a> Context<'a> {
     }
 
     /// The connection's hold on the gate for scripts, if it keeps one.
+    #[cfg(feature = "scripting")]
     pub(crate) fn script_gate(&mut self) -> Option<&mut (dyn HeldGate + 'a)> {
         self.script_gate.as_deref_mut()
     }
