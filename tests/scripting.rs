@@ -1304,3 +1304,177 @@ fn until_pong(stream: &mut TcpStream, request: &[u8]) -> Vec<u8> {
     }
     got
 }
+
+/// The bulk string in a reply (SCRIPT LOAD's SHA-1).
+fn bulk_text(reply: &[u8]) -> String {
+    let text = text(reply);
+    text.lines().nth(1).expect("a bulk string").to_string()
+}
+
+/// The integer of a `:n` reply.
+fn integer(reply: &[u8]) -> i64 {
+    let text = text(reply);
+    let digits = text.strip_prefix(':').map(str::trim_end);
+    digits
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("not an integer reply: {text:?}"))
+}
+
+/// Sends `requests` from a thread of its own (a large pipeline must not
+/// wait for its replies to be read) and reads `count` replies in order.
+fn pipeline(conn: &mut Conn, requests: Vec<u8>, count: usize) -> Vec<Vec<u8>> {
+    let mut stream = conn.0.get_ref().try_clone().unwrap();
+    let sender = std::thread::spawn(move || stream.write_all(&requests).unwrap());
+    let replies = (0..count).map(|_| conn.read()).collect();
+    sender.join().unwrap();
+    replies
+}
+
+/// A connection's pipelined scripts share one hold of the EXEC gate, from
+/// one buffered script to the next: whatever else is in the pipeline,
+/// whatever other clients do meanwhile, every reply is exact and in order,
+/// nobody sees a script half done, and another client's SCRIPT KILL,
+/// CLIENT UNPAUSE or INFO is never shut out by a pipeline waiting mid-way.
+#[test]
+fn pipelined_scripts_among_other_commands_reply_exactly_and_in_order() {
+    let server = start();
+    let addr = server.local_addr();
+    let mut admin = Conn::open(addr);
+    // Two increments of 1 per script: a half-done script shows an odd value.
+    let sha = bulk_text(&admin.call(&[
+        "SCRIPT",
+        "LOAD",
+        "redis.call('INCR', KEYS[1]) return redis.call('INCR', KEYS[1])",
+    ]));
+    let library = "#!lua name=batch\nredis.register_function('bump', function(keys) return redis.call('INCRBY', keys[1], 2) end)";
+    assert_eq!(
+        admin.call(&["FUNCTION", "LOAD", library]),
+        b"$5\r\nbatch\r\n"
+    );
+    const ROUNDS: usize = 1500;
+    let mut requests = Vec::new();
+    let mut push = |args: &[&str]| requests.extend(Frame::command(args).to_bytes());
+    for round in 0..ROUNDS {
+        let value = round.to_string();
+        let key = format!("k{round}");
+        push(&["EVALSHA", &sha, "1", "counter"]);
+        push(&["FCALL", "bump", "1", "counter"]);
+        push(&["EVALSHA", &sha.to_uppercase(), "1", "counter"]);
+        push(&["SET", &key, &value]);
+        push(&["EVAL", "return redis.call('GET', KEYS[1])", "1", &key]);
+        push(&["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"]);
+        push(&["MULTI"]);
+        push(&["EVALSHA", &sha, "1", "counter"]);
+        push(&["EXEC"]);
+        push(&["GET", &key]);
+    }
+    push(&["PING"]);
+    // Meanwhile another client writes the same key and asks to kill.
+    let other = std::thread::spawn(move || {
+        let mut conn = Conn::open(addr);
+        let mut seen = Vec::new();
+        for _ in 0..ROUNDS {
+            seen.push(integer(&conn.call(&["INCRBY", "counter", "2"])));
+            let now = text(&conn.call(&["GET", "counter"]));
+            let now: i64 = now.lines().nth(1).unwrap().parse().unwrap();
+            assert_eq!(now % 2, 0, "saw a script half done");
+            assert_eq!(
+                conn.call(&["SCRIPT", "KILL"]),
+                b"-NOTBUSY No scripts in execution right now.\r\n"
+            );
+        }
+        seen
+    });
+    let mut conn = Conn::open(addr);
+    let replies = pipeline(&mut conn, requests, ROUNDS * 10 + 1);
+    let mut totals = other.join().unwrap();
+    let mut last = 0;
+    let mut ours = |reply: &[u8]| {
+        let total = integer(reply);
+        assert!(total > last && total % 2 == 0, "{total} after {last}");
+        last = total;
+        total
+    };
+    for (round, replies) in replies.chunks(10).take(ROUNDS).enumerate() {
+        let value = round.to_string();
+        let bulk = format!("${}\r\n{value}\r\n", value.len());
+        totals.push(ours(&replies[0]));
+        totals.push(ours(&replies[1]));
+        totals.push(ours(&replies[2]));
+        assert_eq!(replies[3], b"+OK\r\n");
+        assert_eq!(text(&replies[4]), bulk);
+        assert_eq!(
+            replies[5],
+            b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
+        );
+        assert_eq!(replies[6], b"+OK\r\n");
+        assert_eq!(replies[7], b"+QUEUED\r\n");
+        let exec = text(&replies[8]);
+        let inner = exec.strip_prefix("*1\r\n").expect("EXEC's one reply");
+        totals.push(ours(inner.as_bytes()));
+        assert_eq!(text(&replies[9]), bulk);
+    }
+    assert_eq!(replies[ROUNDS * 10], b"+PONG\r\n");
+    // Every increment of 2 happened once, whole.
+    totals.sort_unstable();
+    let expected: Vec<i64> = (1..=totals.len() as i64).map(|n| n * 2).collect();
+    assert_eq!(totals, expected);
+
+    // A slow script in the middle of a pipeline: the others get -BUSY and
+    // SCRIPT KILL stops it; the scripts after it run.
+    assert_eq!(
+        admin.call(&["CONFIG", "SET", "busy-reply-threshold", "100"]),
+        b"+OK\r\n"
+    );
+    let mut requests = Vec::new();
+    for args in [
+        &["EVALSHA", &sha, "1", "slow"][..],
+        &["EVAL", "while true do end", "0"],
+        &["EVALSHA", &sha, "1", "slow"],
+        &["GET", "slow"],
+        &["PING"],
+    ] {
+        requests.extend(Frame::command(args).to_bytes());
+    }
+    let mut stream = conn.0.get_ref().try_clone().unwrap();
+    stream.write_all(&requests).unwrap();
+    eventually(|| admin.call(&["GET", "x"]) == BUSY);
+    assert_eq!(admin.call(&["EVALSHA", &sha, "1", "slow"]), BUSY);
+    assert_eq!(admin.call(&["SCRIPT", "KILL"]), b"+OK\r\n");
+    assert_eq!(conn.read(), b":2\r\n");
+    assert_eq!(
+        text(&conn.read()),
+        "-ERR Script killed by user with SCRIPT KILL... script: 694a5fe1ddb97a4c6a1bf299d9537c7d3d0f84e7, on @user_script:1.\r\n"
+    );
+    assert_eq!(conn.read(), b":4\r\n");
+    assert_eq!(conn.read(), b"$1\r\n4\r\n");
+    assert_eq!(conn.read(), b"+PONG\r\n");
+
+    // CLIENT PAUSE WRITE lets a no-writes script by and holds the next
+    // one: that one waits without the gate, so INFO and UNPAUSE get in.
+    let read_only = bulk_text(&admin.call(&[
+        "SCRIPT",
+        "LOAD",
+        "#!lua flags=no-writes\nreturn redis.call('GET', KEYS[1])",
+    ]));
+    assert_eq!(
+        admin.call(&["CLIENT", "PAUSE", "100000", "WRITE"]),
+        b"+OK\r\n"
+    );
+    let mut requests = Vec::new();
+    for args in [
+        &["EVALSHA", &read_only, "1", "paused"][..],
+        &["EVALSHA", &sha, "1", "paused"],
+        &["EVALSHA", &read_only, "1", "paused"],
+        &["PING"],
+    ] {
+        requests.extend(Frame::command(args).to_bytes());
+    }
+    stream.write_all(&requests).unwrap();
+    eventually(|| text(&admin.call(&["INFO", "clients"])).contains("blocked_clients:1\r\n"));
+    assert_eq!(admin.call(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+    assert_eq!(conn.read(), b"$-1\r\n");
+    assert_eq!(conn.read(), b":2\r\n");
+    assert_eq!(conn.read(), b"$1\r\n2\r\n");
+    assert_eq!(conn.read(), b"+PONG\r\n");
+}

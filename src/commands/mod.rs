@@ -487,6 +487,21 @@ pub struct Context<'a> {
     gate: Option<RwLockReadGuard<'a, ()>>,
     /// The append-only file's hold on this command (see `persistence::aof`).
     pub(crate) aof: crate::persistence::aof::Slot<'a>,
+    /// The connection's hold on the gate's exclusive side, kept from one
+    /// buffered script to the next (see [`HeldGate`]); none for the
+    /// clients the server drives itself.
+    script_gate: Option<&'a mut dyn HeldGate>,
+}
+
+/// The EXEC gate's exclusive side as a connection may keep it across the
+/// scripts already in its input buffer (`crate::scripting::ScriptGate`).
+/// Whoever runs anything but a script, or waits, lets go of it first.
+pub trait HeldGate {
+    fn held(&self) -> bool;
+    /// Takes the exclusive side unless held: waits for it, or `-BUSY` when
+    /// a slow script has it.
+    fn take(&mut self) -> Result<(), Error>;
+    fn release(&mut self);
 }
 
 impl<'a> Context<'a> {
@@ -498,6 +513,27 @@ impl<'a> Context<'a> {
             out,
             gate: None,
             aof: Default::default(),
+            script_gate: None,
+        }
+    }
+
+    /// Lets scripts keep `gate` (the connection's) from one to the next.
+    pub fn with_script_gate(mut self, gate: &'a mut dyn HeldGate) -> Self {
+        self.script_gate = Some(gate);
+        self
+    }
+
+    /// The connection's hold on the gate for scripts, if it keeps one.
+    #[cfg(feature = "scripting")]
+    pub(crate) fn script_gate(&mut self) -> Option<&mut (dyn HeldGate + 'a)> {
+        self.script_gate.as_deref_mut()
+    }
+
+    /// Lets go of the gate kept for scripts, before something else runs or
+    /// the client waits.
+    fn release_script_gate(&mut self) {
+        if let Some(gate) = self.script_gate.as_deref_mut() {
+            gate.release();
         }
     }
 
@@ -594,6 +630,7 @@ impl<'a> Context<'a> {
     /// elsewhere can run.
     pub fn release_gate(&mut self) {
         self.gate = None;
+        self.release_script_gate();
     }
 
     /// Logs keyspace event `name` (`set`, `lpush`...) of `class` about `key`
@@ -643,6 +680,14 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
     {
         return;
     }
+    // Only a script keeps the gate its predecessor in the buffer held.
+    if cx.script_gate.as_ref().is_some_and(|gate| gate.held())
+        && !scripting::RUNS_SCRIPTS
+            .iter()
+            .any(|name| name.as_bytes().eq_ignore_ascii_case(&args[0]))
+    {
+        cx.release_script_gate();
+    }
     let reply_start = cx.out.buf.len();
     let result = dispatch(cx, args);
     if let Err(error) = result {
@@ -669,7 +714,11 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
         crate::notify::publish_pending(cx.shared);
     }
     cx.gate = None;
-    // With appendfsync always, the reply waits here for the fsync.
+    // With appendfsync always, the reply waits here for the fsync: not
+    // with the gate, which the others' writes would then wait for too.
+    if crate::persistence::aof::syncs_before_reply(cx.shared, &cx.aof) {
+        cx.release_script_gate();
+    }
     crate::persistence::aof::finish(cx.shared, &mut cx.aof);
     let pushed = std::mem::take(&mut cx.session.pushing);
     match cx.session.reply_mode {
@@ -737,6 +786,9 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     };
     // CLIENT PAUSE holds the command back (before MULTI queues it, as in
     // Redis's processCommand).
+    if cx.shared.pause.engaged() || cx.session.multi.is_some() {
+        cx.release_script_gate();
+    }
     client::wait_while_paused(cx, resolved, args)?;
     if let Some(transaction) = cx.session.multi.as_mut() {
         if !NOT_QUEUED.contains(&resolved.parent) {
@@ -757,6 +809,7 @@ fn dispatch(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     // reply) or goes on (then run as usual). SHUTDOWN inside EXEC runs on.
     if cx.shared.shutdown.closing() && !cx.session.in_exec {
         cx.gate = None;
+        cx.release_script_gate();
         return match crate::shutdown::wait_for_outcome(cx.shared) {
             crate::shutdown::Arrival::Proceed => dispatch(cx, args),
             crate::shutdown::Arrival::Close => {

@@ -416,6 +416,12 @@ pub fn blocking(cx: &mut Context<'_>, attempt: Attempt) -> Attempt {
     })
 }
 
+/// True when [`finish`] will wait for the disk: the command logged
+/// something and `appendfsync` is `always`.
+pub fn syncs_before_reply(shared: &Shared, slot: &Slot<'_>) -> bool {
+    slot.order.is_some() && fsync_always(shared)
+}
+
 /// After the command (and the blocked clients it served): lets go of the
 /// order lock, then brings the log to disk as the policy asks, before the
 /// reply can be sent.

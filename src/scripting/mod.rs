@@ -636,6 +636,47 @@ fn exclusive_gate(shared: &Shared) -> Result<RwLockWriteGuard<'_, ()>, Error> {
         .unwrap_or_else(PoisonError::into_inner))
 }
 
+/// The exclusive side of the EXEC gate as a connection keeps it across the
+/// scripts already in its input buffer, as Redis runs a client's whole
+/// query buffer in one go: with a pipeline, the next script's thread is
+/// woken once per batch, not once per script only to find the gate retaken.
+/// The connection lets go before it reads from its socket (so never while
+/// it waits for input or sends replies), and the dispatcher before any
+/// other command and before anything that waits (CLIENT PAUSE, a shutdown
+/// under way). Each script still counts as running on its own (`-BUSY`,
+/// SCRIPT KILL, the time limit): between two, none runs.
+pub struct ScriptGate<'s> {
+    shared: &'s Shared,
+    /// The gate, then the count that makes other commands poll for it
+    /// (dropped in this order: the gate is free when they are woken).
+    held: Option<(RwLockWriteGuard<'s, ()>, Entering<'s>)>,
+}
+
+impl<'s> ScriptGate<'s> {
+    pub fn new(shared: &'s Shared) -> Self {
+        ScriptGate { shared, held: None }
+    }
+}
+
+impl crate::commands::HeldGate for ScriptGate<'_> {
+    fn held(&self) -> bool {
+        self.held.is_some()
+    }
+
+    fn take(&mut self) -> Result<(), Error> {
+        if self.held.is_none() {
+            let entering = Entering::new(&self.shared.scripting);
+            let gate = exclusive_gate(self.shared)?;
+            self.held = Some((gate, entering));
+        }
+        Ok(())
+    }
+
+    fn release(&mut self) {
+        self.held = None;
+    }
+}
+
 /// Counts a script that waits for or holds the gate, until dropped; then
 /// wakes the commands waiting for the gate.
 struct Entering<'a>(&'a Scripting);
@@ -714,11 +755,18 @@ pub(crate) fn run_script(
     let shared = cx.shared;
     // Commands arriving meanwhile poll rather than queue behind us (see
     // `wait_for_gate`). Inside EXEC the gate is already ours.
-    let _entering = Entering::new(&shared.scripting);
-    let _exclusive = match cx.session.in_exec {
-        true => None,
-        false => Some(exclusive_gate(shared)?),
-    };
+    // A connection's batch keeps the gate from one script to the next.
+    let mut _entering = None;
+    let mut _exclusive = None;
+    if !cx.session.in_exec {
+        match cx.script_gate() {
+            Some(batch) => batch.take()?,
+            None => {
+                _entering = Some(Entering::new(&shared.scripting));
+                _exclusive = Some(exclusive_gate(shared)?);
+            }
+        }
+    }
     let mut guard = shared.scripting.vm()?;
     let Some(vm) = guard.as_mut() else {
         return Err(VM_FAILED.into());

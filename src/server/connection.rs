@@ -44,9 +44,10 @@ const KEEP_OUTPUT_BYTES: usize = 64 * 1024;
 /// Stack size of a subscriber's writer thread: it only moves bytes.
 const WRITER_STACK_BYTES: usize = 64 * 1024;
 
-/// The socket as the parser sees it: reading first sends whatever replies
-/// are pending, because a read may block.
-struct Socket {
+/// The socket as the parser sees it: reading first lets go of the gate kept
+/// for scripts and sends whatever replies are pending, because a read may
+/// block.
+struct Socket<'s> {
     /// Shared with the client registry, which may shut it down (CLIENT KILL)
     /// from another thread. One file descriptor per client, as in Redis.
     stream: Arc<Stream>,
@@ -64,6 +65,13 @@ struct Socket {
     /// While tracing: the bytes read from the socket whose command has not
     /// been traced yet (the last command's tail, and what is buffered).
     received: Vec<u8>,
+    /// The EXEC gate, kept across the scripts already read (see
+    /// `crate::scripting::ScriptGate`): held only while the parser finds
+    /// whole commands in the buffer, never across a read or a write.
+    #[cfg(feature = "scripting")]
+    script_gate: crate::scripting::ScriptGate<'s>,
+    #[cfg(not(feature = "scripting"))]
+    script_gate: std::marker::PhantomData<&'s Shared>,
 }
 
 /// Whether `trace` is on, as of the last configuration change seen, and
@@ -137,8 +145,17 @@ impl Drop for OutboxRoute {
     }
 }
 
-impl Socket {
+impl Socket<'_> {
+    /// Lets go of the gate kept for scripts.
+    fn release_script_gate(&mut self) {
+        #[cfg(feature = "scripting")]
+        commands::HeldGate::release(&mut self.script_gate);
+    }
+
+    /// Sends the replies written so far. The gate kept for scripts goes
+    /// first: a slow client must not hold up the others.
     fn send_pending(&mut self) -> io::Result<()> {
+        self.release_script_gate();
         // A writer started by another thread (a push to this client): from
         // now on the replies queue behind what it was sent.
         if self.outbox.is_none() && self.push_slot.started.load(Ordering::Acquire) {
@@ -177,7 +194,7 @@ impl Socket {
     }
 }
 
-impl Read for Socket {
+impl Read for Socket<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.tracer.refresh();
         self.send_pending()?;
@@ -254,7 +271,7 @@ impl<R: Read> BufRead for StackReader<'_, R> {
 
 /// Traces the bytes the parser consumed since the last call: what the
 /// socket read, minus what still waits in the reader's buffer.
-fn trace_received(reader: &mut StackReader<'_, Socket>) {
+fn trace_received(reader: &mut StackReader<'_, Socket<'_>>) {
     let buffered = reader.buffer().len();
     let socket = reader.get_mut();
     if !socket.tracer.on {
@@ -315,6 +332,10 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
         outbox: None,
         tracer,
         received: Vec::new(),
+        #[cfg(feature = "scripting")]
+        script_gate: crate::scripting::ScriptGate::new(shared),
+        #[cfg(not(feature = "scripting"))]
+        script_gate: std::marker::PhantomData,
     };
     let mut read_buffer = [0u8; READ_BUFFER_BYTES];
     let mut reader = StackReader::new(socket, &mut read_buffer);
@@ -340,10 +361,12 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
                 };
                 match injected {
                     Some(error) => socket.reply.error(&error),
-                    None => commands::execute(
-                        &mut Context::new(shared, &mut session, &mut socket.reply),
-                        command.args(),
-                    ),
+                    None => {
+                        let cx = Context::new(shared, &mut session, &mut socket.reply);
+                        #[cfg(feature = "scripting")]
+                        let cx = cx.with_script_gate(&mut socket.script_gate);
+                        commands::execute(&mut { cx }, command.args());
+                    }
                 }
                 // QUIT: the client is gone for the others before its last
                 // reply reaches it, as Redis frees it right after writing.
@@ -402,6 +425,7 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
             Err(ReadError::Io(_)) => break,
         }
     }
+    reader.get_mut().release_script_gate();
     commands::disconnect(shared, &mut session);
     let socket = reader.get_mut();
     let _ = socket.send_pending();
@@ -494,7 +518,7 @@ fn push_outbox(
 
 /// After a command of a client that has an outbox: starts its writer thread
 /// the first time, and keeps its output limit in step with its class.
-fn route_through_outbox(shared: &Arc<Shared>, session: &Session, socket: &mut Socket) {
+fn route_through_outbox(shared: &Arc<Shared>, session: &Session, socket: &mut Socket<'_>) {
     let limits = shared.pubsub.output_limits(shared);
     let limit = if session.pubsub.subscribed() {
         limits.pubsub
@@ -583,7 +607,7 @@ fn peer_closed(stream: &Stream) -> bool {
 
 /// Applies `timeout` (seconds of idleness before the server closes a
 /// client) when it has changed.
-fn apply_idle_timeout(socket: &mut Socket, seconds: u64) {
+fn apply_idle_timeout(socket: &mut Socket<'_>, seconds: u64) {
     let wanted = (seconds > 0).then(|| Duration::from_secs(seconds));
     if wanted != socket.idle_timeout {
         let _ = socket.stream.set_read_timeout(wanted);
