@@ -85,6 +85,7 @@ impl Default for CommandStats {
 
 impl CommandStats {
     /// The slot of a row of the command table.
+    #[inline]
     pub fn slot(&self, command: &Command) -> Option<&Slot> {
         let index = rows().1.get(&(command as *const Command as usize))?;
         self.slots.get(*index)

@@ -231,9 +231,11 @@ impl Default for NameHasher {
 }
 
 impl std::hash::Hasher for NameHasher {
+    #[inline]
     fn finish(&self) -> u64 {
         self.0
     }
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         for &byte in bytes {
             self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
@@ -539,11 +541,13 @@ impl<'a> Context<'a> {
 
     /// The selected database, to read. The guard borrows the server, not
     /// the context, so a handler can write its reply while holding it.
+    #[inline]
     pub fn db(&self) -> RwLockReadGuard<'a, Db> {
         self.shared.store.read(self.session.db)
     }
 
     /// The selected database, to change.
+    #[inline]
     pub fn db_mut(&self) -> RwLockWriteGuard<'a, Db> {
         self.shared.store.write(self.session.db)
     }
@@ -1083,6 +1087,7 @@ pub fn timeout_arg(arg: &[u8]) -> Result<Option<std::time::Duration>, Error> {
 }
 
 /// True when `arg` equals `word`, ignoring ASCII case (option names).
+#[inline]
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }

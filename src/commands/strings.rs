@@ -88,6 +88,7 @@ pub static COMMANDS: &[Command] = &[
 ];
 
 /// The string under `key`: None when missing, WRONGTYPE for other types.
+#[inline]
 fn string_at<'d>(db: &'d Db, key: &[u8], now: u64) -> Result<Option<&'d [u8]>, Error> {
     match db.get(key, now) {
         None => Ok(None),
@@ -109,6 +110,7 @@ fn read_string<'d>(
 }
 
 /// Writes a string or a null reply.
+#[inline]
 fn reply_string(cx: &mut Context<'_>, value: Option<&[u8]>) {
     match value {
         Some(bytes) => cx.out.bulk(bytes),

@@ -91,7 +91,8 @@ impl Hasher for BucketHasher {
 /// random picks repeat; the secret still comes from the server's chance.
 #[derive(Debug, Clone)]
 enum BucketPicker {
-    Random(RandomState),
+    /// SipHash-1-3 under two secret keys (std's `RandomState` hash).
+    Random(u64, u64),
     Seeded(u64, u64),
 }
 
@@ -99,22 +100,146 @@ impl BucketPicker {
     fn new() -> Self {
         match crate::clock::current_seed() {
             Some(seed) => BucketPicker::Seeded(seed, crate::clock::current_seed().unwrap_or(seed)),
-            None => BucketPicker::Random(RandomState::new()),
+            None => {
+                // Two secret keys from std's per-process randomness.
+                let state = RandomState::new();
+                BucketPicker::Random(state.hash_one(0u64), state.hash_one(1u64))
+            }
         }
     }
 
+    #[inline]
     fn hash_one<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
-        match self {
-            BucketPicker::Random(state) => state.hash_one(key),
-            BucketPicker::Seeded(k0, k1) => {
-                // SipHash-1-3 with zero keys, keyed by a secret prefix.
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                hasher.write_u64(*k0);
-                hasher.write_u64(*k1);
-                key.hash(&mut hasher);
-                hasher.finish()
-            }
+        let (keys, prefix) = match *self {
+            BucketPicker::Random(k0, k1) => ((k0, k1), None),
+            // SipHash-1-3 with zero keys, keyed by a secret prefix.
+            BucketPicker::Seeded(k0, k1) => ((0, 0), Some((k0, k1))),
+        };
+        let mut hasher = Sip13::new(keys.0, keys.1);
+        if let Some((k0, k1)) = prefix {
+            hasher.write_u64(k0);
+            hasher.write_u64(k1);
         }
+        key.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// SipHash-1-3, word for word std's `DefaultHasher` (a test holds them
+/// equal), written out here with `#[inline]` so that the size-optimized
+/// release build still inlines it: every keyspace, set, hash and sorted
+/// set lookup runs it once.
+struct Sip13 {
+    v0: u64,
+    v1: u64,
+    v2: u64,
+    v3: u64,
+    /// Bytes not yet compressed (little-endian, `pending` of them).
+    tail: u64,
+    pending: usize,
+    length: usize,
+}
+
+impl Sip13 {
+    #[inline]
+    fn new(k0: u64, k1: u64) -> Self {
+        Sip13 {
+            v0: k0 ^ 0x736f_6d65_7073_6575,
+            v1: k1 ^ 0x646f_7261_6e64_6f6d,
+            v2: k0 ^ 0x6c79_6765_6e65_7261,
+            v3: k1 ^ 0x7465_6462_7974_6573,
+            tail: 0,
+            pending: 0,
+            length: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn compress(&mut self, word: u64) {
+        let mut v = [self.v0, self.v1, self.v2, self.v3];
+        v[3] ^= word;
+        sip_round(&mut v);
+        v[0] ^= word;
+        [self.v0, self.v1, self.v2, self.v3] = v;
+    }
+}
+
+#[inline(always)]
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
+}
+
+impl Hasher for Sip13 {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.length += bytes.len();
+        let mut rest = bytes;
+        if self.pending != 0 {
+            // Top up the word a shorter write left.
+            let take = rest.len().min(8 - self.pending);
+            for (at, &byte) in rest[..take].iter().enumerate() {
+                self.tail |= u64::from(byte) << (8 * (self.pending + at));
+            }
+            self.pending += take;
+            rest = &rest[take..];
+            if self.pending < 8 {
+                return;
+            }
+            let word = self.tail;
+            self.compress(word);
+            self.tail = 0;
+            self.pending = 0;
+        }
+        let mut words = rest.chunks_exact(8);
+        for word in &mut words {
+            let mut array = [0u8; 8];
+            array.copy_from_slice(word);
+            self.compress(u64::from_le_bytes(array));
+        }
+        let remainder = words.remainder();
+        let mut array = [0u8; 8];
+        array[..remainder.len()].copy_from_slice(remainder);
+        self.tail = u64::from_le_bytes(array);
+        self.pending = remainder.len();
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        if self.pending == 0 {
+            self.length += 8;
+            self.compress(n.to_le());
+        } else {
+            self.write(&n.to_le_bytes());
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // Four words in registers, not a copy of the hasher (which a
+        // size-optimized build makes with a call to memcpy).
+        let last = ((self.length as u64 & 0xff) << 56) | self.tail;
+        let mut v = [self.v0, self.v1, self.v2, self.v3 ^ last];
+        sip_round(&mut v);
+        v[0] ^= last;
+        v[2] ^= 0xff;
+        sip_round(&mut v);
+        sip_round(&mut v);
+        sip_round(&mut v);
+        v[0] ^ v[1] ^ v[2] ^ v[3]
     }
 }
 
@@ -147,6 +272,7 @@ impl<V> Dict<V> {
         self.len == 0
     }
 
+    #[inline]
     fn bucket_of<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
         (self.hasher.hash_one(key) as usize) & (self.buckets.len() - 1)
     }
@@ -483,6 +609,35 @@ impl<V> Dict<V> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn the_bucket_picker_hashes_as_std_siphash() {
+        let mut writes: Vec<Vec<u8>> = Vec::new();
+        for len in 0..40u8 {
+            writes.push((0..len).map(|b| b.wrapping_mul(37) ^ len).collect());
+        }
+        for (at, bytes) in writes.iter().enumerate() {
+            let mut ours = Sip13::new(0, 0);
+            let mut std_hasher = std::collections::hash_map::DefaultHasher::new();
+            // Aligned and unaligned streams: a word, some bytes, a slice.
+            ours.write_u64(at as u64);
+            std_hasher.write_u64(at as u64);
+            ours.write(&bytes[..at % 5 % (bytes.len() + 1)]);
+            std_hasher.write(&bytes[..at % 5 % (bytes.len() + 1)]);
+            ours.write_u64(0x0123_4567_89ab_cdef);
+            std_hasher.write_u64(0x0123_4567_89ab_cdef);
+            bytes[..].hash(&mut ours);
+            bytes[..].hash(&mut std_hasher);
+            assert_eq!(ours.finish(), std_hasher.finish(), "write {at}");
+            let seeded = BucketPicker::Seeded(at as u64, 7);
+            let mut std_seeded = std::collections::hash_map::DefaultHasher::new();
+            std_seeded.write_u64(at as u64);
+            std_seeded.write_u64(7);
+            bytes[..].hash(&mut std_seeded);
+            assert_eq!(seeded.hash_one(&bytes[..]), std_seeded.finish());
+            assert_eq!(seeded.hash_one(&Key::from(&bytes[..])), std_seeded.finish());
+        }
+    }
 
     #[test]
     fn the_bucket_hash_tells_numbered_keys_apart() {
