@@ -670,7 +670,7 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
     }
     cx.gate = None;
     // With appendfsync always, the reply waits here for the fsync.
-    crate::persistence::aof::finish(cx.shared, &mut cx.aof);
+    crate::persistence::aof::finish(cx.shared, &mut cx.aof, cx.out);
     let pushed = std::mem::take(&mut cx.session.pushing);
     match cx.session.reply_mode {
         ReplyMode::On => {}
