@@ -590,6 +590,13 @@ fn flush_to(shared: &Shared, fsync: bool, upto: u64) {
     if done.load(Ordering::Acquire) >= upto {
         return;
     }
+    if !fsync {
+        // A write to the page cache is quicker than a wait for a leader
+        // (who may lose its core meanwhile): whoever holds the sink writes
+        // what is buffered, the others find their bytes written.
+        write_out(shared, false, upto);
+        return;
+    }
     {
         let mut flushing = lock(&aof.flushing);
         loop {
@@ -615,14 +622,18 @@ fn flush_to(shared: &Shared, fsync: bool, upto: u64) {
         }
     }
     let _leading = Leading(aof);
-    write_out(shared, fsync);
+    write_out(shared, true, upto);
 }
 
-/// The leader's work in [`flush_to`]: writes the buffer to the increment,
-/// and fsyncs it if asked.
-fn write_out(shared: &Shared, fsync: bool) {
+/// Writes the buffer to the increment, and fsyncs it if asked, unless that
+/// was done up to `upto` meanwhile.
+fn write_out(shared: &Shared, fsync: bool, upto: u64) {
     let aof = &shared.persistence.aof;
     let mut sink = lock(&aof.sink);
+    let done = if fsync { &aof.synced } else { &aof.written };
+    if done.load(Ordering::Acquire) >= upto {
+        return;
+    }
     let Some(sink) = sink.as_mut() else {
         return;
     };
