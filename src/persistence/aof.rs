@@ -12,8 +12,11 @@
 //! its reply has been decided (and blocked clients it woke were served), and
 //! adds its entry to an in-memory buffer under it. The buffer reaches the
 //! file after the lock is released, so with `appendfsync always` one fsync
-//! covers the entries of every client that wrote meanwhile (group commit),
-//! and no reply is sent before the fsync of its entry.
+//! covers the entries of every client that wrote meanwhile (group commit:
+//! one leader writes and fsyncs, the others wait on a condition variable
+//! for their bytes), and no reply is sent before the fsync of its entry.
+//! A connection brings the log to disk once per batch of replies (a
+//! pipeline), just before it sends them, not once per command.
 //!
 //! **What is logged** is the command as executed, when it changed
 //! something (the store's change counter moved, or a FUNCTION command
