@@ -171,6 +171,7 @@ impl Outbox {
         let mut out = Reply {
             buf: std::mem::take(&mut pending.queue),
             resp3: pending.resp3,
+            ..Reply::default()
         };
         encode(&mut out);
         pending.queue = out.buf;

@@ -718,12 +718,8 @@ pub fn execute(cx: &mut Context<'_>, args: &Args) {
         crate::notify::publish_pending(cx.shared);
     }
     cx.gate = None;
-    // With appendfsync always, the reply waits here for the fsync: not
-    // with the gate, which the others' writes would then wait for too.
-    if crate::persistence::aof::syncs_before_reply(cx.shared, &cx.aof) {
-        cx.release_script_gate();
-    }
-    crate::persistence::aof::finish(cx.shared, &mut cx.aof);
+    // With appendfsync always, the reply waits here for the fsync.
+    crate::persistence::aof::finish(cx.shared, &mut cx.aof, cx.out);
     let pushed = std::mem::take(&mut cx.session.pushing);
     match cx.session.reply_mode {
         ReplyMode::On => {}

@@ -12,8 +12,11 @@
 //! its reply has been decided (and blocked clients it woke were served), and
 //! adds its entry to an in-memory buffer under it. The buffer reaches the
 //! file after the lock is released, so with `appendfsync always` one fsync
-//! covers the entries of every client that wrote meanwhile (group commit),
-//! and no reply is sent before the fsync of its entry.
+//! covers the entries of every client that wrote meanwhile (group commit:
+//! one leader writes and fsyncs, the others wait on a condition variable
+//! for their bytes), and no reply is sent before the fsync of its entry.
+//! A connection brings the log to disk once per batch of replies (a
+//! pipeline), just before it sends them, not once per command.
 //!
 //! **What is logged** is the command as executed, when it changed
 //! something (the store's change counter moved, or a FUNCTION command
@@ -49,7 +52,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::{library_codes, load_rdb_file, rdb, total_changes};
@@ -79,11 +82,16 @@ pub struct Aof {
     enabled: AtomicBool,
     /// Held by write commands while they run and log (see the module notes).
     order: Mutex<()>,
-    /// Bytes added to the buffer so far, and bytes on disk (written, and
-    /// fsynced when the policy is `always`): a cheap "anything to flush?".
+    /// Bytes added to the buffer so far, bytes written to the file and
+    /// bytes fsynced: a cheap "is my entry on disk yet?".
     appended: AtomicU64,
-    flushed: AtomicU64,
+    written: AtomicU64,
+    synced: AtomicU64,
     buffer: Mutex<Buffer>,
+    /// True while one thread (the leader) writes the buffer out; the others
+    /// wait on `flush_done` for the leader's write or fsync to cover them.
+    flushing: Mutex<bool>,
+    flush_done: Condvar,
     /// The open increment; held while writing to it.
     sink: Mutex<Option<Sink>>,
     status: Mutex<Status>,
@@ -259,6 +267,8 @@ impl Aof {
 #[derive(Default)]
 pub struct Slot<'a> {
     order: Option<MutexGuard<'a, ()>>,
+    /// The command took the order lock: its reply waits for the log.
+    wrote: bool,
     args: Option<Vec<Vec<u8>>>,
     changes_before: u64,
 }
@@ -274,6 +284,7 @@ pub fn before(cx: &mut Context<'_>, resolved: Resolved, args: &Args) {
     if cx.aof.order.is_none() {
         cx.aof.order = Some(lock(&cx.shared.persistence.aof.order));
     }
+    cx.aof.wrote = true;
     cx.aof.args = Some(args.to_vec());
     cx.aof.changes_before = total_changes(cx.shared);
 }
@@ -344,6 +355,7 @@ pub fn close_script(shared: &Shared) {
 /// commands a script runs ([`close_script`] flushes once at its end).
 pub fn release(slot: &mut Slot<'_>) {
     slot.order = None;
+    slot.wrote = false;
     slot.args = None;
 }
 
@@ -416,30 +428,35 @@ pub fn blocking(cx: &mut Context<'_>, attempt: Attempt) -> Attempt {
     })
 }
 
-/// True when [`finish`] will wait for the disk: the command logged
-/// something and `appendfsync` is `always`.
-pub fn syncs_before_reply(shared: &Shared, slot: &Slot<'_>) -> bool {
-    slot.order.is_some() && fsync_always(shared)
-}
-
 /// After the command (and the blocked clients it served): lets go of the
 /// order lock, then brings the log to disk as the policy asks, before the
-/// reply can be sent.
-pub fn finish(shared: &Shared, slot: &mut Slot<'_>) {
+/// reply can be sent: here, or (`out.defer_log`, a client connection) once
+/// for the batch of replies, by [`before_reply`].
+pub fn finish(shared: &Shared, slot: &mut Slot<'_>, out: &mut Reply) {
     let aof = &shared.persistence.aof;
-    // Only a command holding the order lock logged anything, and all it
+    // Only a write command can have logged anything (a blocked one was
+    // logged by whoever served it, maybe on another thread), and all it
     // logged lies below the end of the log as it is now. A command that
     // logged nothing (a read) waits for no one's disk.
-    let logged_up_to = slot
-        .order
-        .as_ref()
-        .map(|_| aof.appended.load(Ordering::Acquire));
+    let logged_up_to =
+        std::mem::take(&mut slot.wrote).then(|| aof.appended.load(Ordering::Acquire));
     slot.order = None;
     slot.args = None;
     if let Some(upto) = logged_up_to {
-        if upto > aof.flushed.load(Ordering::Acquire) {
+        if out.defer_log {
+            out.log_upto = out.log_upto.max(upto);
+        } else {
             flush_to(shared, fsync_always(shared), upto);
         }
+    }
+}
+
+/// Before a connection sends a batch of replies: the log entries they
+/// depend on are written (and fsynced with `appendfsync always`).
+pub fn before_reply(shared: &Shared, out: &mut Reply) {
+    let upto = std::mem::take(&mut out.log_upto);
+    if upto > 0 {
+        flush_to(shared, fsync_always(shared), upto);
     }
 }
 
@@ -563,14 +580,61 @@ fn flush(shared: &Shared, fsync: bool) {
     flush_to(shared, fsync, u64::MAX);
 }
 
-/// Brings the log to disk at least up to byte `upto`. Writers queue on the
-/// sink lock; whoever gets it writes (and fsyncs) everything buffered so
-/// far, so the others usually find their entries already covered: one fsync
-/// serves every client that wrote meanwhile (group commit).
+/// Brings the log to disk at least up to byte `upto` (in [`Aof::appended`]
+/// terms): written, and fsynced if `fsync`. Group commit: one thread at a
+/// time (the leader) writes and fsyncs everything buffered so far, with no
+/// lock held that appenders need; the others wait on a condition variable
+/// and go as soon as the leader's write covers their bytes, so one fsync
+/// serves every client that wrote meanwhile, and nobody waits for a sync
+/// that does not carry its entry.
 fn flush_to(shared: &Shared, fsync: bool, upto: u64) {
     let aof = &shared.persistence.aof;
+    let done = if fsync { &aof.synced } else { &aof.written };
+    if done.load(Ordering::Acquire) >= upto {
+        return;
+    }
+    if !fsync {
+        // A write to the page cache is quicker than a wait for a leader
+        // (who may lose its core meanwhile): whoever holds the sink writes
+        // what is buffered, the others find their bytes written.
+        write_out(shared, false, upto);
+        return;
+    }
+    {
+        let mut flushing = lock(&aof.flushing);
+        loop {
+            if done.load(Ordering::Acquire) >= upto {
+                return;
+            }
+            if !*flushing {
+                *flushing = true;
+                break;
+            }
+            flushing = aof
+                .flush_done
+                .wait(flushing)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+    // Lets the others in (one becomes the next leader) however this ends.
+    struct Leading<'a>(&'a Aof);
+    impl Drop for Leading<'_> {
+        fn drop(&mut self) {
+            *lock(&self.0.flushing) = false;
+            self.0.flush_done.notify_all();
+        }
+    }
+    let _leading = Leading(aof);
+    write_out(shared, true, upto);
+}
+
+/// Writes the buffer to the increment, and fsyncs it if asked, unless that
+/// was done up to `upto` meanwhile.
+fn write_out(shared: &Shared, fsync: bool, upto: u64) {
+    let aof = &shared.persistence.aof;
     let mut sink = lock(&aof.sink);
-    if aof.flushed.load(Ordering::Acquire) >= upto {
+    let done = if fsync { &aof.synced } else { &aof.written };
+    if done.load(Ordering::Acquire) >= upto {
         return;
     }
     let Some(sink) = sink.as_mut() else {
@@ -588,6 +652,7 @@ fn flush_to(shared: &Shared, fsync: bool, upto: u64) {
         result = sink.file.write_all(&bytes);
         if result.is_ok() {
             sink.written = upto;
+            aof.written.fetch_max(upto, Ordering::AcqRel);
         }
     }
     if result.is_ok() && fsync && sink.synced < sink.written {
@@ -595,13 +660,19 @@ fn flush_to(shared: &Shared, fsync: bool, upto: u64) {
         if result.is_ok() {
             sink.synced = sink.written;
             sink.last_fsync = Instant::now();
+            aof.synced.fetch_max(sink.synced, Ordering::AcqRel);
         }
     }
     match result {
         Ok(()) => {
-            let done = if fsync { sink.synced } else { sink.written };
-            aof.flushed.fetch_max(done, Ordering::AcqRel);
-            lock(&aof.status).last_write_ok = true;
+            if fsync {
+                // Nothing was left to sync: what is written is on disk.
+                aof.synced.fetch_max(sink.synced, Ordering::AcqRel);
+            }
+            let mut status = lock(&aof.status);
+            if !status.last_write_ok {
+                status.last_write_ok = true;
+            }
         }
         Err(err) => {
             if fsync {
@@ -661,6 +732,7 @@ pub fn cron(shared: &Shared) {
             if let Some(sink) = lock(&aof.sink).as_mut() {
                 sink.synced = sink.synced.max(upto);
                 sink.last_fsync = Instant::now();
+                aof.synced.fetch_max(sink.synced, Ordering::AcqRel);
             }
         }
     }
@@ -969,7 +1041,8 @@ fn start_rewrite(shared: &Shared, enable: bool) -> io::Result<()> {
         last_fsync: Instant::now(),
     });
     lock(&aof.buffer).selected = None;
-    aof.flushed.fetch_max(appended, Ordering::AcqRel);
+    aof.written.fetch_max(appended, Ordering::AcqRel);
+    aof.synced.fetch_max(appended, Ordering::AcqRel);
     shared.store.events().keep_expired_for_log(true);
     aof.enabled.store(true, Ordering::Release);
     drop(sink_guard);
@@ -1289,6 +1362,8 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         synced: mark,
         last_fsync: Instant::now(),
     });
+    aof.written.fetch_max(mark, Ordering::AcqRel);
+    aof.synced.fetch_max(mark, Ordering::AcqRel);
     shared.store.events().keep_expired_for_log(true);
     aof.enabled.store(true, Ordering::Release);
     log(

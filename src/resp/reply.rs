@@ -11,6 +11,12 @@ pub struct Reply {
     pub buf: Vec<u8>,
     /// True once the client has switched to RESP3 with `HELLO 3`.
     pub resp3: bool,
+    /// Set by a connection that sends its replies in batches: the append-
+    /// only file is then brought to disk once per batch, before it is sent
+    /// (up to `log_upto`), instead of once per command.
+    pub defer_log: bool,
+    /// The end of the log entries the replies in `buf` depend on.
+    pub log_upto: u64,
 }
 
 impl Reply {
@@ -23,8 +29,8 @@ impl Reply {
     /// running the current command (a blocked client served by a push).
     pub fn encoded(resp3: bool, write: impl FnOnce(&mut Reply)) -> Vec<u8> {
         let mut reply = Reply {
-            buf: Vec::new(),
             resp3,
+            ..Reply::default()
         };
         write(&mut reply);
         reply.buf

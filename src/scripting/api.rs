@@ -555,6 +555,7 @@ fn command(
     let mut out = Reply {
         buf,
         resp3: run.resp3.load(Ordering::Acquire),
+        ..Reply::default()
     };
     let mut inner = Context::new(shared, session, &mut out);
     inner.session.in_script = true;

@@ -156,6 +156,8 @@ impl Socket<'_> {
     /// first: a slow client must not hold up the others.
     fn send_pending(&mut self) -> io::Result<()> {
         self.release_script_gate();
+        // With appendfsync always, the batch's writes reach the disk first.
+        crate::persistence::aof::before_reply(&self.tracer.shared, &mut self.reply);
         // A writer started by another thread (a push to this client): from
         // now on the replies queue behind what it was sent.
         if self.outbox.is_none() && self.push_slot.started.load(Ordering::Acquire) {
@@ -327,7 +329,10 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
         stream,
         write_lock,
         push_slot: push_slot.clone(),
-        reply: Reply::new(),
+        reply: Reply {
+            defer_log: true,
+            ..Reply::new()
+        },
         idle_timeout: None,
         outbox: None,
         tracer,

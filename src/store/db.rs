@@ -512,12 +512,9 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Value {
         self.purge_if_expired(key, now);
-        let len_before = self
-            .keys
-            .get(key)
-            .map_or(0, |entry| value_len(&entry.value));
-        self.stale.push((key.into(), len_before));
-        if self.keys.get(key).is_none() {
+        let len_before = self.keys.get(key).map(|entry| value_len(&entry.value));
+        self.stale.push((key.into(), len_before.unwrap_or(0)));
+        if len_before.is_none() {
             self.count_entry(key.len(), 0, true);
         }
         let mut made = false;

@@ -361,10 +361,13 @@ impl<V> Dict<V> {
 
     /// The value under `key`, inserting `make()` first if it is missing.
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
-        if !self.contains_key(key) {
+        // One keyed hash when the key is there (the usual case).
+        let mut bucket = self.bucket_of(key);
+        if !self.buckets[bucket].contains_key(key) {
             self.insert(key.into(), make());
+            // The insert may have resized the map.
+            bucket = self.bucket_of(key);
         }
-        let bucket = self.bucket_of(key);
         match self.buckets[bucket].get_mut(key) {
             Some(value) => value,
             None => unreachable!("the key was inserted above"),
