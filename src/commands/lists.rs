@@ -278,11 +278,15 @@ fn pop_quietly(
     let popped: Vec<Vec<u8>> = (0..count.min(list.len()))
         .filter_map(|_| pop_at(list, end))
         .collect();
+    // Known here, without looking the key up again.
+    let emptied = list.is_empty();
     if !popped.is_empty() {
         db.modified(key);
     }
-    let deleted = delete_if_empty(db, key, now);
-    Ok(Some((popped, deleted)))
+    if emptied {
+        db.remove(key, now);
+    }
+    Ok(Some((popped, emptied)))
 }
 
 /// Moves one element from `from` of `src` to `to` of `dst` (LMOVE) and
