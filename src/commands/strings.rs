@@ -295,6 +295,10 @@ fn set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         None => None,
     };
     let key = &args[1];
+    // Copied before the database is locked: its other writers wait while
+    // it is held.
+    let stored_key = Bytes::from(key.as_slice());
+    let stored_value = Value::Str(value.into());
     let mut db = cx.db_mut();
     if options.has(OPT_GET) {
         let old = read_string(cx, &db, key, now)?;
@@ -312,9 +316,9 @@ fn set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         return Ok(());
     }
     if options.has(OPT_KEEPTTL) {
-        db.set_keep_ttl(key.as_slice().into(), Value::Str(value.into()), now);
+        db.set_keep_ttl(stored_key, stored_value, now);
     } else {
-        db.put(key.as_slice().into(), Value::Str(value.into()), expire);
+        db.put(stored_key, stored_value, expire);
     }
     cx.notify(STRING, "set", key);
     if expire.is_some() {
