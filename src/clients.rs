@@ -129,10 +129,15 @@ impl ClientInfo {
         self.meta.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records that the client just ran `command` (and `subcommand`).
-    pub fn touch(&self, command: &'static str, subcommand: Option<&'static str>) {
+    /// Records that the client ran `command` (and `subcommand`) at `now`.
+    pub fn touch(
+        &self,
+        command: &'static str,
+        subcommand: Option<&'static str>,
+        now: std::time::Instant,
+    ) {
         self.last_active_ms.store(
-            self.connected_at.elapsed().as_millis() as u64,
+            now.saturating_duration_since(self.connected_at).as_millis() as u64,
             Ordering::Relaxed,
         );
         *self

@@ -221,21 +221,28 @@ fn times_power_of_two(mut x: f64, mut power: i64) -> f64 {
 
 /// Appends the decimal form of `value` (what Redis's `ll2string` writes).
 pub fn push_i64(out: &mut Vec<u8>, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut pos = digits.len();
+    let mut text = [0u8; 20];
+    out.extend_from_slice(i64_text(value, &mut text));
+}
+
+/// `value` in decimal, written at the end of `text` (20 bytes hold
+/// `i64::MIN`): the returned slice, without allocating.
+pub fn i64_text(value: i64, text: &mut [u8; 20]) -> &[u8] {
+    let mut pos = text.len();
     let mut rest = value.unsigned_abs();
     loop {
         pos -= 1;
-        digits[pos] = b'0' + (rest % 10) as u8;
+        text[pos] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
     if value < 0 {
-        out.push(b'-');
+        pos -= 1;
+        text[pos] = b'-';
     }
-    out.extend_from_slice(&digits[pos..]);
+    &text[pos..]
 }
 
 /// Formats a double as Redis replies with it in RESP2 bulk strings and RESP3

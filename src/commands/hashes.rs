@@ -87,8 +87,9 @@ fn set_pairs(cx: &mut Context<'_>, args: &Args, name: &str) -> Result<i64, Error
     }
     let key = &args[1];
     let limits = cx.session.hash_limits;
+    let now = now_ms();
     let mut db = cx.db_mut();
-    let hash = hash_or_create(&mut db, key, now_ms())?;
+    let hash = hash_or_create(&mut db, key, now)?;
     let mut added = 0;
     for pair in args[2..].chunks_exact(2) {
         added += i64::from(hash.insert_within(&pair[0], pair[1].to_vec(), limits));

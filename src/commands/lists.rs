@@ -222,20 +222,31 @@ pub(super) fn push(
     only_existing: bool,
     now: u64,
 ) -> Result<usize, Error> {
+    push_owned(db, key, end, elements.iter().cloned(), only_existing, now)
+}
+
+/// [`push`] of elements already copied (one copied before the database
+/// was locked keeps its allocation out of the lock's hold).
+fn push_owned(
+    db: &mut Db,
+    key: &[u8],
+    end: End,
+    elements: impl ExactSizeIterator<Item = Vec<u8>>,
+    only_existing: bool,
+    now: u64,
+) -> Result<usize, Error> {
     if let Some(list) = list_at_mut(db, key, now)? {
-        elements.iter().for_each(|e| push_at(list, end, e.clone()));
+        elements.for_each(|e| push_at(list, end, e));
         let len = list.len();
         db.modified(key);
         db.notify(LIST, end.push_event(), key);
         return Ok(len);
     }
-    if only_existing || elements.is_empty() {
+    if only_existing || elements.len() == 0 {
         return Ok(0);
     }
     let mut list = List::with_capacity(elements.len());
-    elements
-        .iter()
-        .for_each(|e| push_at(&mut list, end, e.clone()));
+    elements.for_each(|e| push_at(&mut list, end, e));
     let len = list.len();
     db.set(key.into(), Value::List(Box::new(list)));
     db.notify(LIST, end.push_event(), key);
@@ -278,11 +289,15 @@ fn pop_quietly(
     let popped: Vec<Vec<u8>> = (0..count.min(list.len()))
         .filter_map(|_| pop_at(list, end))
         .collect();
+    // Known here, without looking the key up again.
+    let emptied = list.is_empty();
     if !popped.is_empty() {
         db.modified(key);
     }
-    let deleted = delete_if_empty(db, key, now);
-    Ok(Some((popped, deleted)))
+    if emptied {
+        db.remove(key, now);
+    }
+    Ok(Some((popped, emptied)))
 }
 
 /// Moves one element from `from` of `src` to `to` of `dst` (LMOVE) and
@@ -425,14 +440,23 @@ fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 // ---- pushes ----
 
 fn push_command(cx: &mut Context<'_>, args: &Args, end: End, only_existing: bool) -> CmdResult {
-    let len = push(
-        &mut cx.db_mut(),
-        &args[1],
-        end,
-        &args[2..],
-        only_existing,
-        now_ms(),
-    )?;
+    // The clock is read, and a lone element copied, before the database is
+    // locked: every other writer waits while it is held.
+    let now = now_ms();
+    let len = match &args[2..] {
+        [element] => {
+            let element = std::iter::once(element.clone());
+            push_owned(&mut cx.db_mut(), &args[1], end, element, only_existing, now)?
+        }
+        elements => push(
+            &mut cx.db_mut(),
+            &args[1],
+            end,
+            elements,
+            only_existing,
+            now,
+        )?,
+    };
     if len > 0 {
         cx.key_ready(cx.session.db, &args[1]);
     }
@@ -472,13 +496,8 @@ fn pop_command(cx: &mut Context<'_>, args: &Args, end: End, name: &str) -> CmdRe
         Some(arg) => Some(ranged_arg(arg, 0, NOT_POSITIVE)? as usize),
         None => None,
     };
-    let popped = pop_from(
-        &mut cx.db_mut(),
-        &args[1],
-        end,
-        count.unwrap_or(1),
-        now_ms(),
-    )?;
+    let now = now_ms();
+    let popped = pop_from(&mut cx.db_mut(), &args[1], end, count.unwrap_or(1), now)?;
     match (popped, count) {
         (None, None) => cx.out.null(),
         (None, Some(_)) => cx.out.null_array(),
@@ -661,8 +680,9 @@ fn blmpop(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 // LLEN key
 fn llen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let now = now_ms();
     let db = cx.db();
-    let len = read_list(cx, &db, &args[1], now_ms())?.map_or(0, List::len);
+    let len = read_list(cx, &db, &args[1], now)?.map_or(0, List::len);
     cx.out.int(len as i64);
     Ok(())
 }
@@ -671,8 +691,9 @@ fn llen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 fn lrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let start = int_arg(&args[2])?;
     let end = int_arg(&args[3])?;
+    let now = now_ms();
     let db = cx.db();
-    let list = read_list(cx, &db, &args[1], now_ms())?;
+    let list = read_list(cx, &db, &args[1], now)?;
     match list.and_then(|list| Some((list, clamp_range(start, end, list.len())?))) {
         Some((list, (start, end))) => cx.out.bulks(list.range(start..=end).map(Vec::as_slice)),
         None => cx.out.array(0),
@@ -682,8 +703,9 @@ fn lrange(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 // LINDEX key index
 fn lindex(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let now = now_ms();
     let db = cx.db();
-    let Some(list) = read_list(cx, &db, &args[1], now_ms())? else {
+    let Some(list) = read_list(cx, &db, &args[1], now)? else {
         cx.out.null();
         return Ok(());
     };
@@ -719,8 +741,9 @@ fn lpos(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
         options.next();
     }
+    let now = now_ms();
     let db = cx.db();
-    let Some(list) = read_list(cx, &db, &args[1], now_ms())? else {
+    let Some(list) = read_list(cx, &db, &args[1], now)? else {
         match count {
             Some(_) => cx.out.array(0),
             None => cx.out.null(),

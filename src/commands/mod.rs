@@ -1006,13 +1006,16 @@ pub fn acl_check(
 /// it held are released (their poison is ignored). MONITOR clients see the
 /// command once it has run.
 pub fn run(cx: &mut Context<'_>, resolved: Resolved, args: &Args) -> CmdResult {
-    cx.session.info.touch(resolved.parent, resolved.sub);
     let monitored = pubsub::monitor_before(cx, resolved.command, args);
     let reply_start = cx.out.buf.len();
     crate::persistence::aof::before(cx, resolved, args);
     let blocked_before = cx.session.blocked_time;
     let errors_before = cx.session.errors_counted;
     let started = std::time::Instant::now();
+    // One clock read serves the client's last activity and the timing.
+    cx.session
+        .info
+        .touch(resolved.parent, resolved.sub, started);
     let result = match catch_unwind(AssertUnwindSafe(|| (resolved.command.handler)(cx, args))) {
         Ok(result) => result,
         Err(_) => {

@@ -122,8 +122,9 @@ fn notify_removal(db: &Db, key: &[u8], event: &'static str, deleted: bool) {
 
 // SADD key member [member ...]
 fn sadd(cx: &mut Context<'_>, args: &Args) -> CmdResult {
+    let now = now_ms();
     let mut db = cx.db_mut();
-    let set = set_or_create(&mut db, &args[1], now_ms())?;
+    let set = set_or_create(&mut db, &args[1], now)?;
     let added = args[2..].iter().filter(|m| set.insert(m)).count();
     if added > 0 {
         db.modified(&args[1]);

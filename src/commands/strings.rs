@@ -297,12 +297,20 @@ fn set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         None => None,
     };
     let key = &args[1];
+    // Copied before the database is locked: its other writers wait while
+    // it is held.
+    let stored_key = Bytes::from(key.as_slice());
+    let stored_value = Value::Str(value.into());
     let mut db = cx.db_mut();
     if options.has(OPT_GET) {
         let old = read_string(cx, &db, key, now)?;
         reply_string(cx, old);
     }
-    let found = db.contains(key, now);
+    // Only NX and XX need to know; but the lookup also notes an expired
+    // key it meets (its event comes first), so it is skipped only when no
+    // key can have expired.
+    let conditional = options.has(OPT_NX) || options.has(OPT_XX);
+    let found = (conditional || db.volatile_len() > 0) && db.contains(key, now);
     if (options.has(OPT_NX) && found) || (options.has(OPT_XX) && !found) {
         if !options.has(OPT_GET) {
             cx.out.null();
@@ -310,9 +318,9 @@ fn set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         return Ok(());
     }
     if options.has(OPT_KEEPTTL) {
-        db.set_keep_ttl(key.as_slice().into(), Value::Str(value.into()), now);
+        db.set_keep_ttl(stored_key, stored_value, now);
     } else {
-        db.put(key.as_slice().into(), Value::Str(value.into()), expire);
+        db.put(stored_key, stored_value, expire);
     }
     cx.notify(STRING, "set", key);
     if expire.is_some() {
@@ -527,16 +535,29 @@ fn strlen(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 fn incr_by(cx: &mut Context<'_>, key: &[u8], delta: i64) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
-    let current = match string_at(&db, key, now)? {
-        Some(bytes) => parse_i64(bytes).ok_or(Error::from(errors::NOT_INTEGER))?,
-        None => 0,
+    let add = |bytes: &[u8]| {
+        let current = parse_i64(bytes).ok_or(Error::from(errors::NOT_INTEGER))?;
+        current
+            .checked_add(delta)
+            .ok_or(Error::from(errors::OVERFLOW))
     };
-    let new = current
-        .checked_add(delta)
-        .ok_or(Error::from(errors::OVERFLOW))?;
-    let mut digits = Vec::with_capacity(20);
-    crate::util::push_i64(&mut digits, new);
-    *db.get_or_insert_with(key, now, || Value::Str(Bytes::new())) = Value::Str(digits.into());
+    let mut digits = [0u8; 20];
+    // A live string (the common case) is found and changed with one lookup;
+    // a missing or expired key takes the general path.
+    let new = match db.get_live_mut(key, now) {
+        Some(Value::Str(bytes)) => {
+            let new = add(bytes.as_slice())?;
+            *bytes = crate::util::i64_text(new, &mut digits).into();
+            new
+        }
+        Some(_) => return Err(errors::WRONGTYPE.into()),
+        None => {
+            let new = add(string_at(&db, key, now)?.unwrap_or(b"0"))?;
+            *db.get_or_insert_with(key, now, || Value::Str(Bytes::new())) =
+                Value::Str(crate::util::i64_text(new, &mut digits).into());
+            new
+        }
+    };
     db.modified(key);
     cx.notify(STRING, "incrby", key);
     drop(db);

@@ -450,7 +450,10 @@ fn add_generic(
 ) -> CmdResult {
     let now = now_ms();
     let mut db = cx.db_mut();
-    let exists = zset_at(&db, key, now)?.is_some();
+    // Only XX needs to know beforehand (a wrong type is refused below
+    // too); but the lookup also notes an expired key it meets, so it is
+    // skipped only when no key can have expired.
+    let exists = (flags.xx || db.volatile_len() > 0) && zset_at(&db, key, now)?.is_some();
     let (mut added, mut changed, mut last_score) = (0, 0, None);
     if exists || !flags.xx {
         let z = match db.get_or_insert_with(key, now, || Value::ZSet(Box::default())) {
@@ -471,7 +474,10 @@ fn add_generic(
                 Added::Skipped => last_score = None,
             }
         }
-        drop_if_empty(&mut db, key, now);
+        // Known here, without looking the key up again.
+        if z.is_empty() {
+            drop_if_empty(&mut db, key, now);
+        }
         if added + changed > 0 {
             db.modified(key);
             db.notify(ZSET, if flags.incr { "zincr" } else { "zadd" }, key);

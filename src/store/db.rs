@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::access::{AccessClock, AccessPolicy, Compact};
-use super::dict::{Dict, Key};
+use super::dict::{Dict, Key, KeyHash};
 use super::events::{class, EventLog};
 use super::memory;
 use super::value::Value;
@@ -46,7 +46,7 @@ pub struct Db {
     used: usize,
     /// Keys handed out to be changed in place, with their length then:
     /// their cost is measured again by [`Db::settle`].
-    stale: Vec<(Key, usize)>,
+    stale: Vec<(Key, KeyHash, usize)>,
 }
 
 /// A value in the keyspace with its access clock (see `store::access`).
@@ -129,8 +129,12 @@ impl Db {
     /// Measures again the values changed in place since the last call. The
     /// store calls it whenever it hands out the database to change.
     pub fn settle(&mut self) {
-        for (key, len_before) in std::mem::take(&mut self.stale) {
-            let Some(entry) = self.keys.get_mut(&key[..]) else {
+        if self.stale.is_empty() {
+            return;
+        }
+        let mut stale = std::mem::take(&mut self.stale);
+        for (key, hash, len_before) in stale.drain(..) {
+            let Some(entry) = self.keys.get_mut_hashed(hash, &key) else {
                 continue;
             };
             let len = value_len(&entry.value);
@@ -146,14 +150,19 @@ impl Db {
             self.used = (self.used + cost).saturating_sub(entry.cost as usize);
             entry.cost = clamp(cost);
         }
+        // The list keeps its buffer: the next write marks a key again.
+        self.stale = stale;
     }
 
-    /// Notes that `key`'s value is being handed out to change in place.
-    fn mark_stale(&mut self, key: &[u8]) {
-        if let Some(entry) = self.keys.get(key) {
-            let len = value_len(&entry.value);
-            self.stale.push((key.into(), len));
-        }
+    /// The live entry under `key`, noted as handed out to change in place
+    /// (its cost is measured again by [`Db::settle`]) and accessed: one
+    /// keyed hash serves the lookup and the later measure.
+    fn entry_to_change(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let hash = self.keys.hash_key(key);
+        let entry = self.keys.get_mut_hashed(hash, key)?;
+        self.stale.push((key.into(), hash, value_len(&entry.value)));
+        accessed(&self.access, entry, now);
+        Some(entry)
     }
 
     /// Counts a key's slot contents leaving (`sign` false) or arriving.
@@ -425,10 +434,16 @@ impl Db {
     /// if it changes it (its cost is measured again either way).
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.purge_if_expired(key, now);
-        self.mark_stale(key);
-        let entry = self.keys.get_mut(key)?;
-        accessed(&self.access, entry, now);
-        Some(&mut entry.value)
+        self.entry_to_change(key, now).map(|entry| &mut entry.value)
+    }
+
+    /// [`Db::get_mut`] for a key that has not expired; an expired key is
+    /// left as it is (None), for the caller's path for missing keys.
+    pub fn get_live_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
+        if self.is_expired(key, now) {
+            return None;
+        }
+        self.entry_to_change(key, now).map(|entry| &mut entry.value)
     }
 
     /// The live value under `key`, handed to `change`, which says whether it
@@ -442,9 +457,7 @@ impl Db {
         change: impl FnOnce(&mut Value) -> (R, bool),
     ) -> Option<R> {
         self.purge_if_expired(key, now);
-        self.mark_stale(key);
-        let entry = self.keys.get_mut(key)?;
-        accessed(&self.access, entry, now);
+        let entry = self.entry_to_change(key, now)?;
         let (result, changed) = change(&mut entry.value);
         if changed {
             self.modified(key);
@@ -512,14 +525,18 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Value {
         self.purge_if_expired(key, now);
-        let len_before = self.keys.get(key).map(|entry| value_len(&entry.value));
-        self.stale.push((key.into(), len_before.unwrap_or(0)));
+        let hash = self.keys.hash_key(key);
+        let len_before = self
+            .keys
+            .get_hashed(hash, key)
+            .map(|entry| value_len(&entry.value));
+        self.stale.push((key.into(), hash, len_before.unwrap_or(0)));
         if len_before.is_none() {
             self.count_entry(key.len(), 0, true);
         }
         let mut made = false;
         let fresh = self.access.fresh(now);
-        let entry = self.keys.get_or_insert_with(key, || {
+        let entry = self.keys.get_or_insert_hashed(hash, key, || {
             made = true;
             Entry {
                 value: make(),
@@ -533,7 +550,7 @@ impl Db {
             self.modified(key);
             self.events.record(self.index, class::NEW, "new", key);
         }
-        match self.keys.get_mut(key) {
+        match self.keys.get_mut_hashed(hash, key) {
             Some(entry) => &mut entry.value,
             None => unreachable!("the key is present or was inserted above"),
         }

@@ -38,6 +38,10 @@ pub struct Dict<V> {
     table_bytes: usize,
 }
 
+/// A key's keyed hash in one [`Dict`] ([`Dict::hash_key`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyHash(u64);
+
 /// The hash inside one bucket. The keyed SipHash above already spread the
 /// keys, and a bucket holds a handful of them, so this one only needs to be
 /// quick: a folded multiply over 8-byte words (as foldhash). Being a
@@ -277,6 +281,33 @@ impl<V> Dict<V> {
         (self.hasher.hash_one(key) as usize) & (self.buckets.len() - 1)
     }
 
+    /// `key`'s keyed hash in this map, for several lookups of the same key
+    /// at the price of one hash ([`Dict::get_hashed`],
+    /// [`Dict::get_mut_hashed`]). It stays valid while the map grows or
+    /// shrinks (a bucket is the hash's low bits), but only for this map.
+    #[inline]
+    pub fn hash_key(&self, key: &[u8]) -> KeyHash {
+        KeyHash(self.hasher.hash_one(key))
+    }
+
+    #[inline]
+    fn bucket_at(&self, hash: KeyHash) -> usize {
+        (hash.0 as usize) & (self.buckets.len() - 1)
+    }
+
+    /// [`Dict::get`] with the key's hash already known.
+    #[inline]
+    pub fn get_hashed(&self, hash: KeyHash, key: &[u8]) -> Option<&V> {
+        self.buckets[self.bucket_at(hash)].get(key)
+    }
+
+    /// [`Dict::get_mut`] with the key's hash already known.
+    #[inline]
+    pub fn get_mut_hashed(&mut self, hash: KeyHash, key: &[u8]) -> Option<&mut V> {
+        let bucket = self.bucket_at(hash);
+        self.buckets[bucket].get_mut(key)
+    }
+
     /// The value stored under `key`.
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
@@ -361,13 +392,29 @@ impl<V> Dict<V> {
 
     /// The value under `key`, inserting `make()` first if it is missing.
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
-        // One keyed hash when the key is there (the usual case).
-        let mut bucket = self.bucket_of(key);
+        let hash = self.hash_key(key);
+        self.get_or_insert_hashed(hash, key, make)
+    }
+
+    /// [`Dict::get_or_insert_with`] with the key's hash already known.
+    pub fn get_or_insert_hashed(
+        &mut self,
+        hash: KeyHash,
+        key: &[u8],
+        make: impl FnOnce() -> V,
+    ) -> &mut V {
+        let bucket = self.bucket_at(hash);
         if !self.buckets[bucket].contains_key(key) {
-            self.insert(key.into(), make());
-            // The insert may have resized the map.
-            bucket = self.bucket_of(key);
+            let capacity = self.buckets[bucket].capacity();
+            self.buckets[bucket].insert(key.into(), make());
+            self.note_capacity(bucket, capacity);
+            self.len += 1;
+            if self.len > self.buckets.len() * GROW_AT {
+                self.resize(self.buckets.len() * 2);
+            }
         }
+        // The map may have grown: the key's bucket is found again.
+        let bucket = self.bucket_at(hash);
         match self.buckets[bucket].get_mut(key) {
             Some(value) => value,
             None => unreachable!("the key was inserted above"),
