@@ -519,6 +519,64 @@ fn same_replies_as_real_redis() {
     assert!(cases > 300);
 }
 
+/// XREAD counts a hit or a miss per key twice (looked up, then served) as
+/// Redis does, whether it finds entries, none, an error, or must block.
+#[test]
+fn xread_counts_keyspace_hits_and_misses_as_redis_does() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let stats = |client: &mut Client| -> (i64, i64) {
+        let Frame::Bulk(info) = client.command(&["INFO", "stats"]).unwrap() else {
+            panic!("INFO is a bulk string");
+        };
+        let info = String::from_utf8_lossy(&info).into_owned();
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {info}"))
+        };
+        (field("keyspace_hits:"), field("keyspace_misses:"))
+    };
+    let script: &[&[&str]] = &[
+        &["XADD", "s1", "1-1", "f", "v"],
+        &["XADD", "s1", "2-1", "f", "v"],
+        &["XADD", "s2", "5-1", "g", "w"],
+        &["SET", "str", "x"],
+        &["XREAD", "STREAMS", "s1", "0"],
+        &[
+            "XREAD", "COUNT", "1", "STREAMS", "s1", "s2", "nope", "0", "0", "0",
+        ],
+        &["XREAD", "STREAMS", "s1", "s2", "$", "$"],
+        &["XREAD", "STREAMS", "nope", "0"],
+        &["XREAD", "STREAMS", "s1", "str", "0", "0"],
+        &["XREAD", "STREAMS", "s1", ">"],
+        &["XREAD", "STREAMS", "s1", "bad-id"],
+        &["XREAD", "BLOCK", "10", "STREAMS", "s1", "s2", "0", "0"],
+        &["XREAD", "BLOCK", "10", "STREAMS", "s1", "nope", "$", "$"],
+    ];
+    let mut deltas = Vec::new();
+    for addr in [server.local_addr(), real.addr] {
+        let mut client = common::client(addr);
+        let mut seen = Vec::new();
+        for args in script {
+            let before = stats(&mut client);
+            let reply = client.command(args).unwrap();
+            let after = stats(&mut client);
+            seen.push((
+                args.join(" "),
+                masked(&reply),
+                after.0 - before.0,
+                after.1 - before.1,
+            ));
+        }
+        deltas.push(seen);
+    }
+    assert_eq!(deltas[0], deltas[1], "respd, then redis");
+}
+
 /// Splits a script line on spaces; `'...'` keeps spaces in an argument.
 fn split(line: &str) -> Vec<String> {
     let mut args = Vec::new();

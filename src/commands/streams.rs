@@ -882,12 +882,20 @@ fn parse_read_args(args: &Args, xreadgroup: bool, from_script: bool) -> Result<R
 /// XREAD and XREADGROUP: serve what is there, else block if asked.
 fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResult {
     let parsed = parse_read_args(args, xreadgroup, cx.session.in_script)?;
+    // XREAD changes nothing: it reads under the shared lock, and takes the
+    // exclusive one only to block (its lookups are counted by then).
+    if !xreadgroup && read_at_once(cx, &parsed)? {
+        return Ok(());
+    }
+    let counted = !xreadgroup;
     let mut db = cx.db_mut();
     let now = now_ms();
     let mut positions = Vec::with_capacity(parsed.keys.len());
     for (key, id) in parsed.keys.iter().zip(&parsed.ids) {
         // Each key is looked up twice, here and to serve it, as in Redis.
-        cx.count_lookup(key, db.contains(key, now));
+        if !counted {
+            cx.count_lookup(key, db.contains(key, now));
+        }
         let stream = stream_at(&db, key, now)?;
         if let Some((group, _)) = &parsed.group {
             if !stream.is_some_and(|s| s.groups.contains_key(group)) {
@@ -913,7 +921,9 @@ fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResul
     }
     let mut served = Vec::new();
     for (key, position) in parsed.keys.iter().zip(&positions) {
-        cx.count_lookup(key, db.contains(key, now));
+        if !counted {
+            cx.count_lookup(key, db.contains(key, now));
+        }
         let had = has_reader(&db, key, &parsed, now);
         if let Some(read) = read_one(&mut db, key, *position, &parsed, parsed.count, now) {
             served.push((key.clone(), read));
@@ -974,6 +984,72 @@ fn read_streams(cx: &mut Context<'_>, args: &Args, xreadgroup: bool) -> CmdResul
         None
     };
     cx.block(db, &wait_on, timeout, Box::new(attempt))
+}
+
+/// XREAD under the shared lock: replies (entries, or a null array when
+/// there are none and it may not block) and says true, or says false when
+/// it finds nothing and must block. Errors as the exclusive path gives
+/// them, after the same lookups.
+fn read_at_once(cx: &mut Context<'_>, parsed: &ReadArgs) -> Result<bool, Error> {
+    let db = cx.db();
+    let now = now_ms();
+    let mut afters = Vec::with_capacity(parsed.keys.len());
+    for (key, id) in parsed.keys.iter().zip(&parsed.ids) {
+        // Each key is looked up twice, here and to serve it, as in Redis.
+        cx.count_lookup(key, db.contains(key, now));
+        let stream = stream_at(&db, key, now)?;
+        afters.push(match &id[..] {
+            b"$" => stream.map_or(StreamId::ZERO, |s| s.last_id),
+            b">" => return Err(GT_IN_XREAD.into()),
+            _ => strict_id(id)?,
+        });
+    }
+    let mut served = Vec::new();
+    for (key, after) in parsed.keys.iter().zip(afters) {
+        cx.count_lookup(key, db.contains(key, now));
+        if let Ok(Some(stream)) = stream_at(&db, key, now) {
+            if stream.last().is_some_and(|(top, _)| top > after) {
+                served.push((key, stream, after));
+            }
+        }
+    }
+    if served.is_empty() {
+        if parsed.block.is_some() {
+            return Ok(false);
+        }
+        cx.out.null_array();
+        return Ok(true);
+    }
+    // Written from the stream itself: no entry is copied.
+    let out = &mut *cx.out;
+    if out.resp3 {
+        out.map(served.len());
+    } else {
+        out.array(served.len());
+    }
+    let limit = if parsed.count == 0 {
+        usize::MAX
+    } else {
+        parsed.count
+    };
+    for (key, stream, after) in served {
+        if !out.resp3 {
+            out.array(2);
+        }
+        out.bulk(key);
+        let entries: Vec<_> = match after.next() {
+            Some(start) => stream
+                .range(start, StreamId::MAX, false)
+                .take(limit)
+                .collect(),
+            None => Vec::new(),
+        };
+        out.array(entries.len());
+        for (id, fields) in entries {
+            write_entry(out, id, fields);
+        }
+    }
+    Ok(true)
 }
 
 /// False when XREADGROUP's consumer is not (yet) in its group at `key`.
