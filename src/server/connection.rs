@@ -309,7 +309,6 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
     if serve_commands(shared, session, command, &mut reader, true) == Served::Outgrown {
         serve_with_larger_buffer(shared, session, command, &mut reader);
     }
-    drop(reader);
     close(shared, session, socket, push_slot);
     // Gone before it leaves the registry, as the client was set up after
     // it joined.
@@ -766,6 +765,8 @@ mod tests {
         let mut buf = [0u8; 8];
         let mut reader = StackReader::new(&data[..], &mut buf);
         assert_eq!(reader.fill_buf().expect("fill"), &data[..8]);
+        // The client sent more than the buffer holds: it has outgrown it.
+        assert!(reader.filled_whole);
         reader.consume(3);
         assert_eq!(reader.buffer(), &data[3..8]);
         let mut small = [0u8; 4];
@@ -781,5 +782,14 @@ mod tests {
         reader.read_to_end(&mut rest).expect("rest");
         assert_eq!(rest, &data[58..]);
         assert!(reader.fill_buf().expect("end").is_empty());
+    }
+
+    #[test]
+    fn a_short_read_does_not_outgrow_the_buffer() {
+        let data = b"*1\r\n$4\r\nPING\r\n";
+        let mut buf = [0u8; 256];
+        let mut reader = StackReader::new(&data[..], &mut buf);
+        assert_eq!(reader.fill_buf().expect("fill"), &data[..]);
+        assert!(!reader.filled_whole);
     }
 }
