@@ -34,9 +34,12 @@ use crate::shared::Shared;
 
 use super::stream::Stream;
 
-/// Room for incoming bytes, on the worker's stack ([`StackReader`]): every
-/// connection pays for all of it, so 4 KiB keeps idle clients cheap, and
-/// large bulk strings bypass the buffer anyway.
+/// Room for incoming bytes, on the worker's stack ([`StackReader`]), while
+/// a client sends little at a time: zeroing it touches no further stack
+/// page, and one request, or a short pipeline, fits.
+const FIRST_READ_BUFFER_BYTES: usize = 256;
+/// The buffer of a client that filled the first one (pipelines): large
+/// bulk strings bypass it anyway.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// After a reply larger than this, the output buffer is given back, so an
 /// idle client does not keep a large allocation.
@@ -218,6 +221,8 @@ struct StackReader<'a, R> {
     buf: &'a mut [u8],
     pos: usize,
     filled: usize,
+    /// A read has filled the whole buffer.
+    filled_whole: bool,
 }
 
 impl<'a, R: Read> StackReader<'a, R> {
@@ -227,6 +232,7 @@ impl<'a, R: Read> StackReader<'a, R> {
             buf,
             pos: 0,
             filled: 0,
+            filled_whole: false,
         }
     }
 
@@ -262,6 +268,7 @@ impl<R: Read> BufRead for StackReader<'_, R> {
             let n = self.inner.read(self.buf)?;
             self.pos = 0;
             self.filled = n;
+            self.filled_whole |= n == self.buf.len();
         }
         Ok(&self.buf[self.pos..self.filled])
     }
@@ -273,7 +280,7 @@ impl<R: Read> BufRead for StackReader<'_, R> {
 
 /// Traces the bytes the parser consumed since the last call: what the
 /// socket read, minus what still waits in the reader's buffer.
-fn trace_received(reader: &mut StackReader<'_, Socket<'_>>) {
+fn trace_received(reader: &mut StackReader<'_, &mut Socket<'_>>) {
     let buffered = reader.buffer().len();
     let socket = reader.get_mut();
     if !socket.tracer.on {
@@ -291,11 +298,77 @@ fn trace_received(reader: &mut StackReader<'_, Socket<'_>>) {
 
 /// Serves one client until it disconnects, is killed, or the server stops.
 /// `peer` and `laddr` are the addresses CLIENT LIST shows.
+///
+/// Every page of its stack that a worker ever touches stays with it, and
+/// most clients of a busy server sit idle: so the path from accepting a
+/// client, through its first small commands, to its wait for more is kept
+/// within the first pages of the stack. Setup and teardown run in frames of
+/// their own, rare branches are out of line, and the read buffer starts
+/// small; a client that fills it moves to a larger one in a deeper frame
+/// ([`serve_with_larger_buffer`]).
+#[inline(never)]
 pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) {
-    // Without TCP_NODELAY, pipelined clients stall on Nagle's algorithm and
-    // delayed ACKs.
-    stream.set_nodelay();
     let _clock = crate::clock::enter(&shared.ambient);
+    // The thread's hash keys are made on first use, with a getrandom call:
+    // here, high on the stack, rather than deep in the session's setup.
+    let _ = std::hash::RandomState::new();
+    let mut connection = Connection::open(shared, stream, peer, laddr);
+    let _registration = Registration {
+        shared,
+        id: connection.session.id,
+    };
+    let Connection {
+        session,
+        socket,
+        command,
+        push_slot,
+    } = &mut connection;
+    let mut first_buffer = [0u8; FIRST_READ_BUFFER_BYTES];
+    let mut reader = StackReader::new(&mut *socket, &mut first_buffer);
+    if serve_commands(shared, session, command, &mut reader, true) == Served::Outgrown {
+        serve_with_larger_buffer(shared, session, command, &mut reader);
+    }
+    close(shared, session, socket, push_slot);
+    // Gone before it leaves the registry, as the client was set up after
+    // it joined.
+    drop(connection);
+}
+
+/// What one connection keeps between commands.
+struct Connection<'s> {
+    session: Session,
+    socket: Socket<'s>,
+    command: CommandBuf,
+    push_slot: Arc<PushSlot>,
+}
+
+impl<'s> Connection<'s> {
+    /// Registers the client and builds its session and socket. Each step
+    /// runs in a frame of its own, so the deepest is no deeper than it.
+    #[inline(never)]
+    fn open(shared: &'s Arc<Shared>, stream: Stream, peer: String, laddr: String) -> Self {
+        let (info, socket, push_slot) = register(shared, stream, peer, laddr);
+        let probe = socket.stream.clone();
+        Connection {
+            session: new_session(shared, info, probe),
+            socket,
+            command: CommandBuf::new(),
+            push_slot,
+        }
+    }
+}
+
+/// The client's entry in the registry, and its socket.
+#[inline(never)]
+fn register(
+    shared: &Arc<Shared>,
+    stream: Stream,
+    peer: String,
+    laddr: String,
+) -> (Arc<ClientInfo>, Socket<'_>, Arc<PushSlot>) {
+    // Without TCP_NODELAY, pipelined clients stall on Nagle's algorithm
+    // and delayed ACKs.
+    stream.set_nodelay();
     let id = shared.clients.next_id();
     let tracer = Tracer::new(shared, format!("id={id} {peer}"));
     let stream = Arc::new(stream);
@@ -321,10 +394,6 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
     ));
     let info = Arc::new(info);
     shared.clients.register(info.clone());
-    let _registration = Registration { shared, id };
-    let mut session = Session::new(info, shared);
-    let probe = stream.clone();
-    session.peer_closed = PeerProbe(Arc::new(move || peer_closed(&probe)));
     let socket = Socket {
         stream,
         write_lock,
@@ -342,60 +411,70 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
         #[cfg(not(feature = "scripting"))]
         script_gate: std::marker::PhantomData,
     };
-    let mut read_buffer = [0u8; READ_BUFFER_BYTES];
-    let mut reader = StackReader::new(socket, &mut read_buffer);
-    let mut command = CommandBuf::new();
+    (info, socket, push_slot)
+}
+
+/// The client's session; `probe` tells it whether the peer has gone.
+#[inline(never)]
+fn new_session(shared: &Arc<Shared>, info: Arc<ClientInfo>, probe: Arc<Stream>) -> Session {
+    let mut session = Session::new(info, shared);
+    session.peer_closed = PeerProbe(Arc::new(move || peer_closed(&probe)));
+    session
+}
+
+/// How [`serve_commands`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// The connection is over.
+    Closed,
+    /// A read filled the whole buffer: the client sends more at a time than
+    /// it holds. Stopped between two commands.
+    Outgrown,
+}
+
+/// A client that outgrew the first buffer goes on with a larger one, in a
+/// frame below: only such clients touch its pages. What the first buffer
+/// still holds moves over.
+#[inline(never)]
+fn serve_with_larger_buffer(
+    shared: &Arc<Shared>,
+    session: &mut Session,
+    command: &mut CommandBuf,
+    first: &mut StackReader<'_, &mut Socket<'_>>,
+) {
+    let mut buffer = [0u8; READ_BUFFER_BYTES];
+    let pending = first.buffer().len();
+    buffer[..pending].copy_from_slice(first.buffer());
+    first.consume(pending);
+    let mut reader = StackReader::new(&mut **first.get_mut(), &mut buffer);
+    reader.filled = pending;
+    serve_commands(shared, session, command, &mut reader, false);
+}
+
+/// Reads and runs commands until the connection ends, or (with
+/// `may_outgrow`) until the reader's buffer proves too small.
+#[inline(never)]
+fn serve_commands(
+    shared: &Arc<Shared>,
+    session: &mut Session,
+    command: &mut CommandBuf,
+    reader: &mut StackReader<'_, &mut Socket<'_>>,
+    may_outgrow: bool,
+) -> Served {
     loop {
         session.refresh_config(shared);
         // Subscribers and monitors are never timed out, as in Redis.
         let listening = session.pubsub.subscribed() || session.pubsub.monitor;
         let idle_timeout = if listening { 0 } else { session.idle_timeout };
         apply_idle_timeout(reader.get_mut(), idle_timeout);
-        let read = command.read(&mut reader, &session.limits);
-        trace_received(&mut reader);
+        let read = command.read(reader, &session.limits);
+        trace_received(reader);
         match read {
             Ok(true) => {
-                let socket = reader.get_mut();
-                // Test controls (DEBUG FAIL-NEXT, DEBUG RECORD): what
-                // clients send, not what the server runs for itself.
-                let injected = if shared.faults.armed() {
-                    let name = session.info.meta().name.clone();
-                    shared.faults.intercept(command.args(), session.db, &name)
-                } else {
-                    None
-                };
-                match injected {
-                    Some(error) => socket.reply.error(&error),
-                    None => {
-                        let cx = Context::new(shared, &mut session, &mut socket.reply);
-                        #[cfg(feature = "scripting")]
-                        let cx = cx.with_script_gate(&mut socket.script_gate);
-                        commands::execute(&mut { cx }, command.args());
-                    }
-                }
-                // QUIT: the client is gone for the others before its last
-                // reply reaches it, as Redis frees it right after writing.
-                if session.close_after_reply {
-                    shared.clients.unregister(session.id);
-                }
-                if session.pubsub.outbox.is_some() {
-                    route_through_outbox(shared, &session, socket);
-                }
+                run_command(shared, session, command, reader.get_mut());
                 if session.replication.handover.is_some() {
-                    // SYNC/PSYNC: from now on this connection is a replica's.
-                    let buffered = reader.buffer().to_vec();
-                    let socket = reader.get_mut();
-                    if socket.send_pending().is_ok() {
-                        let link = std::mem::take(&mut session.replication);
-                        crate::replication::master::serve(
-                            shared,
-                            &socket.stream,
-                            buffered,
-                            &session.info,
-                            link,
-                        );
-                    }
-                    break;
+                    hand_over_to_replica(shared, session, reader);
+                    return Served::Closed;
                 }
                 if session.close_after_reply
                     || session
@@ -403,36 +482,108 @@ pub fn serve(shared: &Arc<Shared>, stream: Stream, peer: String, laddr: String) 
                         .killed
                         .load(std::sync::atomic::Ordering::Relaxed)
                 {
-                    break;
+                    return Served::Closed;
+                }
+                if may_outgrow && reader.filled_whole {
+                    return Served::Outgrown;
                 }
             }
-            Ok(false) => break,
-            Err(ReadError::Protocol(message)) => {
-                log(
-                    shared,
-                    log::VERBOSE,
-                    &format!("Protocol error ({message}) from client id={id}"),
-                );
-                reader
-                    .get_mut()
-                    .reply
-                    .error(&format!("ERR Protocol error: {message}"));
-                break;
+            Ok(false) | Err(ReadError::Io(_)) => return Served::Closed,
+            Err(error) => {
+                refuse_input(shared, session.id, reader.get_mut(), error);
+                return Served::Closed;
             }
-            Err(ReadError::QueryBufferLimit) => {
-                log(
-                    shared,
-                    log::WARNING,
-                    &format!("Closing client id={id} that reached max query buffer length"),
-                );
-                break;
-            }
-            Err(ReadError::Io(_)) => break,
         }
     }
-    reader.get_mut().release_script_gate();
-    commands::disconnect(shared, &mut session);
+}
+
+/// Runs the command just read; its reply waits in the socket's buffer.
+fn run_command(
+    shared: &Arc<Shared>,
+    session: &mut Session,
+    command: &CommandBuf,
+    socket: &mut Socket<'_>,
+) {
+    // Test controls (DEBUG FAIL-NEXT, DEBUG RECORD): what clients send,
+    // not what the server runs for itself.
+    let injected = if shared.faults.armed() {
+        injected_fault(shared, session, command)
+    } else {
+        None
+    };
+    match injected {
+        Some(error) => socket.reply.error(&error),
+        None => {
+            let cx = Context::new(shared, session, &mut socket.reply);
+            #[cfg(feature = "scripting")]
+            let cx = cx.with_script_gate(&mut socket.script_gate);
+            commands::execute(&mut { cx }, command.args());
+        }
+    }
+    // QUIT: the client is gone for the others before its last reply
+    // reaches it, as Redis frees it right after writing.
+    if session.close_after_reply {
+        shared.clients.unregister(session.id);
+    }
+    if session.pubsub.outbox.is_some() {
+        route_through_outbox(shared, session, socket);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn injected_fault(shared: &Shared, session: &Session, command: &CommandBuf) -> Option<String> {
+    let name = session.info.meta().name.clone();
+    shared.faults.intercept(command.args(), session.db, &name)
+}
+
+/// SYNC/PSYNC: from now on this connection is a replica's.
+#[cold]
+#[inline(never)]
+fn hand_over_to_replica(
+    shared: &Arc<Shared>,
+    session: &mut Session,
+    reader: &mut StackReader<'_, &mut Socket<'_>>,
+) {
+    let buffered = reader.buffer().to_vec();
     let socket = reader.get_mut();
+    if socket.send_pending().is_ok() {
+        let link = std::mem::take(&mut session.replication);
+        crate::replication::master::serve(shared, &socket.stream, buffered, &session.info, link);
+    }
+}
+
+/// A protocol error is answered, then the connection closes; a query
+/// buffer over the limit closes it without a word, as in Redis.
+#[cold]
+#[inline(never)]
+fn refuse_input(shared: &Shared, id: u64, socket: &mut Socket<'_>, error: ReadError) {
+    match error {
+        ReadError::Protocol(message) => {
+            log(
+                shared,
+                log::VERBOSE,
+                &format!("Protocol error ({message}) from client id={id}"),
+            );
+            socket
+                .reply
+                .error(&format!("ERR Protocol error: {message}"));
+        }
+        ReadError::QueryBufferLimit => log(
+            shared,
+            log::WARNING,
+            &format!("Closing client id={id} that reached max query buffer length"),
+        ),
+        ReadError::Io(_) => {}
+    }
+}
+
+/// The connection ends: its last replies go out, its subscriptions and
+/// writer threads end, and the socket closes.
+#[inline(never)]
+fn close(shared: &Arc<Shared>, session: &mut Session, socket: &mut Socket<'_>, push_slot: &PushSlot) {
+    socket.release_script_gate();
+    commands::disconnect(shared, session);
     let _ = socket.send_pending();
     shared.pubsub.forget(&mut session.pubsub);
     // Ends the writer threads, once they have sent what is queued.
@@ -643,6 +794,8 @@ mod tests {
         let mut buf = [0u8; 8];
         let mut reader = StackReader::new(&data[..], &mut buf);
         assert_eq!(reader.fill_buf().expect("fill"), &data[..8]);
+        // The client sent more than the buffer holds: it has outgrown it.
+        assert!(reader.filled_whole);
         reader.consume(3);
         assert_eq!(reader.buffer(), &data[3..8]);
         let mut small = [0u8; 4];
@@ -658,5 +811,14 @@ mod tests {
         reader.read_to_end(&mut rest).expect("rest");
         assert_eq!(rest, &data[58..]);
         assert!(reader.fill_buf().expect("end").is_empty());
+    }
+
+    #[test]
+    fn a_short_read_does_not_outgrow_the_buffer() {
+        let data = b"*1\r\n$4\r\nPING\r\n";
+        let mut buf = [0u8; 256];
+        let mut reader = StackReader::new(&data[..], &mut buf);
+        assert_eq!(reader.fill_buf().expect("fill"), &data[..]);
+        assert!(!reader.filled_whole);
     }
 }
