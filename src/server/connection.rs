@@ -38,9 +38,10 @@ use super::stream::Stream;
 /// a client sends little at a time: zeroing it touches no further stack
 /// page, and one request, or a short pipeline, fits.
 const FIRST_READ_BUFFER_BYTES: usize = 256;
-/// The buffer of a client that filled the first one (pipelines): large
+/// The buffer of a client that filled the first one (pipelines, mass
+/// inserts): Redis's read size. Only such clients touch its pages; large
 /// bulk strings bypass it anyway.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 16 * 1024;
 /// After a reply larger than this, the output buffer is given back, so an
 /// idle client does not keep a large allocation.
 const KEEP_OUTPUT_BYTES: usize = 64 * 1024;
