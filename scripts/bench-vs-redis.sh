@@ -128,8 +128,10 @@ start_server() {
         redis-server --port "$srv_port" --bind 127.0.0.1 --save '' --appendonly no \
             --maxclients 20000 --dir "$workdir" "$@" >>"$workdir/redis.log" 2>&1 &
     else
-        "$target_dir/release/respd" --port "$srv_port" --bind 127.0.0.1 \
-            --maxclients 20000 "$@" >>"$workdir/respd.log" 2>&1 &
+        # Like redis-server above: no snapshot on exit (respd saves on
+        # SIGTERM when save points are set), none loaded at start.
+        "$target_dir/release/respd" --port "$srv_port" --bind 127.0.0.1 --save '' \
+            --appendonly no --maxclients 20000 --dir "$workdir" "$@" >>"$workdir/respd.log" 2>&1 &
     fi
     srv_pid=$!
     pids+=("$srv_pid")
