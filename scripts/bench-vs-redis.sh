@@ -353,8 +353,10 @@ for server in redis respd; do
         >"$workdir/idle-$server.txt" 2>&1 &
     idle_holder[$server]=$!
     pids+=("$!")
-    # The holder prints its line once every client got its PONG.
-    for _ in $(seq 600); do
+    # The holder prints its line once every client got its PONG. respd
+    # accepts behind std's fixed backlog of 128, and a full backlog costs
+    # a client a 1 s SYN retry: 10,000 clients take about a minute.
+    for _ in $(seq 1800); do
         grep -q per_client_bytes "$workdir/idle-$server.txt" && break
         kill -0 "${idle_holder[$server]}" 2>/dev/null || break
         sleep 0.1
