@@ -25,7 +25,7 @@
 #   connections RSS per idle client with 10,000 idle clients held open, and
 #               GET throughput at 50 clients while they are held
 #
-# Full run: 3 rounds, about 15 minutes on 2 cores. --quick: 1 round, fewer
+# Full run: 3 rounds, about 7 minutes on 2 cores. --quick: 1 round, fewer
 # requests, memory cells with 100,000 items and 1,000 idle clients instead of
 # 10,000 (about 3 minutes). --json FILE also writes every cell as JSON.
 # --ports FIRST-LAST takes the servers' ports in turn from that range

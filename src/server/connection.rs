@@ -582,7 +582,12 @@ fn refuse_input(shared: &Shared, id: u64, socket: &mut Socket<'_>, error: ReadEr
 /// The connection ends: its last replies go out, its subscriptions and
 /// writer threads end, and the socket closes.
 #[inline(never)]
-fn close(shared: &Arc<Shared>, session: &mut Session, socket: &mut Socket<'_>, push_slot: &PushSlot) {
+fn close(
+    shared: &Arc<Shared>,
+    session: &mut Session,
+    socket: &mut Socket<'_>,
+    push_slot: &PushSlot,
+) {
     socket.release_script_gate();
     commands::disconnect(shared, session);
     let _ = socket.send_pending();
