@@ -228,8 +228,19 @@ pub fn push_i64(out: &mut Vec<u8>, value: i64) {
 /// `value` in decimal, written at the end of `text` (20 bytes hold
 /// `i64::MIN`): the returned slice, without allocating.
 pub fn i64_text(value: i64, text: &mut [u8; 20]) -> &[u8] {
+    let mut pos = text.len() - u64_text(value.unsigned_abs(), text).len();
+    if value < 0 {
+        pos -= 1;
+        text[pos] = b'-';
+    }
+    &text[pos..]
+}
+
+/// `value` in decimal, written at the end of `text` (20 bytes hold
+/// `u64::MAX`): the returned slice, without allocating.
+pub fn u64_text(value: u64, text: &mut [u8; 20]) -> &[u8] {
     let mut pos = text.len();
-    let mut rest = value.unsigned_abs();
+    let mut rest = value;
     loop {
         pos -= 1;
         text[pos] = b'0' + (rest % 10) as u8;
@@ -237,10 +248,6 @@ pub fn i64_text(value: i64, text: &mut [u8; 20]) -> &[u8] {
         if rest == 0 {
             break;
         }
-    }
-    if value < 0 {
-        pos -= 1;
-        text[pos] = b'-';
     }
     &text[pos..]
 }
@@ -648,6 +655,17 @@ fn quicksort_part<T>(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn integers_in_decimal_at_their_extremes() {
+        let mut text = [0u8; 20];
+        assert_eq!(i64_text(i64::MIN, &mut text), b"-9223372036854775808");
+        assert_eq!(i64_text(i64::MAX, &mut text), b"9223372036854775807");
+        assert_eq!(i64_text(-7, &mut text), b"-7");
+        assert_eq!(i64_text(0, &mut text), b"0");
+        assert_eq!(u64_text(u64::MAX, &mut text), b"18446744073709551615");
+        assert_eq!(u64_text(0, &mut text), b"0");
+    }
     use super::*;
 
     #[test]

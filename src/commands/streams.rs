@@ -435,18 +435,9 @@ fn write_id(out: &mut Reply, id: StreamId) {
 /// Writes `value`'s digits into `buf` at `at`; returns the end.
 fn put_u64(buf: &mut [u8; 41], at: usize, value: u64) -> usize {
     let mut digits = [0u8; 20];
-    let mut pos = digits.len();
-    let mut rest = value;
-    loop {
-        pos -= 1;
-        digits[pos] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let end = at + digits.len() - pos;
-    buf[at..end].copy_from_slice(&digits[pos..]);
+    let digits = crate::util::u64_text(value, &mut digits);
+    let end = at + digits.len();
+    buf[at..end].copy_from_slice(digits);
     end
 }
 
