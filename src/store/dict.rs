@@ -536,16 +536,17 @@ impl<V> Dict<V> {
             state.wrapping_mul(0x2545_F491_4F6C_DD1D)
         };
         let mask = self.buckets.len() - 1;
-        // Empty buckets are skipped; a sparse map gets a bounded number of
-        // tries per pick.
-        for _ in 0..count.saturating_mul(16) {
-            if picked.len() >= count {
+        for _ in 0..count {
+            // From a random bucket on to the first that holds a key (there
+            // is one): a bounded number of random tries could all land on
+            // empty buckets, and eviction would wrongly find nothing.
+            let start = next() as usize;
+            let Some(bucket) = (0..=mask)
+                .map(|step| &self.buckets[start.wrapping_add(step) & mask])
+                .find(|bucket| !bucket.is_empty())
+            else {
                 break;
-            }
-            let bucket = &self.buckets[next() as usize & mask];
-            if bucket.is_empty() {
-                continue;
-            }
+            };
             let at = (next() % bucket.len() as u64) as usize;
             if let Some(key) = bucket.keys().nth(at) {
                 picked.push(key.clone());
@@ -735,6 +736,26 @@ mod tests {
         assert!(dict.table_bytes() > 0);
         dict.clear();
         assert_eq!(dict.table_bytes(), dict.measure_tables());
+    }
+
+    #[test]
+    fn a_sample_always_finds_a_key_when_there_is_one() {
+        // Deleting the keys samples pick (as allkeys-random eviction does)
+        // empties the sparse buckets first: down to a few keys per bucket,
+        // most buckets are empty, and every pick must still find a key.
+        let mut seeds = crate::util::Rng::seeded(7);
+        for round in 0..40u32 {
+            let mut dict = Dict::new();
+            for i in 0..400u32 {
+                dict.insert(format!("{round}:{i}").into_bytes().into(), i);
+            }
+            while dict.len() > 0 {
+                let picked = dict.sample_keys(seeds.next_u64(), 1);
+                assert_eq!(picked.len(), 1, "round {round}, {} keys", dict.len());
+                dict.remove(&picked[0][..]);
+            }
+            assert!(dict.sample_keys(seeds.next_u64(), 3).is_empty());
+        }
     }
 
     #[test]
