@@ -43,9 +43,11 @@ fn acknowledged_writes_survive_sigkill_with_fsync_always() {
     let mut server = aof(&dir, "always");
     let addr = server.addr;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acked_total = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writers: Vec<_> = (0..4)
         .map(|client| {
             let stop = stop.clone();
+            let acked_total = acked_total.clone();
             std::thread::spawn(move || {
                 let mut acked = Vec::new();
                 let Ok(mut conn) = redis::Client::open(common::url(addr))
@@ -65,12 +67,21 @@ fn acknowledged_writes_survive_sigkill_with_fsync_always() {
                         break;
                     }
                     acked.push(key);
+                    acked_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 acked
             })
         })
         .collect();
+    // Killed in the middle of the writes, once enough are acknowledged
+    // (fsync on a loaded machine can be slow).
     std::thread::sleep(Duration::from_millis(700));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while acked_total.load(std::sync::atomic::Ordering::Relaxed) <= 50
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     server.child.kill().unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let acked: Vec<String> = writers

@@ -809,9 +809,9 @@ fn watch_and_expiry() {
         let mut watcher = Conn::new(addr);
         let mut log = Vec::new();
         // Alive when watched, expired by EXEC: aborted.
-        watcher.call(&["SET", "k", "v", "PX", "100"]);
+        watcher.call(&["SET", "k", "v", "PX", "1000"]);
         watcher.call(&["WATCH", "k"]);
-        thread::sleep(Duration::from_millis(300));
+        thread::sleep(Duration::from_millis(1200));
         watcher.call(&["MULTI"]);
         watcher.call(&["PING"]);
         log.push(watcher.call(&["EXEC"]));

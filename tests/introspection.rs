@@ -132,6 +132,12 @@ fn blocked_command_stats_leave_out_the_wait_and_count_unblock_errors() {
     let id = exchange(&mut blocked, &cmd(&["CLIENT", "ID"]), 64);
     let id = String::from_utf8_lossy(&id[1..id.len() - 2]).into_owned();
     blocked.write_all(&cmd(&["BLPOP", "list", "0"])).unwrap();
+    // Parked first, then 300 ms of waiting that must not count as its time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.shared().blocking.blocked_count() != 1 {
+        assert!(std::time::Instant::now() < deadline, "BLPOP never blocked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     std::thread::sleep(Duration::from_millis(300));
     let unblocked: i64 = redis::cmd("CLIENT")
         .arg("UNBLOCK")

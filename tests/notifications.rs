@@ -322,7 +322,11 @@ fn served_blocked_clients_and_exec_report_as_they_run() {
     blocked
         .send(&["BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"])
         .expect("send");
-    thread::sleep(Duration::from_millis(100));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.shared().blocking.blocked_count() != 1 {
+        assert!(std::time::Instant::now() < deadline, "BLMOVE never blocked");
+        thread::sleep(Duration::from_millis(10));
+    }
     let (_, events) = listener.run(&["LPUSH", "src", "1", "2"]);
     assert_eq!(
         events,
@@ -645,7 +649,9 @@ fn read_misses_and_sort_store_publish_as_redis() {
         &["SORT", "l", "STORE", "dst"],
         &["SORT", "missing", "STORE", "dst"],
         &["SORT", "missing", "STORE", "dst"],
-        &["SET", "k", "v", "PX", "1"],
+        // (A time to live no expiry cycle reaches while the test runs: an
+        // `expired` event would land wherever either server's cycle fell.)
+        &["SET", "k", "v", "PX", "100000"],
         &["DEL", "gone"],
     ];
     for classes in ["KEAm", "Em", "Kl", "Eg"] {

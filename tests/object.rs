@@ -252,6 +252,11 @@ fn idle_time_and_frequency_follow_the_policy() {
             ),
             Frame::Simple("OK".into())
         );
+        // No decay: a minute turning between two commands would take one.
+        assert_eq!(
+            run(&mut client, &["CONFIG", "SET", "lfu-decay-time", "0"]),
+            Frame::Simple("OK".into())
+        );
         let lru_error = run(&mut client, &["OBJECT", "IDLETIME", "idle"]);
         assert_eq!(
             lru_error,

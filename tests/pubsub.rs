@@ -852,7 +852,11 @@ fn client_list_and_kill_know_pubsub_clients() {
     admin
         .write_all(&common::cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]))
         .unwrap();
-    let listed = String::from_utf8_lossy(&common::read_n(&mut admin, 1 << 16)).into_owned();
+    let listed = String::from_utf8_lossy(&common::read_until_quiet(
+        &mut admin,
+        std::time::Duration::from_millis(300),
+    ))
+    .into_owned();
     assert_eq!(listed.matches("id=").count(), 1, "{listed}");
     assert!(
         listed.contains("sub=1") && listed.contains("cmd=subscribe"),
@@ -861,7 +865,11 @@ fn client_list_and_kill_know_pubsub_clients() {
     admin
         .write_all(&common::cmd(&["CLIENT", "LIST", "TYPE", "normal"]))
         .unwrap();
-    let normal = String::from_utf8_lossy(&common::read_n(&mut admin, 1 << 16)).into_owned();
+    let normal = String::from_utf8_lossy(&common::read_until_quiet(
+        &mut admin,
+        std::time::Duration::from_millis(300),
+    ))
+    .into_owned();
     assert_eq!(normal.matches("id=").count(), 1, "{normal}");
     assert!(normal.contains("cmd=client|list"), "{normal}");
     admin

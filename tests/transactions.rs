@@ -211,9 +211,14 @@ fn watch_aborts_only_when_a_watched_key_changes() {
     assert_reply(&mut c, &cmd(&["SET", "h", "x"]), b"+OK\r\n");
     exec_with(&mut c, &mut other, "h", &["SWAPDB", "0", "1"], b"*-1\r\n");
     // A key that expires between WATCH and EXEC counts as changed.
-    assert_reply(&mut c, &cmd(&["SET", "soon", "v", "PX", "30"]), b"+OK\r\n");
+    // (Long enough to outlast a stalled machine between SET and WATCH.)
+    assert_reply(
+        &mut c,
+        &cmd(&["SET", "soon", "v", "PX", "1000"]),
+        b"+OK\r\n",
+    );
     assert_reply(&mut c, &cmd(&["WATCH", "soon"]), b"+OK\r\n");
-    thread::sleep(Duration::from_millis(60));
+    thread::sleep(Duration::from_millis(1200));
     assert_reply(&mut c, &cmd(&["MULTI"]), b"+OK\r\n");
     assert_reply(&mut c, &cmd(&["PING"]), b"+QUEUED\r\n");
     assert_reply(&mut c, &cmd(&["EXEC"]), b"*-1\r\n");
