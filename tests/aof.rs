@@ -6,11 +6,11 @@
 mod common;
 
 use common::process::{free_port, respd, Process};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> common::process::TempDir {
     common::process::temp_dir("aof", name)
 }
 

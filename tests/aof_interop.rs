@@ -8,12 +8,12 @@
 mod common;
 
 use common::process::{info_field, installed, respd, run, run_err, spawn, wait_loaded, Process};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use redis::Value;
 
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> common::process::TempDir {
     common::process::temp_dir("aofinterop", name)
 }
 

@@ -9,7 +9,6 @@ mod common;
 mod values;
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,7 @@ const BASES: [u16; 3] = [30001, 30004, 30007];
 struct Cluster {
     ports: [u16; 3],
     nodes: Vec<Child>,
-    dir: PathBuf,
+    dir: common::process::TempDir,
 }
 
 impl Drop for Cluster {

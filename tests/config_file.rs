@@ -4,10 +4,10 @@
 mod common;
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::process::TempDir;
 use common::*;
 
 /// A typical Redis 7.0 redis.conf: the upstream default directives, with
@@ -90,29 +90,6 @@ rdb-save-incremental-fsync yes
 jemalloc-bg-thread yes
 "#;
 
-/// A scratch directory for one test, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("respd-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn write(&self, file: &str, text: &str) -> PathBuf {
-        let path = self.0.join(file);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -136,7 +113,7 @@ impl Respd {
         let child = Command::new(env!("CARGO_BIN_EXE_respd"))
             .args(args)
             .args(common::test_user_args())
-            .current_dir(&cwd.0)
+            .current_dir(&*cwd)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -181,7 +158,7 @@ fn run_to_exit(args: &[&str]) -> Output {
     let cwd = TempDir::new(&format!("run-to-exit-{run}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_respd"))
         .args(args)
-        .current_dir(&cwd.0)
+        .current_dir(&*cwd)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -203,7 +180,7 @@ fn serves_on_the_configured_port_with_the_upstream_redis_conf() {
     let port = free_port();
     let conf = UPSTREAM_CONF
         .replace("{port}", &port.to_string())
-        .replace("{dir}", &dir.0.display().to_string());
+        .replace("{dir}", &dir.display().to_string());
     let path = dir.write("redis.conf", &conf);
     let _respd = Respd::spawn(&[path.to_str().unwrap()]);
     let mut con = connect(port);

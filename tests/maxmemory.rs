@@ -505,16 +505,10 @@ fn evicted_keys_are_announced_and_logged_as_del() {
     }
 }
 
-fn tempdir() -> std::path::PathBuf {
+fn tempdir() -> common::process::TempDir {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "respd-maxmemory-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).expect("tempdir");
-    dir
+    common::process::TempDir::new(&format!("maxmemory-{}", N.fetch_add(1, Ordering::SeqCst)))
 }
 
 #[test]

@@ -9,7 +9,7 @@ mod common;
 use common::process::{
     failed_start, info_field, installed, redis_check_rdb, respd, run, run_err, spawn, Process,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use redis::Value;
@@ -23,7 +23,7 @@ fn redis_server(dir: &Path, dbfilename: &str) -> Process {
 }
 
 /// A fresh, empty directory for one test.
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> common::process::TempDir {
     common::process::temp_dir("rdb", name)
 }
 

@@ -8,7 +8,7 @@
 mod common;
 
 use common::process::{installed, redis_check_rdb, respd, run, spawn, wait_loaded, Process};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use redis::Value;
 
@@ -17,7 +17,7 @@ fn redis_server(dir: &Path) -> Process {
     spawn("redis-server", &["--dir", dir, "--save", ""])
 }
 
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> common::process::TempDir {
     common::process::temp_dir("rdbstreams", name)
 }
 

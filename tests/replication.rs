@@ -49,7 +49,7 @@ fn spawn(program: &str, args: &[&str]) -> Process {
     common::process::spawn(program, &args)
 }
 
-fn dir(name: &str) -> std::path::PathBuf {
+fn dir(name: &str) -> common::process::TempDir {
     temp_dir("replication", name)
 }
 

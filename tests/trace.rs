@@ -6,32 +6,30 @@ mod common;
 
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::process::TempDir;
 use common::{assert_reply, cmd, raw, start_with};
 use respd::resp::Frame;
 use respd::ServerHandle;
 
-/// A respd logging to a file of its own, with `extra` config lines.
-fn traced_server(extra: &str) -> (ServerHandle, PathBuf) {
+/// A respd logging to `respd.log` in a directory of its own (returned),
+/// with `extra` config lines.
+fn traced_server(extra: &str) -> (ServerHandle, TempDir) {
     static SERVERS: AtomicUsize = AtomicUsize::new(0);
-    let log = std::env::temp_dir().join(format!(
-        "respd-trace-{}-{}.log",
-        std::process::id(),
-        SERVERS.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_file(&log);
+    let dir = TempDir::new(&format!("trace-{}", SERVERS.fetch_add(1, Ordering::SeqCst)));
+    let log = dir.join("respd.log");
     let server = start_with(&format!("logfile {}\n{extra}", log.display()));
-    (server, log)
+    (server, dir)
 }
 
 /// The trace lines of one client, without the log's timestamp prefix:
 /// `<- ...` and `-> ...`; as the test user, without its login (the AUTH
 /// and its `+OK`).
-fn traced(log: &PathBuf, client: &TcpStream) -> Vec<String> {
+fn traced(dir: &Path, client: &TcpStream) -> Vec<String> {
     let peer = format!(" {}] ", client.local_addr().unwrap());
-    let mut lines: Vec<String> = std::fs::read_to_string(log)
+    let mut lines: Vec<String> = std::fs::read_to_string(dir.join("respd.log"))
         .unwrap_or_default()
         .lines()
         .filter(|line| line.contains(" [id=") && line.contains(&peer))

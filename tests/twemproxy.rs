@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ struct Proxy {
     /// One proxy at a time: tests pick free ports, and two at once could
     /// pick overlapping blocks.
     _serial: std::sync::MutexGuard<'static, ()>,
-    state: PathBuf,
+    state: common::process::TempDir,
     addr: SocketAddr,
     shards: Vec<SocketAddr>,
 }
@@ -61,7 +60,7 @@ impl Proxy {
     fn script<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Output {
         Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/twemproxy.sh"))
             .args(args)
-            .env("TWEMPROXY_DIR", &self.state)
+            .env("TWEMPROXY_DIR", &*self.state)
             .env("RESPD_BIN", env!("CARGO_BIN_EXE_respd"))
             .output()
             .expect("run scripts/twemproxy.sh")
