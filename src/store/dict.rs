@@ -749,7 +749,7 @@ mod tests {
             for i in 0..400u32 {
                 dict.insert(format!("{round}:{i}").into_bytes().into(), i);
             }
-            while dict.len() > 0 {
+            while !dict.is_empty() {
                 let picked = dict.sample_keys(seeds.next_u64(), 1);
                 assert_eq!(picked.len(), 1, "round {round}, {} keys", dict.len());
                 dict.remove(&picked[0][..]);
