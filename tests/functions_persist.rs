@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::process::{failed_start, installed, redis_check_rdb, respd, spawn, Process};
@@ -21,7 +21,7 @@ const LIB_B2: &str = "#!lua name=libb\nredis.register_function('fb', function() 
 /// Long enough that Redis LZF-compresses it in its dump.
 const LIB_C: &str = "#!lua name=libc\n-- a comment that repeats, a comment that repeats, a comment that repeats\nredis.register_function('fc', function() return 'c' end)";
 
-fn temp_dir(name: &str) -> PathBuf {
+fn temp_dir(name: &str) -> common::process::TempDir {
     common::process::temp_dir("funcpersist", name)
 }
 
