@@ -52,32 +52,45 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts `program` with `args` plus a free port, and waits until it
-/// accepts connections.
+/// accepts connections. The port was free when picked; should another
+/// test take it first, the program exits and starts again on another.
 pub fn spawn(program: &str, args: &[&str]) -> Process {
-    let port = free_port();
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.extend(super::test_user_args());
-    all.extend([
-        "--port".into(),
-        port.to_string(),
-        "--bind".into(),
-        "127.0.0.1".into(),
-    ]);
-    let child = Command::new(program)
-        .args(&all)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let deadline = Instant::now() + Duration::from_secs(20);
-    // Up when it answers PING with anything but -LOADING (redis-server
-    // listens before it has loaded its AOF or dump).
-    while !answers_loaded(addr) {
-        assert!(Instant::now() < deadline, "{program} did not start");
-        std::thread::sleep(Duration::from_millis(20));
+    'start: for _ in 0..5 {
+        let port = free_port();
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend(super::test_user_args());
+        all.extend([
+            "--port".into(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+        ]);
+        let mut child = Command::new(program)
+            .args(&all)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        // Up when it answers PING with anything but -LOADING (redis-server
+        // listens before it has loaded its AOF or dump), and still running
+        // (what answered is then ours).
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                continue 'start;
+            }
+            if answers_loaded(addr) && child.try_wait().unwrap().is_none() {
+                return Process { child, addr };
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!("{program} did not start");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
-    Process { child, addr }
+    panic!("{program} exited at once, five times");
 }
 
 /// True when the server at `addr` answers PING and is not loading.
