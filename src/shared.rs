@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{
     Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
 };
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::blocking::Blocking;
 use crate::clients::Clients;
@@ -24,12 +24,61 @@ pub struct Stats {
     pub rejected_connections: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
+    /// Bytes read from clients and sent to them (replication links apart).
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    /// The replication stream's bytes: read from a master, sent to replicas
+    /// (snapshots included).
+    pub net_repl_input_bytes: AtomicU64,
+    pub net_repl_output_bytes: AtomicU64,
+    /// Socket reads that brought a client's bytes, and batches of replies
+    /// written (Redis's read and write events).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
+    /// Active expiry: the cycles its time budget cut short, and the time
+    /// all cycles took, in microseconds.
+    pub expire_cycles_capped: AtomicU64,
+    pub expire_cycle_micros: AtomicU64,
+    /// The share of sampled volatile keys found expired, averaged over the
+    /// cycles (each weighs 5%, as in Redis); an f64's bits.
+    expired_stale: AtomicU64,
+    /// The last samples of the instantaneous_* rates.
+    rates: Mutex<Rates>,
+}
+
+/// Samples kept per rate (Redis's `STATS_METRIC_SAMPLES`).
+const RATE_SAMPLES: usize = 16;
+
+/// What `instantaneous_*` report: per-second rates sampled every 100 ms
+/// ([`Stats::sample_rates`]), averaged over the last [`RATE_SAMPLES`].
+#[derive(Debug, Default)]
+struct Rates {
+    last_at: Option<Instant>,
+    /// Per rate (see [`Rate`]): the counter at the last sample.
+    last: [u64; 5],
+    samples: [[u64; RATE_SAMPLES]; 5],
+    next: usize,
+}
+
+/// The rates INFO reports.
+#[derive(Debug, Clone, Copy)]
+pub enum Rate {
+    Commands,
+    NetInput,
+    NetOutput,
+    ReplInput,
+    ReplOutput,
 }
 
 impl Stats {
     /// Adds one to a counter.
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// CONFIG RESETSTAT.
@@ -40,9 +89,73 @@ impl Stats {
             &self.rejected_connections,
             &self.keyspace_hits,
             &self.keyspace_misses,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.net_repl_input_bytes,
+            &self.net_repl_output_bytes,
+            &self.reads_processed,
+            &self.writes_processed,
+            &self.expire_cycles_capped,
+            &self.expire_cycle_micros,
+            &self.expired_stale,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
+        *self.rates.lock().unwrap_or_else(PoisonError::into_inner) = Rates::default();
+    }
+
+    /// One active expiry cycle: `sampled` volatile keys looked at, of which
+    /// `expired` had expired; `capped` when its time budget ended it.
+    pub fn note_expire_cycle(&self, sampled: usize, expired: usize, took: Duration, capped: bool) {
+        let current = if sampled == 0 {
+            0.0
+        } else {
+            expired as f64 / sampled as f64
+        };
+        let average = current * 0.05 + self.expired_stale_ratio() * 0.95;
+        self.expired_stale
+            .store(average.to_bits(), Ordering::Relaxed);
+        Stats::add(&self.expire_cycle_micros, took.as_micros() as usize);
+        if capped {
+            Stats::bump(&self.expire_cycles_capped);
+        }
+    }
+
+    /// INFO's `expired_stale_perc`, as a ratio.
+    pub fn expired_stale_ratio(&self) -> f64 {
+        f64::from_bits(self.expired_stale.load(Ordering::Relaxed))
+    }
+
+    /// Takes one sample of every rate (Redis's `trackInstantaneousMetric`,
+    /// every 100 ms).
+    pub fn sample_rates(&self) {
+        let counters = [
+            &self.commands_processed,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.net_repl_input_bytes,
+            &self.net_repl_output_bytes,
+        ]
+        .map(|counter| counter.load(Ordering::Relaxed));
+        let now = Instant::now();
+        let mut rates = self.rates.lock().unwrap_or_else(PoisonError::into_inner);
+        let elapsed_ms = rates
+            .last_at
+            .map_or(0, |at| now.duration_since(at).as_millis() as u64);
+        let slot = rates.next;
+        for (rate, &counter) in counters.iter().enumerate() {
+            let delta = counter.saturating_sub(rates.last[rate]);
+            rates.samples[rate][slot] = (delta * 1000).checked_div(elapsed_ms).unwrap_or(0);
+            rates.last[rate] = counter;
+        }
+        rates.next = (slot + 1) % RATE_SAMPLES;
+        rates.last_at = Some(now);
+    }
+
+    /// A rate per second, the mean of its last samples.
+    pub fn rate(&self, rate: Rate) -> u64 {
+        let rates = self.rates.lock().unwrap_or_else(PoisonError::into_inner);
+        rates.samples[rate as usize].iter().sum::<u64>() / RATE_SAMPLES as u64
     }
 }
 

@@ -448,3 +448,191 @@ fn replaying_the_aof_leaves_no_statistics() {
         .all(|entry| entry.3[0] != "SET" && entry.3[0] != "SELECT"));
     assert!(logged.iter().any(|entry| entry.3 == ["GET", "k"]));
 }
+
+/// Sends `request` on `stream` and reads one whole reply; returns it as the
+/// bytes it came in.
+fn reply_bytes(stream: &mut std::net::TcpStream, request: &[u8]) -> Vec<u8> {
+    stream.write_all(request).unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let frame = respd::resp::read_frame(&mut reader)
+        .unwrap()
+        .expect("a reply");
+    frame.to_bytes()
+}
+
+#[test]
+fn every_info_field_of_redis_is_here_in_its_order() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let mut mine = redis(server.local_addr());
+    let mut theirs = redis(real.addr);
+    // The main thread's CPU: respd runs each client's commands on a
+    // thread of its own, and has no main thread to report.
+    let not_here = ["used_cpu_sys_main_thread", "used_cpu_user_main_thread"];
+    let names = |info: &str| -> Vec<String> {
+        info.lines()
+            .filter_map(|l| l.split_once(':').map(|(name, _)| name.to_string()))
+            .collect()
+    };
+    for section in [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+    ] {
+        let ours = names(&info(&mut mine, &[section]));
+        let redis_names: Vec<String> = names(&info(&mut theirs, &[section]))
+            .into_iter()
+            .filter(|name| !not_here.contains(&name.as_str()))
+            .collect();
+        let ours_of_redis: Vec<String> = ours
+            .iter()
+            .filter(|name| redis_names.contains(name))
+            .cloned()
+            .collect();
+        assert_eq!(ours_of_redis, redis_names, "INFO {section}");
+        let extra: Vec<&String> = ours.iter().filter(|n| !redis_names.contains(n)).collect();
+        let allowed = ["respd_version"];
+        assert!(
+            extra.iter().all(|n| allowed.contains(&n.as_str())),
+            "INFO {section} has fields Redis lacks: {extra:?}"
+        );
+    }
+}
+
+/// INFO stats' network counters move by each request's bytes, one read and
+/// one write apiece, and CONFIG RESETSTAT zeroes them: the same figures on
+/// respd and Redis.
+#[test]
+fn network_counters_move_as_redis_does() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let counters = [
+        "total_net_input_bytes",
+        "total_net_output_bytes",
+        "total_reads_processed",
+        "total_writes_processed",
+    ];
+    let figures = |reply: &[u8]| -> Vec<i64> {
+        let text = String::from_utf8_lossy(reply);
+        counters
+            .iter()
+            .map(|name| field(&text, name).expect(name).parse().unwrap())
+            .collect()
+    };
+    let mut checked = 0;
+    for addr in [server.local_addr(), real.addr] {
+        let mut stream = raw(addr);
+        let info_request = cmd(&["INFO", "stats"]);
+        let ping = cmd(&["PING"]);
+        let first = reply_bytes(&mut stream, &info_request);
+        assert_eq!(reply_bytes(&mut stream, &ping), b"+PONG\r\n");
+        let second = reply_bytes(&mut stream, &info_request);
+        let (before, after) = (figures(&first), figures(&second));
+        let moved: Vec<i64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        assert_eq!(
+            moved,
+            [
+                (ping.len() + info_request.len()) as i64,
+                (first.len() + b"+PONG\r\n".len()) as i64,
+                2,
+                2
+            ],
+            "{addr}"
+        );
+        // Reset: only the INFO request itself and RESETSTAT's +OK count.
+        assert_eq!(
+            reply_bytes(&mut stream, &cmd(&["CONFIG", "RESETSTAT"])),
+            b"+OK\r\n"
+        );
+        let reset = figures(&reply_bytes(&mut stream, &info_request));
+        assert_eq!(reset, [info_request.len() as i64, 5, 1, 1], "{addr}");
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
+
+#[test]
+fn instantaneous_rates_follow_the_traffic() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let rates = |con: &mut redis::Connection| {
+        let stats = info(con, &["stats"]);
+        (
+            field(&stats, "instantaneous_ops_per_sec").unwrap(),
+            field(&stats, "instantaneous_input_kbps").unwrap(),
+            field(&stats, "instantaneous_output_kbps").unwrap(),
+        )
+    };
+    // 2,000 commands in well under the 1.6 s the rates average over.
+    let mut pipe = redis::pipe();
+    for _ in 0..2000 {
+        pipe.cmd("SET").arg("key").arg("v".repeat(100)).ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (ops, input, output) = rates(&mut con);
+        let ops: u64 = ops.parse().unwrap();
+        let input: f64 = input.parse().unwrap();
+        let output: f64 = output.parse().unwrap();
+        if ops > 0 && input > 0.0 && output > 0.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rates stayed at {ops} ops/s, {input} and {output} kbps"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn active_expiry_reports_what_it_finds() {
+    let server = start();
+    let mut con = redis(server.local_addr());
+    let mut pipe = redis::pipe();
+    for i in 0..200 {
+        pipe.cmd("SET")
+            .arg(format!("k{i}"))
+            .arg("v")
+            .arg("PX")
+            .arg(1)
+            .ignore();
+    }
+    let _: () = pipe.query(&mut con).unwrap();
+    // The cycle finds them expired: the running share moves off zero.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = info(&mut con, &["stats"]);
+        let stale: f64 = field(&stats, "expired_stale_perc")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let expired: u64 = field(&stats, "expired_keys").unwrap().parse().unwrap();
+        if stale > 0.0 && expired > 0 {
+            assert!(stale <= 100.0, "{stats}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{stats}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Once all are gone, RESETSTAT starts the counts again.
+    while redis::cmd("DBSIZE").query::<i64>(&mut con).unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "keys left");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut con)
+        .unwrap();
+    let stats = info(&mut con, &["stats"]);
+    assert_eq!(field(&stats, "expired_keys").as_deref(), Some("0"));
+}

@@ -135,7 +135,13 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
             ("redis_mode", "standalone".into()),
             ("os", os_name()),
             ("arch_bits", usize::BITS.to_string()),
+            // std's Instant reads CLOCK_MONOTONIC.
+            ("monotonic_clock", "POSIX clock_gettime".into()),
             ("multiplexing_api", "threads".into()),
+            // std's atomics are C11's.
+            ("atomicvar_api", "c11-builtin".into()),
+            // What Redis prints when GCC did not build it.
+            ("gcc_version", "0.0.0".into()),
             ("process_id", std::process::id().to_string()),
             ("process_supervised", "no".into()),
             ("run_id", shared.run_id.clone()),
@@ -264,13 +270,15 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 ("lazyfree_pending_objects", "0".into()),
                 ("lazyfreed_objects", "0".into()),
             ];
-            // The scripting lines go before maxmemory, where Redis has them.
+            // The scripting lines go before maxmemory, where Redis has them
+            // (without Lua, those of a VM never used).
             #[cfg(feature = "scripting")]
-            {
-                let at = lines.iter().position(|(name, _)| *name == "maxmemory");
-                let at = at.unwrap_or(lines.len());
-                lines.splice(at..at, shared.scripting.info_memory(bytes_to_human));
-            }
+            let scripting = shared.scripting.memory_figures();
+            #[cfg(not(feature = "scripting"))]
+            let scripting = MemoryFigures::default();
+            let at = lines.iter().position(|(name, _)| *name == "maxmemory");
+            let at = at.unwrap_or(lines.len());
+            lines.splice(at..at, scripting_memory(scripting));
             lines
         }
         "persistence" => {
@@ -290,13 +298,33 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                 .map(|i| shared.store.read(i).evicted_count)
                 .sum();
             let tracking = shared.tracking.totals();
+            use crate::shared::Rate;
+            let kbps = |rate| format!("{:.2}", stats.rate(rate) as f64 / 1024.0);
+            let (exceeded_total, exceeded_now) = shared.store.governor.exceeded_times();
             vec![
                 (
                     "total_connections_received",
                     stat(&stats.connections_received),
                 ),
                 ("total_commands_processed", stat(&stats.commands_processed)),
-                ("instantaneous_ops_per_sec", "0".into()),
+                (
+                    "instantaneous_ops_per_sec",
+                    stats.rate(Rate::Commands).to_string(),
+                ),
+                ("total_net_input_bytes", stat(&stats.net_input_bytes)),
+                ("total_net_output_bytes", stat(&stats.net_output_bytes)),
+                (
+                    "total_net_repl_input_bytes",
+                    stat(&stats.net_repl_input_bytes),
+                ),
+                (
+                    "total_net_repl_output_bytes",
+                    stat(&stats.net_repl_output_bytes),
+                ),
+                ("instantaneous_input_kbps", kbps(Rate::NetInput)),
+                ("instantaneous_output_kbps", kbps(Rate::NetOutput)),
+                ("instantaneous_input_repl_kbps", kbps(Rate::ReplInput)),
+                ("instantaneous_output_repl_kbps", kbps(Rate::ReplOutput)),
                 ("rejected_connections", stat(&stats.rejected_connections)),
                 ("sync_full", stat(&shared.replication.syncs.full)),
                 (
@@ -308,8 +336,28 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                     stat(&shared.replication.syncs.partial_err),
                 ),
                 ("expired_keys", expired.to_string()),
+                (
+                    "expired_stale_perc",
+                    format!("{:.2}", stats.expired_stale_ratio() * 100.0),
+                ),
+                (
+                    "expired_time_cap_reached_count",
+                    stat(&stats.expire_cycles_capped),
+                ),
+                (
+                    "expire_cycle_cpu_milliseconds",
+                    (stats.expire_cycle_micros.load(Ordering::Relaxed) / 1000).to_string(),
+                ),
                 ("evicted_keys", evicted.to_string()),
                 ("evicted_clients", "0".into()),
+                (
+                    "total_eviction_exceeded_time",
+                    exceeded_total.as_millis().to_string(),
+                ),
+                (
+                    "current_eviction_exceeded_time",
+                    exceeded_now.as_millis().to_string(),
+                ),
                 ("keyspace_hits", stat(&stats.keyspace_hits)),
                 ("keyspace_misses", stat(&stats.keyspace_misses)),
                 ("pubsub_channels", pubsub_count(Space::Channels)),
@@ -321,6 +369,15 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                     "migrate_cached_sockets",
                     shared.migrate_links.cached().to_string(),
                 ),
+                // A replica's keys are the master's: none of its own expire.
+                ("slave_expires_tracked_keys", "0".into()),
+                // No active defragmentation (Redis's needs its own jemalloc).
+                ("active_defrag_hits", "0".into()),
+                ("active_defrag_misses", "0".into()),
+                ("active_defrag_key_hits", "0".into()),
+                ("active_defrag_key_misses", "0".into()),
+                ("total_active_defrag_time", "0".into()),
+                ("current_active_defrag_time", "0".into()),
                 ("tracking_total_keys", tracking.keys.to_string()),
                 ("tracking_total_items", tracking.items.to_string()),
                 ("tracking_total_prefixes", tracking.prefixes.to_string()),
@@ -329,6 +386,17 @@ fn section(cx: &Context<'_>, name: &str) -> Vec<(&'static str, String)> {
                     "total_error_replies",
                     stat(&shared.command_stats.total_error_replies),
                 ),
+                // Every payload is checked whole; Redis counts its optional
+                // deep checks here.
+                ("dump_payload_sanitizations", "0".into()),
+                ("total_reads_processed", stat(&stats.reads_processed)),
+                ("total_writes_processed", stat(&stats.writes_processed)),
+                // No I/O threads: the connection's own thread reads and writes.
+                ("io_threaded_reads_processed", "0".into()),
+                ("io_threaded_writes_processed", "0".into()),
+                // Reply buffers are not resized by a timer.
+                ("reply_buffer_shrinks", "0".into()),
+                ("reply_buffer_expands", "0".into()),
             ]
         }
         // Written by `replication::info`, which knows the links.
@@ -508,4 +576,49 @@ fn bytes_to_human(n: u64) -> String {
         value /= 1024.0;
     }
     unreachable!("the loop returns at P")
+}
+
+/// What INFO memory reports of the Lua VM, its scripts and libraries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryFigures {
+    pub lua_bytes: usize,
+    pub scripts: usize,
+    pub script_bytes: usize,
+    pub libraries: usize,
+    pub functions: usize,
+    pub function_bytes: usize,
+}
+
+/// INFO memory's scripting lines, as Redis 7.0 lists them.
+fn scripting_memory(figures: MemoryFigures) -> Vec<(&'static str, String)> {
+    let MemoryFigures {
+        lua_bytes,
+        scripts,
+        script_bytes,
+        libraries,
+        functions,
+        function_bytes,
+    } = figures;
+    let human = |bytes: usize| bytes_to_human(bytes as u64);
+    vec![
+        ("used_memory_lua", lua_bytes.to_string()),
+        ("used_memory_vm_eval", lua_bytes.to_string()),
+        ("used_memory_lua_human", human(lua_bytes)),
+        ("used_memory_scripts_eval", script_bytes.to_string()),
+        ("number_of_cached_scripts", scripts.to_string()),
+        ("number_of_functions", functions.to_string()),
+        ("number_of_libraries", libraries.to_string()),
+        ("used_memory_vm_functions", "0".into()),
+        ("used_memory_vm_total", lua_bytes.to_string()),
+        ("used_memory_vm_total_human", human(lua_bytes)),
+        ("used_memory_functions", function_bytes.to_string()),
+        (
+            "used_memory_scripts",
+            (script_bytes + function_bytes).to_string(),
+        ),
+        (
+            "used_memory_scripts_human",
+            human(script_bytes + function_bytes),
+        ),
+    ]
 }

@@ -20,6 +20,8 @@ mod geo;
 mod hashes;
 mod hyperloglog;
 mod info;
+#[cfg(feature = "scripting")]
+pub(crate) use info::MemoryFigures;
 mod keys;
 mod latency;
 mod lists;

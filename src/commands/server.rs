@@ -423,8 +423,15 @@ fn config_set(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 // CONFIG RESETSTAT
 fn config_resetstat(cx: &mut Context<'_>, _: &Args) -> CmdResult {
-    cx.shared.stats.reset();
-    cx.shared.command_stats.reset();
+    let shared = cx.shared;
+    shared.stats.reset();
+    shared.command_stats.reset();
+    shared.persistence.reset_stats();
+    shared.store.governor.reset_exceeded();
+    let syncs = &shared.replication.syncs;
+    for counter in [&syncs.full, &syncs.partial_ok, &syncs.partial_err] {
+        counter.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
     for index in 0..cx.shared.store.len() {
         let mut db = cx.shared.store.write(index);
         db.expired_count = 0;

@@ -257,6 +257,11 @@ fn fsync_always(shared: &Shared) -> bool {
 }
 
 impl Aof {
+    /// CONFIG RESETSTAT: the count of rewrites.
+    pub fn reset_stats(&self) {
+        lock(&self.status).rewrites = 0;
+    }
+
     /// True while changes are logged.
     pub fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Acquire)

@@ -116,6 +116,12 @@ impl Persistence {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// CONFIG RESETSTAT: the counts of saves and AOF rewrites.
+    pub fn reset_stats(&self) {
+        self.state().saves = 0;
+        self.aof.reset_stats();
+    }
+
     /// Unix time of the last successful save (LASTSAVE).
     pub fn last_save_unix(&self) -> u64 {
         self.state().last_save_unix

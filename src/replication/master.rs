@@ -11,7 +11,7 @@ use super::{Backlog, Replica, ReplicaState};
 use crate::clients::ClientInfo;
 use crate::persistence::rdb;
 use crate::resp::{CommandBuf, Limits};
-use crate::shared::Shared;
+use crate::shared::{Shared, Stats};
 use crate::store::Db;
 use crate::util::{now_ms, parse_i64};
 
@@ -235,11 +235,19 @@ fn send_snapshot(
         out.write_all(header.as_bytes())?;
         out.write_all(&payload)?;
         out.write_all(mark.as_bytes())?;
+        Stats::add(
+            &shared.stats.net_repl_output_bytes,
+            header.len() + payload.len() + mark.len(),
+        );
     } else {
         let header = format!("${}\r\n", payload.len());
         trace.snapshot("->", &header, payload.len());
         out.write_all(header.as_bytes())?;
         out.write_all(&payload)?;
+        Stats::add(
+            &shared.stats.net_repl_output_bytes,
+            header.len() + payload.len(),
+        );
     }
     out.flush()
 }
@@ -340,6 +348,7 @@ fn send_stream(
         trace.requests("->", &bytes);
         let mut out = stream;
         out.write_all(&bytes)?;
+        Stats::add(&shared.stats.net_repl_output_bytes, bytes.len());
     }
 }
 

@@ -16,7 +16,7 @@ use crate::clients::ClientInfo;
 use crate::commands::{self, Context, Session};
 use crate::log::{self, log};
 use crate::resp::{CommandBuf, Limits, Reply};
-use crate::shared::Shared;
+use crate::shared::{Shared, Stats};
 
 /// Redis's reply to a write on a read-only replica.
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";
@@ -300,16 +300,19 @@ fn link_loop(shared: &Arc<Shared>, generation: u64) {
     }
 }
 
-/// A `Read` that counts the bytes it hands out (the stream's offset).
+/// A `Read` that counts the bytes it hands out (the stream's offset, and
+/// INFO's `total_net_repl_input_bytes`).
 struct Counting {
     stream: Arc<TcpStream>,
     total: u64,
+    shared: Arc<Shared>,
 }
 
 impl Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = (&*self.stream).read(buf)?;
         self.total += n as u64;
+        Stats::add(&self.shared.stats.net_repl_input_bytes, n);
         Ok(n)
     }
 }
@@ -403,6 +406,7 @@ fn run_link(shared: &Arc<Shared>, generation: u64, master: &Master) -> io::Resul
         Counting {
             stream: stream.clone(),
             total: 0,
+            shared: shared.clone(),
         },
     );
     let (auth, user, port) = {

@@ -119,16 +119,7 @@ pub struct Scripting {
     memory: Mutex<MemoryFigures>,
 }
 
-/// What INFO memory reports of the VM (see [`Scripting::info_memory`]).
-#[derive(Debug, Clone, Copy, Default)]
-struct MemoryFigures {
-    lua_bytes: usize,
-    scripts: usize,
-    script_bytes: usize,
-    libraries: usize,
-    functions: usize,
-    function_bytes: usize,
-}
+use crate::commands::MemoryFigures;
 
 /// A script in the cache: its compiled function and shebang flags.
 #[derive(Debug)]
@@ -506,9 +497,10 @@ impl Scripting {
         lock(&self.codes).clone()
     }
 
-    /// INFO memory's scripting lines, as Redis 7.0 lists them.
-    pub fn info_memory(&self, human: fn(u64) -> String) -> Vec<(&'static str, String)> {
-        let figures = match self.vm.try_lock() {
+    /// What INFO memory reports of the VM (the figures of the last look
+    /// while a script runs).
+    pub fn memory_figures(&self) -> MemoryFigures {
+        match self.vm.try_lock() {
             Ok(vm) => {
                 let figures = vm
                     .as_ref()
@@ -525,36 +517,7 @@ impl Scripting {
             }
             // Busy (a script runs, maybe the caller itself) or poisoned.
             Err(_) => *lock(&self.memory),
-        };
-        let MemoryFigures {
-            lua_bytes,
-            scripts,
-            script_bytes,
-            libraries,
-            functions,
-            function_bytes,
-        } = figures;
-        vec![
-            ("used_memory_lua", lua_bytes.to_string()),
-            ("used_memory_vm_eval", lua_bytes.to_string()),
-            ("used_memory_lua_human", human(lua_bytes as u64)),
-            ("used_memory_scripts_eval", script_bytes.to_string()),
-            ("number_of_cached_scripts", scripts.to_string()),
-            ("number_of_functions", functions.to_string()),
-            ("number_of_libraries", libraries.to_string()),
-            ("used_memory_vm_functions", "0".into()),
-            ("used_memory_vm_total", lua_bytes.to_string()),
-            ("used_memory_vm_total_human", human(lua_bytes as u64)),
-            ("used_memory_functions", function_bytes.to_string()),
-            (
-                "used_memory_scripts",
-                (script_bytes + function_bytes).to_string(),
-            ),
-            (
-                "used_memory_scripts_human",
-                human((script_bytes + function_bytes) as u64),
-            ),
-        ]
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use crate::commands::{self, Context, PeerProbe, Session};
 use crate::log::{self, log};
 use crate::pubsub::{Delivery, Limit, Outbox};
 use crate::resp::{trace_replies, trace_requests, CommandBuf, ReadError, Reply};
-use crate::shared::Shared;
+use crate::shared::{Shared, Stats};
 
 use super::stream::Stream;
 
@@ -190,6 +190,11 @@ impl Socket<'_> {
                     .unwrap_or_else(PoisonError::into_inner);
                 (&*self.stream).write_all(&self.reply.buf)
             };
+            if result.is_ok() {
+                let stats = &self.tracer.shared.stats;
+                Stats::add(&stats.net_output_bytes, self.reply.buf.len());
+                Stats::bump(&stats.writes_processed);
+            }
             self.reply.buf.clear();
             if self.reply.buf.capacity() > KEEP_OUTPUT_BYTES {
                 self.reply.buf = Vec::new();
@@ -205,6 +210,11 @@ impl Read for Socket<'_> {
         self.tracer.refresh();
         self.send_pending()?;
         let n = (&*self.stream).read(buf)?;
+        if n > 0 {
+            let stats = &self.tracer.shared.stats;
+            Stats::add(&stats.net_input_bytes, n);
+            Stats::bump(&stats.reads_processed);
+        }
         // The trace may have been switched on while this read was waiting.
         if self.tracer.refresh() {
             self.received.extend_from_slice(&buf[..n]);
@@ -719,6 +729,11 @@ fn spawn_writer(
                     let _writing = write_lock.lock().unwrap_or_else(PoisonError::into_inner);
                     write_chunk(&stream, &chunk)
                 };
+                if written.is_ok() {
+                    let stats = &tracer.shared.stats;
+                    Stats::add(&stats.net_output_bytes, chunk.len());
+                    Stats::bump(&stats.writes_processed);
+                }
                 outbox.chunk_written(&mut chunk);
                 if written.is_err() {
                     // The client is gone: drop what is queued and wake its

@@ -252,6 +252,7 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                 let active = shared.active_expire.load(Ordering::Relaxed)
                     && !shared.replication.replica.is_replica()
                     && (!shared.pause.engaged() || shared.pause.current().is_none());
+                let (mut sampled, mut expired, mut capped) = (0, 0, false);
                 for index in (0..shared.store.len()).filter(|_| active) {
                     loop {
                         // Each step waits for the shared side of the EXEC
@@ -277,10 +278,18 @@ fn spawn_expiry_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
                         }
                         // Their `expired` events, once the lock is let go.
                         crate::notify::publish_pending(&shared);
-                        if checked == 0 || deleted * 4 <= checked || started.elapsed() > BUDGET {
+                        sampled += checked;
+                        expired += deleted;
+                        capped = started.elapsed() > BUDGET;
+                        if checked == 0 || deleted * 4 <= checked || capped {
                             break;
                         }
                     }
+                }
+                if active {
+                    shared
+                        .stats
+                        .note_expire_cycle(sampled, expired, started.elapsed(), capped);
                 }
                 // A slow cycle is a latency spike of its own (LATENCY).
                 let cycle_ms = started.elapsed().as_millis() as u64;
@@ -304,6 +313,7 @@ fn spawn_save_points_thread(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
             while !shared.shutting_down.load(Ordering::SeqCst) {
                 // Sleep in short steps so a shutdown is not held up.
                 thread::sleep(PERIOD);
+                shared.stats.sample_rates();
                 crate::persistence::aof::cron(&shared);
                 crate::replication::master::cron(&shared, &mut last_ping);
                 crate::replication::failover::cron(&shared);

@@ -274,6 +274,9 @@ pub struct Governor {
     pool: Mutex<Pool>,
     /// The most memory used seen (INFO's `used_memory_peak`).
     peak: AtomicUsize,
+    /// Since when eviction has not got memory under the limit, and the time
+    /// all such spells took before it (INFO's `*_eviction_exceeded_time`).
+    exceeded: Mutex<(Option<Instant>, Duration)>,
 }
 
 impl Governor {
@@ -284,6 +287,13 @@ impl Governor {
         self.samples.store(samples.max(1), Ordering::Relaxed);
         self.tenacity.store(tenacity, Ordering::Relaxed);
         *self.policy.lock().unwrap_or_else(PoisonError::into_inner) = Some(Policy::parse(policy));
+        if maxmemory == 0 {
+            // No limit: a spell over it is over.
+            let mut exceeded = self.exceeded.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(since) = exceeded.0.take() {
+                exceeded.1 += since.elapsed();
+            }
+        }
     }
 
     /// `maxmemory` in bytes (0: no limit).
@@ -303,6 +313,31 @@ impl Governor {
         if maxmemory == 0 {
             return Outcome::Under(0);
         }
+        let outcome = self.evict(store, maxmemory, overhead);
+        let mut exceeded = self.exceeded.lock().unwrap_or_else(PoisonError::into_inner);
+        match (outcome, exceeded.0) {
+            (Outcome::Under(_), Some(since)) => *exceeded = (None, exceeded.1 + since.elapsed()),
+            (Outcome::Running(_) | Outcome::Failed(_), None) => exceeded.0 = Some(Instant::now()),
+            _ => {}
+        }
+        outcome
+    }
+
+    /// INFO's `total_eviction_exceeded_time` and
+    /// `current_eviction_exceeded_time`.
+    pub fn exceeded_times(&self) -> (Duration, Duration) {
+        let exceeded = self.exceeded.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = exceeded.0.map_or(Duration::ZERO, |since| since.elapsed());
+        (exceeded.1 + current, current)
+    }
+
+    /// CONFIG RESETSTAT: a spell still under way counts from now.
+    pub fn reset_exceeded(&self) {
+        let mut exceeded = self.exceeded.lock().unwrap_or_else(PoisonError::into_inner);
+        *exceeded = (exceeded.0.map(|_| Instant::now()), Duration::ZERO);
+    }
+
+    fn evict(&self, store: &Store, maxmemory: usize, overhead: usize) -> Outcome {
         let policy = self
             .policy
             .lock()
