@@ -176,13 +176,20 @@ enable_deb_src() {
 fetch_suite() {
     local cache="${REDIS_SUITE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/respd-redis-suite}"
     local tree="$cache/redis-$REDIS_VERSION"
-    if [[ ! -x $tree/runtest ]]; then
+    # A tree without its tests is what an interrupted fetch leaves: fetch
+    # again, into a scratch directory moved into place only when whole.
+    if [[ ! -x $tree/runtest || ! -f $tree/tests/test_helper.tcl ]]; then
         command -v apt-get >/dev/null || die "apt-get is needed to fetch the suite (or pass --suite DIR)"
         command -v dpkg-source >/dev/null || $SUDO apt-get install -y -qq dpkg-dev >/dev/null
         enable_deb_src
         mkdir -p "$cache"
+        rm -rf "$tree"
+        local scratch
+        scratch="$(mktemp -d "$cache/fetch.XXXXXX")"
         echo "--- apt-get source redis into $cache" >&2
-        (cd "$cache" && apt-get source -qq redis >/dev/null 2>&1) || die "apt-get source redis failed"
+        (cd "$scratch" && apt-get source -qq redis >/dev/null 2>&1) || die "apt-get source redis failed"
+        [[ -d $scratch/redis-$REDIS_VERSION ]] && mv "$scratch/redis-$REDIS_VERSION" "$tree"
+        rm -rf "$scratch"
     fi
     [[ -x $tree/runtest ]] || die "no redis-$REDIS_VERSION source tree in $cache (apt-get source gave another version?)"
     echo "$tree"
