@@ -205,7 +205,9 @@ pub static PARAMS: &[Param] = &[
     p("rdb-del-sync-files", "no", Tuning, Bool),
     p("rdb-save-incremental-fsync", "yes", Tuning, Bool),
     p("replica-serve-stale-data", "yes", Tuning, Bool),
+    p("slave-serve-stale-data", "yes", Tuning, Bool),
     p("replica-read-only", "yes", Tuning, Bool),
+    p("slave-read-only", "yes", Tuning, Bool),
     p("repl-diskless-sync", "yes", Tuning, Bool),
     p("repl-diskless-sync-delay", "5", Tuning, Int(0, I32)),
     p("repl-diskless-sync-max-replicas", "0", Tuning, Int(0, I32)),
@@ -220,8 +222,43 @@ pub static PARAMS: &[Param] = &[
     p("repl-backlog-ttl", "3600", Tuning, Int(0, I32)),
     p("repl-timeout", "60", Tuning, Int(1, I32)),
     p("repl-ping-replica-period", "10", Tuning, Int(1, I32)),
+    p("repl-ping-slave-period", "10", Tuning, Int(1, I32)),
     p("replica-priority", "100", Tuning, Int(0, I32)),
+    p("slave-priority", "100", Tuning, Int(0, I32)),
     p("replica-lazy-flush", "no", Tuning, Bool),
+    p("slave-lazy-flush", "no", Tuning, Bool),
+    p("replica-announce-ip", "", Tuning, Text),
+    p("slave-announce-ip", "", Tuning, Text),
+    p("replica-announce-port", "0", Tuning, Int(0, 65535)),
+    p("slave-announce-port", "0", Tuning, Int(0, 65535)),
+    p("replica-ignore-maxmemory", "yes", Tuning, Bool),
+    p("slave-ignore-maxmemory", "yes", Tuning, Bool),
+    p("replica-ignore-disk-write-errors", "no", Tuning, Bool),
+    p("bind-source-addr", "", Tuning, Text),
+    p(
+        "propagation-error-behavior",
+        "ignore",
+        Tuning,
+        OneOf(&["ignore", "panic", "panic-on-replicas"]),
+    ),
+    p("ignore-warnings", "", Tuning, Text),
+    fixed("socket-mark-id", "0", Tuning, Int(0, U32)),
+    fixed("server_cpulist", "", Tuning, Text),
+    fixed("bio_cpulist", "", Tuning, Text),
+    fixed("aof_rewrite_cpulist", "", Tuning, Text),
+    fixed("bgsave_cpulist", "", Tuning, Text),
+    p("aof-disable-auto-gc", "no", Tuning, Bool),
+    p("active-defrag-cycle-min", "1", Tuning, Int(1, 99)),
+    p("active-defrag-cycle-max", "25", Tuning, Int(1, 99)),
+    p("active-defrag-ignore-bytes", "104857600", Tuning, Memory(1)),
+    p(
+        "active-defrag-max-scan-fields",
+        "1000",
+        Tuning,
+        Int(1, i64::MAX),
+    ),
+    p("active-defrag-threshold-lower", "10", Tuning, Int(0, 1000)),
+    p("active-defrag-threshold-upper", "100", Tuning, Int(0, 1000)),
     p("replica-announced", "yes", Tuning, Bool),
     p("acllog-max-len", "128", Tuning, Int(0, I32)),
     p("lazyfree-lazy-eviction", "no", Tuning, Bool),
@@ -346,6 +383,28 @@ pub static PARAMS: &[Param] = &[
     p("syslog-facility", "local0", Tuning, Text),
     p("cluster-config-file", "nodes.conf", Tuning, Text),
     p("cluster-node-timeout", "15000", Tuning, Int(0, i64::MAX)),
+    fixed("cluster-port", "0", Tuning, Int(0, 65535)),
+    p("cluster-announce-ip", "", Tuning, Text),
+    p("cluster-announce-hostname", "", Tuning, Text),
+    p("cluster-announce-port", "0", Tuning, Int(0, 65535)),
+    p("cluster-announce-bus-port", "0", Tuning, Int(0, 65535)),
+    p("cluster-announce-tls-port", "0", Tuning, Int(0, 65535)),
+    p(
+        "cluster-preferred-endpoint-type",
+        "ip",
+        Tuning,
+        OneOf(&["ip", "hostname", "unknown-endpoint"]),
+    ),
+    p("cluster-link-sendbuf-limit", "0", Tuning, Memory(0)),
+    p("cluster-migration-barrier", "1", Tuning, Int(0, I32)),
+    p("cluster-replica-no-failover", "no", Tuning, Bool),
+    p("cluster-slave-no-failover", "no", Tuning, Bool),
+    p("cluster-replica-validity-factor", "10", Tuning, Int(0, I32)),
+    p("cluster-slave-validity-factor", "10", Tuning, Int(0, I32)),
+    p("cluster-require-full-coverage", "yes", Tuning, Bool),
+    p("cluster-allow-reads-when-down", "no", Tuning, Bool),
+    p("cluster-allow-pubsubshard-when-down", "yes", Tuning, Bool),
+    p("cluster-allow-replica-migration", "yes", Tuning, Bool),
     hidden("use-exit-on-panic", "no", false, Bool),
     hidden("lua-enable-deprecated-api", "no", true, Bool),
     hidden("rdb-key-save-delay", "0", false, Int(i32::MIN as i64, I32)),
@@ -364,24 +423,52 @@ pub fn param(name: &str) -> Option<&'static Param> {
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
+/// Parameters with two names (Redis's aliases), the name CONFIG REWRITE
+/// writes first. Setting either sets both.
+const ALIASES: &[(&str, &str)] = &[
+    ("busy-reply-threshold", "lua-time-limit"),
+    // Redis 7.0's listpack settings keep their ziplist names.
+    ("hash-max-listpack-entries", "hash-max-ziplist-entries"),
+    ("hash-max-listpack-value", "hash-max-ziplist-value"),
+    ("zset-max-listpack-entries", "zset-max-ziplist-entries"),
+    ("zset-max-listpack-value", "zset-max-ziplist-value"),
+    ("list-max-listpack-size", "list-max-ziplist-size"),
+    // And the replication settings their `slave` names.
+    ("replicaof", "slaveof"),
+    ("min-replicas-to-write", "min-slaves-to-write"),
+    ("min-replicas-max-lag", "min-slaves-max-lag"),
+    ("replica-serve-stale-data", "slave-serve-stale-data"),
+    ("replica-read-only", "slave-read-only"),
+    ("replica-priority", "slave-priority"),
+    ("replica-lazy-flush", "slave-lazy-flush"),
+    ("replica-announce-ip", "slave-announce-ip"),
+    ("replica-announce-port", "slave-announce-port"),
+    ("replica-ignore-maxmemory", "slave-ignore-maxmemory"),
+    ("repl-ping-replica-period", "repl-ping-slave-period"),
+    ("cluster-replica-no-failover", "cluster-slave-no-failover"),
+    (
+        "cluster-replica-validity-factor",
+        "cluster-slave-validity-factor",
+    ),
+];
+
+/// The row of a parameter's first name (itself, unless it is the second
+/// name of one that has two).
+fn canonical(row: &'static Param) -> &'static Param {
+    ALIASES
+        .iter()
+        .find(|&&(_, second)| second == row.name)
+        .and_then(|&(first, _)| param(first))
+        .unwrap_or(row)
+}
+
 /// The other name of a parameter that has two.
 fn alias_of(name: &str) -> Option<&'static str> {
-    match name {
-        "busy-reply-threshold" => Some("lua-time-limit"),
-        "lua-time-limit" => Some("busy-reply-threshold"),
-        // Redis 7.0's listpack settings keep their ziplist names.
-        "hash-max-listpack-entries" => Some("hash-max-ziplist-entries"),
-        "hash-max-ziplist-entries" => Some("hash-max-listpack-entries"),
-        "hash-max-listpack-value" => Some("hash-max-ziplist-value"),
-        "hash-max-ziplist-value" => Some("hash-max-listpack-value"),
-        "zset-max-listpack-entries" => Some("zset-max-ziplist-entries"),
-        "zset-max-ziplist-entries" => Some("zset-max-listpack-entries"),
-        "zset-max-listpack-value" => Some("zset-max-ziplist-value"),
-        "zset-max-ziplist-value" => Some("zset-max-listpack-value"),
-        "list-max-listpack-size" => Some("list-max-ziplist-size"),
-        "list-max-ziplist-size" => Some("list-max-listpack-size"),
+    ALIASES.iter().find_map(|&(first, second)| match name {
+        _ if name == first => Some(second),
+        _ if name == second => Some(first),
         _ => None,
-    }
+    })
 }
 
 /// The current value of every parameter.
@@ -708,7 +795,8 @@ impl Config {
             let known = (!trimmed.starts_with('#'))
                 .then(|| trimmed.split_whitespace().next().and_then(param))
                 .flatten();
-            match known {
+            // A parameter with two names is written with its first.
+            match known.map(canonical) {
                 Some(param) if written.contains(&param.name) => {}
                 Some(param) => {
                     written.push(param.name);
@@ -724,7 +812,8 @@ impl Config {
         for param in PARAMS {
             let value = self.get(param.name).unwrap_or("");
             let default = normalize(param, param.default).unwrap_or_default();
-            if written.contains(&param.name) || value == default {
+            let second_name = canonical(param).name != param.name;
+            if written.contains(&param.name) || value == default || second_name {
                 continue;
             }
             if !header {

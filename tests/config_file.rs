@@ -357,3 +357,35 @@ fn config_rewrite_updates_the_file() {
         )
     );
 }
+
+#[test]
+fn a_parameter_with_two_names_is_one_and_rewritten_with_its_first() {
+    let dir = TempDir::new("aliases");
+    let port = free_port();
+    let path = dir.write(
+        "redis.conf",
+        &format!("port {port}\nsave \"\"\nslave-priority 5\nmin-slaves-max-lag 7\n"),
+    );
+    let _respd = Respd::spawn(&[path.to_str().unwrap()]);
+    let mut con = connect(port);
+    assert_eq!(config_get(&mut con, "replica-priority"), "5");
+    assert_eq!(config_get(&mut con, "min-replicas-max-lag"), "7");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("slave-announce-port")
+        .arg("7")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(config_get(&mut con, "replica-announce-port"), "7");
+    let _: () = redis::cmd("CONFIG").arg("REWRITE").query(&mut con).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    // As Redis 7.0.15 rewrites it: the first names, each once.
+    for line in [
+        "replica-priority 5",
+        "min-replicas-max-lag 7",
+        "replica-announce-port 7",
+    ] {
+        assert_eq!(text.lines().filter(|l| *l == line).count(), 1, "{text}");
+    }
+    assert!(!text.contains("slave"), "{text}");
+}

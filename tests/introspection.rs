@@ -636,3 +636,46 @@ fn active_expiry_reports_what_it_finds() {
     let stats = info(&mut con, &["stats"]);
     assert_eq!(field(&stats, "expired_keys").as_deref(), Some("0"));
 }
+
+#[test]
+fn config_get_lists_every_parameter_of_redis() {
+    let Some(real) = RealRedis::start() else {
+        return;
+    };
+    let server = start();
+    let names = |addr| -> std::collections::BTreeSet<String> {
+        let mut con = redis(addr);
+        let pairs: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("*")
+            .query(&mut con)
+            .unwrap();
+        pairs.into_iter().step_by(2).collect()
+    };
+    let ours = names(server.local_addr());
+    // Debian builds Redis with TLS; respd is a Redis built without it.
+    let theirs: std::collections::BTreeSet<String> = names(real.addr)
+        .into_iter()
+        .filter(|name| !name.starts_with("tls-") || name == "tls-port")
+        .collect();
+    let missing: Vec<&String> = theirs.difference(&ours).collect();
+    assert!(missing.is_empty(), "respd lacks {missing:?}");
+    let extra: Vec<&String> = ours.difference(&theirs).collect();
+    assert_eq!(extra, ["trace"], "only respd's own");
+    // Two names, one setting, on both.
+    for addr in [server.local_addr(), real.addr] {
+        let mut con = redis(addr);
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("slave-priority")
+            .arg("42")
+            .query(&mut con)
+            .unwrap();
+        let pair: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("replica-priority")
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(pair, ["replica-priority", "42"], "{addr}");
+    }
+}
