@@ -495,3 +495,90 @@ fn memory_usage_errors_match_redis_and_sizes_grow() {
     assert!(usage(&mut con, "big", 5) > usage(&mut con, "small", 5) + 900);
     assert!(usage(&mut con, "longlist", 0) > usage(&mut con, "list", 0) * 50);
 }
+
+/// DEBUG PROTOCOL, which client libraries test their parsers with: every
+/// type, in RESP3 and RESP2, the same bytes as redis-server's.
+#[test]
+fn debug_protocol_replies_as_redis() {
+    if !common::process::installed("redis-server") {
+        return;
+    }
+    let redis = common::process::spawn(
+        "redis-server",
+        &["--save", "", "--enable-debug-command", "yes"],
+    );
+    let server = start_with("enable-debug-command yes");
+    let kinds = [
+        "string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "push",
+        "verbatim", "true", "false", "nope",
+    ];
+    // All of them in one pipeline, after HELLO 3 and after HELLO 2.
+    let request: Vec<u8> = kinds
+        .iter()
+        .flat_map(|kind| cmd(&["DEBUG", "PROTOCOL", kind]))
+        .collect();
+    for hello in [&cmd(&["HELLO", "3"])[..], &cmd(&["HELLO", "2"])[..]] {
+        let (mine, theirs) = both(server.local_addr(), redis.addr, &[hello], &request);
+        assert!(mine.ends_with(b"-ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false\r\n"));
+        assert_eq!(
+            String::from_utf8_lossy(&mine),
+            String::from_utf8_lossy(&theirs)
+        );
+    }
+}
+
+/// DEBUG OBJECT: Redis's fields, in its order; the encoding, refcount and
+/// serialized length as Redis's for strings; no such key is an error.
+#[test]
+fn debug_object_describes_the_value() {
+    let server = start_with("enable-debug-command yes");
+    let mut s = raw(server.local_addr());
+    assert_reply(&mut s, &cmd(&["SET", "foo", "bar"]), b"+OK\r\n");
+    assert_reply(&mut s, &cmd(&["SET", "n", "20000"]), b"+OK\r\n");
+    let describe = |s: &mut std::net::TcpStream, key: &str| -> String {
+        let reply = read_until_quiet_after(s, &cmd(&["DEBUG", "OBJECT", key]));
+        String::from_utf8_lossy(&reply).into_owned()
+    };
+    let line = describe(&mut s, "foo");
+    let fields: Vec<&str> = line
+        .trim_start_matches('+')
+        .trim_end()
+        .split(' ')
+        .map(|f| f.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "Value",
+            "at",
+            "refcount",
+            "encoding",
+            "serializedlength",
+            "lru",
+            "lru_seconds_idle"
+        ]
+    );
+    assert!(
+        line.contains(" refcount:1 encoding:embstr serializedlength:4 "),
+        "{line}"
+    );
+    // INCR changes the integer in place: the same address (Redis's test).
+    assert_reply(&mut s, &cmd(&["INCR", "n"]), b":20001\r\n");
+    let before = describe(&mut s, "n");
+    assert_reply(&mut s, &cmd(&["INCR", "n"]), b":20002\r\n");
+    let after = describe(&mut s, "n");
+    let address = |line: &str| line.split(' ').nth(1).map(str::to_string);
+    assert!(address(&before).is_some_and(|a| a.starts_with("at:0x")));
+    assert_eq!(address(&before), address(&after));
+    assert!(
+        after.contains("encoding:int serializedlength:3 "),
+        "{after}"
+    );
+    assert_eq!(describe(&mut s, "nokey"), "-ERR no such key\r\n");
+}
+
+fn read_until_quiet_after(s: &mut std::net::TcpStream, request: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    s.write_all(request).unwrap();
+    read_until_quiet(s, std::time::Duration::from_millis(100))
+}

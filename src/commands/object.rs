@@ -59,19 +59,32 @@ fn with_entry(
     Ok(())
 }
 
+/// The encoding Redis 7.0 would give the entry's value.
+fn encoding_of(entry: &Entry, config: &Config) -> &'static str {
+    let outgrown = entry.clock.has(access::flags::OUTGREW_COMPACT);
+    match &entry.value {
+        Value::Str(_) if entry.clock.has(access::flags::RAW_STRING) => "raw",
+        Value::Hash(_) | Value::Set(_) if outgrown => "hashtable",
+        Value::ZSet(_) if outgrown => "skiplist",
+        value => encoding_name(value, config),
+    }
+}
+
+/// The refcount Redis would show: shared small integers have `INT_MAX`.
+fn refcount_of(entry: &Entry) -> i64 {
+    let raw = entry.clock.has(access::flags::RAW_STRING);
+    match &entry.value {
+        Value::Str(bytes) if !raw && shared_integer(bytes) => SHARED_REFCOUNT,
+        _ => 1,
+    }
+}
+
 // OBJECT ENCODING key
 fn encoding(cx: &mut Context<'_>, args: &Args) -> CmdResult {
     let name = {
         let db = cx.db();
-        db.peek_entry(&args[2], now_ms()).map(|entry| {
-            let outgrown = entry.clock.has(access::flags::OUTGREW_COMPACT);
-            match &entry.value {
-                Value::Str(_) if entry.clock.has(access::flags::RAW_STRING) => "raw",
-                Value::Hash(_) | Value::Set(_) if outgrown => "hashtable",
-                Value::ZSet(_) if outgrown => "skiplist",
-                value => encoding_name(value, &cx.shared.config()),
-            }
-        })
+        db.peek_entry(&args[2], now_ms())
+            .map(|entry| encoding_of(entry, &cx.shared.config()))
     };
     cx.count_stats(name.is_some());
     match name {
@@ -83,13 +96,7 @@ fn encoding(cx: &mut Context<'_>, args: &Args) -> CmdResult {
 
 // OBJECT REFCOUNT key
 fn refcount(cx: &mut Context<'_>, args: &Args) -> CmdResult {
-    with_entry(cx, &args[2], |entry, _| {
-        let raw = entry.clock.has(access::flags::RAW_STRING);
-        Ok(match &entry.value {
-            Value::Str(bytes) if !raw && shared_integer(bytes) => SHARED_REFCOUNT,
-            _ => 1,
-        })
-    })
+    with_entry(cx, &args[2], |entry, _| Ok(refcount_of(entry)))
 }
 
 // OBJECT IDLETIME key
@@ -111,6 +118,35 @@ fn freq(cx: &mut Context<'_>, args: &Args) -> CmdResult {
         }
         Ok(i64::from(policy.frequency(entry.clock.get(), now_ms())))
     })
+}
+
+// DEBUG OBJECT key
+/// One line about the value, as Redis's: where it lives in memory, its
+/// refcount and encoding, the bytes it takes serialized (as respd writes
+/// it in an RDB), its access clock and idle seconds.
+pub(super) fn debug_object(cx: &mut Context<'_>, key: &[u8]) -> CmdResult {
+    let now = now_ms();
+    let line = {
+        let db = cx.db();
+        let entry = db.peek_entry(key, now).ok_or("ERR no such key")?;
+        // The value's own heap block where it has one (a string's bytes),
+        // else its slot in the keyspace: the same while it changes in place.
+        let address = match &entry.value {
+            Value::Str(bytes) => bytes.as_ptr() as usize,
+            value => value as *const Value as usize,
+        };
+        // DUMP's payload less its type byte, RDB version and checksum.
+        let serialized = crate::persistence::dump::serialize(&entry.value).len() - 11;
+        let clock = entry.clock.get();
+        format!(
+            "Value at:0x{address:x} refcount:{} encoding:{} serializedlength:{serialized} lru:{clock} lru_seconds_idle:{}",
+            refcount_of(entry),
+            encoding_of(entry, &cx.shared.config()),
+            access::idle_ms(clock, now) / 1000
+        )
+    };
+    cx.out.simple(&line);
+    Ok(())
 }
 
 // OBJECT HELP

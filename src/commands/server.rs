@@ -113,6 +113,12 @@ fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "RELOAD",
                 "    Save the RDB on disk and reload it back to memory.",
+                "OBJECT <key>",
+                "    Show low level info about `key` and associated value.",
+                "PROTOCOL <type>",
+                "    Reply with a test value of the specified type. <type> can be: string,",
+                "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+                "    true, false.",
                 "PANIC",
                 "    respd only: panic while holding the selected database's write lock.",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -144,6 +150,8 @@ fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             }
             cx.out.ok();
         }
+        3 if is(sub, "object") => super::object::debug_object(cx, &args[2])?,
+        3 if is(sub, "protocol") => debug_protocol(cx, &args[2])?,
         2 if is(sub, "reload") => {
             // Save the dump, empty the store and load it back (a round
             // trip through the RDB format).
@@ -163,6 +171,61 @@ fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 String::from_utf8_lossy(sub)
             )))
         }
+    }
+    Ok(())
+}
+
+/// DEBUG PROTOCOL <type>: one reply of the given RESP type (what client
+/// libraries test their parsers with), as Redis sends it.
+fn debug_protocol(cx: &mut Context<'_>, kind: &[u8]) -> CmdResult {
+    let out = &mut *cx.out;
+    match kind.to_ascii_lowercase().as_slice() {
+        b"string" => out.bulk(b"Hello World"),
+        b"integer" => out.int(12345),
+        // Redis's own test value, not pi.
+        #[allow(clippy::approx_constant)]
+        b"double" => out.double(3.141),
+        b"bignum" => out.big_number(b"1234567999999999999999999999999999999"),
+        b"null" => out.null(),
+        b"array" => {
+            out.array(3);
+            (0..3).for_each(|j| out.int(j));
+        }
+        b"set" => {
+            out.set(3);
+            (0..3).for_each(|j| out.int(j));
+        }
+        b"map" => {
+            out.map(3);
+            for j in 0..3 {
+                out.int(j);
+                out.boolean(j == 1);
+            }
+        }
+        b"attrib" => {
+            // RESP2 has no attributes: the reply alone.
+            if out.resp3 {
+                out.attribute(1);
+                out.bulk(b"key-popularity");
+                out.array(2);
+                out.bulk(b"key:123");
+                out.int(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !out.resp3 {
+                return Err("ERR RESP2 is not supported by this command".into());
+            }
+            out.push(2);
+            out.bulk(b"server-cpu-usage");
+            out.int(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        b"true" => out.boolean(true),
+        b"false" => out.boolean(false),
+        b"verbatim" => out.verbatim(b"This is a verbatim\nstring"),
+        _ => return Err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false".into()),
     }
     Ok(())
 }

@@ -125,6 +125,22 @@ impl Reply {
         }
     }
 
+    /// A number too big for an integer: `(digits` in RESP3, a bulk string
+    /// in RESP2.
+    pub fn big_number(&mut self, digits: &[u8]) {
+        if self.resp3 {
+            self.line(b'(', digits);
+        } else {
+            self.bulk(digits);
+        }
+    }
+
+    /// The header of an attribute (RESP3 only): `|len`, then `len` pairs
+    /// of data about the reply that follows it.
+    pub fn attribute(&mut self, len: usize) {
+        self.header(b'|', len as i64);
+    }
+
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn boolean(&mut self, value: bool) {
         if self.resp3 {
