@@ -525,6 +525,21 @@ fn debug_protocol_replies_as_redis() {
             String::from_utf8_lossy(&theirs)
         );
     }
+    // DEBUG ERROR: the error as given, line breaks made spaces, and not
+    // counted as an error reply.
+    let request: Vec<u8> = [
+        cmd(&["CONFIG", "RESETSTAT"]),
+        cmd(&["DEBUG", "ERROR", "WRONGTYPE made\r\nup"]),
+        cmd(&["DEBUG", "ERROR", "x"]),
+        cmd(&["INFO", "errorstats"]),
+    ]
+    .concat();
+    let (mine, theirs) = both(server.local_addr(), redis.addr, &[], &request);
+    assert!(mine.starts_with(b"+OK\r\n-WRONGTYPE made  up\r\n-x\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&mine),
+        String::from_utf8_lossy(&theirs)
+    );
 }
 
 /// DEBUG OBJECT: Redis's fields, in its order; the encoding, refcount and

@@ -113,6 +113,9 @@ fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
                 "    Stop the server for <seconds>. Decimals allowed.",
                 "RELOAD",
                 "    Save the RDB on disk and reload it back to memory.",
+                "ERROR <string>",
+                "    Return a Redis protocol error with <string> as message. Useful for clients",
+                "    unit tests to simulate Redis errors.",
                 "OBJECT <key>",
                 "    Show low level info about `key` and associated value.",
                 "PROTOCOL <type>",
@@ -151,6 +154,9 @@ fn debug(cx: &mut Context<'_>, args: &Args) -> CmdResult {
             cx.out.ok();
         }
         3 if is(sub, "object") => super::object::debug_object(cx, &args[2])?,
+        // The error as given, for client libraries' tests; written as a
+        // reply, not raised, so it counts as no error reply (as Redis).
+        3 if is(sub, "error") => cx.out.error(&String::from_utf8_lossy(&args[2])),
         3 if is(sub, "protocol") => debug_protocol(cx, &args[2])?,
         2 if is(sub, "reload") => {
             // Save the dump, empty the store and load it back (a round
