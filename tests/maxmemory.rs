@@ -401,6 +401,9 @@ fn tenacity_bounds_the_keys_one_command_evicts() {
         info_field(&mut client, "stats", "evicted_keys"),
         before + 32
     );
+    // Still over the limit: the spell over it is timed (INFO stats).
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(info_field(&mut client, "stats", "current_eviction_exceeded_time") >= 50);
     // No limit: one command gets all the way under.
     client
         .command(&["CONFIG", "SET", "maxmemory-eviction-tenacity", "100"])
@@ -409,6 +412,11 @@ fn tenacity_bounds_the_keys_one_command_evicts() {
     let max = info_field(&mut client, "memory", "maxmemory");
     assert!(used <= max, "{used} > {max}");
     assert!(info_field(&mut client, "stats", "evicted_keys") > before + 60);
+    assert_eq!(
+        info_field(&mut client, "stats", "current_eviction_exceeded_time"),
+        0
+    );
+    assert!(info_field(&mut client, "stats", "total_eviction_exceeded_time") >= 50);
 }
 
 #[test]
