@@ -54,9 +54,9 @@ const RATE_SAMPLES: usize = 16;
 #[derive(Debug, Default)]
 struct Rates {
     last_at: Option<Instant>,
-    /// Per rate (see [`Rate`]): the counter at the last sample.
-    last: [u64; 5],
-    samples: [[u64; RATE_SAMPLES]; 5],
+    /// Per rate (indexed by [`Rate`]): the counter at the last sample.
+    last: [u64; Rate::ALL.len()],
+    samples: [[u64; RATE_SAMPLES]; Rate::ALL.len()],
     next: usize,
 }
 
@@ -70,6 +70,16 @@ pub enum Rate {
     ReplOutput,
 }
 
+impl Rate {
+    const ALL: [Rate; 5] = [
+        Rate::Commands,
+        Rate::NetInput,
+        Rate::NetOutput,
+        Rate::ReplInput,
+        Rate::ReplOutput,
+    ];
+}
+
 impl Stats {
     /// Adds one to a counter.
     pub fn bump(counter: &AtomicU64) {
@@ -79,6 +89,29 @@ impl Stats {
     /// Adds `n` to a counter.
     pub fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// A read of `bytes` from a client.
+    pub fn note_read(&self, bytes: usize) {
+        Stats::add(&self.net_input_bytes, bytes);
+        Stats::bump(&self.reads_processed);
+    }
+
+    /// A write of `bytes` to a client.
+    pub fn note_write(&self, bytes: usize) {
+        Stats::add(&self.net_output_bytes, bytes);
+        Stats::bump(&self.writes_processed);
+    }
+
+    /// The counter a rate follows.
+    fn counter(&self, rate: Rate) -> &AtomicU64 {
+        match rate {
+            Rate::Commands => &self.commands_processed,
+            Rate::NetInput => &self.net_input_bytes,
+            Rate::NetOutput => &self.net_output_bytes,
+            Rate::ReplInput => &self.net_repl_input_bytes,
+            Rate::ReplOutput => &self.net_repl_output_bytes,
+        }
     }
 
     /// CONFIG RESETSTAT.
@@ -129,14 +162,7 @@ impl Stats {
     /// Takes one sample of every rate (Redis's `trackInstantaneousMetric`,
     /// every 100 ms).
     pub fn sample_rates(&self) {
-        let counters = [
-            &self.commands_processed,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
-            &self.net_repl_input_bytes,
-            &self.net_repl_output_bytes,
-        ]
-        .map(|counter| counter.load(Ordering::Relaxed));
+        let counters = Rate::ALL.map(|rate| self.counter(rate).load(Ordering::Relaxed));
         let now = Instant::now();
         let mut rates = self.rates.lock().unwrap_or_else(PoisonError::into_inner);
         let elapsed_ms = rates

@@ -50,7 +50,7 @@ pub fn min_replicas(config: &crate::config::Config) -> (u64, u64) {
             .unwrap_or(0)
     };
     (
-        number("min-replicas-to-write").max(number("min-slaves-to-write")),
+        number("min-replicas-to-write"),
         number("min-replicas-max-lag"),
     )
 }

@@ -232,13 +232,8 @@ fn shift_history(shared: &Shared) {
 pub fn start_from_config(shared: &Shared) {
     let setting = {
         let config = shared.config();
-        let value = config.get("replicaof").unwrap_or("");
-        let value = if value.is_empty() {
-            config.get("slaveof").unwrap_or("")
-        } else {
-            value
-        };
-        value.to_string()
+        // (`slaveof` is the same setting under its other name.)
+        config.get("replicaof").unwrap_or("").to_string()
     };
     let mut words = setting.split_whitespace();
     if let (Some(host), Some(port)) = (words.next(), words.next()) {

@@ -30,7 +30,7 @@ use crate::commands::{self, Context, PeerProbe, Session};
 use crate::log::{self, log};
 use crate::pubsub::{Delivery, Limit, Outbox};
 use crate::resp::{trace_replies, trace_requests, CommandBuf, ReadError, Reply};
-use crate::shared::{Shared, Stats};
+use crate::shared::Shared;
 
 use super::stream::Stream;
 
@@ -191,9 +191,7 @@ impl Socket<'_> {
                 (&*self.stream).write_all(&self.reply.buf)
             };
             if result.is_ok() {
-                let stats = &self.tracer.shared.stats;
-                Stats::add(&stats.net_output_bytes, self.reply.buf.len());
-                Stats::bump(&stats.writes_processed);
+                self.tracer.shared.stats.note_write(self.reply.buf.len());
             }
             self.reply.buf.clear();
             if self.reply.buf.capacity() > KEEP_OUTPUT_BYTES {
@@ -211,9 +209,7 @@ impl Read for Socket<'_> {
         self.send_pending()?;
         let n = (&*self.stream).read(buf)?;
         if n > 0 {
-            let stats = &self.tracer.shared.stats;
-            Stats::add(&stats.net_input_bytes, n);
-            Stats::bump(&stats.reads_processed);
+            self.tracer.shared.stats.note_read(n);
         }
         // The trace may have been switched on while this read was waiting.
         if self.tracer.refresh() {
@@ -730,9 +726,7 @@ fn spawn_writer(
                     write_chunk(&stream, &chunk)
                 };
                 if written.is_ok() {
-                    let stats = &tracer.shared.stats;
-                    Stats::add(&stats.net_output_bytes, chunk.len());
-                    Stats::bump(&stats.writes_processed);
+                    tracer.shared.stats.note_write(chunk.len());
                 }
                 outbox.chunk_written(&mut chunk);
                 if written.is_err() {

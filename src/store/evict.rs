@@ -270,13 +270,31 @@ pub struct Governor {
     samples: AtomicUsize,
     /// `maxmemory-eviction-tenacity`.
     tenacity: AtomicU32,
-    /// The pool, whose lock also keeps evictions one at a time.
-    pool: Mutex<Pool>,
+    /// The pool and the spell over the limit, whose lock also keeps
+    /// evictions one at a time.
+    evicting: Mutex<Evicting>,
     /// The most memory used seen (INFO's `used_memory_peak`).
     peak: AtomicUsize,
-    /// Since when eviction has not got memory under the limit, and the time
-    /// all such spells took before it (INFO's `*_eviction_exceeded_time`).
-    exceeded: Mutex<(Option<Instant>, Duration)>,
+}
+
+/// What evictions share from one to the next.
+#[derive(Debug, Default)]
+struct Evicting {
+    pool: Pool,
+    /// Since when eviction has not got memory under the limit.
+    over_since: Option<Instant>,
+    /// The time all earlier such spells took (INFO's
+    /// `total_eviction_exceeded_time`, with the current one).
+    over_before: Duration,
+}
+
+impl Evicting {
+    /// Ends the spell over the limit, if one is under way.
+    fn end_spell(&mut self) {
+        if let Some(since) = self.over_since.take() {
+            self.over_before += since.elapsed();
+        }
+    }
 }
 
 impl Governor {
@@ -289,10 +307,7 @@ impl Governor {
         *self.policy.lock().unwrap_or_else(PoisonError::into_inner) = Some(Policy::parse(policy));
         if maxmemory == 0 {
             // No limit: a spell over it is over.
-            let mut exceeded = self.exceeded.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(since) = exceeded.0.take() {
-                exceeded.1 += since.elapsed();
-            }
+            self.evicting().end_spell();
         }
     }
 
@@ -313,31 +328,6 @@ impl Governor {
         if maxmemory == 0 {
             return Outcome::Under(0);
         }
-        let outcome = self.evict(store, maxmemory, overhead);
-        let mut exceeded = self.exceeded.lock().unwrap_or_else(PoisonError::into_inner);
-        match (outcome, exceeded.0) {
-            (Outcome::Under(_), Some(since)) => *exceeded = (None, exceeded.1 + since.elapsed()),
-            (Outcome::Running(_) | Outcome::Failed(_), None) => exceeded.0 = Some(Instant::now()),
-            _ => {}
-        }
-        outcome
-    }
-
-    /// INFO's `total_eviction_exceeded_time` and
-    /// `current_eviction_exceeded_time`.
-    pub fn exceeded_times(&self) -> (Duration, Duration) {
-        let exceeded = self.exceeded.lock().unwrap_or_else(PoisonError::into_inner);
-        let current = exceeded.0.map_or(Duration::ZERO, |since| since.elapsed());
-        (exceeded.1 + current, current)
-    }
-
-    /// CONFIG RESETSTAT: a spell still under way counts from now.
-    pub fn reset_exceeded(&self) {
-        let mut exceeded = self.exceeded.lock().unwrap_or_else(PoisonError::into_inner);
-        *exceeded = (exceeded.0.map(|_| Instant::now()), Duration::ZERO);
-    }
-
-    fn evict(&self, store: &Store, maxmemory: usize, overhead: usize) -> Outcome {
         let policy = self
             .policy
             .lock()
@@ -349,8 +339,38 @@ impl Governor {
             samples: self.samples.load(Ordering::Relaxed),
             time_limit: time_limit(self.tenacity.load(Ordering::Relaxed)),
         };
-        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        perform(store, limits, overhead, &mut pool)
+        let mut evicting = self.evicting();
+        let outcome = perform(store, limits, overhead, &mut evicting.pool);
+        match outcome {
+            Outcome::Under(_) => evicting.end_spell(),
+            Outcome::Running(_) | Outcome::Failed(_) => {
+                evicting.over_since.get_or_insert_with(Instant::now);
+            }
+        }
+        outcome
+    }
+
+    /// INFO's `total_eviction_exceeded_time` and
+    /// `current_eviction_exceeded_time`.
+    pub fn exceeded_times(&self) -> (Duration, Duration) {
+        let evicting = self.evicting();
+        let current = evicting
+            .over_since
+            .map_or(Duration::ZERO, |since| since.elapsed());
+        (evicting.over_before + current, current)
+    }
+
+    /// CONFIG RESETSTAT: a spell still under way counts from now.
+    pub fn reset_exceeded(&self) {
+        let mut evicting = self.evicting();
+        evicting.over_before = Duration::ZERO;
+        if evicting.over_since.is_some() {
+            evicting.over_since = Some(Instant::now());
+        }
+    }
+
+    fn evicting(&self) -> std::sync::MutexGuard<'_, Evicting> {
+        self.evicting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
